@@ -1,0 +1,48 @@
+"""The Python API: ``check_graph`` for live TensorFlow objects, ``check_path`` for files."""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+from bncheck.engine import check_models, check_paths, with_names
+from bncheck.errors import InputError
+from bncheck.loaders.live import model_from_object, op_name
+from bncheck.report import Report
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        value = [value]
+    return tuple(op_name(v) for v in value)
+
+
+def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
+                select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> Report:
+    """Check a live ``tf.Graph`` (or a ``GraphDef`` / ``MetaGraphDef`` message) for batch-norm mistakes.
+
+    ``train_op``: the op(s) your training loop runs (a ``tf.Operation``, tensor or name); by
+    default the graph's ``train_op`` collection, else the ops that run optimizer updates.
+    ``outputs``: the tensors you serve, which makes the graph an inference graph for BN002-BN004.
+    ``select`` / ``ignore``: rule-code prefixes, e.g. ``["BN00"]``, ``["BN007"]``.
+    The graph is serialized and read like a file: nothing in it is run.
+    """
+    if isinstance(graph, (str, os.PathLike)):
+        return check_path(graph, train_op=train_op, outputs=outputs, select=select, ignore=ignore)
+    try:
+        model = with_names(model_from_object(graph), _names(train_op), _names(outputs))
+    except InputError as exc:
+        return Report([], [exc], [])
+    return Report(check_models([model], select, ignore), [], [model.source])
+
+
+def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], train_op: Any = None,
+               outputs: Any = None, *, select: Sequence[str] | None = None,
+               ignore: Sequence[str] | None = None) -> Report:
+    """Check files or folders: GraphDef ``.pb``/``.pbtxt``, ``.meta``, SavedModel and checkpoint folders.
+
+    Unreadable inputs are listed in ``Report.errors``; the other paths are still checked.
+    """
+    paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
+    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=select, ignore=ignore)

@@ -1,0 +1,67 @@
+"""Findings: the immutable records rules yield and reporters render."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence, Union
+
+EvidenceValue = Union[str, float, int, bool, tuple[str, ...]]
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one batch-norm layer.
+
+    ``path`` is the file or folder the finding came from and ``graph`` says which graph inside it
+    (``MetaGraph [serve]``); ``evidence`` is an ordered tuple of (label, value) pairs.
+    """
+
+    code: str
+    rule: str
+    severity: Severity
+    layer: str
+    message: str
+    path: str
+    graph: str
+    evidence: tuple[tuple[str, EvidenceValue], ...]
+    fix: str
+
+    @property
+    def evidence_dict(self) -> dict[str, EvidenceValue]:
+        return dict(self.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "layer": self.layer,
+            "message": self.message,
+            "path": self.path,
+            "graph": self.graph,
+            "evidence": {k: list(v) if isinstance(v, tuple) else v for k, v in self.evidence},
+            "fix": self.fix,
+        }
+
+
+def evidence(items: Mapping[str, EvidenceValue | Sequence[str] | None]) -> tuple[tuple[str, EvidenceValue], ...]:
+    """Normalise an evidence mapping: lists become tuples, empty values are dropped."""
+    out: list[tuple[str, EvidenceValue]] = []
+    for key, value in items.items():
+        if value is None or value == () or value == []:
+            continue
+        out.append((key, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value))  # type: ignore[arg-type]
+    return tuple(out)

@@ -1,0 +1,105 @@
+"""A small, TensorFlow-free model of a dataflow graph.
+
+Loaders fill it from GraphDef/MetaGraphDef/SavedModel protos; rules only read it. Attribute values
+stay as the vendored ``AttrValue`` messages and are decoded on demand (:mod:`bncheck.graph.values`).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class TensorRef:
+    """Output ``index`` of node ``node`` (TensorFlow's ``name:index``)."""
+
+    node: str
+    index: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "TensorRef":
+        name, _, index = text.partition(":")
+        return cls(name, int(index) if index.isdigit() else 0)
+
+    def __str__(self) -> str:
+        return self.node if self.index == 0 else f"{self.node}:{self.index}"
+
+
+@dataclass(slots=True)
+class Node:
+    name: str
+    op: str
+    inputs: tuple[TensorRef, ...]
+    control_inputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # name -> AttrValue message
+
+    @property
+    def scope(self) -> str:
+        return self.name.rpartition("/")[0]
+
+
+class Graph:
+    """Nodes by name, with consumers computed once on first use."""
+
+    def __init__(self, nodes: Iterable[Node], name: str = "") -> None:
+        self.name = name
+        self.nodes: dict[str, Node] = {n.name: n for n in nodes}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.nodes
+
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def get(self, name: str) -> Node | None:
+        return self.nodes.get(name)
+
+    def by_op(self, *ops: str) -> list[Node]:
+        wanted = set(ops)
+        return [n for n in self.nodes.values() if n.op in wanted]
+
+    @functools.cached_property
+    def consumers(self) -> dict[str, list[tuple[str, int | None]]]:
+        """node -> [(consumer, input position or None for a control edge)]."""
+        out: dict[str, list[tuple[str, int | None]]] = {name: [] for name in self.nodes}
+        for node in self.nodes.values():
+            for pos, ref in enumerate(node.inputs):
+                out.setdefault(ref.node, []).append((node.name, pos))
+            for ctrl in node.control_inputs:
+                out.setdefault(ctrl, []).append((node.name, None))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A callable entry point: a SignatureDef, or the outputs a user named."""
+
+    name: str
+    inputs: Mapping[str, TensorRef]
+    outputs: Mapping[str, TensorRef]
+
+
+@dataclass(slots=True)
+class GraphModel:
+    """One graph as bncheck sees it, with what its container says about it.
+
+    ``kind`` is ``graphdef`` (a bare or frozen GraphDef), ``meta_graph`` or ``saved_model``;
+    ``label`` says which graph of the file this is (e.g. ``MetaGraph [serve]``).
+    """
+
+    graph: Graph
+    source: str
+    kind: str
+    label: str = ""
+    collections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    signatures: tuple[Signature, ...] = ()
+    train_op_names: tuple[str, ...] = ()  # named by the user (--train-op / train_op=)
+    output_names: tuple[str, ...] = ()  # named by the user (--output / outputs=)
+    functions: Mapping[str, Graph] = field(default_factory=dict)

@@ -1,0 +1,118 @@
+"""Loaders: find model artefacts under a path and read them into :class:`GraphModel` objects.
+
+Nothing here imports TensorFlow or runs a graph: files are parsed as protobuf messages.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from bncheck.errors import InputError
+from bncheck.graph.model import GraphModel
+from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
+from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
+
+GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One artefact to check: ``kind`` is ``file``, ``saved_model`` or ``checkpoint``."""
+
+    path: str
+    kind: str
+
+
+def discover(path: str) -> list[Target]:
+    """The artefacts at ``path``: the file itself, or everything recognisable under a folder."""
+    if not os.path.exists(path):
+        raise InputError(path, "no such file or folder")
+    if os.path.isfile(path):
+        return [Target(path, "file")]
+    own = _folder_target(path)
+    if own is not None:
+        return [own]
+    targets: list[Target] = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        if root != path:
+            folder = _folder_target(root)
+            if folder is not None:
+                targets.append(folder)
+                dirs[:] = []
+                continue
+        targets.extend(Target(os.path.join(root, f), "file") for f in sorted(files) if f.endswith(GRAPH_SUFFIXES))
+    if not targets:
+        raise InputError(path, "no GraphDef, MetaGraph, SavedModel or checkpoint found in this folder")
+    return targets
+
+
+def _folder_target(folder: str) -> Target | None:
+    names = set(os.listdir(folder))
+    if names & set(SAVED_MODEL_FILES):
+        return Target(folder, "saved_model")
+    if "checkpoint" in names and os.path.isfile(os.path.join(folder, "checkpoint")):
+        return Target(folder, "checkpoint")
+    return None
+
+
+def load(target: Target) -> list[GraphModel]:
+    """Read one target; raises :class:`InputError` with a one-line reason when it cannot."""
+    if target.kind == "saved_model":
+        return _load_saved_model(target.path)
+    if target.kind == "checkpoint":
+        return _load_checkpoint_folder(target.path)
+    return _load_file(target.path)
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+
+
+def _load_file(path: str) -> list[GraphModel]:
+    kind, msg = parse_file(path, _read(path))
+    if kind == SAVED_MODEL:
+        return models_from_saved_model(msg, path)
+    if kind == META_GRAPH_DEF:
+        return [model_from_meta_graph(msg, path, "meta_graph", "MetaGraph")]
+    return [model_from_graph_def(msg, path)]
+
+
+def _load_saved_model(folder: str) -> list[GraphModel]:
+    for name in SAVED_MODEL_FILES:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            _, msg = parse_file(path, _read(path), expect=(SAVED_MODEL,))
+            return models_from_saved_model(msg, folder)
+    raise InputError(folder, "no saved_model.pb or saved_model.pbtxt in this folder")
+
+
+_STATE_LINE = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', re.M)
+
+
+def latest_checkpoint_prefix(folder: str) -> str:
+    """The prefix the folder's ``checkpoint`` state file names as the latest checkpoint."""
+    state = _read(os.path.join(folder, "checkpoint")).decode("utf-8", "replace")
+    match = _STATE_LINE.search(state)
+    if not match:
+        raise InputError(os.path.join(folder, "checkpoint"), "checkpoint state file names no model_checkpoint_path")
+    prefix = match.group(1).encode().decode("unicode_escape")
+    return prefix if os.path.isabs(prefix) else os.path.join(folder, prefix)
+
+
+def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
+    prefix = latest_checkpoint_prefix(folder)
+    meta = prefix + ".meta"
+    if not os.path.isfile(meta):
+        raise InputError(folder, f"latest checkpoint {os.path.basename(prefix)} has no .meta graph")
+    _, msg = parse_file(meta, _read(meta), expect=(META_GRAPH_DEF,))
+    return [model_from_meta_graph(msg, folder, "meta_graph", f"checkpoint {os.path.basename(prefix)}")]
+
+
+__all__ = ["Target", "discover", "load", "latest_checkpoint_prefix", "GRAPH_DEF"]

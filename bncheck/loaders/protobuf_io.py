@@ -1,0 +1,91 @@
+"""Parse TensorFlow protobuf files (binary or text) into the vendored message classes.
+
+Format is decided by content: the file name only orders the guesses.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from google.protobuf import text_format
+from google.protobuf.message import DecodeError
+
+from bncheck.errors import InputError
+from bncheck.protos import POOL, message_class
+
+GRAPH_DEF = "tensorflow.GraphDef"
+META_GRAPH_DEF = "tensorflow.MetaGraphDef"
+SAVED_MODEL = "tensorflow.SavedModel"
+_OP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_>]*$")
+_TEXT_LEAD = {
+    "node": GRAPH_DEF,
+    "library": GRAPH_DEF,
+    "versions": GRAPH_DEF,
+    "meta_info_def": META_GRAPH_DEF,
+    "graph_def": META_GRAPH_DEF,
+    "collection_def": META_GRAPH_DEF,
+    "saved_model_schema_version": SAVED_MODEL,
+    "meta_graphs": SAVED_MODEL,
+}
+
+
+def _plausible_graph(graph_def: Any) -> bool:
+    return len(graph_def.node) > 0 and all(n.name and _OP_NAME.match(n.op) for n in graph_def.node)
+
+
+def _plausible(kind: str, msg: Any) -> bool:
+    if kind == GRAPH_DEF:
+        return _plausible_graph(msg)
+    if kind == META_GRAPH_DEF:
+        return _plausible_graph(msg.graph_def)
+    return len(msg.meta_graphs) > 0 and all(_plausible_graph(m.graph_def) for m in msg.meta_graphs)
+
+
+def _guess_order(name: str, data: bytes) -> list[str]:
+    if name.endswith(".meta"):
+        order = [META_GRAPH_DEF, GRAPH_DEF, SAVED_MODEL]
+    elif name.startswith("saved_model.") or data[:1] == b"\x08":  # SavedModel field 1 is a varint
+        order = [SAVED_MODEL, META_GRAPH_DEF, GRAPH_DEF]
+    else:
+        order = [GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL]
+    return order
+
+
+def _looks_textual(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    first = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)\s*[:{]", text)
+    return text if first and first.group(1) in _TEXT_LEAD else None
+
+
+def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL)) -> tuple[str, Any]:
+    """Return ``(message full name, message)`` for a file holding one of ``expect``."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    text = _looks_textual(data)
+    if text is not None:
+        lead = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)", text).group(1)  # type: ignore[union-attr]
+        kind = _TEXT_LEAD[lead]
+        if kind not in expect:
+            raise InputError(path, f"holds a text {kind.split('.')[-1]}, not a {' or '.join(k.split('.')[-1] for k in expect)}")
+        msg = message_class(kind)()
+        try:
+            text_format.Parse(text, msg, descriptor_pool=POOL)
+        except text_format.ParseError as exc:
+            raise InputError(path, f"not a valid text {kind.split('.')[-1]} ({str(exc).splitlines()[0]})") from None
+        return kind, msg
+    first_error: str | None = None
+    for kind in [k for k in _guess_order(name, data) if k in expect]:
+        try:
+            msg = message_class(kind).FromString(data)
+        except (DecodeError, RuntimeError, ValueError) as exc:
+            first_error = first_error or str(exc)
+            continue
+        if _plausible(kind, msg):
+            return kind, msg
+    detail = f" ({first_error})" if first_error else ""
+    wanted = " or ".join(k.split(".")[-1] for k in expect)
+    raise InputError(path, f"not a readable {wanted}: truncated, corrupt or another format{detail}")

@@ -1,0 +1,76 @@
+"""The result of a check: findings, unusable inputs, and how it shows itself."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from bncheck.errors import InputError
+from bncheck.findings import Finding, Severity
+
+
+@dataclass
+class Report:
+    """Findings of one check. Iterate it for the findings; in a notebook it renders itself."""
+
+    findings: list[Finding]
+    errors: list[InputError] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __bool__(self) -> bool:
+        return bool(self.findings or self.errors)
+
+    def codes(self) -> set[tuple[str, str]]:
+        """The (code, layer) pairs reported."""
+        return {(f.code, f.layer) for f in self.findings}
+
+    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(f.severity >= fail_on for f in self.findings) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": [{"path": e.source, "message": e.reason} for e in self.errors],
+            "checked": list(self.checked),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from bncheck.reporters.terminal import render
+
+        yield from render(self)
+
+    def _repr_html_(self) -> str:
+        from rich.console import Console
+
+        console = Console(record=True, width=110, force_jupyter=False, file=_Null())
+        console.print(self)
+        return console.export_html(inline_styles=True)
+
+    def __str__(self) -> str:
+        from rich.console import Console
+
+        console = Console(width=110, no_color=True, file=_Null(), record=True)
+        console.print(self)
+        return console.export_text()
+
+    def __repr__(self) -> str:
+        return f"<Report {len(self.findings)} findings, {len(self.errors)} errors>"
+
+
+class _Null:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass

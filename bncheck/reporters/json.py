@@ -1,0 +1,11 @@
+"""``--format json``: {"findings": [...], "errors": [...], "checked": [...]}."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bncheck.report import Report
+
+
+def render(report: "Report") -> str:
+    return report.to_json()

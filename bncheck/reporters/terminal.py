@@ -1,0 +1,132 @@
+"""The rich terminal report: by file, then layer; repeated findings collapse into one block."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import TYPE_CHECKING, Iterator
+
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule as HRule
+from rich.syntax import Syntax
+from rich.text import Text
+
+from bncheck.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from bncheck.report import Report
+
+COLLAPSE_AT = 4  # this many layers or more with the same finding share one block
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
+MAX_LIST = 4
+
+
+def _value(value: object) -> str:
+    if isinstance(value, tuple):
+        shown = ", ".join(str(v) for v in value[:MAX_LIST])
+        return shown + (f" (+{len(value) - MAX_LIST} more)" if len(value) > MAX_LIST else "")
+    return str(value)
+
+
+def _evidence(finding: Finding) -> RenderableType:
+    text = Text()
+    for i, (key, value) in enumerate(finding.evidence):
+        if i:
+            text.append("\n")
+        text.append(f"{key}: ", style="dim")
+        text.append(_value(value))
+    return Padding(text, (0, 0, 0, 6))
+
+
+def _headline(finding: Finding, count: int | None = None) -> Text:
+    text = Text("    ")
+    text.append(finding.code, style="bold")
+    text.append(" ")
+    text.append(f"{finding.severity}", style=SEVERITY_STYLE[finding.severity])
+    text.append(f" {finding.rule}", style="dim")
+    if count:
+        text.append(f"  ×{count} layers", style="bold")
+    text.append("  " + finding.message)
+    return text
+
+
+def _fix(finding: Finding) -> RenderableType:
+    return Padding(Syntax(finding.fix, "python", theme="ansi_dark", background_color="default", word_wrap=True),
+                   (0, 0, 0, 6))
+
+
+def _short_names(layers: list[str]) -> tuple[str, list[str]]:
+    prefix = os.path.commonprefix(layers)
+    prefix = prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
+    return prefix, [name[len(prefix):] for name in layers]
+
+
+def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    graphs = sorted({f.graph for f in findings})
+    title = Text(path, style="bold")
+    if graphs and graphs != [""]:
+        title.append("  " + ", ".join(graphs), style="dim")
+    out.append(HRule(title, align="left", style="dim"))
+    by_key: dict[tuple[str, str, str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_key[(f.graph, f.code, f.message, f.fix)].append(f)
+    collapsed = {k: v for k, v in by_key.items() if len({f.layer for f in v}) >= COLLAPSE_AT}
+    single = [f for k, v in by_key.items() if k not in collapsed for f in v]
+    by_layer: dict[str, list[Finding]] = defaultdict(list)
+    for f in single:
+        by_layer[f.layer].append(f)
+    shown_fixes: set[str] = set()
+    for layer in sorted(by_layer):
+        out.append(Text("  " + layer, style="bold cyan"))
+        for f in sorted(by_layer[layer], key=lambda x: x.code):
+            out += [_headline(f), _evidence(f)]
+            if f.fix not in shown_fixes:
+                shown_fixes.add(f.fix)
+                out += [Text("      fix:", style="green"), _fix(f)]
+            else:
+                out.append(Text("      fix: as above", style="green"))
+    for (_, _, _, fix), group in sorted(collapsed.items(), key=lambda kv: kv[0][1]):
+        layers = sorted({f.layer for f in group})
+        prefix, names = _short_names(layers)
+        out.append(_headline(group[0], len(layers)))
+        if prefix:
+            out.append(Text(f"      under {prefix}", style="dim"))
+        out.append(Padding(Columns([Text(n, style="cyan") for n in names], padding=(0, 3)), (0, 0, 0, 6)))
+        out.append(Text(f"      evidence, first layer ({group[0].layer}):", style="dim"))
+        out.append(_evidence(group[0]))
+        out += [Text("      fix:", style="green"), _fix(group[0])]
+    return out
+
+
+def summary(report: "Report") -> Text:
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
+    text = Text()
+    if report.findings:
+        parts = [f"{n} {str(s)}{'s' if n != 1 else ''}" for s, n in sorted(counts.items(), reverse=True) if n]
+        layers = len({(f.path, f.layer) for f in report.findings})
+        text.append(f"✗ {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
+                    style="bold red" if counts[Severity.ERROR] else "bold yellow")
+        text.append(f" ({', '.join(parts)}) on {layers} layer{'s' if layers != 1 else ''}")
+    else:
+        text.append("✓ no batch-norm problems found", style="bold green")
+    text.append(f" in {len(report.checked)} input{'s' if len(report.checked) != 1 else ''}")
+    if report.errors:
+        text.append(f"; {len(report.errors)} could not be read", style="bold red")
+    return text
+
+
+def render(report: "Report") -> Iterator[RenderableType]:
+    by_path: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        by_path[f.path].append(f)
+    for path in sorted(by_path):
+        yield Group(*_file_block(path, by_path[path]))
+    for err in report.errors:
+        yield Text(f"error: {err}", style="red")
+    yield summary(report)
+
+
+def print_report(report: "Report", console: Console | None = None) -> None:
+    (console or Console()).print(report)

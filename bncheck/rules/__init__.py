@@ -1,0 +1,39 @@
+"""The rule catalogue. Codes are stable; one module per rule."""
+from __future__ import annotations
+
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.bn001_update_not_run import UpdateNotRun
+from bncheck.rules.bn002_batch_stats_at_inference import BatchStatsAtInference
+from bncheck.rules.bn003_inference_updates_stats import InferenceUpdatesStats
+from bncheck.rules.bn004_training_flag_defaults_true import TrainingFlagDefaultsTrue
+from bncheck.rules.bn007_momentum_out_of_range import MomentumOutOfRange
+
+RULES: tuple[type[Rule], ...] = (
+    UpdateNotRun,
+    BatchStatsAtInference,
+    InferenceUpdatesStats,
+    TrainingFlagDefaultsTrue,
+    MomentumOutOfRange,
+)
+RESERVED = {
+    "BN005": "stats-never-updated",
+    "BN006": "invalid-moving-stats",
+    "BN008": "training-hardcoded-in-model",
+    "BN009": "bn-frozen-in-train-step",
+}
+
+
+def by_code(code: str) -> type[Rule] | None:
+    return next((r for r in RULES if r.code == code.upper()), None)
+
+
+def selected(select: tuple[str, ...] | list[str] | None = None,
+             ignore: tuple[str, ...] | list[str] | None = None) -> list[type[Rule]]:
+    """Rules whose code starts with a ``select`` prefix (all if none) and no ``ignore`` prefix."""
+    sel = [s.upper() for s in select or ()]
+    ign = [s.upper() for s in ignore or ()]
+    return [r for r in RULES
+            if (not sel or any(r.code.startswith(p) for p in sel)) and not any(r.code.startswith(p) for p in ign)]
+
+
+__all__ = ["RULES", "RESERVED", "Example", "Rule", "by_code", "selected"]

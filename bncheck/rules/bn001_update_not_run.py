@@ -1,0 +1,82 @@
+"""BN001 update-not-run."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.context import Context
+
+
+class UpdateNotRun(Rule):
+    """A training-mode batch norm has moving-average update ops, but the train op never runs them.
+
+    The moving mean and variance stay at their initial 0 and 1 while gamma and beta train, so the
+    model looks fine in training and normalises garbage at inference (``training=False``). Judged
+    per moving variable: it is covered when any op that updates it runs with the train op, so
+    towers or train/eval copies sharing one set of variables are judged on the shared variables.
+    The train op is the one you name (``--train-op``), else the MetaGraph's ``train_op``
+    collection, else the fetch roots that run optimizer ``Apply*`` ops. A graph without a train op
+    is not a training graph, and this rule says nothing about it.
+    """
+
+    code = "BN001"
+    name = "update-not-run"
+    severity = Severity.ERROR
+    summary = "moving mean/variance update ops exist but the train op does not run them"
+    bad = """
+update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)  # too early: empty
+logits = model(images, training=True)
+with tf.control_dependencies(update_ops):
+    train_op = optimizer.minimize(loss)
+"""
+    good = """
+logits = model(images, training=True)
+update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = optimizer.minimize(loss)
+"""
+    invalid = (
+        Example("tf1/layers_resource_update_ops_too_early.meta", ("model/bn1", "model/bn2")),
+        Example("tf1/layers_ref_no_control_deps.meta", ("model/bn1", "model/bn2")),
+        Example("tf1/slim_minimize_without_updates.meta", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
+        Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
+        Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
+    )
+    valid = (
+        Example("tf1/layers_resource_update_ops_wired.meta"),
+        Example("tf1/layers_ref_update_ops_wired.meta"),
+        Example("tf1/slim_updates_collections_none.meta"),
+        Example("tf1/slim_create_train_op.meta"),
+        Example("tf1/handwritten_decay_1e-5_wired.meta"),
+        Example("tf1/layers_towers_first_tower_updates.meta"),
+        Example("tf1/layers_train_and_eval_graph.meta"),
+        Example("tf1/saved_model_slim_is_training_true"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        train_ops, how = ctx.train_ops
+        if not train_ops:
+            return
+        ran = ctx.training_ancestors
+        for layer in ctx.layers:
+            if not layer.updates or not any(op.node in ran for op in layer.training_ops):
+                continue
+            stale = [v for v in layer.variables if layer.updates_of(v) and not any(u.node in ran for u in layer.updates_of(v))]
+            if not stale:
+                continue
+            not_run = [u.node for v in stale for u in layer.updates_of(v)]
+            yield self.finding(
+                ctx, layer,
+                f"the moving statistics are never updated: the train op does not run {len(not_run)} update op"
+                f"{'s' if len(not_run) != 1 else ''} of this layer",
+                {
+                    "moving variables": stale,
+                    "update ops not run": not_run,
+                    "train op": list(train_ops),
+                    "train op found from": how,
+                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                },
+                fixes.updates_not_run(layer.api),
+            )

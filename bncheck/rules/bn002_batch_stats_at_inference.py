@@ -1,0 +1,81 @@
+"""BN002 batch-stats-at-inference."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.context import Context
+
+
+class BatchStatsAtInference(Rule):
+    """An inference graph normalises with the statistics of the batch it is given.
+
+    A ``FusedBatchNorm*`` with ``is_training`` true (an absent attribute means true), or moments
+    computed from the input over the batch axis, runs when the serving outputs are computed. Each
+    prediction then depends on the other examples in the batch, and a batch of one is normalised
+    to zero. Only what runs counts: where a ``tf.cond``'s predicate is fixed (a constant, or a
+    ``placeholder_with_default`` the signature does not feed) only the taken branch is followed.
+    When the mode depends on an input the caller feeds, the finding is a warning.
+    """
+
+    code = "BN002"
+    name = "batch-stats-at-inference"
+    severity = Severity.ERROR
+    summary = "an inference graph's batch norm uses batch statistics (training mode)"
+    bad = """
+logits = model(images, training=True)     # or slim's is_training=True
+tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"logits": logits})
+"""
+    good = """
+logits = model(images, training=False)
+tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"logits": logits})
+"""
+    invalid = (
+        Example("tf1/frozen_layers_training_true.pb", ("model/bn1", "model/bn2")),
+        Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
+        Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
+        Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),
+        Example("tf1/saved_model_flag_is_input", ("model/bn1", "model/bn2"), Severity.WARNING),
+    )
+    valid = (
+        Example("tf1/frozen_layers_training_false.pb"),
+        Example("tf1/saved_model_slim_is_training_false"),
+        Example("tf1/saved_model_flag_default_false"),
+        Example("tf1/layers_resource_update_ops_wired.meta"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for layer in ctx.layers:
+            hits: list[tuple[str, str, str | None]] = []  # (entry, op, caller-fed flag)
+            for reach in ctx.reaches:
+                for op in layer.training_ops:
+                    if op.node not in reach.live:
+                        continue
+                    pred = ctx.switch_predicate(op)
+                    flag = None
+                    if pred is not None and reach.folder.scalar(pred) is None:
+                        flag = ctx.flag_source(pred) or str(pred)
+                    hits.append((reach.entry.name, op.node, flag))
+            if not hits:
+                continue
+            fed_flags = sorted({f for _, _, f in hits if f})
+            certain = any(f is None for _, _, f in hits)
+            ops = sorted({o for _, o, _ in hits})
+            kind = "FusedBatchNorm with is_training=true" if any(
+                o.kind == "fused" for o in layer.training_ops if o.node in ops) else "moments over the batch axis"
+            facts: dict[str, object] = {
+                "ops": ops,
+                "mode": kind,
+                "run by": sorted({e for e, _, _ in hits}),
+                "built with": fixes.API_NAMES.get(layer.api, layer.api),
+            }
+            if certain:
+                message = "normalises with the batch's own statistics at inference instead of the moving averages"
+                yield self.finding(ctx, layer, message, facts, fixes.inference_mode(layer.api))
+            else:
+                facts["training flag fed by the caller"] = fed_flags
+                message = (f"uses batch statistics at inference unless the caller feeds "
+                           f"{', '.join(fed_flags)} = False")
+                yield self.finding(ctx, layer, message, facts, fixes.inference_mode(layer.api), Severity.WARNING)

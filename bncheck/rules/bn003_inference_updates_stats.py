@@ -1,0 +1,57 @@
+"""BN003 inference-updates-stats."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.context import Context
+
+
+class InferenceUpdatesStats(Rule):
+    """Computing an inference graph's outputs runs ops that assign to the moving statistics.
+
+    Every prediction overwrites the moving mean and variance with a blend of the served batch, so
+    the model drifts with the traffic it sees (and concurrent requests race on the variables). The
+    usual cause is a training-mode layer whose updates run in place, such as tf-slim's
+    ``batch_norm(updates_collections=None)`` exported with ``is_training=True``.
+    """
+
+    code = "BN003"
+    name = "inference-updates-stats"
+    severity = Severity.ERROR
+    summary = "serving the model assigns to the moving mean/variance"
+    bad = """
+net = slim.batch_norm(x, is_training=True, updates_collections=None)   # updates run with the output
+tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
+"""
+    good = """
+net = slim.batch_norm(x, is_training=False)
+tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
+"""
+    invalid = (
+        Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
+    )
+    valid = (
+        Example("tf1/saved_model_slim_is_training_false"),
+        Example("tf1/frozen_layers_training_true.pb"),
+        Example("tf1/saved_model_flag_default_false"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for layer in ctx.layers:
+            runs = [(reach.entry.name, u) for reach in ctx.reaches for u in layer.updates if u.node in reach.live]
+            if not runs:
+                continue
+            yield self.finding(
+                ctx, layer,
+                "every inference call overwrites the moving statistics with the served batch",
+                {
+                    "update ops run": sorted({u.node for _, u in runs}),
+                    "moving variables": sorted({u.variable for _, u in runs}),
+                    "run by": sorted({e for e, _ in runs}),
+                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                },
+                fixes.inference_without_updates(layer.api),
+            )

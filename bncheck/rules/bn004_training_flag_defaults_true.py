@@ -1,0 +1,72 @@
+"""BN004 training-flag-defaults-true."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.context import Context
+
+
+class TrainingFlagDefaultsTrue(Rule):
+    """Batch-norm mode is chosen at run time by a boolean that defaults to training.
+
+    The layer was built with ``training=<tensor>`` (a ``tf.cond``), and in an inference entry
+    that does not feed that tensor it takes its default: a ``placeholder_with_default(True)`` or a
+    constant True. Serving then runs the training branch. Default the flag to False and feed True
+    in the training loop, so forgetting to feed it is the harmless case.
+    """
+
+    code = "BN004"
+    name = "training-flag-defaults-true"
+    severity = Severity.WARNING
+    summary = "the training flag that picks BN mode defaults to True where serving does not feed it"
+    bad = """
+is_training = tf.compat.v1.placeholder_with_default(True, [], name="is_training")
+net = tf.compat.v1.layers.batch_normalization(x, training=is_training)
+"""
+    good = """
+is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
+net = tf.compat.v1.layers.batch_normalization(x, training=is_training)
+sess.run(train_op, {is_training: True, ...})
+"""
+    invalid = (
+        Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
+        Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),
+    )
+    valid = (
+        Example("tf1/saved_model_flag_default_false"),
+        Example("tf1/saved_model_flag_is_input"),
+        Example("tf1/frozen_layers_training_true.pb"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for layer in ctx.layers:
+            flags: dict[str, list[str]] = {}
+            for reach in ctx.reaches:
+                for op in layer.training_ops:
+                    pred = ctx.switch_predicate(op)
+                    if pred is None or op.branch is None:
+                        continue
+                    value = reach.folder.scalar(pred)
+                    if value is None or bool(value) != (op.branch[1] == 1):
+                        continue  # caller-fed, or the default picks inference
+                    source = ctx.flag_source(pred)
+                    if source is None:
+                        continue
+                    flags.setdefault(source, []).append(reach.entry.name)
+            for flag, entries in sorted(flags.items()):
+                node = ctx.graph[flag]
+                what = "placeholder_with_default" if node.op == "PlaceholderWithDefault" else "constant"
+                yield self.finding(
+                    ctx, layer,
+                    f"training mode is selected by {flag!r}, a {what} that is True when not fed",
+                    {
+                        "flag": flag,
+                        "flag op": node.op,
+                        "not fed by": sorted(set(entries)),
+                        "ops": sorted({op.node for op in layer.training_ops}),
+                    },
+                    fixes.flag_default(flag),
+                )

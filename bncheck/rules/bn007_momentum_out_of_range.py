@@ -1,0 +1,62 @@
+"""BN007 momentum-out-of-range."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule, fmt_momentum
+from bncheck.rules.context import Context
+
+LOW = 0.5
+
+
+class MomentumOutOfRange(Rule):
+    """The moving-average momentum (decay) is below 0.5, or not below 1.
+
+    TensorFlow's momentum is the weight of the *old* moving value: ``new = m * moving + (1 - m) *
+    batch``, usually 0.9-0.999. PyTorch's ``momentum=0.1`` means the opposite, and the widely copied
+    hand-written layer with ``decay=1e-5`` keeps only the last batch: the "moving" average is
+    whatever batch came last. At 1 or above the average never moves (or diverges). The value is
+    read from the graph's constants, by solving each update for the weight of the old value.
+    """
+
+    code = "BN007"
+    name = "momentum-out-of-range"
+    severity = Severity.WARNING
+    summary = "moving-average momentum/decay < 0.5 (last batch wins) or >= 1 (never moves)"
+    bad = """
+tf.compat.v1.layers.batch_normalization(x, momentum=0.1, training=True)   # PyTorch's convention
+"""
+    good = """
+tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
+"""
+    invalid = (
+        Example("tf1/layers_momentum_0.1.meta", ("model/bn1", "model/bn2")),
+        Example("tf1/handwritten_decay_1e-5_wired.meta", ("bn1", "bn2")),
+        Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
+    )
+    valid = (
+        Example("tf1/handwritten_decay_0.999_wired.meta"),
+        Example("tf1/layers_resource_update_ops_wired.meta"),
+        Example("tf1/slim_create_train_op.meta"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for layer in ctx.layers:
+            bad = [u for u in layer.updates if u.momentum is not None and not (LOW <= u.momentum < 1.0)]
+            if not bad:
+                continue
+            values = sorted({fmt_momentum(u.momentum) for u in bad})  # type: ignore[arg-type]
+            shown = ", ".join(str(v) for v in values)
+            why = "the moving average is essentially the last batch" if max(values) < LOW else "the moving average never converges"
+            yield self.finding(
+                ctx, layer,
+                f"moving-average momentum is {shown}: {why}",
+                {
+                    "momentum": values[0] if len(values) == 1 else tuple(str(v) for v in values),
+                    "update ops": sorted(u.node for u in bad),
+                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                },
+                fixes.momentum(layer.api),
+            )

@@ -1,0 +1,84 @@
+"""Fixes, written for the API that built the layer (``BnLayer.api``)."""
+from __future__ import annotations
+
+API_NAMES = {
+    "layers": "tf.compat.v1.layers.batch_normalization",
+    "keras-graph": "a Keras BatchNormalization layer in graph mode",
+    "slim": "tf-slim batch_norm",
+    "handwritten": "a hand-written batch norm (tf.nn.moments + assign)",
+    "handwritten-ema": "a hand-written batch norm (tf.train.ExponentialMovingAverage)",
+    "unknown": "an unrecognised batch-norm implementation",
+}
+
+_UPDATES_NOT_RUN = {
+    "layers": (
+        "# after the whole model is built, before minimize():\n"
+        "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n"
+        "    train_op = optimizer.minimize(loss, global_step=global_step)"
+    ),
+    "keras-graph": (
+        "# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
+        "with tf.control_dependencies(model.updates):\n"
+        "    train_op = optimizer.minimize(loss)"
+    ),
+    "slim": (
+        "train_op = slim.learning.create_train_op(loss, optimizer)  # runs UPDATE_OPS for you\n"
+        "# or build the layers with slim.batch_norm(..., updates_collections=None)"
+    ),
+    "handwritten": (
+        "# make the train op depend on the moving-average assignments:\n"
+        "with tf.control_dependencies([update_mean, update_var]):\n"
+        "    train_op = optimizer.minimize(loss)"
+    ),
+}
+_UPDATES_NOT_RUN["handwritten-ema"] = (
+    "# run ema.apply([...]) with the train op:\n"
+    "with tf.control_dependencies([ema_apply_op]):\n"
+    "    train_op = optimizer.minimize(loss)"
+)
+_UPDATES_NOT_RUN["unknown"] = _UPDATES_NOT_RUN["handwritten"]
+
+_INFERENCE_MODE = {
+    "layers": "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False",
+    "keras-graph": "outputs = model(x, training=False)",
+    "slim": "slim.batch_norm(x, is_training=False)  # e.g. via arg_scope / resnet_arg_scope, or the net's is_training=False",
+    "handwritten": "normalise with the moving averages at inference:\n"
+                   "tf.nn.batch_normalization(x, pop_mean, pop_var, beta, scale, epsilon)",
+}
+_INFERENCE_MODE["handwritten-ema"] = _INFERENCE_MODE["handwritten"]
+_INFERENCE_MODE["unknown"] = "build the serving graph with training=False / is_training=False"
+
+_MOMENTUM = {
+    "layers": "tf.compat.v1.layers.batch_normalization(x, momentum=0.99)  # weight of the old value, not of the batch",
+    "keras-graph": "BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum",
+    "slim": "slim.batch_norm(x, decay=0.999)  # weight of the old value",
+    "handwritten": "decay = 0.99  # new = decay * moving + (1 - decay) * batch",
+}
+_MOMENTUM["handwritten-ema"] = "tf.train.ExponentialMovingAverage(decay=0.99)"
+_MOMENTUM["unknown"] = _MOMENTUM["handwritten"]
+
+
+def updates_not_run(api: str) -> str:
+    return _UPDATES_NOT_RUN.get(api, _UPDATES_NOT_RUN["unknown"])
+
+
+def inference_mode(api: str) -> str:
+    return _INFERENCE_MODE.get(api, _INFERENCE_MODE["unknown"])
+
+
+def inference_without_updates(api: str) -> str:
+    if api == "slim":
+        return "slim.batch_norm(x, is_training=False)  # inference mode creates no moving-average updates"
+    return inference_mode(api) + "\n# and do not make the outputs depend on the moving-average assignments"
+
+
+def momentum(api: str) -> str:
+    return _MOMENTUM.get(api, _MOMENTUM["unknown"])
+
+
+def flag_default(flag: str) -> str:
+    return (
+        f"{flag} = tf.compat.v1.placeholder_with_default(False, [], name={flag.rsplit('/', 1)[-1]!r})\n"
+        f"# and feed {{{flag}: True}} in the training loop only"
+    )
