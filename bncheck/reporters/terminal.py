@@ -5,7 +5,6 @@ import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterator
 
-from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule as HRule
@@ -39,8 +38,8 @@ def _evidence(finding: Finding) -> RenderableType:
     return Padding(text, (0, 0, 0, 6))
 
 
-def _headline(finding: Finding, count: int | None = None) -> Text:
-    text = Text("    ")
+def _headline(finding: Finding, count: int | None = None) -> RenderableType:
+    text = Text()
     text.append(finding.code, style="bold")
     text.append(" ")
     text.append(f"{finding.severity}", style=SEVERITY_STYLE[finding.severity])
@@ -48,7 +47,7 @@ def _headline(finding: Finding, count: int | None = None) -> Text:
     if count:
         text.append(f"  ×{count} layers", style="bold")
     text.append("  " + finding.message)
-    return text
+    return Padding(text, (0, 0, 0, 4))
 
 
 def _fix(finding: Finding) -> RenderableType:
@@ -56,10 +55,28 @@ def _fix(finding: Finding) -> RenderableType:
                    (0, 0, 0, 6))
 
 
-def _short_names(layers: list[str]) -> tuple[str, list[str]]:
+def compact_layer_list(layers: list[str]) -> tuple[str, str, str]:
+    """(prefix, body, suffix) for many layer names: shared prefix/suffix cut, siblings in braces.
+
+    ``a/b1/conv1/BN``, ``a/b1/conv2/BN`` -> (``a/``, ``b1/{conv1,conv2}``, ``/BN``).
+    """
     prefix = os.path.commonprefix(layers)
     prefix = prefix[: prefix.rfind("/") + 1] if "/" in prefix else ""
-    return prefix, [name[len(prefix):] for name in layers]
+    rest = [name[len(prefix):] for name in layers]
+    suffix = os.path.commonprefix([r[::-1] for r in rest])[::-1]
+    suffix = suffix[suffix.find("/"):] if "/" in suffix else ""
+    if any(len(r) <= len(suffix) for r in rest):
+        suffix = ""
+    middle = [r[: len(r) - len(suffix)] if suffix else r for r in rest]
+    groups: dict[str, list[str]] = {}
+    for m in middle:
+        parent, _, leaf = m.rpartition("/")
+        groups.setdefault(parent, []).append(leaf)
+    parts = []
+    for parent, leaves in groups.items():
+        inner = leaves[0] if len(leaves) == 1 else "{" + ",".join(leaves) + "}"
+        parts.append(f"{parent}/{inner}" if parent else inner)
+    return prefix, ", ".join(parts), suffix
 
 
 def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
@@ -89,11 +106,13 @@ def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
                 out.append(Text("      fix: as above", style="green"))
     for (_, _, _, fix), group in sorted(collapsed.items(), key=lambda kv: kv[0][1]):
         layers = sorted({f.layer for f in group})
-        prefix, names = _short_names(layers)
+        prefix, body, suffix = compact_layer_list(layers)
         out.append(_headline(group[0], len(layers)))
-        if prefix:
-            out.append(Text(f"      under {prefix}", style="dim"))
-        out.append(Padding(Columns([Text(n, style="cyan") for n in names], padding=(0, 3)), (0, 0, 0, 6)))
+        names = Text()
+        if prefix or suffix:
+            names.append(f"{prefix}…{suffix}: ", style="dim")
+        names.append(body, style="cyan")
+        out.append(Padding(names, (0, 0, 0, 6)))
         out.append(Text(f"      evidence, first layer ({group[0].layer}):", style="dim"))
         out.append(_evidence(group[0]))
         out += [Text("      fix:", style="green"), _fix(group[0])]
@@ -117,16 +136,19 @@ def summary(report: "Report") -> Text:
     return text
 
 
-def render(report: "Report") -> Iterator[RenderableType]:
+def render(report: "Report", show_errors: bool = True) -> Iterator[RenderableType]:
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in report.findings:
         by_path[f.path].append(f)
     for path in sorted(by_path):
         yield Group(*_file_block(path, by_path[path]))
-    for err in report.errors:
-        yield Text(f"error: {err}", style="red")
+    if show_errors:
+        for err in report.errors:
+            yield Text(f"error: {err}", style="red")
     yield summary(report)
 
 
-def print_report(report: "Report", console: Console | None = None) -> None:
-    (console or Console()).print(report)
+def print_report(report: "Report", console: Console | None = None, show_errors: bool = True) -> None:
+    console = console or Console()
+    for part in render(report, show_errors):
+        console.print(part)

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # live tf.compat.v1.layers graphs need tf-keras
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture
+def fixtures() -> pathlib.Path:
+    return FIXTURES
