@@ -13,7 +13,8 @@ from bncheck.report import Report
 def _names(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    single = isinstance(value, (str, bytes)) or hasattr(value, "op") or hasattr(value, "node_def")
+    if single or not isinstance(value, Iterable):
         value = [value]
     return tuple(op_name(v) for v in value)
 

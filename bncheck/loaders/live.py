@@ -18,11 +18,10 @@ def model_from_object(obj: Any) -> GraphModel:
     """A ``tf.Graph``, a ``GraphDef`` / ``MetaGraphDef`` message (TF's or bncheck's), or bytes."""
     source = f"<{type(obj).__name__}>"
     if hasattr(obj, "as_graph_def") and hasattr(obj, "get_all_collection_keys"):  # tf.Graph
-        import tensorflow as tf  # the caller built a tf.Graph, so TensorFlow is loaded already
-
-        meta = tf.compat.v1.train.export_meta_graph(graph=obj, clear_devices=True)
-        ours = message_class("tensorflow.MetaGraphDef").FromString(meta.SerializeToString())
-        return model_from_meta_graph(ours, "<tf.Graph>", "meta_graph", "tf.Graph")
+        ours = message_class("tensorflow.GraphDef").FromString(obj.as_graph_def().SerializeToString())
+        model = model_from_graph_def(ours, "<tf.Graph>", label="tf.Graph")
+        model.collections = _collections(obj)
+        return model
     full_name = getattr(getattr(obj, "DESCRIPTOR", None), "full_name", None)
     if full_name == "tensorflow.GraphDef":
         ours = message_class(full_name).FromString(obj.SerializeToString())
@@ -33,12 +32,27 @@ def model_from_object(obj: Any) -> GraphModel:
     raise InputError(source, f"cannot check a {_type_name(obj)}: pass a tf.Graph, GraphDef, MetaGraphDef or a path")
 
 
+def _collections(graph: Any) -> dict[str, tuple[str, ...]]:
+    """Collections of ops/tensors by name (export_meta_graph would need graph mode)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key in graph.get_all_collection_keys():
+        names = []
+        for item in graph.get_collection(key):
+            try:
+                names.append(op_name(item))
+            except TypeError:
+                continue
+        if names:
+            out[str(key)] = tuple(names)
+    return out
+
+
 def op_name(obj: Any) -> str:
     """The node name for a name, ``name:0``, ``tf.Operation`` or ``tf.Tensor``."""
     if isinstance(obj, str):
         return obj.lstrip("^").split(":")[0]
     op = getattr(obj, "op", None)
-    if op is not None and hasattr(op, "name"):
+    if op is not None and hasattr(op, "name") and hasattr(op, "node_def"):
         return op.name
     if hasattr(obj, "name") and hasattr(obj, "node_def"):
         return obj.name

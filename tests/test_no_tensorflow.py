@@ -1,0 +1,30 @@
+"""Reading model files never imports TensorFlow or Keras, and never runs a graph."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import FIXTURES, ROOT
+
+CODE = """
+import sys, bncheck
+report = bncheck.check_path(sys.argv[1])
+assert not report.errors, report.errors
+assert len(report.findings) > 50, len(report.findings)
+loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras', 'tf_keras', 'tf_slim', 'torch'})
+print(loaded)
+"""
+
+
+def test_checking_every_fixture_imports_no_tensorflow():
+    proc = subprocess.run([sys.executable, "-c", CODE, str(FIXTURES)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_cli_imports_no_tensorflow():
+    code = ("import sys, runpy; sys.argv=['bncheck', '--format', 'json', sys.argv[1]]\n"
+            "try: runpy.run_module('bncheck', run_name='__main__')\nexcept SystemExit: pass\n"
+            "print([m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras'}], file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(FIXTURES / "tf1")], capture_output=True, text=True)
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
