@@ -38,6 +38,13 @@ EXPECTED = {
     "saved_model_flag_default_true": pairs("BN002", BN) | pairs("BN004", BN),
     "saved_model_flag_default_false": set(),
     "saved_model_flag_is_input": pairs("BN002", BN),
+    "saved_model_flag_cond_v2_default_true": pairs("BN002", BN) | pairs("BN004", BN),
+    "saved_model_flag_cond_v2_default_false": set(),
+    "saved_model_pbtxt_training_true": pairs("BN002", BN),
+    "saved_model_pbtxt_training_false": set(),
+    "frozen_layer_norm.pb": set(),
+    "keras_graph_mode_without_updates.meta": {("BN001", "net/bn1")},
+    "keras_graph_mode_model_updates.meta": set(),
 }
 
 
@@ -81,6 +88,8 @@ def test_fix_is_written_for_the_api_that_built_the_layer():
     hand = next(iter(bncheck.check_path(FIXTURES / "tf1" / "handwritten_decay_1e-5_unwired.meta", select=["BN001"])))
     assert "create_train_op" in slim.fix and "updates_collections=None" in slim.fix
     assert "update_mean" in hand.fix and "UPDATE_OPS" not in hand.fix
+    keras = next(iter(bncheck.check_path(FIXTURES / "tf1" / "keras_graph_mode_without_updates.meta")))
+    assert "model.updates" in keras.fix
 
 
 def test_bn007_reads_the_decay_from_graph_constants():
@@ -127,3 +136,20 @@ def test_folder_is_searched_for_every_artefact():
     assert not report.errors
     assert len(report.checked) == len(EXPECTED) + 1
     assert {f.path.split("/")[-1] for f in report if f.code == "BN003"} == {"saved_model_slim_is_training_true"}
+
+
+def test_cond_v2_batch_norm_is_found_inside_the_if_branches():
+    report = bncheck.check_path(FIXTURES / "tf1" / "saved_model_flag_cond_v2_default_true", select=["BN004"])
+    f = next(iter(report))
+    assert f.evidence_dict["flag"] == "is_training"
+    assert f.evidence_dict["ops"] == ("model/bn1/cond",)  # the If node whose then-branch is the training BN
+
+
+def test_layer_norm_fixture_really_holds_a_training_mode_fused_op():
+    """Guards the layer-norm test above: the fused op is there, and only the layer-norm check silences it."""
+    from bncheck.graph.values import attr_value
+    from bncheck.loaders import Target, load
+
+    (model,) = load(Target(str(FIXTURES / "tf1" / "frozen_layer_norm.pb"), "file"))
+    fused = [n for n in model.graph.by_op("FusedBatchNormV3") if n.name.startswith("layer_norm/")]
+    assert fused and all(attr_value(n.attrs["is_training"]) if "is_training" in n.attrs else True for n in fused)

@@ -123,6 +123,60 @@ def _fused_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
     return ops
 
 
+IF_OPS = frozenset({"If", "StatelessIf"})
+
+
+def _arg_index(body: Graph, ref: TensorRef, depth: int = 6) -> int | None:
+    node = body.get(ref.node)
+    while node is not None and depth:
+        if node.op == "_Arg":
+            return body.args.index(node.name) if node.name in body.args else None
+        if node.op not in ("Identity", "ReadVariableOp", "Cast") or not node.inputs:
+            return None
+        node = body.get(node.inputs[0].node)
+        depth -= 1
+    return None
+
+
+def _return_index(body: Graph, target: TensorRef) -> int | None:
+    for k, ref in enumerate(body.returns):
+        cur = ref
+        for _ in range(6):
+            if cur is None:
+                break
+            if cur == target:
+                return k
+            node = body.get(cur.node)
+            cur = node.inputs[0] if node is not None and node.op == "Identity" and node.inputs else None
+    return None
+
+
+def _cond_v2_ops(graph: Graph, functions: dict[str, Graph]) -> list[BnOp]:
+    """Batch norms inside ``If``/``StatelessIf`` branches (control flow v2 ``tf.cond``).
+
+    The If node stands for the op at top level: its outputs carry the batch statistics, its
+    inputs the moving variables, and (If node, 1 for then / 0 for else) is the branch."""
+    ops = []
+    for node in graph.by_op(*IF_OPS):
+        for attr, port in (("then_branch", 1), ("else_branch", 0)):
+            body = functions.get(attr_value(node.attrs[attr])) if attr in node.attrs else None
+            if body is None:
+                continue
+            for inner in _fused_ops(body, ConstantFolder(body)):
+                stats = tuple(TensorRef(node.name, k) for k in
+                              (_return_index(body, ref) for ref in inner.stats) if k is not None)
+                reads = []
+                for ref in body[inner.node].inputs[3:5]:
+                    i = _arg_index(body, ref)
+                    if i is not None and 1 + i < len(node.inputs):
+                        var = variable_of(graph, node.inputs[1 + i])
+                        if var:
+                            reads.append(var)
+                ops.append(BnOp(node.name, "fused", inner.training, stats, tuple(reads), (node.name, port),
+                                inner.avg_factor))
+    return ops
+
+
 def _moments_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
     """``tf.nn.moments`` / Keras 3 moments over the batch axis: mean, SquaredDifference, variance."""
     ops = []
@@ -280,7 +334,7 @@ def _common_prefix(paths: list[list[str]]) -> list[str]:
     return out
 
 
-def _api(layer: BnLayer, graph: Graph, update_collection: set[str]) -> str:
+def _api(layer: BnLayer, graph: Graph, update_collection: set[str] | None) -> str:
     if layer.updates:
         ops = {u.op for u in layer.updates}
         in_scope = all("AssignMovingAvg" in u.node for u in layer.updates)
@@ -290,8 +344,9 @@ def _api(layer: BnLayer, graph: Graph, update_collection: set[str]) -> str:
             return "handwritten"
         if layer.name.rsplit("/", 1)[-1] == "BatchNorm":
             return "slim"
-        if update_collection and not any(_in_collection(u.node, graph, update_collection) for u in layer.updates):
-            return "keras-graph"
+        if update_collection is not None and not any(
+                _in_collection(u.node, graph, update_collection) for u in layer.updates):
+            return "keras-graph"  # tf.compat.v1.layers always lists its updates in UPDATE_OPS
         return "layers"
     kinds = {op.kind for op in layer.ops}
     if layer.name.rsplit("/", 1)[-1] == "BatchNorm":
@@ -308,11 +363,15 @@ def _in_collection(update: str, graph: Graph, collection: set[str]) -> bool:
     return any(c == update or update in graph[c].control_inputs for c in collection if c in graph)
 
 
-def find_layers(graph: Graph, folder: ConstantFolder | None = None,
-                update_collection: tuple[str, ...] = ()) -> list[BnLayer]:
-    """All batch-norm layers of ``graph``, sorted by name."""
+def find_layers(graph: Graph, folder: ConstantFolder | None = None, update_collection: tuple[str, ...] | None = None,
+                functions: dict[str, Graph] | None = None) -> list[BnLayer]:
+    """All batch-norm layers of ``graph``, sorted by name.
+
+    ``update_collection``: the graph's UPDATE_OPS (None when the file carries no collections);
+    ``functions``: the function library, for batch norms inside cond-v2 branches."""
     folder = folder or ConstantFolder(graph)
-    bn_ops = _fused_ops(graph, folder) + _moments_ops(graph, folder) + _moving_ops(graph)
+    bn_ops = (_fused_ops(graph, folder) + _cond_v2_ops(graph, functions or {}) + _moments_ops(graph, folder)
+              + _moving_ops(graph))
     updates = _updates(graph, bn_ops, folder)
     # union-find over op and variable names
     parent: dict[str, str] = {}
@@ -340,7 +399,7 @@ def find_layers(graph: Graph, folder: ConstantFolder | None = None,
         groups[find("op:" + up.bn_node)].updates.append(up)
     for key, layer in groups.items():
         layer.variables = sorted({p[4:] for p in parent if p.startswith("var:") and find(p) == key})
-    collection = {c.lstrip("^").split(":")[0] for c in update_collection}
+    collection = None if update_collection is None else {c.lstrip("^").split(":")[0] for c in update_collection}
     layers = []
     for layer in groups.values():
         if not layer.variables and not any(op.training for op in layer.ops):

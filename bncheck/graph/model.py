@@ -45,6 +45,8 @@ class Graph:
     def __init__(self, nodes: Iterable[Node], name: str = "") -> None:
         self.name = name
         self.nodes: dict[str, Node] = {n.name: n for n in nodes}
+        self.args: tuple[str, ...] = ()  # a function body's arguments (``_Arg`` nodes), in order
+        self.returns: tuple[TensorRef | None, ...] = ()  # a function body's outputs, in order
 
     def __contains__(self, name: object) -> bool:
         return name in self.nodes
@@ -103,3 +105,4 @@ class GraphModel:
     train_op_names: tuple[str, ...] = ()  # named by the user (--train-op / train_op=)
     output_names: tuple[str, ...] = ()  # named by the user (--output / outputs=)
     functions: Mapping[str, Graph] = field(default_factory=dict)
+    has_collections: bool = False  # a MetaGraph or live tf.Graph: an absent collection is empty

@@ -20,8 +20,52 @@ def graph_from_proto(graph_def: Any) -> Graph:
     return Graph(nodes)
 
 
+# Output-arg offsets for the multi-output ops bncheck follows inside functions, where inputs read
+# ``node:output_arg:index`` instead of ``node:index``.
+_OUTPUT_ARGS = {
+    **{op: ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3")
+       for op in ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")},
+    "Switch": ("output_false", "output_true"),
+    "Merge": ("output", "value_index"),
+}
+
+
+def _function_input(text: str, ops: dict[str, str]) -> TensorRef:
+    parts = text.split(":")
+    if len(parts) == 1:
+        return TensorRef(parts[0], 0)  # a function argument
+    node, arg = parts[0], parts[1]
+    index = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+    names = _OUTPUT_ARGS.get(ops.get(node, ""), ())
+    return TensorRef(node, names.index(arg) + index if arg in names else index)
+
+
+def function_from_proto(fdef: Any) -> Graph:
+    """A FunctionDef as a Graph: arguments become ``_Arg`` nodes, ``ret`` the ``returns`` list."""
+    ops = {nd.name: nd.op for nd in fdef.node_def}
+    nodes = [Node(arg.name, "_Arg", (), (), {}) for arg in fdef.signature.input_arg]
+    for nd in fdef.node_def:
+        data, ctrl = [], []
+        for text in nd.input:
+            if text.startswith("^"):
+                ctrl.append(text[1:])
+            else:
+                data.append(_function_input(text, ops))
+        nodes.append(Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr))
+    graph = Graph(nodes, name=fdef.signature.name)
+    graph.args = tuple(arg.name for arg in fdef.signature.input_arg)
+    graph.returns = tuple(_function_input(fdef.ret[out.name], ops) if out.name in fdef.ret else None
+                          for out in fdef.signature.output_arg)
+    return graph
+
+
+def functions_from_proto(graph_def: Any) -> dict[str, Graph]:
+    return {f.signature.name: function_from_proto(f) for f in graph_def.library.function}
+
+
 def model_from_graph_def(graph_def: Any, source: str, label: str = "GraphDef") -> GraphModel:
-    return GraphModel(graph=graph_from_proto(graph_def), source=source, kind="graphdef", label=label)
+    return GraphModel(graph=graph_from_proto(graph_def), source=source, kind="graphdef", label=label,
+                      functions=functions_from_proto(graph_def))
 
 
 def _collections(meta: Any) -> dict[str, tuple[str, ...]]:
@@ -54,6 +98,8 @@ def model_from_meta_graph(meta: Any, source: str, kind: str, label: str) -> Grap
         label=label,
         collections=_collections(meta),
         signatures=_signatures(meta),
+        functions=functions_from_proto(meta.graph_def),
+        has_collections=True,
     )
 
 

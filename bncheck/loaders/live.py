@@ -21,6 +21,7 @@ def model_from_object(obj: Any) -> GraphModel:
         ours = message_class("tensorflow.GraphDef").FromString(obj.as_graph_def().SerializeToString())
         model = model_from_graph_def(ours, "<tf.Graph>", label="tf.Graph")
         model.collections = _collections(obj)
+        model.has_collections = True
         return model
     full_name = getattr(getattr(obj, "DESCRIPTOR", None), "full_name", None)
     if full_name == "tensorflow.GraphDef":

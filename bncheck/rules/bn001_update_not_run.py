@@ -43,6 +43,7 @@ with tf.control_dependencies(update_ops):
         Example("tf1/slim_minimize_without_updates.meta", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
         Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
         Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
+        Example("tf1/keras_graph_mode_without_updates.meta", ("net/bn1",)),
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
@@ -53,6 +54,7 @@ with tf.control_dependencies(update_ops):
         Example("tf1/layers_towers_first_tower_updates.meta"),
         Example("tf1/layers_train_and_eval_graph.meta"),
         Example("tf1/saved_model_slim_is_training_true"),
+        Example("tf1/keras_graph_mode_model_updates.meta"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

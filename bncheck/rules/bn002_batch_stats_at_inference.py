@@ -38,11 +38,16 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
         Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),
         Example("tf1/saved_model_flag_is_input", ("model/bn1", "model/bn2"), Severity.WARNING),
+        Example("tf1/saved_model_flag_cond_v2_default_true", ("model/bn1", "model/bn2")),
+        Example("tf1/saved_model_pbtxt_training_true", ("model/bn1", "model/bn2")),
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
         Example("tf1/saved_model_slim_is_training_false"),
         Example("tf1/saved_model_flag_default_false"),
+        Example("tf1/saved_model_flag_cond_v2_default_false"),
+        Example("tf1/saved_model_pbtxt_training_false"),
+        Example("tf1/frozen_layer_norm.pb"),
         Example("tf1/layers_resource_update_ops_wired.meta"),
     )
 
@@ -51,7 +56,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
             hits: list[tuple[str, str, str | None]] = []  # (entry, op, caller-fed flag)
             for reach in ctx.reaches:
                 for op in layer.training_ops:
-                    if op.node not in reach.live:
+                    if not ctx.runs(op, reach):
                         continue
                     pred = ctx.switch_predicate(op)
                     flag = None

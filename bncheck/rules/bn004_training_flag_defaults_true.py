@@ -34,10 +34,12 @@ sess.run(train_op, {is_training: True, ...})
     invalid = (
         Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
         Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),
+        Example("tf1/saved_model_flag_cond_v2_default_true", ("model/bn1", "model/bn2")),
     )
     valid = (
         Example("tf1/saved_model_flag_default_false"),
         Example("tf1/saved_model_flag_is_input"),
+        Example("tf1/saved_model_flag_cond_v2_default_false"),
         Example("tf1/frozen_layers_training_true.pb"),
     )
 
@@ -47,7 +49,7 @@ sess.run(train_op, {is_training: True, ...})
             for reach in ctx.reaches:
                 for op in layer.training_ops:
                     pred = ctx.switch_predicate(op)
-                    if pred is None or op.branch is None:
+                    if pred is None or op.branch is None or op.node not in reach.live:
                         continue
                     value = reach.folder.scalar(pred)
                     if value is None or bool(value) != (op.branch[1] == 1):
