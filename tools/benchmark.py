@@ -1,0 +1,74 @@
+"""Speed and memory of bncheck against what a user would otherwise run.
+
+    pip install -e ".[test]" && python tools/benchmark.py [--repeat 3]
+
+For each artefact it runs, in fresh processes, ``bncheck`` and the TensorFlow way of merely
+*looking* at the same file (``saved_model_cli show --all`` for a SavedModel;
+``tf.compat.v1.train.import_meta_graph`` for a MetaGraph; ``tf.io.gfile`` + ``GraphDef`` parsing for a
+frozen graph), and prints wall time and peak RSS with their ratios (best of --repeat runs).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TF1 = ROOT / "fixtures" / "tf1"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_USE_LEGACY_KERAS": "1"}
+
+IMPORT_META = ("import sys, tensorflow as tf; tf.compat.v1.disable_eager_execution(); "
+               "tf.compat.v1.train.import_meta_graph(sys.argv[1])")
+PARSE_GRAPHDEF = ("import sys, tensorflow as tf; g = tf.compat.v1.GraphDef(); "
+                  "g.ParseFromString(open(sys.argv[1], 'rb').read()); tf.graph_util.import_graph_def(g)")
+
+
+def cases() -> list[tuple[str, list[str], list[str]]]:
+    bindir = pathlib.Path(sys.executable).parent  # the environment this script runs in
+    bn = [str(bindir / "bncheck") if (bindir / "bncheck").exists() else shutil.which("bncheck") or "bncheck"]
+    cli = str(bindir / "saved_model_cli") if (bindir / "saved_model_cli").exists() else "saved_model_cli"
+    resnet = str(TF1 / "slim_resnet_v1_50_without_updates.meta")
+    saved = str(TF1 / "saved_model_slim_is_training_true")
+    frozen = str(TF1 / "frozen_layers_training_true.pb")
+    return [
+        ("resnet_v1_50 training .meta (2 MB)", bn + [resnet], [sys.executable, "-c", IMPORT_META, resnet]),
+        ("TF1 SavedModel", bn + [saved], [cli, "show", "--all", "--dir", saved]),
+        ("frozen .pb", bn + [frozen], [sys.executable, "-c", PARSE_GRAPHDEF, frozen]),
+    ]
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one run in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {code}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def best(cmd: list[str], repeat: int) -> tuple[float, float]:
+    runs = [measure(cmd) for _ in range(repeat)]
+    return min(r[0] for r in runs), min(r[1] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'artefact':<34} {'bncheck':>16} {'tensorflow':>18} {'time ratio':>11} {'memory ratio':>13}")
+    for label, ours, theirs in cases():
+        t1, m1 = best(ours, args.repeat)
+        t2, m2 = best(theirs, args.repeat)
+        print(f"{label:<34} {t1:6.2f}s {m1:6.0f}MiB {t2:7.2f}s {m2:6.0f}MiB {t2 / t1:10.1f}x {m2 / m1:12.1f}x")
+    print("ratios: how many times faster / smaller bncheck is (tensorflow's number / bncheck's)")
+
+
+if __name__ == "__main__":
+    main()
