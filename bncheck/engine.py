@@ -45,8 +45,13 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             except Exception as exc:  # a parser bug must not hide the other inputs
                 errors.append(InputError(target.path, f"could not be read ({type(exc).__name__}: {exc})"))
                 continue
+            try:
+                found = check_models(models, select, ignore)
+            except Exception as exc:  # a rule bug on odd input: report it, keep checking the rest
+                errors.append(InputError(target.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
+                continue
             checked.append(target.path)
-            findings.extend(check_models(models, select, ignore))
+            findings.extend(found)
     return Report(findings, errors, checked)
 
 

@@ -1,0 +1,31 @@
+"""Corrupt input never raises: every truncation or bit flip of every fixture is a report error or a report."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import bncheck
+from conftest import FIXTURES
+
+GRAPH_FILES = sorted(p for p in (FIXTURES / "tf1").rglob("*") if p.suffix in (".pb", ".pbtxt", ".meta"))
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_truncated_and_flipped_copies_never_raise(tmp_path, path):
+    data = path.read_bytes()
+    rng = random.Random(path.name)
+    variants = [data[: int(len(data) * f)] for f in (0.0, 0.01, 0.3, 0.77, 0.999)]
+    for _ in range(4):
+        flipped = bytearray(data)
+        for _ in range(8):
+            flipped[rng.randrange(len(flipped))] ^= 0xFF
+        variants.append(bytes(flipped))
+    for i, blob in enumerate(variants):
+        target = tmp_path / f"{i}{path.suffix}"
+        target.write_bytes(blob)
+        report = bncheck.check_path(target)  # must not raise
+        for err in report.errors:
+            assert str(target) in str(err) and "\n" not in str(err)
+            assert "could not be read (" not in str(err), f"unhandled parser failure: {err}"
+            assert "internal error" not in str(err), f"rule failure: {err}"
