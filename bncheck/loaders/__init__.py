@@ -103,7 +103,16 @@ def latest_checkpoint_prefix(folder: str) -> str:
     if not match:
         raise InputError(os.path.join(folder, "checkpoint"), "checkpoint state file names no model_checkpoint_path")
     prefix = match.group(1).encode().decode("unicode_escape")
-    return prefix if os.path.isabs(prefix) else os.path.join(folder, prefix)
+    if not os.path.isabs(prefix):
+        return os.path.join(folder, prefix)
+    # Saver records absolute paths; in a folder that was moved or copied, the files beside the
+    # state file are the ones meant, whatever the old path still holds
+    beside = os.path.join(folder, os.path.basename(prefix))
+    return beside if _has_checkpoint_files(beside) else prefix
+
+
+def _has_checkpoint_files(prefix: str) -> bool:
+    return os.path.isfile(prefix + ".index") or os.path.isfile(prefix + ".meta")
 
 
 def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
