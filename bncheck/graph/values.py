@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 # tensorflow/core/framework/types.proto: DataType -> (numpy dtype, TensorProto field of typed values)
-_DTYPES: dict[int, tuple[str, str]] = {
+DTYPES: dict[int, tuple[str, str]] = {
     1: ("float32", "float_val"),
     2: ("float64", "double_val"),
     3: ("int32", "int_val"),
@@ -25,7 +25,7 @@ _MAX_ELEMENTS = 1 << 20  # bncheck only needs scalars and small vectors from gra
 
 def tensor_to_numpy(tensor: Any) -> np.ndarray | None:
     """A TensorProto as a numpy array; ``None`` for dtypes or sizes bncheck does not decode."""
-    spec = _DTYPES.get(tensor.dtype % 100)
+    spec = DTYPES.get(tensor.dtype % 100)
     if spec is None:
         return None
     dtype, field = spec

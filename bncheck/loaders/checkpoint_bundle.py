@@ -7,6 +7,7 @@ whole; a tensor's bytes are read on request, so memory is bounded by the tensors
 """
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from typing import Any, Iterator
@@ -14,7 +15,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from bncheck.errors import InputError
-from bncheck.graph.values import _DTYPES
+from bncheck.graph.values import DTYPES
 from bncheck.protos import message_class
 
 _MAGIC = 0xDB4775248B80FB57
@@ -125,10 +126,10 @@ class CheckpointReader:
     def read(self, key: str) -> np.ndarray:
         """One tensor, read from its shard and checked against the index's crc32c."""
         entry = self.entries[key]
-        spec = _DTYPES.get(entry.dtype % 100)
+        spec = DTYPES.get(entry.dtype % 100)
         if spec is None or entry.slices:
             raise InputError(self.prefix, f"tensor {key!r} has a dtype or slicing bncheck does not read")
-        shard = f"{self.prefix}.data-{entry.shard_id:05d}-of-{self._num_shards():05d}"
+        shard = f"{self.prefix}.data-{entry.shard_id:05d}-of-{self._num_shards:05d}"
         try:
             with open(shard, "rb") as fh:
                 fh.seek(entry.offset)
@@ -141,6 +142,7 @@ class CheckpointReader:
             raise InputError(shard, f"checksum mismatch for tensor {key!r}")
         return np.frombuffer(raw, dtype=np.dtype(spec[0]).newbyteorder("<")).reshape(self.shape(key))
 
+    @functools.cached_property
     def _num_shards(self) -> int:
         folder, base = os.path.split(self.prefix)
         shards = [n for n in os.listdir(folder or ".") if n.startswith(base + ".data-")]

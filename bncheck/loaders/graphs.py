@@ -1,23 +1,19 @@
 """Turn GraphDef / MetaGraphDef / SavedModel messages into :class:`GraphModel` objects."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
 
 
+def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
+    data = tuple(parse_input(t) for t in nd.input if not t.startswith("^"))
+    ctrl = tuple(t[1:] for t in nd.input if t.startswith("^"))
+    return Node(nd.name, nd.op, data, ctrl, nd.attr)
+
+
 def graph_from_proto(graph_def: Any) -> Graph:
-    nodes = []
-    for nd in graph_def.node:
-        data: list[TensorRef] = []
-        ctrl: list[str] = []
-        for text in nd.input:
-            if text.startswith("^"):
-                ctrl.append(text[1:])
-            else:
-                data.append(TensorRef.parse(text))
-        nodes.append(Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr))
-    return Graph(nodes)
+    return Graph(_node(nd, TensorRef.parse) for nd in graph_def.node)
 
 
 # Output-arg offsets for the multi-output ops bncheck follows inside functions, where inputs read
@@ -44,14 +40,7 @@ def function_from_proto(fdef: Any) -> Graph:
     """A FunctionDef as a Graph: arguments become ``_Arg`` nodes, ``ret`` the ``returns`` list."""
     ops = {nd.name: nd.op for nd in fdef.node_def}
     nodes = [Node(arg.name, "_Arg", (), (), {}) for arg in fdef.signature.input_arg]
-    for nd in fdef.node_def:
-        data, ctrl = [], []
-        for text in nd.input:
-            if text.startswith("^"):
-                ctrl.append(text[1:])
-            else:
-                data.append(_function_input(text, ops))
-        nodes.append(Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr))
+    nodes += [_node(nd, lambda text: _function_input(text, ops)) for nd in fdef.node_def]
     graph = Graph(nodes, name=fdef.signature.name)
     graph.args = tuple(arg.name for arg in fdef.signature.input_arg)
     graph.returns = tuple(_function_input(fdef.ret[out.name], ops) if out.name in fdef.ret else None

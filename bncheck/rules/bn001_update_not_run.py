@@ -78,7 +78,7 @@ with tf.control_dependencies(update_ops):
                     "update ops not run": not_run,
                     "train op": list(train_ops),
                     "train op found from": how,
-                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                    "built with": fixes.api_name(layer.api),
                 },
                 fixes.updates_not_run(layer.api),
             )

@@ -74,7 +74,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
                 "ops": ops,
                 "mode": kind,
                 "run by": sorted({e for e, _, _ in hits}),
-                "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                "built with": fixes.api_name(layer.api),
             }
             if certain:
                 message = "normalises with the batch's own statistics at inference instead of the moving averages"

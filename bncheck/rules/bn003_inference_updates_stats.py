@@ -51,7 +51,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
                     "update ops run": sorted({u.node for _, u in runs}),
                     "moving variables": sorted({u.variable for _, u in runs}),
                     "run by": sorted({e for e, _ in runs}),
-                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                    "built with": fixes.api_name(layer.api),
                 },
                 fixes.inference_without_updates(layer.api),
             )

@@ -56,7 +56,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
                 {
                     "momentum": values[0] if len(values) == 1 else tuple(str(v) for v in values),
                     "update ops": sorted(u.node for u in bad),
-                    "built with": fixes.API_NAMES.get(layer.api, layer.api),
+                    "built with": fixes.api_name(layer.api),
                 },
                 fixes.momentum(layer.api),
             )

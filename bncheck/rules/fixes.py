@@ -10,6 +10,11 @@ API_NAMES = {
     "unknown": "an unrecognised batch-norm implementation",
 }
 
+def api_name(api: str) -> str:
+    """How a finding names the API that built the layer."""
+    return API_NAMES.get(api, api)
+
+
 _UPDATES_NOT_RUN = {
     "layers": (
         "# after the whole model is built, before minimize():\n"
