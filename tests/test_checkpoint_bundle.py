@@ -34,7 +34,7 @@ def test_every_tensor_matches_tensorflows_reader(prefix):
 
 def test_untrained_moving_statistics_are_read_exactly():
     reader = CheckpointReader(PREFIXES[0])
-    assert reader.read("global_step") == 3
+    assert reader.read("global_step") == 20
     assert (reader.read("model/bn1/moving_mean") == 0).all()
     assert (reader.read("model/bn1/moving_variance") == 1).all()
     assert not np.allclose(reader.read("model/bn1/gamma"), 1.0)  # gamma trained, stats never moved
@@ -45,7 +45,7 @@ def test_moved_checkpoint_folder_still_resolves(tmp_path):
     copy = tmp_path / "moved"
     shutil.copytree(CKPT, copy)
     assert "/" in (copy / "checkpoint").read_text().split('"')[1]  # the real file holds an absolute path
-    assert latest_checkpoint_prefix(str(copy)) == str(copy / "model.ckpt-3")
+    assert latest_checkpoint_prefix(str(copy)) == str(copy / "model.ckpt-20")
 
 
 def test_corrupt_shard_fails_the_checksum(tmp_path):
@@ -63,7 +63,7 @@ def test_corrupt_shard_fails_the_checksum(tmp_path):
 
 def test_truncated_index_is_an_input_error(tmp_path):
     index = tmp_path / "m.index"
-    index.write_bytes((CKPT / "model.ckpt-3.index").read_bytes()[:-10])
+    index.write_bytes((CKPT / "model.ckpt-20.index").read_bytes()[:-10])
     with pytest.raises(InputError, match="not a readable checkpoint index"):
         CheckpointReader(str(tmp_path / "m"))
 

@@ -9,7 +9,7 @@ from bncheck.graph.model import Graph, TensorRef
 from bncheck.graph.values import attr_value
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
-READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "Enter", "RefIdentity"})
+READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "Enter", "RefIdentity", "Switch", "RefSwitch"})
 PASS_THROUGH = frozenset({"Identity", "Cast", "StopGradient", "Squeeze", "Reshape", "Snapshot", "ExpandDims",
                           "PreventGradient", "CheckNumerics", "EnsureShape"})
 SWITCH_OPS = frozenset({"Switch", "RefSwitch"})

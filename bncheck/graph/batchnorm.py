@@ -19,7 +19,7 @@ from bncheck.graph.values import attr_value
 
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 _INTERNAL_SCOPE = re.compile(r"^(cond(_\d+)?|moments|batchnorm|FusedBatchNorm(V\d)?|AssignMovingAvg(_\d+)?|"
-                             r"ExponentialMovingAverage|Switch(_\d+)?)$")
+                             r"ExponentialMovingAverage|Switch(_\d+)?|then|else)$")
 
 
 @dataclass(frozen=True)
@@ -120,60 +120,6 @@ def _fused_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
         reads = tuple(v for v in (variable_of(graph, r) for r in node.inputs[3:5]) if v)
         stats = (TensorRef(node.name, 1), TensorRef(node.name, 2)) if training else ()
         ops.append(BnOp(node.name, "fused", training, stats, reads, _branch_of(graph, node), factor))
-    return ops
-
-
-IF_OPS = frozenset({"If", "StatelessIf"})
-
-
-def _arg_index(body: Graph, ref: TensorRef, depth: int = 6) -> int | None:
-    node = body.get(ref.node)
-    while node is not None and depth:
-        if node.op == "_Arg":
-            return body.args.index(node.name) if node.name in body.args else None
-        if node.op not in ("Identity", "ReadVariableOp", "Cast") or not node.inputs:
-            return None
-        node = body.get(node.inputs[0].node)
-        depth -= 1
-    return None
-
-
-def _return_index(body: Graph, target: TensorRef) -> int | None:
-    for k, ref in enumerate(body.returns):
-        cur = ref
-        for _ in range(6):
-            if cur is None:
-                break
-            if cur == target:
-                return k
-            node = body.get(cur.node)
-            cur = node.inputs[0] if node is not None and node.op == "Identity" and node.inputs else None
-    return None
-
-
-def _cond_v2_ops(graph: Graph, functions: dict[str, Graph]) -> list[BnOp]:
-    """Batch norms inside ``If``/``StatelessIf`` branches (control flow v2 ``tf.cond``).
-
-    The If node stands for the op at top level: its outputs carry the batch statistics, its
-    inputs the moving variables, and (If node, 1 for then / 0 for else) is the branch."""
-    ops = []
-    for node in graph.by_op(*IF_OPS):
-        for attr, port in (("then_branch", 1), ("else_branch", 0)):
-            body = functions.get(attr_value(node.attrs[attr])) if attr in node.attrs else None
-            if body is None:
-                continue
-            for inner in _fused_ops(body, ConstantFolder(body)):
-                stats = tuple(TensorRef(node.name, k) for k in
-                              (_return_index(body, ref) for ref in inner.stats) if k is not None)
-                reads = []
-                for ref in body[inner.node].inputs[3:5]:
-                    i = _arg_index(body, ref)
-                    if i is not None and 1 + i < len(node.inputs):
-                        var = variable_of(graph, node.inputs[1 + i])
-                        if var:
-                            reads.append(var)
-                ops.append(BnOp(node.name, "fused", inner.training, stats, tuple(reads), (node.name, port),
-                                inner.avg_factor))
     return ops
 
 
@@ -363,15 +309,13 @@ def _in_collection(update: str, graph: Graph, collection: set[str]) -> bool:
     return any(c == update or update in graph[c].control_inputs for c in collection if c in graph)
 
 
-def find_layers(graph: Graph, folder: ConstantFolder | None = None, update_collection: tuple[str, ...] | None = None,
-                functions: dict[str, Graph] | None = None) -> list[BnLayer]:
-    """All batch-norm layers of ``graph``, sorted by name.
+def find_layers(graph: Graph, folder: ConstantFolder | None = None,
+                update_collection: tuple[str, ...] | None = None) -> list[BnLayer]:
+    """All batch-norm layers of a flat ``graph`` (function calls inlined), sorted by name.
 
-    ``update_collection``: the graph's UPDATE_OPS (None when the file carries no collections);
-    ``functions``: the function library, for batch norms inside cond-v2 branches."""
+    ``update_collection``: the graph's UPDATE_OPS (None when the file carries no collections)."""
     folder = folder or ConstantFolder(graph)
-    bn_ops = (_fused_ops(graph, folder) + _cond_v2_ops(graph, functions or {}) + _moments_ops(graph, folder)
-              + _moving_ops(graph))
+    bn_ops = _fused_ops(graph, folder) + _moments_ops(graph, folder) + _moving_ops(graph)
     updates = _updates(graph, bn_ops, folder)
     # union-find over op and variable names
     parent: dict[str, str] = {}

@@ -47,6 +47,7 @@ class Graph:
         self.nodes: dict[str, Node] = {n.name: n for n in nodes}
         self.args: tuple[str, ...] = ()  # a function body's arguments (``_Arg`` nodes), in order
         self.returns: tuple[TensorRef | None, ...] = ()  # a function body's outputs, in order
+        self.control_returns: tuple[str, ...] = ()  # a function body's control outputs
 
     def __contains__(self, name: object) -> bool:
         return name in self.nodes
@@ -93,7 +94,8 @@ class GraphModel:
     """One graph as bncheck sees it, with what its container says about it.
 
     ``kind`` is ``graphdef`` (a bare or frozen GraphDef), ``meta_graph`` or ``saved_model``;
-    ``label`` says which graph of the file this is (e.g. ``MetaGraph [serve]``).
+    ``label`` says which graph of the file this is (e.g. ``MetaGraph [serve]``). ``graph`` is flat:
+    function calls are inlined and functional control flow lowered (:mod:`bncheck.graph.lowering`).
     """
 
     graph: Graph
@@ -104,5 +106,4 @@ class GraphModel:
     signatures: tuple[Signature, ...] = ()
     train_op_names: tuple[str, ...] = ()  # named by the user (--train-op / train_op=)
     output_names: tuple[str, ...] = ()  # named by the user (--output / outputs=)
-    functions: Mapping[str, Graph] = field(default_factory=dict)
     has_collections: bool = False  # a MetaGraph or live tf.Graph: an absent collection is empty

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from bncheck.graph.lowering import CALL_OPS, lower
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
 
 
@@ -45,6 +46,8 @@ def function_from_proto(fdef: Any) -> Graph:
     graph.args = tuple(arg.name for arg in fdef.signature.input_arg)
     graph.returns = tuple(_function_input(fdef.ret[out.name], ops) if out.name in fdef.ret else None
                           for out in fdef.signature.output_arg)
+    graph.control_returns = tuple(fdef.control_ret[c] for c in fdef.signature.control_output
+                                  if c in fdef.control_ret)
     return graph
 
 
@@ -52,9 +55,13 @@ def functions_from_proto(graph_def: Any) -> dict[str, Graph]:
     return {f.signature.name: function_from_proto(f) for f in graph_def.library.function}
 
 
+def flat_graph(graph_def: Any, rename: dict[str, str] | None = None) -> Graph:
+    """The graph with its function library inlined (see :mod:`bncheck.graph.lowering`)."""
+    return lower(graph_from_proto(graph_def), functions_from_proto(graph_def), rename)
+
+
 def model_from_graph_def(graph_def: Any, source: str, label: str = "GraphDef") -> GraphModel:
-    return GraphModel(graph=graph_from_proto(graph_def), source=source, kind="graphdef", label=label,
-                      functions=functions_from_proto(graph_def))
+    return GraphModel(graph=flat_graph(graph_def), source=source, kind="graphdef", label=label)
 
 
 def _collections(meta: Any) -> dict[str, tuple[str, ...]]:
@@ -81,15 +88,47 @@ def _signatures(meta: Any) -> tuple[Signature, ...]:
 
 def model_from_meta_graph(meta: Any, source: str, kind: str, label: str) -> GraphModel:
     return GraphModel(
-        graph=graph_from_proto(meta.graph_def),
+        graph=flat_graph(meta.graph_def, variable_names(meta)),
         source=source,
         kind=kind,
         label=label,
         collections=_collections(meta),
         signatures=_signatures(meta),
-        functions=functions_from_proto(meta.graph_def),
         has_collections=True,
     )
+
+
+def variable_names(meta: Any) -> dict[str, str]:
+    """Top-level variable handles -> the names a TF2 SavedModel's object graph gives them.
+
+    A signature's call node ends with the captured resources; the saved concrete function's
+    ``bound_inputs`` list the object-graph nodes they are, in the same order."""
+    objects = meta.object_graph_def
+    if not objects.nodes:
+        return {}
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for node in meta.graph_def.node:
+        if node.op not in CALL_OPS or "f" not in node.attr:
+            continue
+        saved = objects.concrete_functions.get(node.attr["f"].func.name)
+        if saved is None or not saved.bound_inputs:
+            continue
+        data = [t for t in node.input if not t.startswith("^")]
+        captured = data[len(data) - len(saved.bound_inputs):]
+        for handle, obj_id in zip(captured, saved.bound_inputs):
+            if not 0 <= obj_id < len(objects.nodes):
+                continue
+            obj = objects.nodes[obj_id]
+            if obj.WhichOneof("kind") != "variable" or not obj.variable.name:
+                continue
+            handle = handle.split(":")[0]
+            name = obj.variable.name.split(":")[0]
+            if handle in names or (name in used and names.get(handle) != name):
+                continue
+            names[handle] = name
+            used.add(name)
+    return {h: n for h, n in names.items() if h != n}
 
 
 def models_from_saved_model(saved: Any, source: str) -> list[GraphModel]:

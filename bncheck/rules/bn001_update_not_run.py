@@ -47,6 +47,7 @@ with tf.control_dependencies(update_ops):
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
+        Example("tf1/layers_checkpoint_with_updates"),
         Example("tf1/layers_ref_update_ops_wired.meta"),
         Example("tf1/slim_updates_collections_none.meta"),
         Example("tf1/slim_create_train_op.meta"),

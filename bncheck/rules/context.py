@@ -5,7 +5,7 @@ import functools
 from dataclasses import dataclass
 
 from bncheck.graph.analysis import ConstantFolder, ancestors, dead_nodes
-from bncheck.graph.batchnorm import IF_OPS, BnLayer, BnOp, find_layers
+from bncheck.graph.batchnorm import BnLayer, BnOp, find_layers
 from bncheck.graph.model import GraphModel, TensorRef
 
 OPTIMIZER_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")
@@ -41,7 +41,7 @@ class Context:
     @functools.cached_property
     def layers(self) -> list[BnLayer]:
         collection = self.model.collections.get("update_ops", ()) if self.model.has_collections else None
-        return find_layers(self.graph, update_collection=collection, functions=dict(self.model.functions))
+        return find_layers(self.graph, update_collection=collection)
 
     @functools.cached_property
     def train_ops(self) -> tuple[tuple[str, ...], str]:
@@ -102,24 +102,16 @@ class Context:
         return bool(value) if value is not None else None
 
     def switch_predicate(self, op: BnOp) -> TensorRef | None:
-        """The boolean that selects the cond branch ``op`` is in (Switch input 1, If input 0)."""
+        """The boolean that selects the cond branch ``op`` is in (the Switch's input 1; ``If`` ops
+        are lowered to Switch/Merge)."""
         if op.branch is None:
             return None
         node = self.graph.get(op.branch[0])
-        if node is None:
-            return None
-        position = 0 if node.op in IF_OPS else 1
-        return node.inputs[position] if len(node.inputs) > position else None
+        return node.inputs[1] if node is not None and len(node.inputs) > 1 else None
 
     def runs(self, op: BnOp, reach: Reach) -> bool:
-        """Whether ``op`` runs for an entry: live, and (inside an If) on the branch taken."""
-        if op.node not in reach.live:
-            return False
-        if op.branch is not None and self.graph[op.branch[0]].op in IF_OPS:
-            pred = self.switch_predicate(op)
-            value = reach.folder.scalar(pred) if pred is not None else None
-            return value is None or bool(value) == (op.branch[1] == 1)
-        return True
+        """Whether ``op`` runs for an entry (live: reached, and not on a dead cond branch)."""
+        return op.node in reach.live
 
     def flag_source(self, pred: TensorRef, depth: int = 8) -> str | None:
         """The Placeholder/PlaceholderWithDefault/Const a cond predicate comes from."""
