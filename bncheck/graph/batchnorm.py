@@ -17,6 +17,7 @@ from bncheck.graph.analysis import (
 from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import attr_value
 
+KERAS_MOVING = frozenset({"moving_mean", "moving_variance"})
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 _INTERNAL_SCOPE = re.compile(r"^(cond(_\d+)?|moments|batchnorm|FusedBatchNorm(V\d)?|AssignMovingAvg(_\d+)?|"
                              r"ExponentialMovingAverage|Switch(_\d+)?|then|else)$")
@@ -148,7 +149,8 @@ def _moments_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
 
 
 def _moving_ops(graph: Graph) -> list[BnOp]:
-    """Unfused inference-mode normalisation: Rsqrt(moving_variance + epsilon)."""
+    """Unfused inference-mode normalisation: ``Rsqrt(moving_variance + epsilon)``, with the moving
+    mean read where ``x * inv + (beta - mean * inv)`` (``tf.nn.batch_normalization``, Keras 3)."""
     ops = []
     for rsqrt in graph.by_op("Rsqrt"):
         add = graph.get(rsqrt.inputs[0].node) if rsqrt.inputs else None
@@ -156,8 +158,27 @@ def _moving_ops(graph: Graph) -> list[BnOp]:
             continue
         reads = tuple(v for v in (variable_of(graph, r) for r in add.inputs) if v)
         if reads:
-            ops.append(BnOp(rsqrt.name, "moving", False, (), reads, _branch_of(graph, rsqrt)))
+            ops.append(BnOp(rsqrt.name, "moving", False, (), reads + _mean_reads(graph, rsqrt), _branch_of(graph, rsqrt)))
     return ops
+
+
+def _mean_reads(graph: Graph, rsqrt: Node) -> tuple[str, ...]:
+    """Variables multiplied by ``inv`` (the Rsqrt, or Rsqrt * gamma) where the product is subtracted."""
+    out = []
+    frontier = [rsqrt.name]
+    for _ in range(2):
+        nxt = []
+        for name in frontier:
+            for consumer, _pos in graph.consumers.get(name, ()):
+                node = graph[consumer]
+                if node.op != "Mul":
+                    continue
+                nxt.append(consumer)
+                subtracted = any(graph[c].op == "Sub" and p == 1 for c, p in graph.consumers.get(consumer, ()))
+                if subtracted:
+                    out += [v for v in (variable_of(graph, r) for r in node.inputs) if v]
+        frontier = nxt
+    return tuple(dict.fromkeys(out))
 
 
 def _find_stat(graph: Graph, ref: TensorRef, stats: dict[TensorRef, BnOp], limit: int = 24) -> TensorRef | None:
@@ -281,25 +302,27 @@ def _common_prefix(paths: list[list[str]]) -> list[str]:
 
 
 def _api(layer: BnLayer, graph: Graph, update_collection: set[str] | None) -> str:
+    keras_named = bool(layer.variables) and {v.rpartition("/")[2] for v in layer.variables} <= KERAS_MOVING
+    slim = layer.name.rsplit("/", 1)[-1] == "BatchNorm"
     if layer.updates:
         ops = {u.op for u in layer.updates}
         in_scope = all("AssignMovingAvg" in u.node for u in layer.updates)
         if any("ExponentialMovingAverage" in v for v in layer.variables):
             return "handwritten-ema"
-        if not in_scope or ops <= {"Assign", "AssignVariableOp"}:
-            return "handwritten"
-        if layer.name.rsplit("/", 1)[-1] == "BatchNorm":
-            return "slim"
-        if update_collection is not None and not any(
-                _in_collection(u.node, graph, update_collection) for u in layer.updates):
-            return "keras-graph"  # tf.compat.v1.layers always lists its updates in UPDATE_OPS
-        return "layers"
-    kinds = {op.kind for op in layer.ops}
-    if layer.name.rsplit("/", 1)[-1] == "BatchNorm":
+        if in_scope and not ops <= {"Assign", "AssignVariableOp"}:
+            if slim:
+                return "slim"
+            if update_collection is not None and not any(
+                    _in_collection(u.node, graph, update_collection) for u in layer.updates):
+                return "keras-graph"  # tf.compat.v1.layers always lists its updates in UPDATE_OPS
+            return "layers"
+        # Keras 3 (AssignVariableOp of the blend) and tf-keras in TF2 (AssignNewValue)
+        return "keras" if keras_named and graph.lowered else "handwritten"
+    if slim:
         return "slim"
-    if "fused" in kinds:
-        return "layers"
-    return "handwritten"
+    if keras_named and graph.lowered:
+        return "keras"
+    return "layers" if any(op.kind == "fused" for op in layer.ops) else "handwritten"
 
 
 def _in_collection(update: str, graph: Graph, collection: set[str]) -> bool:

@@ -194,7 +194,9 @@ def lower(graph: Graph, functions: Mapping[str, Graph], rename: Mapping[str, str
         return graph
     lowerer = _Lowerer(functions)
     lowerer.body(graph, "", [], None, ())
-    return lowerer.graph(graph.name)
+    flat = lowerer.graph(graph.name)
+    flat.lowered = True
+    return flat
 
 
 def _renamed(graph: Graph, rename: Mapping[str, str]) -> Graph:

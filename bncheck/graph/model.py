@@ -48,6 +48,7 @@ class Graph:
         self.args: tuple[str, ...] = ()  # a function body's arguments (``_Arg`` nodes), in order
         self.returns: tuple[TensorRef | None, ...] = ()  # a function body's outputs, in order
         self.control_returns: tuple[str, ...] = ()  # a function body's control outputs
+        self.lowered = False  # function calls were inlined (a TF2 graph)
 
     def __contains__(self, name: object) -> bool:
         return name in self.nodes

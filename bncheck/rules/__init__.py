@@ -7,6 +7,7 @@ from bncheck.rules.bn002_batch_stats_at_inference import BatchStatsAtInference
 from bncheck.rules.bn003_inference_updates_stats import InferenceUpdatesStats
 from bncheck.rules.bn004_training_flag_defaults_true import TrainingFlagDefaultsTrue
 from bncheck.rules.bn007_momentum_out_of_range import MomentumOutOfRange
+from bncheck.rules.bn009_bn_frozen_in_train_step import BnFrozenInTrainStep
 
 RULES: tuple[type[Rule], ...] = (
     UpdateNotRun,
@@ -14,12 +15,12 @@ RULES: tuple[type[Rule], ...] = (
     InferenceUpdatesStats,
     TrainingFlagDefaultsTrue,
     MomentumOutOfRange,
+    BnFrozenInTrainStep,
 )
 RESERVED = {
     "BN005": "stats-never-updated",
     "BN006": "invalid-moving-stats",
     "BN008": "training-hardcoded-in-model",
-    "BN009": "bn-frozen-in-train-step",
 }
 
 

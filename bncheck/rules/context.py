@@ -4,11 +4,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from bncheck.graph.analysis import ConstantFolder, ancestors, dead_nodes
+from bncheck.graph.analysis import ASSIGN_OPS, ConstantFolder, ancestors, dead_nodes, variable_of
 from bncheck.graph.batchnorm import BnLayer, BnOp, find_layers
 from bncheck.graph.model import GraphModel, TensorRef
 
 OPTIMIZER_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")
+_GRADIENT_PREFIXES = ("Conv2DBackprop", "Conv3DBackprop", "DepthwiseConv2dNativeBackprop")
+_GRADIENT_SUFFIXES = ("Grad", "GradV2", "GradV3", "GradGrad")
+AFFINE_NAMES = frozenset({"gamma", "beta", "scale", "offset"})
+
+
+def is_gradient_op(op: str) -> bool:
+    """Ops only a backward pass (``tf.GradientTape`` / ``tf.gradients``) creates."""
+    return op.endswith(_GRADIENT_SUFFIXES) or op.startswith(_GRADIENT_PREFIXES)
 _NOT_OUTPUTS = frozenset({"NoOp", "Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub",
                           "AssignSubVariableOp", "VarIsInitializedOp", "IsVariableInitialized", "SaveV2",
                           "RestoreV2", "Const", "Placeholder", "PlaceholderWithDefault", "VarHandleOp",
@@ -54,9 +62,60 @@ class Context:
             return named, "the MetaGraph's train_op collection"
         return self._inferred_train_ops(), "inferred: fetch roots that run optimizer updates"
 
+    @functools.cached_property
+    def optimizer_updates(self) -> frozenset[str]:
+        """Ops that apply an optimizer step: ``Apply*`` ops, and assignments computed from gradients
+        (Keras 3 optimizers update variables with plain ``AssignSubVariableOp``)."""
+        graph = self.graph
+        tainted: set[str] = set()
+        stack = [n.name for n in graph if is_gradient_op(n.op)]
+        while stack:
+            name = stack.pop()
+            if name in tainted:
+                continue
+            tainted.add(name)
+            # control edges too: an optimizer reads its slots after assigning them (auto control deps)
+            stack.extend(c for c, _ in graph.consumers.get(name, ()))
+        out = {n.name for n in graph if n.op.startswith(OPTIMIZER_PREFIXES)}
+        out |= {n for n in tainted if graph[n].op in ASSIGN_OPS}
+        return frozenset(out)
+
+    @functools.cached_property
+    def trained_variables(self) -> frozenset[str]:
+        """Variables an optimizer step updates."""
+        out = set()
+        for name in self.optimizer_updates:
+            node = self.graph[name]
+            var = variable_of(self.graph, node.inputs[0]) if node.inputs else None
+            if var:
+                out.add(var)
+        return frozenset(out)
+
+    def affine_variables(self, layer: BnLayer) -> list[str]:
+        """gamma/beta of a layer: variables its normalising ops scale and shift with."""
+        graph = self.graph
+        found: set[str] = set()
+        for op in layer.ops:
+            node = graph[op.node]
+            if op.kind == "fused":
+                found.update(v for v in (variable_of(graph, r) for r in node.inputs[1:3]) if v)
+            frontier, seen = [op.node], set()
+            for _ in range(3):  # Rsqrt -> Mul(gamma) -> Mul -> Sub(beta)
+                nxt = []
+                for name in frontier:
+                    for consumer, pos in graph.consumers.get(name, ()):
+                        if pos is None or consumer in seen:
+                            continue
+                        seen.add(consumer)
+                        nxt.append(consumer)
+                        found.update(v for v in (variable_of(graph, r) for r in graph[consumer].inputs) if v)
+                frontier = nxt
+        scopes = {v.rpartition("/")[0] for v in layer.variables}
+        return sorted(v for v in found - set(layer.variables)
+                      if v.rpartition("/")[2] in AFFINE_NAMES and (not scopes or v.rpartition("/")[0] in scopes))
+
     def _inferred_train_ops(self) -> tuple[str, ...]:
-        applies = [n.name for n in self.graph if n.op.startswith(OPTIMIZER_PREFIXES)]
-        seen, stack = set(), list(applies)
+        seen, stack = set(), list(self.optimizer_updates)
         while stack:
             name = stack.pop()
             if name in seen:
@@ -64,6 +123,11 @@ class Context:
             seen.add(name)
             stack.extend(c for c, _ in self.graph.consumers.get(name, ()))
         return tuple(sorted(n for n in seen if not self.graph.consumers.get(n)))
+
+    def train_op_labels(self) -> list[str]:
+        """The train ops as a user knows them: a signature's name, else the op name."""
+        by_output = {r.node: s.name for s in self.model.signatures for r in s.outputs.values()}
+        return sorted({f"signature '{by_output[t]}'" if t in by_output else t for t in self.train_ops[0]})
 
     @functools.cached_property
     def training_ancestors(self) -> frozenset[str]:
@@ -76,10 +140,13 @@ class Context:
         if model.output_names:
             return (Entry("outputs you named", tuple(model.output_names), placeholders),)
         if model.signatures:
+            updates = self.optimizer_updates
             return tuple(
                 Entry(f"signature '{s.name}'", tuple(r.node for r in s.outputs.values()),
                       frozenset(r.node for r in s.inputs.values()))
                 for s in model.signatures
+                # a signature that applies an optimizer step is a training function, not serving
+                if not updates or not updates & ancestors(self.graph, [r.node for r in s.outputs.values()])
             )
         if self.train_ops[0]:
             return ()  # a training graph without a serving signature

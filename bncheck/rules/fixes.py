@@ -4,6 +4,7 @@ from __future__ import annotations
 API_NAMES = {
     "layers": "tf.compat.v1.layers.batch_normalization",
     "keras-graph": "a Keras BatchNormalization layer in graph mode",
+    "keras": "a Keras BatchNormalization layer",
     "slim": "tf-slim batch_norm",
     "handwritten": "a hand-written batch norm (tf.nn.moments + assign)",
     "handwritten-ema": "a hand-written batch norm (tf.train.ExponentialMovingAverage)",
@@ -37,6 +38,10 @@ _UPDATES_NOT_RUN = {
         "    train_op = optimizer.minimize(loss)"
     ),
 }
+_UPDATES_NOT_RUN["keras"] = (
+    "model.fit(...)  # runs BN in training mode and updates the moving statistics\n"
+    "# in a custom loop: logits = model(x, training=True) inside the GradientTape"
+)
 _UPDATES_NOT_RUN["handwritten-ema"] = (
     "# run ema.apply([...]) with the train op:\n"
     "with tf.control_dependencies([ema_apply_op]):\n"
@@ -52,6 +57,10 @@ _INFERENCE_MODE = {
                    "tf.nn.batch_normalization(x, pop_mean, pop_var, beta, scale, epsilon)",
 }
 _INFERENCE_MODE["handwritten-ema"] = _INFERENCE_MODE["handwritten"]
+_INFERENCE_MODE["keras"] = (
+    "serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n"
+    "# or model.export(path): Keras serving endpoints run in inference mode"
+)
 _INFERENCE_MODE["unknown"] = "build the serving graph with training=False / is_training=False"
 
 _MOMENTUM = {
@@ -60,6 +69,7 @@ _MOMENTUM = {
     "slim": "slim.batch_norm(x, decay=0.999)  # weight of the old value",
     "handwritten": "decay = 0.99  # new = decay * moving + (1 - decay) * batch",
 }
+_MOMENTUM["keras"] = _MOMENTUM["keras-graph"]
 _MOMENTUM["handwritten-ema"] = "tf.train.ExponentialMovingAverage(decay=0.99)"
 _MOMENTUM["unknown"] = _MOMENTUM["handwritten"]
 
@@ -75,6 +85,8 @@ def inference_mode(api: str) -> str:
 def inference_without_updates(api: str) -> str:
     if api == "slim":
         return "slim.batch_norm(x, is_training=False)  # inference mode creates no moving-average updates"
+    if api == "keras":
+        return inference_mode(api) + "\n# inference mode reads the moving statistics and assigns nothing"
     return inference_mode(api) + "\n# and do not make the outputs depend on the moving-average assignments"
 
 
@@ -87,3 +99,13 @@ def flag_default(flag: str) -> str:
         f"{flag} = tf.compat.v1.placeholder_with_default(False, [], name={flag.rsplit('/', 1)[-1]!r})\n"
         f"# and feed {{{flag}: True}} in the training loop only"
     )
+
+
+def training_mode_in_train_step(api: str) -> str:
+    if api in ("keras", "keras-graph"):
+        return (
+            "logits = model(x, training=True)  # in the train step, inside the GradientTape\n"
+            "# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n"
+            "# in inference mode) so gamma/beta are not trained either"
+        )
+    return inference_mode(api).replace("False", "True") + "  # in the train step"
