@@ -21,7 +21,8 @@ def _names(value: Any) -> tuple[str, ...]:
 
 def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
                 select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> Report:
-    """Check a live ``tf.Graph`` (or a ``GraphDef`` / ``MetaGraphDef`` message) for batch-norm mistakes.
+    """Check a live ``tf.Graph`` (or a ``GraphDef`` / ``MetaGraphDef`` message, a Keras model or a
+    concrete function: see :func:`check_model`) for batch-norm mistakes.
 
     ``train_op``: the op(s) your training loop runs (a ``tf.Operation``, tensor or name); by
     default the graph's ``train_op`` collection, else the ops that run optimizer updates.
@@ -35,7 +36,16 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
         model = with_names(model_from_object(graph), _names(train_op), _names(outputs))
     except InputError as exc:
         return Report([], [exc], [])
-    return Report(check_models([model], select, ignore), [], [model.source])
+    notes: list[tuple[str, str]] = []
+    return Report(check_models([model], select, ignore, notes), [], [model.source], notes)
+
+
+def check_model(model: Any, *, select: Sequence[str] | None = None,
+                ignore: Sequence[str] | None = None) -> Report:
+    """Check a live Keras 3 / tf-keras model (its config and weights; no forward pass), a concrete
+    function (e.g. a ``tf.function`` train step's ``get_concrete_function(...)``), or a
+    ``tf.function`` with an ``input_signature``. Nothing is run or deserialised."""
+    return check_graph(model, select=select, ignore=ignore)
 
 
 def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], train_op: Any = None,

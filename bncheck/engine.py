@@ -14,13 +14,16 @@ from bncheck.rules.context import Context
 
 
 def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = None,
-                 ignore: Sequence[str] | None = None) -> list[Finding]:
+                 ignore: Sequence[str] | None = None, notes: list[tuple[str, str]] | None = None) -> list[Finding]:
+    """Run the selected rules on each model; what rules could not judge goes to ``notes``."""
     rules = [cls() for cls in selected(select, ignore)]
     findings: list[Finding] = []
     for model in models:
         ctx = Context(model)
         for rule in rules:
             findings.extend(rule.check(ctx))
+        if notes is not None:
+            notes.extend((model.source, n) for n in ctx.notes if (model.source, n) not in notes)
     return sorted(findings, key=lambda f: (f.path, f.graph, f.layer, f.code))
 
 
@@ -30,6 +33,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
     findings: list[Finding] = []
     errors: list[InputError] = []
     checked: list[str] = []
+    notes: list[tuple[str, str]] = []
     for path in paths:
         try:
             targets = discover(path)
@@ -46,13 +50,16 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 errors.append(InputError(target.path, f"could not be read ({type(exc).__name__}: {exc})"))
                 continue
             try:
-                found = check_models(models, select, ignore)
+                found = check_models(models, select, ignore, notes)
+            except InputError as exc:  # a tensor the rules read turned out unreadable
+                errors.append(exc)
+                continue
             except Exception as exc:  # a rule bug on odd input: report it, keep checking the rest
                 errors.append(InputError(target.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
                 continue
             checked.append(target.path)
             findings.extend(found)
-    return Report(findings, errors, checked)
+    return Report(findings, errors, checked, notes)
 
 
 def with_names(model: GraphModel, train_op: Sequence[str], outputs: Sequence[str]) -> GraphModel:

@@ -16,6 +16,7 @@ class Report:
     findings: list[Finding]
     errors: list[InputError] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what could not be judged)
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)
@@ -40,6 +41,7 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "errors": [{"path": e.source, "message": e.reason} for e in self.errors],
             "checked": list(self.checked),
+            "notes": [{"path": p, "message": m} for p, m in self.notes],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -41,7 +41,7 @@ def test_json_output_schema():
     result = run("--format", "json", TF1 / "saved_model_slim_is_training_true")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert set(data) == {"findings", "errors", "checked"}
+    assert set(data) == {"findings", "errors", "checked", "notes"}
     pairs = {(f["code"], f["layer"]) for f in data["findings"]}
     assert pairs == {("BN002", "net/conv1/BatchNorm"), ("BN002", "net/conv2/BatchNorm"),
                      ("BN003", "net/conv1/BatchNorm"), ("BN003", "net/conv2/BatchNorm")}

@@ -22,7 +22,7 @@ EXPECTED = {
     "layers_ref_update_ops_wired.meta": set(),
     "layers_towers_first_tower_updates.meta": set(),
     "layers_train_and_eval_graph.meta": set(),
-    "layers_checkpoint_no_updates": pairs("BN001", BN),
+    "layers_checkpoint_no_updates": pairs("BN001", BN) | pairs("BN005", BN),
     "layers_checkpoint_with_updates": set(),
     "layers_momentum_0.1.meta": pairs("BN007", BN),
     "slim_minimize_without_updates.meta": pairs("BN001", SLIM),

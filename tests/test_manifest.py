@@ -10,7 +10,7 @@ from conftest import FIXTURES
 def test_every_fixture_file_matches_the_manifest():
     manifest = json.loads((FIXTURES / "MANIFEST.json").read_text())
     on_disk = {str(p.relative_to(FIXTURES)): hashlib.sha256(p.read_bytes()).hexdigest()
-               for group in ("tf1",) for p in (FIXTURES / group).rglob("*") if p.is_file()}
+               for group in ("tf1", "keras3", "tfkeras") for p in (FIXTURES / group).rglob("*") if p.is_file()}
     assert on_disk == manifest["files"]
 
 
@@ -19,3 +19,4 @@ def test_manifest_pins_the_framework_versions():
     assert versions["tensorflow-cpu"].startswith("2.21.")
     assert versions["tf-keras"].startswith("2.21.")
     assert versions["tf-slim"] == "1.1.0"
+    assert versions["keras"].startswith("3.")

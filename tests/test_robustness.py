@@ -8,7 +8,8 @@ import pytest
 import bncheck
 from conftest import FIXTURES
 
-GRAPH_FILES = sorted(p for p in (FIXTURES / "tf1").rglob("*") if p.suffix in (".pb", ".pbtxt", ".meta"))
+GRAPH_FILES = sorted(p for g in ("tf1", "keras3", "tfkeras") for p in (FIXTURES / g).rglob("*")
+                     if p.suffix in (".pb", ".pbtxt", ".meta", ".keras", ".h5"))
 
 
 @pytest.mark.parametrize("path", GRAPH_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))

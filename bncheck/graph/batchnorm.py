@@ -317,10 +317,10 @@ def _api(layer: BnLayer, graph: Graph, update_collection: set[str] | None) -> st
                 return "keras-graph"  # tf.compat.v1.layers always lists its updates in UPDATE_OPS
             return "layers"
         # Keras 3 (AssignVariableOp of the blend) and tf-keras in TF2 (AssignNewValue)
-        return "keras" if keras_named and graph.lowered else "handwritten"
+        return "keras" if keras_named and graph.tf2 else "handwritten"
     if slim:
         return "slim"
-    if keras_named and graph.lowered:
+    if keras_named and graph.tf2:
         return "keras"
     return "layers" if any(op.kind == "fused" for op in layer.ops) else "handwritten"
 

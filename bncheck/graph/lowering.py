@@ -195,7 +195,7 @@ def lower(graph: Graph, functions: Mapping[str, Graph], rename: Mapping[str, str
     lowerer = _Lowerer(functions)
     lowerer.body(graph, "", [], None, ())
     flat = lowerer.graph(graph.name)
-    flat.lowered = True
+    flat.tf2 = True
     return flat
 
 

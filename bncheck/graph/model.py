@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+if TYPE_CHECKING:
+    from bncheck.graph.keras_model import KerasConfig, TrainedValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class Graph:
         self.args: tuple[str, ...] = ()  # a function body's arguments (``_Arg`` nodes), in order
         self.returns: tuple[TensorRef | None, ...] = ()  # a function body's outputs, in order
         self.control_returns: tuple[str, ...] = ()  # a function body's control outputs
-        self.lowered = False  # function calls were inlined (a TF2 graph)
+        self.tf2 = False  # a TF2 function graph (calls inlined, or a concrete function)
 
     def __contains__(self, name: object) -> bool:
         return name in self.nodes
@@ -94,7 +97,8 @@ class Signature:
 class GraphModel:
     """One graph as bncheck sees it, with what its container says about it.
 
-    ``kind`` is ``graphdef`` (a bare or frozen GraphDef), ``meta_graph`` or ``saved_model``;
+    ``kind`` is ``graphdef`` (a bare or frozen GraphDef), ``meta_graph``, ``saved_model``, ``keras``
+    (a Keras config, no graph) or ``checkpoint`` (values only);
     ``label`` says which graph of the file this is (e.g. ``MetaGraph [serve]``). ``graph`` is flat:
     function calls are inlined and functional control flow lowered (:mod:`bncheck.graph.lowering`).
     """
@@ -108,3 +112,5 @@ class GraphModel:
     train_op_names: tuple[str, ...] = ()  # named by the user (--train-op / train_op=)
     output_names: tuple[str, ...] = ()  # named by the user (--output / outputs=)
     has_collections: bool = False  # a MetaGraph or live tf.Graph: an absent collection is empty
+    keras: "KerasConfig | None" = None  # a Keras model config (``kind`` ``keras``)
+    values: "TrainedValues | None" = None  # trained tensors from the same artefact

@@ -9,11 +9,14 @@ import re
 from dataclasses import dataclass
 
 from bncheck.errors import InputError
-from bncheck.graph.model import GraphModel
+from bncheck.graph.model import Graph, GraphModel
+from bncheck.loaders.checkpoint_values import values_from_checkpoint
+from bncheck.loaders.keras_files import load_h5, load_keras_zip
 from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
 from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
 
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
@@ -43,9 +46,10 @@ def discover(path: str) -> list[Target]:
                 targets.append(folder)
                 dirs[:] = []
                 continue
-        targets.extend(Target(os.path.join(root, f), "file") for f in sorted(files) if f.endswith(GRAPH_SUFFIXES))
+        targets.extend(Target(os.path.join(root, f), "file") for f in sorted(files)
+                       if f.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES))
     if not targets:
-        raise InputError(path, "no GraphDef, MetaGraph, SavedModel or checkpoint found in this folder")
+        raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
     return targets
 
 
@@ -67,6 +71,13 @@ def load(target: Target) -> list[GraphModel]:
     return _load_file(target.path)
 
 
+def _open(path: str):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+
+
 def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
@@ -76,6 +87,14 @@ def _read(path: str) -> bytes:
 
 
 def _load_file(path: str) -> list[GraphModel]:
+    with _open(path) as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PK\x03\x04"):
+        return load_keras_zip(path)
+    if magic.startswith(b"\x89HDF\r\n\x1a\n"):
+        return load_h5(path)
+    if path.endswith(KERAS_SUFFIXES):
+        raise InputError(path, "not a Keras file: no zip or HDF5 signature (truncated or another format)")
     kind, msg = parse_file(path, _read(path))
     if kind == SAVED_MODEL:
         return models_from_saved_model(msg, path)
@@ -89,7 +108,13 @@ def _load_saved_model(folder: str) -> list[GraphModel]:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             _, msg = parse_file(path, _read(path), expect=(SAVED_MODEL,))
-            return models_from_saved_model(msg, folder)
+            models = models_from_saved_model(msg, folder)
+            prefix = os.path.join(folder, "variables", "variables")
+            if os.path.isfile(prefix + ".index"):
+                values = values_from_checkpoint(prefix, "SavedModel variables")
+                for model in models:
+                    model.values = values
+            return models
     raise InputError(folder, "no saved_model.pb or saved_model.pbtxt in this folder")
 
 
@@ -116,12 +141,19 @@ def _has_checkpoint_files(prefix: str) -> bool:
 
 
 def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
+    """The latest checkpoint's values, with its ``.meta`` graph when the folder has one (TF1 Saver)."""
     prefix = latest_checkpoint_prefix(folder)
+    label = f"checkpoint {os.path.basename(prefix)}"
     meta = prefix + ".meta"
+    if not os.path.isfile(prefix + ".index"):
+        raise InputError(folder, f"latest checkpoint {os.path.basename(prefix)} has no .index file")
+    values = values_from_checkpoint(prefix, label)
     if not os.path.isfile(meta):
-        raise InputError(folder, f"latest checkpoint {os.path.basename(prefix)} has no .meta graph")
+        return [GraphModel(graph=Graph([]), source=folder, kind="checkpoint", label=label, values=values)]
     _, msg = parse_file(meta, _read(meta), expect=(META_GRAPH_DEF,))
-    return [model_from_meta_graph(msg, folder, "meta_graph", f"checkpoint {os.path.basename(prefix)}")]
+    model = model_from_meta_graph(msg, folder, "meta_graph", label)
+    model.values = values
+    return [model]
 
 
 __all__ = ["Target", "discover", "load", "latest_checkpoint_prefix", "GRAPH_DEF"]

@@ -21,6 +21,7 @@ from bncheck.protos import message_class
 _MAGIC = 0xDB4775248B80FB57
 _FOOTER = 48
 _HEADER_KEY = ""
+_DT_STRING = 7
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -129,6 +130,30 @@ class CheckpointReader:
         spec = DTYPES.get(entry.dtype % 100)
         if spec is None or entry.slices:
             raise InputError(self.prefix, f"tensor {key!r} has a dtype or slicing bncheck does not read")
+        raw = self._raw(key)
+        return np.frombuffer(raw, dtype=np.dtype(spec[0]).newbyteorder("<")).reshape(self.shape(key))
+
+    def read_string(self, key: str) -> bytes:
+        """A scalar string tensor (e.g. the TF2 object graph under ``_CHECKPOINTABLE_OBJECT_GRAPH``):
+        a varint length, a 4-byte checksum of the lengths, then the bytes."""
+        entry = self.entries[key]
+        if entry.dtype != _DT_STRING or self.shape(key) != ():
+            raise InputError(self.prefix, f"tensor {key!r} is not a scalar string")
+        raw = self._raw(key, check=False)
+        try:
+            length, pos = _varint(raw, 0)
+        except ValueError:
+            raise InputError(self.prefix, f"tensor {key!r}: bad string length") from None
+        data = raw[pos + 4:pos + 4 + length]
+        if len(data) != length:
+            raise InputError(self.prefix, f"tensor {key!r}: string shorter than its length")
+        # the writer checksums each length as a little-endian uint32, not as its varint
+        if entry.crc32c and masked_crc32c(struct.pack("<I", length) + raw[pos:pos + 4] + data) != entry.crc32c:
+            raise InputError(self.prefix, f"checksum mismatch for tensor {key!r}")
+        return data
+
+    def _raw(self, key: str, check: bool = True) -> bytes:
+        entry = self.entries[key]
         shard = f"{self.prefix}.data-{entry.shard_id:05d}-of-{self._num_shards:05d}"
         try:
             with open(shard, "rb") as fh:
@@ -138,9 +163,9 @@ class CheckpointReader:
             raise InputError(shard, exc.strerror or str(exc)) from None
         if len(raw) != entry.size:
             raise InputError(shard, f"truncated: tensor {key!r} needs {entry.size} bytes at {entry.offset}")
-        if entry.crc32c and masked_crc32c(raw) != entry.crc32c:
+        if check and entry.crc32c and masked_crc32c(raw) != entry.crc32c:
             raise InputError(shard, f"checksum mismatch for tensor {key!r}")
-        return np.frombuffer(raw, dtype=np.dtype(spec[0]).newbyteorder("<")).reshape(self.shape(key))
+        return raw
 
     @functools.cached_property
     def _num_shards(self) -> int:

@@ -1,4 +1,4 @@
-"""``--format json``: {"findings": [...], "errors": [...], "checked": [...]}."""
+"""``--format json``: {"findings": [...], "errors": [...], "checked": [...], "notes": [...]}."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

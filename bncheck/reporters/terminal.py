@@ -142,6 +142,8 @@ def render(report: "Report", show_errors: bool = True) -> Iterator[RenderableTyp
         by_path[f.path].append(f)
     for path in sorted(by_path):
         yield Group(*_file_block(path, by_path[path]))
+    for path, note in report.notes:
+        yield Text(f"note: {path}: {note}", style="dim")
     if show_errors:
         for err in report.errors:
             yield Text(f"error: {err}", style="red")

@@ -6,7 +6,10 @@ from bncheck.rules.bn001_update_not_run import UpdateNotRun
 from bncheck.rules.bn002_batch_stats_at_inference import BatchStatsAtInference
 from bncheck.rules.bn003_inference_updates_stats import InferenceUpdatesStats
 from bncheck.rules.bn004_training_flag_defaults_true import TrainingFlagDefaultsTrue
+from bncheck.rules.bn005_stats_never_updated import StatsNeverUpdated
+from bncheck.rules.bn006_invalid_moving_stats import InvalidMovingStats
 from bncheck.rules.bn007_momentum_out_of_range import MomentumOutOfRange
+from bncheck.rules.bn008_training_hardcoded_in_model import TrainingHardcodedInModel
 from bncheck.rules.bn009_bn_frozen_in_train_step import BnFrozenInTrainStep
 
 RULES: tuple[type[Rule], ...] = (
@@ -14,14 +17,13 @@ RULES: tuple[type[Rule], ...] = (
     BatchStatsAtInference,
     InferenceUpdatesStats,
     TrainingFlagDefaultsTrue,
+    StatsNeverUpdated,
+    InvalidMovingStats,
     MomentumOutOfRange,
+    TrainingHardcodedInModel,
     BnFrozenInTrainStep,
 )
-RESERVED = {
-    "BN005": "stats-never-updated",
-    "BN006": "invalid-moving-stats",
-    "BN008": "training-hardcoded-in-model",
-}
+RESERVED: dict[str, str] = {}
 
 
 def by_code(code: str) -> type[Rule] | None:

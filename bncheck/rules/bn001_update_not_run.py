@@ -60,16 +60,10 @@ with tf.control_dependencies(update_ops):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         train_ops, how = ctx.train_ops
-        if not train_ops:
-            return
-        ran = ctx.training_ancestors
         for layer in ctx.layers:
-            if not layer.updates or not any(op.node in ran for op in layer.training_ops):
-                continue
-            stale = [v for v in layer.variables if layer.updates_of(v) and not any(u.node in ran for u in layer.updates_of(v))]
+            stale, not_run = ctx.stale_updates(layer)
             if not stale:
                 continue
-            not_run = [u.node for v in stale for u in layer.updates_of(v)]
             yield self.finding(
                 ctx, layer,
                 f"the moving statistics are never updated: the train op does not run {len(not_run)} update op"

@@ -17,7 +17,10 @@ class BatchStatsAtInference(Rule):
     prediction then depends on the other examples in the batch, and a batch of one is normalised
     to zero. Only what runs counts: where a ``tf.cond``'s predicate is fixed (a constant, or a
     ``placeholder_with_default`` the signature does not feed) only the taken branch is followed.
-    When the mode depends on an input the caller feeds, the finding is a warning.
+    When the mode depends on an input the caller feeds, the finding is a warning. In TF2
+    SavedModels each signature is followed through its function calls; layer traces no signature
+    calls (tf-keras keeps training-mode ones) do not count, and a signature that applies an
+    optimizer step is a training function, not serving.
     """
 
     code = "BN002"
@@ -40,6 +43,8 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/saved_model_flag_is_input", ("model/bn1", "model/bn2"), Severity.WARNING),
         Example("tf1/saved_model_flag_cond_v2_default_true", ("model/bn1", "model/bn2")),
         Example("tf1/saved_model_pbtxt_training_true", ("model/bn1", "model/bn2")),
+        Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),
+        Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
@@ -49,6 +54,11 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/saved_model_pbtxt_training_false"),
         Example("tf1/frozen_layer_norm.pb"),
         Example("tf1/layers_resource_update_ops_wired.meta"),
+        Example("keras3/saved_model_serving_training_false"),
+        Example("keras3/export_clean"),
+        Example("tfkeras/saved_model_clean"),
+        Example("tfkeras/saved_model_layer_norm"),
+        Example("keras3/train_signature_training_true"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

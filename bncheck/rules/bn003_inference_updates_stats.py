@@ -32,11 +32,15 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
 """
     invalid = (
         Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
+        Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),
+        Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
     )
     valid = (
         Example("tf1/saved_model_slim_is_training_false"),
         Example("tf1/frozen_layers_training_true.pb"),
         Example("tf1/saved_model_flag_default_false"),
+        Example("keras3/saved_model_serving_training_false"),
+        Example("tfkeras/saved_model_clean"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -18,7 +18,8 @@ class MomentumOutOfRange(Rule):
     batch``, usually 0.9-0.999. PyTorch's ``momentum=0.1`` means the opposite, and the widely copied
     hand-written layer with ``decay=1e-5`` keeps only the last batch: the "moving" average is
     whatever batch came last. At 1 or above the average never moves (or diverges). The value is
-    read from the graph's constants, by solving each update for the weight of the old value.
+    read from the graph's constants, by solving each update for the weight of the old value, or
+    from a Keras model config's ``momentum`` (Keras momentum is 1 - PyTorch momentum).
     """
 
     code = "BN007"
@@ -35,15 +36,34 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tf1/layers_momentum_0.1.meta", ("model/bn1", "model/bn2")),
         Example("tf1/handwritten_decay_1e-5_wired.meta", ("bn1", "bn2")),
         Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
+        Example("keras3/momentum_0.1.keras", ("bn1", "bn2")),
+        Example("tfkeras/momentum_0.1.h5", ("bn1", "bn2")),
     )
     valid = (
         Example("tf1/handwritten_decay_0.999_wired.meta"),
         Example("tf1/layers_resource_update_ops_wired.meta"),
         Example("tf1/slim_create_train_op.meta"),
+        Example("keras3/fit_clean.keras"),
+        Example("tfkeras/fit_clean.h5"),
+        Example("keras3/train_signature_training_true"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for layer in ctx.layers:
+            keras_layer = ctx.keras_layer(layer)
+            if keras_layer is not None and not layer.updates:
+                momentum = keras_layer.momentum
+                if not LOW <= momentum < 1.0:
+                    yield self.finding(
+                        ctx, layer,
+                        f"moving-average momentum is {fmt_momentum(momentum)}: "
+                        + ("the moving average is essentially the last batch" if momentum < LOW
+                           else "the moving average never converges"),
+                        {"momentum": fmt_momentum(momentum), "read from": "the layer's config (momentum)",
+                         "built with": fixes.api_name("keras")},
+                        fixes.momentum("keras"),
+                    )
+                continue
             bad = [u for u in layer.updates if u.momentum is not None and not (LOW <= u.momentum < 1.0)]
             if not bad:
                 continue

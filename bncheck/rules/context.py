@@ -45,11 +45,48 @@ class Context:
     def __init__(self, model: GraphModel) -> None:
         self.model = model
         self.graph = model.graph
+        self.notes: list[str] = []  # what a rule could not judge, for the report
 
     @functools.cached_property
     def layers(self) -> list[BnLayer]:
+        """BN layers from the graph, else from the Keras config, else from the trained values."""
         collection = self.model.collections.get("update_ops", ()) if self.model.has_collections else None
-        return find_layers(self.graph, update_collection=collection)
+        found = find_layers(self.graph, update_collection=collection) if len(self.graph) else []
+        names = {layer.name for layer in found}
+        extra: list[str] = []
+        if self.model.keras is not None:
+            extra += [k.path for k in self.model.keras.layers]
+        if self.model.values is not None:
+            extra += list(self.model.values.layers)
+        for name in dict.fromkeys(extra):
+            if name not in names:
+                names.add(name)
+                found.append(BnLayer(name, variables=[f"{name}/moving_mean", f"{name}/moving_variance"], api="keras"
+                                     if self.model.keras is not None or self.model.kind == "checkpoint" else "unknown"))
+        return sorted(found, key=lambda layer: layer.name)
+
+    def keras_layer(self, layer: BnLayer):
+        """The Keras config entry of a layer, if the model came with one."""
+        if self.model.keras is None:
+            return None
+        return next((k for k in self.model.keras.layers if k.path == layer.name), None)
+
+    def value_keys(self, layer: BnLayer) -> dict[str, str]:
+        """role -> key of the layer's trained tensors in the artefact's values (empty if none)."""
+        values = self.model.values
+        return dict(values.layers.get(layer.name, {})) if values is not None else {}
+
+    def stale_updates(self, layer: BnLayer) -> tuple[list[str], list[str]]:
+        """(moving variables no run update covers, their update ops) when the train op runs this
+        layer in training mode but not its updates (BN001's evidence); empty lists otherwise."""
+        if not self.train_ops[0] or not layer.updates:
+            return [], []
+        ran = self.training_ancestors
+        if not any(op.node in ran for op in layer.training_ops):
+            return [], []
+        stale = [v for v in layer.variables
+                 if layer.updates_of(v) and not any(u.node in ran for u in layer.updates_of(v))]
+        return stale, [u.node for v in stale for u in layer.updates_of(v)]
 
     @functools.cached_property
     def train_ops(self) -> tuple[tuple[str, ...], str]:

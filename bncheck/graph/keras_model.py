@@ -1,0 +1,88 @@
+"""What bncheck knows about a Keras model without running it: its BN layers from the config, and
+where their trained values are. Filled by the Keras loaders (files or a live model)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+import numpy as np
+
+ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+BN_CLASSES = frozenset({"BatchNormalization", "SyncBatchNormalization", "BatchNormalizationV1",
+                        "BatchNormalizationV2"})
+
+
+@dataclass(frozen=True)
+class KerasBnLayer:
+    """One ``BatchNormalization`` layer of a model config.
+
+    ``path`` names it through nested models (``block/bn1``); ``training_calls`` lists the calls
+    that fix ``training=True`` in the model itself (the layer's own call, or an enclosing model's)."""
+
+    path: str
+    class_name: str
+    config: Mapping[str, Any]
+    training_calls: tuple[str, ...] = ()
+
+    @property
+    def momentum(self) -> float:
+        value = self.config.get("momentum", 0.99)
+        return float(value) if isinstance(value, (int, float)) else 0.99
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.config.get("trainable", True))
+
+
+@dataclass(frozen=True)
+class KerasConfig:
+    model_class: str
+    layers: tuple[KerasBnLayer, ...]
+    format: str  # "Keras 3 .keras", "tf-keras .h5", "live Keras model"
+
+
+class ValueStore(Protocol):
+    """Trained tensors by key, read on demand (only what the rules ask for)."""
+
+    source: str
+
+    def read(self, key: str) -> np.ndarray: ...
+
+
+@dataclass
+class TrainedValues:
+    """Where each BN layer's tensors are in a store, and the step counters that show training ran."""
+
+    store: ValueStore
+    layers: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> role -> key
+    steps: dict[str, str] = field(default_factory=dict)  # counter name -> key
+    origin: str = ""  # "checkpoint model.ckpt-20", "SavedModel variables", "model.weights.h5"
+
+    def read(self, key: str) -> np.ndarray:
+        return np.asarray(self.store.read(key))
+
+
+STEP_NAMES = ("global_step", "iteration", "iterations", "iter")
+
+
+def role_of(variable: str) -> str | None:
+    """gamma/beta/moving_mean/moving_variance from a variable's base name."""
+    base = variable.rpartition("/")[2].split(":")[0]
+    if base in ROLES:
+        return base
+    return None
+
+
+def group_by_layer(names: Mapping[str, str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Variable name -> key  ==>  ({layer: {role: key}} for layers with moving statistics,
+    {step counter: key})."""
+    layers: dict[str, dict[str, str]] = {}
+    steps: dict[str, str] = {}
+    for name, key in names.items():
+        scope, _, base = name.partition(":")[0].rpartition("/")
+        role = role_of(name)
+        if role is not None and scope:
+            layers.setdefault(scope, {}).setdefault(role, key)
+        elif base in STEP_NAMES:
+            steps.setdefault(name.split(":")[0], key)
+    return {k: v for k, v in layers.items() if "moving_mean" in v or "moving_variance" in v}, steps

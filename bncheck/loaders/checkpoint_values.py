@@ -1,0 +1,42 @@
+"""Trained values from a TF checkpoint (a training folder, or a SavedModel's ``variables/``).
+
+Keys are TF1 variable names (``model/bn1/moving_mean``) or TF2 object paths
+(``model/_operations/2/moving_mean/.ATTRIBUTES/VARIABLE_VALUE``); for the latter the checkpoint's
+own object graph (``_CHECKPOINTABLE_OBJECT_GRAPH``) gives each key its variable name. Only the
+index is read whole; tensors are read when a rule asks for them.
+"""
+from __future__ import annotations
+
+from bncheck.graph.keras_model import TrainedValues, group_by_layer
+from bncheck.loaders.checkpoint_bundle import CheckpointReader
+from bncheck.protos import message_class
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+class _CheckpointStore:
+    def __init__(self, reader: CheckpointReader) -> None:
+        self.reader = reader
+        self.source = reader.prefix
+
+    def read(self, key: str):
+        return self.reader.read(key)
+
+
+def variable_keys(reader: CheckpointReader) -> dict[str, str]:
+    """Variable name -> checkpoint key."""
+    if OBJECT_GRAPH_KEY not in reader.entries:
+        return {k: k for k in reader.keys()}
+    graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
+    names: dict[str, str] = {}
+    for node in graph.nodes:
+        for attr in node.attributes:
+            if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries:
+                names.setdefault(attr.full_name.split(":")[0], attr.checkpoint_key)
+    return names
+
+
+def values_from_checkpoint(prefix: str, origin: str) -> TrainedValues:
+    reader = CheckpointReader(prefix)
+    layers, steps = group_by_layer(variable_keys(reader))
+    return TrainedValues(_CheckpointStore(reader), layers, steps, origin)

@@ -1,0 +1,129 @@
+"""BN005 stats-never-updated."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from bncheck.findings import Finding, Severity
+from bncheck.rules import fixes
+from bncheck.rules.base import Example, Rule
+from bncheck.rules.context import Context
+from bncheck.rules.values import all_equal, describe
+
+
+class StatsNeverUpdated(Rule):
+    """After training, a layer's moving statistics are still exactly at their initial values.
+
+    ``moving_mean`` is exactly 0 and ``moving_variance`` exactly 1 everywhere, while the layer's
+    gamma or beta moved from their initial 1/0, or a step counter (``global_step``, the optimizer's
+    iterations) is above 0. Any real update, even one step with momentum 0.99, moves them off
+    0/1, so the updates never ran: inference with ``training=False`` normalises with 0/1. When the
+    graph in the same artefact shows why (BN001: the train op does not run the update ops; BN009:
+    the train step runs BN in inference mode) the finding says so. When only a step counter shows
+    training (gamma/beta unchanged too) the layer may be frozen on purpose: a warning. A model with no sign of training
+    (all four tensors at their initial values, no steps) is not judged; the report says so.
+    Values are read from checkpoints (TF1 and TF2 keys), a SavedModel's ``variables/``, and the
+    weights of ``.keras``/``.h5`` files, without TensorFlow.
+    """
+
+    code = "BN005"
+    name = "stats-never-updated"
+    severity = Severity.ERROR
+    summary = "after training, moving_mean is still all 0 and moving_variance all 1"
+    bad = """
+for x, y in dataset:                        # custom loop
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x))         # BN in inference mode: moving stats never updated
+    ...
+model.save("model.keras")                   # gamma/beta trained, moving stats still 0/1
+"""
+    good = """
+for x, y in dataset:
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    ...
+model.save("model.keras")
+"""
+    invalid = (
+        Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
+        Example("keras3/custom_loop_training_missing.keras", ("bn1", "bn2")),
+        Example("keras3/checkpoint_custom_loop_training_missing", ("bn1", "bn2")),
+        Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
+        Example("keras3/train_signature_bn_frozen", ("bn1", "bn2"), Severity.WARNING),
+    )
+    valid = (
+        Example("tf1/layers_checkpoint_with_updates"),
+        Example("keras3/fit_clean.keras"),
+        Example("keras3/checkpoint_custom_loop_training_true"),
+        Example("keras3/untrained.keras"),
+        Example("tfkeras/fit_clean.h5"),
+        Example("keras3/export_clean"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        values = ctx.model.values
+        if values is None:
+            return
+        steps = {}
+        for name, key in sorted(values.steps.items()):
+            count = values.read(key)
+            if count.size == 1 and np.isfinite(count).all():
+                steps[name] = int(count.reshape(()).item())
+        unjudged = []
+        for layer in ctx.layers:
+            keys = ctx.value_keys(layer)
+            if "moving_mean" not in keys or "moving_variance" not in keys:
+                continue
+            mean, var = values.read(keys["moving_mean"]), values.read(keys["moving_variance"])
+            if not (all_equal(mean, 0.0) and all_equal(var, 1.0)):
+                continue
+            signs: dict[str, object] = {}
+            for role, initial in (("gamma", 1.0), ("beta", 0.0)):
+                if role in keys:
+                    tensor = values.read(keys[role])
+                    if not all_equal(tensor, initial):
+                        signs[f"{role} (trained)"] = describe(tensor)
+            signs.update({name: count for name, count in steps.items() if count > 0})
+            if not signs:
+                unjudged.append(layer.name)
+                continue
+            step_count = max((c for c in steps.values()), default=0)
+            after = f"after {step_count} steps" if step_count else "after training"
+            message = f"{after} the moving statistics are still exactly 0 and 1: their updates never ran"
+            cause = self._cause(ctx, layer)
+            if cause:
+                message = f"{cause}, and indeed {after} the moving statistics are still 0/1"
+            affine_moved = any(k.endswith("(trained)") for k in signs)
+            severity = None
+            if not affine_moved:  # only a step counter: the layer may be frozen on purpose
+                severity = Severity.WARNING
+                message += ("; gamma/beta are unchanged too, so the layer may be frozen on purpose "
+                            "(trainable=False), in which case it normalises with 0/1")
+            yield self.finding(
+                ctx, layer, message,
+                {
+                    "moving_mean": describe(mean),
+                    "moving_variance": describe(var),
+                    **{k: v for k, v in signs.items()},  # type: ignore[dict-item]
+                    "values from": values.origin,
+                    "built with": fixes.api_name(layer.api),
+                },
+                fixes.updates_not_run(layer.api),
+                severity,
+            )
+        if unjudged:
+            ctx.notes.append(
+                f"BN005: {len(unjudged)} layer(s) ({', '.join(unjudged[:4])}{', ...' if len(unjudged) > 4 else ''}) "
+                "hold their initial values (moving 0/1, gamma 1, beta 0) and nothing shows training ran: "
+                "whether their statistics update could not be judged from the values")
+
+    @staticmethod
+    def _cause(ctx: Context, layer) -> str | None:
+        stale, _ = ctx.stale_updates(layer)
+        if stale:
+            return f"the update ops are not run by {', '.join(ctx.train_op_labels())} (BN001)"
+        ran = ctx.training_ancestors if ctx.train_ops[0] else frozenset()
+        if any(not op.training and op.node in ran for op in layer.ops):
+            return f"{', '.join(ctx.train_op_labels())} runs this layer in inference mode (BN009)"
+        return None
