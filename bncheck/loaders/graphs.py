@@ -124,7 +124,7 @@ def variable_names(meta: Any) -> dict[str, str]:
                 continue
             handle = handle.split(":")[0]
             name = obj.variable.name.split(":")[0]
-            if handle in names or (name in used and names.get(handle) != name):
+            if handle in names or name in used:  # first binding wins; never two handles, one name
                 continue
             names[handle] = name
             used.add(name)

@@ -130,8 +130,8 @@ def load_keras_zip(path: str) -> list[GraphModel]:
         values = TrainedValues(_H5Store(path, h5), origin="model.weights.h5")
         for layer in layers:
             folder = folders.get(layer.path, "")
-            stored = sorted((k for k in h5.get(f"{folder}/vars", {}).keys()), key=lambda k: int(k) if k.isdigit() else 0) \
-                if f"{folder}/vars" in h5 else []
+            group = h5.get(f"{folder}/vars")
+            stored = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 0) if group is not None else []
             roles = (["gamma"] if layer.config.get("scale", True) else []) + \
                     (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
             if len(stored) == len(roles):

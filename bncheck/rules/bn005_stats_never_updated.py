@@ -6,6 +6,7 @@ from typing import Iterator
 import numpy as np
 
 from bncheck.findings import Finding, Severity
+from bncheck.graph.batchnorm import BnLayer
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
@@ -105,7 +106,7 @@ model.save("model.keras")
                 {
                     "moving_mean": describe(mean),
                     "moving_variance": describe(var),
-                    **{k: v for k, v in signs.items()},  # type: ignore[dict-item]
+                    **signs,  # type: ignore[dict-item]
                     "values from": values.origin,
                     "built with": fixes.api_name(layer.api),
                 },
@@ -119,11 +120,10 @@ model.save("model.keras")
                 "whether their statistics update could not be judged from the values")
 
     @staticmethod
-    def _cause(ctx: Context, layer) -> str | None:
+    def _cause(ctx: Context, layer: BnLayer) -> str | None:
         stale, _ = ctx.stale_updates(layer)
         if stale:
             return f"the update ops are not run by {', '.join(ctx.train_op_labels())} (BN001)"
-        ran = ctx.training_ancestors if ctx.train_ops[0] else frozenset()
-        if any(not op.training and op.node in ran for op in layer.ops):
+        if ctx.inference_ops_in_training(layer):
             return f"{', '.join(ctx.train_op_labels())} runs this layer in inference mode (BN009)"
         return None

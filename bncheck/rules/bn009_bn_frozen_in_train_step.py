@@ -54,17 +54,11 @@ def train_step(x, y):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        if not ctx.train_ops[0]:
-            return
-        ran = ctx.training_ancestors
-        trained = ctx.trained_variables
         for layer in ctx.layers:
-            if any(op.training and op.node in ran for op in layer.ops):
-                continue
-            frozen_ops = sorted(op.node for op in layer.ops if not op.training and op.node in ran)
+            frozen_ops = ctx.inference_ops_in_training(layer)
             if not frozen_ops:
                 continue
-            affine_trained = [v for v in ctx.affine_variables(layer) if v in trained]
+            affine_trained = [v for v in ctx.affine_variables(layer) if v in ctx.trained_variables]
             if not affine_trained:
                 continue  # frozen on purpose: gamma/beta not trained either
             yield self.finding(

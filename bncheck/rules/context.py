@@ -76,6 +76,16 @@ class Context:
         values = self.model.values
         return dict(values.layers.get(layer.name, {})) if values is not None else {}
 
+    def inference_ops_in_training(self, layer: BnLayer) -> list[str]:
+        """Inference-mode ops of a layer that the train op runs, when it runs none of the layer's
+        training-mode ops (the train step forgot ``training=True``); empty otherwise."""
+        if not self.train_ops[0]:
+            return []
+        ran = self.training_ancestors
+        if any(op.training and op.node in ran for op in layer.ops):
+            return []
+        return sorted(op.node for op in layer.ops if not op.training and op.node in ran)
+
     def stale_updates(self, layer: BnLayer) -> tuple[list[str], list[str]]:
         """(moving variables no run update covers, their update ops) when the train op runs this
         layer in training mode but not its updates (BN001's evidence); empty lists otherwise."""
