@@ -77,3 +77,62 @@ def attr_value(attr: Any) -> Any:
                 return list(items)
         return []
     return None
+
+
+# -- typed accessors: rules and graph analysis read attributes only through these. A missing
+# attribute or one of the wrong kind (a hostile or corrupt file) reads as None, never raises.
+
+def _typed(attrs: Any, key: str, kind: str) -> Any:
+    attr = attrs.get(key) if attrs else None
+    if attr is None:
+        return None
+    try:
+        return attr if attr.WhichOneof("value") == kind else None
+    except (AttributeError, ValueError, TypeError):
+        return None
+
+
+def bool_attr(attrs: Any, key: str) -> bool | None:
+    attr = _typed(attrs, key, "b")
+    return None if attr is None else bool(attr.b)
+
+
+def float_attr(attrs: Any, key: str) -> float | None:
+    attr = _typed(attrs, key, "f")
+    return None if attr is None else float(attr.f)
+
+
+def int_attr(attrs: Any, key: str) -> int | None:
+    attr = _typed(attrs, key, "i")
+    return None if attr is None else int(attr.i)
+
+
+def type_attr(attrs: Any, key: str) -> int | None:
+    attr = _typed(attrs, key, "type")
+    return None if attr is None else int(attr.type)
+
+
+def str_attr(attrs: Any, key: str) -> str | None:
+    attr = _typed(attrs, key, "s")
+    return None if attr is None else attr.s.decode("utf-8", "replace")
+
+
+def func_attr(attrs: Any, key: str) -> str | None:
+    attr = _typed(attrs, key, "func")
+    return None if attr is None else attr.func.name
+
+
+def func_list_attr(attrs: Any, key: str) -> list[str]:
+    attr = _typed(attrs, key, "list")
+    return [] if attr is None else [f.name for f in attr.list.func]
+
+
+def tensor_attr(attrs: Any, key: str) -> np.ndarray | None:
+    """A tensor-valued attribute decoded, or None (absent, wrong kind, malformed, too large)."""
+    attr = _typed(attrs, key, "tensor")
+    if attr is None:
+        return None
+    try:
+        return tensor_to_numpy(attr.tensor)
+    except (ValueError, TypeError, OverflowError, MemoryError):
+        return None
