@@ -6,6 +6,7 @@ from typing import Any, Iterable, Sequence
 
 from bncheck.engine import check_models, check_paths, with_names
 from bncheck.errors import InputError
+from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.loaders.live import model_from_object, op_name
 from bncheck.report import Report
 
@@ -50,10 +51,15 @@ def check_model(model: Any, *, select: Sequence[str] | None = None,
 
 def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], train_op: Any = None,
                outputs: Any = None, *, select: Sequence[str] | None = None,
-               ignore: Sequence[str] | None = None) -> Report:
+               ignore: Sequence[str] | None = None, jobs: int | None = None,
+               timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB) -> Report:
     """Check files or folders: GraphDef ``.pb``/``.pbtxt``, ``.meta``, SavedModel and checkpoint folders.
 
     Unreadable inputs are listed in ``Report.errors``; the other paths are still checked.
+    Each input is read in a worker process (``jobs`` at a time, default: the machine's cores),
+    given up after ``timeout`` seconds (``None``: never) and limited to ``memory_mb`` MiB more
+    address space, so a hostile file cannot hang or exhaust the calling process or notebook.
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
-    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=select, ignore=ignore)
+    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=select, ignore=ignore,
+                       jobs=jobs, timeout=timeout, memory_mb=memory_mb)

@@ -8,10 +8,21 @@ from rich.console import Console
 
 from bncheck import __version__
 from bncheck.engine import check_paths
+from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
 from bncheck.reporters import json as json_reporter
 from bncheck.reporters import terminal
 from bncheck.rules import RESERVED, RULES, by_code
+
+
+def _tolerant_streams() -> None:
+    """A character the terminal cannot encode is shown as an escape, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
 
 
 def _codes(values: tuple[str, ...]) -> list[str]:
@@ -26,7 +37,7 @@ def _list_rules(console: Console) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--select", multiple=True, metavar="CODES", help="Only rules with these code prefixes (BN001,BN00).")
@@ -36,17 +47,25 @@ def _list_rules(console: Console) -> None:
 @click.option("--train-op", multiple=True, metavar="NAME", help="The op your training loop runs (repeatable).")
 @click.option("--output", "outputs", multiple=True, metavar="NAME",
               help="A tensor you serve (repeatable): makes the graph an inference graph.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Check N inputs at a time, each in its own worker process.  [default: the machine's cores]")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Give up on an input after this long (its worker is killed); others go on.")
+@click.option("--memory-limit", type=click.IntRange(min=64), default=DEFAULT_MEMORY_MB, show_default=True,
+              metavar="MIB", help="Address space a worker may add while reading one input.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation with Bad/Good code and exit.")
 @click.option("--list-rules", is_flag=True, help="List the rule catalogue and exit.")
 @click.version_option(__version__, prog_name="bncheck")
 def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
-         train_op: tuple[str, ...], outputs: tuple[str, ...], explain: str | None, list_rules: bool) -> None:
+         train_op: tuple[str, ...], outputs: tuple[str, ...], jobs: int | None, timeout: float, memory_limit: int,
+         explain: str | None, list_rules: bool) -> None:
     """Check TensorFlow/Keras artefacts for batch-normalization mistakes.
 
     PATHS are GraphDef files (.pb, .pbtxt), MetaGraphs (.meta), SavedModel folders, checkpoint
     folders, or folders to search. Exit status: 0 clean, 1 findings at or above --fail-on,
     2 an input could not be used.
     """
+    _tolerant_streams()
     console = Console()
     if list_rules:
         _list_rules(console)
@@ -60,13 +79,25 @@ def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tupl
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
-    report = check_paths(paths, train_op=train_op, outputs=outputs, select=_codes(select), ignore=_codes(ignore))
+    try:
+        report = check_paths(paths, train_op=train_op, outputs=outputs, select=_codes(select),
+                             ignore=_codes(ignore), jobs=jobs, timeout=timeout, memory_mb=memory_limit)
+    except KeyboardInterrupt:
+        click.echo("bncheck: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug of ours: still one line and exit 2, never a traceback
+        click.echo(f"bncheck: internal error: {printable(f'{type(exc).__name__}: {exc}')}", err=True)
+        sys.exit(2)
     for err in report.errors:
-        click.echo(f"bncheck: error: {err}", err=True)
-    if fmt == "json":
-        click.echo(json_reporter.render(report))
-    else:
-        terminal.print_report(report, console, show_errors=False)
+        click.echo(f"bncheck: error: {printable(err)}", err=True)
+    try:
+        if fmt == "json":
+            click.echo(json_reporter.render(report))
+        else:
+            terminal.print_report(report, console, show_errors=False)
+    except Exception as exc:  # noqa: BLE001
+        click.echo(f"bncheck: internal error: {printable(f'{type(exc).__name__}: {exc}')}", err=True)
+        sys.exit(2)
     sys.exit(report.exit_code(Severity.parse(fail_on)))
 
 

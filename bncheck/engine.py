@@ -1,13 +1,15 @@
 """The one pipeline both fronts call: loaders -> graph model -> rules -> findings."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from bncheck.errors import InputError
 from bncheck.findings import Finding
 from bncheck.graph.model import GraphModel
-from bncheck.loaders import discover, load
+from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, run_in_process,
+                               run_isolated)
+from bncheck.loaders import Target, discover, load
 from bncheck.report import Report
 from bncheck.rules import selected
 from bncheck.rules.context import Context
@@ -27,39 +29,128 @@ def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = No
     return sorted(findings, key=lambda f: (f.path, f.graph, f.layer, f.code))
 
 
+@dataclass(frozen=True)
+class CheckOptions:
+    """What every input is checked with; crosses to worker processes as a plain record."""
+
+    train_op: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+
+
+@dataclass
+class TargetResult:
+    """The verdict on one target, as plain picklable data (errors as ``(source, reason)``)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+def check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
+    """Read and check one target; unusable input becomes an error record, not an exception.
+
+    ``MemoryError`` is left to the caller, which knows the memory limit it ran under.
+    """
+    target, options = job
+    result = TargetResult()
+    try:
+        models = [with_names(m, options.train_op, options.outputs) for m in load(target)]
+    except InputError as exc:
+        result.errors.append((exc.source, exc.reason))
+        return result
+    except MemoryError:
+        raise
+    except Exception as exc:  # a parser bug must not hide the other inputs
+        result.errors.append((target.path, f"could not be read ({type(exc).__name__}: {exc})"))
+        return result
+    try:
+        result.findings = check_models(models, options.select, options.ignore, result.notes)
+    except InputError as exc:  # a tensor the rules read turned out unreadable
+        result.errors.append((exc.source, exc.reason))
+        result.notes.clear()
+        return result
+    except MemoryError:
+        raise
+    except Exception as exc:  # a rule bug on odd input: report it, keep checking the rest
+        result.errors.append((target.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
+        result.notes.clear()
+        return result
+    result.checked.append(target.path)
+    return result
+
+
 def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: Sequence[str] = (),
-                select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> Report:
-    """Check every artefact under ``paths``; unusable inputs become report errors, not exceptions."""
-    findings: list[Finding] = []
-    errors: list[InputError] = []
-    checked: list[str] = []
-    notes: list[tuple[str, str]] = []
+                select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
+                jobs: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+                memory_mb: int | None = DEFAULT_MEMORY_MB, isolate: bool = True) -> Report:
+    """Check every artefact under ``paths``; unusable inputs become report errors, not exceptions.
+
+    Each target is read and checked in a worker process (``jobs`` at a time, default: the
+    machine's cores) that is killed after ``timeout`` seconds (None: no deadline) and may use
+    ``memory_mb`` MiB of address space beyond its start. ``isolate=False`` checks in this process,
+    without deadline or memory limit. Results come in the order of ``paths``, whatever finishes first.
+    """
+    options = CheckOptions(tuple(train_op), tuple(outputs),
+                           None if select is None else tuple(select), None if ignore is None else tuple(ignore))
+    plan: list[tuple[str, InputError | None, list[Target], list[tuple[str, str]]]] = []
     for path in paths:
+        walk_notes: list[tuple[str, str]] = []
         try:
-            targets = discover(path)
+            plan.append((path, None, discover(path, walk_notes), walk_notes))
         except InputError as exc:
-            errors.append(exc)
-            continue
-        for target in targets:
-            try:
-                models = [with_names(m, train_op, outputs) for m in load(target)]
-            except InputError as exc:
-                errors.append(exc)
-                continue
-            except Exception as exc:  # a parser bug must not hide the other inputs
-                errors.append(InputError(target.path, f"could not be read ({type(exc).__name__}: {exc})"))
-                continue
-            try:
-                found = check_models(models, select, ignore, notes)
-            except InputError as exc:  # a tensor the rules read turned out unreadable
-                errors.append(exc)
-                continue
-            except Exception as exc:  # a rule bug on odd input: report it, keep checking the rest
-                errors.append(InputError(target.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
-                continue
-            checked.append(target.path)
-            findings.extend(found)
-    return Report(findings, errors, checked, notes)
+            plan.append((path, exc, [], walk_notes))
+    targets = [t for _, _, found, _ in plan for t in found]
+    outcomes = _run(targets, options, jobs, timeout, memory_mb, isolate)
+    report = Report([], [], [], [])
+    done = iter(zip(targets, outcomes))
+    for _, error, found, walk_notes in plan:
+        _add_notes(report, walk_notes)
+        if error is not None:
+            report.errors.append(error)
+        for _ in found:
+            target, outcome = next(done)
+            result = _result(target, outcome, timeout, memory_mb)
+            report.findings.extend(result.findings)
+            report.errors.extend(InputError(source, reason) for source, reason in result.errors)
+            report.checked.extend(result.checked)
+            _add_notes(report, result.notes)
+    report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
+    return report
+
+
+def _run(targets: list[Target], options: CheckOptions, jobs: int | None, timeout: float | None,
+         memory_mb: int | None, isolate: bool) -> list[Outcome]:
+    jobs_list = [(t, options) for t in targets]
+    if isolate and targets:
+        try:
+            return run_isolated("bncheck.engine:check_target", jobs_list, jobs=jobs, timeout=timeout,
+                                memory_mb=memory_mb)
+        except WorkersUnavailable:
+            pass  # no way to start a worker here: check in this process rather than not at all
+    return run_in_process(check_target, jobs_list)
+
+
+def _result(target: Target, outcome: Outcome, timeout: float | None, memory_mb: int | None) -> TargetResult:
+    if outcome.status == "ok" and isinstance(outcome.value, TargetResult):
+        return outcome.value
+    if outcome.status == "timeout":
+        reason = f"gave up after {timeout:g} s"
+    elif outcome.status == "memory":
+        reason = f"ran out of memory (limit: {memory_mb} MiB)" if memory_mb else "ran out of memory"
+    elif outcome.status == "died":
+        reason = f"the process checking it ended abruptly ({outcome.detail})"
+    else:
+        reason = f"internal error while checking ({outcome.detail})"
+    return TargetResult(errors=[(target.path, reason)])
+
+
+def _add_notes(report: Report, notes: Iterable[tuple[str, str]]) -> None:
+    for note in notes:
+        if note not in report.notes:
+            report.notes.append(note)
 
 
 def with_names(model: GraphModel, train_op: Sequence[str], outputs: Sequence[str]) -> GraphModel:

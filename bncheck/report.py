@@ -45,7 +45,11 @@ class Report:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        """JSON text, ASCII only: control characters are JSON escapes, text that is not valid
+        Unicode (a non-UTF-8 file name, a lone surrogate in a layer name) is escaped as ``\\xff``."""
+        from bncheck.reporters.escaping import valid_unicode
+
+        return json.dumps(valid_unicode(self.to_dict()), indent=indent, ensure_ascii=True)
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from bncheck.reporters.terminal import render

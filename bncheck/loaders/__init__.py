@@ -28,36 +28,108 @@ class Target:
     kind: str
 
 
-def discover(path: str) -> list[Target]:
-    """The artefacts at ``path``: the file itself, or everything recognisable under a folder."""
-    if not os.path.exists(path):
-        raise InputError(path, "no such file or folder")
-    if os.path.isfile(path):
+def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Target]:
+    """The artefacts at ``path``: the file itself, or everything recognisable under a folder.
+
+    Only regular files and folders are taken: a FIFO, device or socket given as ``path`` is an
+    :class:`InputError`, so nothing ever blocks on it or reads it endlessly. In a folder walk,
+    what is skipped (such special files, symlinks that leave ``path`` or lead nowhere, symlinked
+    folders, folders that cannot be listed) is told in ``notes`` as ``(path, what)`` pairs.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(path, "no such file or folder") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(path, _os_reason(exc)) from None
+    if stat.S_ISREG(mode):
         return [Target(path, "file")]
-    own = _folder_target(path)
+    if not stat.S_ISDIR(mode):
+        raise InputError(path, f"not a regular file or folder ({_special_kind(mode)})")
+    try:
+        names = os.listdir(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot list this folder ({_os_reason(exc)})") from None
+    own = _folder_target(path, names)
     if own is not None:
         return [own]
+    skipped: list[tuple[str, str]] = notes if notes is not None else []
+    root_real = os.path.realpath(path)
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append((exc.filename or path, f"skipped: cannot list this folder ({_os_reason(exc)})"))
+
     targets: list[Target] = []
-    for root, dirs, files in os.walk(path):
+    for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs.sort()
         if root != path:
-            folder = _folder_target(root)
+            folder = _folder_target(root, dirs + files)
             if folder is not None:
                 targets.append(folder)
                 dirs[:] = []
                 continue
-        targets.extend(Target(os.path.join(root, f), "file") for f in sorted(files)
-                       if f.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES))
+        for name in list(dirs):
+            if os.path.islink(os.path.join(root, name)):
+                skipped.append((os.path.join(root, name), "skipped: symlinked folder (not followed)"))
+                dirs.remove(name)
+        for name in sorted(files):
+            if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES):
+                continue
+            file_path = os.path.join(root, name)
+            why = _why_not_a_file(file_path, root_real)
+            if why:
+                skipped.append((file_path, f"skipped: {why}"))
+            else:
+                targets.append(Target(file_path, "file"))
     if not targets:
         raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
     return targets
 
 
-def _folder_target(folder: str) -> Target | None:
-    names = set(os.listdir(folder))
-    if names & set(SAVED_MODEL_FILES):
+def _why_not_a_file(path: str, root_real: str) -> str | None:
+    """Why a candidate found in a folder walk is not opened, or None for a regular file inside it."""
+    import stat
+
+    try:
+        link = os.path.islink(path)
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"broken symlink or symlink loop ({_os_reason(exc)})" if os.path.islink(path) else _os_reason(exc)
+    if link:
+        real = os.path.realpath(path)
+        if os.path.commonpath([real, root_real]) != root_real:
+            return "symlink to a file outside the searched folder"
+    if not stat.S_ISREG(mode):
+        return f"not a regular file ({_special_kind(mode)})"
+    return None
+
+
+def _special_kind(mode: int) -> str:
+    import stat
+
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "an unusual file type"
+
+
+def _os_reason(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+
+
+def _folder_target(folder: str, names: list[str] | None = None) -> Target | None:
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+    present = set(names)
+    if present & set(SAVED_MODEL_FILES):
         return Target(folder, "saved_model")
-    if "checkpoint" in names and os.path.isfile(os.path.join(folder, "checkpoint")):
+    if "checkpoint" in present and os.path.isfile(os.path.join(folder, "checkpoint")):
         return Target(folder, "checkpoint")
     return None
 

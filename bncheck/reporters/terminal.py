@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from bncheck.findings import Finding, Severity
+from bncheck.reporters.escaping import printable, printable_lines
 
 if TYPE_CHECKING:
     from bncheck.report import Report
@@ -23,9 +24,9 @@ MAX_LIST = 4
 
 def _value(value: object) -> str:
     if isinstance(value, tuple):
-        shown = ", ".join(str(v) for v in value[:MAX_LIST])
+        shown = ", ".join(printable(v) for v in value[:MAX_LIST])
         return shown + (f" (+{len(value) - MAX_LIST} more)" if len(value) > MAX_LIST else "")
-    return str(value)
+    return printable(value)
 
 
 def _evidence(finding: Finding) -> RenderableType:
@@ -33,7 +34,7 @@ def _evidence(finding: Finding) -> RenderableType:
     for i, (key, value) in enumerate(finding.evidence):
         if i:
             text.append("\n")
-        text.append(f"{key}: ", style="dim")
+        text.append(f"{printable(key)}: ", style="dim")
         text.append(_value(value))
     return Padding(text, (0, 0, 0, 6))
 
@@ -46,12 +47,12 @@ def _headline(finding: Finding, count: int | None = None) -> RenderableType:
     text.append(f" {finding.rule}", style="dim")
     if count:
         text.append(f"  ×{count} layers", style="bold")
-    text.append("  " + finding.message)
+    text.append("  " + printable(finding.message))
     return Padding(text, (0, 0, 0, 4))
 
 
 def _fix(finding: Finding) -> RenderableType:
-    return Padding(Syntax(finding.fix, "python", theme="ansi_dark", background_color="default", word_wrap=True),
+    return Padding(Syntax(printable_lines(finding.fix), "python", theme="ansi_dark", background_color="default", word_wrap=True),
                    (0, 0, 0, 6))
 
 
@@ -82,9 +83,9 @@ def compact_layer_list(layers: list[str]) -> tuple[str, str, str]:
 def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
     out: list[RenderableType] = []
     graphs = sorted({f.graph for f in findings})
-    title = Text(path, style="bold")
+    title = Text(printable(path), style="bold")
     if graphs and graphs != [""]:
-        title.append("  " + ", ".join(graphs), style="dim")
+        title.append("  " + ", ".join(printable(g) for g in graphs), style="dim")
     out.append(HRule(title, align="left", style="dim"))
     by_key: dict[tuple[str, str, str, str], list[Finding]] = defaultdict(list)
     for f in findings:
@@ -96,7 +97,7 @@ def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
         by_layer[f.layer].append(f)
     shown_fixes: set[str] = set()
     for layer in sorted(by_layer):
-        out.append(Text("  " + layer, style="bold cyan"))
+        out.append(Text("  " + printable(layer), style="bold cyan"))
         for f in sorted(by_layer[layer], key=lambda x: x.code):
             out += [_headline(f), _evidence(f)]
             if f.fix not in shown_fixes:
@@ -110,10 +111,10 @@ def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
         out.append(_headline(group[0], len(layers)))
         names = Text()
         if prefix or suffix:
-            names.append(f"{prefix}…{suffix}: ", style="dim")
-        names.append(body, style="cyan")
+            names.append(f"{printable(prefix)}…{printable(suffix)}: ", style="dim")
+        names.append(printable(body), style="cyan")
         out.append(Padding(names, (0, 0, 0, 6)))
-        out.append(Text(f"      evidence, first layer ({group[0].layer}):", style="dim"))
+        out.append(Text(f"      evidence, first layer ({printable(group[0].layer)}):", style="dim"))
         out.append(_evidence(group[0]))
         out += [Text("      fix:", style="green"), _fix(group[0])]
     return out
@@ -143,10 +144,10 @@ def render(report: "Report", show_errors: bool = True) -> Iterator[RenderableTyp
     for path in sorted(by_path):
         yield Group(*_file_block(path, by_path[path]))
     for path, note in report.notes:
-        yield Text(f"note: {path}: {note}", style="dim")
+        yield Text(f"note: {printable(path)}: {printable(note)}", style="dim")
     if show_errors:
         for err in report.errors:
-            yield Text(f"error: {err}", style="red")
+            yield Text(f"error: {printable(err)}", style="red")
     yield summary(report)
 
 

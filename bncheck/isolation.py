@@ -1,0 +1,425 @@
+"""Worker processes that run one job per input under a hard deadline and a memory limit.
+
+A hostile file can hang the code that reads it where no signal reaches (HDF5's C library, a
+read from a FIFO) or make it allocate gigabytes. So each input is read and checked in a worker
+process: the parent waits for its answer until the deadline, then kills the worker with SIGKILL,
+reports that input as given up, and carries on with a fresh worker. Workers are long-lived
+(one job after another over a pipe), so when every input is fast the isolation costs a fork.
+
+Workers start by ``fork`` on Linux when the parent runs no other Python thread (the command line,
+a script, ``python -c``), else as ``python -m bncheck.isolation`` (Jupyter, macOS, Windows),
+which imports nothing from the caller's ``__main__``. What crosses the pipe is pickled plain
+data: the job's argument one way, its return value (or what went wrong) the other.
+
+Each worker limits its own address space (``RLIMIT_AS``) to what it had at start plus
+``memory_mb``: an allocation beyond it raises ``MemoryError`` in the worker, reported as such.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_readable
+from typing import IO, Any, Callable, Sequence
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 4096
+STARTUP_TIMEOUT = 120.0  # a spawned worker imports bncheck first; a cold disk can be slow
+
+_HEADER = struct.Struct("<Q")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job.
+
+    ``status``: ``ok`` (``value`` is the job's return value), ``timeout`` (killed at the deadline),
+    ``memory`` (``MemoryError`` under the worker's limit), ``error`` (the job raised: ``detail``
+    names the exception) or ``died`` (the worker process ended: ``detail`` names the signal).
+    """
+
+    status: str
+    value: Any = None
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class WorkersUnavailable(RuntimeError):
+    """No worker process could be started (no ``fork``, no usable ``sys.executable``)."""
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Fork is safe and cheap here: Linux, and no Python thread besides this one."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the pipe protocol: 8-byte little-endian length, then a pickle
+
+
+def _send(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _recv(stream: IO[bytes]) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker side
+
+
+def _resolve(ref: str) -> Callable[[Any], Any]:
+    module, _, name = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _limit_memory(memory_mb: int | None) -> None:
+    if not memory_mb:
+        return
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    base = _address_space()
+    if base is None:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = base + memory_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _quiet_stdio() -> None:
+    """Nothing a worker (or a C library in it, like HDF5's diagnostics) prints reaches the user."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
+
+
+def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None) -> None:
+    """The worker loop: answer ``(function reference, argument)`` requests until end of input."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends a worker silently
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _limit_memory(memory_mb)
+    _send(replies, ("ready", os.getpid()))
+    while True:
+        try:
+            ref, argument = _recv(requests)
+        except EOFError:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", _resolve(ref)(argument))
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            data = pickle.dumps(("memory", ""))
+        except BaseException as exc:  # noqa: BLE001 - every failure is an answer, never a dead pipe
+            try:
+                data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            except MemoryError:
+                data = pickle.dumps(("memory", ""))
+        replies.write(_HEADER.pack(len(data)) + data)
+        replies.flush()
+
+
+def _spawned_main() -> None:
+    memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else None
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    _quiet_stdio()
+    try:
+        serve(requests, replies, memory_mb)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# the parent side
+
+
+class _Worker:
+    def __init__(self, pid: int, requests: IO[bytes], replies: IO[bytes],
+                 popen: subprocess.Popen[bytes] | None) -> None:
+        self.pid = pid
+        self.requests = requests
+        self.replies = replies
+        self.popen = popen
+        self.ready = False
+        self.started = time.monotonic()
+        self.job: int | None = None
+        self.deadline: float | None = None
+        self.since = 0.0
+        self.status: int | None = None
+
+    def fileno(self) -> int:
+        return self.replies.fileno()
+
+    def kill(self) -> None:
+        if self.status is None:  # never signal a reaped pid: it may belong to another process now
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.reap()
+
+    def reap(self) -> None:
+        for stream in (self.requests, self.replies):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.status is not None:
+            return
+        if self.popen is not None:
+            self.status = self.popen.wait()
+            return
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            self.status = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        except ChildProcessError:
+            self.status = 0
+
+    def how_it_ended(self) -> str:
+        """Why the reply pipe closed: the exit status or signal (killed if still alive after 2 s)."""
+        limit = time.monotonic() + 2.0
+        while self.status is None and time.monotonic() < limit:
+            if self.popen is not None:
+                self.status = self.popen.poll()
+            else:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.status = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            if self.status is None:
+                time.sleep(0.01)
+        if self.status is None:
+            self.kill()
+        if self.status is not None and self.status < 0:
+            try:
+                return f"killed by {signal.Signals(-self.status).name}"
+            except ValueError:
+                return f"killed by signal {-self.status}"
+        return f"exit status {self.status}"
+
+
+def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker:
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
+        pid = os.fork()
+    if pid == 0:  # the worker: never returns into the caller's code
+        code = 0
+        try:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            for other in inherited:
+                for stream in (other.requests, other.replies):
+                    try:
+                        os.close(stream.fileno())
+                    except (OSError, ValueError):
+                        pass
+            _quiet_stdio()
+            serve(os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb"), memory_mb)
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(to_child_r)
+    os.close(from_child_w)
+    return _Worker(pid, os.fdopen(to_child_w, "wb"), os.fdopen(from_child_r, "rb"), None)
+
+
+def _spawn_worker(memory_mb: int | None) -> _Worker:
+    executable = sys.executable
+    if not executable:
+        raise WorkersUnavailable("no Python executable to start workers with")
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = [here] + [p for p in sys.path if p and os.path.isdir(p)]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    args = [executable, "-m", "bncheck.isolation", str(memory_mb or 0)]
+    try:
+        popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env=env, close_fds=True)
+    except OSError as exc:
+        raise WorkersUnavailable(f"cannot start {executable}: {exc.strerror or exc}") from None
+    assert popen.stdin is not None and popen.stdout is not None
+    return _Worker(popen.pid, popen.stdin, popen.stdout, popen)
+
+
+class Pool:
+    """Up to ``jobs`` workers; :meth:`map` runs a function on each argument under ``timeout``."""
+
+    def __init__(self, jobs: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 memory_mb: int | None = DEFAULT_MEMORY_MB, start: str | None = None) -> None:
+        self.jobs = max(1, jobs or default_jobs())
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.start = start or ("fork" if can_fork() else "spawn")
+        if self.start not in ("fork", "spawn"):
+            raise ValueError(f"start must be 'fork' or 'spawn', not {self.start!r}")
+        self.workers: list[_Worker] = []
+        self.started_any = False
+        self.failed_starts = 0
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kill every worker (they hold no state worth a goodbye)."""
+        for worker in self.workers:
+            worker.kill()
+        self.workers = []
+
+    def _new_worker(self) -> _Worker:
+        if self.start == "fork":
+            worker = _fork_worker(self.memory_mb, self.workers)
+        else:
+            worker = _spawn_worker(self.memory_mb)
+        self.workers.append(worker)
+        return worker
+
+    def _drop(self, worker: _Worker) -> None:
+        worker.kill()
+        self.workers.remove(worker)
+
+    def map(self, ref: str, arguments: Sequence[Any]) -> list[Outcome]:
+        """``ref`` (``"module:function"``) applied to each argument, outcomes in argument order."""
+        outcomes: list[Outcome | None] = [None] * len(arguments)
+        queue = list(range(len(arguments)))[::-1]
+        while queue or self._busy():
+            while queue and len(self.workers) < min(self.jobs, len(queue) + self._busy()):
+                self._new_worker()
+            for worker in self.workers:
+                if queue and worker.ready and worker.job is None:
+                    self._dispatch(worker, queue.pop(), ref, arguments)
+            deadlines = [w.deadline for w in self.workers if w.job is not None and w.deadline is not None]
+            deadlines += [w.started + STARTUP_TIMEOUT for w in self.workers if not w.ready]
+            wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            for worker in wait_readable(list(self.workers), wait):  # type: ignore[arg-type]
+                self._answer(worker, outcomes)  # type: ignore[arg-type]
+            now = time.monotonic()
+            for worker in list(self.workers):
+                if worker.job is not None and worker.deadline is not None and now >= worker.deadline:
+                    outcomes[worker.job] = Outcome("timeout", seconds=now - worker.since)
+                    self._drop(worker)
+                elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT:
+                    self._drop(worker)
+                    self.failed_starts += 1
+            if self.failed_starts and not self.started_any:
+                raise WorkersUnavailable("the worker process did not start")
+            if self.failed_starts > 3 * self.jobs + len(arguments):
+                raise WorkersUnavailable("worker processes keep failing to start")
+        return [o if o is not None else Outcome("died", detail="never run") for o in outcomes]
+
+    def _busy(self) -> int:
+        return sum(1 for w in self.workers if w.job is not None)
+
+    def _dispatch(self, worker: _Worker, job: int, ref: str, arguments: Sequence[Any]) -> None:
+        worker.job = job
+        worker.since = time.monotonic()
+        worker.deadline = worker.since + self.timeout if self.timeout else None
+        try:
+            _send(worker.requests, (ref, arguments[job]))
+        except (BrokenPipeError, OSError):
+            pass  # the worker is gone: its reply pipe reads EOF and _answer reports how it ended
+
+    def _answer(self, worker: _Worker, outcomes: list[Outcome | None]) -> None:
+        try:
+            message = _recv(worker.replies)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            job = worker.job
+            how = worker.how_it_ended()
+            self._drop(worker)
+            if not worker.ready:
+                self.failed_starts += 1
+            elif job is not None:
+                outcomes[job] = Outcome("died", detail=how, seconds=time.monotonic() - worker.since)
+            return
+        if not worker.ready:
+            worker.ready = True
+            self.started_any = True
+            return
+        status, value = message
+        job, worker.job, worker.deadline = worker.job, None, None
+        if job is None:
+            return
+        seconds = time.monotonic() - worker.since
+        if status == "ok":
+            outcomes[job] = Outcome("ok", value=value, seconds=seconds)
+        else:
+            outcomes[job] = Outcome(status, detail=value, seconds=seconds)
+
+
+def run_isolated(ref: str, arguments: Sequence[Any], *, jobs: int | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
+                 start: str | None = None) -> list[Outcome]:
+    """Apply ``ref`` to each argument in worker processes; see :class:`Pool`."""
+    if not arguments:
+        return []
+    with Pool(jobs, timeout, memory_mb, start) as pool:
+        return pool.map(ref, arguments)
+
+
+def run_in_process(function: Callable[[Any], Any], arguments: Sequence[Any]) -> list[Outcome]:
+    """The same outcomes without workers (no deadline, no memory limit): the fallback."""
+    outcomes = []
+    for argument in arguments:
+        since = time.monotonic()
+        try:
+            outcomes.append(Outcome("ok", value=function(argument), seconds=time.monotonic() - since))
+        except MemoryError:
+            outcomes.append(Outcome("memory", seconds=time.monotonic() - since))
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(Outcome("error", detail=f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+if __name__ == "__main__":
+    _spawned_main()
