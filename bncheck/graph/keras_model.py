@@ -2,10 +2,13 @@
 where their trained values are. Filled by the Keras loaders (files or a live model)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
 import numpy as np
+
+from bncheck.errors import InputError
 
 ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 BN_CLASSES = frozenset({"BatchNormalization", "SyncBatchNormalization", "BatchNormalizationV1",
@@ -27,11 +30,16 @@ class KerasBnLayer:
     @property
     def momentum(self) -> float:
         value = self.config.get("momentum", 0.99)
-        return float(value) if isinstance(value, (int, float)) else 0.99
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return 0.99
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range: as out of range as it gets
+            return math.copysign(math.inf, value)
 
     @property
     def trainable(self) -> bool:
-        return bool(self.config.get("trainable", True))
+        return self.config.get("trainable", True) is not False
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,13 @@ class TrainedValues:
     origin: str = ""  # "checkpoint model.ckpt-20", "SavedModel variables", "model.weights.h5"
 
     def read(self, key: str) -> np.ndarray:
-        return np.asarray(self.store.read(key))
+        """A stored tensor as a real numeric array; anything else (strings, compound or object
+        data, complex numbers) is an :class:`InputError` naming the store and key, so the rules
+        only ever see numbers."""
+        value = np.asarray(self.store.read(key))
+        if value.dtype.kind not in "biuf":
+            raise InputError(self.store.source, f"trained tensor {key!r} holds {value.dtype} data, not numbers")
+        return value
 
 
 STEP_NAMES = ("global_step", "iteration", "iterations", "iter")

@@ -23,7 +23,8 @@ class TensorRef:
     @classmethod
     def parse(cls, text: str) -> "TensorRef":
         name, _, index = text.partition(":")
-        return cls(name, int(index) if index.isdigit() else 0)
+        # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() refuses
+        return cls(name, int(index) if index.isascii() and index.isdigit() and len(index) < 10 else 0)
 
     def __str__(self) -> str:
         return self.node if self.index == 0 else f"{self.node}:{self.index}"

@@ -1,6 +1,7 @@
 """Decode ``AttrValue`` and ``TensorProto`` messages into Python and numpy values."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,33 +22,46 @@ DTYPES: dict[int, tuple[str, str]] = {
     23: ("uint64", "uint64_val"),
 }
 _MAX_ELEMENTS = 1 << 20  # bncheck only needs scalars and small vectors from graphs
+_MAX_RANK = 32  # TensorFlow's own limit on a tensor's rank
 
 
 def tensor_to_numpy(tensor: Any) -> np.ndarray | None:
-    """A TensorProto as a numpy array; ``None`` for dtypes or sizes bncheck does not decode."""
+    """A TensorProto as a numpy array; ``None`` for dtypes or sizes bncheck does not decode, and for
+    malformed tensors (content not a whole number of elements, values out of the dtype's range,
+    negative or absurd shapes). Never raises on a well-typed TensorProto message."""
     spec = DTYPES.get(tensor.dtype % 100)
     if spec is None:
         return None
     dtype, field = spec
-    shape = tuple(max(d.size, 0) for d in tensor.tensor_shape.dim)
-    count = int(np.prod(shape)) if shape else 1
+    dims = [d.size for d in tensor.tensor_shape.dim]
+    if len(dims) > _MAX_RANK or any(d < 0 for d in dims):
+        return None
+    shape = tuple(dims)
+    count = math.prod(shape)
     if count > _MAX_ELEMENTS:
         return None
-    if tensor.tensor_content:
-        flat = np.frombuffer(tensor.tensor_content, dtype=dtype)
-    else:
-        values = list(getattr(tensor, field))
-        if dtype == "float16":
-            flat = np.array(values, dtype=np.uint16).view(np.float16)
+    try:
+        if tensor.tensor_content:
+            content = tensor.tensor_content
+            if len(content) % np.dtype(dtype).itemsize or len(content) > count * np.dtype(dtype).itemsize:
+                return None
+            flat = np.frombuffer(content, dtype=np.dtype(dtype).newbyteorder("<"))
         else:
-            flat = np.array(values, dtype=dtype)
+            values = getattr(tensor, field)
+            if len(values) > count:
+                return None
+            if dtype == "float16":
+                flat = np.array(list(values), dtype=np.uint16).view(np.float16)
+            else:
+                flat = np.array(list(values), dtype=dtype)
+    except (ValueError, TypeError, OverflowError):
+        return None
     if flat.size == count:
         return flat.reshape(shape)
     if flat.size == 0:
         return np.zeros(shape, dtype=dtype)
-    if flat.size < count:  # TensorFlow repeats the last value to fill the shape
-        flat = np.concatenate([flat, np.repeat(flat[-1:], count - flat.size)])
-    return flat[:count].reshape(shape)
+    # TensorFlow repeats the last value to fill the shape
+    return np.concatenate([flat, np.repeat(flat[-1:], count - flat.size)]).reshape(shape)
 
 
 def attr_value(attr: Any) -> Any:

@@ -32,7 +32,7 @@ def _function_input(text: str, ops: dict[str, str]) -> TensorRef:
     if len(parts) == 1:
         return TensorRef(parts[0], 0)  # a function argument
     node, arg = parts[0], parts[1]
-    index = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+    index = int(parts[2]) if len(parts) > 2 and parts[2].isascii() and parts[2].isdigit() and len(parts[2]) < 10 else 0
     names = _OUTPUT_ARGS.get(ops.get(node, ""), ())
     return TensorRef(node, names.index(arg) + index if arg in names else index)
 

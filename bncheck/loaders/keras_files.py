@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import numbers
 import re
+import struct
 import zipfile
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from bncheck.errors import InputError
+from bncheck.loaders.protobuf_io import nesting_depth
+from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
+                                     open_regular)
 from bncheck.graph.keras_model import BN_CLASSES, KerasBnLayer, KerasConfig, TrainedValues, group_by_layer
 from bncheck.graph.model import Graph, GraphModel
 
@@ -25,7 +31,8 @@ def _snake(name: str) -> str:
 
 def _call_kwargs(layer: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """kwargs of each call in ``inbound_nodes`` (Keras 3 dicts, or tf-keras ``[name, i, j, kwargs]``)."""
-    for node in layer.get("inbound_nodes") or ():
+    nodes = layer.get("inbound_nodes")
+    for node in nodes if isinstance(nodes, list) else ():
         if isinstance(node, dict):
             kwargs = node.get("kwargs")
             if isinstance(kwargs, dict):
@@ -36,20 +43,69 @@ def _call_kwargs(layer: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     yield tensor[3]
 
 
-def bn_layers(model: dict[str, Any]) -> tuple[list[KerasBnLayer], dict[str, str]]:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_axis(value: Any) -> bool:
+    ints = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))  # noqa: E731
+    return ints(value) or (isinstance(value, (list, tuple)) and len(value) <= 32 and all(ints(v) for v in value))
+
+
+# What each kept BN config value must be; anything else is a damaged or hostile config.
+_KEEP_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "momentum": ("a number", _is_number),
+    "epsilon": ("a number", _is_number),
+    "center": ("true or false", lambda v: isinstance(v, (bool, np.bool_))),
+    "scale": ("true or false", lambda v: isinstance(v, (bool, np.bool_))),
+    "trainable": ("true or false", lambda v: isinstance(v, (bool, np.bool_))),
+    "renorm": ("true or false", lambda v: isinstance(v, (bool, np.bool_))),
+    "axis": ("an integer or a list of integers", _is_axis),
+    "name": ("a string", lambda v: isinstance(v, str)),
+}
+
+
+def _kept_config(lcfg: dict[str, Any], path: str, source: str | None) -> dict[str, Any]:
+    """The BN config values bncheck uses, each of the type Keras writes. With ``source`` (a file)
+    a wrong type is an :class:`InputError`; without (a live model) the value is left out."""
+    kept: dict[str, Any] = {}
+    for key in _KEEP:
+        if key not in lcfg:
+            continue
+        what, valid = _KEEP_TYPES[key]
+        value = lcfg[key]
+        if valid(value):
+            kept[key] = value
+        elif source is not None:
+            raise InputError(source, f"layer {path!r}: {key} is {type(value).__name__} "
+                             f"{_short(value)}, not {what}")
+    return kept
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def bn_layers(model: dict[str, Any], source: str | None = None) -> tuple[list[KerasBnLayer], dict[str, str]]:
     """BN layers of a serialized model ({"class_name", "config"}), through nested models, and the
-    Keras 3 weights-file folder of each (``layers/functional/layers/batch_normalization_1``)."""
+    Keras 3 weights-file folder of each (``layers/functional/layers/batch_normalization_1``).
+
+    ``source`` names the file the config came from: BN config values of the wrong JSON type are
+    then an :class:`InputError` naming it and the layer."""
     found: list[KerasBnLayer] = []
     folders: dict[str, str] = {}
 
     def walk(cfg: dict[str, Any], prefix: str, folder: str, inherited: tuple[str, ...]) -> None:
         counts: dict[str, int] = {}
-        for layer in cfg.get("layers") or ():
+        layers = cfg.get("layers")
+        for layer in layers if isinstance(layers, list) else ():
             if not isinstance(layer, dict):
                 continue
-            cls = str(layer.get("class_name", ""))
+            cls = layer.get("class_name")
+            cls = cls if isinstance(cls, str) else ""
             lcfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-            name = str(lcfg.get("name") or layer.get("name") or cls)
+            name = next((n for n in (lcfg.get("name"), layer.get("name")) if isinstance(n, str) and n), cls)
             snake = _snake(cls)
             n = counts.get(snake, 0)
             counts[snake] = n + 1
@@ -58,7 +114,7 @@ def bn_layers(model: dict[str, Any]) -> tuple[list[KerasBnLayer], dict[str, str]
                           if kw.get("training") is True)
             if cls in BN_CLASSES:
                 path = prefix + name
-                found.append(KerasBnLayer(path, cls, {k: lcfg[k] for k in _KEEP if k in lcfg}, inherited + calls))
+                found.append(KerasBnLayer(path, cls, _kept_config(lcfg, path, source), inherited + calls))
                 folders[path] = here
             elif isinstance(lcfg.get("layers"), list):
                 walk(lcfg, f"{prefix}{name}/", here + "/", inherited + calls)
@@ -75,6 +131,121 @@ def _model_from_config(model: Any, source: str, fmt: str, values: TrainedValues 
     return GraphModel(graph=Graph([]), source=source, kind="keras", label=fmt, keras=keras, values=values)
 
 
+def parse_json_config(data: bytes | str, source: str, what: str) -> Any:
+    """A JSON model config, its nesting checked before Python's recursive parser sees it."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise InputError(source, f"{what} is not UTF-8 text") from None
+    if nesting_depth(text, "[{", "]}") > MAX_NESTING:
+        raise InputError(source, f"{what} nests JSON deeper than {MAX_NESTING} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(source, f"{what} is not JSON ({' '.join(str(exc).split())[:200]})") from None
+
+
+# -- HDF5, read defensively: hard links only (an external or soft link could name any file or
+# object on the machine), plain numeric datasets stored inside the file, sizes checked first.
+
+def _h5py() -> Any:
+    import h5py
+
+    return h5py
+
+
+def h5_get(h5: Any, path: str, source: str) -> Any:
+    """The object at ``path`` reached through hard links only; ``None`` when absent."""
+    h5py = _h5py()
+    node = h5
+    for part in (p for p in path.split("/") if p):
+        if not isinstance(node, h5py.Group):
+            return None
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external" if isinstance(link, h5py.ExternalLink) else "a soft"
+            raise InputError(source, f"{path!r} is {kind} link; bncheck follows hard links only")
+        node = node[part]
+    return node
+
+
+def h5_children(group: Any, source: str) -> Iterator[tuple[str, Any]]:
+    """(name, object) of a group's members, refusing any that is not a hard link."""
+    for name in list(group.keys()):
+        obj = h5_get(group, name, source)
+        if obj is not None:
+            yield name, obj
+
+
+def h5_dataset(h5: Any, key: str, source: str) -> np.ndarray:
+    """A numeric dataset's values, after checking where its data lives and how large it is."""
+    h5py = _h5py()
+    ds = h5_get(h5, key, source)
+    if not isinstance(ds, h5py.Dataset):
+        raise InputError(source, f"weight {key!r} is missing or not a dataset")
+    if ds.is_virtual:
+        raise InputError(source, f"weight {key!r} is a virtual dataset (its data is in other files); refused")
+    if ds.external:
+        raise InputError(source, f"weight {key!r} keeps its data in external files; refused")
+    if ds.dtype.kind not in "biuf" or ds.dtype.fields is not None:
+        raise InputError(source, f"weight {key!r} holds {ds.dtype} data, not numbers")
+    if ds.shape is None or len(ds.shape) > 32:
+        raise InputError(source, f"weight {key!r} has no usable shape")
+    size = math.prod(ds.shape) * ds.dtype.itemsize
+    if size > MAX_TENSOR_BYTES:
+        raise InputError(source, f"weight {key!r} declares {size} bytes, more than the "
+                         f"{MAX_TENSOR_BYTES >> 20} MiB bncheck reads for one tensor (BNCHECK_MAX_TENSOR_MB)")
+    return np.asarray(ds[()])
+
+
+def _check_attr_size(obj: Any, name: str, source: str, limit: int) -> None:
+    """Refuse an attribute whose declared element count or fixed-size storage exceeds ``limit``
+    (variable-length strings live in the file's heap; their total is bounded by the element count
+    and checked again after reading)."""
+    attr_id = obj.attrs.get_id(name)
+    shape = attr_id.shape or ()
+    count = math.prod(shape)
+    item = attr_id.get_type().get_size()
+    if count > limit // 8 or count * item > limit:
+        raise InputError(source, f"attribute {name!r} is larger than {limit >> 20} MiB")
+
+
+def _string_attr(obj: Any, name: str, source: str, limit: int) -> str | None:
+    """A scalar string attribute, its stored size checked before it is read."""
+    if name not in obj.attrs:
+        return None
+    _check_attr_size(obj, name, source, limit)
+    value = obj.attrs[name]
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "OSU":
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        raise InputError(source, f"attribute {name!r} is not a string")
+    if len(value) > limit:
+        raise InputError(source, f"attribute {name!r} is larger than {limit >> 20} MiB")
+    return value
+
+
+def _string_list_attr(obj: Any, name: str, source: str) -> list[str]:
+    """A list-of-strings attribute (``weight_names``), its stored size checked before it is read."""
+    if name not in obj.attrs:
+        return []
+    _check_attr_size(obj, name, source, MAX_TENSOR_BYTES)
+    value = obj.attrs[name]
+    items = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, bytes):
+            item = item.decode("utf-8", "replace")
+        if not isinstance(item, str):
+            raise InputError(source, f"attribute {name!r} of {obj.name!r} is not a list of strings")
+        out.append(item)
+    return out
+
+
 class _H5Store:
     def __init__(self, source: str, h5: Any) -> None:
         self.source = source
@@ -82,31 +253,101 @@ class _H5Store:
 
     def read(self, key: str) -> np.ndarray:
         try:
-            return np.asarray(self.h5[key][()])
-        except Exception as exc:  # noqa: BLE001 - h5py raises many kinds on damaged files
-            raise InputError(self.source, f"cannot read weight {key!r} ({type(exc).__name__})") from None
+            return h5_dataset(self.h5, key, self.source)
+        except InputError:
+            raise
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:  # h5py's errors on damaged files
+            raise InputError(self.source, f"cannot read weight {key!r} ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
 
 
 def _open_h5(data: Any, source: str) -> Any:
-    import h5py
-
+    h5py = _h5py()
     try:
         return h5py.File(data, "r")
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(source, f"not a readable HDF5 file ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - h5py raises many kinds on a file that is not HDF5
+        raise InputError(source, f"not a readable HDF5 file ({_reason(exc)})") from None
 
 
 def _guarded(load):
-    """HDF5 damage surfaces as many exception types from h5py: all become one-line input errors."""
+    """HDF5 damage surfaces as h5py's OSError/KeyError/ValueError/RuntimeError: one-line input
+    errors. Other exception types are bncheck bugs and reach the engine's last guard."""
     def wrapper(path: str) -> list[GraphModel]:
         try:
             return load(path)
         except InputError:
             raise
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(path, f"not a readable Keras file ({type(exc).__name__}: {exc})") from None
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            raise InputError(path, f"not a readable Keras file ({_reason(exc)})") from None
     wrapper.__doc__ = load.__doc__
     return wrapper
+
+
+class _Window:
+    """A read-only, seekable view of ``size`` bytes at ``start`` of an open file: a ``.keras``
+    archive's stored (uncompressed) weights member, read in place by h5py instead of into memory."""
+
+    def __init__(self, fh: Any, start: int, size: int) -> None:
+        self.fh, self.start, self.size, self.pos = fh, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(0, self.size - self.pos)
+        n = left if n is None or n < 0 else min(n, left)
+        self.fh.seek(self.start + self.pos)
+        data = self.fh.read(n)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)
+
+
+def _stored_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Window:
+    """An uncompressed member as a window on the archive file, its place checked against the file."""
+    fh = open_regular(path)
+    total = file_size(fh)
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        fh.close()
+        raise InputError(path, f"{info.filename}: bad local zip header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if info.compress_size != info.file_size or start + info.file_size > total:
+        fh.close()
+        raise InputError(path, f"{info.filename}: declares {info.file_size} bytes that the archive does not hold")
+    return _Window(fh, start, info.file_size)
+
+
+def _member_bytes(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member read whole, its declared and its actual size both held to ``limit`` (zip bombs)."""
+    if info.file_size > limit:
+        raise InputError(path, f"{info.filename} declares {info.file_size} bytes, more than the "
+                         f"{limit >> 20} MiB bncheck unpacks")
+    with archive.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(path, f"{info.filename} unpacks to more than {limit >> 20} MiB")
+    return data
 
 
 @_guarded
@@ -114,57 +355,63 @@ def load_keras_zip(path: str) -> list[GraphModel]:
     """A Keras 3 ``.keras`` zip: ``config.json`` and ``model.weights.h5``."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "config.json" not in names:
+            infos = {info.filename: info for info in archive.infolist()}
+            if "config.json" not in infos:
                 raise InputError(path, "a zip without config.json is not a .keras model")
-            config = json.loads(archive.read("config.json"))
-            weights = archive.read("model.weights.h5") if "model.weights.h5" in names else None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not a readable .keras file ({type(exc).__name__}: {exc})") from None
+            raw_config = _member_bytes(path, archive, infos["config.json"], MAX_CONFIG_BYTES)
+            weights: Any = None
+            info = infos.get("model.weights.h5")
+            if info is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
+                weights = _stored_member(path, archive, info)
+            elif info is not None:
+                weights = io.BytesIO(_member_bytes(path, archive, info, MAX_MEMBER_BYTES))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError, struct.error) as exc:
+        raise InputError(path, f"not a readable .keras file ({_reason(exc)})") from None
+    config = parse_json_config(raw_config, path, "config.json")
     if not isinstance(config, dict):
         raise InputError(path, "config.json is not a model config")
-    layers, folders = bn_layers(config)
+    layers, folders = bn_layers(config, path)
     values = None
     if weights is not None:
-        h5 = _open_h5(io.BytesIO(weights), path)
+        h5 = _open_h5(weights, path)
         values = TrainedValues(_H5Store(path, h5), origin="model.weights.h5")
         for layer in layers:
             folder = folders.get(layer.path, "")
-            group = h5.get(f"{folder}/vars")
-            stored = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 0) if group is not None else []
+            group = h5_get(h5, f"{folder}/vars", path)
+            stored = sorted(group.keys(), key=_index_order) if hasattr(group, "keys") else []
             roles = (["gamma"] if layer.config.get("scale", True) else []) + \
                     (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
             if len(stored) == len(roles):
                 values.layers[layer.path] = {r: f"{folder}/vars/{k}" for r, k in zip(roles, stored)}
-        if "optimizer/vars/0" in h5:  # Keras 3 optimizers keep the iteration count first
+        if h5_get(h5, "optimizer/vars/0", path) is not None:  # Keras 3 optimizers keep the iteration count first
             values.steps["optimizer iterations"] = "optimizer/vars/0"
     return [_model_from_config(config, path, "Keras 3 .keras", values, layers)]
+
+
+def _index_order(name: str) -> tuple[int, str]:
+    return (int(name), name) if name.isascii() and name.isdigit() and len(name) < 10 else (0, name)
 
 
 @_guarded
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
     h5 = _open_h5(path, path)
-    raw = h5.attrs.get("model_config")
-    config: Any = {}
-    if raw is not None:
-        try:
-            config = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-        except ValueError:
-            raise InputError(path, "model_config attribute is not JSON") from None
-    root = h5["model_weights"] if "model_weights" in h5 else h5
+    raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
+    config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")
+    weights_group = h5_get(h5, "model_weights", path)
+    root = weights_group if hasattr(weights_group, "keys") else h5
     names: dict[str, str] = {}
-    for group in root.values():
-        for weight in group.attrs.get("weight_names", ()):
-            weight = weight.decode() if isinstance(weight, bytes) else str(weight)
-            names[weight] = f"{root.name.strip('/')}/{group.name.rpartition('/')[2]}/{weight}".lstrip("/")
+    for group_name, group in h5_children(root, path):
+        for weight in _string_list_attr(group, "weight_names", path):
+            names[weight] = f"{root.name.strip('/')}/{group_name}/{weight}".lstrip("/")
     by_layer, _ = group_by_layer(names)
     steps = {}
     for counter in ("optimizer_weights/Adam/iter:0", "optimizer_weights/iteration:0"):
-        if counter in h5:
+        if h5_get(h5, counter, path) is not None:
             steps["optimizer iterations"] = counter
     values = TrainedValues(_H5Store(path, h5), {}, steps, origin="weights")
-    layers, _ = bn_layers(config) if isinstance(config, dict) else ([], {})
+    layers, _ = bn_layers(config, path) if isinstance(config, dict) else ([], {})
     for layer in layers:
         leaf = layer.path.rpartition("/")[2]
         if leaf in by_layer:

@@ -11,6 +11,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
+from bncheck.loaders.safe_io import MAX_NESTING
 from bncheck.protos import POOL, message_class
 
 GRAPH_DEF = "tensorflow.GraphDef"
@@ -27,6 +28,26 @@ _TEXT_LEAD = {
     "saved_model_schema_version": SAVED_MODEL,
     "meta_graphs": SAVED_MODEL,
 }
+
+
+_TEXT_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+
+
+def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
+    """The deepest nesting of ``opening``/``closing`` brackets outside strings and comments, counted
+    without recursion (protobuf text format, or JSON with ``"[{"``/``"]}"``)."""
+    bare = _TEXT_STRING_OR_COMMENT.sub("", text) if opening != "[{" else _JSON_STRING.sub("", text)
+    depth = deepest = 0
+    for char in re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare):
+        if char in opening:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def _plausible_graph(graph_def: Any) -> bool:
@@ -71,18 +92,21 @@ def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, MET
         kind = _TEXT_LEAD[lead]
         if kind not in expect:
             raise InputError(path, f"holds a text {kind.split('.')[-1]}, not a {' or '.join(k.split('.')[-1] for k in expect)}")
+        if nesting_depth(text) > MAX_NESTING:
+            raise InputError(path, f"text {kind.split('.')[-1]} nests messages deeper than {MAX_NESTING} levels")
         msg = message_class(kind)()
         try:
             text_format.Parse(text, msg, descriptor_pool=POOL)
-        except text_format.ParseError as exc:
-            raise InputError(path, f"not a valid text {kind.split('.')[-1]} ({str(exc).splitlines()[0]})") from None
+        except (text_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise InputError(path, f"not a valid text {kind.split('.')[-1]} ({reason})") from None
         return kind, msg
     first_error: str | None = None
     for kind in [k for k in _guess_order(name, data) if k in expect]:
         try:
             msg = message_class(kind).FromString(data)
-        except (DecodeError, RuntimeError, ValueError) as exc:
-            first_error = first_error or str(exc)
+        except (DecodeError, RuntimeError, ValueError, RecursionError) as exc:
+            first_error = first_error or " ".join(str(exc).split())[:300]
             continue
         if _plausible(kind, msg):
             return kind, msg

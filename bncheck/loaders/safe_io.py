@@ -1,0 +1,69 @@
+"""Reading untrusted files within limits: every size a file declares is checked against these
+before anything is allocated, and only regular files are opened (a FIFO or device named where a
+file is expected never blocks or streams forever). Each limit can be raised through an
+environment variable for legitimately large artefacts (e.g. ``BNCHECK_MAX_TENSOR_MB=4096``)."""
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO
+
+from bncheck.errors import InputError
+
+
+def _mb(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        value = default
+    return max(value, 1) << 20
+
+
+#: the largest single tensor bncheck reads (a BN statistic or a step counter is far smaller)
+MAX_TENSOR_BYTES = _mb("BNCHECK_MAX_TENSOR_MB", 64)
+#: the largest file read whole into memory (a GraphDef, a SavedModel, a checkpoint index, a
+#: compressed ``.keras`` weights member)
+MAX_FILE_BYTES = _mb("BNCHECK_MAX_FILE_MB", 2048)
+#: the largest compressed ``.keras`` member unpacked into memory (Keras stores weights
+#: uncompressed, and those are read in place, tensor by tensor)
+MAX_MEMBER_BYTES = _mb("BNCHECK_MAX_MEMBER_MB", 512)
+#: the largest JSON model config (``config.json`` or an ``.h5`` ``model_config`` attribute)
+MAX_CONFIG_BYTES = _mb("BNCHECK_MAX_CONFIG_MB", 256)
+#: nesting depth of JSON configs and text protobufs (real ones stay far below; Python's parsers
+#: would otherwise recurse until RecursionError)
+MAX_NESTING = 100
+
+
+def os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def open_regular(path: str) -> BinaryIO:
+    """``open(path, "rb")`` for a regular file; anything else is an :class:`InputError`."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(path, "not a regular file")
+        return open(path, "rb")
+    except (OSError, ValueError) as exc:
+        raise InputError(path, os_reason(exc) if isinstance(exc, OSError) else str(exc)) from None
+
+
+def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> bytes:
+    """A regular file's whole content, refused when larger than ``limit`` (checked before reading)."""
+    with open_regular(path) as fh:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise InputError(path, f"{what} of {size} bytes is larger than the {limit >> 20} MiB "
+                                 "bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise InputError(path, os_reason(exc)) from None
+    if len(data) > limit:
+        raise InputError(path, f"{what} grew past {limit >> 20} MiB while being read")
+    return data
+
+
+def file_size(fh: BinaryIO) -> int:
+    return os.fstat(fh.fileno()).st_size
