@@ -4,6 +4,7 @@ Nothing here imports TensorFlow or runs a graph: files are parsed as protobuf me
 """
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from bncheck.loaders.checkpoint_values import values_from_checkpoint
 from bncheck.loaders.keras_files import load_h5, load_keras_zip
 from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
 from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
+from bncheck.loaders.safe_io import MAX_FILE_BYTES, open_regular, os_reason, read_bounded
 
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -151,16 +153,15 @@ def _open(path: str):
 
 
 def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
+    return read_bounded(path, MAX_FILE_BYTES, "file")
 
 
 def _load_file(path: str) -> list[GraphModel]:
-    with _open(path) as fh:
-        magic = fh.read(8)
+    with open_regular(path) as fh:
+        try:
+            magic = fh.read(8)
+        except OSError as exc:
+            raise InputError(path, os_reason(exc)) from None
     if magic.startswith(b"PK\x03\x04"):
         return load_keras_zip(path)
     if magic.startswith(b"\x89HDF\r\n\x1a\n"):
@@ -190,22 +191,49 @@ def _load_saved_model(folder: str) -> list[GraphModel]:
     raise InputError(folder, "no saved_model.pb or saved_model.pbtxt in this folder")
 
 
-_STATE_LINE = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"', re.M)
+_STATE_LINE = re.compile(r'^[ \t]*model_checkpoint_path[ \t]*:[ \t]*"((?:[^"\\\n]|\\.)*)"', re.M)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def latest_checkpoint_prefix(folder: str) -> str:
-    """The prefix the folder's ``checkpoint`` state file names as the latest checkpoint."""
-    state = _read(os.path.join(folder, "checkpoint")).decode("utf-8", "replace")
+    """The prefix the folder's ``checkpoint`` state file names as the latest checkpoint.
+
+    The prefix must stay inside ``folder``: Saver's absolute paths (or ``../`` paths) are resolved
+    beside the state file, as a moved or copied folder needs, and refused when no checkpoint is
+    there, so a state file never makes bncheck read files elsewhere on the machine."""
+    state_path = os.path.join(folder, "checkpoint")
+    try:
+        state = read_bounded(state_path, 1 << 20, "checkpoint state file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(state_path, "checkpoint state file is not UTF-8 text") from None
     match = _STATE_LINE.search(state)
     if not match:
-        raise InputError(os.path.join(folder, "checkpoint"), "checkpoint state file names no model_checkpoint_path")
-    prefix = match.group(1).encode().decode("unicode_escape")
-    if not os.path.isabs(prefix):
-        return os.path.join(folder, prefix)
+        raise InputError(state_path, "checkpoint state file names no model_checkpoint_path")
+    try:
+        prefix = codecs.escape_decode(match.group(1).encode("utf-8"))[0].decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(state_path, "model_checkpoint_path is not a valid escaped UTF-8 string") from None
+    if not prefix or _CONTROL.search(prefix):
+        raise InputError(state_path, "model_checkpoint_path is empty or holds control characters")
+    named = os.path.normpath(os.path.join(folder, prefix))
+    if _inside(named, folder) and _has_checkpoint_files(named):
+        return named
     # Saver records absolute paths; in a folder that was moved or copied, the files beside the
     # state file are the ones meant, whatever the old path still holds
-    beside = os.path.join(folder, os.path.basename(prefix))
-    return beside if _has_checkpoint_files(beside) else prefix
+    base = os.path.basename(prefix)
+    beside = os.path.join(folder, base)
+    if base not in ("", ".", "..") and _has_checkpoint_files(beside):
+        return beside
+    if _inside(named, folder):
+        return named
+    raise InputError(state_path, f"model_checkpoint_path {prefix!r} is outside this folder and no "
+                     f"checkpoint {base!r} is beside the state file")
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` (resolved through symlinks) stays inside ``folder``."""
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _has_checkpoint_files(prefix: str) -> bool:
