@@ -131,6 +131,9 @@ def _limit_memory(memory_mb: int | None) -> None:
 
 def _quiet_stdio() -> None:
     """Nothing a worker (or a C library in it, like HDF5's diagnostics) prints reaches the user."""
+    import faulthandler
+
+    faulthandler.disable()  # a host's faulthandler (pytest's) writes to a copy of its stderr
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         try:
