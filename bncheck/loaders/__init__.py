@@ -99,12 +99,12 @@ def _why_not_a_file(path: str, root_real: str) -> str | None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         return f"broken symlink or symlink loop ({_os_reason(exc)})" if os.path.islink(path) else _os_reason(exc)
+    if not stat.S_ISREG(mode):
+        return f"not a regular file ({_special_kind(mode)})"
     if link:
         real = os.path.realpath(path)
         if os.path.commonpath([real, root_real]) != root_real:
             return "symlink to a file outside the searched folder"
-    if not stat.S_ISREG(mode):
-        return f"not a regular file ({_special_kind(mode)})"
     return None
 
 
