@@ -344,9 +344,9 @@ def _member_bytes(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, li
         raise InputError(path, f"{info.filename} declares {info.file_size} bytes, more than the "
                          f"{limit >> 20} MiB bncheck unpacks")
     with archive.open(info) as member:
-        data = member.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(path, f"{info.filename} unpacks to more than {limit >> 20} MiB")
+        data = member.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise InputError(path, f"{info.filename} unpacks to another size than the {info.file_size} bytes it declares")
     return data
 
 

@@ -57,11 +57,11 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> 
             if size > limit:
                 raise InputError(path, f"{what} of {size} bytes is larger than the {limit >> 20} MiB "
                                  "bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
-            data = fh.read(limit + 1)
+            data = fh.read(size + 1)  # never read(limit): CPython allocates the whole buffer first
         except OSError as exc:
             raise InputError(path, os_reason(exc)) from None
-    if len(data) > limit:
-        raise InputError(path, f"{what} grew past {limit >> 20} MiB while being read")
+    if len(data) > size:
+        raise InputError(path, f"{what} grew while being read")
     return data
 
 

@@ -1,0 +1,1 @@
+"""bncheck fuzzing: seeded mutators, the oracle, the campaign script and atheris targets (see README)."""
