@@ -13,6 +13,7 @@ from bncheck.loaders import Target, discover, load
 from bncheck.report import Report
 from bncheck.rules import selected
 from bncheck.rules.context import Context
+from bncheck.source import check_targets as check_source_targets
 
 
 def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = None,
@@ -102,6 +103,8 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             plan.append((path, None, discover(path, walk_notes), walk_notes))
         except InputError as exc:
             plan.append((path, exc, [], walk_notes))
+    sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
+    plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
     targets = [t for _, _, found, _ in plan for t in found]
     outcomes = _run(targets, options, jobs, timeout, memory_mb, isolate)
     report = Report([], [], [], [])
@@ -117,6 +120,8 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             report.errors.extend(InputError(source, reason) for source, reason in result.errors)
             report.checked.extend(result.checked)
             _add_notes(report, result.notes)
+    if sources:  # whole-program analysis across the .py files, in its own worker processes
+        check_source_targets(sources, select, ignore, report.findings, report.errors, report.checked, report.notes)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
     return report
 

@@ -38,6 +38,8 @@ class Finding:
     graph: str
     evidence: tuple[tuple[str, EvidenceValue], ...]
     fix: str
+    line: int | None = None  # source mode: where in the .py file (1-based)
+    column: int | None = None
 
     @property
     def evidence_dict(self) -> dict[str, EvidenceValue]:
@@ -54,6 +56,7 @@ class Finding:
             "graph": self.graph,
             "evidence": {k: list(v) if isinstance(v, tuple) else v for k, v in self.evidence},
             "fix": self.fix,
+            **({"line": self.line, "column": self.column} if self.line is not None else {}),
         }
 
 

@@ -15,6 +15,8 @@ from bncheck.loaders.checkpoint_values import values_from_checkpoint
 from bncheck.loaders.keras_files import load_h5, load_keras_zip
 from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
 from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
+from bncheck.source import SOURCE_SUFFIXES
+from bncheck.source import wanted as source_wanted
 from bncheck.loaders.safe_io import MAX_FILE_BYTES, open_regular, os_reason, read_bounded
 
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
@@ -47,7 +49,7 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     except (OSError, ValueError) as exc:
         raise InputError(path, _os_reason(exc)) from None
     if stat.S_ISREG(mode):
-        return [Target(path, "file")]
+        return [Target(path, "source" if path.endswith(SOURCE_SUFFIXES) else "file")]
     if not stat.S_ISDIR(mode):
         raise InputError(path, f"not a regular file or folder ({_special_kind(mode)})")
     try:
@@ -77,14 +79,15 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
                 skipped.append((os.path.join(root, name), "skipped: symlinked folder (not followed)"))
                 dirs.remove(name)
         for name in sorted(files):
-            if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES):
+            source = name.endswith(SOURCE_SUFFIXES) and source_wanted(path, root)  # source mode: .py files
+            if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES) and not source:
                 continue
             file_path = os.path.join(root, name)
             why = _why_not_a_file(file_path, root_real)
             if why:
                 skipped.append((file_path, f"skipped: {why}"))
             else:
-                targets.append(Target(file_path, "file"))
+                targets.append(Target(file_path, "source" if source else "file"))
     if not targets:
         raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
     return targets

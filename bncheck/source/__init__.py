@@ -1,0 +1,35 @@
+"""Source mode: find batch-norm mistakes in the Python code that builds and trains a model.
+
+``bncheck train.py`` (or a folder of ``.py`` files) reads the code with :mod:`ast`: it is never
+imported or run, and TensorFlow is never imported. See :mod:`bncheck.source.checker`.
+"""
+from __future__ import annotations
+
+from bncheck.source.checker import SourceResult, check_files
+
+SOURCE_SUFFIXES = (".py",)
+
+__all__ = ["SOURCE_SUFFIXES", "SourceResult", "check_files", "check_targets", "wanted"]
+
+
+def wanted(folder: str, dirpath: str) -> bool:
+    """Whether ``.py`` files under ``dirpath`` (inside a scanned ``folder``) are the user's code:
+    not in hidden folders, virtual environments, ``site-packages`` or ``__pycache__``."""
+    import os
+
+    rel = os.path.relpath(dirpath, folder)
+    parts = [] if rel == "." else rel.split(os.sep)
+    return not any(p.startswith(".") or p in _NOT_USER_CODE for p in parts)
+
+
+_NOT_USER_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env", "build"}
+
+
+def check_targets(paths: list[str], select, ignore, findings: list, errors: list, checked: list,  # type: ignore[no-untyped-def]
+                  notes: list) -> None:
+    """The engine's hook: check ``.py`` targets and add their results to the engine's lists."""
+    result = check_files(paths, select, ignore)
+    findings.extend(f.to_finding() for f in result.findings)
+    errors.extend(result.errors)
+    checked.extend(result.checked)
+    notes.extend(result.notes)

@@ -1,0 +1,230 @@
+"""Source mode: check ``.py`` files (never imported, never run) and collect findings with line:col.
+
+Files that import each other are analysed together, so a helper in ``utils.py`` is followed from
+``train.py``; independent groups are checked in parallel worker processes. A file that mentions
+none of the words the rules care about is not parsed at all.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from bncheck.errors import InputError
+from bncheck.source import suppression
+from bncheck.source.apis import RELEVANT_WORDS
+from bncheck.source.loader import ModuleInfo, module_name, parse_module, read_source
+from bncheck.source.model import Run
+from bncheck.source.rules import RuleContext, SourceFinding, selected
+from bncheck.source.walker import Project, Walker
+
+PARALLEL_MIN_FILES = 200
+_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))", re.M)
+
+
+@dataclass
+class SourceResult:
+    findings: list[SourceFinding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    def extend(self, other: "SourceResult") -> None:
+        self.findings += other.findings
+        self.errors += other.errors
+        self.checked += other.checked
+        self.notes += other.notes
+
+
+def relevant(text: str) -> bool:
+    return any(word in text for word in RELEVANT_WORDS)
+
+
+def analyse(modules: list[ModuleInfo]) -> list[Run]:
+    """Walk every module body, then every function or method nothing in the scanned files calls."""
+    project = Project(modules)
+    runs: list[Run] = []
+    walked: set[int] = set()
+    called = _called_names(modules)
+    for module in modules:
+        run = Run(module.modname, module.path, graph_mode=module.graph_mode)
+        walker = Walker(project, run)
+        walker.walk_module(module)
+        walker.finish()
+        walked |= walker.walked
+        runs.append(run)
+    for module in modules:
+        roots = [f for f in module.functions.values() if f.name not in called]
+        for cls in module.classes.values():
+            roots += [m for name, m in cls.methods.items()
+                      if name in ("call", "train_step") or (name not in called and not name.startswith("__"))]
+        for func in roots:
+            if id(func.node) in walked:
+                continue
+            run = Run(func.qualname, module.path, graph_mode=module.graph_mode)
+            walker = Walker(project, run)
+            walker.walk_root(func)
+            walker.finish()
+            walked |= walker.walked
+            runs.append(run)
+    return runs
+
+
+def _called_names(modules: list[ModuleInfo]) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for m in modules:
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name):
+                    names.add(f.id)
+                elif isinstance(f, ast.Attribute):
+                    names.add(f.attr)
+    return names
+
+
+def check_group(paths: Sequence[str], root: str, select: Sequence[str] | None = None,
+                ignore: Sequence[str] | None = None) -> SourceResult:
+    """Check files that may call each other as one program."""
+    result = SourceResult()
+    modules: list[ModuleInfo] = []
+    texts: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = read_source(path)
+            texts[path] = text
+            if relevant(text):
+                modules.append(parse_module(path, text, module_name(path, root)))
+            result.checked.append(path)
+        except InputError as exc:
+            result.errors.append(exc)
+        except (RecursionError, MemoryError) as exc:
+            result.errors.append(InputError(path, f"too deeply nested to analyse ({type(exc).__name__})"))
+    rules = [cls() for cls in selected(list(select or ()), list(ignore or ()))]
+    if not rules:
+        return result
+    try:
+        runs = analyse(modules) if modules else []
+    except Exception as exc:  # a walker bug must not hide the other inputs
+        for m in modules:
+            result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
+        return result
+    context = RuleContext(texts, frozen_layers=any("trainable = False" in t or "trainable=False" in t
+                                                   for t in texts.values()))
+    seen: set[tuple[str, str, int, int, str]] = set()
+    found: list[SourceFinding] = []
+    for rule in rules:
+        try:
+            for f in rule.check(runs, context):
+                if f.key not in seen and f.loc.path in texts:
+                    seen.add(f.key)
+                    found.append(f)
+        except Exception as exc:  # a rule bug: report it, keep the other rules
+            result.errors.append(InputError(paths[0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
+    active = {r.code for r in rules}
+    tables = {p: suppression.parse(t) for p, t in texts.items()}
+    for f in found:
+        if not suppression.suppressed(tables[f.loc.path], f.loc.line, f.code):
+            result.findings.append(f)
+    for path, table in tables.items():
+        for line, message in suppression.unused(table, active):
+            result.notes.append((f"{path}:{line}", message))
+    result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
+    return result
+
+
+def groups_of(paths: Sequence[str], root: str) -> list[list[str]]:
+    """Files joined when one imports another by a name that matches a scanned module."""
+    index: dict[str, list[int]] = {}
+    names = [module_name(p, root) for p in paths]
+    for i, name in enumerate(names):
+        parts = name.split(".")
+        for j in range(len(parts)):
+            index.setdefault(".".join(parts[j:]), []).append(i)
+    parent = list(range(len(paths)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, path in enumerate(paths):
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        for target in _imported(text, names[i]):
+            for j in index.get(target, ()):
+                if j != i:
+                    parent[find(i)] = find(j)
+    out: dict[int, list[str]] = {}
+    for i, path in enumerate(paths):
+        out.setdefault(find(i), []).append(path)
+    return list(out.values())
+
+
+def _imported(text: str, modname: str) -> Iterable[str]:
+    for m in _IMPORT.finditer(text):
+        if m.group(3):
+            for part in m.group(3).split(","):
+                yield part.split(" as ")[0].strip()
+        else:
+            base = m.group(1)
+            if base.startswith("."):
+                level = len(base) - len(base.lstrip("."))
+                pkg = modname.split(".")[:-level] if level else []
+                base = ".".join(pkg + ([base.lstrip(".")] if base.lstrip(".") else []))
+            if base:
+                yield base
+            for name in m.group(2).replace("(", "").replace(")", "").split(","):
+                name = name.split(" as ")[0].strip()
+                if name and name != "*":
+                    yield f"{base}.{name}" if base else name
+
+
+def _common_root(paths: Sequence[str]) -> str:
+    dirs = [os.path.dirname(os.path.abspath(p)) for p in paths]
+    return os.path.commonpath(dirs) if dirs else ""
+
+
+def _check_batch(args: tuple[list[list[str]], str, list[str] | None, list[str] | None]) -> SourceResult:
+    groups, root, select, ignore = args
+    out = SourceResult()
+    for g in groups:
+        out.extend(check_group(g, root, select, ignore))
+    return out
+
+
+def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
+                jobs: int | None = None, root: str | None = None) -> SourceResult:
+    """Check ``.py`` files; groups of files that import each other are checked in parallel."""
+    paths = list(dict.fromkeys(paths))
+    if not paths:
+        return SourceResult()
+    root = root if root is not None else _common_root(paths)
+    groups = groups_of(paths, root)
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    sel, ign = list(select or ()), list(ignore or ())
+    result = SourceResult()
+    if jobs <= 1 or len(paths) < PARALLEL_MIN_FILES or len(groups) < 2:
+        result.extend(_check_batch((groups, root, sel, ign)))
+    else:
+        batches: list[list[list[str]]] = [[] for _ in range(jobs * 4)]
+        for i, g in enumerate(groups):
+            batches[i % len(batches)].append(g)
+        try:
+            with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+                for part in pool.map(_check_batch, [(b, root, sel, ign) for b in batches if b]):
+                    result.extend(part)
+        except (OSError, concurrent.futures.process.BrokenProcessPool):
+            result = _check_batch((groups, root, sel, ign))
+    order = {p: i for i, p in enumerate(paths)}
+    result.checked.sort(key=lambda p: order.get(p, 0))
+    result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
+    return result

@@ -1,0 +1,284 @@
+"""The small model of a program that source rules read: abstract values and the events of a run.
+
+A *run* is one abstract execution of a module body or of a function nobody in the scanned files
+calls (``main``, an Estimator ``model_fn``, a Keras ``call``/``train_step``), with every call into
+the scanned files followed. Values are what the walker can tell about an expression; anything
+else is :data:`UNKNOWN`, and rules stay silent on unknowns.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A span in a source file: 1-based lines, 1-based character columns (end exclusive)."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+class Value:
+    """Base of the abstract values."""
+
+
+class _Unknown(Value):
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Value):
+    value: Any
+    loc: Optional[Loc] = None
+
+
+@dataclass(frozen=True, eq=False)
+class Alias(Value):
+    """A module or attribute path, e.g. ``tensorflow.compat.v1`` for ``tf`` (not yet canonical)."""
+
+    qual: str
+
+
+@dataclass(frozen=True, eq=False)
+class ListVal(Value):
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class DictVal(Value):
+    items: dict[str, Value]
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateOps(Value):
+    """``get_collection(UPDATE_OPS)``, read at event ``order``."""
+
+    order: int
+    loc: Loc
+
+
+@dataclass(frozen=True, eq=False)
+class CollectionVal(Value):
+    """Another collection read (a hand-written layer's own collection)."""
+
+    name: str
+    order: int
+    loc: Loc
+
+
+@dataclass(frozen=True, eq=False)
+class ModelUpdates(Value):
+    """``model.updates``: a Keras model's update ops in graph mode."""
+
+    order: int
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateOp(Value):
+    """The result of a hand-written moving-average assignment."""
+
+    update: "HandUpdate"
+
+
+@dataclass(frozen=True, eq=False)
+class FlagTrue(Value):
+    """``placeholder_with_default(True, ...)``."""
+
+    loc: Loc
+
+
+@dataclass(frozen=True, eq=False)
+class Optimizer(Value):
+    kind: str  # "tf1" or "keras"
+
+
+@dataclass(eq=False)
+class LayerObj(Value):
+    """A Keras / tf.layers layer object; ``kind`` is ``bn``, ``bias``, ``dropout`` or ``other``."""
+
+    kind: str
+    api: str
+    name: Optional[str]
+    loc: Loc
+    momentum: Value = UNKNOWN
+    bias_loc: Optional[Loc] = None  # where use_bias is (or would be written)
+
+
+@dataclass(eq=False)
+class ModelObj(Value):
+    """A Keras model: its batch-norm layers (names), and for subclassed models its class."""
+
+    bn_layers: tuple[str, ...]
+    name: Optional[str]
+    loc: Optional[Loc]
+    cls: Any = None
+    attrs: dict[str, Value] = field(default_factory=dict)
+    is_self: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class TensorVal(Value):
+    """A tensor: which layer produced it (for bias/dropout before BN) and the BN layers behind it."""
+
+    producer: Optional[LayerObj] = None
+    bn_layers: tuple[str, ...] = ()
+    fixed_training: tuple[tuple[str, Loc], ...] = ()  # BN calls with training=True it went through
+
+
+@dataclass(frozen=True, eq=False)
+class FuncRef(Value):
+    func: Any  # FunctionInfo
+
+
+@dataclass(frozen=True, eq=False)
+class ClassRef(Value):
+    cls: Any  # ClassInfo
+
+
+# ---- events -------------------------------------------------------------------------------------
+
+_ids = itertools.count()
+
+
+@dataclass(eq=False)
+class BnBuild:
+    """A batch-norm layer created in the graph (TF1 functions) or a Keras BN layer called."""
+
+    api: str  # layers, slim, keras, keras-graph
+    layer: str
+    loc: Loc
+    order: int
+    training: Value
+    in_place: Optional[bool]  # slim updates_collections=None -> True; unknown -> None
+    training_loc: Optional[Loc] = None  # where training=... is written
+
+
+@dataclass(eq=False)
+class BnConstruct:
+    """A BN constructor call with its momentum/decay value (for BN007)."""
+
+    api: str
+    layer: str
+    loc: Loc
+    momentum: Value
+    keyword: str
+
+
+@dataclass(eq=False)
+class HandUpdate:
+    """A hand-written ``assign(pop, pop * decay + batch * (1 - decay))``."""
+
+    layer: str
+    loc: Loc
+    order: int
+    decay: Value
+    uses: list[str] = field(default_factory=list)  # "control", "collection:<name>", "escaped"
+    id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass(eq=False)
+class TrainOp:
+    loc: Loc
+    stmt: Loc  # the whole statement, for the wrapping fix
+    order: int
+    deps: tuple[Value, ...]
+    wired_builtin: bool = False  # slim.learning.create_train_op & co
+    deps_locs: tuple[Loc, ...] = ()  # the control_dependencies arguments
+
+
+@dataclass(eq=False)
+class KerasCall:
+    """A call of a Keras model or layer holding BN, with what ``training`` says."""
+
+    loc: Loc
+    callee: str  # as written
+    bn_layers: tuple[str, ...]
+    training: Optional[Value]  # None: no training argument
+    training_loc: Optional[Loc]
+    frame: "FrameInfo"
+    call_end: Loc  # position just before the closing parenthesis (to add training=True)
+
+
+@dataclass(eq=False)
+class FrameInfo:
+    """What kind of function a call happens in."""
+
+    name: str
+    kind: str  # module, function, serving, model_call, train_step
+    in_tape: bool = False
+    applies_gradients: bool = False
+
+
+@dataclass(eq=False)
+class Adjacent:
+    """A BN layer fed directly by a layer with a bias, or by dropout."""
+
+    bn_layer: str
+    bn_loc: Loc
+    producer: LayerObj
+
+
+@dataclass(eq=False)
+class Export:
+    loc: Loc
+    order: int
+    kind: str
+
+
+@dataclass(eq=False)
+class LearningPhase:
+    loc: Loc
+    order: int
+    value_loc: Optional[Loc]
+
+
+@dataclass(eq=False)
+class FunctionalModel:
+    """``keras.Model(inputs, outputs)``: outputs went through BN calls with training=True."""
+
+    loc: Loc
+    fixed_training: tuple[tuple[str, Loc], ...]
+
+
+@dataclass(eq=False)
+class FlagUse:
+    """A ``placeholder_with_default(True)`` used as a BN layer's training flag."""
+
+    flag: Loc
+    layer: str
+    use: Loc
+
+
+@dataclass(eq=False)
+class Run:
+    """The events of one abstract execution, in order."""
+
+    root: str
+    path: str
+    graph_mode: bool = False
+    builds: list[BnBuild] = field(default_factory=list)
+    constructs: list[BnConstruct] = field(default_factory=list)
+    hand_updates: list[HandUpdate] = field(default_factory=list)
+    train_ops: list[TrainOp] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)  # orders of tf.group(..., update_ops)
+    keras_calls: list[KerasCall] = field(default_factory=list)
+    adjacent: list[Adjacent] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+    learning_phases: list[LearningPhase] = field(default_factory=list)
+    functional_models: list[FunctionalModel] = field(default_factory=list)
+    flag_uses: list[FlagUse] = field(default_factory=list)
+    incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
+    _order: int = 0
+
+    def next_order(self) -> int:
+        self._order += 1
+        return self._order

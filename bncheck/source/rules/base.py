@@ -1,0 +1,72 @@
+"""Source rules: each reads the runs of a program and yields findings at ``path:line:col``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterator, Mapping
+
+from bncheck.findings import Finding, Severity, evidence
+from bncheck.source.edits import Edit
+from bncheck.source.model import Loc, Run
+
+
+@dataclass(frozen=True)
+class SourceFinding:
+    code: str
+    rule: str
+    severity: Severity
+    layer: str
+    message: str
+    loc: Loc
+    facts: tuple[tuple[str, object], ...]
+    fix: str
+    edits: tuple[Edit, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str, int, int, str]:
+        return (self.code, self.loc.path, self.loc.line, self.loc.col, self.layer)
+
+    def to_finding(self) -> Finding:
+        at = f"{self.loc.path}:{self.loc.line}:{self.loc.col}"
+        return Finding(
+            code=self.code, rule=self.rule, severity=self.severity, layer=self.layer, message=self.message,
+            path=self.loc.path, graph="source", evidence=evidence(dict((("at", at),) + self.facts)),  # type: ignore[arg-type]
+            fix=self.fix, line=self.loc.line, column=self.loc.col,
+        )
+
+
+class SourceRule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+
+    def check(self, runs: list[Run], context: "RuleContext") -> Iterator[SourceFinding]:
+        raise NotImplementedError
+
+    def finding(self, layer: str, loc: Loc, message: str, facts: Mapping[str, object], fix: str,
+                edits: tuple[Edit, ...] = (), severity: Severity | None = None) -> SourceFinding:
+        return SourceFinding(self.code, self.name, severity or self.severity, layer, message, loc,
+                             tuple((k, v) for k, v in facts.items() if v not in (None, (), [])), fix, edits)
+
+
+@dataclass
+class RuleContext:
+    """What rules may ask about the whole program besides its runs."""
+
+    texts: dict[str, str]  # path -> source text
+    frozen_layers: bool  # some `trainable = False` in the scanned files
+
+
+def line_text(ctx: RuleContext, loc: Loc) -> str:
+    lines = ctx.texts.get(loc.path, "").splitlines()
+    return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+
+
+def span_text(ctx: RuleContext, loc: Loc) -> str:
+    lines = ctx.texts.get(loc.path, "").splitlines()
+    if not (0 < loc.line <= loc.end_line <= len(lines)):
+        return ""
+    if loc.line == loc.end_line:
+        return lines[loc.line - 1][loc.col - 1:loc.end_col - 1]
+    parts = [lines[loc.line - 1][loc.col - 1:]] + lines[loc.line:loc.end_line - 1] + [lines[loc.end_line - 1][:loc.end_col - 1]]
+    return "\n".join(parts)

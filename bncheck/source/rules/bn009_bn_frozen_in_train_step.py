@@ -1,0 +1,44 @@
+"""BN009 bn-frozen-in-train-step, on source."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from bncheck.findings import Severity
+from bncheck.rules import fixes
+from bncheck.source.edits import Edit, insert_at
+from bncheck.source.model import Run
+from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
+
+
+class BnFrozenInTrainStepSource(SourceRule):
+    """A custom ``train_step`` or a ``GradientTape`` loop that applies gradients calls a model holding
+    BN without ``training=True``: BN runs in inference mode, its moving statistics never move and
+    gamma/beta are fitted to the initial 0/1. Silent when the model is not defined in the scanned
+    files, when ``training`` is given (``training=False`` is how fine-tuning freezes BN), or when
+    some layer is frozen with ``trainable = False``."""
+
+    code = "BN009"
+    name = "bn-frozen-in-train-step"
+    severity = Severity.WARNING
+    summary = "a train step calls a model holding BN without training=True"
+
+    def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        if context.frozen_layers:
+            return
+        for run in runs:
+            for call in run.keras_calls:
+                frame = call.frame
+                in_train = frame.kind == "train_step" or frame.in_tape
+                if not in_train or not frame.applies_gradients or call.training is not None:
+                    continue
+                line = line_text(context, call.call_end)
+                before = line[: call.call_end.col - 1].rstrip()
+                text = "training=True" if before.endswith("(") else ", training=True"
+                edit = insert_at(call.loc.path, call.call_end.line, call.call_end.col, text, safe=False)
+                for layer in call.bn_layers:
+                    yield self.finding(
+                        layer, call.loc,
+                        f"{call.callee}(...) without training=True in a train step: batch norm runs in inference "
+                        "mode while the optimizer trains its gamma/beta",
+                        {"training function": frame.name, "built with": fixes.api_name("keras")},
+                        fixes.training_mode_in_train_step("keras"), (edit,))

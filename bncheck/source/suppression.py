@@ -1,0 +1,81 @@
+"""Trailing suppression comments: ``# bncheck: ignore[BN001]``, ``# bncheck: ignore``, ``# noqa: BN001``.
+
+A bare ``# noqa`` silences every code on its line (as in ruff) and is never reported as unused,
+because it belongs to other tools too; a ``bncheck:`` comment or a BN code in a ``noqa`` list that
+silences nothing is reported.
+"""
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+_BNCHECK = re.compile(r"#\s*bncheck:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
+_NOQA = re.compile(r"#\s*noqa(?::\s*([A-Za-z0-9_,\s]+))?", re.I)
+
+
+@dataclass
+class Suppression:
+    line: int
+    codes: tuple[str, ...]  # empty: all codes
+    text: str
+    report_unused: bool
+    used: set[str]
+
+
+def parse(text: str) -> dict[int, list[Suppression]]:
+    """Suppression comments by line (a cheap text test first: most files have none)."""
+    if "bncheck" not in text and "noqa" not in text and "NOQA" not in text:
+        return {}
+    out: dict[int, list[Suppression]] = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return {}
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        line = tok.start[0]
+        m = _BNCHECK.search(tok.string)
+        if m:
+            codes = tuple(c.strip().upper() for c in (m.group(1) or "").split(",") if c.strip())
+            out.setdefault(line, []).append(Suppression(line, codes, m.group(0), True, set()))
+            continue
+        m = _NOQA.search(tok.string)
+        if m:
+            if m.group(1) is None:
+                out.setdefault(line, []).append(Suppression(line, (), m.group(0), False, set()))
+            else:
+                codes = tuple(c.strip().upper() for c in re.split(r"[,\s]+", m.group(1)) if c.strip())
+                bn = tuple(c for c in codes if c.startswith("BN"))
+                if bn:
+                    out.setdefault(line, []).append(Suppression(line, bn, m.group(0), True, set()))
+    return out
+
+
+def suppressed(table: dict[int, list[Suppression]], line: int, code: str) -> bool:
+    hit = False
+    for s in table.get(line, ()):
+        if not s.codes or any(code.startswith(c) for c in s.codes):
+            s.used.add(code)
+            hit = True
+    return hit
+
+
+def unused(table: dict[int, list[Suppression]], active_codes: set[str]) -> list[tuple[int, str]]:
+    """(line, message) for suppressions that silenced nothing among the rules that ran."""
+    out = []
+    for line, items in sorted(table.items()):
+        for s in items:
+            if not s.report_unused:
+                continue
+            if not s.codes:
+                if not s.used:
+                    out.append((line, f"unused suppression `{s.text}`: no finding on this line"))
+                continue
+            idle = [c for c in s.codes if not any(u.startswith(c) for u in s.used)
+                    and any(a.startswith(c) for a in active_codes)]
+            if idle:
+                out.append((line, f"unused suppression `{s.text}`: no {', '.join(idle)} finding on this line"))
+    return out
