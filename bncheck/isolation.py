@@ -143,10 +143,27 @@ def _quiet_stdio() -> None:
     os.close(devnull)
 
 
-def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker hung in C code must not outlive a parent killed by a CI timeout (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
+def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None, parent: int | None = None) -> None:
     """The worker loop: answer ``(function reference, argument)`` requests until end of input."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends a worker silently
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if parent is not None:
+        _die_with_parent(parent)
     _limit_memory(memory_mb)
     _send(replies, ("ready", os.getpid()))
     while True:
@@ -170,11 +187,12 @@ def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None) -> Non
 
 def _spawned_main() -> None:
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else None
+    parent = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else None
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     _quiet_stdio()
     try:
-        serve(requests, replies, memory_mb)
+        serve(requests, replies, memory_mb, parent)
     except (BrokenPipeError, KeyboardInterrupt):
         pass
 
@@ -248,6 +266,7 @@ class _Worker:
 
 
 def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker:
+    parent = os.getpid()
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
     with warnings.catch_warnings():
@@ -265,7 +284,7 @@ def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker
                     except (OSError, ValueError):
                         pass
             _quiet_stdio()
-            serve(os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb"), memory_mb)
+            serve(os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb"), memory_mb, parent)
         except BaseException:  # noqa: BLE001
             code = 70
         finally:
@@ -283,7 +302,7 @@ def _spawn_worker(memory_mb: int | None) -> _Worker:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = [here] + [p for p in sys.path if p and os.path.isdir(p)]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    args = [executable, "-m", "bncheck.isolation", str(memory_mb or 0)]
+    args = [executable, "-m", "bncheck.isolation", str(memory_mb or 0), str(os.getpid())]
     try:
         popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, env=env, close_fds=True)

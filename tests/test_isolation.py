@@ -274,3 +274,42 @@ def test_crc32c_is_native_and_matches_the_pure_python_fallback(monkeypatch):
     monkeypatch.setitem(sys.modules, "google_crc32c", None)  # as if the package were missing
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c(data[: 1 << 18]) == native
+
+
+@pytest.mark.parametrize("start", START_METHODS)
+def test_a_hung_worker_dies_with_its_parent(start, fifo, tmp_path):
+    """A CI timeout that SIGKILLs bncheck must not leave a worker spinning in C code behind."""
+    pid_file = tmp_path / "worker.pid"
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})
+        from bncheck.isolation import run_isolated
+        run_isolated("test_isolation:job_write_pid_and_hang", [({str(pid_file)!r}, {fifo!r})], timeout=None,
+                     start={start!r})
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker):
+        assert time.monotonic() < deadline, "the hung worker outlived its parent"
+        time.sleep(0.05)
+
+
+def job_write_pid_and_hang(argument):
+    pid_file, fifo = argument
+    pathlib.Path(pid_file).write_text(str(os.getpid()))
+    return job_block_on_fifo(fifo)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
