@@ -313,3 +313,12 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_readme_documents_the_isolation_options():
+    readme = (ROOT / "README.md").read_text()
+    for option in ("--jobs N", "--timeout SECONDS", "--memory-limit MIB", "gave up after 60 s"):
+        assert option in readme, option
+    defaults = {p.name: p.default for p in main.params}
+    assert (defaults["jobs"], defaults["timeout"], defaults["memory_limit"]) == (None, 60.0, 4096)
+    assert "(default 60)" in readme and "(default 4096)" in readme
