@@ -35,7 +35,7 @@ class KerasBnLayer:
         try:
             return float(value)
         except OverflowError:  # an integer beyond float range: as out of range as it gets
-            return math.copysign(math.inf, value)
+            return math.inf if value > 0 else -math.inf
 
     @property
     def trainable(self) -> bool:
@@ -65,6 +65,7 @@ class TrainedValues:
     layers: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> role -> key
     steps: dict[str, str] = field(default_factory=dict)  # counter name -> key
     origin: str = ""  # "checkpoint model.ckpt-20", "SavedModel variables", "model.weights.h5"
+    variables: dict[str, str] = field(default_factory=dict)  # variable name -> key (checkpoints)
 
     def read(self, key: str) -> np.ndarray:
         """A stored tensor as a real numeric array; anything else (strings, compound or object

@@ -182,6 +182,8 @@ class CheckpointReader:
         if not 0 <= entry.shard_id < self._num_shards:
             raise InputError(self.prefix + ".index", f"tensor {key!r} names shard {entry.shard_id} "
                              f"of a {self._num_shards}-shard checkpoint")
+        if entry.offset < 0 or entry.size < 0:
+            raise InputError(self.prefix + ".index", f"tensor {key!r} has a negative offset or size")
         shard = f"{self.prefix}.data-{entry.shard_id:05d}-of-{self._num_shards:05d}"
         if entry.size > MAX_TENSOR_BYTES:
             raise InputError(shard, f"tensor {key!r} declares {entry.size} bytes, more than the "
