@@ -675,7 +675,7 @@ class Walker:
             return layer
         if canon in apis.BIAS_LAYER_CLASSES:
             use_bias = kwargs.get("use_bias")
-            kind = "bias" if use_bias is None or (isinstance(use_bias, Const) and use_bias.value is True) else "other"
+            kind = "bias" if _has_bias(kwargs) else "other"
             return LayerObj(kind, "keras", _str(kwargs.get("name")), loc,
                             bias_loc=use_bias.loc if isinstance(use_bias, Const) else None)
         if canon in apis.DROPOUT_CLASSES:
@@ -703,7 +703,7 @@ class Walker:
             use_bias = kwargs.get("use_bias")
             inp = _tensors(args[0] if args else kwargs.get("inputs", UNKNOWN))
             base = _merge_tensors(inp) if inp else TensorVal()
-            if use_bias is None or (isinstance(use_bias, Const) and use_bias.value is True):
+            if _has_bias(kwargs):
                 producer = LayerObj("bias", "layers", _str(kwargs.get("name")), loc,
                                     bias_loc=use_bias.loc if isinstance(use_bias, Const) else None)
                 return TensorVal(producer, base.bn_layers, base.fixed_training)
@@ -807,7 +807,7 @@ class Walker:
         run.builds.append(BnBuild(api, layer, loc, run.next_order(), training, in_place, training_loc))
         if isinstance(training, FlagTrue):
             run.flag_uses.append(FlagUse(training.loc, layer, loc))
-        base = _merge_tensors(inputs) if inputs else TensorVal()
+        base = _input(inputs)
         if base.producer is not None and base.producer.kind in ("bias", "dropout"):
             run.adjacent.append(Adjacent(layer, loc, base.producer))
         fixed = base.fixed_training
@@ -879,7 +879,7 @@ class Walker:
     def call_layer(self, callee: LayerObj | ModelObj, node: ast.Call, frame: Frame, args: list[Value],
                    kwargs: dict[str, Value], loc: Loc) -> Value:
         inputs = _tensors(args[0] if args else kwargs.get("inputs", UNKNOWN))
-        base = _merge_tensors(inputs) if inputs else TensorVal()
+        base = _input(inputs)
         training = kwargs.get("training") if "training" in kwargs else (args[1] if len(args) > 1 else None)
         training_loc = None
         for kw in node.keywords:
@@ -1022,6 +1022,22 @@ def _tensors(value: Value) -> list[TensorVal]:
     if isinstance(value, DictVal):
         return [t for v in value.items.values() for t in _tensors(v)]
     return []
+
+
+def _input(tensors: list[TensorVal]) -> TensorVal:
+    """A layer's input as it is (its producer kept) when there is exactly one."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return _merge_tensors(tensors) if tensors else TensorVal()
+
+
+def _has_bias(kwargs: dict[str, Value]) -> bool:
+    """use_bias left at its default True (or written True), and no activation between it and BN."""
+    use_bias = kwargs.get("use_bias")
+    if use_bias is not None and not (isinstance(use_bias, Const) and use_bias.value is True):
+        return False
+    activation = kwargs.get("activation")
+    return activation is None or (isinstance(activation, Const) and activation.value in (None, "linear"))
 
 
 def _merge_tensors(tensors: list[TensorVal]) -> TensorVal:

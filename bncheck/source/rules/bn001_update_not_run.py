@@ -7,7 +7,7 @@ from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import (
-    BnBuild, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, UpdateOps, Value,
+    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, UpdateOps, Value,
 )
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 
@@ -52,10 +52,11 @@ class UpdateNotRunSource(SourceRule):
         op = later[0]
         if early:
             read = early[0]
+            at = read.loc if read.loc.path == op.loc.path or not op.deps_locs else op.deps_locs[0]
             yield self.finding(
-                build.layer, read.loc,
-                f"UPDATE_OPS is read at line {read.loc.line}, before this layer is built at line "
-                f"{build.loc.line}: the train op's control dependency does not hold its update ops",
+                build.layer, at,
+                f"UPDATE_OPS is read at {_where(read.loc, at)}, before this layer is built at "
+                f"{_where(build.loc, at)}: the train op's control dependency does not hold its update ops",
                 {"layer built at": f"{build.loc.path}:{build.loc.line}", "train op": f"{op.loc.path}:{op.loc.line}",
                  "built with": fixes.api_name(build.api)},
                 fixes.updates_not_run(build.api), _refresh_edit(op, read, context))
@@ -93,6 +94,10 @@ class UpdateNotRunSource(SourceRule):
                 f"(line {update.loc.line}): the moving statistics are never updated",
                 {"assignment": f"{update.loc.path}:{update.loc.line}", "built with": fixes.api_name("handwritten")},
                 fixes.updates_not_run("handwritten"))
+
+
+def _where(loc: Loc, at: Loc) -> str:
+    return f"line {loc.line}" if loc.path == at.path else f"{loc.path}:{loc.line}"
 
 
 def _flat(values: tuple[Value, ...]) -> list[Value]:
@@ -158,8 +163,6 @@ def _wrap_edits(op: TrainOp, api: str, context: RuleContext) -> tuple[Edit, ...]
     deps = ("model.updates" if api == "keras-graph"
             else f"{v1}.get_collection({v1}.GraphKeys.UPDATE_OPS)")
     text = f"{indent}with {tf}.control_dependencies({deps}):\n{indent}    {line.strip()}"
-    from bncheck.source.model import Loc
-
     return (Edit(Loc(op.stmt.path, op.stmt.line, 1, op.stmt.line, len(line) + 1), text, safe=False),)
 
 
