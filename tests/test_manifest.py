@@ -10,7 +10,7 @@ from conftest import FIXTURES
 def test_every_fixture_file_matches_the_manifest():
     manifest = json.loads((FIXTURES / "MANIFEST.json").read_text())
     on_disk = {str(p.relative_to(FIXTURES)): hashlib.sha256(p.read_bytes()).hexdigest()
-               for group in ("tf1", "keras3", "tfkeras") for p in (FIXTURES / group).rglob("*") if p.is_file()}
+               for group in ("tf1", "keras3", "tfkeras", "source") for p in (FIXTURES / group).rglob("*") if p.is_file()}
     assert on_disk == manifest["files"]
 
 
