@@ -53,12 +53,15 @@ def _list_rules(console: Console) -> None:
               metavar="SECONDS", help="Give up on an input after this long (its worker is killed); others go on.")
 @click.option("--memory-limit", type=click.IntRange(min=64), default=DEFAULT_MEMORY_MB, show_default=True,
               metavar="MIB", help="Address space a worker may add while reading one input.")
+@click.option("--diff", is_flag=True, help="Source mode: print the fixes for .py files as a unified diff; change nothing.")
+@click.option("--fix", is_flag=True, help="Source mode: apply the safe fixes to .py files, then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --diff/--fix: also the fixes that change behaviour.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation with Bad/Good code and exit.")
 @click.option("--list-rules", is_flag=True, help="List the rule catalogue and exit.")
 @click.version_option(__version__, prog_name="bncheck")
 def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
          train_op: tuple[str, ...], outputs: tuple[str, ...], jobs: int | None, timeout: float, memory_limit: int,
-         explain: str | None, list_rules: bool) -> None:
+         explain: str | None, list_rules: bool, **source_fix: bool) -> None:
     """Check TensorFlow/Keras artefacts for batch-normalization mistakes.
 
     PATHS are GraphDef files (.pb, .pbtxt), MetaGraphs (.meta), SavedModel folders, checkpoint
@@ -79,6 +82,13 @@ def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tupl
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
+    if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
+        from bncheck.source.fixer import run_fixes
+
+        changed = run_fixes(paths, select=_codes(select), ignore=_codes(ignore), write=not source_fix["diff"],
+                            unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+        if source_fix["diff"]:
+            sys.exit(1 if changed else 0)
     try:
         report = check_paths(paths, train_op=train_op, outputs=outputs, select=_codes(select),
                              ignore=_codes(ignore), jobs=jobs, timeout=timeout, memory_mb=memory_limit)
