@@ -1,12 +1,18 @@
-"""Graph queries the rules share: what runs, what is constant, which variable a tensor reads."""
+"""Graph queries the rules share: what runs, what is constant, which variable a tensor reads.
+
+Every query is exact and memoised per graph: no search gives up after a fixed number of nodes.
+Expressions are evaluated with explicit stacks, so a deep chain of ops costs memory, never a
+``RecursionError``, and a cycle of ordinary ops (which no real graph has) evaluates to "unknown".
+"""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import functools
+from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np
 
 from bncheck.graph.model import Graph, TensorRef
-from bncheck.graph.values import attr_value
+from bncheck.graph.values import tensor_attr, type_attr
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "Enter", "RefIdentity", "Switch", "RefSwitch"})
@@ -14,24 +20,150 @@ PASS_THROUGH = frozenset({"Identity", "Cast", "StopGradient", "Squeeze", "Reshap
                           "PreventGradient", "CheckNumerics", "EnsureShape"})
 SWITCH_OPS = frozenset({"Switch", "RefSwitch"})
 MERGE_OPS = frozenset({"Merge", "RefMerge"})
+SHAPE_OPS = frozenset({"Shape", "ShapeN", "Size", "Rank"})  # depend on shapes only, never on values
 ASSIGN_OPS = {  # op -> how the new value relates to the second input
     "Assign": "set", "AssignVariableOp": "set",
     "AssignSub": "sub", "AssignSubVariableOp": "sub",
     "AssignAdd": "add", "AssignAddVariableOp": "add",
 }
+# Ops only a backward pass (tf.gradients / GradientTape) creates. Conv2DBackpropInput and its
+# kin are NOT here: they are also the forward op of conv2d_transpose (generators, U-Nets).
+_GRADIENT_ONLY_SUFFIXES = ("Grad", "GradV2", "GradV3", "GradGrad", "GradWithArgmax")
+_GRADIENT_ONLY_OPS = frozenset({
+    "BroadcastGradientArgs", "Conv2DBackpropFilter", "Conv3DBackpropFilter", "Conv3DBackpropFilterV2",
+    "DepthwiseConv2dNativeBackpropFilter", "Conv2DBackpropFilterV2", "SymbolicGradient",
+})
+_MAX_ELEMENTS = 1 << 20
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-def variable_of(graph: Graph, ref: TensorRef, depth: int = 8) -> str | None:
-    """The variable node a tensor reads (through Identity / ReadVariableOp), if any."""
-    node = graph.get(ref.node)
-    while node is not None and depth > 0:
-        if node.op in VARIABLE_OPS:
-            return node.name
-        if node.op not in READ_THROUGH or not node.inputs:
+def is_gradient_only_op(op: str) -> bool:
+    """Ops that exist only in a backward pass (never the forward op of a layer)."""
+    return op in _GRADIENT_ONLY_OPS or op.endswith(_GRADIENT_ONLY_SUFFIXES)
+
+
+def evaluate(root: K, deps: Callable[[K], Iterable[K]], compute: Callable[[K, Mapping[K, V | None]], V | None],
+             memo: dict[K, V | None]) -> V | None:
+    """Memoised post-order evaluation with an explicit stack.
+
+    ``deps(key)`` lists what ``key`` needs; ``compute(key, memo)`` reads them from ``memo`` (a
+    dependency on a cycle is absent from ``memo`` and reads as ``None``)."""
+    if root in memo:
+        return memo[root]
+    active: set[K] = set()
+    stack: list[tuple[K, bool]] = [(root, False)]
+    while stack:
+        key, expanded = stack.pop()
+        if key in memo:
+            continue
+        if expanded:
+            memo[key] = compute(key, memo)
+            active.discard(key)
+            continue
+        if key in active:
+            continue  # a cycle: the expanded entry computes without it
+        active.add(key)
+        stack.append((key, True))
+        stack.extend((d, False) for d in deps(key) if d not in memo and d not in active)
+    return memo.get(root)
+
+
+class Dataflow:
+    """Per-graph memo of the structural queries (built once, see :func:`dataflow`)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._variable: dict[str, str | None] = {}
+        self._readers: dict[str, list[str]] | None = None
+
+    def variable_of(self, name: str) -> str | None:
+        """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
+        memo = self._variable
+        if name in memo:
+            return memo[name]
+        path: list[str] = []
+        result = None
+        node = self.graph.get(name)
+        while node is not None:
+            if node.name in memo:
+                result = memo[node.name]
+                break
+            if node.name in path:
+                break  # a cycle of reads: no variable
+            path.append(node.name)
+            if node.op in VARIABLE_OPS:
+                result = node.name
+                break
+            if node.op not in READ_THROUGH or not node.inputs:
+                break
+            node = self.graph.get(node.inputs[0].node)
+        for step in path:
+            memo[step] = result
+        return result
+
+    def readers(self, variable: str) -> list[str]:
+        """Nodes whose value is the variable's (reads, identities, switches of it)."""
+        if self._readers is None:
+            out: dict[str, list[str]] = {}
+            for node in self.graph:
+                var = self.variable_of(node.name)
+                if var is not None:
+                    out.setdefault(var, []).append(node.name)
+            self._readers = out
+        return self._readers.get(variable, [])
+
+    @functools.cached_property
+    def backward(self) -> frozenset[str]:
+        """Nodes computed after a gradient-only op (data or control edges): a backward pass and
+        what consumes it (optimizer updates, MAML's fast weights)."""
+        return frozenset(descendants(self.graph, (n.name for n in self.graph if is_gradient_only_op(n.op))))
+
+    def branch_of(self, name: str) -> tuple[str, int] | None:
+        """The v1-cond Switch output (switch, port) a node's inputs come from, through pass-through ops."""
+        graph = self.graph
+        node = graph.get(name)
+        if node is None:
             return None
-        node = graph.get(node.inputs[0].node)
-        depth -= 1
-    return None
+        for ref in node.inputs:
+            seen: set[str] = set()
+            cur: TensorRef | None = ref
+            while cur is not None and cur.node not in seen:
+                seen.add(cur.node)
+                producer = graph.get(cur.node)
+                if producer is None:
+                    break
+                if producer.op in SWITCH_OPS:
+                    return producer.name, cur.index
+                cur = producer.inputs[0] if producer.op in PASS_THROUGH and producer.inputs else None
+        return None
+
+    def chain_source(self, ref: TensorRef, through: frozenset[str], stop: frozenset[str]) -> str | None:
+        """Follow input 0 through ``through`` ops to the first node whose op is in ``stop``."""
+        seen: set[str] = set()
+        node = self.graph.get(ref.node)
+        while node is not None and node.name not in seen:
+            seen.add(node.name)
+            if node.op in stop:
+                return node.name
+            if node.op not in through or not node.inputs:
+                return None
+            node = self.graph.get(node.inputs[0].node)
+        return None
+
+
+def dataflow(graph: Graph) -> Dataflow:
+    """The graph's memoised :class:`Dataflow` (one per graph object)."""
+    flow = graph.__dict__.get("_dataflow")
+    if flow is None:
+        flow = graph.__dict__["_dataflow"] = Dataflow(graph)
+    return flow
+
+
+def variable_of(graph: Graph, ref: TensorRef) -> str | None:
+    """The variable node a tensor reads (through Identity / ReadVariableOp), if any."""
+    return dataflow(graph).variable_of(ref.node)
 
 
 def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str] = frozenset()) -> set[str]:
@@ -53,45 +185,65 @@ def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str
     return seen
 
 
-def dead_nodes(graph: Graph, predicate: Callable[[TensorRef], bool | None]) -> set[str]:
-    """Nodes that never run because a v1 ``tf.cond`` Switch has a fixed predicate.
-
-    Follows TensorFlow's executor: a node is dead when any input is dead, a Merge only when all
-    its data inputs are; the untaken output of a Switch with a known predicate is dead.
-    """
-    dead: set[str] = set()
-    dead_ports: set[tuple[str, int]] = set()
-    queue: list[str] = []
-    for sw in graph.by_op(*SWITCH_OPS):
-        if len(sw.inputs) < 2:
+def descendants(graph: Graph, seeds: Iterable[str], *, control: bool = True) -> set[str]:
+    """Every node computed after ``seeds`` (data edges, and control edges when ``control``)."""
+    out: set[str] = set()
+    stack = [s for s in seeds if s in graph]
+    while stack:
+        name = stack.pop()
+        if name in out:
             continue
-        value = predicate(sw.inputs[1])
-        if value is not None:
-            dead_ports.add((sw.name, 0 if value else 1))
-            queue.append(sw.name)
+        out.add(name)
+        for consumer, pos in graph.consumers.get(name, ()):
+            if consumer not in out and (control or pos is not None):
+                stack.append(consumer)
+    return out
 
-    def is_dead(ref: TensorRef) -> bool:
-        return ref.node in dead or (ref.node, ref.index) in dead_ports
 
-    while queue:
-        producer = queue.pop()
-        for consumer, pos in graph.consumers.get(producer, ()):
-            if consumer in dead:
+class Deadness:
+    """Nodes (and Switch output ports) that never run because a v1 ``tf.cond`` Switch has a fixed
+    predicate. Follows TensorFlow's executor: a node is dead when any input is dead, a Merge only
+    when all its data inputs are; the untaken output of a Switch with a known predicate is dead."""
+
+    def __init__(self, graph: Graph, predicate: Callable[[TensorRef], bool | None]) -> None:
+        self.nodes: set[str] = set()
+        self.ports: set[tuple[str, int]] = set()
+        queue: list[str] = []
+        for sw in graph.by_op(*SWITCH_OPS):
+            if len(sw.inputs) < 2:
                 continue
-            node = graph[consumer]
-            if pos is not None and not is_dead(node.inputs[pos]):
-                continue
-            if node.op in MERGE_OPS and pos is not None and not all(is_dead(r) for r in node.inputs):
-                continue
-            dead.add(consumer)
-            queue.append(consumer)
-    return dead
+            value = predicate(sw.inputs[1])
+            if value is not None:
+                self.ports.add((sw.name, 0 if value else 1))
+                queue.append(sw.name)
+        while queue:
+            producer = queue.pop()
+            for consumer, pos in graph.consumers.get(producer, ()):
+                if consumer in self.nodes:
+                    continue
+                node = graph[consumer]
+                if pos is not None and not self.is_dead(node.inputs[pos]):
+                    continue
+                if node.op in MERGE_OPS and pos is not None and not all(self.is_dead(r) for r in node.inputs):
+                    continue
+                self.nodes.add(consumer)
+                queue.append(consumer)
+
+    def is_dead(self, ref: TensorRef) -> bool:
+        return ref.node in self.nodes or (ref.node, ref.index) in self.ports
+
+
+def dead_nodes(graph: Graph, predicate: Callable[[TensorRef], bool | None]) -> set[str]:
+    """The dead nodes of :class:`Deadness` (kept for callers that need only the set)."""
+    return Deadness(graph, predicate).nodes
 
 
 class ConstantFolder:
-    """Evaluates small constant expressions (Const, Identity, Cast, arithmetic, defaults).
+    """Evaluates constant expressions (Const, Identity, Cast, arithmetic, defaults, cond Merges).
 
     ``fed`` names placeholders the caller feeds: their defaults do not count as constants.
+    ``assume`` fixes boolean tensors (a cond predicate taken as True or False), and ``dead`` says
+    which Merge inputs cannot run under that assumption: a Merge folds to its one live input.
     """
 
     _BINARY = {
@@ -99,18 +251,20 @@ class ConstantFolder:
         "RealDiv": np.divide, "Maximum": np.maximum, "Minimum": np.minimum,
         "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or, "Equal": np.equal,
     }
+    _UNARY_SAME = frozenset({"Identity", "Snapshot", "StopGradient", "Squeeze", "ExpandDims", "Reshape",
+                             "Switch", "RefSwitch", "Enter", "RefIdentity"})
+    _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 10: np.bool_}
 
-    def __init__(self, graph: Graph, fed: Iterable[str] = ()) -> None:
+    def __init__(self, graph: Graph, fed: Iterable[str] = (), assume: Mapping[TensorRef, bool] | None = None,
+                 dead: Deadness | None = None) -> None:
         self.graph = graph
         self.fed = frozenset(fed)
+        self.assume = dict(assume or {})
+        self.dead = dead
         self._memo: dict[TensorRef, np.ndarray | None] = {}
 
-    def value(self, ref: TensorRef, depth: int = 24) -> np.ndarray | None:
-        if ref in self._memo:
-            return self._memo[ref]
-        result = self._evaluate(ref, depth) if depth > 0 else None
-        self._memo[ref] = result
-        return result
+    def value(self, ref: TensorRef) -> np.ndarray | None:
+        return evaluate(ref, self._deps, self._compute, self._memo)
 
     def scalar(self, ref: TensorRef) -> float | bool | None:
         value = self.value(ref)
@@ -119,41 +273,70 @@ class ConstantFolder:
         item = value.reshape(()).item()
         return item if isinstance(item, (bool, float, int)) else None
 
-    def _evaluate(self, ref: TensorRef, depth: int) -> np.ndarray | None:
+    def live_inputs(self, refs: Iterable[TensorRef]) -> list[TensorRef]:
+        return [r for r in refs if self.dead is None or not self.dead.is_dead(r)]
+
+    def _deps(self, ref: TensorRef) -> Iterable[TensorRef]:
+        if ref in self.assume:
+            return ()
+        node = self.graph.get(ref.node)
+        if node is None or not node.inputs:
+            return ()
+        op = node.op
+        if op == "PlaceholderWithDefault":
+            return () if node.name in self.fed else node.inputs[:1]
+        if op in self._UNARY_SAME or op in ("Cast", "LogicalNot"):
+            return node.inputs[:1]
+        if op in self._BINARY:
+            return node.inputs[:2]
+        if op in MERGE_OPS:
+            return self.live_inputs(node.inputs)
+        return ()
+
+    def _compute(self, ref: TensorRef, memo: Mapping[TensorRef, np.ndarray | None]) -> np.ndarray | None:
+        if ref in self.assume:
+            return np.asarray(self.assume[ref])
         node = self.graph.get(ref.node)
         if node is None:
             return None
-        if node.op == "Const":
-            attr = node.attrs.get("value")
-            return attr_value(attr) if attr is not None else None
-        if node.op == "PlaceholderWithDefault":
-            return None if node.name in self.fed else self.value(node.inputs[0], depth - 1)
-        if node.op in ("Identity", "Snapshot", "StopGradient", "Squeeze", "Reshape") and ref.index == 0:
-            inner = self.value(node.inputs[0], depth - 1)
-            return None if inner is None or node.op == "Reshape" and inner.size != 1 else inner
-        if node.op == "Cast":
-            inner = self.value(node.inputs[0], depth - 1)
-            dst = node.attrs.get("DstT")
-            dtype = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 10: np.bool_}.get(
-                attr_value(dst) if dst is not None else 0)
-            return None if inner is None or dtype is None else inner.astype(dtype)
-        if node.op == "LogicalNot":
-            inner = self.value(node.inputs[0], depth - 1)
-            return None if inner is None else np.logical_not(inner)
-        fn = self._BINARY.get(node.op)
-        if fn is not None and len(node.inputs) == 2:
-            a, b = (self.value(r, depth - 1) for r in node.inputs)
-            if a is None or b is None:
-                return None
-            with np.errstate(all="ignore"):
-                return np.asarray(fn(a, b))
+        op = node.op
+        inputs = [memo.get(r) for r in self._deps(ref)]
+        try:
+            if op == "Const":
+                return tensor_attr(node.attrs, "value")
+            if op == "PlaceholderWithDefault":
+                return inputs[0] if inputs else None
+            if op in self._UNARY_SAME:
+                if not inputs or inputs[0] is None or (op not in SWITCH_OPS and ref.index != 0):
+                    return None
+                return inputs[0] if op != "Reshape" or inputs[0].size == 1 else None
+            if op == "Cast":
+                dtype = self._DTYPES.get(type_attr(node.attrs, "DstT") or 0)
+                return None if not inputs or inputs[0] is None or dtype is None else inputs[0].astype(dtype)
+            if op == "LogicalNot":
+                return None if not inputs or inputs[0] is None else np.logical_not(inputs[0])
+            if op in MERGE_OPS:
+                if ref.index != 0 or not inputs or any(v is None for v in inputs):
+                    return None
+                first = inputs[0]
+                return first if all(v.shape == first.shape and bool((v == first).all()) for v in inputs) else None
+            fn = self._BINARY.get(op)
+            if fn is not None and len(inputs) == 2 and ref.index == 0:
+                a, b = inputs
+                if a is None or b is None or int(np.prod(np.broadcast_shapes(a.shape, b.shape))) > _MAX_ELEMENTS:
+                    return None
+                with np.errstate(all="ignore"):
+                    return np.asarray(fn(a, b))
+        except (ValueError, TypeError, OverflowError, ArithmeticError):
+            return None  # malformed constants: not a constant bncheck can use
         return None
 
 
-def depends_on(graph: Graph, ref: TensorRef, targets: set[str], limit: int = 64) -> bool:
-    """Whether ``ref`` is computed from any node in ``targets`` (bounded data-input search)."""
-    stack, seen = [ref.node], set()
-    while stack and len(seen) < limit:
+def depends_on(graph: Graph, ref: TensorRef, targets: set[str]) -> bool:
+    """Whether ``ref`` is computed from any node in ``targets`` (exact, over data inputs)."""
+    seen: set[str] = set()
+    stack = [ref.node]
+    while stack:
         name = stack.pop()
         if name in targets:
             return True

@@ -7,15 +7,14 @@ variables; ops and variables linked by reads and updates are grouped into one :c
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
-    ASSIGN_OPS, PASS_THROUGH, SWITCH_OPS, ConstantFolder, depends_on, variable_of,
+    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, dataflow, descendants, evaluate,
 )
 from bncheck.graph.model import Graph, Node, TensorRef
-from bncheck.graph.values import attr_value
+from bncheck.graph.values import bool_attr, float_attr, str_attr
 
 KERAS_MOVING = frozenset({"moving_mean", "moving_variance"})
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
@@ -47,7 +46,7 @@ class MovingUpdate:
     variable: str
     stat: TensorRef
     bn_node: str
-    momentum: float | None
+    momentum: float | None  # None: the update is not a moving average bncheck can solve
 
 
 @dataclass
@@ -66,208 +65,306 @@ class BnLayer:
         return [u for u in self.updates if u.variable == variable]
 
 
-def _branch_of(graph: Graph, node: Node, depth: int = 3) -> tuple[str, int] | None:
-    frontier = list(node.inputs)
-    for _ in range(depth):
-        nxt = []
-        for ref in frontier:
-            producer = graph.get(ref.node)
-            if producer is None:
-                continue
-            if producer.op in SWITCH_OPS:
-                return producer.name, ref.index
-            if producer.op in PASS_THROUGH:
-                nxt.extend(producer.inputs[:1])
-        frontier = nxt
-    return None
+@dataclass(frozen=True)
+class Affine:
+    """An expression as ``sum(coefs[v] * v) + (terms from batch statistics) + constant``."""
 
+    coefs: tuple[tuple[str, float], ...] = ()
+    stats: frozenset[TensorRef] = frozenset()
 
-def _is_empty(graph: Graph, ref: TensorRef) -> bool:
-    node = graph.get(ref.node)
-    if node is None or node.op != "Const":
-        return False
-    value = attr_value(node.attrs["value"]) if "value" in node.attrs else None
-    return value is not None and value.size == 0
+    def coef(self, var: str) -> float:
+        return dict(self.coefs).get(var, 0.0)
 
+    def scaled(self, c: float) -> "Affine":
+        return Affine(tuple((v, k * c) for v, k in self.coefs), self.stats)
 
-def _is_layer_norm(graph: Graph, node: Node, folder: ConstantFolder) -> bool:
-    """tf-keras LayerNormalization: a training-mode fused op on a reshaped input, with constant
-    ones/zeros as scale/offset and no mean/variance."""
-    if len(node.inputs) < 5:
-        return False
-    x = graph.get(node.inputs[0].node)
-    if x is None or x.op != "Reshape":
-        return False
-    if variable_of(graph, node.inputs[1]) is not None:
-        return False
-    scale = graph.get(node.inputs[1].node)
-    scale_is_ones = scale is not None and (scale.op == "Fill" or _all_equal(folder.value(node.inputs[1]), 1.0))
-    return scale_is_ones and _is_empty(graph, node.inputs[3])
-
-
-def _all_equal(value, target: float) -> bool:
-    return value is not None and value.size > 0 and bool((value == target).all())
-
-
-def _fused_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
-    ops = []
-    for node in graph.by_op(*FUSED_OPS):
-        attr = node.attrs.get("is_training")
-        training = True if attr is None else bool(attr_value(attr))
-        if training and _is_layer_norm(graph, node, folder):
-            continue
-        factor_attr = node.attrs.get("exponential_avg_factor")
-        factor = float(attr_value(factor_attr)) if factor_attr is not None else 1.0
-        reads = tuple(v for v in (variable_of(graph, r) for r in node.inputs[3:5]) if v)
-        stats = (TensorRef(node.name, 1), TensorRef(node.name, 2)) if training else ()
-        ops.append(BnOp(node.name, "fused", training, stats, reads, _branch_of(graph, node), factor))
-    return ops
-
-
-def _moments_ops(graph: Graph, folder: ConstantFolder) -> list[BnOp]:
-    """``tf.nn.moments`` / Keras 3 moments over the batch axis: mean, SquaredDifference, variance."""
-    ops = []
-    for sd in graph.by_op("SquaredDifference"):
-        if len(sd.inputs) != 2:
-            continue
-        mean_ref = sd.inputs[1]
-        mean = graph.get(mean_ref.node)
-        while mean is not None and mean.op in ("StopGradient", "Identity") and mean.inputs:
-            mean_ref = mean.inputs[0]
-            mean = graph.get(mean_ref.node)
-        if mean is None or mean.op != "Mean" or mean.inputs[0] != sd.inputs[0]:
-            continue
-        axes = folder.value(mean.inputs[1])
-        if axes is None or 0 not in axes.reshape(-1).tolist():
-            continue  # not over the batch axis: layer/instance norm, or unknown
-        for consumer, pos in graph.consumers.get(sd.name, ()):
-            var = graph[consumer]
-            if pos == 0 and var.op == "Mean":
-                ops.append(BnOp(var.name, "moments", True, (TensorRef(mean.name), TensorRef(var.name)), (),
-                                _branch_of(graph, mean)))
-    return ops
-
-
-def _moving_ops(graph: Graph) -> list[BnOp]:
-    """Unfused inference-mode normalisation: ``Rsqrt(moving_variance + epsilon)``, with the moving
-    mean read where ``x * inv + (beta - mean * inv)`` (``tf.nn.batch_normalization``, Keras 3)."""
-    ops = []
-    for rsqrt in graph.by_op("Rsqrt"):
-        add = graph.get(rsqrt.inputs[0].node) if rsqrt.inputs else None
-        if add is None or add.op not in ("Add", "AddV2"):
-            continue
-        reads = tuple(v for v in (variable_of(graph, r) for r in add.inputs) if v)
-        if reads:
-            ops.append(BnOp(rsqrt.name, "moving", False, (), reads + _mean_reads(graph, rsqrt), _branch_of(graph, rsqrt)))
-    return ops
-
-
-def _mean_reads(graph: Graph, rsqrt: Node) -> tuple[str, ...]:
-    """Variables multiplied by ``inv`` (the Rsqrt, or Rsqrt * gamma) where the product is subtracted."""
-    out = []
-    frontier = [rsqrt.name]
-    for _ in range(2):
-        nxt = []
-        for name in frontier:
-            for consumer, _pos in graph.consumers.get(name, ()):
-                node = graph[consumer]
-                if node.op != "Mul":
-                    continue
-                nxt.append(consumer)
-                subtracted = any(graph[c].op == "Sub" and p == 1 for c, p in graph.consumers.get(consumer, ()))
-                if subtracted:
-                    out += [v for v in (variable_of(graph, r) for r in node.inputs) if v]
-        frontier = nxt
-    return tuple(dict.fromkeys(out))
-
-
-def _find_stat(graph: Graph, ref: TensorRef, stats: dict[TensorRef, BnOp], limit: int = 24) -> TensorRef | None:
-    stack, seen = [ref], set()
-    while stack and len(seen) < limit:
-        cur = stack.pop()
-        if cur in stats:
-            return cur
-        if cur in seen or cur.node not in graph:
-            continue
-        seen.add(cur)
-        stack.extend(graph[cur.node].inputs)
-    return None
-
-
-def _linear_coefficient(graph: Graph, ref: TensorRef, var: str, folder: ConstantFolder, reads: set[str],
-                        stats: dict[TensorRef, BnOp], depth: int = 16) -> float | None:
-    """Coefficient of the variable's old value in ``ref`` (a linear expression), or None.
-
-    Batch statistics are opaque terms, even when the op that made them read the variable."""
-    node = graph.get(ref.node)
-    if node is None or depth == 0:
-        return None
-    if variable_of(graph, ref) == var:
-        return 1.0
-    if ref in stats or not depends_on(graph, ref, reads):
-        return 0.0
-    sub = functools.partial(_linear_coefficient, graph, var=var, folder=folder, reads=reads, stats=stats,
-                            depth=depth - 1)
-    if node.op in PASS_THROUGH:
-        return sub(node.inputs[0])
-    if node.op in ("Add", "AddV2", "Sub") and len(node.inputs) == 2:
-        a, b = sub(node.inputs[0]), sub(node.inputs[1])
-        if a is None or b is None:
+    def plus(self, other: "Affine", sign: float = 1.0) -> "Affine | None":
+        coefs = dict(self.coefs)
+        for v, k in other.coefs:
+            coefs[v] = coefs.get(v, 0.0) + sign * k
+        if len(coefs) > _MAX_TERMS:
             return None
-        return a + b if node.op != "Sub" else a - b
-    if node.op == "Neg":
-        a = sub(node.inputs[0])
-        return None if a is None else -a
-    if node.op == "Mul" and len(node.inputs) == 2:
-        for this, other in ((0, 1), (1, 0)):
-            c = folder.scalar(node.inputs[other])
-            if isinstance(c, (int, float)) and not isinstance(c, bool):
-                a = sub(node.inputs[this])
-                return None if a is None else a * float(c)
-    return None
+        return Affine(tuple(sorted(coefs.items())), self.stats | other.stats)
 
 
-def _updates(graph: Graph, bn_ops: list[BnOp], folder: ConstantFolder) -> list[MovingUpdate]:
-    stats = {ref: op for op in bn_ops for ref in op.stats}
-    if not stats:
-        return []
-    out = []
-    for node in graph:
-        mode = ASSIGN_OPS.get(node.op)
-        if mode is None or len(node.inputs) < 2:
-            continue
-        var = variable_of(graph, node.inputs[0])
-        if var is None:
-            continue
-        stat = _find_stat(graph, node.inputs[1], stats)
-        if stat is None:
-            continue
-        bn = stats[stat]
-        reads = _reads_of(graph, var)
-        coef = _linear_coefficient(graph, node.inputs[1], var, folder, reads, stats)
-        momentum: float | None
-        if coef is None:
-            momentum = None
-        elif mode == "set":
-            momentum = coef
-        else:
-            momentum = 1.0 - coef if mode == "sub" else 1.0 + coef
-        if momentum == 0.0 and bn.avg_factor != 1.0:  # fused op already blends: running = (1-f)*old + f*batch
-            momentum = 1.0 - bn.avg_factor
-        out.append(MovingUpdate(node.name, node.op, var, stat, bn.node, momentum))
-    return out
+_MAX_TERMS = 16  # an update mixing more variables than this is not a moving average
 
 
-def _reads_of(graph: Graph, var: str) -> set[str]:
-    out = {var}
-    frontier = [var]
-    while frontier:
-        name = frontier.pop()
-        for consumer, pos in graph.consumers.get(name, ()):
-            if pos == 0 and consumer not in out and graph[consumer].op in ("Identity", "ReadVariableOp", "Snapshot"):
-                out.add(consumer)
-                frontier.append(consumer)
-    return out
+class _Search:
+    """One pass over a flat graph: normalising ops, then the assignments that fold their batch
+    statistics into moving variables, solved exactly for the weight of the old value."""
+
+    def __init__(self, graph: Graph, folder: ConstantFolder) -> None:
+        self.graph = graph
+        self.flow = dataflow(graph)
+        self.folder = folder
+        self.notes: list[str] = []
+
+    # -- normalising ops -------------------------------------------------------------------------
+    def fused_ops(self) -> list[BnOp]:
+        ops = []
+        for node in self.graph.by_op(*FUSED_OPS):
+            training = bool_attr(node.attrs, "is_training")
+            training = True if training is None else training  # stripped default attr: true
+            if training and self._is_layer_norm(node):
+                continue
+            factor = float_attr(node.attrs, "exponential_avg_factor")
+            reads = tuple(v for v in (self.flow.variable_of(r.node) for r in node.inputs[3:5]) if v)
+            stats = (TensorRef(node.name, 1), TensorRef(node.name, 2)) if training else ()
+            ops.append(BnOp(node.name, "fused", training, stats, reads, self.flow.branch_of(node.name),
+                            1.0 if factor is None else factor))
+        return ops
+
+    def _is_layer_norm(self, node: Node) -> bool:
+        """tf-keras LayerNormalization's fused op: NCHW over a Reshape'd input, constant ones and
+        zeros as scale and offset, empty mean/variance, and its batch statistics unused."""
+        graph = self.graph
+        if len(node.inputs) < 5 or str_attr(node.attrs, "data_format") != "NCHW":
+            return False
+        x = graph.get(node.inputs[0].node)
+        if x is None or x.op != "Reshape":
+            return False
+        if not (self._constant_fill(node.inputs[1], 1.0) and self._constant_fill(node.inputs[2], 0.0)):
+            return False
+        mean = self.folder.value(node.inputs[3])
+        if mean is None or mean.size != 0:
+            return False
+        return not any(graph[c].inputs[p].index in (1, 2) for c, p in graph.consumers.get(node.name, ())
+                       if p is not None)
+
+    def _constant_fill(self, ref: TensorRef, target: float) -> bool:
+        if self.flow.variable_of(ref.node) is not None:
+            return False
+        node = self.graph.get(ref.node)
+        if node is not None and node.op == "Fill" and len(node.inputs) == 2:
+            ref = node.inputs[1]
+        value = self.folder.value(ref)
+        return value is not None and value.size > 0 and bool((value == target).all())
+
+    def moments_ops(self) -> list[BnOp]:
+        """``tf.nn.moments`` / Keras 3 moments over the batch axis: mean, SquaredDifference, variance."""
+        graph, ops = self.graph, []
+        second_order = {n.inputs[1] for n in graph if n.op.startswith("FusedBatchNormGrad") and len(n.inputs) > 1}
+        for sd in graph.by_op("SquaredDifference"):
+            if len(sd.inputs) != 2 or sd.inputs[0] in second_order:
+                continue  # the gradient of a batch norm's gradient (MAML) recomputes moments: not a layer
+            mean_name = self.flow.chain_source(sd.inputs[1], _MEAN_THROUGH, _MEAN_OPS)
+            mean = graph.get(mean_name) if mean_name else None
+            if mean is None or len(mean.inputs) < 2 or mean.inputs[0] != sd.inputs[0]:
+                continue
+            axes = self.folder.value(mean.inputs[1])
+            if axes is None or axes.dtype.kind not in "iu" or 0 not in axes.reshape(-1).tolist():
+                continue  # not over the batch axis: layer/instance norm, or unknown
+            for consumer, pos in graph.consumers.get(sd.name, ()):
+                var = graph[consumer]
+                if pos == 0 and var.op == "Mean":
+                    ops.append(BnOp(var.name, "moments", True, (TensorRef(mean.name), TensorRef(var.name)), (),
+                                    self.flow.branch_of(mean.name)))
+        return ops
+
+    def moving_ops(self) -> list[BnOp]:
+        """Unfused inference-mode normalisation: ``Rsqrt(moving_variance + epsilon)``, with the moving
+        mean read where ``x * inv + (beta - mean * inv)`` (``tf.nn.batch_normalization``, Keras 3)."""
+        ops = []
+        for rsqrt in self.graph.by_op("Rsqrt"):
+            add = self.graph.get(rsqrt.inputs[0].node) if rsqrt.inputs else None
+            if add is None or add.op not in ("Add", "AddV2"):
+                continue
+            reads = tuple(v for v in (self.flow.variable_of(r.node) for r in add.inputs) if v)
+            if reads:
+                ops.append(BnOp(rsqrt.name, "moving", False, (), reads + self._mean_reads(rsqrt),
+                                self.flow.branch_of(rsqrt.name)))
+        return ops
+
+    def _mean_reads(self, rsqrt: Node) -> tuple[str, ...]:
+        """Variables multiplied by ``inv`` (the Rsqrt, or Rsqrt * gamma) where the product is subtracted."""
+        graph, out = self.graph, []
+        frontier = [rsqrt.name]
+        for _ in range(2):  # the pattern: Rsqrt -> [Mul gamma] -> Mul mean -> Sub
+            nxt = []
+            for name in frontier:
+                for consumer, _pos in graph.consumers.get(name, ()):
+                    node = graph[consumer]
+                    if node.op != "Mul":
+                        continue
+                    nxt.append(consumer)
+                    if any(graph[c].op == "Sub" and p == 1 for c, p in graph.consumers.get(consumer, ())):
+                        out += [v for v in (self.flow.variable_of(r.node) for r in node.inputs) if v]
+            frontier = nxt
+        return tuple(dict.fromkeys(out))
+
+    # -- updates ---------------------------------------------------------------------------------
+    def updates(self, bn_ops: list[BnOp]) -> list[MovingUpdate]:
+        graph, flow = self.graph, self.flow
+        stats = {ref: op for op in bn_ops for ref in op.stats}
+        if not stats:
+            return []
+        assigns = [n for n in graph if n.op in ASSIGN_OPS and len(n.inputs) >= 2]
+        targets = {v for v in (flow.variable_of(n.inputs[0].node) for n in assigns) if v}
+        world = self._training_world(bn_ops)
+        solver = _AffineSolver(graph, stats, self._tainted(targets, stats), world)
+        moving_reads = {v for op in bn_ops for v in op.reads}
+        # values computed from a batch statistic (outside a backward pass): an assignment of one that
+        # cannot be solved is worth a note, never a silent skip
+        stat_fed = descendants(graph, {c for ref in stats for c, p in graph.consumers.get(ref.node, ())
+                                       if p is not None and graph[c].inputs[p] == ref}, control=False)
+        backward = flow.backward
+        out = []
+        for node in assigns:
+            var = flow.variable_of(node.inputs[0].node)
+            if var is None:
+                continue
+            form = solver.form(node.inputs[1])
+            if form is None:
+                if var in moving_reads or (node.inputs[1].node in stat_fed and node.name not in backward):
+                    self.notes.append(f"the assignment {node.name} to the moving variable {var} is not an affine "
+                                      "moving average bncheck can solve; its momentum is not judged")
+                continue
+            found = sorted(form.stats, key=lambda r: (r.node, r.index))
+            if not found:
+                continue
+            bn = stats[found[0]]
+            coef = form.coef(var)
+            mode = ASSIGN_OPS[node.op]
+            momentum = coef if mode == "set" else (1.0 - coef if mode == "sub" else 1.0 + coef)
+            if momentum == 0.0 and bn.avg_factor != 1.0:  # the fused op already blends: (1-f)*old + f*batch
+                momentum = 1.0 - bn.avg_factor
+            out.append(MovingUpdate(node.name, node.op, var, found[0], bn.node, momentum))
+        return out
+
+    def _training_world(self, bn_ops: list[BnOp]) -> "ConstantFolder":
+        """A folder where every cond predicate that picks a training-mode op is taken as picking it."""
+        assume: dict[TensorRef, bool] = {}
+        for op in bn_ops:
+            if op.training and op.branch is not None:
+                switch = self.graph.get(op.branch[0])
+                if switch is not None and len(switch.inputs) > 1:
+                    root, negated = self._predicate_root(switch.inputs[1])
+                    assume.setdefault(root, (op.branch[1] == 1) != negated)
+        if not assume:
+            return self.folder
+        base = ConstantFolder(self.graph, assume=assume)
+        pick = lambda ref: None if (v := base.scalar(ref)) is None else bool(v)  # noqa: E731
+        return ConstantFolder(self.graph, assume=assume, dead=Deadness(self.graph, pick))
+
+    def _predicate_root(self, ref: TensorRef) -> tuple[TensorRef, bool]:
+        """The tensor a cond predicate copies (each ``tf.cond`` has its own ``pred_id`` Identity of
+        the same flag), and whether it is negated on the way."""
+        negated, seen = False, set()
+        while ref.node not in seen:
+            seen.add(ref.node)
+            node = self.graph.get(ref.node)
+            if node is None or not node.inputs or node.op not in _PREDICATE_THROUGH:
+                break
+            negated ^= node.op == "LogicalNot"
+            ref = node.inputs[0]
+        return ref, negated
+
+    def _tainted(self, targets: set[str], stats: dict[TensorRef, BnOp]) -> set[str]:
+        """Nodes whose value depends on an assigned variable's value; batch statistics are opaque and
+        shape-only ops depend on no value."""
+        graph = self.graph
+        seen: set[str] = set()
+        stack = [r for v in targets for r in self.flow.readers(v)]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for consumer, pos in graph.consumers.get(name, ()):
+                if pos is None or consumer in seen:
+                    continue
+                node = graph[consumer]
+                if node.op in SHAPE_OPS or node.inputs[pos] in stats:
+                    continue
+                stack.append(consumer)
+        return seen
+
+
+_MEAN_OPS = frozenset({"Mean"})
+_PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
+_MEAN_THROUGH = frozenset({"StopGradient", "Identity", "Snapshot"})
+_AFFINE_THROUGH = PASS_THROUGH | {"Switch", "RefSwitch", "Enter", "RefIdentity"}
+
+
+class _AffineSolver:
+    """Writes an assigned value as an :class:`Affine` form, memoised over shared subexpressions."""
+
+    def __init__(self, graph: Graph, stats: dict[TensorRef, BnOp], tainted: set[str],
+                 folder: ConstantFolder) -> None:
+        self.graph = graph
+        self.flow = dataflow(graph)
+        self.stats = stats
+        self.tainted = tainted
+        self.folder = folder
+        self._memo: dict[TensorRef, Affine | None] = {}
+
+    def form(self, ref: TensorRef) -> Affine | None:
+        return evaluate(ref, self._deps, self._compute, self._memo)
+
+    def _leaf(self, ref: TensorRef) -> bool:
+        node = self.graph.get(ref.node)
+        return node is None or ref in self.stats or self.flow.variable_of(ref.node) is not None
+
+    def _deps(self, ref: TensorRef) -> tuple[TensorRef, ...]:
+        if self._leaf(ref):
+            return ()
+        node = self.graph[ref.node]
+        op = node.op
+        if op in _AFFINE_THROUGH:
+            return node.inputs[:1]
+        if op in ("Add", "AddV2", "Sub", "Mul") and len(node.inputs) == 2:
+            return node.inputs
+        if op in ("Neg", "RealDiv") and node.inputs:
+            return node.inputs[:1]
+        if op in MERGE_OPS:
+            return tuple(self.folder.live_inputs(node.inputs))
+        return ()
+
+    def _compute(self, ref: TensorRef, memo: dict[TensorRef, Affine | None]) -> Affine | None:
+        node = self.graph.get(ref.node)
+        if node is None:
+            return None
+        if ref in self.stats:
+            return Affine(stats=frozenset({ref}))
+        var = self.flow.variable_of(ref.node)
+        if var is not None:
+            return Affine(((var, 1.0),))
+        deps = self._deps(ref)
+        forms = [memo.get(d) for d in deps]
+        op = node.op
+        if op in _AFFINE_THROUGH and deps:
+            return forms[0]
+        if op in ("Add", "AddV2", "Sub") and len(deps) == 2:
+            a, b = forms
+            return None if a is None or b is None else a.plus(b, -1.0 if op == "Sub" else 1.0)
+        if op == "Neg" and deps:
+            return None if forms[0] is None else forms[0].scaled(-1.0)
+        if op == "RealDiv" and deps and len(node.inputs) == 2:
+            c = self._number(node.inputs[1])
+            return None if forms[0] is None or c is None or c == 0 else forms[0].scaled(1.0 / c)
+        if op == "Mul" and len(deps) == 2:
+            for this, other in ((0, 1), (1, 0)):
+                c = self._number(node.inputs[other])
+                if c is not None:
+                    return None if forms[this] is None else forms[this].scaled(c)
+            a, b = forms
+            if a is not None and b is not None and not a.coefs and not b.coefs:
+                return Affine(stats=a.stats | b.stats)  # a batch-statistic term times a value-free factor
+            return None
+        if op in MERGE_OPS and deps:
+            live = [f for f in forms if f is not None]
+            with_stats = [f for f in live if f.stats]
+            if len(forms) == 1 or (live and all(f == live[0] for f in live) and len(live) == len(forms)):
+                return forms[0]
+            return with_stats[0] if len(with_stats) == 1 else None
+        if ref.index == 0 and self.folder.value(ref) is not None:
+            return Affine()  # a constant
+        return None if node.name in self.tainted else Affine()
+
+    def _number(self, ref: TensorRef) -> float | None:
+        c = self.folder.scalar(ref)
+        return float(c) if isinstance(c, (int, float)) and not isinstance(c, bool) else None
 
 
 def _strip_internal(scope: str) -> str:
@@ -301,54 +398,75 @@ def _common_prefix(paths: list[list[str]]) -> list[str]:
     return out
 
 
-def _api(layer: BnLayer, graph: Graph, update_collection: set[str] | None) -> str:
-    keras_named = bool(layer.variables) and {v.rpartition("/")[2] for v in layer.variables} <= KERAS_MOVING
-    slim = layer.name.rsplit("/", 1)[-1] == "BatchNorm"
-    if layer.updates:
-        ops = {u.op for u in layer.updates}
-        in_scope = all("AssignMovingAvg" in u.node for u in layer.updates)
-        if any("ExponentialMovingAverage" in v for v in layer.variables):
-            return "handwritten-ema"
-        if in_scope and not ops <= {"Assign", "AssignVariableOp"}:
-            if slim:
-                return "slim"
-            if update_collection is not None and not any(
-                    _in_collection(u.node, graph, update_collection) for u in layer.updates):
-                return "keras-graph"  # tf.compat.v1.layers always lists its updates in UPDATE_OPS
-            return "layers"
-        # Keras 3 (AssignVariableOp of the blend) and tf-keras in TF2 (AssignNewValue)
-        return "keras" if keras_named and graph.tf2 else "handwritten"
-    if slim:
+@dataclass(frozen=True)
+class GraphFacts:
+    """What the graph's container says about who built it (MetaGraph collections)."""
+
+    update_ops: frozenset[str] | None = None  # UPDATE_OPS node names; None: the file has no collections
+    model_variables: frozenset[str] = frozenset()  # tf-slim / tf.contrib.layers model variables
+
+
+def _api(layer: BnLayer, graph: Graph, facts: GraphFacts) -> str:
+    """The API that built a layer, decided from structure: variables, update ops, collections.
+
+    - tf-slim / ``tf.contrib.layers.batch_norm`` register their moving variables as model variables;
+    - ``tf.compat.v1.layers`` always lists its updates in UPDATE_OPS; a Keras layer in a TF1 graph
+      keeps them on the model (an assign-sub moving average outside UPDATE_OPS);
+    - ``tf.train.ExponentialMovingAverage`` names its shadow variables ``.../ExponentialMovingAverage``;
+    - a hand-written layer assigns the blended value (``tf.assign``) outside any collection;
+    - in a TF2 function graph without collections, moving variables named by a Keras layer object
+      (``moving_mean``/``moving_variance``) are Keras.
+    Anything else is ``unknown``: the fix is then written for no particular API.
+    """
+    variables = set(layer.variables)
+    if any(v.endswith("/ExponentialMovingAverage") for v in variables):
+        return "handwritten-ema"
+    if variables & facts.model_variables:
         return "slim"
-    if keras_named and graph.tf2:
+    keras_named = bool(variables) and {v.rpartition("/")[2] for v in variables} <= KERAS_MOVING
+    blend = bool(layer.updates) and all(ASSIGN_OPS.get(u.op) == "set" for u in layer.updates)
+    if facts.update_ops is not None and layer.updates:
+        if any(_in_collection(u.node, graph, facts.update_ops) for u in layer.updates):
+            return "layers"
+        if blend:
+            return "handwritten"
+        return "keras-graph" if keras_named else "unknown"
+    if graph.tf2 and keras_named:
         return "keras"
-    return "layers" if any(op.kind == "fused" for op in layer.ops) else "handwritten"
+    if blend and not keras_named:
+        return "handwritten"
+    return "unknown"
 
 
-def _in_collection(update: str, graph: Graph, collection: set[str]) -> bool:
+def _in_collection(update: str, graph: Graph, collection: frozenset[str]) -> bool:
     if update in collection:
         return True
     # tf.compat.v1.layers lists the read after the assignment (ReadVariableOp_1 with a control input)
     return any(c == update or update in graph[c].control_inputs for c in collection if c in graph)
 
 
-def find_layers(graph: Graph, folder: ConstantFolder | None = None,
-                update_collection: tuple[str, ...] | None = None) -> list[BnLayer]:
+def find_layers(graph: Graph, folder: ConstantFolder | None = None, facts: GraphFacts | None = None,
+                notes: list[str] | None = None) -> list[BnLayer]:
     """All batch-norm layers of a flat ``graph`` (function calls inlined), sorted by name.
 
-    ``update_collection``: the graph's UPDATE_OPS (None when the file carries no collections)."""
-    folder = folder or ConstantFolder(graph)
-    bn_ops = _fused_ops(graph, folder) + _moments_ops(graph, folder) + _moving_ops(graph)
-    updates = _updates(graph, bn_ops, folder)
+    ``facts``: what the container says (collections); ``notes`` receives what could not be judged."""
+    facts = facts or GraphFacts()
+    search = _Search(graph, folder or ConstantFolder(graph))
+    bn_ops = search.fused_ops() + search.moments_ops() + search.moving_ops()
+    updates = search.updates(bn_ops)
+    if notes is not None:
+        notes.extend(search.notes)
     # union-find over op and variable names
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
         parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
 
     def union(a: str, b: str) -> None:
         parent[find(a)] = find(b)
@@ -364,15 +482,15 @@ def find_layers(graph: Graph, folder: ConstantFolder | None = None,
         groups.setdefault(find("op:" + op.node), BnLayer("")).ops.append(op)
     for up in updates:
         groups[find("op:" + up.bn_node)].updates.append(up)
-    for key, layer in groups.items():
-        layer.variables = sorted({p[4:] for p in parent if p.startswith("var:") and find(p) == key})
-    collection = None if update_collection is None else {c.lstrip("^").split(":")[0] for c in update_collection}
+    group_vars: dict[str, set[str]] = {}
+    for key in list(parent):
+        if key.startswith("var:"):
+            group_vars.setdefault(find(key), set()).add(key[4:])
     layers = []
-    for layer in groups.values():
-        if not layer.variables and not any(op.training for op in layer.ops):
-            continue  # an unfused normalisation with constants only: nothing to judge
+    for key, layer in groups.items():
+        layer.variables = sorted(group_vars.get(key, ()))
         layer.name = _layer_name(layer.ops, layer.variables)
-        layer.api = _api(layer, graph, collection)
+        layer.api = _api(layer, graph, facts)
         layers.append(layer)
     return _merge_same_name(sorted(layers, key=lambda l: l.name))
 

@@ -38,5 +38,6 @@ def variable_keys(reader: CheckpointReader) -> dict[str, str]:
 
 def values_from_checkpoint(prefix: str, origin: str) -> TrainedValues:
     reader = CheckpointReader(prefix)
-    layers, steps = group_by_layer(variable_keys(reader))
-    return TrainedValues(_CheckpointStore(reader), layers, steps, origin)
+    keys = variable_keys(reader)
+    layers, steps = group_by_layer(keys)
+    return TrainedValues(_CheckpointStore(reader), layers, steps, origin, keys)

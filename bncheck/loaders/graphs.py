@@ -71,7 +71,7 @@ def _collections(meta: Any) -> dict[str, tuple[str, ...]]:
         if kind == "node_list":
             out[key] = tuple(col.node_list.value)
         elif kind == "bytes_list":
-            out[key] = tuple(v.decode("utf-8", "replace") for v in col.bytes_list.value)
+            out[key] = tuple(v.decode("latin-1") for v in col.bytes_list.value)  # one char per byte: lossless
     return out
 
 

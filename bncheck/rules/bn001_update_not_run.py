@@ -44,6 +44,10 @@ with tf.control_dependencies(update_ops):
         Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
         Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
         Example("tf1/keras_graph_mode_without_updates.meta", ("net/bn1",)),
+        Example("tf1/layers_cond_v2_flag_no_update_ops.meta", ("model/bn1", "model/bn2")),
+        Example("tf1/slim_bare_batch_norms_minimize.meta", ("resnet/BatchNorm", "resnet/BatchNorm_1", "resnet/preact")),
+        Example("tf1/maml_second_order.meta", ("maml/norm1", "maml/norm2")),
+        Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
@@ -56,6 +60,12 @@ with tf.control_dependencies(update_ops):
         Example("tf1/layers_train_and_eval_graph.meta"),
         Example("tf1/saved_model_slim_is_training_true"),
         Example("tf1/keras_graph_mode_model_updates.meta"),
+        Example("tf1/layers_cond_v2_flag_update_ops_wired.meta"),
+        Example("tf1/slim_bare_batch_norms_create_train_op.meta"),
+        Example("tf1/dcgan_train.meta"),
+        Example("tf1/layers_deep_dense_momentum_wired.meta"),
+        Example("tf1/handwritten_pop_stats_checkpoint_wired"),
+        Example("tf1/dcgan_sampler_train_true"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

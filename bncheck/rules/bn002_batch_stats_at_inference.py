@@ -45,6 +45,8 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/saved_model_pbtxt_training_true", ("model/bn1", "model/bn2")),
         Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),
         Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
+        Example("tf1/dcgan_sampler_train_true", ("generator/g_bn0", "generator/g_bn1", "generator/g_bn2")),
+        Example("tf1/frozen_reshape_bn_scale_false_training_true.pb", ("bn_reshaped",)),
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
@@ -59,6 +61,8 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tfkeras/saved_model_clean"),
         Example("tfkeras/saved_model_layer_norm"),
         Example("keras3/train_signature_training_true"),
+        Example("tf1/dcgan_sampler_train_false"),
+        Example("tf1/frozen_reshape_bn_scale_false_training_false.pb"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

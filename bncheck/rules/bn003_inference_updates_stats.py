@@ -34,6 +34,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
         Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
         Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),
         Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
+        Example("tf1/dcgan_sampler_train_true", ("generator/g_bn0", "generator/g_bn1", "generator/g_bn2")),
     )
     valid = (
         Example("tf1/saved_model_slim_is_training_false"),
@@ -41,6 +42,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
         Example("tf1/saved_model_flag_default_false"),
         Example("keras3/saved_model_serving_training_false"),
         Example("tfkeras/saved_model_clean"),
+        Example("tf1/dcgan_sampler_train_false"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -52,6 +52,7 @@ model.save("model.keras")
         Example("keras3/checkpoint_custom_loop_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_bn_frozen", ("bn1", "bn2"), Severity.WARNING),
+        Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
     )
     valid = (
         Example("tf1/layers_checkpoint_with_updates"),
@@ -60,6 +61,7 @@ model.save("model.keras")
         Example("keras3/untrained.keras"),
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
+        Example("tf1/handwritten_pop_stats_checkpoint_wired"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

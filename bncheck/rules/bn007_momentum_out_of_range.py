@@ -46,6 +46,11 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("keras3/fit_clean.keras"),
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/train_signature_training_true"),
+        Example("tf1/layers_deep_dense_momentum_wired.meta"),
+        Example("tf1/slim_bare_batch_norms_create_train_op.meta"),
+        Example("tf1/dcgan_train.meta"),
+        Example("tf1/layers_cond_v2_flag_update_ops_wired.meta"),
+        Example("tf1/maml_second_order.meta"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

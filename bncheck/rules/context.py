@@ -4,23 +4,28 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from bncheck.graph.analysis import ASSIGN_OPS, ConstantFolder, ancestors, dead_nodes, variable_of
-from bncheck.graph.batchnorm import BnLayer, BnOp, find_layers
-from bncheck.graph.model import GraphModel, TensorRef
+from bncheck.graph.analysis import ASSIGN_OPS, PASS_THROUGH, ConstantFolder, ancestors, dataflow, dead_nodes, variable_of
+from bncheck.graph.batchnorm import BnLayer, BnOp, GraphFacts, find_layers
+from bncheck.graph.model import GraphModel, Node, TensorRef
 
 OPTIMIZER_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")
-_GRADIENT_PREFIXES = ("Conv2DBackprop", "Conv3DBackprop", "DepthwiseConv2dNativeBackprop")
-_GRADIENT_SUFFIXES = ("Grad", "GradV2", "GradV3", "GradGrad")
 AFFINE_NAMES = frozenset({"gamma", "beta", "scale", "offset"})
-
-
-def is_gradient_op(op: str) -> bool:
-    """Ops only a backward pass (``tf.GradientTape`` / ``tf.gradients``) creates."""
-    return op.endswith(_GRADIENT_SUFFIXES) or op.startswith(_GRADIENT_PREFIXES)
 _NOT_OUTPUTS = frozenset({"NoOp", "Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub",
                           "AssignSubVariableOp", "VarIsInitializedOp", "IsVariableInitialized", "SaveV2",
                           "RestoreV2", "Const", "Placeholder", "PlaceholderWithDefault", "VarHandleOp",
                           "VariableV2", "ReadVariableOp"})
+
+
+@dataclass(frozen=True)
+class Unjudged:
+    """Something a rule could not judge: shown to the user as a note, never a verdict."""
+
+    rule: str
+    layer: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}{' ' + self.layer if self.layer else ''}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,34 @@ class Context:
     def __init__(self, model: GraphModel) -> None:
         self.model = model
         self.graph = model.graph
-        self.notes: list[str] = []  # what a rule could not judge, for the report
+        self.notes: list[str] = []  # what could not be judged, for the report
+        self.unjudged: list[Unjudged] = []
+
+    def cannot_judge(self, rule: str, layer: str, reason: str) -> None:
+        """Record that ``rule`` could not judge ``layer`` (a note the user sees)."""
+        item = Unjudged(rule, layer, reason)
+        if item not in self.unjudged:
+            self.unjudged.append(item)
+            self.notes.append(str(item))
+
+    @functools.cached_property
+    def facts(self) -> GraphFacts:
+        """What the MetaGraph's collections say about who built the layers."""
+        if not self.model.has_collections or "variables" not in self.model.collections:
+            return GraphFacts()  # no TF1 collections (a TF2 SavedModel has none): nothing to read
+        clean = lambda names: frozenset(n.lstrip("^").split(":")[0] for n in names)  # noqa: E731
+        return GraphFacts(clean(self.model.collections.get("update_ops", ())),
+                          clean(_variable_names(self.model.collections.get("model_variables", ()))))
 
     @functools.cached_property
     def layers(self) -> list[BnLayer]:
         """BN layers from the graph, else from the Keras config, else from the trained values."""
-        collection = self.model.collections.get("update_ops", ()) if self.model.has_collections else None
-        found = find_layers(self.graph, update_collection=collection) if len(self.graph) else []
+        found: list[BnLayer] = []
+        if len(self.graph):
+            graph_notes: list[str] = []
+            found = find_layers(self.graph, facts=self.facts, notes=graph_notes)
+            for note in graph_notes:
+                self.cannot_judge("BN007", "", note)
         names = {layer.name for layer in found}
         extra: list[str] = []
         if self.model.keras is not None:
@@ -63,6 +89,9 @@ class Context:
                 names.add(name)
                 found.append(BnLayer(name, variables=[f"{name}/moving_mean", f"{name}/moving_variance"], api="keras"
                                      if self.model.keras is not None or self.model.kind == "checkpoint" else "unknown"))
+        if not found and len(self.graph):
+            self.cannot_judge("bncheck", "", "no batch-norm layer was recognised in this graph, so nothing in it "
+                              "was judged (a model without batch norm, or one built in a way bncheck does not know)")
         return sorted(found, key=lambda layer: layer.name)
 
     def keras_layer(self, layer: BnLayer):
@@ -72,9 +101,48 @@ class Context:
         return next((k for k in self.model.keras.layers if k.path == layer.name), None)
 
     def value_keys(self, layer: BnLayer) -> dict[str, str]:
-        """role -> key of the layer's trained tensors in the artefact's values (empty if none)."""
+        """role -> key of the layer's trained tensors in the artefact's values (empty if none): the
+        layer's own variables found by dataflow first, then the Keras/TF naming of the values."""
         values = self.model.values
-        return dict(values.layers.get(layer.name, {})) if values is not None else {}
+        if values is None:
+            return {}
+        keys = {role: values.variables[var] for role, var in self.variable_roles(layer).items()
+                if var in values.variables}
+        for role, key in values.layers.get(layer.name, {}).items():
+            keys.setdefault(role, key)
+        return keys
+
+    def variable_roles(self, layer: BnLayer) -> dict[str, str]:
+        """role (gamma, beta, moving_mean, moving_variance) -> variable, from the layer's ops and
+        updates: whatever the variables are called (``pop_mean``, ``pop_var``)."""
+        graph, flow = self.graph, dataflow(self.graph)
+        roles: dict[str, str] = {}
+        by_node = {op.node: op for op in layer.ops}
+        for up in layer.updates:
+            op = by_node.get(up.bn_node)
+            if op is not None and up.stat in op.stats[:2]:
+                roles.setdefault(("moving_mean", "moving_variance")[op.stats.index(up.stat)], up.variable)
+        for op in layer.ops:
+            node = graph.get(op.node)
+            if node is None:
+                continue
+            if op.kind == "fused":
+                for i, role in enumerate(("gamma", "beta", "moving_mean", "moving_variance"), start=1):
+                    var = flow.variable_of(node.inputs[i].node) if len(node.inputs) > i else None
+                    if var is not None:
+                        roles.setdefault(role, var)
+                continue
+            rsqrt = node if op.kind == "moving" else _rsqrt_of(graph, node)
+            if rsqrt is None:
+                continue
+            if op.kind == "moving":
+                add = graph.get(rsqrt.inputs[0].node) if rsqrt.inputs else None
+                var = next((v for v in (flow.variable_of(r.node) for r in add.inputs) if v), None) if add else None
+                if var is not None:
+                    roles.setdefault("moving_variance", var)
+            for role, var in _affine_of(graph, rsqrt).items():
+                roles.setdefault(role, var)
+        return roles
 
     def inference_ops_in_training(self, layer: BnLayer) -> list[str]:
         """Inference-mode ops of a layer that the train op runs, when it runs none of the layer's
@@ -111,20 +179,14 @@ class Context:
 
     @functools.cached_property
     def optimizer_updates(self) -> frozenset[str]:
-        """Ops that apply an optimizer step: ``Apply*`` ops, and assignments computed from gradients
-        (Keras 3 optimizers update variables with plain ``AssignSubVariableOp``)."""
+        """Ops that apply an optimizer step: ``Apply*`` ops, and assignments computed after a backward
+        pass (Keras 3 optimizers update variables with plain ``AssignSubVariableOp``) that are not a
+        batch norm's moving-average updates (MAML's second forward pass runs after one)."""
         graph = self.graph
-        tainted: set[str] = set()
-        stack = [n.name for n in graph if is_gradient_op(n.op)]
-        while stack:
-            name = stack.pop()
-            if name in tainted:
-                continue
-            tainted.add(name)
-            # control edges too: an optimizer reads its slots after assigning them (auto control deps)
-            stack.extend(c for c, _ in graph.consumers.get(name, ()))
+        moving = {u.node for layer in self.layers for u in layer.updates}
+        backward = dataflow(graph).backward
         out = {n.name for n in graph if n.op.startswith(OPTIMIZER_PREFIXES)}
-        out |= {n for n in tainted if graph[n].op in ASSIGN_OPS}
+        out |= {n for n in backward if graph[n].op in ASSIGN_OPS and n not in moving}
         return frozenset(out)
 
     @functools.cached_property
@@ -227,14 +289,62 @@ class Context:
         """Whether ``op`` runs for an entry (live: reached, and not on a dead cond branch)."""
         return op.node in reach.live
 
-    def flag_source(self, pred: TensorRef, depth: int = 8) -> str | None:
+    def flag_source(self, pred: TensorRef) -> str | None:
         """The Placeholder/PlaceholderWithDefault/Const a cond predicate comes from."""
-        node = self.graph.get(pred.node)
-        while node is not None and depth:
-            if node.op in ("Placeholder", "PlaceholderWithDefault", "Const"):
-                return node.name
-            if not node.inputs or node.op not in ("Identity", "Switch", "LogicalNot", "Cast", "Snapshot"):
-                return None
-            node = self.graph.get(node.inputs[0].node)
-            depth -= 1
-        return None
+        return dataflow(self.graph).chain_source(pred, _FLAG_THROUGH, _FLAG_SOURCES)
+
+
+def _rsqrt_of(graph, variance) -> "Node | None":
+    """The ``Rsqrt(variance + epsilon)`` a batch variance feeds (tf.nn.batch_normalization)."""
+    frontier, seen = [variance.name], set()
+    while frontier:  # through Squeeze/Identity/Cast (tf.nn.moments squeezes its outputs)
+        name = frontier.pop()
+        seen.add(name)
+        frontier += [c for c, p in graph.consumers.get(name, ()) if p == 0 and c not in seen
+                     and graph[c].op in PASS_THROUGH]
+    for add_name, _ in (pair for name in seen for pair in graph.consumers.get(name, ())):
+        add = graph[add_name]
+        if add.op in ("Add", "AddV2"):
+            for name, _ in graph.consumers.get(add_name, ()):
+                if graph[name].op == "Rsqrt":
+                    return graph[name]
+    return None
+
+
+def _affine_of(graph, rsqrt) -> dict[str, str]:
+    """gamma and beta around an Rsqrt: ``inv = rsqrt * gamma``; ``beta - mean * inv``."""
+    flow = dataflow(graph)
+    out: dict[str, str] = {}
+    for name, _ in graph.consumers.get(rsqrt.name, ()):
+        mul = graph[name]
+        if mul.op != "Mul":
+            continue
+        gamma = next((v for v in (flow.variable_of(r.node) for r in mul.inputs) if v), None)
+        if gamma is not None:
+            out.setdefault("gamma", gamma)
+        for scaled, _ in graph.consumers.get(name, ()):  # x * inv, mean * inv
+            for sub, pos in graph.consumers.get(scaled, ()):
+                node = graph[sub]
+                if node.op == "Sub" and pos == 1:
+                    beta = flow.variable_of(node.inputs[0].node)
+                    if beta is not None:
+                        out.setdefault("beta", beta)
+    return out
+
+
+_FLAG_THROUGH = frozenset({"Identity", "Switch", "LogicalNot", "Cast", "Snapshot"})
+_FLAG_SOURCES = frozenset({"Placeholder", "PlaceholderWithDefault", "Const"})
+
+
+def _variable_names(entries: tuple[str, ...]) -> list[str]:
+    """Variable names in a bytes-list collection of serialized ``VariableDef`` messages."""
+    from bncheck.protos import message_class
+
+    cls = message_class("tensorflow.VariableDef")
+    names = []
+    for raw in entries:
+        try:
+            names.append(cls.FromString(raw.encode("latin-1") if isinstance(raw, str) else raw).variable_name)
+        except Exception:  # noqa: BLE001 - a malformed entry names no variable
+            continue
+    return names
