@@ -19,6 +19,7 @@ import multiprocessing as mp
 import os
 import pathlib
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -38,14 +39,22 @@ def _vm_size() -> int:
 
 
 def _worker(conn, base_seed: int, memory_mb: int) -> None:
+    import faulthandler
+
     import bncheck.engine  # noqa: F401 - import before the limit and the first timing
+
+    faulthandler.enable()  # a crash in C code (HDF5, protobuf) leaves its Python stack on stderr
 
     if memory_mb:
         limit = _vm_size() + (memory_mb << 20)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     work = pathlib.Path(tempfile.mkdtemp(prefix="bncheck-fuzz-"))
+    os.setpgrp()  # a campaign killed with Ctrl-C or SIGTERM need not wait for its workers
     while True:
-        job = conn.recv()
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
         if job is None:
             return
         fmt, number = job
@@ -150,7 +159,12 @@ def run(formats: list[str], mutants: int, jobs: int, budget: float, memory_mb: i
     return totals
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # runs the ``finally`` that kills the workers
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--formats", nargs="*", default=list(harness.FORMATS), choices=list(harness.FORMATS))
     parser.add_argument("--mutants", type=int, default=10_000, help="mutants per format (default 10,000)")

@@ -235,8 +235,8 @@ def check_artefact(path: pathlib.Path | str, artefact_root: pathlib.Path | str |
     except Exception as exc:  # noqa: BLE001 - the point: any other exception is a bug
         verdict.status = "bug"
         tb = traceback.extract_tb(exc.__traceback__)
-        where = next((f"{pathlib.Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(tb)
-                      if "/bncheck/" in f.filename), "?")
+        frame = next((f for f in reversed(tb) if "/bncheck/" in f.filename), tb[-1] if tb else None)
+        where = f"{pathlib.Path(frame.filename).name}:{frame.lineno} {frame.name}" if frame else "?"
         verdict.detail = f"{type(exc).__name__} at {where}: {' '.join(str(exc).split())[:200]}"
     finally:
         _WATCH[:] = []

@@ -113,6 +113,14 @@ def _random_scalar(rng: random.Random, field: FieldDescriptor) -> Any:
     return min(max(value, bits[0]), bits[1])
 
 
+def _copy(target: Any, source: Any) -> None:
+    """``target.CopyFrom(source)`` through bytes: upb crashes when ``source`` contains ``target``
+    (copying an ancestor into its own descendant), which random structure mutation does."""
+    data = source.SerializeToString()
+    target.Clear()
+    target.MergeFromString(data)
+
+
 def mutate_message(rng: random.Random, msg: Any, rounds: int | None = None) -> Any:
     """Change 1-4 fields anywhere in ``msg`` in place: scalars to edge values, strings to hostile
     names, oneofs switched (an attr of the wrong kind), repeated fields grown, cut or shuffled,
@@ -150,14 +158,14 @@ def _mutate_field(rng: random.Random, target: Any, field: FieldDescriptor, neste
             items[rng.randrange(len(items))] = _random_scalar(rng, field)
         elif op == 2 and len(items):
             if is_msg:
-                items.add().CopyFrom(items[rng.randrange(len(items))])
+                _copy(items.add(), items[rng.randrange(len(items))])
             else:
                 items.append(items[rng.randrange(len(items))])
         else:
             if is_msg:
                 new = items.add()
                 if same_type and rng.random() < 0.7:
-                    new.CopyFrom(rng.choice(same_type))
+                    _copy(new, rng.choice(same_type))
             else:
                 for _ in range(rng.choice((1, 1, 2, 50))):
                     items.append(_random_scalar(rng, field))
@@ -167,7 +175,7 @@ def _mutate_field(rng: random.Random, target: Any, field: FieldDescriptor, neste
         if rng.random() < 0.3:
             target.ClearField(name)
         elif same_type and rng.random() < 0.7:
-            sub.CopyFrom(rng.choice(same_type))
+            _copy(sub, rng.choice(same_type))
         else:
             sub.SetInParent()
         return
@@ -189,7 +197,7 @@ def _mutate_map(rng: random.Random, target: Any, field: FieldDescriptor, nested:
     same_type = [m for m in nested if m.DESCRIPTOR is value_field.message_type]
     entry = mapping[key]
     if same_type and rng.random() < 0.5:
-        entry.CopyFrom(rng.choice(same_type))
+        _copy(entry, rng.choice(same_type))
     else:
         mutate_message(rng, entry, 1)
 
