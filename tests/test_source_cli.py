@@ -1,0 +1,92 @@
+"""Source mode through the CLI: path:line:col in JSON, folders of .py files, --diff / --fix / --unsafe-fixes."""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+
+from click.testing import CliRunner
+
+from bncheck.cli import main
+from bncheck.source import check_files
+from conftest import FIXTURES
+
+SOURCE = FIXTURES / "source"
+
+
+def _run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args))
+
+
+def test_json_has_line_and_column() -> None:
+    result = _run(str(SOURCE / "tf1_layers_update_ops_too_early.py"), "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    got = sorted((f["code"], f["layer"], f["line"], f["column"], f["graph"]) for f in data["findings"])
+    assert got == [("BN001", "model/bn1", 22, 18, "source"), ("BN001", "model/bn2", 22, 18, "source")]
+    assert data["checked"] == [str(SOURCE / "tf1_layers_update_ops_too_early.py")]
+
+
+def test_folder_of_py_files_is_one_program() -> None:
+    result = _run(str(SOURCE / "project_helpers"), "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert {(f["code"], f["path"].rsplit("/", 1)[-1], f["line"]) for f in data["findings"]} == {
+        ("BN001", "train.py", 18)}
+    assert len(data["checked"]) == 3
+
+
+def test_clean_twin_exits_zero() -> None:
+    assert _run(str(SOURCE / "project_helpers_fixed")).exit_code == 0
+
+
+def test_syntax_error_is_one_line_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """(A file that mentions nothing the rules read is not parsed at all: the cheap text filter.)"""
+    bad = tmp_path / "broken.py"
+    bad.write_text("import tensorflow as tf\nh = tf.layers.batch_normalization(x, training=True\n")
+    good = tmp_path / "train.py"
+    shutil.copyfile(SOURCE / "keras_momentum_pytorch.py", good)
+    result = _run(str(bad), str(good), "--format", "json")
+    assert result.exit_code == 2
+    assert "broken.py: not valid Python" in result.stderr
+    assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["BN007"]
+
+
+def test_diff_shows_the_safe_fix_and_changes_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "train.py"
+    shutil.copyfile(SOURCE / "keras_momentum_pytorch.py", script)
+    before = script.read_text()
+    result = _run("--diff", str(script))
+    assert result.exit_code == 1
+    assert "-        keras.layers.BatchNormalization(momentum=0.1, epsilon=1e-5, name=\"bn1\"),\n" in result.stdout
+    assert "+        keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=\"bn1\"),\n" in result.stdout
+    assert script.read_text() == before
+    assert _run("--diff", str(SOURCE / "keras_momentum_pytorch_fixed.py")).exit_code == 0
+
+
+def test_fix_applies_safe_fixes_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "train.py"
+    shutil.copyfile(SOURCE / "tf1_compat_layers_no_control_deps.py", script)
+    result = _run("--fix", str(script), "--format", "json")
+    assert "1 more fix available with --unsafe-fixes" in result.stderr or "more fixes available" in result.stderr
+    assert "BN_MOMENTUM = 0.9\n" in script.read_text()
+    assert {f["code"] for f in json.loads(result.stdout)["findings"]} == {"BN001"}  # the unsafe one is left
+    assert result.exit_code == 1
+
+
+def test_unsafe_fixes_leave_valid_code_without_findings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    names = ["tf1_compat_layers_no_control_deps.py", "custom_loop_gradient_tape.py", "keras_conv_bias_before_bn.py",
+             "tf1_layers_update_ops_too_early.py", "keras_serving_signature_training_true.py",
+             "keras_subclassed_call_training_true.py", "keras_functional_training_true.py",
+             "keras_train_step_override.py"]
+    for name in names:
+        shutil.copyfile(SOURCE / name, tmp_path / name)
+    result = _run("--fix", "--unsafe-fixes", str(tmp_path))
+    assert result.exit_code == 0, result.stdout
+    for name in names:
+        ast.parse((tmp_path / name).read_text())
+    assert check_files(sorted(str(p) for p in tmp_path.glob("*.py"))).findings == []
+    text = (tmp_path / "tf1_compat_layers_no_control_deps.py").read_text()
+    assert ("    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+            "        train_op = tf.train.MomentumOptimizer(0.01, 0.9).minimize(loss, global_step=global_step)\n") in text
+    assert "        logits = model(images, training=True)\n" in (tmp_path / "custom_loop_gradient_tape.py").read_text()
