@@ -20,8 +20,22 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(op_name(v) for v in value)
 
 
+def _selection(value: str | Sequence[str] | None, ignoring: bool = False) -> list[str] | None:
+    """Rule-code prefixes from a comma list (``"BN001,BN007"``) or a sequence; ``ALL`` means every rule."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"select/ignore take rule codes as a string or a list of strings, not {value!r}")
+    codes = [c.strip().upper() for v in value for c in v.split(",") if c.strip()]
+    if "ALL" in codes:
+        return ["BN"] if ignoring else None
+    return codes
+
+
 def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
-                select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> Report:
+                select: str | Sequence[str] | None = None, ignore: str | Sequence[str] | None = None) -> Report:
     """Check a live ``tf.Graph`` (or a ``GraphDef`` / ``MetaGraphDef`` message, a Keras model or a
     concrete function: see :func:`check_model`) for batch-norm mistakes.
 
@@ -38,7 +52,8 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
     except InputError as exc:
         return Report([], [exc], [])
     notes: list[tuple[str, str]] = []
-    return Report(check_models([model], select, ignore, notes), [], [model.source], notes)
+    chosen, skipped = _selection(select), _selection(ignore, ignoring=True)
+    return Report(check_models([model], chosen, skipped, notes), [], [model.source], notes)
 
 
 def check_model(model: Any, *, select: Sequence[str] | None = None,
@@ -50,8 +65,8 @@ def check_model(model: Any, *, select: Sequence[str] | None = None,
 
 
 def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], train_op: Any = None,
-               outputs: Any = None, *, select: Sequence[str] | None = None,
-               ignore: Sequence[str] | None = None, jobs: int | None = None,
+               outputs: Any = None, *, select: str | Sequence[str] | None = None,
+               ignore: str | Sequence[str] | None = None, jobs: int | None = None,
                timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB) -> Report:
     """Check files or folders: GraphDef ``.pb``/``.pbtxt``, ``.meta``, SavedModel and checkpoint folders.
 
@@ -61,5 +76,5 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
-    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=select, ignore=ignore,
-                       jobs=jobs, timeout=timeout, memory_mb=memory_mb)
+    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=_selection(select),
+                       ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from typing import Any
 
 import click
 from rich.console import Console
@@ -11,8 +13,7 @@ from bncheck.engine import check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
-from bncheck.reporters import json as json_reporter
-from bncheck.reporters import terminal
+from bncheck.reporters import FORMATS, render, terminal
 from bncheck.rules import RESERVED, RULES, by_code
 
 
@@ -38,15 +39,27 @@ def _list_rules(console: Console) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
+@click.option("--output-format", "output_format", type=click.Choice(FORMATS), default="full", show_default=True,
+              envvar="BNCHECK_OUTPUT_FORMAT", show_envvar=True, help="How the report is written.")
+@click.option("--format", "fmt", type=click.Choice(["text", *FORMATS]), default=None, hidden=True,
+              help="Old name of --output-format (text = full).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=False), default=None, metavar="PATH",
+              help="Write the report to PATH instead of stdout (errors still go to stderr).")
 @click.option("--select", multiple=True, metavar="CODES", help="Only rules with these code prefixes (BN001,BN00).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip rules with these code prefixes.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error", show_default=True,
               help="Exit 1 when a finding has this severity or higher.")
 @click.option("--train-op", multiple=True, metavar="NAME", help="The op your training loop runs (repeatable).")
-@click.option("--output", "outputs", multiple=True, metavar="NAME",
+@click.option("--serve-output", "outputs", multiple=True, metavar="NAME",
               help="A tensor you serve (repeatable): makes the graph an inference graph.")
+@click.option("--output", "old_outputs", multiple=True, metavar="NAME", hidden=True,
+              help="Deprecated name of --serve-output.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (unusable inputs still exit 2).")
+@click.option("--quiet", "-q", is_flag=True, help="Only the findings: no summary, no notes.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule code.")
+@click.option("--show-notes", is_flag=True, help="List what could not be judged, one note per line.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in the full report (NO_COLOR is respected in auto).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Check N inputs at a time, each in its own worker process.  [default: the machine's cores]")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
@@ -59,9 +72,11 @@ def _list_rules(console: Console) -> None:
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation with Bad/Good code and exit.")
 @click.option("--list-rules", is_flag=True, help="List the rule catalogue and exit.")
 @click.version_option(__version__, prog_name="bncheck")
-def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
-         train_op: tuple[str, ...], outputs: tuple[str, ...], jobs: int | None, timeout: float, memory_limit: int,
-         explain: str | None, list_rules: bool, **source_fix: bool) -> None:
+def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_file: str | None,
+         select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
+         train_op: tuple[str, ...], outputs: tuple[str, ...], old_outputs: tuple[str, ...], exit_zero: bool,
+         quiet: bool, statistics: bool, show_notes: bool, color: str, jobs: int | None, timeout: float,
+         memory_limit: int, explain: str | None, list_rules: bool, **source_fix: bool) -> None:
     """Check TensorFlow/Keras artefacts for batch-normalization mistakes.
 
     PATHS are GraphDef files (.pb, .pbtxt), MetaGraphs (.meta), SavedModel folders, checkpoint
@@ -69,7 +84,12 @@ def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tupl
     2 an input could not be used.
     """
     _tolerant_streams()
-    console = Console()
+    console = _console(color)
+    fmt = "full" if fmt == "text" else fmt or output_format
+    if old_outputs:
+        click.echo("bncheck: warning: --output NAME is deprecated: use --serve-output NAME "
+                   "(--output-file PATH writes the report to a file)", err=True)
+        outputs = outputs + old_outputs
     if list_rules:
         _list_rules(console)
         return
@@ -89,9 +109,10 @@ def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tupl
                             unsafe=source_fix["unsafe_fixes"], echo=click.echo)
         if source_fix["diff"]:
             sys.exit(1 if changed else 0)
+    selection, ignored = _selectors(select, "--select"), _selectors(ignore, "--ignore")
     try:
-        report = check_paths(paths, train_op=train_op, outputs=outputs, select=_codes(select),
-                             ignore=_codes(ignore), jobs=jobs, timeout=timeout, memory_mb=memory_limit)
+        report = check_paths(paths, train_op=train_op, outputs=outputs, select=selection,
+                             ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit)
     except KeyboardInterrupt:
         click.echo("bncheck: interrupted", err=True)
         sys.exit(130)
@@ -101,14 +122,61 @@ def main(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tupl
     for err in report.errors:
         click.echo(f"bncheck: error: {printable(err)}", err=True)
     try:
-        if fmt == "json":
-            click.echo(json_reporter.render(report))
-        else:
-            terminal.print_report(report, console, show_errors=False)
+        _write_report(report, fmt, output_file, console, quiet=quiet, statistics=statistics, show_notes=show_notes)
+    except OSError as exc:
+        click.echo(f"bncheck: error: {printable(output_file)}: cannot write the report "
+                   f"({printable(exc.strerror or exc)})", err=True)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001
         click.echo(f"bncheck: internal error: {printable(f'{type(exc).__name__}: {exc}')}", err=True)
         sys.exit(2)
-    sys.exit(report.exit_code(Severity.parse(fail_on)))
+    code = report.exit_code(Severity.parse(fail_on))
+    sys.exit(0 if exit_zero and code == 1 else code)
+
+
+def _console(color: str, file: Any = None) -> Console:
+    if color == "always":
+        return Console(file=file, force_terminal=True)
+    if color == "never":
+        return Console(file=file, no_color=True, color_system=None)
+    return Console(file=file)
+
+
+def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
+    """Rule-code prefixes; ``ALL`` is every rule; a prefix matching no rule is a usage error."""
+    codes = [c.upper() for c in _codes(values)]
+    if "ALL" in codes:
+        return None if option == "--select" else [r.code for r in RULES]
+    known = [r.code for r in RULES] + list(RESERVED)
+    unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
+    if unknown:
+        raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")
+    return codes if codes or option == "--ignore" else None
+
+
+def _write_report(report: Any, fmt: str, output_file: str | None, console: Console, *, quiet: bool,
+                  statistics: bool, show_notes: bool) -> None:
+    sink = open(output_file, "w", encoding="utf-8") if output_file else None
+    try:
+        if fmt == "full":
+            target = _console("never", sink) if sink else console
+            terminal.print_report(report, target, show_errors=False, quiet=quiet, show_notes=show_notes)
+            text = None
+        else:
+            text = render(report, fmt, quiet=quiet)
+        if statistics:
+            counts = Counter(f.code for f in report.findings)
+            stats = "\n".join(f"{n:>5}  {code}  {by_code(code).name if by_code(code) else ''}".rstrip()
+                               for code, n in sorted(counts.items()))
+            text = stats if text is None else (text + "\n" + stats if text else stats)
+        if text:
+            if sink:
+                sink.write(text + "\n")
+            else:
+                click.echo(text)
+    finally:
+        if sink:
+            sink.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The one pipeline both fronts call: loaders -> graph model -> rules -> findings."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
@@ -58,7 +59,12 @@ def check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
     target, options = job
     result = TargetResult()
     try:
-        models = [with_names(m, options.train_op, options.outputs) for m in load(target)]
+        loaded = load(target)
+        problem = unknown_names(loaded, options.train_op, options.outputs)
+        if problem:
+            result.errors.append((target.path, problem))
+            return result
+        models = [with_names(m, options.train_op, options.outputs) for m in loaded]
     except InputError as exc:
         result.errors.append((exc.source, exc.reason))
         return result
@@ -105,6 +111,15 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             plan.append((path, exc, [], walk_notes))
     sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
     plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
+    seen: set[tuple[str, str]] = set()
+    for i, (path, error, found, walk_notes) in enumerate(plan):  # the same artefact given twice: once
+        unique = []
+        for target in found:
+            key = (os.path.realpath(target.path), target.kind)
+            if key not in seen:
+                seen.add(key)
+                unique.append(target)
+        plan[i] = (path, error, unique, walk_notes)
     targets = [t for _, _, found, _ in plan for t in found]
     outcomes = _run(targets, options, jobs, timeout, memory_mb, isolate)
     report = Report([], [], [], [])
@@ -156,6 +171,39 @@ def _add_notes(report: Report, notes: Iterable[tuple[str, str]]) -> None:
     for note in notes:
         if note not in report.notes:
             report.notes.append(note)
+
+
+def unknown_names(models: Sequence[GraphModel], train_op: Sequence[str], outputs: Sequence[str]) -> str | None:
+    """Why ``--train-op`` / ``--serve-output`` names cannot apply to these graphs, or None.
+
+    A misspelt name must not silently turn a training graph into one bncheck does not judge.
+    """
+    graphs = [m for m in models if len(m.graph)]
+    if not graphs:
+        return None
+    for option, names in (("--train-op", train_op), ("--serve-output", outputs)):
+        for raw in names:
+            name = raw.lstrip("^").split(":")[0]
+            if any(name in m.graph for m in graphs):
+                continue
+            where = ", ".join(sorted({m.label or m.kind for m in graphs}))
+            found = ""
+            if option == "--train-op":
+                found = "; train ops found: " + (", ".join(_train_ops(graphs)) or "none")
+            return f"{option} {raw!r} is not a node of this graph ({where}){found}"
+    return None
+
+
+def _train_ops(models: Sequence[GraphModel]) -> list[str]:
+    from bncheck.rules.context import Context
+
+    names: set[str] = set()
+    for model in models:
+        try:
+            names.update(Context(model).train_ops[0])
+        except Exception:  # noqa: BLE001 - a hint only
+            continue
+    return sorted(names)[:10]
 
 
 def with_names(model: GraphModel, train_op: Sequence[str], outputs: Sequence[str]) -> GraphModel:

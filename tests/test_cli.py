@@ -41,7 +41,7 @@ def test_json_output_schema():
     result = run("--format", "json", TF1 / "saved_model_slim_is_training_true")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert set(data) == {"findings", "errors", "checked", "notes"}
+    assert set(data) == {"tool", "version", "schema_version", "findings", "errors", "checked", "notes"}
     pairs = {(f["code"], f["layer"]) for f in data["findings"]}
     assert pairs == {("BN002", "net/conv1/BatchNorm"), ("BN002", "net/conv2/BatchNorm"),
                      ("BN003", "net/conv1/BatchNorm"), ("BN003", "net/conv2/BatchNorm")}
@@ -64,7 +64,7 @@ def test_select_and_ignore_by_prefix():
 
 def test_train_op_and_output_options():
     path = TF1 / "layers_train_and_eval_graph.meta"
-    result = run("--format", "json", "--output", "model/logits/BiasAdd", "--select", "BN002", path)
+    result = run("--format", "json", "--serve-output", "model/logits/BiasAdd", "--select", "BN002", path)
     assert {f["layer"] for f in json.loads(result.output)["findings"]} == {"model/bn1", "model/bn2"}
     result = run("--format", "json", "--train-op", "model/logits/BiasAdd", "--select", "BN001", path)
     assert {f["layer"] for f in json.loads(result.output)["findings"]} == {"model/bn1", "model/bn2"}

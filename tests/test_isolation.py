@@ -71,7 +71,7 @@ def fifo(tmp_path):
 def test_a_hang_is_killed_at_the_deadline_and_the_other_jobs_still_run(start, fifo):
     since = time.monotonic()
     outcomes = run_isolated(f"{HERE}:job_block_on_fifo", [fifo], timeout=1.0, jobs=1, start=start)
-    assert [o.status for o in outcomes] == ["timeout"]
+    assert [(o.status, o.detail) for o in outcomes] == [("timeout", "")]
     assert 1.0 <= outcomes[0].seconds < 3.0
     with Pool(jobs=1, timeout=1.0, start=start) as pool:
         first = pool.map(f"{HERE}:job_echo", ["a"])
@@ -107,7 +107,7 @@ def test_a_warm_pool_costs_little_per_input():
     outcomes = run_isolated(f"{HERE}:job_echo", arguments, jobs=2, timeout=10, start="fork")
     elapsed = time.monotonic() - since
     assert [o.value[1] for o in outcomes] == arguments
-    assert len({o.value[2] for o in outcomes}) == 2  # two workers did all 200
+    assert len({o.value[2] for o in outcomes}) <= 2  # at most two workers did all 200
     assert elapsed < 3.0, elapsed
 
 

@@ -57,7 +57,7 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     except OSError as exc:
         raise InputError(path, f"cannot list this folder ({_os_reason(exc)})") from None
     own = _folder_target(path, names)
-    if own is not None:
+    if own is not None and own.kind != "checkpoint":
         return [own]
     skipped: list[tuple[str, str]] = notes if notes is not None else []
     root_real = os.path.realpath(path)
@@ -68,16 +68,18 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     targets: list[Target] = []
     for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs.sort()
-        if root != path:
-            folder = _folder_target(root, dirs + files)
-            if folder is not None:
-                targets.append(folder)
+        folder = own if root == path else _folder_target(root, dirs + files)
+        if folder is not None:
+            targets.append(folder)
+            if folder.kind != "checkpoint":  # a SavedModel's subfolders are part of it
                 dirs[:] = []
                 continue
         for name in list(dirs):
             if os.path.islink(os.path.join(root, name)):
                 skipped.append((os.path.join(root, name), "skipped: symlinked folder (not followed)"))
                 dirs.remove(name)
+        if folder is not None:  # a checkpoint folder's files are the checkpoint; its subfolders are searched
+            continue
         for name in sorted(files):
             source = name.endswith(SOURCE_SUFFIXES) and source_wanted(path, root)  # source mode: .py files
             if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES) and not source:

@@ -120,38 +120,56 @@ def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
     return out
 
 
-def summary(report: "Report") -> Text:
+def summary(report: "Report", ascii_only: bool = False, notes_hidden: bool = False) -> Text:
+    """The run in one line; nothing checked is never shown as a pass."""
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in Severity}
+    cross, tick = ("x", "ok:") if ascii_only else ("✗", "✓")
     text = Text()
+    if not report.checked:
+        text.append(f"{cross} nothing was checked", style="bold red")
+        if report.errors:
+            text.append(f": {len(report.errors)} input{'s' if len(report.errors) != 1 else ''} could not be read",
+                        style="bold red")
+        return text
     if report.findings:
         parts = [f"{n} {str(s)}{'s' if n != 1 else ''}" for s, n in sorted(counts.items(), reverse=True) if n]
         layers = len({(f.path, f.layer) for f in report.findings})
-        text.append(f"✗ {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
+        text.append(f"{cross} {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
                     style="bold red" if counts[Severity.ERROR] else "bold yellow")
         text.append(f" ({', '.join(parts)}) on {layers} layer{'s' if layers != 1 else ''}")
     else:
-        text.append("✓ no batch-norm problems found", style="bold green")
+        text.append(f"{tick} no batch-norm problems found", style="bold green")
     text.append(f" in {len(report.checked)} input{'s' if len(report.checked) != 1 else ''}")
     if report.errors:
         text.append(f"; {len(report.errors)} could not be read", style="bold red")
+    if notes_hidden and report.notes:
+        text.append(f"; {len(report.notes)} note{'s' if len(report.notes) != 1 else ''} (--show-notes)", style="dim")
     return text
 
 
-def render(report: "Report", show_errors: bool = True) -> Iterator[RenderableType]:
+def render(report: "Report", show_errors: bool = True, *, show_notes: bool = True, quiet: bool = False,
+           ascii_only: bool = False) -> Iterator[RenderableType]:
+    """The grouped report; ``show_notes=False`` folds the notes into the summary line, ``quiet``
+    leaves only the findings."""
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in report.findings:
         by_path[f.path].append(f)
     for path in sorted(by_path):
         yield Group(*_file_block(path, by_path[path]))
-    for path, note in report.notes:
-        yield Text(f"note: {printable(path)}: {printable(note)}", style="dim")
+    if quiet:
+        return
+    if show_notes:
+        for path, note in report.notes:
+            yield Text(f"note: {printable(path)}: {printable(note)}", style="dim")
     if show_errors:
         for err in report.errors:
             yield Text(f"error: {printable(err)}", style="red")
-    yield summary(report)
+    yield summary(report, ascii_only, notes_hidden=not show_notes)
 
 
-def print_report(report: "Report", console: Console | None = None, show_errors: bool = True) -> None:
+def print_report(report: "Report", console: Console | None = None, show_errors: bool = True, *,
+                 show_notes: bool = True, quiet: bool = False) -> None:
     console = console or Console()
-    for part in render(report, show_errors):
+    ascii_only = not console.encoding.lower().replace("-", "").startswith("utf")
+    for part in render(report, show_errors, show_notes=show_notes, quiet=quiet, ascii_only=ascii_only):
         console.print(part)

@@ -1,0 +1,38 @@
+"""``--output-format concise``: one greppable line per finding, then a one-line summary.
+
+``path[graph]:layer: BN001 error update-not-run: message``; every model-supplied part escaped.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bncheck.reporters.escaping import printable
+
+if TYPE_CHECKING:
+    from bncheck.findings import Finding
+    from bncheck.report import Report
+
+
+def line(finding: "Finding") -> str:
+    graph = f"[{printable(finding.graph)}]" if finding.graph else ""
+    return (f"{printable(finding.path)}{graph}:{printable(finding.layer)}: {finding.code} {finding.severity} "
+            f"{finding.rule}: {printable(finding.message)}")
+
+
+def summary(report: "Report") -> str:
+    """The run in one plain line (no symbols, so any terminal encoding can show it)."""
+    n, inputs = len(report.findings), len(report.checked)
+    text = f"{n} finding{'s' if n != 1 else ''}" if n else "no batch-norm problems found"
+    text += f" in {inputs} input{'s' if inputs != 1 else ''}"
+    if report.errors:
+        text += f"; {len(report.errors)} could not be read"
+    if not report.checked:
+        text += "; nothing was checked"
+    return text
+
+
+def render(report: "Report", quiet: bool = False) -> str:
+    lines = [line(f) for f in report.findings]
+    if not quiet:
+        lines.append(summary(report))
+    return "\n".join(lines)

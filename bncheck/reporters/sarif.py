@@ -1,0 +1,110 @@
+"""``--output-format sarif``: SARIF 2.1.0 as GitHub code scanning reads it.
+
+Rules come from the catalogue (help text = ``--explain``), each result points at the artefact file
+(a SavedModel folder's ``saved_model.pb``, a checkpoint folder's ``checkpoint`` state file) by a URI
+relative to the working directory, names the layer as a logical location, and carries a stable
+fingerprint of (code, graph, layer) in ``partialFingerprints``. Inputs that could not be read are
+tool execution notifications.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from bncheck.findings import Finding, Severity
+from bncheck.reporters.escaping import valid_unicode
+
+if TYPE_CHECKING:
+    from bncheck.report import Report
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FINGERPRINT_KEY = "bncheckLayer/v1"
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across runs and machines: the rule, the graph inside the artefact, the layer."""
+    key = "\0".join((finding.code, finding.graph, finding.layer)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()[:32]
+
+
+def artefact_file(path: str) -> str:
+    """The file a finding is anchored to: folders are represented by their defining file."""
+    if os.path.isdir(path):
+        for name in ("saved_model.pb", "saved_model.pbtxt", "checkpoint"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+    return path
+
+
+def uri(path: str) -> str:
+    """A relative URI when ``path`` is under the working directory, else a ``file://`` URI; bytes
+    that are not UTF-8 are percent-encoded as themselves (lossless)."""
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute)
+    chosen = rel if not rel.startswith("..") else absolute
+    try:
+        raw = os.fsencode(chosen)
+    except UnicodeEncodeError:  # a lone surrogate no file system produced: keep it visible, not fatal
+        raw = chosen.encode("utf-8", "surrogatepass")
+    raw = raw.replace(os.fsencode(os.sep), b"/")
+    quoted = quote(raw, safe="/")
+    return quoted if not rel.startswith("..") else "file://" + quoted
+
+
+def _rules() -> list[dict[str, Any]]:
+    from bncheck.rules import RULES
+
+    return [{
+        "id": rule.code,
+        "name": "".join(part.capitalize() for part in rule.name.split("-")),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join((rule.__doc__ or rule.summary).split())},
+        "help": {"text": rule.explain()},
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {"tags": ["batch-normalization"]},
+    } for rule in RULES]
+
+
+def to_sarif(report: "Report") -> dict[str, Any]:
+    from bncheck import __version__
+
+    rules = _rules()
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results = []
+    for f in report.findings:
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": LEVEL[f.severity],
+            "message": {"text": f"{f.layer}: {f.message}"},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": uri(artefact_file(f.path))}},
+                "logicalLocations": [{"name": f.layer, "fullyQualifiedName": f"{f.graph}/{f.layer}" if f.graph
+                                      else f.layer, "kind": "object"}],
+            }],
+            "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
+            "properties": {"graph": f.graph, "evidence": f.to_dict()["evidence"], "fix": f.fix},
+        }
+        if f.code in index:
+            result["ruleIndex"] = index[f.code]
+        results.append(result)
+    notifications = [{
+        "level": "error",
+        "message": {"text": f"{e.source}: {e.reason}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(e.source)}}}],
+    } for e in report.errors]
+    run = {
+        "tool": {"driver": {"name": "bncheck", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": "https://github.com/bncheck/bncheck", "rules": rules}},
+        "invocations": [{"executionSuccessful": not report.errors,
+                         "toolExecutionNotifications": notifications}],
+        "results": results,
+    }
+    return valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+
+
+def render(report: "Report") -> str:
+    return json.dumps(to_sarif(report), indent=2, ensure_ascii=True)

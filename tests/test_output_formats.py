@@ -1,0 +1,285 @@
+"""Issue 10 (part): output formats, CI flags, and the slips that used to pass silently with exit 0."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+import bncheck
+from bncheck.cli import main
+from bncheck.engine import check_paths
+from bncheck.reporters import FORMATS, render
+from bncheck.reporters import sarif as sarif_reporter
+from conftest import FIXTURES, ROOT
+from test_output_escaping import HOSTILE, hostile_report
+
+TF1 = FIXTURES / "tf1"
+MOMENTUM = TF1 / "layers_momentum_0.1.meta"  # BN007 warning on model/bn1 and model/bn2
+SAVED = TF1 / "saved_model_slim_is_training_true"  # BN002 + BN003 errors on two layers
+CLEAN = TF1 / "layers_resource_update_ops_wired.meta"
+RESNET = TF1 / "slim_resnet_v1_50_without_updates.meta"
+
+
+def run(*args: object, **kwargs):
+    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+
+
+# ---- never pass silently ---------------------------------------------------------------------
+
+def test_misspelt_train_op_is_exit_2_naming_the_graph_and_what_was_found():
+    result = run(RESNET, "--train-op", "typo")
+    assert result.exit_code == 2
+    assert result.stderr == (f"bncheck: error: {RESNET}: --train-op 'typo' is not a node of this graph "
+                             "(MetaGraph); train ops found: Momentum\n")
+    assert "nothing was checked" in result.stdout
+    report = bncheck.check_path(RESNET, train_op="typo")
+    assert [e.reason for e in report.errors] == ["--train-op 'typo' is not a node of this graph (MetaGraph); "
+                                                 "train ops found: Momentum"]
+
+
+def test_unknown_selector_is_a_usage_error_and_all_selects_everything():
+    result = run(MOMENTUM, "--select", "BN999")
+    assert result.exit_code == 2 and "--select BN999 matches no rule" in result.stderr
+    assert run(MOMENTUM, "--ignore", "XX1").exit_code == 2
+    path = TF1 / "handwritten_decay_1e-5_unwired.meta"
+    codes = lambda *a: {f["code"] for f in json.loads(run("--output-format", "json", path, *a).stdout)["findings"]}  # noqa: E731
+    assert codes("--select", "ALL") == {"BN001", "BN007"} == codes()
+    assert codes("--ignore", "ALL") == set()
+
+
+def test_api_reads_a_selector_string_as_a_comma_list_not_letter_by_letter():
+    path = TF1 / "handwritten_decay_1e-5_unwired.meta"
+    assert {c for c, _ in bncheck.check_path(path, select="BN007").codes()} == {"BN007"}
+    assert {c for c, _ in bncheck.check_path(path, select="BN001,BN007").codes()} == {"BN001", "BN007"}
+    assert {c for c, _ in bncheck.check_path(path, select="ALL").codes()} == {"BN001", "BN007"}
+    with pytest.raises(TypeError):
+        bncheck.check_path(path, select=7)
+
+
+def test_old_output_option_warns_and_still_names_the_served_tensor():
+    path = TF1 / "frozen_layers_training_true.pb"
+    new = run("--output-format", "json", "--serve-output", "model/logits/BiasAdd", "--select", "BN002", path)
+    old = run("--output-format", "json", "--output", "model/logits/BiasAdd", "--select", "BN002", path)
+    assert json.loads(new.stdout)["findings"] == json.loads(old.stdout)["findings"] != []
+    assert old.stderr == ("bncheck: warning: --output NAME is deprecated: use --serve-output NAME "
+                          "(--output-file PATH writes the report to a file)\n")
+    assert new.stderr == ""
+
+
+def test_same_artefact_given_twice_is_checked_once():
+    relative = os.path.relpath(MOMENTUM)
+    report = check_paths([str(MOMENTUM), "./" + relative, str(TF1)])
+    assert report.checked.count(str(MOMENTUM)) == 1
+    assert sum(1 for c in report.checked if os.path.realpath(c) == os.path.realpath(MOMENTUM)) == 1
+    assert len([f for f in report.findings if f.code == "BN007" and f.layer == "model/bn1"
+                and os.path.realpath(f.path) == os.path.realpath(MOMENTUM)]) == 1
+
+
+def test_checkpoint_folder_keeps_being_searched_for_exports_and_eval_graphs(tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(TF1 / "layers_checkpoint_with_updates", run_dir)
+    shutil.copytree(SAVED, run_dir / "export" / "1")
+    (run_dir / "eval").mkdir()
+    shutil.copy(MOMENTUM, run_dir / "eval" / "graph.meta")
+    report = check_paths([str(run_dir)])
+    assert report.checked == [str(run_dir), str(run_dir / "eval" / "graph.meta"), str(run_dir / "export" / "1")]
+    assert {f.code for f in report.findings} >= {"BN002", "BN003", "BN007"}
+
+
+def test_nothing_checked_is_never_a_pass(tmp_path):
+    result = run(tmp_path / "missing.pb")
+    assert result.exit_code == 2
+    assert "✗ nothing was checked: 1 input could not be read" in result.stdout
+    assert "no batch-norm problems" not in result.stdout
+
+
+def test_a_terminal_that_cannot_encode_the_symbols_gets_ascii(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="cp1252")
+    result = subprocess.run([sys.executable, "-m", "bncheck", str(CLEAN)], capture_output=True, env=env, timeout=120)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout.decode("cp1252").rstrip().endswith("ok: no batch-norm problems found in 1 input")
+
+
+# ---- formats ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mixed_report():
+    return check_paths([str(SAVED), str(MOMENTUM), "missing.pb"])
+
+
+def test_concise_is_one_greppable_line_per_finding(mixed_report):
+    lines = render(mixed_report, "concise").splitlines()
+    assert lines[0] == (f"{MOMENTUM}[MetaGraph]:model/bn1: BN007 warning momentum-out-of-range: moving-average "
+                        "momentum is 0.1: the moving average is essentially the last batch")
+    assert lines[2].startswith(f"{SAVED}[MetaGraph [serve]]:net/conv1/BatchNorm: BN002 error batch-stats-at-inference: ")
+    assert lines[-1] == "6 findings in 2 inputs; 1 could not be read"
+    assert len(lines) == 7
+    assert render(mixed_report, "concise", quiet=True).splitlines() == lines[:-1]
+
+
+def test_json_has_tool_version_and_schema_version(mixed_report):
+    data = json.loads(render(mixed_report, "json"))
+    assert (data["tool"], data["version"], data["schema_version"]) == ("bncheck", bncheck.__version__, 1)
+    assert len(data["findings"]) == 6 and data["errors"] == [{"path": "missing.pb", "message": "no such file or folder"}]
+
+
+def test_json_lines_one_object_per_line(mixed_report):
+    rows = [json.loads(line) for line in render(mixed_report, "json-lines").splitlines()]
+    assert [r["type"] for r in rows] == ["finding"] * 6 + ["error", "note"]
+    assert rows[0]["code"] == "BN007" and rows[6]["path"] == "missing.pb" and rows[7]["path"] == str(SAVED)
+
+
+GITHUB_LINE = re.compile(r"^::(error|warning|notice) file=([^,:]*),title=([^,:]*)::([^\r\n]*)$")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+def test_github_annotations_parse_back(mixed_report):
+    lines = render(mixed_report, "github").splitlines()
+    parsed = [GITHUB_LINE.match(line).groups() for line in lines]
+    assert parsed[0] == ("warning", os.path.relpath(MOMENTUM), "BN007 model/bn1 (MetaGraph)",
+                         "moving-average momentum is 0.1: the moving average is essentially the last batch")
+    assert parsed[2][:3] == ("error", os.path.relpath(SAVED / "saved_model.pb"), "BN002 net/conv1/BatchNorm (MetaGraph [serve])")
+    assert parsed[-1] == ("error", "missing.pb", "bncheck could not read this input", "no such file or folder")
+
+
+def test_github_annotations_of_hostile_names_stay_one_command_each():
+    lines = render(hostile_report(), "github").splitlines()
+    assert len(lines) == 2
+    level, file, title, message = GITHUB_LINE.match(lines[0]).groups()
+    assert (level, _unescape(title).split(" ", 1)[0]) == ("warning", "BN007")
+    assert "\x1b" not in "".join(lines) and _unescape(title).startswith("BN007 bn\\x1b[2J\\nbncheck")
+
+
+SARIF_SUBSET = {  # what GitHub code scanning needs from a SARIF 2.1.0 log
+    "type": "object",
+    "required": ["version", "runs", "$schema"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "runs": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["tool", "results"],
+            "properties": {
+                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
+                    "type": "object", "required": ["name", "rules"],
+                    "properties": {"rules": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "shortDescription", "help"],
+                        "properties": {"defaultConfiguration": {"properties": {
+                            "level": {"enum": ["none", "note", "warning", "error"]}}}}}}}}}},
+                "results": {"type": "array", "items": {
+                    "type": "object", "required": ["ruleId", "message", "locations", "partialFingerprints"],
+                    "properties": {
+                        "level": {"enum": ["none", "note", "warning", "error"]},
+                        "message": {"type": "object", "required": ["text"]},
+                        "locations": {"type": "array", "minItems": 1, "items": {
+                            "type": "object", "required": ["physicalLocation"],
+                            "properties": {"physicalLocation": {
+                                "type": "object", "required": ["artifactLocation"],
+                                "properties": {"artifactLocation": {
+                                    "type": "object", "required": ["uri"],
+                                    "properties": {"uri": {"type": "string", "pattern": "^[^\\\\ ]+$"}}}}}}}},
+                        "partialFingerprints": {"type": "object",
+                                                "additionalProperties": {"type": "string"}}}}}}}},
+    },
+}
+
+
+def test_sarif_structure_rules_locations_and_fingerprints(mixed_report):
+    jsonschema = pytest.importorskip("jsonschema")
+    log = json.loads(render(mixed_report, "sarif"))
+    jsonschema.validate(log, SARIF_SUBSET)
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [r.code for r in bncheck.rules.RULES]
+    assert rules[0]["help"]["text"] == bncheck.rules.RULES[0].explain()
+    results = run_["results"]
+    assert [r["ruleId"] for r in results] == ["BN007", "BN007", "BN002", "BN003", "BN002", "BN003"]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {os.path.relpath(MOMENTUM), os.path.relpath(SAVED / "saved_model.pb")}
+    assert results[2]["locations"][0]["logicalLocations"][0]["name"] == "net/conv1/BatchNorm"
+    prints = [r["partialFingerprints"][sarif_reporter.FINGERPRINT_KEY] for r in results]
+    assert len(set(prints)) == 6  # distinct per (code, graph, layer)
+    again = json.loads(render(check_paths([str(SAVED), str(MOMENTUM)]), "sarif"))["runs"][0]["results"]
+    assert [r["partialFingerprints"] for r in again] == [r["partialFingerprints"] for r in results]
+    assert run_["invocations"][0]["executionSuccessful"] is False
+    assert run_["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"] == "missing.pb: no such file or folder"
+
+
+def test_sarif_uri_of_a_non_utf8_file_name_is_percent_encoded(tmp_path):
+    name = os.fsdecode(b"caf\xe9 1.meta")
+    shutil.copy(MOMENTUM, tmp_path / name)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        log = json.loads(render(check_paths([name]), "sarif"))
+    finally:
+        os.chdir(cwd)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert uris == {"caf%E9%201.meta"}
+
+
+def test_junit_xml_counts_cases_and_survives_hostile_names(mixed_report):
+    suite = ET.fromstring(render(mixed_report, "junit")).find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("7", "6", "1")
+    first = suite.find("testcase")
+    assert (first.get("classname"), first.get("name")) == (str(MOMENTUM), "BN007 model/bn1 [MetaGraph]")
+    hostile = ET.fromstring(render(hostile_report(), "junit"))  # well-formed despite control characters
+    assert hostile.find("testsuite/testcase/failure").get("type") == "BN007 momentum-out-of-range"
+
+
+def test_every_format_escapes_model_supplied_text():
+    report = hostile_report()
+    for fmt in FORMATS[1:]:
+        text = render(report, fmt)
+        assert "\x1b" not in text and "\ud800" not in text and "\udcff" not in text, fmt
+        text.encode("utf-8")
+    assert HOSTILE not in render(report, "concise")
+
+
+# ---- the CI flags --------------------------------------------------------------------------
+
+def test_output_format_from_the_environment_and_the_old_flag():
+    env_run = run(MOMENTUM, env={"BNCHECK_OUTPUT_FORMAT": "concise"})
+    assert env_run.stdout.splitlines()[-1] == "2 findings in 1 input"
+    assert json.loads(run("--format", "json", MOMENTUM).stdout)["tool"] == "bncheck"
+    assert run("--format", "text", MOMENTUM).stdout == run(MOMENTUM).stdout
+
+
+def test_output_file_receives_the_report(tmp_path):
+    out = tmp_path / "report.sarif"
+    result = run("--output-format", "sarif", "--output-file", out, MOMENTUM)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+    text_out = tmp_path / "report.txt"
+    assert run("-o", text_out, SAVED).exit_code == 1
+    assert "BN002" in text_out.read_text() and "\x1b" not in text_out.read_text()
+    assert run("-o", tmp_path / "no" / "such" / "dir.txt", MOMENTUM).exit_code == 2
+
+
+def test_exit_zero_quiet_statistics_and_notes():
+    assert run(SAVED).exit_code == 1
+    assert run(SAVED, "--exit-zero").exit_code == 0
+    assert run(SAVED, "missing.pb", "--exit-zero").exit_code == 2  # unusable input is never waved through
+    quiet = run(SAVED, "-q", "--output-format", "concise").stdout.splitlines()
+    assert len(quiet) == 4 and all(" BN00" in line for line in quiet)
+    stats = run(SAVED, "-q", "--output-format", "concise", "--statistics").stdout.splitlines()[4:]
+    assert stats == ["    2  BN002  batch-stats-at-inference", "    2  BN003  inference-updates-stats"]
+    untrained = FIXTURES / "keras3" / "untrained.keras"
+    folded = run(untrained).stdout
+    assert "note:" not in folded and "; 1 note (--show-notes)" in folded
+    shown = run(untrained, "--show-notes").stdout
+    assert "note: " in shown and "(--show-notes)" not in shown
+
+
+def test_color_flag():
+    assert "\x1b[" in run(SAVED, "--color", "always").stdout
+    assert "\x1b[" not in run(SAVED, "--color", "never").stdout
