@@ -6,6 +6,8 @@ Every dotted name is first made canonical (:func:`canonical`): ``tf.compat.v1.la
 """
 from __future__ import annotations
 
+import functools
+
 _REWRITES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1", "tensorflow"),
     ("tensorflow.compat.v2", "tensorflow"),
@@ -34,6 +36,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical(qual: str) -> str:
     """``tf.compat.v1.layers.batch_normalization`` -> ``tensorflow.layers.batch_normalization``."""
     for _ in range(len(_REWRITES)):

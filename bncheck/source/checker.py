@@ -47,7 +47,7 @@ def analyse(modules: list[ModuleInfo]) -> list[Run]:
     project = Project(modules)
     runs: list[Run] = []
     walked: set[int] = set()
-    called = _called_names(modules)
+    hot = _interesting(modules)
     for module in modules:
         run = Run(module.modname, module.path, graph_mode=module.graph_mode)
         walker = Walker(project, run)
@@ -56,12 +56,13 @@ def analyse(modules: list[ModuleInfo]) -> list[Run]:
         walked |= walker.walked
         runs.append(run)
     for module in modules:
-        roots = [f for f in module.functions.values() if f.name not in called]
+        roots = [f for f in module.functions.values() if id(f.node) in hot and not _is_called(f.name, modules)]
         for cls in module.classes.values():
             roots += [m for name, m in cls.methods.items()
-                      if name in ("call", "train_step") or (name not in called and not name.startswith("__"))]
+                      if name in ("call", "train_step") or (
+                          id(m.node) in hot and not name.startswith("__") and not _is_called(name, modules))]
         for func in roots:
-            if id(func.node) in walked:
+            if id(func.node) in walked or id(func.node) not in hot:
                 continue
             run = Run(func.qualname, module.path, graph_mode=module.graph_mode)
             walker = Walker(project, run)
@@ -72,33 +73,58 @@ def analyse(modules: list[ModuleInfo]) -> list[Run]:
     return runs
 
 
-def _called_names(modules: list[ModuleInfo]) -> set[str]:
-    import ast
+_WORD = re.compile(r"[A-Za-z_]\w*")
 
-    names: set[str] = set()
+
+def _is_called(name: str, modules: list[ModuleInfo]) -> bool:
+    """Whether ``name(`` appears anywhere besides its own definition (a text count: a false "called"
+    only means the function is walked from its callers instead of as a root)."""
+    uses = sum(m.text.count(name + "(") for m in modules)
+    defs = sum(m.text.count(f"def {name}(") + m.text.count(f"class {name}(") for m in modules)
+    return uses > defs
+
+
+def _interesting(modules: list[ModuleInfo]) -> set[int]:
+    """Function nodes whose walk can produce an event: their text mentions a word the rules read, or
+    the name of another interesting function or class (to a fixpoint)."""
+    funcs = []
     for m in modules:
-        for node in ast.walk(m.tree):
-            if isinstance(node, ast.Call):
-                f = node.func
-                if isinstance(f, ast.Name):
-                    names.add(f.id)
-                elif isinstance(f, ast.Attribute):
-                    names.add(f.attr)
-    return names
+        for f in list(m.functions.values()) + [meth for c in m.classes.values() for meth in c.methods.values()]:
+            node = f.node
+            text = "\n".join(m.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
+            owner = f.cls.name if f.cls else f.name
+            funcs.append((f, owner, text))
+    hot: set[int] = set()
+    hot_names: set[str] = set()
+    for f, owner, text in funcs:
+        if relevant(text):
+            hot.add(id(f.node))
+            hot_names.update((f.name, owner))
+    changed = True
+    while changed:
+        changed = False
+        for f, owner, text in funcs:
+            if id(f.node) in hot:
+                continue
+            if any(name in text for name in hot_names):  # a substring test: may keep a few too many
+                hot.add(id(f.node))
+                hot_names.update((f.name, owner))
+                changed = True
+    return hot
 
 
-def check_group(paths: Sequence[str], root: str, select: Sequence[str] | None = None,
+def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None = None,
                 ignore: Sequence[str] | None = None) -> SourceResult:
-    """Check files that may call each other as one program."""
+    """Check ``(path, text)`` files that may call each other as one program."""
     result = SourceResult()
     modules: list[ModuleInfo] = []
-    texts: dict[str, str] = {}
-    for path in paths:
+    texts = dict(files)
+    # names the other files use keep a helper alive when its own file is pruned (one file: nothing extra)
+    words = {p: set(_WORD.findall(t)) for p, t in files} if len(files) > 1 else {}
+    for path, text in files:
         try:
-            text = read_source(path)
-            texts[path] = text
-            if relevant(text):
-                modules.append(parse_module(path, text, module_name(path, root)))
+            extra = set().union(*(w for q, w in words.items() if q != path)) if words else set()
+            modules.append(parse_module(path, text, module_name(path, root), extra))
             result.checked.append(path)
         except InputError as exc:
             result.errors.append(exc)
@@ -124,7 +150,7 @@ def check_group(paths: Sequence[str], root: str, select: Sequence[str] | None = 
                     seen.add(f.key)
                     found.append(f)
         except Exception as exc:  # a rule bug: report it, keep the other rules
-            result.errors.append(InputError(paths[0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
+            result.errors.append(InputError(files[0][0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
     active = {r.code for r in rules}
     tables = {p: suppression.parse(t) for p, t in texts.items()}
     for f in found:
@@ -137,15 +163,15 @@ def check_group(paths: Sequence[str], root: str, select: Sequence[str] | None = 
     return result
 
 
-def groups_of(paths: Sequence[str], root: str) -> list[list[str]]:
+def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[str, str]]]:
     """Files joined when one imports another by a name that matches a scanned module."""
     index: dict[str, list[int]] = {}
-    names = [module_name(p, root) for p in paths]
+    names = [module_name(p, root) for p, _ in files]
     for i, name in enumerate(names):
         parts = name.split(".")
         for j in range(len(parts)):
             index.setdefault(".".join(parts[j:]), []).append(i)
-    parent = list(range(len(paths)))
+    parent = list(range(len(files)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -153,19 +179,14 @@ def groups_of(paths: Sequence[str], root: str) -> list[list[str]]:
             i = parent[i]
         return i
 
-    for i, path in enumerate(paths):
-        try:
-            with open(path, "rb") as fh:
-                text = fh.read().decode("utf-8", "replace")
-        except OSError:
-            continue
+    for i, (_, text) in enumerate(files):
         for target in _imported(text, names[i]):
             for j in index.get(target, ()):
                 if j != i:
                     parent[find(i)] = find(j)
-    out: dict[int, list[str]] = {}
-    for i, path in enumerate(paths):
-        out.setdefault(find(i), []).append(path)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for i, item in enumerate(files):
+        out.setdefault(find(i), []).append(item)
     return list(out.values())
 
 
@@ -193,7 +214,7 @@ def _common_root(paths: Sequence[str]) -> str:
     return os.path.commonpath(dirs) if dirs else ""
 
 
-def _check_batch(args: tuple[list[list[str]], str, list[str] | None, list[str] | None]) -> SourceResult:
+def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[str]]) -> SourceResult:
     groups, root, select, ignore = args
     out = SourceResult()
     for g in groups:
@@ -203,19 +224,33 @@ def _check_batch(args: tuple[list[list[str]], str, list[str] | None, list[str] |
 
 def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
                 jobs: int | None = None, root: str | None = None) -> SourceResult:
-    """Check ``.py`` files; groups of files that import each other are checked in parallel."""
+    """Check ``.py`` files; groups of files that import each other are checked in parallel.
+
+    Files that mention nothing the rules read are counted as checked without being parsed."""
     paths = list(dict.fromkeys(paths))
+    result = SourceResult()
     if not paths:
-        return SourceResult()
+        return result
     root = root if root is not None else _common_root(paths)
-    groups = groups_of(paths, root)
+    files: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            text = read_source(path)
+        except InputError as exc:
+            result.errors.append(exc)
+            continue
+        if relevant(text):
+            files.append((path, text))
+        else:
+            result.checked.append(path)
+    groups = groups_of(files, root)
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     sel, ign = list(select or ()), list(ignore or ())
-    result = SourceResult()
-    if jobs <= 1 or len(paths) < PARALLEL_MIN_FILES or len(groups) < 2:
+    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or len(groups) < 2:
         result.extend(_check_batch((groups, root, sel, ign)))
     else:
-        batches: list[list[list[str]]] = [[] for _ in range(jobs * 4)]
+        groups.sort(key=lambda g: -sum(len(t) for _, t in g))
+        batches: list[list[list[tuple[str, str]]]] = [[] for _ in range(jobs * 4)]
         for i, g in enumerate(groups):
             batches[i % len(batches)].append(g)
         try:
@@ -223,7 +258,7 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
                 for part in pool.map(_check_batch, [(b, root, sel, ign) for b in batches if b]):
                     result.extend(part)
         except (OSError, concurrent.futures.process.BrokenProcessPool):
-            result = _check_batch((groups, root, sel, ign))
+            result.extend(_check_batch((groups, root, sel, ign)))
     order = {p: i for i, p in enumerate(paths)}
     result.checked.sort(key=lambda p: order.get(p, 0))
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
 from bncheck.errors import InputError
-from bncheck.source.apis import GRAPH_MODE_SWITCHES
+from bncheck.source.apis import GRAPH_MODE_SWITCHES, RELEVANT_WORDS
 from bncheck.source.model import Alias, ClassRef, Const, FuncRef, Loc, Value
 
 
@@ -46,6 +47,7 @@ class ModuleInfo:
     tree: ast.Module
     lines: list[str]
     graph_mode: bool
+    ascii: bool = False  # byte columns are character columns
     globals: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
@@ -54,8 +56,10 @@ class ModuleInfo:
         """The node's span, with UTF-8 byte offsets turned into 1-based character columns."""
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
-        return Loc(self.path, line, self._col(line, getattr(node, "col_offset", 0)) + 1,
-                   end_line, self._col(end_line, getattr(node, "end_col_offset", None) or 0) + 1)
+        col, end_col = getattr(node, "col_offset", 0), getattr(node, "end_col_offset", None) or 0
+        if self.ascii:
+            return Loc(self.path, line, col + 1, end_line, end_col + 1)
+        return Loc(self.path, line, self._col(line, col) + 1, end_line, self._col(end_line, end_col) + 1)
 
     def _col(self, line: int, byte_col: int) -> int:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -73,17 +77,79 @@ def module_name(path: str, root: str) -> str:
     return ".".join(parts) or os.path.basename(path)[:-3]
 
 
-def parse_module(path: str, text: str, modname: str) -> ModuleInfo:
+def parse_module(path: str, text: str, modname: str, extra_words: frozenset[str] | set[str] = frozenset()) -> ModuleInfo:
     try:
-        tree = ast.parse(text, filename=path)
+        pruned = prune(text, extra_words)
+        try:
+            tree = ast.parse(pruned, filename=path)
+        except SyntaxError:
+            if pruned is text:
+                raise
+            tree = ast.parse(text, filename=path)  # the pruning misread the layout: parse it all
     except SyntaxError as exc:
         raise InputError(path, f"not valid Python: {exc.msg} (line {exc.lineno})") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(path, f"not valid Python: {exc}") from None
     module = ModuleInfo(path, modname, text, tree, text.splitlines(),
-                        graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES))
+                        graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES), ascii=text.isascii())
     _collect(module)
     return module
+
+
+_CHUNK_START = ("def ", "async def ", "class ", "@")
+_DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def prune(text: str, extra_words: frozenset[str] | set[str] = frozenset()) -> str:
+    """The text with top-level functions and classes that cannot matter blanked out (line numbers and
+    columns kept): those whose text mentions no word the rules read and whose name no kept code
+    mentions (``extra_words``: names the other files of the program use). Parsing is most of the cost of source mode, and most code in a repository is neither
+    model nor training code. Returns ``text`` itself when nothing can be dropped."""
+    lines = text.split("\n")
+    chunks: list[tuple[int, int, str]] = []  # (first line, end line exclusive, defined name)
+    i, n = 0, len(lines)
+    while i < n:
+        if lines[i].startswith(_CHUNK_START):
+            start = i
+            while i < n and lines[i].startswith("@"):
+                i += 1
+            m = _DEFINED.match(lines[i]) if i < n else None
+            i += 1
+            while i < n and (not lines[i] or lines[i][0] in " \t#)]}"):
+                i += 1
+            if m is None:
+                return text
+            chunks.append((start, i, m.group(1)))
+        else:
+            i += 1
+    if not chunks:
+        return text
+    texts = ["\n".join(lines[a:b]) for a, b, _ in chunks]
+    keep = [relevant_text(t) for t in texts]
+    in_chunk = {j for a, b, _ in chunks for j in range(a, b)}
+    # kept code as one text: a name found in it (even as a substring) keeps its definition
+    kept = ["\n".join(l for j, l in enumerate(lines) if j not in in_chunk)] + [t for t, k in zip(texts, keep) if k]
+    kept_text = "\n".join(kept)
+    changed = True
+    while changed:
+        changed = False
+        for k, (_, _, name) in enumerate(chunks):
+            if not keep[k] and (name in extra_words or name in kept_text):
+                keep[k] = changed = True
+                kept_text += "\n" + texts[k]
+    if all(keep):
+        return text
+    out = list(lines)
+    for k, (a, b, _) in enumerate(chunks):
+        if not keep[k]:
+            for j in range(a, b):
+                out[j] = ""
+    return "\n".join(out)
+
+
+def relevant_text(text: str) -> bool:
+    return any(word in text for word in RELEVANT_WORDS)
 
 
 def read_source(path: str) -> str:

@@ -12,6 +12,7 @@ import tokenize
 from dataclasses import dataclass
 
 _BNCHECK = re.compile(r"#\s*bncheck:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
+_ANY = re.compile(r"#\s*(?:bncheck:|noqa)", re.I)
 _NOQA = re.compile(r"#\s*noqa(?::\s*([A-Za-z0-9_,\s]+))?", re.I)
 
 
@@ -26,7 +27,7 @@ class Suppression:
 
 def parse(text: str) -> dict[int, list[Suppression]]:
     """Suppression comments by line (a cheap text test first: most files have none)."""
-    if "bncheck" not in text and "noqa" not in text and "NOQA" not in text:
+    if not _ANY.search(text):
         return {}
     out: dict[int, list[Suppression]] = {}
     try:

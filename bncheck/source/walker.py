@@ -917,7 +917,7 @@ class Walker:
 
     def record_keras_call(self, node: ast.Call, frame: Frame, loc: Loc, bn_layers: tuple[str, ...],
                           training: Optional[Value], training_loc: Optional[Loc]) -> None:
-        callee_text = ast.get_source_segment(frame.module.text, node.func) or "model"
+        callee_text = _segment(frame.module, node.func) or "model"
         end = Loc(loc.path, loc.end_line, loc.end_col - 1, loc.end_line, loc.end_col - 1)
         info = frame.info
         if self.tape and info.kind not in ("train_step", "serving", "model_call"):
@@ -978,6 +978,14 @@ class Walker:
 class _Bound(Value):
     func: FunctionInfo
     obj: ModelObj
+
+
+def _segment(module: ModuleInfo, node: ast.AST) -> str:
+    """The source text of a one-line node (the callee of a call), without re-splitting the file."""
+    loc = module.loc(node)
+    if loc.line != loc.end_line or not 0 < loc.line <= len(module.lines):
+        return ""
+    return module.lines[loc.line - 1][loc.col - 1:loc.end_col - 1]
 
 
 def _is_static(func: FunctionInfo) -> bool:

@@ -1,0 +1,128 @@
+"""Source-mode speed: generate a repository-sized tree of Python files and check it.
+
+    python tools/benchmark_source.py [--files 2000] [--jobs N] [--keep DIR]
+
+The tree mixes what real ML repositories hold: training scripts in the fixture styles (TF1
+layers/slim, Keras functional/subclassed, custom loops, exports) and the larger share of code that
+never touches batch norm (data loading, configs, utilities). Each file is 80-400 lines, with names
+made unique per file. Prints wall time and files per CPU-second (per core: other load on a shared
+machine slows the wall clock, not the CPU count) for one process and for the parallel run, and the
+same for a tree where every file is training code (the worst case: every file is parsed and walked).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "fixtures" / "builders" / "source_scripts"
+
+UTILITY = '''
+def load_records_{n}(path, limit=None):
+    """Read one record per line, skipping comments."""
+    rows = []
+    with open(path) as fh:
+        for i, line in enumerate(fh):
+            if line.startswith("#"):
+                continue
+            fields = [f.strip() for f in line.split(",")]
+            rows.append({{"id": i, "fields": fields, "size": len(fields)}})
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+class Config{n}:
+    def __init__(self, **overrides):
+        self.values = {{"lr": 0.001, "batch": 32, "epochs": 10, "seed": {s}}}
+        self.values.update(overrides)
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def describe(self):
+        return ", ".join(f"{{k}}={{v}}" for k, v in sorted(self.values.items()))
+
+
+def shuffle_{n}(items, seed={s}):
+    import random as _random
+    rng = _random.Random(seed)
+    items = list(items)
+    rng.shuffle(items)
+    return items
+'''
+
+
+def generate(folder: pathlib.Path, count: int, relevant_share: float, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    scripts = [p.read_text() for p in sorted(SCRIPTS.rglob("*.py"))]
+    paths = []
+    for i in range(count):
+        sub = folder / f"pkg{i // 100}"
+        sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"mod_{i}.py"
+        parts = []
+        if rng.random() < relevant_share:
+            parts.append(rng.choice(scripts).replace("def main(", f"def main_{i}("))
+        for k in range(rng.randint(1, 6)):
+            parts.append(UTILITY.format(n=f"{i}_{k}", s=i * 10 + k))
+        path.write_text("\n\n".join(parts))
+        paths.append(str(path))
+    return paths
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure(paths: list[str], jobs: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its workers)."""
+    from bncheck.source import check_files
+
+    start, start_cpu = time.perf_counter(), _cpu()
+    result = check_files(paths, jobs=jobs)
+    elapsed, used = time.perf_counter() - start, _cpu() - start_cpu
+    assert not result.errors, result.errors[:3]
+    return elapsed, used
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--relevant-share", type=float, default=0.3,
+                        help="share of files that are training/model code (default 0.3)")
+    parser.add_argument("--keep", help="generate into this folder and keep it")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    base = pathlib.Path(args.keep) if args.keep else pathlib.Path(tempfile.mkdtemp(prefix="bncheck-src-bench-"))
+    try:
+        for label, share in (("mixed tree", args.relevant_share), ("all training code", 1.0)):
+            folder = base / label.replace(" ", "_")
+            shutil.rmtree(folder, ignore_errors=True)
+            paths = generate(folder, args.files, share)
+            lines = sum(pathlib.Path(p).read_text().count("\n") for p in paths)
+            measure(paths, jobs=1)  # warm the file cache
+            one, one_cpu = measure(paths, jobs=1)
+            many, many_cpu = measure(paths, jobs=args.jobs)
+            print(f"{label}: {len(paths)} files, {lines} lines ({share:.0%} training/model code)")
+            print(f"  1 process  : {one:5.2f} s wall, {one_cpu:5.2f} s CPU: "
+                  f"{len(paths) / one_cpu:6.0f} files/s per core")
+            print(f"  {args.jobs} processes: {many:5.2f} s wall, {many_cpu:5.2f} s CPU: "
+                  f"{len(paths) / many:6.0f} files/s, {len(paths) / many_cpu:6.0f} per core")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
