@@ -90,3 +90,34 @@ def test_unsafe_fixes_leave_valid_code_without_findings(tmp_path) -> None:  # ty
     assert ("    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
             "        train_op = tf.train.MomentumOptimizer(0.01, 0.9).minimize(loss, global_step=global_step)\n") in text
     assert "        logits = model(images, training=True)\n" in (tmp_path / "custom_loop_gradient_tape.py").read_text()
+
+
+def test_concise_github_and_sarif_carry_line_and_column() -> None:
+    script = str(SOURCE / "keras_momentum_pytorch.py")
+    concise = _run("--output-format", "concise", script).stdout.splitlines()
+    assert concise[0] == (f"{script}:7:50: BN007 warning momentum-out-of-range: bn1: "
+                          "momentum=0.1: the moving average is essentially the last batch")
+    github = _run("--output-format", "github", script).stdout
+    assert ",line=7,col=50," in github
+    sarif = json.loads(_run("--output-format", "sarif", script).stdout)
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 7, "startColumn": 50}
+
+
+def test_pre_commit_hook_runs_source_mode_on_python_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    hook = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "- id: bncheck-source" in hook and "types: [python]" in hook and "require_serial: true" in hook
+    entry = next(line.split(":", 1)[1].split() for line in hook.splitlines() if line.strip().startswith("entry:"))
+    assert entry[0] == "bncheck"
+    for name in ("tf1_layers_update_ops_too_early.py", "keras_momentum_pytorch_fixed.py"):
+        shutil.copyfile(SOURCE / name, tmp_path / name)
+    staged = sorted(str(p) for p in tmp_path.glob("*.py"))
+    out = subprocess.run([sys.executable, "-m", "bncheck", *entry[1:], *staged], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert [l.split(": ")[0] for l in out.stdout.splitlines()[:2]] == [
+        f"{tmp_path}/tf1_layers_update_ops_too_early.py:22:18"] * 2

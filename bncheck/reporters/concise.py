@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 
 def line(finding: "Finding") -> str:
+    if finding.line is not None:  # source mode: path:line:col: BN001 ...
+        return (f"{printable(finding.path)}:{finding.line}:{finding.column}: {finding.code} {finding.severity} "
+                f"{finding.rule}: {printable(finding.layer)}: {printable(finding.message)}")
     graph = f"[{printable(finding.graph)}]" if finding.graph else ""
     return (f"{printable(finding.path)}{graph}:{printable(finding.layer)}: {finding.code} {finding.severity} "
             f"{finding.rule}: {printable(finding.message)}")

@@ -40,7 +40,8 @@ def render(report: "Report") -> str:
     lines = []
     for f in report.findings:
         title = f"{f.code} {f.layer}" + (f" ({f.graph})" if f.graph else "")
-        lines.append(f"::{LEVEL[f.severity]} file={_property(relative(artefact_file(f.path)))},title={_property(title)}"
+        at = f",line={f.line},col={f.column}" if f.line is not None else ""  # source mode
+        lines.append(f"::{LEVEL[f.severity]} file={_property(relative(artefact_file(f.path)))}{at},title={_property(title)}"
                      f"::{_data(f.message)}")
     for err in report.errors:
         lines.append(f"::error file={_property(relative(err.source))},title=bncheck could not read this input"
