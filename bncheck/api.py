@@ -67,14 +67,19 @@ def check_model(model: Any, *, select: Sequence[str] | None = None,
 def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], train_op: Any = None,
                outputs: Any = None, *, select: str | Sequence[str] | None = None,
                ignore: str | Sequence[str] | None = None, jobs: int | None = None,
-               timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB) -> Report:
+               timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
+               strict: bool = False) -> Report:
     """Check files or folders: GraphDef ``.pb``/``.pbtxt``, ``.meta``, SavedModel and checkpoint folders.
 
     Unreadable inputs are listed in ``Report.errors``; the other paths are still checked.
     Each input is read in a worker process (``jobs`` at a time, default: the machine's cores),
     given up after ``timeout`` seconds (``None``: never) and limited to ``memory_mb`` MiB more
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
+    ``strict=True`` raises the first unusable input's :class:`InputError` instead.
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
-    return check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=_selection(select),
-                       ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb)
+    report = check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=_selection(select),
+                         ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb)
+    if strict and report.errors:
+        raise report.errors[0]
+    return report

@@ -1,6 +1,7 @@
 """The ``bncheck`` command: a thin front over :func:`bncheck.engine.check_paths`."""
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from typing import Any
@@ -30,11 +31,18 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     return [c.strip() for v in values for c in v.split(",") if c.strip()]
 
 
-def _list_rules(console: Console) -> None:
+def _list_rules(fmt: str) -> None:
+    """One line per rule, never wrapped; a JSON list with ``--output-format json``."""
+    if fmt in ("json", "json-lines"):
+        rows = [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary} for r in RULES]
+        rows += [{"code": code, "name": name, "severity": None, "summary": "reserved, not implemented yet"}
+                 for code, name in RESERVED.items()]
+        click.echo(json.dumps(rows, indent=2) if fmt == "json" else "\n".join(json.dumps(r) for r in rows))
+        return
     for rule in RULES:
-        console.print(f"[bold]{rule.code}[/] {rule.name:<30} [dim]{rule.severity}[/]  {rule.summary}")
+        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary}")
     for code, name in RESERVED.items():
-        console.print(f"[dim]{code} {name:<30} (reserved, not implemented yet)[/]")
+        click.echo(f"{code} {name:<30} {'-':<8} (reserved, not implemented yet)")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +99,7 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
                    "(--output-file PATH writes the report to a file)", err=True)
         outputs = outputs + old_outputs
     if list_rules:
-        _list_rules(console)
+        _list_rules(fmt)
         return
     if explain:
         rule = by_code(explain)

@@ -17,8 +17,45 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
-        return cls[text.upper()]
+    def parse(cls, text: "str | Severity") -> "Severity":
+        if isinstance(text, Severity):
+            return text
+        try:
+            return cls[text.upper()]
+        except (KeyError, AttributeError):
+            raise ValueError(f"unknown severity {text!r} (error, warning or info)") from None
+
+    # compares with its names too: finding.severity >= "warning", finding.severity == "error"
+    def _level(self, other: object) -> int | None:
+        if isinstance(other, str):
+            try:
+                return int(Severity.parse(other))
+            except ValueError:
+                return None
+        return int(other) if isinstance(other, int) else None
+
+    def __eq__(self, other: object) -> bool:
+        level = self._level(other)
+        return NotImplemented if level is None else int(self) == level  # type: ignore[return-value]
+
+    def __hash__(self) -> int:
+        return int.__hash__(self)
+
+    def __lt__(self, other: object) -> bool:
+        level = self._level(other)
+        return NotImplemented if level is None else int(self) < level  # type: ignore[return-value]
+
+    def __le__(self, other: object) -> bool:
+        level = self._level(other)
+        return NotImplemented if level is None else int(self) <= level  # type: ignore[return-value]
+
+    def __gt__(self, other: object) -> bool:
+        level = self._level(other)
+        return NotImplemented if level is None else int(self) > level  # type: ignore[return-value]
+
+    def __ge__(self, other: object) -> bool:
+        level = self._level(other)
+        return NotImplemented if level is None else int(self) >= level  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

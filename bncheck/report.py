@@ -31,10 +31,43 @@ class Report:
         """The (code, layer) pairs reported."""
         return {(f.code, f.layer) for f in self.findings}
 
-    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
-        if self.errors:
+    def exit_code(self, fail_on: Severity | str = Severity.ERROR) -> int:
+        """2 when an input was unusable or nothing was checked, 1 with a finding at ``fail_on`` or
+        above (``"warning"`` works as well as ``Severity.WARNING``), else 0."""
+        if self.errors or not self.checked:
             return 2
-        return 1 if any(f.severity >= fail_on for f in self.findings) else 0
+        level = Severity.parse(fail_on)
+        return 1 if any(f.severity >= level for f in self.findings) else 0
+
+    def filter(self, code: str | None = None, severity: Severity | str | None = None,
+               layer: str | None = None, path: str | None = None) -> "Report":
+        """A report with the findings that match: ``code`` a prefix (``"BN00"``), ``severity`` a
+        minimum, ``layer`` and ``path`` shell-style patterns (``"block1/*"``)."""
+        from fnmatch import fnmatchcase
+
+        minimum = Severity.parse(severity) if severity is not None else None
+        kept = [f for f in self.findings
+                if (code is None or f.code.startswith(code.upper()))
+                and (minimum is None or f.severity >= minimum)
+                and (layer is None or fnmatchcase(f.layer, layer))
+                and (path is None or fnmatchcase(f.path, path))]
+        return Report(kept, list(self.errors), list(self.checked), list(self.notes))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat row per finding, for ``pandas.DataFrame(report.to_records())``."""
+        rows = []
+        for f in self.findings:
+            row = {k: v for k, v in f.to_dict().items() if k != "evidence"}
+            row.update({f"evidence.{k}": ", ".join(map(str, v)) if isinstance(v, tuple) else v
+                        for k, v in f.evidence})
+            rows.append(row)
+        return rows
+
+    def to_sarif(self) -> dict[str, Any]:
+        """The report as a SARIF 2.1.0 log (see ``--output-format sarif``)."""
+        from bncheck.reporters.sarif import to_sarif
+
+        return to_sarif(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -283,3 +283,41 @@ def test_exit_zero_quiet_statistics_and_notes():
 def test_color_flag():
     assert "\x1b[" in run(SAVED, "--color", "always").stdout
     assert "\x1b[" not in run(SAVED, "--color", "never").stdout
+
+
+# ---- the Python API ------------------------------------------------------------------------
+
+def test_severity_compares_with_its_names():
+    from bncheck import Severity
+
+    assert Severity.ERROR == "error" and Severity.WARNING != "error" and Severity.WARNING >= "warning"
+    assert Severity.INFO < "warning" < Severity.ERROR and sorted(["error", Severity.INFO, Severity.WARNING]) == [
+        Severity.INFO, Severity.WARNING, "error"]
+    assert {Severity.ERROR: 1}[Severity.ERROR] == 1 and Severity.ERROR == 3
+    with pytest.raises(ValueError):
+        Severity.parse("fatal")
+
+
+def test_report_exit_code_filter_records_sarif_and_strict(mixed_report):
+    report = bncheck.check_path([SAVED, MOMENTUM])
+    assert report.exit_code("warning") == 1 and report.exit_code() == 1
+    assert report.filter(code="BN007").exit_code() == 0 and report.filter(code="BN007").exit_code("warning") == 1
+    assert [f.layer for f in report.filter(severity="error", layer="net/conv1/*")] == ["net/conv1/BatchNorm"] * 2
+    assert len(report.filter(path="*.meta")) == 2
+    rows = report.to_records()
+    assert rows[0]["code"] == "BN007" and rows[0]["evidence.momentum"] == 0.1
+    assert rows[0]["evidence.update ops"].startswith("model/bn1/AssignMovingAvg/AssignSubVariableOp, ")
+    assert report.to_sarif()["runs"][0]["results"][0]["ruleId"] == "BN007"
+    with pytest.raises(bncheck.InputError, match="^missing.pb: no such file or folder$"):
+        bncheck.check_path([MOMENTUM, "missing.pb"], strict=True)
+    assert bncheck.Report([]).exit_code() == 2  # nothing checked is never a pass
+
+
+def test_list_rules_one_line_each_and_as_json():
+    lines = run("--list-rules").stdout.splitlines()
+    assert len(lines) == len(bncheck.rules.RULES)
+    assert lines[0].split()[:3] == ["BN001", "update-not-run", "error"]
+    rows = json.loads(run("--list-rules", "--output-format", "json").stdout)
+    assert [r["code"] for r in rows] == [r.code for r in bncheck.rules.RULES]
+    assert rows[6] == {"code": "BN007", "name": "momentum-out-of-range", "severity": "warning",
+                       "summary": bncheck.rules.RULES[6].summary}
