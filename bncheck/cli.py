@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from typing import Any
@@ -10,6 +11,9 @@ import click
 from rich.console import Console
 
 from bncheck import __version__
+from bncheck.baseline import BaselineError, read_baseline, write_baseline
+from bncheck.baseline import apply as apply_suppressions
+from bncheck.config import ConfigError, load_settings
 from bncheck.engine import check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
@@ -55,13 +59,22 @@ def _list_rules(fmt: str) -> None:
               help="Write the report to PATH instead of stdout (errors still go to stderr).")
 @click.option("--select", multiple=True, metavar="CODES", help="Only rules with these code prefixes (BN001,BN00).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip rules with these code prefixes.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error", show_default=True,
-              help="Exit 1 when a finding has this severity or higher.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Exit 1 when a finding has this severity or higher.  [default: error]")
 @click.option("--train-op", multiple=True, metavar="NAME", help="The op your training loop runs (repeatable).")
 @click.option("--serve-output", "outputs", multiple=True, metavar="NAME",
               help="A tensor you serve (repeatable): makes the graph an inference graph.")
 @click.option("--output", "old_outputs", multiple=True, metavar="NAME", hidden=True,
               help="Deprecated name of --serve-output.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Settings file (pyproject.toml with [tool.bncheck], or bncheck.toml).  "
+                   "[default: the nearest one from the working directory up]")
+@click.option("--isolated", is_flag=True, help="Ignore every config file.")
+@click.option("--show-settings", is_flag=True, help="Print the settings in effect (JSON) and exit.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Leave out the findings recorded in FILE (see --generate-baseline).")
+@click.option("--generate-baseline", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Record the current findings in FILE, to be left out by --baseline FILE later.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (unusable inputs still exit 2).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the findings: no summary, no notes.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule code.")
@@ -83,7 +96,9 @@ def _list_rules(fmt: str) -> None:
 def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_file: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
          train_op: tuple[str, ...], outputs: tuple[str, ...], old_outputs: tuple[str, ...], exit_zero: bool,
-         quiet: bool, statistics: bool, show_notes: bool, color: str, jobs: int | None, timeout: float,
+         quiet: bool, statistics: bool, show_notes: bool, color: str, config_file: str | None, isolated: bool,
+         show_settings: bool, baseline_file: str | None, generate_baseline: str | None, jobs: int | None,
+         timeout: float,
          memory_limit: int, explain: str | None, list_rules: bool, **source_fix: bool) -> None:
     """Check TensorFlow/Keras artefacts for batch-normalization mistakes.
 
@@ -93,6 +108,8 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     """
     _tolerant_streams()
     console = _console(color)
+    format_chosen = bool(fmt) or click.get_current_context().get_parameter_source(
+        "output_format") != click.core.ParameterSource.DEFAULT
     fmt = "full" if fmt == "text" else fmt or output_format
     if old_outputs:
         click.echo("bncheck: warning: --output NAME is deprecated: use --serve-output NAME "
@@ -108,6 +125,30 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
             sys.exit(2)
         click.echo(rule.explain())
         return
+    try:
+        settings = load_settings(config_file, isolated=isolated)
+    except ConfigError as exc:
+        click.echo(f"bncheck: error: {printable(exc)}", err=True)
+        sys.exit(2)
+    if settings.output_format and not format_chosen:
+        if settings.output_format not in FORMATS:
+            click.echo(f"bncheck: error: {printable(settings.source)}: output-format must be one of "
+                       f"{', '.join(FORMATS)}", err=True)
+            sys.exit(2)
+        fmt = settings.output_format
+    fail_on = fail_on or settings.fail_on or "error"
+    where = f"in {settings.source}" if settings.source else ""
+    select = select or tuple(settings.select or ())
+    if settings.extend_select:
+        select = (select or tuple(r.code for r in RULES)) + tuple(settings.extend_select)
+    ignore = ignore + tuple(settings.ignore)
+    if show_settings:
+        shown = settings.describe()
+        shown.update({"select": _selectors(select, f"--select {where}".strip()),
+                      "ignore": _selectors(ignore, f"--ignore {where}".strip()), "fail-on": fail_on,
+                      "output-format": fmt})
+        click.echo(json.dumps(shown, indent=2))
+        return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
     if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
@@ -117,10 +158,23 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
                             unsafe=source_fix["unsafe_fixes"], echo=click.echo)
         if source_fix["diff"]:
             sys.exit(1 if changed else 0)
-    selection, ignored = _selectors(select, "--select"), _selectors(ignore, "--ignore")
+    selection = _selectors(select, f"--select {where}".strip())
+    ignored = _selectors(ignore, f"--ignore {where}".strip())
+    try:
+        baseline = read_baseline(baseline_file) if baseline_file else None
+    except BaselineError as exc:
+        click.echo(f"bncheck: error: {printable(exc)}", err=True)
+        sys.exit(2)
     try:
         report = check_paths(paths, train_op=train_op, outputs=outputs, select=selection,
-                             ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit)
+                             ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
+                             exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+        if generate_baseline:
+            written = write_baseline(report, generate_baseline)
+            click.echo(f"bncheck: recorded {written} finding{'s' if written != 1 else ''} in "
+                       f"{printable(generate_baseline)}", err=True)
+        report, unused = apply_suppressions(report, settings.suppress, baseline,
+                                            os.path.basename(baseline_file or "baseline"))
     except KeyboardInterrupt:
         click.echo("bncheck: interrupted", err=True)
         sys.exit(130)
@@ -129,6 +183,8 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         sys.exit(2)
     for err in report.errors:
         click.echo(f"bncheck: error: {printable(err)}", err=True)
+    for stale in unused:
+        click.echo(f"bncheck: warning: {printable(stale)}", err=True)
     try:
         _write_report(report, fmt, output_file, console, quiet=quiet, statistics=statistics, show_notes=show_notes)
     except OSError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from bncheck.errors import InputError
 from bncheck.findings import Finding
@@ -92,13 +92,16 @@ def check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
 def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: Sequence[str] = (),
                 select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
                 jobs: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
-                memory_mb: int | None = DEFAULT_MEMORY_MB, isolate: bool = True) -> Report:
+                memory_mb: int | None = DEFAULT_MEMORY_MB, isolate: bool = True,
+                exclude: Callable[[str], bool] | None = None, per_path: Sequence[Any] = ()) -> Report:
     """Check every artefact under ``paths``; unusable inputs become report errors, not exceptions.
 
     Each target is read and checked in a worker process (``jobs`` at a time, default: the
     machine's cores) that is killed after ``timeout`` seconds (None: no deadline) and may use
     ``memory_mb`` MiB of address space beyond its start. ``isolate=False`` checks in this process,
     without deadline or memory limit. Results come in the order of ``paths``, whatever finishes first.
+    ``exclude(path)`` drops artefacts found in folders; ``per_path`` entries (see
+    :class:`bncheck.config.PerPath`) adjust the options of the targets they match.
     """
     options = CheckOptions(tuple(train_op), tuple(outputs),
                            None if select is None else tuple(select), None if ignore is None else tuple(ignore))
@@ -116,12 +119,15 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
         unique = []
         for target in found:
             key = (os.path.realpath(target.path), target.kind)
+            if exclude is not None and target.path != path and exclude(target.path):
+                continue
             if key not in seen:
                 seen.add(key)
                 unique.append(target)
         plan[i] = (path, error, unique, walk_notes)
     targets = [t for _, _, found, _ in plan for t in found]
-    outcomes = _run(targets, options, jobs, timeout, memory_mb, isolate)
+    outcomes = _run(targets, [_options_for(t.path, options, per_path) for t in targets], jobs, timeout,
+                    memory_mb, isolate)
     report = Report([], [], [], [])
     done = iter(zip(targets, outcomes))
     for _, error, found, walk_notes in plan:
@@ -141,9 +147,20 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
     return report
 
 
-def _run(targets: list[Target], options: CheckOptions, jobs: int | None, timeout: float | None,
+def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> CheckOptions:
+    for entry in per_path:
+        if entry.matches(path):
+            options = replace(
+                options, train_op=options.train_op or tuple(entry.train_op),
+                outputs=options.outputs or tuple(entry.serve_output),
+                select=entry.select if entry.select is not None else options.select,
+                ignore=tuple(options.ignore or ()) + tuple(entry.ignore))
+    return options
+
+
+def _run(targets: list[Target], options: Sequence[CheckOptions], jobs: int | None, timeout: float | None,
          memory_mb: int | None, isolate: bool) -> list[Outcome]:
-    jobs_list = [(t, options) for t in targets]
+    jobs_list = list(zip(targets, options))
     if isolate and targets:
         try:
             return run_isolated("bncheck.engine:check_target", jobs_list, jobs=jobs, timeout=timeout,

@@ -17,6 +17,17 @@ class Report:
     errors: list[InputError] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what could not be judged)
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, what suppressed it)
+
+    def suppression_summary(self) -> str:
+        """``3 suppressed (2 by pyproject.toml suppress #1, 1 by baseline)``, or empty."""
+        if not self.suppressed:
+            return ""
+        by: dict[str, int] = {}
+        for _, why in self.suppressed:
+            origin = why.split(":", 1)[0]
+            by[origin] = by.get(origin, 0) + 1
+        return f"{len(self.suppressed)} suppressed ({', '.join(f'{n} by {o}' for o, n in sorted(by.items()))})"
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)

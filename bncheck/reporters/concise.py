@@ -29,6 +29,8 @@ def summary(report: "Report") -> str:
     text += f" in {inputs} input{'s' if inputs != 1 else ''}"
     if report.errors:
         text += f"; {len(report.errors)} could not be read"
+    if report.suppressed:
+        text += f"; {printable(report.suppression_summary())}"
     if not report.checked:
         text += "; nothing was checked"
     return text

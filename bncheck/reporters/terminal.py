@@ -142,6 +142,8 @@ def summary(report: "Report", ascii_only: bool = False, notes_hidden: bool = Fal
     text.append(f" in {len(report.checked)} input{'s' if len(report.checked) != 1 else ''}")
     if report.errors:
         text.append(f"; {len(report.errors)} could not be read", style="bold red")
+    if report.suppressed:
+        text.append(f"; {printable(report.suppression_summary())}", style="dim")
     if notes_hidden and report.notes:
         text.append(f"; {len(report.notes)} note{'s' if len(report.notes) != 1 else ''} (--show-notes)", style="dim")
     return text
