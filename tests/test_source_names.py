@@ -197,3 +197,40 @@ def test_helper_in_another_file_wires_the_updates(tmp_path) -> None:  # type: ig
         "return wired_minimize(opt, loss) if wired else None", "return bare_minimize(opt, loss)"))
     found = [(f.code, f.loc.path.rsplit("/", 1)[-1], f.loc.line) for f in check_files(paths).findings]
     assert found == [("BN001", "ops.py", 7)]
+
+
+MORE_SILENT = {
+    "distillation teacher called without training": """
+        import tensorflow as tf
+        teacher = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="t_bn")])
+        student = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="s_bn")])
+        opt = tf.keras.optimizers.Adam()
+        def step(x):
+            with tf.GradientTape() as tape:
+                soft = teacher(x)
+                loss = tf.reduce_mean(student(x, training=True) - soft)
+            grads = tape.gradient(loss, student.trainable_variables)
+            opt.apply_gradients(zip(grads, student.trainable_variables))
+        """,
+    "weight EMA that is not a batch norm": """
+        import tensorflow.compat.v1 as tf
+        def smooth(avg, value, decay=0.1):
+            return tf.assign(avg, avg * decay + value * (1 - decay))
+        """,
+    "keras eager loop in a file that mentions Session() in a comment": """
+        # ported from the tf.Session() version
+        import tensorflow as tf
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        opt = tf.keras.optimizers.Adam()
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(model(x, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+        """,
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE_SILENT))
+def test_more_unsure_cases_are_silent(tmp_path, case: str) -> None:  # type: ignore[no-untyped-def]
+    assert _check(tmp_path, MORE_SILENT[case]) == []

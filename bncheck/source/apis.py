@@ -115,7 +115,7 @@ TF2_EXPORTS = {"tensorflow.saved_model.save", "keras.models.save_model", "keras.
 MODEL_EXPORT_METHODS = {"save", "export", "predict", "predict_on_batch", "save_weights"}
 TF_FUNCTION = {"tensorflow.function"}
 GRADIENT_TAPE = {"tensorflow.GradientTape"}
-GRAPH_MODE_SWITCHES = ("disable_eager_execution", "disable_v2_behavior", "Session(", "placeholder(")
+GRAPH_MODE_SWITCHES = ("disable_eager_execution", "disable_v2_behavior", "Session(", "Graph().as_default(")
 SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default", "predict", "predict_fn",
                  "infer", "inference", "inference_fn", "call_serving"}
 

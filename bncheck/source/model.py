@@ -193,6 +193,7 @@ class TrainOp:
     deps: tuple[Value, ...]
     wired_builtin: bool = False  # slim.learning.create_train_op & co
     deps_locs: tuple[Loc, ...] = ()  # the control_dependencies arguments
+    graph_optimizer: bool = True  # minimize(), or apply_gradients() of a tf.compat.v1.train optimizer
 
 
 @dataclass(eq=False)
@@ -216,6 +217,7 @@ class FrameInfo:
     kind: str  # module, function, serving, model_call, train_step
     in_tape: bool = False
     applies_gradients: bool = False
+    trained: set[str] = field(default_factory=set)  # `X` of X.trainable_variables read in this function
 
 
 @dataclass(eq=False)

@@ -520,6 +520,8 @@ class Walker:
         return UNKNOWN
 
     def attribute(self, node: ast.Attribute, frame: Frame) -> Value:
+        if node.attr in ("trainable_variables", "trainable_weights"):
+            frame.info.trained.add(_segment(frame.module, node.value))
         base = self.expr(node.value, frame)
         if isinstance(base, Alias):
             return Alias(f"{base.qual}.{node.attr}")
@@ -930,6 +932,7 @@ class Walker:
         """Tape frames learn whether their enclosing function applied gradients."""
         for tape_info, outer in self.tape_frames:
             tape_info.applies_gradients = outer.applies_gradients
+            tape_info.trained = outer.trained
 
     # ---- train ops and hand-written updates ------------------------------------------------
     def current_deps(self) -> tuple[Value, ...]:
@@ -948,7 +951,11 @@ class Walker:
             self.expr(kw.value, frame)
         stmt_loc = frame.module.loc(stmt) if stmt is not None else loc
         locs = tuple(l for ctx in self.deps for l in ctx.locs)
-        self.run.train_ops.append(TrainOp(loc, stmt_loc, self.run.next_order(), self.current_deps(), deps_locs=locs))
+        receiver = self.expr(node.func.value, frame) if isinstance(node.func, ast.Attribute) else UNKNOWN
+        graph_optimizer = (isinstance(node.func, ast.Attribute) and node.func.attr == "minimize") or (
+            isinstance(receiver, Optimizer) and receiver.kind == "tf1")
+        self.run.train_ops.append(TrainOp(loc, stmt_loc, self.run.next_order(), self.current_deps(), deps_locs=locs,
+                                          graph_optimizer=graph_optimizer))
         frame.info.applies_gradients = True
         return UNKNOWN
 
@@ -962,7 +969,7 @@ class Walker:
         if value_node is None:
             return UNKNOWN
         decay_node = _ema_decay(value_node, method)
-        if decay_node is None:
+        if decay_node is None or not _batch_norm_nearby(frame):
             return UNKNOWN
         decay = self.expr(decay_node, frame)
         if isinstance(decay, Const) and decay.loc is None:
@@ -986,6 +993,18 @@ def _segment(module: ModuleInfo, node: ast.AST) -> str:
     if loc.line != loc.end_line or not 0 < loc.line <= len(module.lines):
         return ""
     return module.lines[loc.line - 1][loc.col - 1:loc.end_col - 1]
+
+
+def _batch_norm_nearby(frame: Frame) -> bool:
+    """A moving-average assignment counts as a batch norm's only where batch statistics are computed
+    (``tf.nn.moments``) or used (``batch_normalization``) in the same function (or module body)."""
+    module = frame.module
+    if frame.func is not None and hasattr(frame.func.node, "end_lineno"):
+        node = frame.func.node
+        text = "\n".join(module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
+    else:
+        text = module.text
+    return "moments" in text or "batch_normalization" in text or "batch_norm" in text
 
 
 def _is_static(func: FunctionInfo) -> bool:

@@ -42,6 +42,8 @@ class UpdateNotRunSource(SourceRule):
         if isinstance(build.training, Const) and not build.training.value:
             return  # inference mode: no update ops are created
         later = [t for t in run.train_ops if t.order > build.order]
+        if build.api == "keras-graph":
+            later = [t for t in later if t.graph_optimizer or t.wired_builtin]
         if not later:
             return
         early: list[UpdateOps] = []

@@ -14,8 +14,9 @@ class BnFrozenInTrainStepSource(SourceRule):
     """A custom ``train_step`` or a ``GradientTape`` loop that applies gradients calls a model holding
     BN without ``training=True``: BN runs in inference mode, its moving statistics never move and
     gamma/beta are fitted to the initial 0/1. Silent when the model is not defined in the scanned
-    files, when ``training`` is given (``training=False`` is how fine-tuning freezes BN), or when
-    some layer is frozen with ``trainable = False``."""
+    files, when ``training`` is given (``training=False`` is how fine-tuning freezes BN), when the
+    model called is not the one whose ``trainable_variables`` the step trains (a distillation
+    teacher), or when some layer is frozen with ``trainable = False``."""
 
     code = "BN009"
     name = "bn-frozen-in-train-step"
@@ -31,6 +32,8 @@ class BnFrozenInTrainStepSource(SourceRule):
                 in_train = frame.kind == "train_step" or frame.in_tape
                 if not in_train or not frame.applies_gradients or call.training is not None:
                     continue
+                if call.callee not in frame.trained:
+                    continue  # not the model being trained (a teacher, a frozen feature extractor)
                 line = line_text(context, call.call_end)
                 before = line[: call.call_end.col - 1].rstrip()
                 text = "training=True" if before.endswith("(") else ", training=True"
