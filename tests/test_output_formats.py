@@ -321,3 +321,14 @@ def test_list_rules_one_line_each_and_as_json():
     assert [r["code"] for r in rows] == [r.code for r in bncheck.rules.RULES]
     assert rows[6] == {"code": "BN007", "name": "momentum-out-of-range", "severity": "warning",
                        "summary": bncheck.rules.RULES[6].summary}
+
+
+def test_full_report_to_a_pipe_is_never_wrapped_or_padded():
+    result = run(TF1 / "slim_resnet_v1_50_without_updates.meta")  # CliRunner's stdout is not a terminal
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{TF1 / 'slim_resnet_v1_50_without_updates.meta'}  MetaGraph"  # no rule drawn to a width
+    assert all(line == line.rstrip() for line in lines)
+    assert ("      update ops not run: resnet_v1_50/block1/unit_1/bottleneck_v1/conv1/BatchNorm/AssignMovingAvg/"
+            "AssignSubVariableOp, resnet_v1_50/block1/unit_1/bottleneck_v1/conv1/BatchNorm/AssignMovingAvg_1/"
+            "AssignSubVariableOp") in lines
+    assert lines[-1] == "✗ 53 findings (53 errors) on 53 layers in 1 input"

@@ -1,6 +1,7 @@
 """The rich terminal report: by file, then layer; repeated findings collapse into one block."""
 from __future__ import annotations
 
+import io
 import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterator
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 COLLAPSE_AT = 4  # this many layers or more with the same finding share one block
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
 MAX_LIST = 4
+UNWRAPPED_WIDTH = 4000  # not a terminal: wide enough that nothing wraps; trailing padding is stripped
 
 
 def _value(value: object) -> str:
@@ -80,13 +82,13 @@ def compact_layer_list(layers: list[str]) -> tuple[str, str, str]:
     return prefix, ", ".join(parts), suffix
 
 
-def _file_block(path: str, findings: list[Finding]) -> list[RenderableType]:
+def _file_block(path: str, findings: list[Finding], plain: bool = False) -> list[RenderableType]:
     out: list[RenderableType] = []
     graphs = sorted({f.graph for f in findings})
     title = Text(printable(path), style="bold")
     if graphs and graphs != [""]:
         title.append("  " + ", ".join(printable(g) for g in graphs), style="dim")
-    out.append(HRule(title, align="left", style="dim"))
+    out.append(title if plain else HRule(title, align="left", style="dim"))
     by_key: dict[tuple[str, str, str, str], list[Finding]] = defaultdict(list)
     for f in findings:
         by_key[(f.graph, f.code, f.message, f.fix)].append(f)
@@ -150,14 +152,14 @@ def summary(report: "Report", ascii_only: bool = False, notes_hidden: bool = Fal
 
 
 def render(report: "Report", show_errors: bool = True, *, show_notes: bool = True, quiet: bool = False,
-           ascii_only: bool = False) -> Iterator[RenderableType]:
+           ascii_only: bool = False, plain: bool = False) -> Iterator[RenderableType]:
     """The grouped report; ``show_notes=False`` folds the notes into the summary line, ``quiet``
     leaves only the findings."""
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in report.findings:
         by_path[f.path].append(f)
     for path in sorted(by_path):
-        yield Group(*_file_block(path, by_path[path]))
+        yield Group(*_file_block(path, by_path[path], plain))
     if quiet:
         return
     if show_notes:
@@ -171,7 +173,20 @@ def render(report: "Report", show_errors: bool = True, *, show_notes: bool = Tru
 
 def print_report(report: "Report", console: Console | None = None, show_errors: bool = True, *,
                  show_notes: bool = True, quiet: bool = False) -> None:
+    """Print the report; to something that is not a terminal (a pipe, a CI log, a file) lines are
+    never wrapped or padded, so no identifier or line of fix code is split."""
     console = console or Console()
     ascii_only = not console.encoding.lower().replace("-", "").startswith("utf")
-    for part in render(report, show_errors, show_notes=show_notes, quiet=quiet, ascii_only=ascii_only):
-        console.print(part)
+    parts = render(report, show_errors, show_notes=show_notes, quiet=quiet, ascii_only=ascii_only,
+                   plain=not console.is_terminal)
+    if console.is_terminal:
+        for part in parts:
+            console.print(part)
+        return
+    buffer = io.StringIO()
+    wide = Console(file=buffer, width=UNWRAPPED_WIDTH, no_color=True, color_system=None, force_terminal=False,
+                   highlight=False)
+    for part in parts:
+        wide.print(part)
+    console.file.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+    console.file.flush()
