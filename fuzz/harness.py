@@ -195,6 +195,8 @@ def _audit(event: str, args: tuple) -> None:
         return
     if "__pycache__" in real or real.endswith((".py", ".pyc", ".so")):
         return
+    if event != "open" and real in {os.path.realpath(p or ".") for p in sys.path}:
+        return  # the import system listing sys.path entries for a first-time import
     _OUTSIDE.append(f"{event} {real}")
 
 

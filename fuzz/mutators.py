@@ -229,7 +229,7 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
         return mutate_bytes(rng, data)
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return mutate_bytes(rng, data)
     for _ in range(rng.randint(1, 3)):
         containers: list[Any] = []
@@ -263,7 +263,10 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
             node[key] = f"__deep_{rng.choice((5, 50, 150, 3000))}__"
         else:
             node[key] = _json_values(rng)
-    text = json.dumps(doc)
+    try:
+        text = json.dumps(doc)
+    except (ValueError, RecursionError):
+        return mutate_bytes(rng, data)
     for depth in (5, 50, 150, 3000):
         text = text.replace(f'"__deep_{depth}__"', "[" * depth + "0" + "]" * depth)
     return text.encode()

@@ -1,0 +1,204 @@
+"""Property tests (hypothesis) for the pure decoding parts: tensor-bundle tables and varints,
+TensorProto decoding, tensor references, Keras momentum values, nesting depth, checkpoint state
+files. Each states what must hold for every input, hostile ones included."""
+from __future__ import annotations
+
+import json
+import math
+import struct
+import sys
+
+import numpy as np
+import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bncheck.errors import InputError
+from bncheck.graph.keras_model import KerasBnLayer
+from bncheck.graph.model import TensorRef
+from bncheck.graph.values import DTYPES, tensor_to_numpy
+from bncheck.loaders import checkpoint_bundle as cb
+from bncheck.loaders import latest_checkpoint_prefix
+from bncheck.loaders.protobuf_io import nesting_depth
+from bncheck.protos import message_class
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+from fuzz.mutators import _varint as encode_varint  # noqa: E402
+from fuzz.mutators import write_table  # noqa: E402
+
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+Entry = message_class("tensorflow.BundleEntryProto")
+Tensor = message_class("tensorflow.TensorProto")
+
+
+@FAST
+@given(st.integers(min_value=0, max_value=(1 << 64) - 1))
+def test_varint_round_trip(value):
+    data = encode_varint(value)
+    assert cb._varint(data + b"junk", 0) == (value, len(data))
+
+
+@FAST
+@given(st.binary(max_size=12))
+def test_varint_never_reads_past_its_buffer(data):
+    try:
+        value, pos = cb._varint(data, 0)
+    except ValueError:
+        return
+    assert 0 < pos <= len(data) and value >= 0
+
+
+entries = st.dictionaries(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20),
+    st.builds(lambda dtype, dims, shard, offset, size, crc: Entry(
+        dtype=dtype, shape={"dim": [{"size": d} for d in dims]}, shard_id=shard, offset=offset, size=size, crc32c=crc),
+        st.integers(0, 30), st.lists(st.integers(-1, 1 << 40), max_size=4), st.integers(0, 9),
+        st.integers(-(1 << 63), (1 << 63) - 1), st.integers(-(1 << 63), (1 << 63) - 1), st.integers(0, (1 << 32) - 1)),
+    max_size=12)
+
+
+@FAST
+@given(entries)
+def test_index_tables_decode_to_exactly_their_entries(table):
+    pairs = sorted((k.encode(), v.SerializeToString()) for k, v in table.items())
+    decoded, header = cb.CheckpointReader._parse_index(write_table(pairs))
+    assert header is None
+    assert decoded == dict(table)
+
+
+@FAST
+@given(entries, st.data())
+def test_damaged_index_tables_fail_only_as_value_errors(table, data):
+    pairs = sorted((k.encode(), v.SerializeToString()) for k, v in table.items())
+    blob = bytearray(write_table(pairs))
+    for _ in range(data.draw(st.integers(1, 6))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        cb.CheckpointReader._parse_index(bytes(blob))
+    except (ValueError, struct.error, DecodeError):
+        pass
+
+
+@FAST
+@given(entries, st.sampled_from(sorted(set(DTYPES) - {10})), st.data())
+def test_reading_any_declared_tensor_gives_its_shape_or_an_input_error(tmp_path, table, dtype, data):
+    """Whatever an index declares (sizes, offsets, shards, shapes), read() returns an array of the
+    declared shape or raises InputError: never another exception, never more than the file."""
+    if not table:
+        return
+    prefix = tmp_path / f"ck{data.draw(st.integers(0, 1 << 30))}"
+    shard = bytes(range(256)) * 4
+    (prefix.parent / (prefix.name + ".data-00000-of-00001")).write_bytes(shard)
+    for entry in table.values():
+        entry.dtype = dtype
+        entry.crc32c = 0
+    pairs = sorted((k.encode(), v.SerializeToString()) for k, v in table.items())
+    (prefix.parent / (prefix.name + ".index")).write_bytes(write_table(pairs))
+    reader = cb.CheckpointReader(str(prefix))
+    for key in reader.keys():
+        try:
+            value = reader.read(key)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert value.shape == reader.shape(key) and value.nbytes <= len(shard)
+
+
+@FAST
+@given(st.sampled_from(sorted(DTYPES)), st.lists(st.integers(0, 5), max_size=3), st.data())
+def test_tensor_content_round_trips(dtype, dims, data):
+    np_dtype = np.dtype(DTYPES[dtype][0])
+    count = math.prod(dims)
+    raw = data.draw(st.binary(min_size=count * np_dtype.itemsize, max_size=count * np_dtype.itemsize))
+    if np_dtype == np.bool_:
+        raw = bytes(b & 1 for b in raw)
+    tensor = Tensor(dtype=dtype, tensor_shape={"dim": [{"size": d} for d in dims]}, tensor_content=raw)
+    value = tensor_to_numpy(tensor)
+    assert value is not None and value.shape == tuple(dims)
+    assert value.astype(np_dtype).tobytes() == raw
+
+
+@FAST
+@given(st.integers(0, 120), st.lists(st.integers(-3, 1 << 62), max_size=40), st.binary(max_size=40),
+       st.lists(st.integers(-(1 << 62), 1 << 62), max_size=5), st.lists(st.floats(), max_size=5),
+       st.lists(st.integers(-(1 << 31), (1 << 31) - 1), max_size=5))
+def test_any_tensor_proto_decodes_or_is_none(dtype, dims, content, ints, floats, halves):
+    tensor = Tensor(dtype=dtype, tensor_shape={"dim": [{"size": d} for d in dims]}, tensor_content=content)
+    tensor.int_val.extend(i for i in ints if -(1 << 31) <= i < 1 << 31)
+    tensor.int64_val.extend(ints)
+    tensor.float_val.extend(floats)
+    tensor.half_val.extend(halves)
+    value = tensor_to_numpy(tensor)
+    assert value is None or (isinstance(value, np.ndarray) and value.shape == tuple(dims))
+
+
+@FAST
+@given(st.text(max_size=30))
+def test_tensor_refs_parse_any_text(text):
+    ref = TensorRef.parse(text)
+    assert isinstance(ref.index, int) and ref.index >= 0
+    assert ref.node == text.partition(":")[0]
+
+
+@FAST
+@given(st.text(st.characters(blacklist_characters=":"), min_size=1, max_size=10), st.integers(0, 10 ** 8))
+def test_tensor_refs_read_their_index(name, index):
+    assert TensorRef.parse(f"{name}:{index}") == TensorRef(name, index)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=10)
+
+
+@FAST
+@given(json_values)
+def test_keras_momentum_is_always_a_float(value):
+    layer = KerasBnLayer("bn", "BatchNormalization", {"momentum": value})
+    momentum = layer.momentum
+    assert isinstance(momentum, float)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e300:
+        assert momentum == float(value) or (math.isnan(momentum) and math.isnan(value))
+    elif not isinstance(value, (int, float)) or isinstance(value, bool):
+        assert momentum == 0.99
+    assert layer.trainable is (value is not False or True)
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@FAST
+@given(json_values)
+def test_json_nesting_depth_is_exact(value):
+    assert nesting_depth(json.dumps(value), "[{", "]}") == _depth(value)
+
+
+@FAST
+@given(st.binary(max_size=200))
+def test_any_checkpoint_state_file_gives_a_prefix_inside_the_folder_or_an_input_error(tmp_path, data):
+    folder = tmp_path / "ck"
+    folder.mkdir(exist_ok=True)
+    (folder / "checkpoint").write_bytes(b'model_checkpoint_path: "' + data + b'"\n')
+    try:
+        prefix = latest_checkpoint_prefix(str(folder))
+    except InputError as exc:
+        assert "\n" not in str(exc) and "\r" not in str(exc)
+        return
+    import os
+
+    real, root = os.path.realpath(prefix), os.path.realpath(folder)
+    assert real.startswith(root + os.sep)
+    assert not any(ord(c) < 32 for c in prefix)
+
+
+@pytest.mark.parametrize("text, depth", [('a { b { c: "{{{" } } # {{{\n', 2), ("x < y { } >", 2), ("", 0)])
+def test_text_nesting_depth_ignores_strings_and_comments(text, depth):
+    assert nesting_depth(text) == depth
