@@ -151,6 +151,7 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
                     found.append(f)
         except Exception as exc:  # a rule bug: report it, keep the other rules
             result.errors.append(InputError(files[0][0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
+    found = _named_over_placeholders(found)
     active = {r.code for r in rules}
     tables = {p: suppression.parse(t) for p, t in texts.items()}
     for f in found:
@@ -161,6 +162,13 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
             result.notes.append((f"{path}:{line}", message))
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
+
+
+def _named_over_placeholders(found: list[SourceFinding]) -> list[SourceFinding]:
+    """Where one spot has findings for layers with resolved names, drop the same finding for a layer
+    whose name could not be resolved (a second walk of the same code without its caller's arguments)."""
+    resolved = {(f.code, f.loc) for f in found if "@" not in f.layer and "?" not in f.layer}
+    return [f for f in found if ("@" not in f.layer and "?" not in f.layer) or (f.code, f.loc) not in resolved]
 
 
 def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[str, str]]]:

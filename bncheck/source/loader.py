@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from bncheck.errors import InputError
-from bncheck.source.apis import GRAPH_MODE_SWITCHES, RELEVANT_WORDS
+from bncheck.source.apis import CHUNK_WORDS, GRAPH_MODE_SWITCHES
 from bncheck.source.model import Alias, ClassRef, Const, FuncRef, Loc, Value
 
 
@@ -149,7 +149,7 @@ def prune(text: str, extra_words: frozenset[str] | set[str] = frozenset()) -> st
 
 
 def relevant_text(text: str) -> bool:
-    return any(word in text for word in RELEVANT_WORDS)
+    return any(word in text for word in CHUNK_WORDS)
 
 
 def read_source(path: str) -> str:

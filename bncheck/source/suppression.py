@@ -6,9 +6,7 @@ silences nothing is reported.
 """
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from dataclasses import dataclass
 
 _BNCHECK = re.compile(r"#\s*bncheck:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re.I)
@@ -30,20 +28,13 @@ def parse(text: str) -> dict[int, list[Suppression]]:
     if not _ANY.search(text):
         return {}
     out: dict[int, list[Suppression]] = {}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return {}
-    for tok in tokens:
-        if tok.type != tokenize.COMMENT:
-            continue
-        line = tok.start[0]
-        m = _BNCHECK.search(tok.string)
+    for line, comment in _comments(text):
+        m = _BNCHECK.search(comment)
         if m:
             codes = tuple(c.strip().upper() for c in (m.group(1) or "").split(",") if c.strip())
             out.setdefault(line, []).append(Suppression(line, codes, m.group(0), True, set()))
             continue
-        m = _NOQA.search(tok.string)
+        m = _NOQA.search(comment)
         if m:
             if m.group(1) is None:
                 out.setdefault(line, []).append(Suppression(line, (), m.group(0), False, set()))
@@ -52,6 +43,20 @@ def parse(text: str) -> dict[int, list[Suppression]]:
                 bn = tuple(c for c in codes if c.startswith("BN"))
                 if bn:
                     out.setdefault(line, []).append(Suppression(line, bn, m.group(0), True, set()))
+    return out
+
+
+def _comments(text: str) -> list[tuple[int, str]]:
+    """(line, comment) for lines holding a suppression-looking comment. A ``#`` counts as a comment
+    when the quotes before it on its line are balanced (a cheap stand-in for tokenizing the file)."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _ANY.search(line)
+        if m is None:
+            continue
+        prefix = line[: m.start()]
+        if prefix.count('"') % 2 == 0 and prefix.count("'") % 2 == 0:
+            out.append((number, line[m.start():]))
     return out
 
 
