@@ -1,0 +1,59 @@
+"""Hostile or odd .py files: one-line errors or silence, never a traceback, never a hang."""
+from __future__ import annotations
+
+import time
+
+from bncheck.source import check_files
+
+BN = "import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum=0.1)\n"
+
+
+def _check(tmp_path, name: str, data: bytes):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_bytes(data)
+    start = time.monotonic()
+    result = check_files([str(path)])
+    assert time.monotonic() - start < 20
+    return result
+
+
+def test_null_bytes_non_utf8_and_syntax_errors_are_one_line_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name, data, reason in (
+        ("nul.py", BN.encode() + b"\x00\n", "not valid Python"),
+        ("latin1.py", BN.encode() + "# caf\xe9\n".encode("latin-1"), "not a UTF-8 Python file"),
+        ("syntax.py", BN.encode() + b"def (:\n", "not valid Python"),
+    ):
+        result = _check(tmp_path, name, data)
+        assert result.findings == []
+        assert len(result.errors) == 1 and reason in str(result.errors[0]) and "\n" not in str(result.errors[0])
+
+
+def test_deep_nesting_is_an_error_or_silence_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deep_parens = BN + "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
+    long_sum = BN + "x = " + " + ".join(["momentum"] * 20000) + "\n"
+    deep_calls = BN + "y = " + "f(" * 900 + "tf.keras.layers.BatchNormalization(momentum=0.1)" + ")" * 900 + "\n"
+    for name, text in (("parens.py", deep_parens), ("sum.py", long_sum), ("calls.py", deep_calls)):
+        result = _check(tmp_path, name, text.encode())
+        assert all("\n" not in str(e) for e in result.errors)
+        assert len(result.errors) <= 1
+
+
+def test_recursion_and_huge_loops_are_bounded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = BN + (
+        "def a(x):\n    return b(x)\n"
+        "def b(x):\n    return a(tf.keras.layers.BatchNormalization(momentum=0.2)(x))\n"
+        "for i in range(10**9):\n    a(i)\n"
+        "while True:\n    a(1)\n"
+    )
+    result = _check(tmp_path, "rec.py", code.encode())
+    assert not result.errors
+    assert sorted(f.loc.line for f in result.findings) == [2, 6]
+
+
+def test_many_roots_do_not_explode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    funcs = "".join(f"def f{i}(x, training=True):\n    return g{i}(x)\n"
+                    f"def g{i}(x):\n    return tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n"
+                    for i in range(300))
+    result = _check(tmp_path, "many.py", (BN + funcs).encode())
+    assert not result.errors
+    assert len(result.findings) == 301
