@@ -24,6 +24,11 @@ def layers(fixture: str) -> dict[str, object]:
 GEN = ("generator/g_bn0", "generator/g_bn1", "generator/g_bn2")
 BN = ("model/bn1", "model/bn2")
 SLIM = ("net/conv1/BatchNorm", "net/conv2/BatchNorm")
+MOBILENET_V2 = ("bn_Conv1", "expanded_conv_depthwise_BN", "expanded_conv_project_BN", "Conv_1_bn") + tuple(
+    f"block_{i}_{part}_BN" for i in range(1, 17) for part in ("expand", "depthwise", "project"))
+MOBILENET_V3 = ("Conv/BatchNorm", "Conv_1/BatchNorm", "expanded_conv/depthwise/BatchNorm",
+                "expanded_conv/project/BatchNorm") + tuple(
+    f"expanded_conv_{i}/{part}/BatchNorm" for i in range(1, 11) for part in ("expand", "depthwise", "project"))
 HOLDS = {
     "keras3/checkpoint_custom_loop_training_missing": ("bn1", "bn2"),
     "keras3/checkpoint_custom_loop_training_true": ("bn1", "bn2"),
@@ -89,6 +94,21 @@ HOLDS = {
     "tfkeras/saved_model_layer_norm": ("bn1", "bn2"),
     "tfkeras/saved_model_serving_training_true": ("bn1", "bn2"),
     "tfkeras/training_kwarg.h5": ("bn1", "bn2"),  # tf-keras .h5 names nested layers by their own name
+    "keras3/frozen_base_training_true.keras": ("base/bn1",),
+    "keras3/frozen_base_training_false.keras": ("base/bn1",),
+    "keras3/nested_training_true.keras": ("base/bn1",),
+    "keras3/custom_bn_subclass_fit.keras": ("bn1", "bn2"),  # a registered BatchNormalization subclass
+    "keras3/custom_bn_subclass_custom_loop.keras": ("bn1", "bn2"),
+    "keras3/mobilenet_v2_serving_training_true": MOBILENET_V2,
+    "keras3/mobilenet_v2_serving_training_false": MOBILENET_V2,
+    "tfkeras/frozen_base_training_true.h5": ("base/bn1",),
+    "tfkeras/frozen_base_training_false.h5": ("base/bn1",),
+    "tfkeras/nested_training_true.h5": ("base/bn1",),
+    "tfkeras/custom_bn_subclass_fit.h5": ("bn1", "bn2"),
+    "tfkeras/custom_bn_subclass_custom_loop.h5": ("bn1", "bn2"),
+    "tfkeras/custom_block.h5": ("block1/batch_normalization",),  # found by its weights only
+    "tfkeras/mobilenet_v3_custom_loop_training_missing.h5": MOBILENET_V3,
+    "tfkeras/mobilenet_v3_fit.h5": MOBILENET_V3,
 }
 
 

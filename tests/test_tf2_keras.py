@@ -23,6 +23,12 @@ def pairs(code: str, layers: tuple[str, ...]) -> set[tuple[str, str]]:
     return {(code, layer) for layer in layers}
 
 
+MOBILENET_V2 = ("bn_Conv1", "expanded_conv_depthwise_BN", "expanded_conv_project_BN", "Conv_1_bn") + tuple(
+    f"block_{i}_{part}_BN" for i in range(1, 17) for part in ("expand", "depthwise", "project"))
+MOBILENET_V3 = ("Conv/BatchNorm", "Conv_1/BatchNorm", "expanded_conv/depthwise/BatchNorm",
+                "expanded_conv/project/BatchNorm") + tuple(
+    f"expanded_conv_{i}/{part}/BatchNorm" for i in range(1, 11) for part in ("expand", "depthwise", "project"))
+
 EXPECTED = {
     "keras3/export_clean": set(),
     "keras3/saved_model_serving_training_true": pairs("BN002", BN) | pairs("BN003", BN),
@@ -45,6 +51,24 @@ EXPECTED = {
     "tfkeras/momentum_0.1.h5": pairs("BN007", BN),
     "tfkeras/training_kwarg.h5": pairs("BN008", BN),
     "tfkeras/fit_clean.h5": set(),
+    # issue 8: what a fixed training=True does depends on the Keras that wrote the file
+    "keras3/frozen_base_training_true.keras": {("BN008", "base/bn1")},
+    "keras3/frozen_base_training_false.keras": set(),
+    "keras3/nested_training_true.keras": {("BN008", "base/bn1")},
+    "tfkeras/frozen_base_training_true.h5": {("BN008", "base/bn1")},
+    "tfkeras/frozen_base_training_false.h5": set(),
+    "tfkeras/nested_training_true.h5": {("BN008", "base/bn1")},
+    # BatchNormalization subclasses told by their config; a custom layer's BN by its weights
+    "keras3/custom_bn_subclass_fit.keras": set(),
+    "keras3/custom_bn_subclass_custom_loop.keras": pairs("BN005", BN),
+    "tfkeras/custom_bn_subclass_fit.h5": set(),
+    "tfkeras/custom_bn_subclass_custom_loop.h5": pairs("BN005", BN),
+    "tfkeras/custom_block.h5": set(),
+    # MobileNets: tf-keras layer names with "/", Keras 3 momentum 0.999 served with training=True
+    "tfkeras/mobilenet_v3_custom_loop_training_missing.h5": pairs("BN005", MOBILENET_V3),
+    "tfkeras/mobilenet_v3_fit.h5": set(),
+    "keras3/mobilenet_v2_serving_training_true": pairs("BN002", MOBILENET_V2) | pairs("BN003", MOBILENET_V2),
+    "keras3/mobilenet_v2_serving_training_false": set(),
 }
 
 

@@ -13,19 +13,31 @@ from bncheck.errors import InputError
 ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
 BN_CLASSES = frozenset({"BatchNormalization", "SyncBatchNormalization", "BatchNormalizationV1",
                         "BatchNormalizationV2"})
+# Config keys every Keras BatchNormalization (Keras 3 and tf-keras) writes: a layer of another class
+# whose config has them all is a BatchNormalization subclass (``register_keras_serializable``).
+BN_CONFIG_KEYS = frozenset({"axis", "momentum", "epsilon", "center", "scale", "moving_mean_initializer",
+                            "moving_variance_initializer"})
+
+KERAS3 = "Keras 3"
+TF_KERAS = "tf-keras"
 
 
 @dataclass(frozen=True)
 class KerasBnLayer:
     """One ``BatchNormalization`` layer of a model config.
 
-    ``path`` names it through nested models (``block/bn1``); ``training_calls`` lists the calls
-    that fix ``training=True`` in the model itself (the layer's own call, or an enclosing model's)."""
+    ``path`` names it through nested models (``block/bn1``); ``names`` are the layer names along
+    that path (a name may itself hold ``/``: MobileNetV3's ``expanded_conv/depthwise/BatchNorm``).
+    ``training_calls`` lists the calls that fix ``training=True`` in the model itself (the layer's
+    own call, or an enclosing model's); ``frozen_by`` names what sets ``trainable=False`` on the
+    layer (itself or an enclosing model), empty when it is trainable."""
 
     path: str
     class_name: str
     config: Mapping[str, Any]
     training_calls: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    frozen_by: str = ""
 
     @property
     def momentum(self) -> float:
@@ -44,9 +56,14 @@ class KerasBnLayer:
 
 @dataclass(frozen=True)
 class KerasConfig:
+    """``flavour`` is the Keras that wrote the config (``KERAS3``, ``TF_KERAS``, or "" when the file
+    does not tell): a fixed ``training=True`` means different things in the two."""
+
     model_class: str
     layers: tuple[KerasBnLayer, ...]
     format: str  # "Keras 3 .keras", "tf-keras .h5", "live Keras model"
+    flavour: str = ""
+    version: str = ""  # the keras_version the file records, if any
 
 
 class ValueStore(Protocol):

@@ -17,7 +17,8 @@ from bncheck.errors import InputError
 from bncheck.loaders.protobuf_io import nesting_depth
 from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
                                      open_regular)
-from bncheck.graph.keras_model import BN_CLASSES, KerasBnLayer, KerasConfig, TrainedValues, group_by_layer
+from bncheck.graph.keras_model import (BN_CLASSES, BN_CONFIG_KEYS, KERAS3, TF_KERAS, KerasBnLayer, KerasConfig,
+                                       TrainedValues, group_by_layer)
 from bncheck.graph.model import Graph, GraphModel
 
 _KEEP = ("momentum", "epsilon", "center", "scale", "trainable", "axis", "renorm", "name")
@@ -87,16 +88,37 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def bn_layers(model: dict[str, Any], source: str | None = None) -> tuple[list[KerasBnLayer], dict[str, str]]:
+def _custom_class(layer: dict[str, Any]) -> str | None:
+    """The class of a layer written from user code (a registered ``pkg>Name``, or a class whose
+    module is not Keras'), ``None`` for a Keras built-in or when the config does not say."""
+    cls, registered, module = layer.get("class_name"), layer.get("registered_name"), layer.get("module")
+    for name in (registered, cls):
+        if isinstance(name, str) and ">" in name:
+            return name
+    if isinstance(module, str) and module.split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
+        return f"{module}.{cls}" if isinstance(cls, str) else module
+    return None
+
+
+def _is_bn(cls: str, lcfg: dict[str, Any]) -> bool:
+    """A BatchNormalization, or a subclass of it told by its config (it writes every BN key)."""
+    return cls in BN_CLASSES or BN_CONFIG_KEYS <= lcfg.keys()
+
+
+def bn_layers(model: dict[str, Any], source: str | None = None,
+              notes: list[str] | None = None) -> tuple[list[KerasBnLayer], dict[str, str]]:
     """BN layers of a serialized model ({"class_name", "config"}), through nested models, and the
     Keras 3 weights-file folder of each (``layers/functional/layers/batch_normalization_1``).
 
-    ``source`` names the file the config came from: BN config values of the wrong JSON type are
-    then an :class:`InputError` naming it and the layer."""
+    BatchNormalization subclasses are told by their config keys (their class is never imported).
+    Layers of a custom class that is not one are listed in ``notes``: a batch norm inside them
+    cannot be judged. ``source`` names the file the config came from: BN config values of the
+    wrong JSON type are then an :class:`InputError` naming it and the layer."""
     found: list[KerasBnLayer] = []
     folders: dict[str, str] = {}
 
-    def walk(cfg: dict[str, Any], prefix: str, folder: str, inherited: tuple[str, ...]) -> None:
+    def walk(cfg: dict[str, Any], prefix: str, folder: str, inherited: tuple[str, ...],
+             names: tuple[str, ...], frozen_by: str) -> None:
         counts: dict[str, int] = {}
         layers = cfg.get("layers")
         for layer in layers if isinstance(layers, list) else ():
@@ -112,23 +134,50 @@ def bn_layers(model: dict[str, Any], source: str | None = None) -> tuple[list[Ke
             here = f"{folder}layers/{snake}" + (f"_{n}" if n else "")
             calls = tuple(f"{prefix}{name}(..., training=True)" for kw in _call_kwargs(layer)
                           if kw.get("training") is True)
-            if cls in BN_CLASSES:
+            frozen = frozen_by or (f"{prefix}{name}" if lcfg.get("trainable") is False else "")
+            if _is_bn(cls, lcfg):
                 path = prefix + name
-                found.append(KerasBnLayer(path, cls, _kept_config(lcfg, path, source), inherited + calls))
+                found.append(KerasBnLayer(path, cls, _kept_config(lcfg, path, source), inherited + calls,
+                                          names + (name,), frozen))
                 folders[path] = here
             elif isinstance(lcfg.get("layers"), list):
-                walk(lcfg, f"{prefix}{name}/", here + "/", inherited + calls)
+                walk(lcfg, f"{prefix}{name}/", here + "/", inherited + calls, names + (name,), frozen)
+            elif notes is not None and (custom := _custom_class(layer)) is not None:
+                notes.append(f"layer {prefix + name!r} is of class {custom!r} (user code, never imported) and "
+                             "its config is not a batch norm's: whether it runs a batch norm, and how, is not judged")
 
     config = model.get("config") if isinstance(model.get("config"), dict) else {}
-    walk(config, "", "", ())
+    top = "the model" if config.get("trainable") is False else ""
+    walk(config, "", "", (), (), top)
+    if notes is not None and not isinstance(config.get("layers"), list) and (custom := _custom_class(model)):
+        notes.append(f"the model is of class {custom!r}, user code that bncheck never imports, and its "
+                     "config lists no layers: none of its batch norms is judged")
     return found, folders
 
 
+def keras_flavour(version: str, config: Any) -> str:
+    """Which Keras wrote a config: from the recorded ``keras_version`` (2.x is tf-keras' semantics,
+    3.x Keras 3), else from the modules the config names; "" when nothing tells."""
+    major = version.strip().split(".")[0]
+    if major == "3":
+        return KERAS3
+    if major == "2":
+        return TF_KERAS
+    text = json.dumps(config) if isinstance(config, dict) else ""
+    if '"tf_keras.' in text:
+        return TF_KERAS
+    if '"keras.src.models.' in text:
+        return KERAS3
+    return ""
+
+
 def _model_from_config(model: Any, source: str, fmt: str, values: TrainedValues | None,
-                       layers: list[KerasBnLayer]) -> GraphModel:
+                       layers: list[KerasBnLayer], version: str = "", notes: list[str] | None = None) -> GraphModel:
     keras = KerasConfig(str(model.get("class_name", "Model")) if isinstance(model, dict) else "Model",
-                        tuple(layers), fmt)
-    return GraphModel(graph=Graph([]), source=source, kind="keras", label=fmt, keras=keras, values=values)
+                        tuple(layers), fmt, keras_flavour(version, model), version)
+    graph = Graph([])
+    graph.notes = list(notes or ())  # shown to the user as notes (Context.cannot_judge)
+    return GraphModel(graph=graph, source=source, kind="keras", label=fmt, keras=keras, values=values)
 
 
 def parse_json_config(data: bytes | str, source: str, what: str) -> Any:
@@ -359,6 +408,8 @@ def load_keras_zip(path: str) -> list[GraphModel]:
             if "config.json" not in infos:
                 raise InputError(path, "a zip without config.json is not a .keras model")
             raw_config = _member_bytes(path, archive, infos["config.json"], MAX_CONFIG_BYTES)
+            raw_metadata = (_member_bytes(path, archive, infos["metadata.json"], MAX_METADATA_BYTES)
+                            if "metadata.json" in infos else b"")
             weights: Any = None
             info = infos.get("model.weights.h5")
             if info is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
@@ -371,7 +422,9 @@ def load_keras_zip(path: str) -> list[GraphModel]:
     config = parse_json_config(raw_config, path, "config.json")
     if not isinstance(config, dict):
         raise InputError(path, "config.json is not a model config")
-    layers, folders = bn_layers(config, path)
+    notes: list[str] = []
+    layers, folders = bn_layers(config, path, notes)
+    version = _metadata_version(raw_metadata, path)
     values = None
     if weights is not None:
         h5 = _open_h5(weights, path)
@@ -386,7 +439,24 @@ def load_keras_zip(path: str) -> list[GraphModel]:
                 values.layers[layer.path] = {r: f"{folder}/vars/{k}" for r, k in zip(roles, stored)}
         if h5_get(h5, "optimizer/vars/0", path) is not None:  # Keras 3 optimizers keep the iteration count first
             values.steps["optimizer iterations"] = "optimizer/vars/0"
-    return [_model_from_config(config, path, "Keras 3 .keras", values, layers)]
+    fmt = "tf-keras .keras" if keras_flavour(version, config) == TF_KERAS else "Keras 3 .keras"
+    return [_model_from_config(config, path, fmt, values, layers, version, notes)]
+
+
+MAX_METADATA_BYTES = 1 << 16
+
+
+def _metadata_version(raw: bytes, source: str) -> str:
+    """``keras_version`` from a ``.keras`` file's ``metadata.json`` ("" when absent or unusable:
+    it only decides how a fixed ``training=True`` is described)."""
+    if not raw:
+        return ""
+    try:
+        metadata = parse_json_config(raw, source, "metadata.json")
+    except InputError:
+        return ""
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    return version[:40] if isinstance(version, str) else ""
 
 
 def _index_order(name: str) -> tuple[int, str]:
@@ -401,21 +471,61 @@ def load_h5(path: str) -> list[GraphModel]:
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")
     weights_group = h5_get(h5, "model_weights", path)
     root = weights_group if hasattr(weights_group, "keys") else h5
+    # Each layer's group, by the names the file lists (a layer name may hold "/": MobileNetV3's
+    # "expanded_conv/depthwise/BatchNorm" is a nested group path), else the root's members.
+    listed = _string_list_attr(root, "layer_names", path)
+    groups = [(n, h5_get(root, n, path)) for n in dict.fromkeys(listed)] if listed else list(h5_children(root, path))
     names: dict[str, str] = {}
-    for group_name, group in h5_children(root, path):
-        for weight in _string_list_attr(group, "weight_names", path):
-            names[weight] = f"{root.name.strip('/')}/{group_name}/{weight}".lstrip("/")
+    scopes: dict[str, dict[str, dict[str, str]]] = {}  # layer group -> weight scope -> role -> key
+    for group_name, group in groups:
+        if group is None or not hasattr(group, "attrs"):
+            continue
+        own = {weight: f"{root.name.strip('/')}/{group_name}/{weight}".lstrip("/")
+               for weight in _string_list_attr(group, "weight_names", path)}
+        names.update(own)
+        scopes[group_name], _ = group_by_layer(own)
     by_layer, _ = group_by_layer(names)
     steps = {}
     for counter in ("optimizer_weights/Adam/iter:0", "optimizer_weights/iteration:0"):
         if h5_get(h5, counter, path) is not None:
             steps["optimizer iterations"] = counter
     values = TrainedValues(_H5Store(path, h5), {}, steps, origin="weights")
-    layers, _ = bn_layers(config, path) if isinstance(config, dict) else ([], {})
+    notes: list[str] = []
+    layers, _ = bn_layers(config, path, notes) if isinstance(config, dict) else ([], {})
     for layer in layers:
-        leaf = layer.path.rpartition("/")[2]
-        if leaf in by_layer:
-            values.layers[layer.path] = by_layer[leaf]
+        found = _h5_layer_keys(layer, scopes, by_layer)
+        if found:
+            values.layers[layer.path] = found
     if not layers:  # weights only: name layers after their weights
         values.layers.update(by_layer)
-    return [_model_from_config(config, path, "tf-keras .h5", values, layers)]
+    else:  # moving statistics no config BN layer explains (inside a custom layer): judged by value
+        claimed = {id(keys) for keys in values.layers.values()}
+        for group_name, inside in scopes.items():
+            for scope, keys in inside.items():
+                if id(keys) not in claimed:
+                    values.layers.setdefault(scope if scope.startswith(group_name + "/") else f"{group_name}/{scope}",
+                                             keys)
+    version = _h5_version(h5, path)
+    fmt = "Keras 3 .h5" if keras_flavour(version, config) == KERAS3 else "tf-keras .h5"
+    return [_model_from_config(config, path, fmt, values, layers, version, notes)]
+
+
+def _h5_layer_keys(layer: KerasBnLayer, scopes: dict[str, dict[str, dict[str, str]]],
+                   by_layer: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A config BN layer's weights: in the group of its outermost model (or its own group), under
+    its own name (tf-keras names a nested layer's weights by the layer's own name) or its path."""
+    if layer.names:
+        inside = scopes.get(layer.names[0], {})
+        for scope in (layer.names[-1], "/".join(layer.names)):
+            if scope in inside:
+                return inside[scope]
+    return by_layer.get(layer.path.rpartition("/")[2], {})
+
+
+def _h5_version(h5: Any, source: str) -> str:
+    """The ``keras_version`` a legacy ``.h5`` records ("" when absent or unusable)."""
+    try:
+        version = _string_attr(h5, "keras_version", source, 1 << 10)
+    except InputError:
+        return ""
+    return (version or "")[:40]

@@ -12,7 +12,7 @@ from bncheck.graph.model import GraphModel
 from bncheck.graph.keras_model import ROLES, KerasConfig, TrainedValues
 from bncheck.graph.model import Graph
 from bncheck.loaders.graphs import flat_graph, model_from_graph_def, model_from_meta_graph
-from bncheck.loaders.keras_files import bn_layers
+from bncheck.loaders.keras_files import bn_layers, keras_flavour
 from bncheck.protos import message_class
 
 
@@ -74,7 +74,8 @@ def model_from_keras(model: Any) -> GraphModel:
     """A live Keras 3 / tf-keras model: its config and weights, read without a forward pass."""
     config = json.loads(json.dumps({"class_name": type(model).__name__, "config": model.get_config()},
                                    default=lambda o: list(o) if isinstance(o, (tuple, set)) else str(o)))
-    layers, _ = bn_layers(config)
+    notes: list[str] = []
+    layers, _ = bn_layers(config, notes=notes)
     store = _LiveStore(f"<{model.name}>")
     values = TrainedValues(store, origin="live model weights")
     for layer in layers:
@@ -90,9 +91,23 @@ def model_from_keras(model: Any) -> GraphModel:
     iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
     if iterations is not None and hasattr(iterations, "numpy"):
         values.steps["optimizer iterations"] = store.add("optimizer/iterations", iterations)
-    keras = KerasConfig(str(config.get("class_name")), tuple(layers), "live Keras model")
-    return GraphModel(graph=Graph([]), source=f"<{model.name}>", kind="keras", label="live Keras model",
+    version = _keras_version(model)
+    keras = KerasConfig(str(config.get("class_name")), tuple(layers), "live Keras model",
+                        keras_flavour(version, config), version)
+    graph = Graph([])
+    graph.notes = notes  # shown to the user as notes (Context.cannot_judge)
+    return GraphModel(graph=graph, source=f"<{model.name}>", kind="keras", label="live Keras model",
                       keras=keras, values=values)
+
+
+def _keras_version(model: Any) -> str:
+    """The version of the Keras package the model's class comes from (``keras`` 3.x, ``tf_keras``
+    2.x, or standalone ``keras`` 2.x), read from the already imported package."""
+    import sys
+
+    root = type(model).__module__.split(".")[0]
+    version = getattr(sys.modules.get(root), "__version__", "")
+    return version if isinstance(version, str) else ""
 
 
 def _find_layer(model: Any, parts: list[str]) -> Any:

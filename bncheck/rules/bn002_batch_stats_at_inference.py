@@ -9,6 +9,11 @@ from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
 
 
+# keras.applications.MobileNetV2's batch-norm layers (fixtures/keras3/mobilenet_v2_*)
+_MOBILENET_V2 = ("bn_Conv1", "expanded_conv_depthwise_BN", "expanded_conv_project_BN", "Conv_1_bn") + tuple(
+    f"block_{i}_{part}_BN" for i in range(1, 17) for part in ("expand", "depthwise", "project"))
+
+
 class BatchStatsAtInference(Rule):
     """An inference graph normalises with the statistics of the batch it is given.
 
@@ -47,6 +52,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
         Example("tf1/dcgan_sampler_train_true", ("generator/g_bn0", "generator/g_bn1", "generator/g_bn2")),
         Example("tf1/frozen_reshape_bn_scale_false_training_true.pb", ("bn_reshaped",)),
+        Example("keras3/mobilenet_v2_serving_training_true", _MOBILENET_V2),
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
@@ -63,6 +69,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("keras3/train_signature_training_true"),
         Example("tf1/dcgan_sampler_train_false"),
         Example("tf1/frozen_reshape_bn_scale_false_training_false.pb"),
+        Example("keras3/mobilenet_v2_serving_training_false"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -9,6 +9,11 @@ from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
 
 
+# keras.applications.MobileNetV2's batch-norm layers (fixtures/keras3/mobilenet_v2_*)
+_MOBILENET_V2 = ("bn_Conv1", "expanded_conv_depthwise_BN", "expanded_conv_project_BN", "Conv_1_bn") + tuple(
+    f"block_{i}_{part}_BN" for i in range(1, 17) for part in ("expand", "depthwise", "project"))
+
+
 class InferenceUpdatesStats(Rule):
     """Computing an inference graph's outputs runs ops that assign to the moving statistics.
 
@@ -35,6 +40,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
         Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),
         Example("tfkeras/saved_model_serving_training_true", ("bn1", "bn2")),
         Example("tf1/dcgan_sampler_train_true", ("generator/g_bn0", "generator/g_bn1", "generator/g_bn2")),
+        Example("keras3/mobilenet_v2_serving_training_true", _MOBILENET_V2),
     )
     valid = (
         Example("tf1/saved_model_slim_is_training_false"),
@@ -43,6 +49,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
         Example("keras3/saved_model_serving_training_false"),
         Example("tfkeras/saved_model_clean"),
         Example("tf1/dcgan_sampler_train_false"),
+        Example("keras3/mobilenet_v2_serving_training_false"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -13,6 +13,12 @@ from bncheck.rules.context import Context
 from bncheck.rules.values import all_equal, describe
 
 
+# tf-keras MobileNetV3Small(minimalistic=True)'s batch-norm layers, named with "/" (fixtures/tfkeras/mobilenet_v3_*)
+_MOBILENET_V3 = ("Conv/BatchNorm", "Conv_1/BatchNorm", "expanded_conv/depthwise/BatchNorm",
+                 "expanded_conv/project/BatchNorm") + tuple(
+    f"expanded_conv_{i}/{part}/BatchNorm" for i in range(1, 11) for part in ("expand", "depthwise", "project"))
+
+
 class StatsNeverUpdated(Rule):
     """After training, a layer's moving statistics are still exactly at their initial values.
 
@@ -53,6 +59,9 @@ model.save("model.keras")
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_bn_frozen", ("bn1", "bn2"), Severity.WARNING),
         Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
+        Example("keras3/custom_bn_subclass_custom_loop.keras", ("bn1", "bn2")),
+        Example("tfkeras/custom_bn_subclass_custom_loop.h5", ("bn1", "bn2")),
+        Example("tfkeras/mobilenet_v3_custom_loop_training_missing.h5", _MOBILENET_V3),
     )
     valid = (
         Example("tf1/layers_checkpoint_with_updates"),
@@ -62,6 +71,10 @@ model.save("model.keras")
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
         Example("tf1/handwritten_pop_stats_checkpoint_wired"),
+        Example("keras3/custom_bn_subclass_fit.keras"),
+        Example("tfkeras/custom_bn_subclass_fit.h5"),
+        Example("tfkeras/mobilenet_v3_fit.h5"),
+        Example("tfkeras/custom_block.h5"),  # a custom layer: its BN is judged by its values
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -109,3 +109,26 @@ def training_mode_in_train_step(api: str) -> str:
             "# in inference mode) so gamma/beta are not trained either"
         )
     return inference_mode(api).replace("False", "True") + "  # in the train step"
+
+
+def training_fixed_in_model(flavour: str, calls: tuple[str, ...], layer: str, frozen: bool) -> str:
+    """BN008's fix, after the Keras transfer-learning guide: leave the mode to the caller, and call a
+    frozen base with ``training=False`` so it stays in inference mode once it is unfrozen."""
+    nested = [c.partition("(")[0] for c in calls if not c.startswith(layer + "(")]
+    own = len(nested) < len(calls)
+    lines = []
+    if frozen:
+        for callee in nested or ["base_model"]:
+            lines.append(f"x = {callee.rpartition('/')[2]}(x, training=False)  # the transfer-learning guide: "
+                         "BN stays in inference mode, also after unfreezing for fine-tuning")
+        if own:
+            lines.append("x = keras.layers.BatchNormalization()(x)  # and no training=True on the layer itself")
+        return "\n".join(lines)
+    if own:
+        lines.append("x = keras.layers.BatchNormalization()(x)  # drop training=True: fit() trains, predict() infers")
+    for callee in nested:
+        lines.append(f"x = {callee.rpartition('/')[2]}(x)  # drop training=True on the nested model "
+                     "(or training=False to keep its BN frozen, as the transfer-learning guide does)")
+    if flavour != "tf-keras":
+        lines.append("outputs = model(x, training=False)  # wherever the model is called directly at inference")
+    return "\n".join(lines)
