@@ -252,3 +252,34 @@ def canary_h5(folder: pathlib.Path) -> pathlib.Path:
     with h5py.File(path, "w") as f:
         f["secret"] = np.full(4, np.nan, dtype=np.float32)
     return path
+
+
+def checkpoint_with_garbage_object_graph(folder: pathlib.Path) -> pathlib.Path:
+    """A TF2 checkpoint whose object graph string is not a message (and its checksum cleared, as a
+    writer that skips checksums would leave it)."""
+    from bncheck.loaders.checkpoint_bundle import CheckpointReader, _varint as read_varint
+    from bncheck.loaders.checkpoint_values import OBJECT_GRAPH_KEY
+    from bncheck.protos import message_class
+
+    shutil.copytree(FIXTURES / "keras3" / "checkpoint_nan_variance", folder)
+    reader = CheckpointReader(str(folder / "ckpt-1"))
+    entry = reader.entries[OBJECT_GRAPH_KEY]
+    shard = folder / "ckpt-1.data-00000-of-00001"
+    data = bytearray(shard.read_bytes())
+    length, pos = read_varint(bytes(data[entry.offset:entry.offset + 10]), 0)
+    start = entry.offset + pos + 4
+    data[start:start + length] = b"\xff" * length
+    shard.write_bytes(bytes(data))
+    index = folder / "ckpt-1.index"
+    entries = read_table(index.read_bytes())
+    assert entries is not None
+    entry_cls = message_class("tensorflow.BundleEntryProto")
+    out = []
+    for k, v in entries:
+        if k == OBJECT_GRAPH_KEY.encode():
+            msg = entry_cls.FromString(v)
+            msg.crc32c = 0
+            v = msg.SerializeToString()
+        out.append((k, v))
+    index.write_bytes(write_table(out))
+    return folder

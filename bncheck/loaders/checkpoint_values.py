@@ -7,6 +7,9 @@ index is read whole; tensors are read when a rule asks for them.
 """
 from __future__ import annotations
 
+from google.protobuf.message import DecodeError
+
+from bncheck.errors import InputError
 from bncheck.graph.keras_model import TrainedValues, group_by_layer
 from bncheck.loaders.checkpoint_bundle import CheckpointReader
 from bncheck.protos import message_class
@@ -27,7 +30,10 @@ def variable_keys(reader: CheckpointReader) -> dict[str, str]:
     """Variable name -> checkpoint key."""
     if OBJECT_GRAPH_KEY not in reader.entries:
         return {k: k for k in reader.keys()}
-    graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
+    try:
+        graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
+    except DecodeError:
+        raise InputError(reader.prefix + ".index", f"{OBJECT_GRAPH_KEY} is not a readable object graph") from None
     names: dict[str, str] = {}
     for node in graph.nodes:
         for attr in node.attributes:
