@@ -332,3 +332,35 @@ def test_full_report_to_a_pipe_is_never_wrapped_or_padded():
             "AssignSubVariableOp, resnet_v1_50/block1/unit_1/bottleneck_v1/conv1/BatchNorm/AssignMovingAvg_1/"
             "AssignSubVariableOp") in lines
     assert lines[-1] == "✗ 53 findings (53 errors) on 53 layers in 1 input"
+
+
+# ---- integrations --------------------------------------------------------------------------
+
+def test_pre_commit_hook_for_artefacts_and_saved_model_pb_by_name_reads_its_folder():
+    yaml = pytest.importorskip("yaml")
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["bncheck"]
+    assert hook["entry"].split()[0] == "bncheck" and hook["language"] == "python"
+    files = re.compile(hook["files"])
+    for name in ("models/a.pb", "a.pbtxt", "x/model.meta", "m.keras", "w.h5", "w.hdf5", "export/1/saved_model.pb",
+                 "ckpt/checkpoint", "checkpoint"):
+        assert files.search(name), name
+    for name in ("train.py", "checkpoint.txt", "notes.md", "model.pb.bak"):
+        assert not files.search(name), name
+    by_name = check_paths([str(SAVED / "saved_model.pb")])
+    by_folder = check_paths([str(SAVED)])
+    assert by_name.to_dict() == by_folder.to_dict() and by_name.checked == [str(SAVED)]
+    ckpt = TF1 / "layers_checkpoint_with_updates"
+    assert check_paths([str(ckpt / "checkpoint")]).checked == [str(ckpt)]
+
+
+def test_github_action_uploads_sarif_and_fails_with_bncheck():
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    check = next(s for s in steps if s.get("id") == "check")
+    assert "--output-format sarif --output-file" in check["run"] and "--output-format github" in check["run"]
+    upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
+    assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
+    assert steps[-1]["run"] == 'exit "${{ steps.check.outputs.exit-code }}"'

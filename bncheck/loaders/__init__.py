@@ -49,6 +49,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     except (OSError, ValueError) as exc:
         raise InputError(path, _os_reason(exc)) from None
     if stat.S_ISREG(mode):
+        name, folder = os.path.basename(path), os.path.dirname(path) or "."
+        if name in SAVED_MODEL_FILES or name == "checkpoint":  # given by name (a pre-commit hook): its folder
+            own = _folder_target(folder)
+            if own is not None:
+                return [own]
         return [Target(path, "source" if path.endswith(SOURCE_SUFFIXES) else "file")]
     if not stat.S_ISDIR(mode):
         raise InputError(path, f"not a regular file or folder ({_special_kind(mode)})")
