@@ -20,6 +20,7 @@ from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
 from bncheck.reporters import FORMATS, render, terminal
 from bncheck.rules import RESERVED, RULES, by_code
+from bncheck.source.rules import SOURCE_ONLY_CODES
 
 
 def _tolerant_streams() -> None:
@@ -119,7 +120,9 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         _list_rules(fmt)
         return
     if explain:
-        rule = by_code(explain)
+        from bncheck.source.rules import source_only
+
+        rule = by_code(explain) or source_only(explain)  # type: ignore[assignment]
         if rule is None:
             click.echo(f"bncheck: unknown rule code {explain!r} (see --list-rules)", err=True)
             sys.exit(2)
@@ -211,7 +214,7 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     codes = [c.upper() for c in _codes(values)]
     if "ALL" in codes:
         return None if option == "--select" else [r.code for r in RULES]
-    known = [r.code for r in RULES] + list(RESERVED)
+    known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)  # BN010/BN011: source mode
     unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
     if unknown:
         raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")

@@ -121,3 +121,16 @@ def test_pre_commit_hook_runs_source_mode_on_python_files(tmp_path) -> None:  # 
     assert out.returncode == 1
     assert [l.split(": ")[0] for l in out.stdout.splitlines()[:2]] == [
         f"{tmp_path}/tf1_layers_update_ops_too_early.py:22:18"] * 2
+
+
+def test_source_only_codes_can_be_selected_and_explained() -> None:
+    script = str(SOURCE / "keras_conv_bias_before_bn.py")
+    selected = _run("--select", "BN010", "--format", "json", script)
+    assert selected.exit_code == 0  # info: below --fail-on error
+    assert [f["code"] for f in json.loads(selected.stdout)["findings"]] == ["BN010", "BN010"]
+    ignored = _run("--ignore", "BN010", "--format", "json", script)
+    assert json.loads(ignored.stdout)["findings"] == []
+    explained = _run("--explain", "BN011")
+    assert explained.exit_code == 0
+    assert explained.stdout.startswith("BN011 dropout-before-bn (warning, source mode only)")
+    assert "Bad:" in explained.stdout and "Good:" in explained.stdout

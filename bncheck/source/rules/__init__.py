@@ -24,6 +24,17 @@ SOURCE_RULES: tuple[type[SourceRule], ...] = (
 )
 
 
+def source_only(code: str) -> type[SourceRule] | None:
+    """A rule that exists only in source mode (BN010, BN011), by code."""
+    from bncheck.rules import RULES
+
+    graph_codes = {r.code for r in RULES}
+    return next((r for r in SOURCE_RULES if r.code == code.upper() and r.code not in graph_codes), None)
+
+
+SOURCE_ONLY_CODES = ("BN010", "BN011")
+
+
 def selected(select: list[str] | tuple[str, ...] | None, ignore: list[str] | tuple[str, ...] | None) -> list[type[SourceRule]]:
     sel = [s.upper() for s in select or ()]
     ign = [s.upper() for s in ignore or ()]
@@ -31,4 +42,4 @@ def selected(select: list[str] | tuple[str, ...] | None, ignore: list[str] | tup
             if (not sel or any(r.code.startswith(p) or p == "ALL" for p in sel)) and not any(r.code.startswith(p) for p in ign)]
 
 
-__all__ = ["SOURCE_RULES", "RuleContext", "SourceFinding", "SourceRule", "selected"]
+__all__ = ["SOURCE_ONLY_CODES", "SOURCE_RULES", "RuleContext", "SourceFinding", "SourceRule", "selected", "source_only"]

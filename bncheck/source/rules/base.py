@@ -40,8 +40,22 @@ class SourceRule:
     severity: ClassVar[Severity]
     summary: ClassVar[str]
 
+    bad: ClassVar[str] = ""
+    good: ClassVar[str] = ""
+
     def check(self, runs: list[Run], context: "RuleContext") -> Iterator[SourceFinding]:
         raise NotImplementedError
+
+    @classmethod
+    def explain(cls) -> str:
+        """The rule's documentation (``bncheck --explain``), in the artefact rules' layout."""
+        doc = " ".join((cls.__doc__ or cls.summary).split())
+        text = f"{cls.code} {cls.name} ({cls.severity}, source mode only)\n\n{doc}\n"
+        for title, code in (("Bad", cls.bad), ("Good", cls.good)):
+            if code:
+                body = "\n".join("    " + l if l else "" for l in code.strip("\n").splitlines())
+                text += f"\n{title}:\n\n{body}\n"
+        return text
 
     def finding(self, layer: str, loc: Loc, message: str, facts: Mapping[str, object], fix: str,
                 edits: tuple[Edit, ...] = (), severity: Severity | None = None) -> SourceFinding:

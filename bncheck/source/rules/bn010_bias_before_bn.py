@@ -19,6 +19,14 @@ class BiasBeforeBnSource(SourceRule):
     name = "bias-before-bn"
     severity = Severity.INFO
     summary = "a conv/dense bias directly before batch norm is redundant"
+    bad = """
+x = layers.Conv2D(64, 3, padding="same")(x)      # use_bias defaults to True
+x = layers.BatchNormalization()(x)
+"""
+    good = """
+x = layers.Conv2D(64, 3, padding="same", use_bias=False)(x)
+x = layers.BatchNormalization()(x)
+"""
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

@@ -18,6 +18,14 @@ class DropoutBeforeBnSource(SourceRule):
     name = "dropout-before-bn"
     severity = Severity.WARNING
     summary = "dropout directly before batch norm (variance shift at inference)"
+    bad = """
+x = layers.Dropout(0.5)(x)
+x = layers.BatchNormalization()(x)
+"""
+    good = """
+x = layers.BatchNormalization()(x)
+x = layers.Dropout(0.5)(x)
+"""
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:
