@@ -160,6 +160,7 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
     for path, table in tables.items():
         for line, message in suppression.unused(table, active):
             result.notes.append((f"{path}:{line}", message))
+    result.notes += context.notes
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
 

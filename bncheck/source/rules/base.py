@@ -69,6 +69,12 @@ class RuleContext:
 
     texts: dict[str, str]  # path -> source text
     frozen_layers: bool  # some `trainable = False` in the scanned files
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path:line, what could not be judged)
+
+    def note(self, loc: Loc, message: str) -> None:
+        item = (f"{loc.path}:{loc.line}", message)
+        if item not in self.notes:
+            self.notes.append(item)
 
 
 def line_text(ctx: RuleContext, loc: Loc) -> str:

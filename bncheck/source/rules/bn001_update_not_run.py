@@ -49,6 +49,9 @@ class UpdateNotRunSource(SourceRule):
         early: list[UpdateOps] = []
         for op in later:
             verdict = _coverage(op, build, run, early)
+            if verdict == "unknown":
+                context.note(op.loc, f"BN001 not judged for {build.layer}: the train op's control dependency "
+                                     "(or a tf.group after it) is something bncheck cannot follow")
             if verdict != "not run":
                 return  # covered, or bncheck cannot tell
         op = later[0]
