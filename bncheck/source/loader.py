@@ -103,8 +103,8 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 
 def prune(text: str, extra_words: frozenset[str] | set[str] = frozenset()) -> str:
     """The text with top-level functions and classes that cannot matter blanked out (line numbers and
-    columns kept): those whose text mentions no word the rules read and whose name no kept code
-    mentions (``extra_words``: names the other files of the program use). Parsing is most of the cost of source mode, and most code in a repository is neither
+    columns kept): those whose text mentions no word the rules read, no kept function, and whose
+    name no kept code mentions (``extra_words``: names the other files of the program use). Parsing is most of the cost of source mode, and most code in a repository is neither
     model nor training code. Returns ``text`` itself when nothing can be dropped."""
     lines = text.split("\n")
     chunks: list[tuple[int, int, str]] = []  # (first line, end line exclusive, defined name)
@@ -131,13 +131,17 @@ def prune(text: str, extra_words: frozenset[str] | set[str] = frozenset()) -> st
     # kept code as one text: a name found in it (even as a substring) keeps its definition
     kept = ["\n".join(l for j, l in enumerate(lines) if j not in in_chunk)] + [t for t, k in zip(texts, keep) if k]
     kept_text = "\n".join(kept)
+    kept_names = {name for (_, _, name), k in zip(chunks, keep) if k}
     changed = True
     while changed:
         changed = False
         for k, (_, _, name) in enumerate(chunks):
-            if not keep[k] and (name in extra_words or name in kept_text):
+            # kept when kept code names it (a callee) or it names kept code (a caller, e.g. main)
+            if not keep[k] and (name in extra_words or name in kept_text
+                                or any(n in texts[k] for n in kept_names)):
                 keep[k] = changed = True
                 kept_text += "\n" + texts[k]
+                kept_names.add(name)
     if all(keep):
         return text
     out = list(lines)
