@@ -241,3 +241,28 @@ MORE_SILENT = {
 @pytest.mark.parametrize("case", sorted(MORE_SILENT))
 def test_more_unsure_cases_are_silent(tmp_path, case: str) -> None:  # type: ignore[no-untyped-def]
     assert _check(tmp_path, MORE_SILENT[case]) == []
+
+
+def test_nested_models_with_training_fixed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = """
+        import keras
+        from keras import layers
+        def build():
+            base = keras.applications.MobileNetV2(include_top=False, weights=None)
+            inputs = keras.Input((224, 224, 3))
+            x = base(inputs, training=True)
+            return keras.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling2D()(x)))
+        class Head(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.backbone = keras.applications.ResNet50(include_top=False, weights=None)
+            def call(self, x, training=None):
+                return self.backbone(x, training=True)
+        class Plain(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.backbone = keras.applications.VGG16(include_top=False, weights=None)
+            def call(self, x, training=None):
+                return self.backbone(x, training=True)
+        """
+    assert _check(tmp_path, code) == [("BN008", 6, "MobileNetV2 batch norms"), ("BN008", 13, "ResNet50 batch norms")]
