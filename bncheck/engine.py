@@ -142,7 +142,8 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             report.checked.extend(result.checked)
             _add_notes(report, result.notes)
     if sources:  # whole-program analysis across the .py files, in its own worker processes
-        check_source_targets(sources, select, ignore, report.findings, report.errors, report.checked, report.notes)
+        check_source_targets(sources, select, ignore, report.findings, report.errors, report.checked, report.notes,
+                             jobs=jobs)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
     return report
 

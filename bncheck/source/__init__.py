@@ -5,7 +5,13 @@ imported or run, and TensorFlow is never imported. See :mod:`bncheck.source.chec
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 from bncheck.source.checker import SourceResult, check_files
+
+if TYPE_CHECKING:
+    from bncheck.errors import InputError
+    from bncheck.findings import Finding
 
 SOURCE_SUFFIXES = (".py",)
 
@@ -25,10 +31,11 @@ def wanted(folder: str, dirpath: str) -> bool:
 _NOT_USER_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env", "build"}
 
 
-def check_targets(paths: list[str], select, ignore, findings: list, errors: list, checked: list,  # type: ignore[no-untyped-def]
-                  notes: list) -> None:
-    """The engine's hook: check ``.py`` targets and add their results to the engine's lists."""
-    result = check_files(paths, select, ignore)
+def check_targets(paths: list[str], select: Sequence[str] | None, ignore: Sequence[str] | None,
+                  findings: list[Finding], errors: list[InputError], checked: list[str],
+                  notes: list[tuple[str, str]], jobs: int | None = None) -> None:
+    """The engine's hook: check ``.py`` targets as one program and add the results to the engine's lists."""
+    result = check_files(paths, select, ignore, jobs=jobs)
     findings.extend(f.to_finding() for f in result.findings)
     errors.extend(result.errors)
     checked.extend(result.checked)
