@@ -164,9 +164,9 @@ def keras_flavour(version: str, config: Any) -> str:
     if major == "2":
         return TF_KERAS
     text = json.dumps(config) if isinstance(config, dict) else ""
-    if '"tf_keras.' in text:
+    if '"tf_keras.' in text or '"batch_input_shape":' in text:  # Keras 2's InputLayer key
         return TF_KERAS
-    if '"keras.src.models.' in text:
+    if '"keras.src.models.' in text or '"batch_shape":' in text:  # Keras 3's
         return KERAS3
     return ""
 
