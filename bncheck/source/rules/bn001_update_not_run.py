@@ -1,7 +1,7 @@
 """BN001 update-not-run, on source: a TF1 train op that does not run the batch-norm updates."""
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 from bncheck.findings import Severity
 from bncheck.rules import fixes

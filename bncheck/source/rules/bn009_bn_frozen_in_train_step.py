@@ -5,7 +5,7 @@ from typing import Iterator
 
 from bncheck.findings import Severity
 from bncheck.rules import fixes
-from bncheck.source.edits import Edit, insert_at
+from bncheck.source.edits import insert_at
 from bncheck.source.model import Run
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 

@@ -1,0 +1,120 @@
+"""The scanned files as one program: which module an import names, serving functions, Keras classes."""
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Optional
+
+from bncheck.source.apis import canonical
+from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo
+from bncheck.source.model import Alias, ClassRef, FuncRef, Value
+
+
+class Project:
+    """All scanned modules, and how an import names one of them."""
+
+    def __init__(self, modules: Iterable[ModuleInfo]) -> None:
+        self.modules = list(modules)
+        self._by_name: dict[str, Optional[ModuleInfo]] = {}
+        for m in self.modules:
+            parts = m.modname.split(".")
+            for i in range(len(parts)):
+                key = ".".join(parts[i:])
+                if key in self._by_name and self._by_name[key] is not m:
+                    self._by_name[key] = None if i else self._by_name.get(key) or m  # ambiguous suffix
+                    if i == 0:
+                        self._by_name[key] = m
+                else:
+                    self._by_name[key] = m
+        self.serving: dict[ModuleInfo, set[str]] = {m: serving_names(m) for m in self.modules}
+        self.frozen = any("trainable = False" in m.text or "trainable=False" in m.text for m in self.modules)
+
+    def resolve(self, qual: str) -> Optional[Value]:
+        """A FuncRef/ClassRef/global for ``pkg.utils.helper`` when that module was scanned."""
+        parts = qual.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = self._by_name.get(".".join(parts[:i]))
+            if module is None:
+                continue
+            value = module.globals.get(parts[i])
+            for attr in parts[i + 1:]:
+                if isinstance(value, ClassRef) and attr in value.cls.methods:
+                    value = FuncRef(value.cls.methods[attr])
+                else:
+                    return None
+            return value
+        return None
+
+
+def serving_names(module: ModuleInfo) -> set[str]:
+    """Names of functions passed as SavedModel signatures in this module."""
+    names: set[str] = set()
+    if "signatures" not in module.text:
+        return names
+
+    def add(node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            if node.attr == "get_concrete_function":
+                add(node.value)
+            else:
+                names.add(node.attr)
+        elif isinstance(node, ast.Call):
+            add(node.func)
+        elif isinstance(node, ast.Dict):
+            for v in node.values:
+                add(v)
+
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "signatures":
+                    add(kw.value)
+    return names
+
+
+def decorated_tf_function(func: FunctionInfo) -> bool:
+    node = func.node
+    for dec in getattr(node, "decorator_list", ()):
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        if isinstance(target, ast.Attribute) and target.attr == "function":
+            return True
+        if isinstance(target, ast.Name) and target.id == "function":
+            return True
+    return False
+
+
+def is_keras_class(project: Project, cls: ClassInfo, seen: Optional[set[int]] = None) -> bool:
+    seen = seen or set()
+    if id(cls) in seen:
+        return False
+    seen.add(id(cls))
+    for base in cls.bases:
+        qual = static_qual(cls.module, base)
+        if qual is None:
+            continue
+        canon = canonical(qual)
+        if canon.startswith("keras.") and canon.rsplit(".", 1)[-1] in ("Model", "Layer", "Sequential"):
+            return True
+        target = cls.module.globals.get(qual) if "." not in qual else project.resolve(qual)
+        if target is None and "." not in qual:
+            continue
+        if isinstance(target, ClassRef) and is_keras_class(project, target.cls, seen):
+            return True
+        if isinstance(target, Alias):
+            resolved = project.resolve(target.qual)
+            if isinstance(resolved, ClassRef) and is_keras_class(project, resolved.cls, seen):
+                return True
+    return False
+
+
+def static_qual(module: ModuleInfo, node: ast.expr) -> Optional[str]:
+    if isinstance(node, ast.Name):
+        value = module.globals.get(node.id)
+        if isinstance(value, Alias):
+            return value.qual
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = static_qual(module, node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None

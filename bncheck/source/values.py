@@ -1,0 +1,150 @@
+"""Helpers over abstract values: tensors and what produced them, layer lists, literals, EMA updates."""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Optional
+
+from bncheck.source import apis
+from bncheck.source.apis import canonical
+from bncheck.source.loader import FunctionInfo
+from bncheck.source.model import (
+    UNKNOWN, Alias, Const, DictVal, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps, Value,
+)
+
+MAX_UNROLL = 16  # loops over literal sequences up to this long are unrolled
+
+
+@dataclass(frozen=True, eq=False)
+class ArgScopeVal(Value):
+    entries: tuple[tuple[frozenset[str], dict[str, Value]], ...]  # (canonical ops, kwargs); ops empty: unknown
+
+
+@dataclass(frozen=True, eq=False)
+class ContextVal(Value):
+    """A ``with`` context the walker knows: control_dependencies, variable_scope, arg_scope, tape."""
+
+    kind: str
+    arg: Value = UNKNOWN
+    locs: tuple[Loc, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Bound(Value):
+    func: FunctionInfo
+    obj: ModelObj
+
+
+def const_str(value: Optional[Value]) -> Optional[str]:
+    return value.value if isinstance(value, Const) and isinstance(value.value, str) else None
+
+
+def collection_name(value: Value) -> Optional[str]:
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return value.value
+    if isinstance(value, Alias):
+        return canonical(value.qual).rsplit(".", 1)[-1].lower()
+    return None
+
+
+def is_update_ops_key(value: Value) -> bool:
+    if isinstance(value, Alias):
+        return canonical(value.qual) in apis.UPDATE_OPS_NAMES or value.qual.endswith("GraphKeys.UPDATE_OPS")
+    return isinstance(value, Const) and value.value == "update_ops"
+
+
+def holds_updates(value: Value) -> bool:
+    if isinstance(value, (UpdateOps, ModelUpdates)):
+        return True
+    if isinstance(value, ListVal):
+        return any(holds_updates(v) for v in value.items)
+    return False
+
+
+def tensors_in(value: Value) -> list[TensorVal]:
+    if isinstance(value, TensorVal):
+        return [value]
+    if isinstance(value, ListVal):
+        return [t for v in value.items for t in tensors_in(v)]
+    if isinstance(value, DictVal):
+        return [t for v in value.items.values() for t in tensors_in(v)]
+    return []
+
+
+def single_input(tensors: list[TensorVal]) -> TensorVal:
+    """A layer's input as it is (its producer kept) when there is exactly one."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return merge_tensors(tensors) if tensors else TensorVal()
+
+
+def has_bias(kwargs: dict[str, Value]) -> bool:
+    """use_bias left at its default True (or written True), and no activation between it and BN."""
+    use_bias = kwargs.get("use_bias")
+    if use_bias is not None and not (isinstance(use_bias, Const) and use_bias.value is True):
+        return False
+    activation = kwargs.get("activation")
+    return activation is None or (isinstance(activation, Const) and activation.value in (None, "linear"))
+
+
+def merge_tensors(tensors: list[TensorVal]) -> TensorVal:
+    if len(tensors) == 1:
+        return TensorVal(None, tensors[0].bn_layers, tensors[0].fixed_training)
+    bn = tuple(dict.fromkeys(b for t in tensors for b in t.bn_layers))
+    fixed = tuple(dict.fromkeys(f for t in tensors for f in t.fixed_training))
+    return TensorVal(None, bn, fixed)
+
+
+def bn_of_attrs(attrs: dict[str, Value]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in attrs.values():
+        items = value.items if isinstance(value, ListVal) else (value,)
+        for item in items:
+            if isinstance(item, LayerObj) and item.kind == "bn":
+                out.append(item.name or f"BatchNormalization@{item.loc.line}")
+            elif isinstance(item, ModelObj) and not item.is_self:
+                out.extend(item.bn_layers)
+    return tuple(dict.fromkeys(out))
+
+
+def literal_range(args: list[Value]) -> Value:
+    if not args or not all(isinstance(a, Const) and isinstance(a.value, int) for a in args):
+        return UNKNOWN
+    values = [a.value for a in args]  # type: ignore[attr-defined]
+    try:
+        r = range(*values)
+    except (TypeError, ValueError):
+        return UNKNOWN
+    if len(r) > MAX_UNROLL:
+        return UNKNOWN
+    return ListVal(tuple(Const(i) for i in r))
+
+
+def ema_decay(node: ast.expr, method: str) -> Optional[ast.expr]:
+    """``d`` in ``a * d + b * (1 - d)`` (any operand order), or in ``(a - b) * (1 - d)`` for assign_sub."""
+    def one_minus(n: ast.expr) -> Optional[ast.expr]:
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and isinstance(n.left, ast.Constant) \
+                and n.left.value in (1, 1.0):
+            return n.right
+        return None
+
+    def factors(n: ast.expr) -> list[ast.expr]:
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
+            return factors(n.left) + factors(n.right)
+        return [n]
+
+    if method == "assign_sub":
+        for f in factors(node):
+            d = one_minus(f)
+            if d is not None:
+                return d
+        return None
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+        return None
+    left, right = factors(node.left), factors(node.right)
+    for a, b in ((left, right), (right, left)):
+        for f in b:
+            d = one_minus(f)
+            if d is not None and any(ast.dump(x) == ast.dump(d) for x in a):
+                return d
+    return None
