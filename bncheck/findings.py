@@ -36,26 +36,26 @@ class Severity(enum.IntEnum):
 
     def __eq__(self, other: object) -> bool:
         level = self._level(other)
-        return NotImplemented if level is None else int(self) == level  # type: ignore[return-value]
+        return NotImplemented if level is None else int(self) == level
 
     def __hash__(self) -> int:
         return int.__hash__(self)
 
     def __lt__(self, other: object) -> bool:
         level = self._level(other)
-        return NotImplemented if level is None else int(self) < level  # type: ignore[return-value]
+        return NotImplemented if level is None else int(self) < level
 
     def __le__(self, other: object) -> bool:
         level = self._level(other)
-        return NotImplemented if level is None else int(self) <= level  # type: ignore[return-value]
+        return NotImplemented if level is None else int(self) <= level
 
     def __gt__(self, other: object) -> bool:
         level = self._level(other)
-        return NotImplemented if level is None else int(self) > level  # type: ignore[return-value]
+        return NotImplemented if level is None else int(self) > level
 
     def __ge__(self, other: object) -> bool:
         level = self._level(other)
-        return NotImplemented if level is None else int(self) >= level  # type: ignore[return-value]
+        return NotImplemented if level is None else int(self) >= level
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The result of a check: findings, unusable inputs, and how it shows itself."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -103,24 +104,16 @@ class Report:
     def _repr_html_(self) -> str:
         from rich.console import Console
 
-        console = Console(record=True, width=110, force_jupyter=False, file=_Null())
+        console = Console(record=True, width=110, force_jupyter=False, file=io.StringIO())
         console.print(self)
         return console.export_html(inline_styles=True)
 
     def __str__(self) -> str:
         from rich.console import Console
 
-        console = Console(width=110, no_color=True, file=_Null(), record=True)
+        console = Console(width=110, no_color=True, file=io.StringIO(), record=True)
         console.print(self)
         return console.export_text()
 
     def __repr__(self) -> str:
         return f"<Report {len(self.findings)} findings, {len(self.errors)} errors>"
-
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

@@ -364,3 +364,14 @@ def test_github_action_uploads_sarif_and_fails_with_bncheck():
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
     assert steps[-1]["run"] == 'exit "${{ steps.check.outputs.exit-code }}"'
+
+
+def test_public_api_passes_mypy_strict():
+    pytest.importorskip("mypy")
+    modules = ["bncheck/__init__.py", "bncheck/api.py", "bncheck/report.py", "bncheck/findings.py",
+               "bncheck/errors.py"]
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+                             "--ignore-missing-imports", "--no-incremental", *modules],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (ROOT / "bncheck" / "py.typed").exists()
