@@ -4,6 +4,7 @@ and a Keras 3 MobileNetV2 served with training=True. The fixture builders assert
 behaviour each verdict describes (fixtures/builders/keras3.py, tfkeras.py)."""
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import shutil
@@ -210,6 +211,33 @@ def test_keras3_custom_layer_and_custom_model_are_notes(tmp_path):
         "and its config lists no layers: none of its batch norms is judged"]
 
 
+def test_bn_weights_that_cannot_be_told_apart_are_a_note(tmp_path):
+    """A subclass that adds a variable: five tensors in the layer's folder, roles unknown."""
+    src = FIXTURES / "keras3/custom_bn_subclass_custom_loop.keras"
+    weights = io.BytesIO(zipfile.ZipFile(src).read("model.weights.h5"))
+    with h5py.File(weights, "r+") as h5:
+        h5["layers/scaled_batch_norm_1/vars/4"] = np.zeros(4, np.float32)
+    dst = tmp_path / "extra.keras"
+    _rewrite_zip(src, dst, **{"model.weights.h5": weights.getvalue()})
+    report = bncheck.check_path(dst)
+    assert report.codes() == {("BN005", "bn1")}
+    assert [n for _, n in report.notes] == [
+        "bncheck: layer 'bn2': its weights (layers/scaled_batch_norm_1/vars) hold 5 tensors, not the 4 of a "
+        "batch norm with its center/scale: its trained values are not judged"]
+
+
+def test_h5_bn_layer_without_its_weights_is_a_note(tmp_path):
+    path = _h5_copy(tmp_path, "tfkeras/custom_bn_subclass_custom_loop.h5")
+    with h5py.File(path, "r+") as h5:
+        group = h5["model_weights/bn2"]
+        group.attrs["weight_names"] = np.array([b"bn2/w0:0", b"bn2/w1:0", b"bn2/w2:0", b"bn2/w3:0"])
+    report = bncheck.check_path(path)
+    assert report.codes() == {("BN005", "bn1")}
+    assert [n for _, n in report.notes] == [
+        "bncheck: layer 'bn2': none of the file's weights is named as this layer's moving statistics: its "
+        "trained values are not judged"]
+
+
 def test_built_in_non_bn_layers_make_no_note():
     for fixture in ("keras3/fit_clean.keras", "keras3/training_kwarg.keras", "tfkeras/fit_clean.h5",
                     "keras3/custom_bn_subclass_fit.keras", "tfkeras/custom_bn_subclass_fit.h5"):
@@ -283,7 +311,7 @@ LIVE = r"""
 import os, sys, json
 os.environ["TF_USE_LEGACY_KERAS"] = sys.argv[1]
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import tensorflow as tf, bncheck
+import numpy as np, tensorflow as tf, bncheck
 if sys.argv[1] == "1":
     import tf_keras as keras
 else:
@@ -293,7 +321,29 @@ def base():
     i = keras.Input((8, 8, 3))
     h = keras.layers.BatchNormalization(name="bn1")(keras.layers.Conv2D(4, 3, name="conv1")(i))
     return keras.Model(i, h, name="base")
-out = {}
+def twin(frozen, training):
+    b = base()
+    b.trainable = not frozen
+    i = keras.Input((8, 8, 3))
+    h = b(i) if training is None else b(i, training=training)
+    return keras.Model(i, keras.layers.GlobalAveragePooling2D()(h))
+x = np.random.default_rng(0).normal(1.0, 3.0, (16, 8, 8, 3)).astype("float32")
+def mode(model, call):
+    # which statistics a call uses, told against a twin with no fixed training (weights copied)
+    ref = twin(False, None)
+    for a, b in zip(model.layers[1].layers, ref.layers[1].layers):
+        b.set_weights(a.get_weights())
+    inference, batch = np.asarray(ref(x, training=False)), np.asarray(ref(x, training=True))
+    got = np.asarray(call(model))
+    assert not np.allclose(inference, batch, atol=1e-3)
+    return "inference" if np.allclose(got, inference, atol=1e-5) else "batch" if np.allclose(got, batch, atol=1e-5) else "?"
+behaviour = {}
+for frozen in (False, True):
+    m = twin(frozen, True)
+    m.layers[1].layers[2].moving_variance.assign(np.full(4, 7.0, "float32"))  # far from any batch's
+    behaviour[str(frozen)] = [mode(m, lambda m: m.predict(x, verbose=0)), mode(m, lambda m: m(x, training=False)),
+                              mode(m, lambda m: m(x))]
+out = {"behaviour": behaviour}
 for frozen in (False, True):
     b = base()
     b.trainable = not frozen
@@ -305,13 +355,17 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize(("legacy", "unfrozen", "written_by"), [
-    ("0", "warning", "Keras " + __import__("importlib.metadata").metadata.version("keras")),
-    ("1", "error", "tf-keras " + __import__("importlib.metadata").metadata.version("tf-keras")),
+@pytest.mark.parametrize(("legacy", "unfrozen", "written_by", "unfrozen_modes"), [
+    # Keras 3: predict() and training=False infer; only a call without training uses batch statistics
+    ("0", "warning", "Keras " + importlib.metadata.version("keras"), ["inference", "inference", "batch"]),
+    # tf-keras: the fixed training=True wins over every caller
+    ("1", "error", "tf-keras " + importlib.metadata.version("tf-keras"), ["batch", "batch", "batch"]),
 ])
-def test_live_models_get_their_own_flavours_semantics(legacy, unfrozen, written_by):
+def test_live_models_get_their_own_flavours_semantics(legacy, unfrozen, written_by, unfrozen_modes):
+    """Runs the Keras flavour for real: the behaviour each BN008 verdict describes, then the verdict."""
     proc = subprocess.run([sys.executable, "-c", LIVE, legacy], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out == {"False": [["BN008", "base/bn1", unfrozen, written_by]],
+    assert out == {"behaviour": {"False": unfrozen_modes, "True": ["inference"] * 3},  # a frozen base infers
+                   "False": [["BN008", "base/bn1", unfrozen, written_by]],
                    "True": [["BN008", "base/bn1", "warning", written_by]]}

@@ -437,6 +437,10 @@ def load_keras_zip(path: str) -> list[GraphModel]:
                     (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
             if len(stored) == len(roles):
                 values.layers[layer.path] = {r: f"{folder}/vars/{k}" for r, k in zip(roles, stored)}
+            else:  # e.g. a subclass that adds variables: which tensor is which cannot be told
+                notes.append(f"layer {layer.path!r}: its weights ({folder}/vars) hold {len(stored)} tensors, "
+                             f"not the {len(roles)} of a batch norm with its center/scale: its trained values "
+                             "are not judged")
         if h5_get(h5, "optimizer/vars/0", path) is not None:  # Keras 3 optimizers keep the iteration count first
             values.steps["optimizer iterations"] = "optimizer/vars/0"
     fmt = "tf-keras .keras" if keras_flavour(version, config) == TF_KERAS else "Keras 3 .keras"
@@ -496,6 +500,9 @@ def load_h5(path: str) -> list[GraphModel]:
         found = _h5_layer_keys(layer, scopes, by_layer)
         if found:
             values.layers[layer.path] = found
+        elif names:  # the file has weights, none of them this layer's
+            notes.append(f"layer {layer.path!r}: none of the file's weights is named as this layer's moving "
+                         "statistics: its trained values are not judged")
     if not layers:  # weights only: name layers after their weights
         values.layers.update(by_layer)
     else:  # moving statistics no config BN layer explains (inside a custom layer): judged by value
