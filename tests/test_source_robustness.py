@@ -57,3 +57,16 @@ def test_many_roots_do_not_explode(tmp_path) -> None:  # type: ignore[no-untyped
     result = _check(tmp_path, "many.py", (BN + funcs).encode())
     assert not result.errors
     assert len(result.findings) == 301
+
+
+def test_a_program_gets_a_bounded_number_of_steps(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source import checker
+
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 40)
+    funcs = "".join(f"def f{i}(x, training=True):\n    return tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n"
+                    for i in range(100))
+    result = _check(tmp_path, "big.py", (BN + funcs).encode())
+    assert not result.errors
+    assert 0 < len(result.findings) < 101
+    assert result.notes == [(str(tmp_path / "big.py"), "source analysis stopped after 40 steps: functions from "
+                                                         "here on were not walked")]

@@ -18,7 +18,7 @@ from bncheck.source.apis import RELEVANT_WORDS
 from bncheck.source.loader import ModuleInfo, module_name, parse_module, read_source
 from bncheck.source.model import Run
 from bncheck.source.rules import RuleContext, SourceFinding, selected
-from bncheck.source.walker import Project, Walker
+from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
 _IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))", re.M)
@@ -42,46 +42,72 @@ def relevant(text: str) -> bool:
     return any(word in text for word in RELEVANT_WORDS)
 
 
-def analyse(modules: list[ModuleInfo]) -> list[Run]:
-    """Walk every module body, then every function or method nothing in the scanned files calls."""
+def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None) -> list[Run]:
+    """Walk every module body, then every function or method nothing in the scanned files calls.
+
+    One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
+    run out is not walked, and a note says so."""
     project = Project(modules)
     runs: list[Run] = []
     walked: set[int] = set()
     hot = _interesting(modules)
-    for module in modules:
-        run = Run(module.modname, module.path, graph_mode=module.graph_mode)
-        walker = Walker(project, run)
-        walker.walk_module(module)
+    called = _Called(modules)
+    budget = [MAX_PROGRAM_STEPS]
+
+    def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]
+        walker = Walker(project, run, budget)
+        action(walker)
         walker.finish()
-        walked |= walker.walked
+        walked.update(walker.walked)
         runs.append(run)
+
     for module in modules:
-        roots = [f for f in module.functions.values() if id(f.node) in hot and not _is_called(f.name, modules)]
+        walk(Run(module.modname, module.path, graph_mode=module.graph_mode), lambda w, m=module: w.walk_module(m))
+    for module in modules:
+        roots = [f for f in module.functions.values() if id(f.node) in hot and not called(f.name)]
         for cls in module.classes.values():
             roots += [m for name, m in cls.methods.items()
                       if name in ("call", "train_step") or (
-                          id(m.node) in hot and not name.startswith("__") and not _is_called(name, modules))]
+                          id(m.node) in hot and not name.startswith("__") and not called(name))]
         for func in roots:
+            if budget[0] < 0:
+                if notes is not None:
+                    notes.append((module.path, f"source analysis stopped after {MAX_PROGRAM_STEPS} steps: "
+                                               "functions from here on were not walked"))
+                return runs
             if id(func.node) in walked or id(func.node) not in hot:
                 continue
-            run = Run(func.qualname, module.path, graph_mode=module.graph_mode)
-            walker = Walker(project, run)
-            walker.walk_root(func)
-            walker.finish()
-            walked |= walker.walked
-            runs.append(run)
+            walk(Run(func.qualname, module.path, graph_mode=module.graph_mode), lambda w, f=func: w.walk_root(f))
     return runs
 
 
-_WORD = re.compile(r"[A-Za-z_]\w*")
-
-
-def _is_called(name: str, modules: list[ModuleInfo]) -> bool:
+class _Called:
     """Whether ``name(`` appears anywhere besides its own definition (a text count: a false "called"
-    only means the function is walked from its callers instead of as a root)."""
-    uses = sum(m.text.count(name + "(") for m in modules)
-    defs = sum(m.text.count(f"def {name}(") + m.text.count(f"class {name}(") for m in modules)
-    return uses > defs
+    only means the function is walked from its callers instead of as a root). Small programs count
+    substrings per name; large ones count every call-looking word once."""
+
+    def __init__(self, modules: list[ModuleInfo]) -> None:
+        self.modules = modules
+        self.counts: dict[str, int] | None = None
+        if len(modules) > 8:
+            self.counts = {}
+            for m in modules:
+                for name in _CALL.findall(m.text):
+                    self.counts[name] = self.counts.get(name, 0) + 1
+                for name in _DEF.findall(m.text):
+                    self.counts[name] = self.counts.get(name, 0) - 1
+
+    def __call__(self, name: str) -> bool:
+        if self.counts is not None:
+            return self.counts.get(name, 0) > 0
+        uses = sum(m.text.count(name + "(") for m in self.modules)
+        defs = sum(m.text.count(f"def {name}(") + m.text.count(f"class {name}(") for m in self.modules)
+        return uses > defs
+
+
+_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\(")
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z_0-9]*)[ \t]*\(", re.M)
+_WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 def _interesting(modules: list[ModuleInfo]) -> set[int]:
@@ -121,9 +147,14 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
     texts = dict(files)
     # names the other files use keep a helper alive when its own file is pruned (one file: nothing extra)
     words = {p: set(_WORD.findall(t)) for p, t in files} if len(files) > 1 else {}
+    files_using: dict[str, int] = {}
+    for used in words.values():
+        for w in used:
+            files_using[w] = files_using.get(w, 0) + 1
     for path, text in files:
         try:
-            extra = set().union(*(w for q, w in words.items() if q != path)) if words else set()
+            own = words.get(path, set())
+            extra = _OthersUse(files_using, own)
             modules.append(parse_module(path, text, module_name(path, root), extra))
             result.checked.append(path)
         except InputError as exc:
@@ -134,7 +165,7 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
     if not rules:
         return result
     try:
-        runs = analyse(modules) if modules else []
+        runs = analyse(modules, result.notes) if modules else []
     except Exception as exc:  # a walker bug must not hide the other inputs
         for m in modules:
             result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
@@ -163,6 +194,17 @@ def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[st
     result.notes += context.notes
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
+
+
+class _OthersUse:
+    """``name in others``: some other file of the program mentions ``name`` (without building the set)."""
+
+    def __init__(self, files_using: dict[str, int], own: set[str]) -> None:
+        self.files_using = files_using
+        self.own = own
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.files_using.get(name, 0) > (name in self.own)
 
 
 def _named_over_placeholders(found: list[SourceFinding]) -> list[SourceFinding]:

@@ -11,7 +11,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Container, Optional
 
 from bncheck.errors import InputError
 from bncheck.source.apis import CHUNK_WORDS, GRAPH_MODE_SWITCHES
@@ -77,7 +77,7 @@ def module_name(path: str, root: str) -> str:
     return ".".join(parts) or os.path.basename(path)[:-3]
 
 
-def parse_module(path: str, text: str, modname: str, extra_words: frozenset[str] | set[str] = frozenset()) -> ModuleInfo:
+def parse_module(path: str, text: str, modname: str, extra_words: Container[str] = frozenset()) -> ModuleInfo:
     try:
         pruned = prune(text, extra_words)
         try:
@@ -101,7 +101,7 @@ _DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
-def prune(text: str, extra_words: frozenset[str] | set[str] = frozenset()) -> str:
+def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
     """The text with top-level functions and classes that cannot matter blanked out (line numbers and
     columns kept): those whose text mentions no word the rules read, no kept function, and whose
     name no kept code mentions (``extra_words``: names the other files of the program use). Parsing is most of the cost of source mode, and most code in a repository is neither

@@ -23,7 +23,8 @@ from bncheck.source.project import Project, decorated_tf_function, is_keras_clas
 from bncheck.source.values import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
 
 MAX_DEPTH = 12
-MAX_STEPS = 200_000
+MAX_STEPS = 100_000  # statements walked in one run
+MAX_PROGRAM_STEPS = 2_000_000  # statements walked for one program (files that import each other)
 
 
 class Budget(Exception):
@@ -52,7 +53,7 @@ class Frame:
 class Walker(LibraryCalls):
     """Walks one root (a module body or an uncalled function) into a :class:`Run`."""
 
-    def __init__(self, project: Project, run: Run) -> None:
+    def __init__(self, project: Project, run: Run, budget: Optional[list[int]] = None) -> None:
         self.project = project
         self.run = run
         self.deps: list[ContextVal] = []
@@ -61,6 +62,7 @@ class Walker(LibraryCalls):
         self.tape = 0
         self.stack: list[int] = []
         self.steps = 0
+        self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS]  # shared by a program's runs
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
         self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
@@ -178,7 +180,8 @@ class Walker(LibraryCalls):
 
     def stmt(self, stmt: ast.stmt, frame: Frame) -> None:
         self.steps += 1
-        if self.steps > MAX_STEPS:
+        self.budget[0] -= 1
+        if self.steps > MAX_STEPS or self.budget[0] < 0:
             raise Budget
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             bind_import(frame.module, stmt, frame.env)
