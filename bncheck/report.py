@@ -102,11 +102,10 @@ class Report:
         yield from render(self)
 
     def _repr_html_(self) -> str:
-        from rich.console import Console
+        """An HTML fragment (no page, no stylesheet), one collapsible block per file."""
+        from bncheck.reporters.terminal import render_html
 
-        console = Console(record=True, width=110, force_jupyter=False, file=io.StringIO())
-        console.print(self)
-        return console.export_html(inline_styles=True)
+        return render_html(self)
 
     def __str__(self) -> str:
         from rich.console import Console

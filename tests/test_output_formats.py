@@ -375,3 +375,15 @@ def test_public_api_passes_mypy_strict():
                             capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (ROOT / "bncheck" / "py.typed").exists()
+
+
+def test_notebook_html_is_a_fragment_with_a_collapsible_block_per_file():
+    report = bncheck.check_path([SAVED, MOMENTUM])
+    html = report._repr_html_()
+    assert html.startswith('<div class="bncheck-report">') and html.endswith("</div>")
+    assert not any(tag in html.lower() for tag in ("<html", "<head", "<body", "<style", "<script"))
+    assert html.count("<details open>") == 2
+    assert f"<summary style=\"cursor:pointer\"><b>{MOMENTUM}</b>" in html and "&middot; 2 findings</summary>" in html
+    assert "white-space:pre-wrap" in html  # wraps at the notebook cell's width, not at a console width
+    assert not re.search(r" +(</span>)*\n", html)  # no padding to a console width
+    assert str(report) == str(report)  # rendering has no side effect

@@ -38,7 +38,7 @@ def test_few_findings_are_listed_by_layer_with_evidence_and_fix():
 def test_notebook_html_and_plain_str():
     report = bncheck.check_path(FIXTURES / "tf1" / "layers_momentum_0.1.meta")
     html = report._repr_html_()
-    assert "<html" in html.lower() and "BN007" in html
+    assert html.startswith('<div class="bncheck-report">') and "BN007" in html  # a fragment, not a page
     assert "BN007 warning momentum-out-of-range" in str(report)
     assert repr(report) == "<Report 2 findings, 0 errors>"
 

@@ -1,8 +1,10 @@
 """The rich terminal report: by file, then layer; repeated findings collapse into one block."""
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterator
 
@@ -190,3 +192,38 @@ def print_report(report: "Report", console: Console | None = None, show_errors: 
         wide.print(part)
     console.file.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
     console.file.flush()
+
+
+_HTML_BLOCK = ('<pre style="font-family:Menlo,\'DejaVu Sans Mono\',consolas,\'Courier New\',monospace;'
+               'white-space:pre-wrap;overflow-wrap:anywhere;margin:0 0 0.4em 0;background:none">'
+               '<code style="font-family:inherit">{code}</code></pre>')
+
+
+def _html_of(parts: "list[RenderableType]") -> str:
+    console = Console(record=True, width=UNWRAPPED_WIDTH, file=io.StringIO(), force_terminal=True,
+                      force_jupyter=False, color_system="truecolor", highlight=False)
+    for part in parts:
+        console.print(part)
+    fragment = console.export_html(inline_styles=True, code_format=_HTML_BLOCK)
+    return re.sub(r" +((?:</span>)*)(?=\n)", r"\1", fragment)  # no padding to the console's width
+
+
+def render_html(report: "Report") -> str:
+    """An HTML fragment for notebooks: no page, no stylesheet (nothing leaks into the notebook),
+    lines wrap at the cell's width, one collapsible block per file."""
+    by_path: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        by_path[f.path].append(f)
+    blocks = []
+    for path in sorted(by_path):
+        findings = by_path[path]
+        graphs = sorted({f.graph for f in findings} - {""})
+        head = f"<b>{html.escape(printable(path))}</b>"
+        if graphs:
+            head += f" <span style=\"opacity:0.7\">{html.escape(', '.join(printable(g) for g in graphs))}</span>"
+        head += f" &middot; {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+        body = _html_of(_file_block(path, findings, plain=True)[1:])
+        blocks.append(f'<details open><summary style="cursor:pointer">{head}</summary>{body}</details>')
+    tail = [part for part in render(report, show_errors=True, plain=True) if not isinstance(part, Group)]
+    blocks.append(_html_of(tail))
+    return '<div class="bncheck-report">' + "".join(blocks) + "</div>"
