@@ -237,3 +237,11 @@ def test_a_momentum_that_cannot_be_solved_is_a_note_never_a_number():
     notes = [n for _, n in report.notes]
     assert len(notes) == 2 and all(n.startswith("BN007: the assignment bn/Assign") for n in notes)
     assert all("its momentum is not judged" in n for n in notes)
+
+
+def test_bn009_fix_for_a_hand_written_layer_says_use_batch_statistics():
+    from bncheck.rules import fixes
+
+    text = fixes.training_mode_in_train_step("handwritten")
+    assert "tf.nn.moments" in text and "update_mean" in text and "pop_mean" not in text
+    assert "training=True" in fixes.training_mode_in_train_step("unknown")

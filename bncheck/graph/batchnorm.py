@@ -8,6 +8,7 @@ variables; ops and variables linked by reads and updates are grouped into one :c
 from __future__ import annotations
 
 import re
+from typing import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
@@ -202,7 +203,7 @@ class _Search:
         assigns = [n for n in graph if n.op in ASSIGN_OPS and len(n.inputs) >= 2]
         targets = {v for v in (flow.variable_of(n.inputs[0].node) for n in assigns) if v}
         world = self._training_world(bn_ops)
-        solver = _AffineSolver(graph, stats, self._tainted(targets, stats), world)
+        solver = _AffineSolver(graph, stats, self._value_dependence(targets, stats), world)
         moving_reads = {v for op in bn_ops for v in op.reads}
         # values computed from a batch statistic (outside a backward pass): an assignment of one that
         # cannot be solved is worth a note, never a silent skip
@@ -260,26 +261,25 @@ class _Search:
             ref = node.inputs[0]
         return ref, negated
 
-    def _tainted(self, targets: set[str], stats: dict[TensorRef, BnOp]) -> set[str]:
-        """Nodes whose value depends on an assigned variable's value; batch statistics are opaque and
-        shape-only ops depend on no value."""
-        graph = self.graph
-        seen: set[str] = set()
-        stack = [r for v in targets for r in self.flow.readers(v)]
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            for consumer, pos in graph.consumers.get(name, ()):
-                if pos is None or consumer in seen:
-                    continue
-                node = graph[consumer]
-                if node.op in SHAPE_OPS or node.inputs[pos] in stats:
-                    continue
-                stack.append(consumer)
-        return seen
+    def _value_dependence(self, targets: set[str], stats: dict[TensorRef, BnOp]) -> Callable[[str], bool]:
+        """Whether a node's value depends on an assigned variable's value (batch statistics are
+        opaque, shape-only ops depend on no value); answered lazily, memoised, exact."""
+        graph, flow = self.graph, self.flow
+        memo: dict[str, bool | None] = {}
 
+        def deps(name: str) -> list[str]:
+            node = graph.get(name)
+            if node is None or node.op in SHAPE_OPS or flow.variable_of(name) in targets:
+                return []
+            return [r.node for r in node.inputs if r not in stats]
+
+        def compute(name: str, done: Mapping[str, bool | None]) -> bool:
+            if flow.variable_of(name) in targets:
+                return True
+            # a dependency on a cycle (absent from done) counts as dependent: never a guessed "no"
+            return any(done.get(d, True) is not False for d in deps(name))
+
+        return lambda name: bool(evaluate(name, deps, compute, memo))
 
 _MEAN_OPS = frozenset({"Mean"})
 _PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
@@ -290,12 +290,12 @@ _AFFINE_THROUGH = PASS_THROUGH | {"Switch", "RefSwitch", "Enter", "RefIdentity"}
 class _AffineSolver:
     """Writes an assigned value as an :class:`Affine` form, memoised over shared subexpressions."""
 
-    def __init__(self, graph: Graph, stats: dict[TensorRef, BnOp], tainted: set[str],
+    def __init__(self, graph: Graph, stats: dict[TensorRef, BnOp], depends: Callable[[str], bool],
                  folder: ConstantFolder) -> None:
         self.graph = graph
         self.flow = dataflow(graph)
         self.stats = stats
-        self.tainted = tainted
+        self.depends = depends
         self.folder = folder
         self._memo: dict[TensorRef, Affine | None] = {}
 
@@ -360,7 +360,7 @@ class _AffineSolver:
             return with_stats[0] if len(with_stats) == 1 else None
         if ref.index == 0 and self.folder.value(ref) is not None:
             return Affine()  # a constant
-        return None if node.name in self.tainted else Affine()
+        return None if self.depends(node.name) else Affine()
 
     def _number(self, ref: TensorRef) -> float | None:
         c = self.folder.scalar(ref)

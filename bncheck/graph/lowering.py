@@ -27,7 +27,9 @@ CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 IF_OPS = frozenset({"If", "StatelessIf"})
 WHILE_OPS = frozenset({"While", "StatelessWhile"})
 CASE_OPS = frozenset({"Case", "StatelessCase"})
-MAX_DEPTH = 64
+MAX_DEPTH = 200  # nested calls followed; deeper ones stay opaque calls, and a note says so
+MIN_BUDGET = 50_000  # nodes inlining may emit: the larger of this and 20x the input's own nodes
+GROWTH = 20
 
 
 def _func_name(node: Node, attr: str) -> str | None:
@@ -44,10 +46,13 @@ def has_functional_ops(graph: Graph, functions: Mapping[str, Graph]) -> bool:
 
 
 class _Lowerer:
-    def __init__(self, functions: Mapping[str, Graph]) -> None:
+    def __init__(self, functions: Mapping[str, Graph], budget: int) -> None:
         self.functions = functions
         self.out: dict[str, Node] = {}
         self.redirect: dict[TensorRef, TensorRef] = {}
+        self.budget = budget
+        self.notes: list[str] = []
+        self.calls: set[str] = set()  # call nodes replaced by their bodies (now NoOps)
 
     # -- helpers -----------------------------------------------------------------------------
     def _emit(self, node: Node) -> None:
@@ -82,9 +87,22 @@ class _Lowerer:
     def _inline(self, fname: str | None, prefix: str, args: list[TensorRef], pivot: str | None,
                 stack: tuple[str, ...]) -> tuple[list[TensorRef | None], list[str]] | None:
         fn = self.functions.get(fname or "")
-        if fn is None or fname in stack or len(stack) >= MAX_DEPTH:
+        if fn is None or fname in stack:
+            return None
+        if len(stack) >= MAX_DEPTH:
+            self._note(f"function calls nest deeper than {MAX_DEPTH} levels; {fname} and what it calls were "
+                       "not followed, so batch norms inside them are not judged")
+            return None
+        if len(self.out) + len(fn) > self.budget:
+            self._note(f"inlining the function library would make more than {self.budget:,} nodes (calls that "
+                       f"repeat the same functions); {fname} and further calls were not followed, so batch norms "
+                       "inside them are not judged")
             return None
         return self.body(fn, prefix, args, pivot, stack + (fname,))  # type: ignore[operator]
+
+    def _note(self, text: str) -> None:
+        if not self.notes:  # the first limit hit says what was cut; later hits are the same story
+            self.notes.append(text)
 
     def functional(self, node: Node, name: str, inputs: tuple[TensorRef, ...], ctrl: tuple[str, ...],
                    pivot: str | None, stack: tuple[str, ...]) -> bool:
@@ -126,6 +144,7 @@ class _Lowerer:
                 self.redirect[TensorRef(name, k)] = ref
         deps = tuple(dict.fromkeys([r.node for r in returns if r is not None] + control + list(ctrl)))
         self._emit(Node(name, "NoOp", (), deps, {}))
+        self.calls.add(name)
 
     def _merge_outputs(self, name: str, branches: list[tuple[list[TensorRef | None], list[str]]],
                        ctrl: tuple[str, ...]) -> None:
@@ -192,10 +211,13 @@ def lower(graph: Graph, functions: Mapping[str, Graph], rename: Mapping[str, str
         graph = _renamed(graph, rename)
     if not has_functional_ops(graph, functions):
         return graph
-    lowerer = _Lowerer(functions)
+    size = len(graph) + sum(len(f) for f in functions.values())
+    lowerer = _Lowerer(functions, max(MIN_BUDGET, GROWTH * size))
     lowerer.body(graph, "", [], None, ())
     flat = lowerer.graph(graph.name)
     flat.tf2 = True
+    flat.notes = list(lowerer.notes)
+    flat.calls = frozenset(lowerer.calls)
     return flat
 
 

@@ -7,24 +7,30 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple
 
 if TYPE_CHECKING:
     from bncheck.graph.keras_model import KerasConfig, TrainedValues
 
 
-@dataclass(frozen=True, slots=True)
-class TensorRef:
-    """Output ``index`` of node ``node`` (TensorFlow's ``name:index``)."""
+_new_tuple = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+
+
+class TensorRef(NamedTuple):
+    """Output ``index`` of node ``node`` (TensorFlow's ``name:index``).
+
+    A named tuple: graphs hold one per edge, and tuples are created and hashed in C."""
 
     node: str
     index: int = 0
 
     @classmethod
     def parse(cls, text: str) -> "TensorRef":
-        name, _, index = text.partition(":")
+        name, sep, index = text.partition(":")
+        if not sep:
+            return _new_tuple(cls, (name, 0))
         # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() refuses
-        return cls(name, int(index) if index.isascii() and index.isdigit() and len(index) < 10 else 0)
+        return _new_tuple(cls, (name, int(index) if index.isascii() and index.isdigit() and len(index) < 10 else 0))
 
     def __str__(self) -> str:
         return self.node if self.index == 0 else f"{self.node}:{self.index}"
@@ -53,6 +59,8 @@ class Graph:
         self.returns: tuple[TensorRef | None, ...] = ()  # a function body's outputs, in order
         self.control_returns: tuple[str, ...] = ()  # a function body's control outputs
         self.tf2 = False  # a TF2 function graph (calls inlined, or a concrete function)
+        self.notes: list[str] = []  # what building this graph could not follow (for the report)
+        self.calls: frozenset[str] = frozenset()  # function calls inlined into NoOps (lowering)
 
     def __contains__(self, name: object) -> bool:
         return name in self.nodes
@@ -75,13 +83,23 @@ class Graph:
 
     @functools.cached_property
     def consumers(self) -> dict[str, list[tuple[str, int | None]]]:
-        """node -> [(consumer, input position or None for a control edge)]."""
-        out: dict[str, list[tuple[str, int | None]]] = {name: [] for name in self.nodes}
-        for node in self.nodes.values():
+        """node -> [(consumer, input position or None for a control edge)]; nodes nothing consumes
+        are absent (read it with ``.get(name, ())``)."""
+        out: dict[str, list[tuple[str, int | None]]] = {}
+        get = out.get
+        for name, node in self.nodes.items():
             for pos, ref in enumerate(node.inputs):
-                out.setdefault(ref.node, []).append((node.name, pos))
+                lst = get(ref.node)
+                if lst is None:
+                    out[ref.node] = [(name, pos)]
+                else:
+                    lst.append((name, pos))
             for ctrl in node.control_inputs:
-                out.setdefault(ctrl, []).append((node.name, None))
+                lst = get(ctrl)
+                if lst is None:
+                    out[ctrl] = [(name, None)]
+                else:
+                    lst.append((name, None))
         return out
 
 

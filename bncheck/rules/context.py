@@ -73,6 +73,8 @@ class Context:
     def layers(self) -> list[BnLayer]:
         """BN layers from the graph, else from the Keras config, else from the trained values."""
         found: list[BnLayer] = []
+        for note in self.graph.notes:
+            self.cannot_judge("bncheck", "", note)
         if len(self.graph):
             graph_notes: list[str] = []
             found = find_layers(self.graph, facts=self.facts, notes=graph_notes)
@@ -259,8 +261,10 @@ class Context:
             )
         if self.train_ops[0]:
             return ()  # a training graph without a serving signature
+        calls = self.graph.calls  # a call whose outputs nothing reads still computes them
         sinks = tuple(sorted(n.name for n in self.graph if not self.graph.consumers.get(n.name)
-                             and n.op not in _NOT_OUTPUTS and not n.name.startswith(("save/", "save_"))))
+                             and (n.op not in _NOT_OUTPUTS or n.name in calls)
+                             and not n.name.startswith(("save/", "save_"))))
         return (Entry("graph outputs", sinks, placeholders),) if sinks else ()
 
     @functools.cached_property

@@ -108,7 +108,16 @@ def training_mode_in_train_step(api: str) -> str:
             "# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n"
             "# in inference mode) so gamma/beta are not trained either"
         )
-    return inference_mode(api).replace("False", "True") + "  # in the train step"
+    if api in ("handwritten", "handwritten-ema"):
+        return (
+            "# in the train step, normalise with the batch statistics and run the moving-average updates:\n"
+            "batch_mean, batch_var = tf.nn.moments(x, axes)\n"
+            "with tf.control_dependencies([update_mean, update_var]):\n"
+            "    y = tf.nn.batch_normalization(x, batch_mean, batch_var, beta, scale, epsilon)"
+        )
+    if api in _INFERENCE_MODE and api != "unknown":
+        return inference_mode(api).replace("False", "True") + "  # in the train step"
+    return "run the layer in training mode in the train step (training=True / is_training=True)"
 
 
 def training_fixed_in_model(flavour: str, calls: tuple[str, ...], layer: str, frozen: bool) -> str:

@@ -1,0 +1,54 @@
+"""Mutation testing of the analysis core and the rules with mutmut, in a scratch copy of the repo.
+
+    pip install -e ".[test]" mutmut && python tools/mutation.py [--only bncheck/graph/analysis.py ...] [--jobs 2]
+
+Copies the committed tree (``git archive HEAD``) to a temporary folder, configures mutmut there
+(mutants of ``bncheck/graph`` and ``bncheck/rules``, judged by the tests that read real fixtures),
+runs it, and prints every surviving mutant and the counts. The working tree is never touched.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import pathlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "tests/test_rule_examples.py",
+         "tests/test_tf2_keras.py", "tests/test_live_graphs.py"]
+CONFIG = """
+[tool.mutmut]
+source_paths = ["bncheck/"]
+only_mutate = {only}
+pytest_add_cli_args_test_selection = {tests}
+pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
+also_copy = ["fixtures/"]
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=["bncheck/graph/*", "bncheck/rules/*"],
+                        help="glob patterns of the files to mutate")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--keep", help="work in this folder instead of a temporary one (reusable between runs)")
+    args = parser.parse_args()
+    work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
+    if not (work / "pyproject.toml").exists():
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(work, filter="data")
+        with open(work / "pyproject.toml", "a") as fh:
+            fh.write(CONFIG.format(only=list(args.only), tests=TESTS).replace("'", '"'))
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)], cwd=work)
+    results = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=work, capture_output=True, text=True)
+    print(results.stdout)
+    survived = [line for line in results.stdout.splitlines() if line.strip().endswith(": survived")]
+    print(f"surviving mutants: {len(survived)} (work folder: {work})")
+
+
+if __name__ == "__main__":
+    main()
