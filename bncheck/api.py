@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Sequence
 
-from bncheck.engine import check_models, check_paths, with_names
+from bncheck.engine import check_models, check_paths, unknown_names, with_names
 from bncheck.errors import InputError
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.loaders.live import model_from_object, op_name
@@ -47,10 +47,17 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
     """
     if isinstance(graph, (str, os.PathLike)):
         return check_path(graph, train_op=train_op, outputs=outputs, select=select, ignore=ignore)
+    train, served = _names(train_op), _names(outputs)
     try:
-        model = with_names(model_from_object(graph), _names(train_op), _names(outputs))
+        found = model_from_object(graph)
     except InputError as exc:
+        if exc.reason.startswith("cannot check a "):  # not a kind of object bncheck reads at all
+            raise TypeError(exc.reason) from None
         return Report([], [exc], [])
+    problem = unknown_names([found], train, served)
+    if problem:
+        return Report([], [InputError(found.source, problem)], [])
+    model = with_names(found, train, served)
     notes: list[tuple[str, str]] = []
     chosen, skipped = _selection(select), _selection(ignore, ignoring=True)
     return Report(check_models([model], chosen, skipped, notes), [], [model.source], notes)
@@ -77,7 +84,16 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
     ``strict=True`` raises the first unusable input's :class:`InputError` instead.
     """
-    paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
+    if isinstance(path, (str, os.PathLike)):
+        paths = [os.fspath(path)]
+    elif isinstance(path, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in path):
+        paths = [os.fspath(p) for p in path]
+    else:
+        raise TypeError(f"check_path takes a path or a list of paths, not {type(path).__name__}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise TypeError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
     report = check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=_selection(select),
                          ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb)
     if strict and report.errors:

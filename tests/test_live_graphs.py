@@ -66,7 +66,6 @@ def test_live_inference_mode_is_clean():
     assert bncheck.check_graph(graph, outputs=logits).codes() == set()
 
 
-def test_unsupported_object_is_a_report_error():
-    report = bncheck.check_graph(object())
-    assert report.findings == [] and len(report.errors) == 1
-    assert "cannot check a builtins.object" in str(report.errors[0])
+def test_unsupported_object_is_a_type_error():  # issue 10: wrong argument types raise TypeError
+    with pytest.raises(TypeError, match="cannot check a builtins.object"):
+        bncheck.check_graph(object())

@@ -387,3 +387,17 @@ def test_notebook_html_is_a_fragment_with_a_collapsible_block_per_file():
     assert "white-space:pre-wrap" in html  # wraps at the notebook cell's width, not at a console width
     assert not re.search(r" +(</span>)*\n", html)  # no padding to a console width
     assert str(report) == str(report)  # rendering has no side effect
+
+
+def test_wrong_argument_types_raise_type_error_and_a_live_graph_typo_is_an_error():
+    for call in (lambda: bncheck.check_path(123), lambda: bncheck.check_path(MOMENTUM, jobs="2"),
+                 lambda: bncheck.check_path(MOMENTUM, timeout=0), lambda: bncheck.check_graph(3.5)):
+        with pytest.raises(TypeError):
+            call()
+    from bncheck.loaders.protobuf_io import META_GRAPH_DEF, parse_file
+
+    _, meta = parse_file(str(RESNET), RESNET.read_bytes())
+    assert META_GRAPH_DEF
+    report = bncheck.check_graph(meta, train_op="typo")
+    assert [e.reason for e in report.errors] == ["--train-op 'typo' is not a node of this graph (MetaGraph); "
+                                                 "train ops found: Momentum"]
