@@ -50,7 +50,7 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     project = Project(modules)
     runs: list[Run] = []
     walked: set[int] = set()
-    hot = _interesting(modules)
+    hot, project.cold = _interesting(modules)
     called = _Called(modules)
     budget = [MAX_PROGRAM_STEPS]
 
@@ -110,33 +110,40 @@ _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z_
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
-def _interesting(modules: list[ModuleInfo]) -> set[int]:
-    """Function nodes whose walk can produce an event: their text mentions a word the rules read, or
-    the name of another interesting function or class (to a fixpoint)."""
+def _interesting(modules: list[ModuleInfo]) -> tuple[set[int], set[int]]:
+    """(hot, cold) function nodes. Hot: its walk can produce an event, because its text mentions a word
+    the rules read or the name of another hot function or class (to a fixpoint, through an index of
+    the words each function mentions). Cold: the other top-level functions and methods, which the
+    walker does not step into."""
     funcs = []
     for m in modules:
         for f in list(m.functions.values()) + [meth for c in m.classes.values() for meth in c.methods.values()]:
             node = f.node
             text = "\n".join(m.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
-            owner = f.cls.name if f.cls else f.name
-            funcs.append((f, owner, text))
+            funcs.append((f, f.cls.name if f.cls else f.name, text))
     hot: set[int] = set()
-    hot_names: set[str] = set()
+    queue: list[str] = []
     for f, owner, text in funcs:
         if relevant(text):
             hot.add(id(f.node))
-            hot_names.update((f.name, owner))
-    changed = True
-    while changed:
-        changed = False
-        for f, owner, text in funcs:
-            if id(f.node) in hot:
-                continue
-            if any(name in text for name in hot_names):  # a substring test: may keep a few too many
-                hot.add(id(f.node))
-                hot_names.update((f.name, owner))
-                changed = True
-    return hot
+            queue += [f.name, owner]
+    index: dict[str, list[tuple[object, str]]] = {}
+    for f, owner, text in funcs:
+        if id(f.node) not in hot:
+            for word in set(_WORD.findall(text)):
+                index.setdefault(word, []).append((f, owner))
+    seen: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for f, owner in index.get(name, ()):
+            if id(f.node) not in hot:  # type: ignore[attr-defined]
+                hot.add(id(f.node))  # type: ignore[attr-defined]
+                queue += [f.name, owner]  # type: ignore[attr-defined]
+    cold = {id(f.node) for f, _, _ in funcs} - hot
+    return hot, cold
 
 
 def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None = None,

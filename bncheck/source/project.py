@@ -26,6 +26,7 @@ class Project:
                 else:
                     self._by_name[key] = m
         self.serving: dict[ModuleInfo, set[str]] = {m: serving_names(m) for m in self.modules}
+        self.cold: set[int] = set()  # ids of function nodes whose walk cannot produce an event (not stepped into)
         self.frozen = any("trainable = False" in m.text or "trainable=False" in m.text for m in self.modules)
 
     def resolve(self, qual: str) -> Optional[Value]:

@@ -107,6 +107,9 @@ class Walker(LibraryCalls):
         key = id(func.node)
         if key in self.stack or len(self.stack) >= MAX_DEPTH:
             return UNKNOWN
+        if key in self.project.cold and not as_root and func.cls is None:  # methods fill in attributes: walked
+            tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, TensorVal)]
+            return merge_tensors(tensors) if tensors else UNKNOWN
         self.walked.add(key)
         kind = self.frame_kind(func)
         if kind is not None:
