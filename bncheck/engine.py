@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
@@ -11,6 +13,7 @@ from bncheck.graph.model import GraphModel
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, run_in_process,
                                run_isolated)
 from bncheck.loaders import Target, discover, load
+from bncheck.remote import fetch, is_remote, restore
 from bncheck.report import Report
 from bncheck.rules import selected
 from bncheck.rules.context import Context
@@ -105,13 +108,32 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
     """
     options = CheckOptions(tuple(train_op), tuple(outputs),
                            None if select is None else tuple(select), None if ignore is None else tuple(ignore))
+    fetched: dict[str, str] = {}  # local copy -> the URL it came from (fsspec paths)
+    scratch: str | None = None
     plan: list[tuple[str, InputError | None, list[Target], list[tuple[str, str]]]] = []
-    for path in paths:
-        walk_notes: list[tuple[str, str]] = []
-        try:
-            plan.append((path, None, discover(path, walk_notes), walk_notes))
-        except InputError as exc:
-            plan.append((path, exc, [], walk_notes))
+    try:
+        for path in paths:
+            walk_notes: list[tuple[str, str]] = []
+            try:
+                if is_remote(path):
+                    scratch = scratch or tempfile.mkdtemp(prefix="bncheck-remote-")
+                    local = fetch(path, scratch)
+                    fetched[local] = path
+                    path = local
+                plan.append((path, None, discover(path, walk_notes), walk_notes))
+            except InputError as exc:
+                plan.append((path, exc, [], walk_notes))
+        report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, select, ignore)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return restore(report, fetched) if fetched else report
+
+
+def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tuple[str, str]]]],
+                options: CheckOptions, jobs: int | None, timeout: float | None, memory_mb: int | None,
+                isolate: bool, exclude: Callable[[str], bool] | None, per_path: Sequence[Any],
+                select: Sequence[str] | None, ignore: Sequence[str] | None) -> Report:
     sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
     plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
     seen: set[tuple[str, str]] = set()

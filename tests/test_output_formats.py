@@ -401,3 +401,26 @@ def test_wrong_argument_types_raise_type_error_and_a_live_graph_typo_is_an_error
     report = bncheck.check_graph(meta, train_op="typo")
     assert [e.reason for e in report.errors] == ["--train-op 'typo' is not a node of this graph (MetaGraph); "
                                                  "train ops found: Momentum"]
+
+
+# ---- remote artefacts (fsspec) -----------------------------------------------------------------
+
+def test_remote_artefacts_through_fsspec_memory_filesystem(monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.put(str(MOMENTUM), "/bncheck-test/m.meta")
+    fs.put(str(SAVED), "/bncheck-test/export", recursive=True)
+    try:
+        report = check_paths(["memory://bncheck-test/export", "memory://bncheck-test/m.meta",
+                              "memory://bncheck-test/missing.pb"])
+    finally:
+        fs.rm("/bncheck-test", recursive=True)
+    assert report.checked == ["memory://bncheck-test/export", "memory://bncheck-test/m.meta"]
+    assert {(f.path, f.code) for f in report} == {("memory://bncheck-test/export", "BN002"),
+                                                 ("memory://bncheck-test/export", "BN003"),
+                                                 ("memory://bncheck-test/m.meta", "BN007")}
+    assert [str(e) for e in report.errors] == ["memory://bncheck-test/missing.pb: no such file or folder"]
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # as without the extra
+    result = run("gs://bucket/model.pb", MOMENTUM)
+    assert result.exit_code == 2
+    assert result.stderr == "bncheck: error: gs://bucket/model.pb: remote paths need fsspec: pip install 'bncheck[remote]'\n"
