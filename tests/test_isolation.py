@@ -322,3 +322,25 @@ def test_readme_documents_the_isolation_options():
     defaults = {p.name: p.default for p in main.params}
     assert (defaults["jobs"], defaults["timeout"], defaults["memory_limit"]) == (None, 60.0, 4096)
     assert "(default 60)" in readme and "(default 4096)" in readme
+
+
+def test_check_path_in_a_real_jupyter_kernel_uses_spawned_workers_and_renders_a_fragment():
+    """A headless notebook (nbclient + ipykernel): the kernel runs threads, so workers are spawned;
+    the report cell renders as an HTML fragment."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import bncheck\nfrom bncheck.isolation import can_fork\n"
+            f"report = bncheck.check_path([{str(META)!r}, {str(FIXTURES / 'keras3' / 'momentum_0.1.keras')!r}])\n"
+            "print(can_fork(), sorted({(f.code, f.layer) for f in report}), report.errors)"),
+        nbformat.v4.new_code_cell("report"),
+    ]
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3").execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[0].outputs if o["output_type"] == "stream")
+    assert printed == ("False [('BN007', 'bn1'), ('BN007', 'bn2'), ('BN007', 'model/bn1'), ('BN007', 'model/bn2')] "
+                       "[]\n")
+    html = next(o["data"]["text/html"] for o in nb.cells[1].outputs if o["output_type"] == "execute_result")
+    assert html.startswith('<div class="bncheck-report">') and html.count("<details open>") == 2
