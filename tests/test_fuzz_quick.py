@@ -100,3 +100,16 @@ def test_oracle_flags_a_read_outside_the_artefact(tmp_path, monkeypatch):
     path.write_bytes((ROOT / "fixtures" / "tf1" / "frozen_layer_norm.pb").read_bytes())
     verdict = harness.check_artefact(path, folder)
     assert verdict.status == "outside" and str(secret) in verdict.detail
+
+
+def test_campaign_script_runs_and_reports(tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "totals.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "fuzz" / "campaign.py"), "--formats", "pb", "ckpt_state",
+                           "--mutants", "5", "--jobs", "1", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    totals = json.loads(out.read_text())
+    assert {fmt: s["verdicts"] for fmt, s in totals["formats"].items()} == {"pb": {"ok": 5}, "ckpt_state": {"ok": 5}}
+    assert totals["failures"] == []
