@@ -343,7 +343,16 @@ for frozen in (False, True):
     m.layers[1].layers[2].moving_variance.assign(np.full(4, 7.0, "float32"))  # far from any batch's
     behaviour[str(frozen)] = [mode(m, lambda m: m.predict(x, verbose=0)), mode(m, lambda m: m(x, training=False)),
                               mode(m, lambda m: m(x))]
-out = {"behaviour": behaviour}
+# training=True fixed on the BN inside a nested model that is called without training
+i = keras.Input((8, 8, 3))
+inner = keras.Model(i, keras.layers.BatchNormalization(name="bn1")(keras.layers.Conv2D(4, 3, name="conv1")(i),
+                                                                   training=True), name="base")
+j = keras.Input((8, 8, 3))
+m = keras.Model(j, keras.layers.GlobalAveragePooling2D()(inner(j)))
+m.layers[1].layers[2].moving_variance.assign(np.full(4, 7.0, "float32"))
+behaviour["inner"] = [mode(m, lambda m: m.predict(x, verbose=0)), mode(m, lambda m: m(x, training=False)),
+                      mode(m, lambda m: m(x))]
+out = {"behaviour": behaviour, "inner": sorted([f.code, f.layer, str(f.severity)] for f in bncheck.check_model(m))}
 for frozen in (False, True):
     b = base()
     b.trainable = not frozen
@@ -366,6 +375,8 @@ def test_live_models_get_their_own_flavours_semantics(legacy, unfrozen, written_
     proc = subprocess.run([sys.executable, "-c", LIVE, legacy], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out == {"behaviour": {"False": unfrozen_modes, "True": ["inference"] * 3},  # a frozen base infers
+    assert out == {"behaviour": {"False": unfrozen_modes, "True": ["inference"] * 3,  # a frozen base infers
+                                 "inner": unfrozen_modes},
+                   "inner": [["BN008", "base/bn1", unfrozen]],
                    "False": [["BN008", "base/bn1", unfrozen, written_by]],
                    "True": [["BN008", "base/bn1", "warning", written_by]]}
