@@ -3,6 +3,7 @@ objects the caller already built: it serializes them and parses the bytes like a
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import numpy as np
@@ -103,8 +104,6 @@ def model_from_keras(model: Any) -> GraphModel:
 def _keras_version(model: Any) -> str:
     """The version of the Keras package the model's class comes from (``keras`` 3.x, ``tf_keras``
     2.x, or standalone ``keras`` 2.x), read from the already imported package."""
-    import sys
-
     root = type(model).__module__.split(".")[0]
     version = getattr(sys.modules.get(root), "__version__", "")
     return version if isinstance(version, str) else ""
