@@ -424,3 +424,26 @@ def test_remote_artefacts_through_fsspec_memory_filesystem(monkeypatch):
     result = run("gs://bucket/model.pb", MOMENTUM)
     assert result.exit_code == 2
     assert result.stderr == "bncheck: error: gs://bucket/model.pb: remote paths need fsspec: pip install 'bncheck[remote]'\n"
+
+
+def test_pre_commit_try_repo_runs_the_artefact_hook(tmp_path):
+    """The hook as pre-commit runs it: its own environment installed from this repository."""
+    if shutil.which("pre-commit") is None and not shutil.which("git"):
+        pytest.skip("pre-commit or git missing")
+    pytest.importorskip("pre_commit")
+    repo = tmp_path / "scratch"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    shutil.copytree(SAVED, repo / "export")
+    shutil.copy(CLEAN, repo / "clean.meta")
+    (repo / "notes.txt").write_text("not a model\n")
+    git("add", ".")
+    env = dict(os.environ, PRE_COMMIT_COLOR="never")
+    result = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "bncheck", "--all-files"],
+                            cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "bncheck (model artefacts)" in out and "Failed" in out
+    assert "export[MetaGraph [serve]]:net/conv1/BatchNorm: BN002 error batch-stats-at-inference" in out
+    assert "4 findings in 2 inputs" in out  # export/ (from saved_model.pb by name) and clean.meta
