@@ -23,8 +23,9 @@ from bncheck.source.project import Project, decorated_tf_function, is_keras_clas
 from bncheck.source.values import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
 
 MAX_DEPTH = 12
-MAX_STEPS = 100_000  # statements walked in one run
-MAX_PROGRAM_STEPS = 2_000_000  # statements walked for one program (files that import each other)
+MAX_STEPS = 20_000  # statements walked in one run
+MAX_INLINE_SAME = 32  # times one function is walked in one run (a loop of 16 layers needs 16)
+MAX_PROGRAM_STEPS = 500_000  # statements walked for one program (files that import each other)
 
 
 class Budget(Exception):
@@ -62,6 +63,7 @@ class Walker(LibraryCalls):
         self.tape = 0
         self.stack: list[int] = []
         self.steps = 0
+        self.inlined: dict[int, int] = {}  # function node id -> times walked in this run
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS]  # shared by a program's runs
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
@@ -107,9 +109,13 @@ class Walker(LibraryCalls):
         key = id(func.node)
         if key in self.stack or len(self.stack) >= MAX_DEPTH:
             return UNKNOWN
-        if key in self.project.cold and not as_root and func.cls is None:  # methods fill in attributes: walked
+        if key in self.project.cold and not as_root and func.name not in ("__init__", "build"):
+            # __init__ / build fill in a model's attributes: walked even when nothing else happens there
             tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, TensorVal)]
             return merge_tensors(tensors) if tensors else UNKNOWN
+        self.inlined[key] = self.inlined.get(key, 0) + 1
+        if self.inlined[key] > MAX_INLINE_SAME:
+            return UNKNOWN
         self.walked.add(key)
         kind = self.frame_kind(func)
         if kind is not None:
