@@ -134,3 +134,17 @@ def test_source_only_codes_can_be_selected_and_explained() -> None:
     assert explained.exit_code == 0
     assert explained.stdout.startswith("BN011 dropout-before-bn (warning, source mode only)")
     assert "Bad:" in explained.stdout and "Good:" in explained.stdout
+
+
+def test_python_api_checks_source_and_artefacts_together() -> None:
+    import bncheck
+
+    report = bncheck.check_path([str(SOURCE / "tf1_layers_update_ops_too_early.py"),
+                                 str(SOURCE / "graphs" / "tf1_layers_update_ops_too_early.meta")])
+    assert not report.errors
+    by_kind = {(f.code, f.layer, f.graph == "source") for f in report.findings}
+    assert by_kind == {("BN001", "model/bn1", True), ("BN001", "model/bn2", True),
+                       ("BN001", "model/bn1", False), ("BN001", "model/bn2", False)}
+    source = [f for f in report.findings if f.graph == "source"]
+    assert {(f.line, f.column) for f in source} == {(22, 18)}
+    assert report.exit_code() == 1
