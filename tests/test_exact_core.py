@@ -66,6 +66,12 @@ HOLDS = {
     "tf1/layers_cond_v2_flag_no_update_ops.meta": BN,
     "tf1/layers_cond_v2_flag_update_ops_wired.meta": BN,
     "tf1/layers_deep_dense_momentum_wired.meta": ("mlp/bn_deep", "mlp/bn_default"),
+    "tf1/layers_momentum_1.0.meta": BN,
+    "tf1/handwritten_assign_add_decay_0.9.meta": ("bn1",),
+    "tf1/handwritten_assign_add_decay_0.1.meta": ("bn1",),
+    "tf1/handwritten_checkpoint_only_variance_wired": ("bn1", "bn2"),
+    "tf1/layers_checkpoint_step_0": BN,
+    "tf1/layers_two_models_one_trained.meta": BN + ("unused/model/bn1", "unused/model/bn2"),
     "tf1/layers_momentum_0.1.meta": BN,
     "tf1/layers_ref_no_control_deps.meta": BN,
     "tf1/layers_ref_update_ops_wired.meta": BN,
@@ -133,6 +139,8 @@ def test_fixture_holds_exactly_its_batch_norm_layers(fixture):
     ("tf1/handwritten_pop_stats_checkpoint_wired", {"bn1": 0.9, "bn2": 0.9}),
     ("tf1/layers_momentum_0.1.meta", dict.fromkeys(BN, 0.1)),
     ("keras3/train_signature_training_true", {"bn1": 0.99, "bn2": 0.99}),
+    ("tf1/layers_momentum_1.0.meta", dict.fromkeys(BN, 1.0)),
+    ("tf1/handwritten_assign_add_decay_0.9.meta", {"bn1": 0.9}),  # pop += (batch - pop) * 0.1
 ])
 def test_momentum_is_solved_exactly(fixture, momenta):
     found = layers(fixture)
@@ -245,3 +253,20 @@ def test_bn009_fix_for_a_hand_written_layer_says_use_batch_statistics():
     text = fixes.training_mode_in_train_step("handwritten")
     assert "tf.nn.moments" in text and "update_mean" in text and "pop_mean" not in text
     assert "training=True" in fixes.training_mode_in_train_step("unknown")
+
+
+def test_bn005_tells_the_cause_it_sees_in_the_same_artefact():
+    (bn009,) = [f for f in bncheck.check_path(FIXTURES / "keras3/train_signature_training_missing", select=["BN005"])
+                if f.layer == "bn1"]
+    assert bn009.message.startswith("signature 'train' runs this layer in inference mode (BN009), and indeed")
+    (bn001,) = [f for f in bncheck.check_path(FIXTURES / "tf1/layers_checkpoint_no_updates", select=["BN005"])
+                if f.layer == "model/bn1"]
+    assert bn001.message.startswith("the update ops are not run by Adam (BN001), and indeed after 20 steps")
+
+
+def test_only_the_mean_update_missing_is_named():
+    (finding,) = [f for f in bncheck.check_path(FIXTURES / "tf1/handwritten_checkpoint_only_variance_wired")
+                  if f.layer == "bn1"]
+    assert finding.code == "BN001"
+    assert finding.evidence_dict["moving variables"] == ("bn1/pop_mean",)
+    assert finding.evidence_dict["update ops not run"] == ("bn1/Assign",)

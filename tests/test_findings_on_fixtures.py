@@ -61,6 +61,13 @@ EXPECTED = {
     "maml_second_order.meta": pairs("BN001", ("maml/norm1", "maml/norm2")),
     "handwritten_pop_stats_checkpoint_unwired": pairs("BN001", HAND) | pairs("BN005", HAND),
     "handwritten_pop_stats_checkpoint_wired": set(),
+    # boundary cases: each tells a right rule from a nearly right one
+    "layers_momentum_1.0.meta": pairs("BN007", BN),
+    "handwritten_assign_add_decay_0.9.meta": set(),
+    "handwritten_assign_add_decay_0.1.meta": {("BN007", "bn1")},
+    "handwritten_checkpoint_only_variance_wired": pairs("BN001", HAND),
+    "layers_checkpoint_step_0": pairs("BN001", BN),
+    "layers_two_models_one_trained.meta": set(),
 }
 
 

@@ -1,6 +1,7 @@
 """Speed and memory of bncheck against what a user would otherwise run.
 
     pip install -e ".[test]" && python tools/benchmark.py [--repeat 3]
+    python tools/benchmark.py --scaling DIR     # DIR made by tools/scaling_graphs.py
 
 For each artefact it runs, in fresh processes, ``bncheck`` and the TensorFlow way of merely
 *looking* at the same file (``saved_model_cli show --all`` for a SavedModel;
@@ -58,10 +59,57 @@ def best(cmd: list[str], repeat: int) -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
+SCALING_RUN = """
+import gc, json, sys, time
+path = sys.argv[1]
+data = open(path, "rb").read()
+from bncheck.protos import message_class
+name = "tensorflow.MetaGraphDef" if path.endswith(".meta") else "tensorflow.GraphDef"
+start = time.process_time()
+msg = message_class(name).FromString(data)
+parse = time.process_time() - start
+nodes = len(msg.graph_def.node if path.endswith(".meta") else msg.node)
+del msg
+gc.collect()
+from bncheck.engine import check_paths
+start = time.process_time()
+report = check_paths([path], jobs=0, isolate=False)
+check = time.process_time() - start
+print(json.dumps({"nodes": nodes, "parse": parse, "check": check, "findings": len(report.findings),
+                  "errors": [str(e) for e in report.errors]}))
+"""
+
+
+def scaling(folder: pathlib.Path, repeat: int) -> None:
+    """Per-node CPU time of a whole check (parse included) against parsing the protobuf alone,
+    over generated graphs of growing size: flat per-node time means linear cost."""
+    import json
+
+    print(f"{'graph':<22} {'nodes':>9} {'parse':>8} {'check':>8} {'us/node':>8} {'check/parse':>12} {'peak RSS':>9}")
+    paths = sorted(folder.glob("*.meta")) + sorted(folder.glob("*.pb"))
+    for path in sorted(paths, key=lambda p: p.stat().st_size):
+        runs = []
+        for _ in range(repeat):
+            proc = subprocess.Popen([sys.executable, "-c", SCALING_RUN, str(path)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, env=ENV)
+            out = proc.stdout.read() if proc.stdout else b""
+            _, _, usage = os.wait4(proc.pid, 0)
+            runs.append((json.loads(out), usage.ru_maxrss / 1024))
+        best_run, rss = min(runs, key=lambda r: r[0]["check"])
+        n, parse, check = best_run["nodes"], best_run["parse"], best_run["check"]
+        print(f"{path.name:<22} {n:>9} {parse:7.2f}s {check:7.2f}s {check / n * 1e6:8.1f} {check / parse:11.1f}x "
+              f"{rss:7.0f}MiB")
+    print("CPU seconds (best of --repeat); check includes reading the file and parsing it again")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scaling", type=pathlib.Path, help="a folder of graphs from tools/scaling_graphs.py")
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args.scaling, args.repeat)
+        return
     print(f"{'artefact':<34} {'bncheck':>16} {'tensorflow':>18} {'time ratio':>11} {'memory ratio':>13}")
     for label, ours, theirs in cases():
         t1, m1 = best(ours, args.repeat)

@@ -48,6 +48,8 @@ with tf.control_dependencies(update_ops):
         Example("tf1/slim_bare_batch_norms_minimize.meta", ("resnet/BatchNorm", "resnet/BatchNorm_1", "resnet/preact")),
         Example("tf1/maml_second_order.meta", ("maml/norm1", "maml/norm2")),
         Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
+        Example("tf1/handwritten_checkpoint_only_variance_wired", ("bn1", "bn2")),
+        Example("tf1/layers_checkpoint_step_0", ("model/bn1", "model/bn2")),
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
@@ -66,6 +68,8 @@ with tf.control_dependencies(update_ops):
         Example("tf1/layers_deep_dense_momentum_wired.meta"),
         Example("tf1/handwritten_pop_stats_checkpoint_wired"),
         Example("tf1/dcgan_sampler_train_true"),
+        Example("tf1/layers_two_models_one_trained.meta"),
+        Example("tf1/handwritten_assign_add_decay_0.9.meta"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -71,6 +71,8 @@ model.save("model.keras")
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
         Example("tf1/handwritten_pop_stats_checkpoint_wired"),
+        Example("tf1/handwritten_checkpoint_only_variance_wired"),  # mean 0 but variance moved
+        Example("tf1/layers_checkpoint_step_0"),  # step 0: untrained, a note
         Example("keras3/custom_bn_subclass_fit.keras"),
         Example("tfkeras/custom_bn_subclass_fit.h5"),
         Example("tfkeras/mobilenet_v3_fit.h5"),

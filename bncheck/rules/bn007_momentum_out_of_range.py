@@ -38,6 +38,8 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tf1/handwritten_decay_1e-5_unwired.meta", ("bn1", "bn2")),
         Example("keras3/momentum_0.1.keras", ("bn1", "bn2")),
         Example("tfkeras/momentum_0.1.h5", ("bn1", "bn2")),
+        Example("tf1/layers_momentum_1.0.meta", ("model/bn1", "model/bn2")),
+        Example("tf1/handwritten_assign_add_decay_0.1.meta", ("bn1",)),
     )
     valid = (
         Example("tf1/handwritten_decay_0.999_wired.meta"),
@@ -51,6 +53,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tf1/dcgan_train.meta"),
         Example("tf1/layers_cond_v2_flag_update_ops_wired.meta"),
         Example("tf1/maml_second_order.meta"),
+        Example("tf1/handwritten_assign_add_decay_0.9.meta"),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
