@@ -270,3 +270,13 @@ def test_only_the_mean_update_missing_is_named():
     assert finding.code == "BN001"
     assert finding.evidence_dict["moving variables"] == ("bn1/pop_mean",)
     assert finding.evidence_dict["update ops not run"] == ("bn1/Assign",)
+
+
+def test_a_clean_verdict_only_when_everything_was_judged():
+    from bncheck.reporters.terminal import summary
+
+    judged = bncheck.check_path(FIXTURES / "tf1/slim_create_train_op.meta")
+    assert str(summary(judged)) == "✓ no batch-norm problems found in 1 input"
+    partly = bncheck.check_path(FIXTURES / "keras3/untrained.keras")
+    assert str(summary(partly, notes_hidden=True)) == (
+        "⚠ no findings, but not everything could be judged in 1 input; 1 note (--show-notes)")

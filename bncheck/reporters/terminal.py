@@ -141,6 +141,9 @@ def summary(report: "Report", ascii_only: bool = False, notes_hidden: bool = Fal
         text.append(f"{cross} {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
                     style="bold red" if counts[Severity.ERROR] else "bold yellow")
         text.append(f" ({', '.join(parts)}) on {layers} layer{'s' if layers != 1 else ''}")
+    elif report.notes:  # a clean verdict only when everything was judged
+        text.append(f"{'!' if ascii_only else '⚠'} no findings, but not everything could be judged",
+                    style="bold yellow")
     else:
         text.append(f"{tick} no batch-norm problems found", style="bold green")
     text.append(f" in {len(report.checked)} input{'s' if len(report.checked) != 1 else ''}")
