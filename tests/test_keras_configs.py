@@ -87,6 +87,27 @@ def test_bn008_frozen_base_is_a_warning_naming_unfreezing_with_the_guides_fix(fi
                      "also after unfreezing for fine-tuning")
 
 
+def test_bn008_on_a_frozen_bn_layer_itself(tmp_path):
+    """``bn.trainable = False`` on the layer called with training=True: a warning in both flavours."""
+    src = FIXTURES / "keras3/training_kwarg.keras"
+    config = _config(src)
+    bn2 = next(layer for layer in config["config"]["layers"] if layer["config"].get("name") == "bn2")
+    bn2["config"]["trainable"] = False
+    dst = tmp_path / "frozen_bn.keras"
+    _rewrite_zip(src, dst, **{"config.json": json.dumps(config).encode()})
+    assert triples(dst) == {("BN008", "block/bn1", W), ("BN008", "bn2", W)}
+    f = next(f for f in bncheck.check_path(dst) if f.layer == "bn2")
+    assert f.evidence_dict["frozen (trainable=False)"] == "bn2"
+    assert f.fix == ("x = keras.layers.BatchNormalization()(x, training=False)  # the frozen layer stays in "
+                     "inference mode, also after unfreezing for fine-tuning")
+    path = _h5_copy(tmp_path, "tfkeras/training_kwarg.h5")
+    with h5py.File(path, "r+") as h5:
+        model = json.loads(h5.attrs["model_config"])
+        next(la for la in model["config"]["layers"] if la["config"].get("name") == "bn1")["config"]["trainable"] = False
+        h5.attrs["model_config"] = json.dumps(model)
+    assert triples(path) == {("BN008", "bn1", W), ("BN008", "bn2", E)}
+
+
 def test_every_bn008_example_states_its_severity():
     from bncheck.rules.bn008_training_hardcoded_in_model import TrainingHardcodedInModel
 

@@ -127,11 +127,12 @@ def training_fixed_in_model(flavour: str, calls: tuple[str, ...], layer: str, fr
     own = len(nested) < len(calls)
     lines = []
     if frozen:
-        for callee in nested or ["base_model"]:
+        for callee in nested:
             lines.append(f"x = {callee.rpartition('/')[2]}(x, training=False)  # the transfer-learning guide: "
                          "BN stays in inference mode, also after unfreezing for fine-tuning")
         if own:
-            lines.append("x = keras.layers.BatchNormalization()(x)  # and no training=True on the layer itself")
+            lines.append("x = keras.layers.BatchNormalization()(x, training=False)  # the frozen layer stays in "
+                         "inference mode, also after unfreezing for fine-tuning")
         return "\n".join(lines)
     if own:
         lines.append("x = keras.layers.BatchNormalization()(x)  # drop training=True: fit() trains, predict() infers")
