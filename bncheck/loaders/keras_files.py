@@ -204,8 +204,11 @@ def _h5py() -> Any:
 
 
 def h5_get(h5: Any, path: str, source: str) -> Any:
-    """The object at ``path`` reached through hard links only; ``None`` when absent."""
+    """The object at ``path`` reached through hard links only; ``None`` when absent (or when the
+    path is not text: h5py hands out names that are not UTF-8 as bytes)."""
     h5py = _h5py()
+    if not isinstance(path, str):
+        return None
     node = h5
     for part in (p for p in path.split("/") if p):
         if not isinstance(node, h5py.Group):
@@ -223,6 +226,8 @@ def h5_get(h5: Any, path: str, source: str) -> Any:
 def h5_children(group: Any, source: str) -> Iterator[tuple[str, Any]]:
     """(name, object) of a group's members, refusing any that is not a hard link."""
     for name in list(group.keys()):
+        if not isinstance(name, str):  # not UTF-8: no weight or layer name can match it
+            continue
         obj = h5_get(group, name, source)
         if obj is not None:
             yield name, obj
@@ -432,7 +437,8 @@ def load_keras_zip(path: str) -> list[GraphModel]:
         for layer in layers:
             folder = folders.get(layer.path, "")
             group = h5_get(h5, f"{folder}/vars", path)
-            stored = sorted(group.keys(), key=_index_order) if hasattr(group, "keys") else []
+            stored = sorted((k for k in group.keys() if isinstance(k, str)), key=_index_order) \
+                if hasattr(group, "keys") else []
             roles = (["gamma"] if layer.config.get("scale", True) else []) + \
                     (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
             if len(stored) == len(roles):
