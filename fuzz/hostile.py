@@ -283,3 +283,18 @@ def checkpoint_with_garbage_object_graph(folder: pathlib.Path) -> pathlib.Path:
         out.append((k, v))
     index.write_bytes(write_table(out))
     return folder
+
+
+def keras_weights_past_the_archive(folder: pathlib.Path) -> pathlib.Path:
+    """A ``.keras`` whose directory says its stored weights member is 2 GiB (the file is a few KB)."""
+    path = keras_with(folder, name="oversized.keras")
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46:central + 46 + name_len] == b"model.weights.h5":
+            struct.pack_into("<II", data, central + 20, 1 << 31, 1 << 31)  # compressed, uncompressed size
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    return path

@@ -154,6 +154,11 @@ def test_zip_whose_directory_understates_a_member_is_an_error(tmp_path):
     assert reason.startswith("not a readable .keras file (BadZipFile: Bad CRC-32 for file 'config.json')"), reason
 
 
+def test_stored_weights_member_larger_than_the_archive_is_an_error(tmp_path):
+    path = hostile.keras_weights_past_the_archive(tmp_path / "k")
+    assert reasons(path, max_mib=8) == ["model.weights.h5: declares 2147483648 bytes that the archive does not hold"]
+
+
 def test_compressed_weights_member_is_read_like_a_stored_one(tmp_path):
     import zipfile
 
