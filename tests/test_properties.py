@@ -202,3 +202,28 @@ def test_any_checkpoint_state_file_gives_a_prefix_inside_the_folder_or_an_input_
 @pytest.mark.parametrize("text, depth", [('a { b { c: "{{{" } } # {{{\n', 2), ("x < y { } >", 2), ("", 0)])
 def test_text_nesting_depth_ignores_strings_and_comments(text, depth):
     assert nesting_depth(text) == depth
+
+
+_KERAS_CONFIG: dict = {}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.floats(-5, 5), st.sampled_from([0.5, 1.0, 0.99, 0.1, float("nan"), float("inf"), 10 ** 400]),
+                 st.integers(-3, 3)))
+def test_keras_momentum_is_judged_by_its_value(tmp_path, momentum):
+    """BN007 on a Keras config flags exactly the momenta outside [0.5, 1), whatever the number."""
+    from bncheck.engine import check_models
+    from bncheck.loaders import Target, load
+    from fuzz import hostile
+
+    if not _KERAS_CONFIG:
+        _KERAS_CONFIG.update(hostile.keras_config())
+    config = json.loads(json.dumps(_KERAS_CONFIG))
+    layers = [layer for layer in config["config"]["layers"] if layer["class_name"] == "BatchNormalization"]
+    for layer in layers:
+        layer["config"]["momentum"] = momentum
+    path = hostile.keras_with(tmp_path / f"m{abs(hash(repr(momentum))) % 10 ** 9}", config)
+    flagged = {f.layer for f in check_models(load(Target(str(path), "file")), select=["BN007"])}
+    value = float(momentum) if not isinstance(momentum, int) or abs(momentum) < 1e300 else math.inf
+    expected = not (0.5 <= value < 1.0)
+    assert flagged == ({layer["config"]["name"] for layer in layers} if expected else set())
