@@ -261,7 +261,7 @@ def test_mixed_folder_finishes_within_the_deadline_and_checks_every_other_input(
     timeout = 3
     since = time.monotonic()
     result = bncheck_process("--format", "json", "--timeout", timeout, "--jobs", 2, root, timeout=90)
-    assert time.monotonic() - since < 4 * timeout + 10
+    assert time.monotonic() - since < 4 * timeout + 30  # far less than one hang would take
     assert result.returncode == 2
     data = json.loads(result.stdout)  # ASCII JSON: control characters as \u escapes, bad bytes as \xff
     assert set(data["checked"]) == {str(p) for p in good}
@@ -304,7 +304,7 @@ def test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest
     monkeypatch.setattr("bncheck.isolation.can_fork", lambda: True)
     since = time.monotonic()
     result = CliRunner().invoke(main, ["--format", "json", "--timeout", "2", "--jobs", "2", str(root)])
-    assert time.monotonic() - since < 2 * 2 + 10
+    assert time.monotonic() - since < 2 * 2 + 25  # two hangs given up in parallel, the rest checked
     assert result.exit_code == 2
     data = json.loads(result.stdout)
     assert set(data["checked"]) == {str(p) for p in good}
