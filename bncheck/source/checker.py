@@ -203,6 +203,10 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
                     found.append(f)
         except Exception as exc:  # a rule bug: report it, keep the other rules
             result.errors.append(InputError(files[0][0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
+    for m in modules:  # modules and their functions refer to each other: free the trees now, not at a collection
+        m.functions.clear()
+        m.classes.clear()
+        m.globals.clear()
     found = _named_over_placeholders(found)
     active = {r.code for r in rules}
     tables = {p: suppression.parse(t) for p, t in texts.items()}
