@@ -266,3 +266,18 @@ def test_nested_models_with_training_fixed(tmp_path) -> None:  # type: ignore[no
                 return self.backbone(x, training=True)
         """
     assert _check(tmp_path, code) == [("BN008", 6, "MobileNetV2 batch norms"), ("BN008", 13, "ResNet50 batch norms")]
+
+
+def test_loss_computed_after_the_update_ops_is_not_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = """
+        import tensorflow.compat.v1 as tf
+        tf.disable_eager_execution()
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        loss = tf.reduce_mean(tf.layers.dense(h, 1, name="head"))
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            loss = tf.identity(loss)
+        with tf.control_dependencies([tf.train.AdamOptimizer().minimize(loss)]):
+            train_op = tf.identity(loss, name="train_op")
+        """
+    assert _check(tmp_path, code) == []

@@ -272,6 +272,7 @@ class Run:
     hand_updates: list[HandUpdate] = field(default_factory=list)
     train_ops: list[TrainOp] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)  # orders of tf.group(..., update_ops)
+    update_contexts: list[int] = field(default_factory=list)  # read orders of update ops entered as control deps
     keras_calls: list[KerasCall] = field(default_factory=list)
     adjacent: list[Adjacent] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)

@@ -283,6 +283,10 @@ class Walker(LibraryCalls):
             if isinstance(value, ContextVal):
                 if value.kind == "deps":
                     self.deps.append(value)
+                    reads = [v.order for v in (value.arg.items if isinstance(value.arg, ListVal) else (value.arg,))
+                             if isinstance(v, (UpdateOps, ModelUpdates))]
+                    if reads:  # when the update ops it holds were read (not when the block is entered)
+                        self.run.update_contexts.append(max(reads))
                 elif value.kind == "scope":
                     self.scopes.append(value.arg.value if isinstance(value.arg, Const) else None)
                 elif value.kind == "arg_scope":

@@ -143,6 +143,8 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
             verdict = "unknown"
     if verdict == "not run" and any(g > build.order for g in run.groups):
         return "unknown"  # a tf.group of update ops after the layer: may be the real train op
+    if verdict == "not run" and build.api != "keras-graph" and any(c > build.order for c in run.update_contexts):
+        return "unknown"  # the loss may be computed under control_dependencies(update_ops), as create_train_op does
     return verdict
 
 
