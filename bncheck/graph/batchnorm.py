@@ -213,8 +213,8 @@ class _Search:
         out = []
         for node in assigns:
             var = flow.variable_of(node.inputs[0].node)
-            if var is None:
-                continue
+            if var is None or (node.inputs[1] not in stats and node.inputs[1].node not in stat_fed):
+                continue  # no batch statistic flows into the value (initializers, step counters)
             form = solver.form(node.inputs[1])
             if form is None:
                 if var in moving_reads or (node.inputs[1].node in stat_fed and node.name not in backward):
