@@ -158,8 +158,9 @@ def test_unsure_is_silent(tmp_path, case: str) -> None:  # type: ignore[no-untyp
 def test_unsure_says_why_in_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
     _check(tmp_path, UNSURE_IS_SILENT["deps from a parameter"])
     notes = check_files([str(tmp_path / "m.py")]).notes
-    assert notes == [(f"{tmp_path / 'm.py'}:4", "BN001 not judged for bn: the train op's control dependency "
-                                                "(or a tf.group after it) is something bncheck cannot follow")]
+    assert notes == [(f"{tmp_path / 'm.py'}:4", "BN001 not judged for bn: the train op may run its update ops "
+                                                "through something bncheck cannot follow (a control dependency, "
+                                                "a tf.group, or a loss computed under control_dependencies)")]
 
 
 def test_estimator_model_fn_without_updates_is_found(tmp_path) -> None:  # type: ignore[no-untyped-def]

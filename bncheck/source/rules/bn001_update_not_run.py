@@ -50,8 +50,9 @@ class UpdateNotRunSource(SourceRule):
         for op in later:
             verdict = _coverage(op, build, run, early)
             if verdict == "unknown":
-                context.note(op.loc, f"BN001 not judged for {build.layer}: the train op's control dependency "
-                                     "(or a tf.group after it) is something bncheck cannot follow")
+                context.note(op.loc, f"BN001 not judged for {build.layer}: the train op may run its update ops "
+                                     "through something bncheck cannot follow (a control dependency, a tf.group, "
+                                     "or a loss computed under control_dependencies)")
             if verdict != "not run":
                 return  # covered, or bncheck cannot tell
         op = later[0]
