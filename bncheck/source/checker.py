@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 from bncheck.errors import InputError
 from bncheck.source import suppression
 from bncheck.source.apis import RELEVANT_WORDS
-from bncheck.source.loader import ModuleInfo, module_name, parse_module, read_source
+from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_module, read_source
 from bncheck.source.model import Run
 from bncheck.source.rules import RuleContext, SourceFinding, selected
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
@@ -64,22 +64,34 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
 
     for module in modules:
         walk(Run(module.modname, module.path, graph_mode=module.graph_mode), lambda w, m=module: w.walk_module(m))
+    roots: list[FunctionInfo] = []
     for module in modules:
-        roots = [f for f in module.functions.values() if id(f.node) in hot and not called(f.name)]
+        roots += [f for f in module.functions.values() if id(f.node) in hot and not called(f.name)]
         for cls in module.classes.values():
             roots += [m for name, m in cls.methods.items()
                       if name in ("call", "train_step") or (
                           id(m.node) in hot and not name.startswith("__") and not called(name))]
-        for func in roots:
-            if budget[0] < 0:
-                if notes is not None:
-                    notes.append((module.path, f"source analysis stopped after {MAX_PROGRAM_STEPS} steps: "
-                                               "functions from here on were not walked"))
-                return runs
-            if id(func.node) in walked or id(func.node) not in hot:
-                continue
-            walk(Run(func.qualname, module.path, graph_mode=module.graph_mode), lambda w, f=func: w.walk_root(f))
+    # under a budget, the roots most likely to hold a batch-norm mistake go first
+    roots.sort(key=lambda f: not _mentions_batch_norm(f))
+    for func in roots:
+        if budget[0] < 0:
+            if notes is not None:
+                notes.append((func.module.path, f"source analysis stopped after {MAX_PROGRAM_STEPS} steps: "
+                                                "functions from here on were not walked"))
+            return runs
+        if id(func.node) in walked or id(func.node) not in hot:
+            continue
+        walk(Run(func.qualname, func.module.path, graph_mode=func.module.graph_mode), lambda w, f=func: w.walk_root(f))
     return runs
+
+
+_BATCH_NORM_WORDS = ("batch_norm", "BatchNorm", "UPDATE_OPS", "update_ops", "GradientTape", "train_step")
+
+
+def _mentions_batch_norm(func: FunctionInfo) -> bool:
+    node = func.node
+    text = "\n".join(func.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
+    return any(word in text for word in _BATCH_NORM_WORDS)
 
 
 class _Called:
