@@ -71,6 +71,7 @@ HOLDS = {
     "tf1/handwritten_assign_add_decay_0.1.meta": ("bn1",),
     "tf1/handwritten_checkpoint_only_variance_wired": ("bn1", "bn2"),
     "tf1/layers_checkpoint_step_0": BN,
+    "tf1/layers_checkpoint_saver_trainable_only": BN,
     "tf1/layers_two_models_one_trained.meta": BN + ("unused/model/bn1", "unused/model/bn2"),
     "tf1/layers_momentum_0.1.meta": BN,
     "tf1/layers_ref_no_control_deps.meta": BN,
@@ -280,3 +281,12 @@ def test_a_clean_verdict_only_when_everything_was_judged():
     partly = bncheck.check_path(FIXTURES / "keras3/untrained.keras")
     assert str(summary(partly, notes_hidden=True)) == (
         "⚠ no findings, but not everything could be judged in 1 input; 1 note (--show-notes)")
+
+
+def test_values_that_are_not_there_are_a_note():
+    """Saver(var_list=trainable_variables()) leaves the moving statistics out of the checkpoint."""
+    report = bncheck.check_path(FIXTURES / "tf1/layers_checkpoint_saver_trainable_only")
+    assert report.codes() == set()
+    assert [n for _, n in report.notes] == [
+        "BN005 model/bn1, model/bn2: the moving statistics of 2 layer(s) were not found in checkpoint "
+        "model.ckpt-5, so whether they were updated could not be judged"]

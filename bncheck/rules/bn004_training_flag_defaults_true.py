@@ -56,6 +56,8 @@ sess.run(train_op, {is_training: True, ...})
                         continue  # caller-fed, or the default picks inference
                     source = ctx.flag_source(pred)
                     if source is None:
+                        ctx.cannot_judge("BN004", layer.name, f"training mode is picked by {pred}, True unless fed, "
+                                         "which bncheck could not trace to a placeholder or constant")
                         continue
                     flags.setdefault(source, []).append(reach.entry.name)
             for flag, entries in sorted(flags.items()):

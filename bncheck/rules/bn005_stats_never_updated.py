@@ -73,6 +73,7 @@ model.save("model.keras")
         Example("tf1/handwritten_pop_stats_checkpoint_wired"),
         Example("tf1/handwritten_checkpoint_only_variance_wired"),  # mean 0 but variance moved
         Example("tf1/layers_checkpoint_step_0"),  # step 0: untrained, a note
+        Example("tf1/layers_checkpoint_saver_trainable_only"),  # stats not saved: a note
         Example("keras3/custom_bn_subclass_fit.keras"),
         Example("tfkeras/custom_bn_subclass_fit.h5"),
         Example("tfkeras/mobilenet_v3_fit.h5"),
@@ -89,9 +90,11 @@ model.save("model.keras")
             if count.size == 1 and np.isfinite(count).all():
                 steps[name] = int(count.reshape(()).item())
         unjudged = []
+        missing = []
         for layer in ctx.layers:
             keys = ctx.value_keys(layer)
             if "moving_mean" not in keys or "moving_variance" not in keys:
+                missing.append(layer.name)
                 continue
             mean, var = values.read(keys["moving_mean"]), values.read(keys["moving_variance"])
             if not (all_equal(mean, 0.0) and all_equal(var, 1.0)):
@@ -130,6 +133,10 @@ model.save("model.keras")
                 fixes.updates_not_run(layer.api),
                 severity,
             )
+        if missing:
+            ctx.cannot_judge("BN005", ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else ""),
+                             f"the moving statistics of {len(missing)} layer(s) were not found in {values.origin}, "
+                             "so whether they were updated could not be judged")
         if unjudged:
             ctx.notes.append(
                 f"BN005: {len(unjudged)} layer(s) ({', '.join(unjudged[:4])}{', ...' if len(unjudged) > 4 else ''}) "
