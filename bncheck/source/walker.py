@@ -247,9 +247,10 @@ class Walker(LibraryCalls):
         elif isinstance(target, ast.Attribute):
             owner = self.expr(target.value, frame)
             if isinstance(owner, ModelObj):
+                before = owner.attrs.get(target.attr)
                 owner.attrs[target.attr] = value
-                if value is not owner:
-                    owner.bn_layers = bn_of_attrs(owner.attrs)
+                if value is not owner and any(isinstance(v, (LayerObj, ModelObj, ListVal)) for v in (value, before)):
+                    owner.bn_layers = bn_of_attrs(owner.attrs)  # only layers and models hold batch norms
         elif isinstance(target, ast.Starred):
             self.bind(target.value, UNKNOWN, frame)
 
