@@ -290,3 +290,7 @@ def test_values_that_are_not_there_are_a_note():
     assert [n for _, n in report.notes] == [
         "BN005 model/bn1, model/bn2: the moving statistics of 2 layer(s) were not found in checkpoint "
         "model.ckpt-5, so whether they were updated could not be judged"]
+
+
+def test_assign_add_hand_written_layer_is_hand_written():
+    assert {layer.api for layer in layers("tf1/handwritten_assign_add_decay_0.1.meta").values()} == {"handwritten"}

@@ -413,7 +413,8 @@ def _api(layer: BnLayer, graph: Graph, facts: GraphFacts) -> str:
     - ``tf.compat.v1.layers`` always lists its updates in UPDATE_OPS; a Keras layer in a TF1 graph
       keeps them on the model (an assign-sub moving average outside UPDATE_OPS);
     - ``tf.train.ExponentialMovingAverage`` names its shadow variables ``.../ExponentialMovingAverage``;
-    - a hand-written layer assigns the blended value (``tf.assign``) outside any collection;
+    - a hand-written layer assigns (``tf.assign`` of the blend, or ``assign_add``) variables its author
+      named, outside any collection;
     - in a TF2 function graph without collections, moving variables named by a Keras layer object
       (``moving_mean``/``moving_variance``) are Keras.
     Anything else is ``unknown``: the fix is then written for no particular API.
@@ -428,12 +429,12 @@ def _api(layer: BnLayer, graph: Graph, facts: GraphFacts) -> str:
     if facts.update_ops is not None and layer.updates:
         if any(_in_collection(u.node, graph, facts.update_ops) for u in layer.updates):
             return "layers"
-        if blend:
-            return "handwritten"
-        return "keras-graph" if keras_named else "unknown"
+        if blend or not keras_named:
+            return "handwritten"  # tf.assign / assign_add of variables the author named
+        return "keras-graph"
     if graph.tf2 and keras_named:
         return "keras"
-    if blend and not keras_named:
+    if layer.updates and not keras_named:
         return "handwritten"
     return "unknown"
 

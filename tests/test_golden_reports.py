@@ -1,0 +1,43 @@
+"""Every finding's exact message, evidence and fix on the fixtures where a rule fires.
+
+The expected reports live in ``tests/golden/`` and are reviewed like code: a wording change shows
+up as a diff there. Regenerate after an intended change with ``BNCHECK_UPDATE_GOLDEN=1 pytest
+tests/test_golden_reports.py`` and read the diff before committing it.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import bncheck
+from bncheck.rules import RULES
+from conftest import FIXTURES, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = sorted({e.fixture for r in RULES for e in r.invalid})
+
+
+def normalised(fixture: str) -> dict:
+    report = bncheck.check_path(FIXTURES / fixture)
+    rows = []
+    for f in sorted(report, key=lambda f: (f.graph, f.layer, f.code)):
+        row = f.to_dict()
+        row["path"] = os.path.relpath(row["path"], ROOT)
+        rows.append(row)
+    notes = sorted(n for _, n in report.notes)
+    return {"findings": rows, "notes": notes, "errors": [str(e) for e in report.errors]}
+
+
+@pytest.mark.parametrize("fixture", CASES)
+def test_report_matches_golden(fixture):
+    path = GOLDEN / (fixture.replace("/", "__") + ".json")
+    got = normalised(fixture)
+    if os.environ.get("BNCHECK_UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    assert got == json.loads(path.read_text())
+
+
+def test_no_stale_golden_files():
+    assert {p.name for p in GOLDEN.glob("*.json")} == {c.replace("/", "__") + ".json" for c in CASES}
