@@ -282,3 +282,26 @@ def test_loss_computed_after_the_update_ops_is_not_reported(tmp_path) -> None:  
             train_op = tf.identity(loss, name="train_op")
         """
     assert _check(tmp_path, code) == []
+
+
+def test_absolute_imports_resolve_when_the_scan_starts_inside_the_package(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pkg = tmp_path / "mypkg"
+    pkg.mkdir()
+    (pkg / "utils.py").write_text(textwrap.dedent("""
+        import tensorflow.compat.v1 as tf
+        def batch_norm_updates():
+            return tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        """))
+    (pkg / "train.py").write_text(textwrap.dedent("""
+        import tensorflow.compat.v1 as tf
+        from mypkg.utils import batch_norm_updates
+        def main():
+            x = tf.placeholder(tf.float32, [None, 4])
+            update_ops = batch_norm_updates()
+            loss = tf.reduce_mean(tf.layers.batch_normalization(x, training=True, name="bn"))
+            with tf.control_dependencies(update_ops):
+                return tf.train.AdamOptimizer().minimize(loss)
+        """))
+    found = check_files([str(pkg / "train.py"), str(pkg / "utils.py")]).findings
+    assert [(f.code, f.loc.path.rsplit("/", 1)[-1], f.loc.line, f.layer) for f in found] == [
+        ("BN001", "train.py", 8, "bn")]

@@ -268,8 +268,11 @@ def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[st
         return i
 
     for i, (_, text) in enumerate(files):
-        for target in _imported(text, names[i]):
-            for j in index.get(target, ()):
+        for imported in _imported(text, names[i]):
+            parts = imported.split(".")
+            # `pkg.utils` also names a scanned `utils` when the scan started inside pkg
+            targets = {".".join(parts[k:]) for k in range(min(3, len(parts)))} if len(parts) > 1 else {imported}
+            for j in (j for target in targets for j in index.get(target, ())):
                 if j != i:
                     parent[find(i)] = find(j)
     out: dict[int, list[tuple[str, str]]] = {}

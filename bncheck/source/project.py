@@ -9,6 +9,10 @@ from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo
 from bncheck.source.model import Alias, ClassRef, FuncRef, Value
 
 
+LIBRARY_ROOTS = frozenset({"tensorflow", "keras", "tf_keras", "tf_slim", "numpy", "torch", "os", "sys", "math",
+                           "functools", "collections", "typing", "builtins"})
+
+
 class Project:
     """All scanned modules, and how an import names one of them."""
 
@@ -30,8 +34,18 @@ class Project:
         self.frozen = any("trainable = False" in m.text or "trainable=False" in m.text for m in self.modules)
 
     def resolve(self, qual: str) -> Optional[Value]:
-        """A FuncRef/ClassRef/global for ``pkg.utils.helper`` when that module was scanned."""
+        """A FuncRef/ClassRef/global for ``pkg.utils.helper`` when that module was scanned (also when
+        the scan started inside ``pkg``, so the module is known as ``utils``)."""
         parts = qual.split(".")
+        if parts[0] in LIBRARY_ROOTS:
+            return None
+        for drop in range(min(3, len(parts) - 1)):
+            value = self._resolve(parts[drop:])
+            if value is not None:
+                return value
+        return None
+
+    def _resolve(self, parts: list[str]) -> Optional[Value]:
         for i in range(len(parts) - 1, 0, -1):
             module = self._by_name.get(".".join(parts[:i]))
             if module is None:
