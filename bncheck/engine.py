@@ -197,7 +197,9 @@ def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> C
 def _run(targets: list[Target], options: Sequence[CheckOptions], jobs: int | None, timeout: float | None,
          memory_mb: int | None, isolate: bool) -> list[Outcome]:
     jobs_list = list(zip(targets, options))
-    if isolate and targets:
+    # BNCHECK_IN_PROCESS=1: no workers (debugging, profiling, mutation testing: a spawned worker
+    # would import the installed bncheck, not the code under test)
+    if isolate and targets and os.environ.get("BNCHECK_IN_PROCESS") != "1":
         try:
             return run_isolated("bncheck.engine:check_target", jobs_list, jobs=jobs, timeout=timeout,
                                 memory_mb=memory_mb)

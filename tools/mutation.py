@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import pathlib
 import subprocess
 import sys
@@ -43,7 +44,8 @@ def main() -> None:
             tar.extractall(work, filter="data")
         with open(work / "pyproject.toml", "a") as fh:
             fh.write(CONFIG.format(only=list(args.only), tests=TESTS).replace("'", '"'))
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)], cwd=work)
+    env = {**os.environ, "BNCHECK_IN_PROCESS": "1"}  # workers would import the installed, unmutated bncheck
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)], cwd=work, env=env)
     results = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=work, capture_output=True, text=True)
     print(results.stdout)
     survived = [line for line in results.stdout.splitlines() if line.strip().endswith(": survived")]
