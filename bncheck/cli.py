@@ -20,7 +20,6 @@ from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
 from bncheck.reporters import FORMATS, render, terminal
 from bncheck.rules import RESERVED, RULES, by_code
-from bncheck.source.rules import SOURCE_ONLY_CODES
 
 
 def _tolerant_streams() -> None:
@@ -214,7 +213,9 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     codes = [c.upper() for c in _codes(values)]
     if "ALL" in codes:
         return None if option == "--select" else [r.code for r in RULES]
-    known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)  # BN010/BN011: source mode
+    from bncheck.source.rules import SOURCE_ONLY_CODES  # BN010/BN011: source mode
+
+    known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)
     unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
     if unknown:
         raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")

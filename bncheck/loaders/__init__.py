@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from bncheck.errors import InputError
 from bncheck.graph.model import Graph, GraphModel
 from bncheck.loaders.checkpoint_values import values_from_checkpoint
-from bncheck.loaders.keras_files import load_h5, load_keras_zip
 from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
 from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
 from bncheck.source import SOURCE_SUFFIXES
@@ -173,8 +172,12 @@ def _load_file(path: str) -> list[GraphModel]:
         except OSError as exc:
             raise InputError(path, os_reason(exc)) from None
     if magic.startswith(b"PK\x03\x04"):
+        from bncheck.loaders.keras_files import load_keras_zip  # h5py only for Keras files
+
         return load_keras_zip(path)
     if magic.startswith(b"\x89HDF\r\n\x1a\n"):
+        from bncheck.loaders.keras_files import load_h5
+
         return load_h5(path)
     if path.endswith(KERAS_SUFFIXES):
         raise InputError(path, "not a Keras file: no zip or HDF5 signature (truncated or another format)")

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from bncheck.source.checker import SourceResult, check_files
-
 if TYPE_CHECKING:
     from bncheck.errors import InputError
     from bncheck.findings import Finding
+    from bncheck.source.checker import SourceResult, check_files
+
+
+def __getattr__(name: str) -> object:
+    """``check_files``/``SourceResult`` on first use: checking a model file never pays for source mode."""
+    if name in ("SourceResult", "check_files"):
+        from bncheck.source import checker
+
+        return getattr(checker, name)
+    raise AttributeError(name)
 
 SOURCE_SUFFIXES = (".py",)
 
@@ -35,6 +43,8 @@ def check_targets(paths: list[str], select: Sequence[str] | None, ignore: Sequen
                   findings: list[Finding], errors: list[InputError], checked: list[str],
                   notes: list[tuple[str, str]], jobs: int | None = None) -> None:
     """The engine's hook: check ``.py`` targets as one program and add the results to the engine's lists."""
+    from bncheck.source.checker import check_files
+
     result = check_files(paths, select, ignore, jobs=jobs)
     findings.extend(f.to_finding() for f in result.findings)
     errors.extend(result.errors)
