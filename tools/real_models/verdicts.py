@@ -1,0 +1,24 @@
+"""Expected verdicts on the artefacts keras_apps.py wrote: export and .keras clean, the serving
+function with training=True BN002+BN003 on exactly the model's BN layers (names may carry the
+name scopes Keras 3 puts in variable paths)."""
+import json, os, sys, glob
+os.environ["BNCHECK_IN_PROCESS"] = "1"
+from bncheck.engine import check_paths
+for bnfile in sorted(glob.glob(os.path.join(sys.argv[1], '*.bn.json'))):
+    name = os.path.basename(bnfile)[:-8]
+    bn = set(json.load(open(bnfile)))
+    for suffix in ['_export', '_serving_training_true', '.keras']:
+        p = os.path.join(sys.argv[1], name + suffix)
+        if not os.path.exists(p):
+            continue
+        r = check_paths([p], jobs=0, isolate=False)
+        codes = {}
+        for f in r:
+            codes.setdefault(f.code, set()).add(f.layer.rsplit("/", 1)[-1])
+        expect = {"BN002": bn, "BN003": bn} if suffix == "_serving_training_true" and bn else {}
+        ok = codes == expect
+        extra_notes = [n[:90] for _, n in r.notes if not n.startswith("BN005:")]
+        print(f"{'OK ' if ok else 'BAD'} {name}{suffix}: bn={len(bn)} " + " ".join(f"{c}={len(v)}" for c, v in sorted(codes.items()))
+              + (f" missing={sorted(bn - codes.get('BN002', set()))[:3]}" if not ok and expect else "")
+              + (f" extra={ {c: sorted(v)[:2] for c, v in codes.items() if c not in expect} }" if not ok else "")
+              + (f" errors={r.errors}" if r.errors else "") + (f" notes={extra_notes}" if extra_notes else ""))
