@@ -294,3 +294,15 @@ def test_values_that_are_not_there_are_a_note():
 
 def test_assign_add_hand_written_layer_is_hand_written():
     assert {layer.api for layer in layers("tf1/handwritten_assign_add_decay_0.1.meta").values()} == {"handwritten"}
+
+
+def test_a_keras_config_without_batch_norm_is_a_note(tmp_path):
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.LayerNormalization()(inp)))
+    model.save(tmp_path / "no_bn.keras")
+    report = bncheck.check_path(tmp_path / "no_bn.keras")
+    assert report.codes() == set()
+    assert [n for _, n in report.notes] == [
+        "bncheck: no batch-norm layer was recognised in this model config, so nothing in it was judged "
+        "(a model without batch norm, or one built in a way bncheck does not know)"]

@@ -91,8 +91,9 @@ class Context:
                 names.add(name)
                 found.append(BnLayer(name, variables=[f"{name}/moving_mean", f"{name}/moving_variance"], api="keras"
                                      if self.model.keras is not None or self.model.kind == "checkpoint" else "unknown"))
-        if not found and len(self.graph):
-            self.cannot_judge("bncheck", "", "no batch-norm layer was recognised in this graph, so nothing in it "
+        if not found and (len(self.graph) or self.model.keras is not None) and not self.unjudged:
+            what = "graph" if len(self.graph) else "model config"
+            self.cannot_judge("bncheck", "", f"no batch-norm layer was recognised in this {what}, so nothing in it "
                               "was judged (a model without batch norm, or one built in a way bncheck does not know)")
         return sorted(found, key=lambda layer: layer.name)
 
