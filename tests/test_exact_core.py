@@ -306,3 +306,27 @@ def test_a_keras_config_without_batch_norm_is_a_note(tmp_path):
     assert [n for _, n in report.notes] == [
         "bncheck: no batch-norm layer was recognised in this model config, so nothing in it was judged "
         "(a model without batch norm, or one built in a way bncheck does not know)"]
+
+
+@pytest.mark.parametrize(("fixture", "layer", "roles"), [
+    # Keras 3 inference (unfused): Rsqrt(moving_variance + eps) * gamma, beta - moving_mean * inv
+    ("keras3/export_clean", "bn1", {"gamma": "bn1/gamma", "beta": "bn1/beta",
+                                    "moving_mean": "bn1/moving_mean", "moving_variance": "bn1/moving_variance"}),
+    # tf-keras fused inference op: inputs 1-4
+    ("tfkeras/saved_model_clean", "bn1", {"gamma": "bn1/gamma", "beta": "bn1/beta",
+                                          "moving_mean": "bn1/moving_mean", "moving_variance": "bn1/moving_variance"}),
+    # training-mode fused op with TF1.x empty mean/variance inputs: the moving variables come from the updates
+    ("tf1/layers_resource_update_ops_wired.meta", "model/bn1", {
+        "gamma": "model/bn1/gamma", "beta": "model/bn1/beta",
+        "moving_mean": "model/bn1/moving_mean", "moving_variance": "model/bn1/moving_variance"}),
+    # slim's default batch norm has no gamma (scale=False)
+    ("tf1/slim_create_train_op.meta", "net/conv1/BatchNorm", {
+        "beta": "net/conv1/BatchNorm/beta", "moving_mean": "net/conv1/BatchNorm/moving_mean",
+        "moving_variance": "net/conv1/BatchNorm/moving_variance"}),
+])
+def test_variable_roles_come_from_dataflow(fixture, layer, roles):
+    (ctx,) = contexts(fixture)
+    found = next(item for item in ctx.layers if item.name == layer)
+    assert ctx.variable_roles(found) == roles
+    assert set(found.variables) == {roles["moving_mean"], roles["moving_variance"]}
+    assert ctx.affine_variables(found) == sorted(v for r, v in roles.items() if r in ("gamma", "beta"))

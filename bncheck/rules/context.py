@@ -9,7 +9,6 @@ from bncheck.graph.batchnorm import BnLayer, BnOp, GraphFacts, find_layers
 from bncheck.graph.model import GraphModel, Node, TensorRef
 
 OPTIMIZER_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")
-AFFINE_NAMES = frozenset({"gamma", "beta", "scale", "offset"})
 _NOT_OUTPUTS = frozenset({"NoOp", "Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub",
                           "AssignSubVariableOp", "VarIsInitializedOp", "IsVariableInitialized", "SaveV2",
                           "RestoreV2", "Const", "Placeholder", "PlaceholderWithDefault", "VarHandleOp",
@@ -143,6 +142,9 @@ class Context:
                 var = next((v for v in (flow.variable_of(r.node) for r in add.inputs) if v), None) if add else None
                 if var is not None:
                     roles.setdefault("moving_variance", var)
+                means = [v for v in op.reads if v != var]  # read where `beta - mean * inv` subtracts it
+                if len(means) == 1:
+                    roles.setdefault("moving_mean", means[0])
             for role, var in _affine_of(graph, rsqrt).items():
                 roles.setdefault(role, var)
         return roles
@@ -204,27 +206,10 @@ class Context:
         return frozenset(out)
 
     def affine_variables(self, layer: BnLayer) -> list[str]:
-        """gamma/beta of a layer: variables its normalising ops scale and shift with."""
-        graph = self.graph
-        found: set[str] = set()
-        for op in layer.ops:
-            node = graph[op.node]
-            if op.kind == "fused":
-                found.update(v for v in (variable_of(graph, r) for r in node.inputs[1:3]) if v)
-            frontier, seen = [op.node], set()
-            for _ in range(3):  # Rsqrt -> Mul(gamma) -> Mul -> Sub(beta)
-                nxt = []
-                for name in frontier:
-                    for consumer, pos in graph.consumers.get(name, ()):
-                        if pos is None or consumer in seen:
-                            continue
-                        seen.add(consumer)
-                        nxt.append(consumer)
-                        found.update(v for v in (variable_of(graph, r) for r in graph[consumer].inputs) if v)
-                frontier = nxt
-        scopes = {v.rpartition("/")[0] for v in layer.variables}
-        return sorted(v for v in found - set(layer.variables)
-                      if v.rpartition("/")[2] in AFFINE_NAMES and (not scopes or v.rpartition("/")[0] in scopes))
+        """gamma/beta of a layer: the variables its normalising ops scale and shift with (dataflow,
+        whatever they are called)."""
+        roles = self.variable_roles(layer)
+        return sorted({roles[r] for r in ("gamma", "beta") if r in roles})
 
     def _inferred_train_ops(self) -> tuple[str, ...]:
         seen, stack = set(), list(self.optimizer_updates)
