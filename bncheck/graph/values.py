@@ -38,7 +38,8 @@ def tensor_to_numpy(tensor: Any) -> np.ndarray | None:
         return None
     shape = tuple(dims)
     count = math.prod(shape)
-    if count > _MAX_ELEMENTS:
+    # zero-sized dims hide the others from the count, but numpy still refuses absurd shapes
+    if count > _MAX_ELEMENTS or math.prod(max(d, 1) for d in dims) > _MAX_ELEMENTS:
         return None
     try:
         if tensor.tensor_content:
