@@ -15,3 +15,12 @@ FIXTURES = ROOT / "fixtures"
 @pytest.fixture
 def fixtures() -> pathlib.Path:
     return FIXTURES
+
+try:  # property tests: random locally, a fixed example sequence in CI (a red CI is then reproducible)
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:  # hypothesis is a test extra
+    pass
