@@ -330,3 +330,30 @@ def test_variable_roles_come_from_dataflow(fixture, layer, roles):
     assert ctx.variable_roles(found) == roles
     assert set(found.variables) == {roles["moving_mean"], roles["moving_variance"]}
     assert ctx.affine_variables(found) == sorted(v for r, v in roles.items() if r in ("gamma", "beta"))
+
+
+def test_shared_subexpressions_are_solved_once():
+    """200 AssignSub updates over a 16-deep Add(x, x) chain of a batch statistic: 2**16 paths each
+    if re-explored, one memoised pass here (issue 12's 12 KB GraphDef that took 48 s)."""
+    import sys
+    import time
+
+    sys.path.insert(0, str(FIXTURES.parent / "fuzz"))
+    import hostile
+    from bncheck.graph.batchnorm import find_layers
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph_def = hostile._msg("tensorflow.GraphDef")
+    hostile._node(graph_def, "x", "Placeholder")
+    hostile._node(graph_def, "bn", "FusedBatchNormV3", "x", "x", "x", "x", "x", is_training=True)
+    prev = "bn:1"
+    for i in range(16):
+        hostile._node(graph_def, f"add{i}", "AddV2", prev, prev)
+        prev = f"add{i}"
+    for k in range(200):
+        hostile._node(graph_def, f"v{k}", "VariableV2")
+        hostile._node(graph_def, f"update{k}", "AssignSub", f"v{k}", prev)
+    start = time.process_time()
+    (layer,) = find_layers(graph_from_proto(graph_def))
+    assert time.process_time() - start < 10  # exponential re-exploration would take minutes
+    assert len(layer.updates) == 200 and {u.momentum for u in layer.updates} == {1.0}
