@@ -31,7 +31,11 @@ def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = No
         for rule in rules:
             findings.extend(rule.check(ctx))
         if notes is not None:
-            notes.extend((model.source, n) for n in ctx.notes if (model.source, n) not in notes)
+            seen = set(notes)  # a set: a model with 100k layers can have as many notes
+            for note in ((model.source, n) for n in ctx.notes):
+                if note not in seen:
+                    seen.add(note)
+                    notes.append(note)
     return sorted(findings, key=lambda f: (f.path, f.graph, f.layer, f.code))
 
 
@@ -223,8 +227,10 @@ def _result(target: Target, outcome: Outcome, timeout: float | None, memory_mb: 
 
 
 def _add_notes(report: Report, notes: Iterable[tuple[str, str]]) -> None:
+    seen = set(report.notes)
     for note in notes:
-        if note not in report.notes:
+        if note not in seen:
+            seen.add(note)
             report.notes.append(note)
 
 

@@ -357,3 +357,47 @@ def test_shared_subexpressions_are_solved_once():
     (layer,) = find_layers(graph_from_proto(graph_def))
     assert time.process_time() - start < 10  # exponential re-exploration would take minutes
     assert len(layer.updates) == 200 and {u.momentum for u in layer.updates} == {1.0}
+
+
+def _bn_heavy_keras(tmp_path, n: int):
+    """A Keras 3 .keras file whose config lists ``n`` batch-norm layers (weights of the first only)."""
+    import copy
+    import json
+    import zipfile
+
+    src = FIXTURES / "keras3/sequential_clean.keras"
+    with zipfile.ZipFile(src) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    config = json.loads(members["config.json"])
+    layers = config["config"]["layers"]
+    bn = next(layer for layer in layers if layer["class_name"] == "BatchNormalization")
+    copies = []
+    for i in range(n):
+        layer = copy.deepcopy(bn)
+        layer["config"]["name"] = f"bn_{i}"
+        copies.append(layer)
+    config["config"]["layers"] = [layers[0]] + copies + [layer for layer in layers[1:] if layer is not bn]
+    members["config.json"] = json.dumps(config).encode()
+    path = tmp_path / f"bn_{n}.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_cost_is_linear_in_the_number_of_keras_layers(tmp_path):
+    """Issue 12's 30,000-layer config took minutes through per-layer list scans; the ratio of two
+    sizes tells linear (about 8) from quadratic (about 64) on any machine."""
+    import time
+
+    from bncheck.engine import check_paths
+
+    def cpu(n: int) -> float:
+        path = _bn_heavy_keras(tmp_path, n)
+        start = time.process_time()
+        report = check_paths([str(path)], jobs=0, isolate=False)
+        assert not report.errors and len(report.notes) == n - 1  # every layer without weights is a note
+        return time.process_time() - start
+
+    small, large = cpu(1000), cpu(8000)
+    assert large / max(small, 1e-3) < 20

@@ -51,11 +51,13 @@ class Context:
         self.graph = model.graph
         self.notes: list[str] = []  # what could not be judged, for the report
         self.unjudged: list[Unjudged] = []
+        self._unjudged_seen: set[Unjudged] = set()
 
     def cannot_judge(self, rule: str, layer: str, reason: str) -> None:
         """Record that ``rule`` could not judge ``layer`` (a note the user sees)."""
         item = Unjudged(rule, layer, reason)
-        if item not in self.unjudged:
+        if item not in self._unjudged_seen:
+            self._unjudged_seen.add(item)
             self.unjudged.append(item)
             self.notes.append(str(item))
 
@@ -98,9 +100,16 @@ class Context:
 
     def keras_layer(self, layer: BnLayer):
         """The Keras config entry of a layer, if the model came with one."""
+        return self._keras_layers.get(layer.name)
+
+    @functools.cached_property
+    def _keras_layers(self) -> dict:
         if self.model.keras is None:
-            return None
-        return next((k for k in self.model.keras.layers if k.path == layer.name), None)
+            return {}
+        out: dict = {}
+        for k in self.model.keras.layers:
+            out.setdefault(k.path, k)  # the first entry of a path, as a linear search found it
+        return out
 
     def value_keys(self, layer: BnLayer) -> dict[str, str]:
         """role -> key of the layer's trained tensors in the artefact's values (empty if none): the
