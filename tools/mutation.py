@@ -19,7 +19,8 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "tests/test_rule_examples.py",
-         "tests/test_tf2_keras.py", "tests/test_live_graphs.py"]
+         "tests/test_golden_reports.py", "tests/test_tf2_keras.py", "tests/test_keras_configs.py",
+         "tests/test_live_graphs.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
@@ -36,6 +37,8 @@ def main() -> None:
                         help="glob patterns of the files to mutate")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--keep", help="work in this folder instead of a temporary one (reusable between runs)")
+    parser.add_argument("--mutants", nargs="*", default=[],
+                        help="only these mutant names (e.g. the survivors of an earlier run, from `mutmut results`)")
     args = parser.parse_args()
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
     if not (work / "pyproject.toml").exists():
@@ -45,7 +48,8 @@ def main() -> None:
         with open(work / "pyproject.toml", "a") as fh:
             fh.write(CONFIG.format(only=list(args.only), tests=TESTS).replace("'", '"'))
     env = {**os.environ, "BNCHECK_IN_PROCESS": "1"}  # workers would import the installed, unmutated bncheck
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)], cwd=work, env=env)
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs), *args.mutants],
+                   cwd=work, env=env)
     results = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=work, capture_output=True, text=True)
     print(results.stdout)
     survived = [line for line in results.stdout.splitlines() if line.strip().endswith(": survived")]
