@@ -27,7 +27,7 @@ source_paths = ["bncheck/"]
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
-also_copy = ["fixtures/"]
+also_copy = ["fixtures/", "fuzz/"]
 """
 
 
