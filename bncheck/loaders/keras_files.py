@@ -437,8 +437,9 @@ def load_keras_zip(path: str) -> list[GraphModel]:
         for layer in layers:
             folder = folders.get(layer.path, "")
             group = h5_get(h5, f"{folder}/vars", path)
-            stored = sorted((k for k in group.keys() if isinstance(k, str)), key=_index_order) \
-                if hasattr(group, "keys") else []
+            # a BN layer holds at most 4 variables: a group claiming more is not listed
+            names = list(group.keys()) if hasattr(group, "keys") and len(group) <= _MAX_VARS else []
+            stored = sorted((k for k in names if isinstance(k, str)), key=_index_order)
             roles = (["gamma"] if layer.config.get("scale", True) else []) + \
                     (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
             if len(stored) == len(roles):
@@ -467,6 +468,9 @@ def _metadata_version(raw: bytes, source: str) -> str:
         return ""
     version = metadata.get("keras_version") if isinstance(metadata, dict) else None
     return version[:40] if isinstance(version, str) else ""
+
+
+_MAX_VARS = 16
 
 
 def _index_order(name: str) -> tuple[int, str]:
