@@ -133,6 +133,18 @@ def test_state_file_never_leads_outside_the_folder(tmp_path, named):
                                "no checkpoint 'model.ckpt-20' is beside the state file"]
 
 
+def test_state_file_naming_the_folder_itself_never_reads_beside_it(tmp_path):
+    """Prefix "." would make ``<folder>.index`` (a file next to the folder) the index."""
+    outside = hostile.checkpoint_copy(tmp_path / "outside")
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in ("index", "data-00000-of-00001"):
+        (tmp_path / f"ckpt.{name}").write_bytes((outside / f"model.ckpt-20.{name}").read_bytes())
+    (folder / "checkpoint").write_text('model_checkpoint_path: "."\n')
+    assert reasons(folder) == ["model_checkpoint_path '.' is outside this folder and no checkpoint '.' is beside "
+                               "the state file"]
+
+
 def test_state_file_path_elsewhere_resolves_beside_it(tmp_path):
     folder = _state(tmp_path, 'model_checkpoint_path: "/no/such/training/run/model.ckpt-20"\n')
     verdict = harness.check_artefact(folder)

@@ -244,9 +244,10 @@ def latest_checkpoint_prefix(folder: str) -> str:
 
 
 def _inside(path: str, folder: str) -> bool:
-    """Whether ``path`` (resolved through symlinks) stays inside ``folder``."""
+    """Whether ``path`` (resolved through symlinks) is inside ``folder``: not the folder itself, whose
+    ``.index`` would be a file beside it."""
     real, root = os.path.realpath(path), os.path.realpath(folder)
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+    return real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _has_checkpoint_files(prefix: str) -> bool:
