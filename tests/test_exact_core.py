@@ -401,3 +401,32 @@ def test_cost_is_linear_in_the_number_of_keras_layers(tmp_path):
 
     small, large = cpu(1000), cpu(8000)
     assert large / max(small, 1e-3) < 20
+
+
+def test_cost_is_linear_in_the_number_of_h5_layers(tmp_path):
+    """The tf-keras .h5 twin of the test above (issue 12: an 85 MB config with 100k layers took 266 s)."""
+    import json
+    import shutil
+    import time
+
+    import h5py
+
+    from bncheck.engine import check_paths
+
+    def cpu(n: int) -> float:
+        path = tmp_path / f"bn_{n}.h5"
+        shutil.copy(FIXTURES / "tfkeras/fit_clean.h5", path)
+        with h5py.File(path, "r+") as f:
+            config = json.loads(f.attrs["model_config"])
+            layers = config["config"]["layers"]
+            bn = next(layer for layer in layers if layer["class_name"] == "BatchNormalization")
+            for i in range(n):
+                layers.append(json.loads(json.dumps(bn).replace(f'"{bn["config"]["name"]}"', f'"extra_bn_{i}"')))
+            f.attrs["model_config"] = json.dumps(config)
+        start = time.process_time()
+        report = check_paths([str(path)], jobs=0, isolate=False)
+        assert not report.errors and len(report.notes) == n  # the extra layers have no weights: notes
+        return time.process_time() - start
+
+    small, large = cpu(1000), cpu(8000)
+    assert large / max(small, 1e-3) < 20
