@@ -37,14 +37,21 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 def _list_rules(fmt: str) -> None:
     """One line per rule, never wrapped; a JSON list with ``--output-format json``."""
+    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
+
+    source_rules = [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
     if fmt in ("json", "json-lines"):
         rows = [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary} for r in RULES]
+        rows += [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary,
+                  "source_only": True} for r in source_rules]
         rows += [{"code": code, "name": name, "severity": None, "summary": "reserved, not implemented yet"}
                  for code, name in RESERVED.items()]
         click.echo(json.dumps(rows, indent=2) if fmt == "json" else "\n".join(json.dumps(r) for r in rows))
         return
     for rule in RULES:
         click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary}")
+    for rule in source_rules:  # BN010/BN011 judge Python source only
+        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary} (source mode)")
     for code, name in RESERVED.items():
         click.echo(f"{code} {name:<30} {'-':<8} (reserved, not implemented yet)")
 

@@ -315,10 +315,12 @@ def test_report_exit_code_filter_records_sarif_and_strict(mixed_report):
 
 def test_list_rules_one_line_each_and_as_json():
     lines = run("--list-rules").stdout.splitlines()
-    assert len(lines) == len(bncheck.rules.RULES)
+    assert len(lines) == len(bncheck.rules.RULES) + 2  # and the source-only BN010, BN011
     assert lines[0].split()[:3] == ["BN001", "update-not-run", "error"]
+    assert lines[-1].startswith("BN011 dropout-before-bn") and lines[-1].endswith("(source mode)")
     rows = json.loads(run("--list-rules", "--output-format", "json").stdout)
-    assert [r["code"] for r in rows] == [r.code for r in bncheck.rules.RULES]
+    assert [r["code"] for r in rows] == [r.code for r in bncheck.rules.RULES] + ["BN010", "BN011"]
+    assert rows[-1]["source_only"] is True
     assert rows[6] == {"code": "BN007", "name": "momentum-out-of-range", "severity": "warning",
                        "summary": bncheck.rules.RULES[6].summary}
 
