@@ -12,7 +12,10 @@ README = (ROOT / "README.md").read_text()
 def test_rule_table_matches_the_catalogue():
     rows = {m.group(1): (m.group(2), m.group(3)) for m in
             re.finditer(r"^\| (BN\d{3}) \| ([a-z0-9-]+) \| ([a-z-]+) \|", README, re.M)}
+    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
+
     expected = {r.code: (r.name, str(r.severity)) for r in RULES}
+    expected.update({r.code: (r.name, str(r.severity)) for r in map(source_only, SOURCE_ONLY_CODES) if r})
     expected.update({code: (name, "-") for code, name in RESERVED.items()})
     assert rows == expected
 
