@@ -35,7 +35,9 @@ def cases() -> list[tuple[str, list[str], list[str]]]:
     resnet = str(TF1 / "slim_resnet_v1_50_without_updates.meta")
     saved = str(TF1 / "saved_model_slim_is_training_true")
     frozen = str(TF1 / "frozen_layers_training_true.pb")
+    mobilenet = str(ROOT / "fixtures" / "keras3" / "mobilenet_v2_serving_training_false")
     return [
+        ("Keras 3 MobileNetV2 SavedModel", bn + [mobilenet], [cli, "show", "--all", "--dir", mobilenet]),
         ("resnet_v1_50 training .meta (2 MB)", bn + [resnet], [sys.executable, "-c", IMPORT_META, resnet]),
         ("TF1 SavedModel", bn + [saved], [cli, "show", "--all", "--dir", saved]),
         ("frozen .pb", bn + [frozen], [sys.executable, "-c", PARSE_GRAPHDEF, frozen]),
