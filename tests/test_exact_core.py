@@ -71,6 +71,7 @@ HOLDS = {
     "tf1/handwritten_assign_add_decay_0.1.meta": ("bn1",),
     "tf1/handwritten_checkpoint_only_variance_wired": ("bn1", "bn2"),
     "tf1/layers_checkpoint_step_0": BN,
+    "tf1/layers_is_inference_flag_wired.meta": BN,
     "tf1/layers_checkpoint_saver_trainable_only": BN,
     "tf1/layers_two_models_one_trained.meta": BN + ("unused/model/bn1", "unused/model/bn2"),
     "tf1/layers_momentum_0.1.meta": BN,
@@ -137,6 +138,7 @@ def test_fixture_holds_exactly_its_batch_norm_layers(fixture):
     ("tf1/maml_second_order.meta", {"maml/norm1": 0.999, "maml/norm2": 0.999}),
     ("tf1/layers_cond_v2_flag_update_ops_wired.meta", dict.fromkeys(BN, 0.99)),
     ("tf1/saved_model_flag_default_false", dict.fromkeys(BN, 0.99)),  # smart_cond(flag, 0.99, 1.0)
+    ("tf1/layers_is_inference_flag_wired.meta", dict.fromkeys(BN, 0.99)),  # training = not is_inference
     ("tf1/handwritten_pop_stats_checkpoint_wired", {"bn1": 0.9, "bn2": 0.9}),
     ("tf1/layers_momentum_0.1.meta", dict.fromkeys(BN, 0.1)),
     ("keras3/train_signature_training_true", {"bn1": 0.99, "bn2": 0.99}),

@@ -68,7 +68,8 @@ EXPECTED = {
     "handwritten_checkpoint_only_variance_wired": pairs("BN001", HAND),
     "layers_checkpoint_step_0": pairs("BN001", BN),
     "layers_two_models_one_trained.meta": set(),
-    "layers_checkpoint_saver_trainable_only": set(),  # a note: the moving statistics were never saved
+    "layers_checkpoint_saver_trainable_only": set(),
+    "layers_is_inference_flag_wired.meta": set(),  # training = logical_not(is_inference): momentum 0.99  # a note: the moving statistics were never saved
 }
 
 

@@ -54,6 +54,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tf1/layers_cond_v2_flag_update_ops_wired.meta"),
         Example("tf1/maml_second_order.meta"),
         Example("tf1/handwritten_assign_add_decay_0.9.meta"),
+        Example("tf1/layers_is_inference_flag_wired.meta"),  # the cond predicate is a negated flag
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
