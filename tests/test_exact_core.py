@@ -72,6 +72,7 @@ HOLDS = {
     "tf1/handwritten_checkpoint_only_variance_wired": ("bn1", "bn2"),
     "tf1/layers_checkpoint_step_0": BN,
     "tf1/layers_is_inference_flag_wired.meta": BN,
+    "tf1/mixed_layers_and_keras_without_updates.meta": ("keras_bn", "layers_bn"),
     "tf1/layers_checkpoint_saver_trainable_only": BN,
     "tf1/layers_two_models_one_trained.meta": BN + ("unused/model/bn1", "unused/model/bn2"),
     "tf1/layers_momentum_0.1.meta": BN,
@@ -432,3 +433,11 @@ def test_cost_is_linear_in_the_number_of_h5_layers(tmp_path):
 
     small, large = cpu(1000), cpu(8000)
     assert large / max(small, 1e-3) < 20
+
+
+def test_mixed_apis_in_one_graph_each_get_their_own_fix():
+    """UPDATE_OPS holds the tf.compat.v1.layers updates only: the Keras layer is told apart by that."""
+    found = layers("tf1/mixed_layers_and_keras_without_updates.meta")
+    assert {name: layer.api for name, layer in found.items()} == {"layers_bn": "layers", "keras_bn": "keras-graph"}
+    fixes = {f.layer: f.fix for f in bncheck.check_path(FIXTURES / "tf1/mixed_layers_and_keras_without_updates.meta")}
+    assert "UPDATE_OPS" in fixes["layers_bn"] and "model.updates" in fixes["keras_bn"]

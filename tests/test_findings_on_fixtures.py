@@ -69,7 +69,8 @@ EXPECTED = {
     "layers_checkpoint_step_0": pairs("BN001", BN),
     "layers_two_models_one_trained.meta": set(),
     "layers_checkpoint_saver_trainable_only": set(),
-    "layers_is_inference_flag_wired.meta": set(),  # training = logical_not(is_inference): momentum 0.99  # a note: the moving statistics were never saved
+    "layers_is_inference_flag_wired.meta": set(),
+    "mixed_layers_and_keras_without_updates.meta": {("BN001", "keras_bn"), ("BN001", "layers_bn")},  # training = logical_not(is_inference): momentum 0.99  # a note: the moving statistics were never saved
 }
 
 

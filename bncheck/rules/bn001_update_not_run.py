@@ -50,6 +50,7 @@ with tf.control_dependencies(update_ops):
         Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
         Example("tf1/handwritten_checkpoint_only_variance_wired", ("bn1", "bn2")),
         Example("tf1/layers_checkpoint_step_0", ("model/bn1", "model/bn2")),
+        Example("tf1/mixed_layers_and_keras_without_updates.meta", ("keras_bn", "layers_bn")),
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
