@@ -331,17 +331,3 @@ class ConstantFolder:
             return None  # malformed constants: not a constant bncheck can use
         return None
 
-
-def depends_on(graph: Graph, ref: TensorRef, targets: set[str]) -> bool:
-    """Whether ``ref`` is computed from any node in ``targets`` (exact, over data inputs)."""
-    seen: set[str] = set()
-    stack = [ref.node]
-    while stack:
-        name = stack.pop()
-        if name in targets:
-            return True
-        if name in seen or name not in graph:
-            continue
-        seen.add(name)
-        stack.extend(r.node for r in graph[name].inputs)
-    return False
