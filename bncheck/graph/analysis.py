@@ -76,7 +76,6 @@ class Dataflow:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._variable: dict[str, str | None] = {}
-        self._readers: dict[str, list[str]] | None = None
 
     def variable_of(self, name: str) -> str | None:
         """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
@@ -103,22 +102,11 @@ class Dataflow:
             memo[step] = result
         return result
 
-    def readers(self, variable: str) -> list[str]:
-        """Nodes whose value is the variable's (reads, identities, switches of it)."""
-        if self._readers is None:
-            out: dict[str, list[str]] = {}
-            for node in self.graph:
-                var = self.variable_of(node.name)
-                if var is not None:
-                    out.setdefault(var, []).append(node.name)
-            self._readers = out
-        return self._readers.get(variable, [])
-
     @functools.cached_property
     def backward(self) -> frozenset[str]:
         """Nodes computed after a gradient-only op (data or control edges): a backward pass and
         what consumes it (optimizer updates, MAML's fast weights)."""
-        return frozenset(descendants(self.graph, (n.name for n in self.graph if is_gradient_only_op(n.op))))
+        return frozenset(descendants(self.graph, (n.name for n in self.graph.by_op_where(is_gradient_only_op))))
 
     def branch_of(self, name: str) -> tuple[str, int] | None:
         """The v1-cond Switch output (switch, port) a node's inputs come from, through pass-through ops."""
@@ -169,19 +157,22 @@ def variable_of(graph: Graph, ref: TensorRef) -> str | None:
 def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Every node that runs when ``roots`` run (data and control inputs), skipping dead nodes."""
     seen: set[str] = set()
-    stack = [r for r in roots if r in graph and r not in dead]
+    nodes = graph.nodes
+    stack = [r for r in roots if r in nodes and r not in dead]
+    push, pop, mark = stack.append, stack.pop, seen.add
     while stack:
-        name = stack.pop()
+        name = pop()
         if name in seen:
             continue
-        seen.add(name)
-        node = graph[name]
+        mark(name)
+        node = nodes[name]
         for ref in node.inputs:
-            if ref.node not in seen and ref.node not in dead and ref.node in graph:
-                stack.append(ref.node)
-        for ctrl in node.control_inputs:
-            if ctrl not in seen and ctrl not in dead and ctrl in graph:
-                stack.append(ctrl)
+            parent = ref.node
+            if parent not in seen and parent not in dead and parent in nodes:
+                push(parent)
+        for parent in node.control_inputs:
+            if parent not in seen and parent not in dead and parent in nodes:
+                push(parent)
     return seen
 
 

@@ -145,7 +145,8 @@ class _Search:
     def moments_ops(self) -> list[BnOp]:
         """``tf.nn.moments`` / Keras 3 moments over the batch axis: mean, SquaredDifference, variance."""
         graph, ops = self.graph, []
-        second_order = {n.inputs[1] for n in graph if n.op.startswith("FusedBatchNormGrad") and len(n.inputs) > 1}
+        second_order = {n.inputs[1] for n in graph.by_op_where(lambda op: op.startswith("FusedBatchNormGrad"))
+                        if len(n.inputs) > 1}
         for sd in graph.by_op("SquaredDifference"):
             if len(sd.inputs) != 2 or sd.inputs[0] in second_order:
                 continue  # the gradient of a batch norm's gradient (MAML) recomputes moments: not a layer
@@ -200,7 +201,7 @@ class _Search:
         stats = {ref: op for op in bn_ops for ref in op.stats}
         if not stats:
             return []
-        assigns = [n for n in graph if n.op in ASSIGN_OPS and len(n.inputs) >= 2]
+        assigns = [n for n in graph.by_op(*ASSIGN_OPS) if len(n.inputs) >= 2]
         targets = {v for v in (flow.variable_of(n.inputs[0].node) for n in assigns) if v}
         world = self._training_world(bn_ops)
         solver = _AffineSolver(graph, stats, self._value_dependence(targets, stats), world)

@@ -41,8 +41,8 @@ def _func_name(node: Node, attr: str) -> str | None:
 
 
 def has_functional_ops(graph: Graph, functions: Mapping[str, Graph]) -> bool:
-    return any(n.op in CALL_OPS or n.op in IF_OPS or n.op in WHILE_OPS or n.op in CASE_OPS or n.op in functions
-               for n in graph)
+    return any(op in CALL_OPS or op in IF_OPS or op in WHILE_OPS or op in CASE_OPS or op in functions
+               for op in graph.ops)
 
 
 class _Lowerer:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 if TYPE_CHECKING:
     from bncheck.graph.keras_model import KerasConfig, TrainedValues
@@ -36,17 +36,46 @@ class TensorRef(NamedTuple):
         return self.node if self.index == 0 else f"{self.node}:{self.index}"
 
 
-@dataclass(slots=True)
 class Node:
-    name: str
-    op: str
-    inputs: tuple[TensorRef, ...]
-    control_inputs: tuple[str, ...]
-    attrs: Mapping[str, Any] = field(default_factory=dict)  # name -> AttrValue message
+    """One op: its name, op type, data inputs, control inputs and attributes.
+
+    ``attrs`` maps attribute names to ``AttrValue`` messages. Loaders may hand the parsed
+    ``NodeDef`` instead (``proto=``): its attribute map is then only looked at when a rule asks,
+    which most nodes of a big graph never are."""
+
+    __slots__ = ("name", "op", "inputs", "control_inputs", "_attrs", "_proto")
+
+    def __init__(self, name: str, op: str, inputs: tuple[TensorRef, ...], control_inputs: tuple[str, ...],
+                 attrs: Mapping[str, Any] | None = None, *, proto: Any = None) -> None:
+        self.name = name
+        self.op = op
+        self.inputs = inputs
+        self.control_inputs = control_inputs
+        self._attrs = attrs
+        self._proto = proto
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        attrs = self._attrs
+        if attrs is None:
+            attrs = self._attrs = self._proto.attr if self._proto is not None else {}
+            self._proto = None
+        return attrs
 
     @property
     def scope(self) -> str:
         return self.name.rpartition("/")[0]
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.op!r}, {self.inputs!r}, {self.control_inputs!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        return (self.name, self.op, self.inputs, self.control_inputs) == (
+            other.name, other.op, other.inputs, other.control_inputs) and dict(self.attrs) == dict(other.attrs)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
 
 
 class Graph:
@@ -77,9 +106,40 @@ class Graph:
     def get(self, name: str) -> Node | None:
         return self.nodes.get(name)
 
+    @functools.cached_property
+    def _by_op(self) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {}
+        get = out.get
+        for node in self.nodes.values():  # one pass, then every op query costs its matches only
+            lst = get(node.op)
+            if lst is None:
+                out[node.op] = [node]
+            else:
+                lst.append(node)
+        return out
+
+    @property
+    def ops(self) -> frozenset[str]:
+        """The op types the graph uses."""
+        return frozenset(self._by_op)
+
     def by_op(self, *ops: str) -> list[Node]:
-        wanted = set(ops)
-        return [n for n in self.nodes.values() if n.op in wanted]
+        """Nodes of the given op types, in graph order within each op type."""
+        index = self._by_op
+        groups = [index[op] for op in dict.fromkeys(ops) if op in index]
+        if len(groups) <= 1:
+            return list(groups[0]) if groups else []
+        position = self._position
+        return sorted((n for group in groups for n in group), key=lambda n: position[n.name])
+
+    @functools.cached_property
+    def _position(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.nodes)}
+
+    def by_op_where(self, accept: Callable[[str], bool]) -> list[Node]:
+        """Nodes whose op type ``accept`` takes (tested once per op type, not per node), grouped
+        by op type: for set-like use."""
+        return [n for op, nodes in self._by_op.items() if accept(op) for n in nodes]
 
     @functools.cached_property
     def consumers(self) -> dict[str, list[tuple[str, int | None]]]:

@@ -1,7 +1,7 @@
 """Turn GraphDef / MetaGraphDef / SavedModel messages into :class:`GraphModel` objects."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from bncheck.graph.lowering import CALL_OPS, lower
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
@@ -10,16 +10,40 @@ from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
 def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
     data: list[TensorRef] = []
     ctrl: list[str] = []
-    for text in nd.input:  # one pass: graphs of a million nodes go through here
+    for text in nd.input:
         if text[:1] == "^":
             ctrl.append(text[1:])
         else:
             data.append(parse_input(text))
-    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr)
+    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), proto=nd)
+
+
+_new_ref = tuple.__new__
+
+
+def _graph_nodes(node_defs: Any) -> Iterator[Node]:
+    """:func:`_node` with ``TensorRef.parse`` inlined: a million-node graph goes through here, and
+    attribute maps are left in the ``NodeDef`` until a rule reads them."""
+    ref = TensorRef
+    for nd in node_defs:
+        data: list[TensorRef] = []
+        ctrl: list[str] = []
+        for text in nd.input:
+            if text[:1] == "^":
+                ctrl.append(text[1:])
+                continue
+            name, sep, index = text.partition(":")
+            if not sep:
+                data.append(_new_ref(ref, (name, 0)))
+            elif index.isascii() and index.isdigit() and len(index) < 10:
+                data.append(_new_ref(ref, (name, int(index))))
+            else:
+                data.append(_new_ref(ref, (name, 0)))
+        yield Node(nd.name, nd.op, tuple(data), tuple(ctrl), proto=nd)
 
 
 def graph_from_proto(graph_def: Any) -> Graph:
-    return Graph(_node(nd, TensorRef.parse) for nd in graph_def.node)
+    return Graph(_graph_nodes(graph_def.node))
 
 
 # Output-arg offsets for the multi-output ops bncheck follows inside functions, where inputs read

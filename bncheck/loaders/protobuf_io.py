@@ -51,7 +51,10 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def _plausible_graph(graph_def: Any) -> bool:
-    return len(graph_def.node) > 0 and all(n.name and _OP_NAME.match(n.op) for n in graph_def.node)
+    nodes = graph_def.node
+    if not len(nodes) or not all(_OP_NAME.match(op) for op in {n.op for n in nodes}):
+        return False
+    return all(n.name for n in nodes)
 
 
 def _plausible(kind: str, msg: Any) -> bool:

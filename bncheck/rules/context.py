@@ -199,7 +199,7 @@ class Context:
         graph = self.graph
         moving = {u.node for layer in self.layers for u in layer.updates}
         backward = dataflow(graph).backward
-        out = {n.name for n in graph if n.op.startswith(OPTIMIZER_PREFIXES)}
+        out = {n.name for n in graph.by_op_where(lambda op: op.startswith(OPTIMIZER_PREFIXES))}
         out |= {n for n in backward if graph[n].op in ASSIGN_OPS and n not in moving}
         return frozenset(out)
 
