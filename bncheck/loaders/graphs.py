@@ -1,7 +1,7 @@
 """Turn GraphDef / MetaGraphDef / SavedModel messages into :class:`GraphModel` objects."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from bncheck.graph.lowering import CALL_OPS, lower
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
@@ -21,29 +21,44 @@ def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
 _new_ref = tuple.__new__
 
 
-def _graph_nodes(node_defs: Any) -> Iterator[Node]:
-    """:func:`_node` with ``TensorRef.parse`` inlined: a million-node graph goes through here, and
-    attribute maps are left in the ``NodeDef`` until a rule reads them."""
+def graph_from_proto(graph_def: Any) -> Graph:
+    """A GraphDef's nodes as a :class:`Graph`, consumers included.
+
+    One pass: a million-node graph goes through here. ``TensorRef.parse`` is inlined, consumers
+    are listed while inputs are read, and attribute maps stay in the ``NodeDef`` until a rule
+    reads them."""
     ref = TensorRef
-    for nd in node_defs:
+    nodes: list[Node] = []
+    consumers: dict[str, list[tuple[str, int | None]]] = {}
+    get = consumers.get
+    for nd in graph_def.node:
+        name = nd.name
         data: list[TensorRef] = []
         ctrl: list[str] = []
         for text in nd.input:
             if text[:1] == "^":
-                ctrl.append(text[1:])
-                continue
-            name, sep, index = text.partition(":")
-            if not sep:
-                data.append(_new_ref(ref, (name, 0)))
-            elif index.isascii() and index.isdigit() and len(index) < 10:
-                data.append(_new_ref(ref, (name, int(index))))
+                producer = text[1:]
+                ctrl.append(producer)
+                edge: tuple[str, int | None] = (name, None)
             else:
-                data.append(_new_ref(ref, (name, 0)))
-        yield Node(nd.name, nd.op, tuple(data), tuple(ctrl), proto=nd)
-
-
-def graph_from_proto(graph_def: Any) -> Graph:
-    return Graph(_graph_nodes(graph_def.node))
+                producer, sep, index = text.partition(":")
+                edge = (name, len(data))
+                if not sep:
+                    data.append(_new_ref(ref, (producer, 0)))
+                elif index.isascii() and index.isdigit() and len(index) < 10:
+                    data.append(_new_ref(ref, (producer, int(index))))
+                else:
+                    data.append(_new_ref(ref, (producer, 0)))
+            lst = get(producer)
+            if lst is None:
+                consumers[producer] = [edge]
+            else:
+                lst.append(edge)
+        nodes.append(Node(name, nd.op, tuple(data), tuple(ctrl), proto=nd))
+    graph = Graph(nodes)
+    if len(graph) == len(nodes):  # duplicate names: the last node wins, so list consumers from it
+        graph.__dict__["consumers"] = consumers
+    return graph
 
 
 # Output-arg offsets for the multi-output ops bncheck follows inside functions, where inputs read
