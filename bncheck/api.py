@@ -7,7 +7,6 @@ from typing import Any, Iterable, Sequence
 from bncheck.engine import check_models, check_paths, unknown_names, with_names
 from bncheck.errors import InputError
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-from bncheck.loaders.live import model_from_object, op_name
 from bncheck.report import Report
 
 
@@ -17,6 +16,8 @@ def _names(value: Any) -> tuple[str, ...]:
     single = isinstance(value, (str, bytes)) or hasattr(value, "op") or hasattr(value, "node_def")
     if single or not isinstance(value, Iterable):
         value = [value]
+    from bncheck.loaders.live import op_name  # live TF objects: loaded only when handed one
+
     return tuple(op_name(v) for v in value)
 
 
@@ -49,6 +50,8 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
         return check_path(graph, train_op=train_op, outputs=outputs, select=select, ignore=ignore)
     train, served = _names(train_op), _names(outputs)
     try:
+        from bncheck.loaders.live import model_from_object
+
         found = model_from_object(graph)
     except InputError as exc:
         if exc.reason.startswith("cannot check a "):  # not a kind of object bncheck reads at all

@@ -220,6 +220,8 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     codes = [c.upper() for c in _codes(values)]
     if "ALL" in codes:
         return None if option == "--select" else [r.code for r in RULES]
+    if not codes:
+        return None if option == "--select" else []
     from bncheck.source.rules import SOURCE_ONLY_CODES  # BN010/BN011: source mode
 
     known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -27,7 +28,6 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from multiprocessing.connection import wait as wait_readable
 from typing import IO, Any, Callable, Sequence
 
 DEFAULT_TIMEOUT = 60.0
@@ -364,7 +364,7 @@ class Pool:
             deadlines = [w.deadline for w in self.workers if w.job is not None and w.deadline is not None]
             deadlines += [w.started + STARTUP_TIMEOUT for w in self.workers if not w.ready]
             wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-            for worker in wait_readable(list(self.workers), wait):  # type: ignore[arg-type]
+            for worker in select.select(list(self.workers), [], [], wait)[0]:  # select: no multiprocessing import
                 self._answer(worker, outcomes)  # type: ignore[arg-type]
             now = time.monotonic()
             for worker in list(self.workers):

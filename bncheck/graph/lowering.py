@@ -211,7 +211,8 @@ def lower(graph: Graph, functions: Mapping[str, Graph], rename: Mapping[str, str
         graph = _renamed(graph, rename)
     if not has_functional_ops(graph, functions):
         return graph
-    size = len(graph) + sum(len(f) for f in functions.values())
+    count = getattr(functions, "node_count", None)  # a lazy library counts without converting
+    size = len(graph) + (count() if callable(count) else sum(len(f) for f in functions.values()))
     lowerer = _Lowerer(functions, max(MIN_BUDGET, GROWTH * size))
     lowerer.body(graph, "", [], None, ())
     flat = lowerer.graph(graph.name)

@@ -1,6 +1,7 @@
 """Turn GraphDef / MetaGraphDef / SavedModel messages into :class:`GraphModel` objects."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
 from bncheck.graph.lowering import CALL_OPS, lower
@@ -95,8 +96,36 @@ def function_from_proto(fdef: Any) -> Graph:
     return graph
 
 
-def functions_from_proto(graph_def: Any) -> dict[str, Graph]:
-    return {f.signature.name: function_from_proto(f) for f in graph_def.library.function}
+class FunctionLibrary(Mapping[str, Graph]):
+    """A GraphDef's function library, each body converted on first use: lowering follows only the
+    functions the graph calls, and a Keras SavedModel's library also holds every training trace."""
+
+    def __init__(self, graph_def: Any) -> None:
+        self._defs = {f.signature.name: f for f in graph_def.library.function}
+        self._graphs: dict[str, Graph] = {}
+
+    def __getitem__(self, name: str) -> Graph:
+        graph = self._graphs.get(name)
+        if graph is None:
+            graph = self._graphs[name] = function_from_proto(self._defs[name])
+        return graph
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._defs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._defs)
+
+    def __len__(self) -> int:
+        return len(self._defs)
+
+    def node_count(self) -> int:
+        """Nodes of every body (arguments included), without converting any."""
+        return sum(len(f.node_def) + len(f.signature.input_arg) for f in self._defs.values())
+
+
+def functions_from_proto(graph_def: Any) -> FunctionLibrary:
+    return FunctionLibrary(graph_def)
 
 
 def flat_graph(graph_def: Any, rename: dict[str, str] | None = None) -> Graph:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Iterator
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule as HRule
-from rich.syntax import Syntax
 from rich.text import Text
 
 from bncheck.findings import Finding, Severity
@@ -56,6 +55,8 @@ def _headline(finding: Finding, count: int | None = None) -> RenderableType:
 
 
 def _fix(finding: Finding) -> RenderableType:
+    from rich.syntax import Syntax  # pygments: only when a finding has fix code to show
+
     return Padding(Syntax(printable_lines(finding.fix), "python", theme="ansi_dark", background_color="default", word_wrap=True),
                    (0, 0, 0, 6))
 
