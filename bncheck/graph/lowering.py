@@ -67,10 +67,11 @@ class _Lowerer:
              stack: tuple[str, ...]) -> tuple[list[TensorRef | None], list[str]]:
         """Emit ``graph``'s nodes under ``prefix``; returns (its returns, its control returns)."""
         arg_index = {name: i for i, name in enumerate(graph.args)}
+        new_ref, ref_type = tuple.__new__, TensorRef  # NamedTuple's Python __new__ is the hot spot here
         for node in graph:
             name = prefix + node.name
-            inputs = tuple(self._ref(prefix, r) for r in node.inputs)
-            ctrl = tuple(prefix + c for c in node.control_inputs)
+            inputs = tuple([new_ref(ref_type, (prefix + r[0], r[1])) for r in node.inputs])
+            ctrl = tuple([prefix + c for c in node.control_inputs]) if node.control_inputs else ()
             if node.op == "_Arg":
                 i = arg_index.get(node.name)
                 data = (args[i],) if i is not None and i < len(args) else ()
