@@ -187,10 +187,20 @@ class _Lowerer:
 
     # -- result ------------------------------------------------------------------------------
     def resolve(self, ref: TensorRef) -> TensorRef:
-        seen = 0
-        while ref in self.redirect and seen < 1000:
-            ref = self.redirect[ref]
-            seen += 1
+        """Where a call's output really comes from: follows nested calls' returns to the end of the
+        chain (no length cap; a cycle, which only a hostile library could make, stops where it closes),
+        and shortens the chain for the next reader."""
+        redirect = self.redirect
+        if ref not in redirect:
+            return ref
+        path: list[TensorRef] = []
+        seen: set[TensorRef] = set()
+        while ref in redirect and ref not in seen:
+            seen.add(ref)
+            path.append(ref)
+            ref = redirect[ref]
+        for step in path:
+            redirect[step] = ref
         return ref
 
     def graph(self, name: str) -> Graph:
