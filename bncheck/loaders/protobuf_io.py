@@ -77,6 +77,11 @@ def _guess_order(name: str, data: bytes) -> list[str]:
 
 def _looks_textual(data: bytes) -> str | None:
     try:
+        data[:4096].decode("utf-8")  # a binary protobuf fails here without copying a big file
+    except UnicodeDecodeError as exc:
+        if exc.start < min(len(data), 4096) - 3:  # not just a character cut at the 4 KiB mark
+            return None
+    try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
@@ -87,7 +92,7 @@ def _looks_textual(data: bytes) -> str | None:
 def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL)) -> tuple[str, Any]:
     """Return ``(message full name, message)`` for a file holding one of ``expect``."""
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise InputError(path, "file is empty")
     text = _looks_textual(data)
     if text is not None:
