@@ -36,46 +36,17 @@ class TensorRef(NamedTuple):
         return self.node if self.index == 0 else f"{self.node}:{self.index}"
 
 
+@dataclass(slots=True)
 class Node:
-    """One op: its name, op type, data inputs, control inputs and attributes.
-
-    ``attrs`` maps attribute names to ``AttrValue`` messages. Loaders may hand the parsed
-    ``NodeDef`` instead (``proto=``): its attribute map is then only looked at when a rule asks,
-    which most nodes of a big graph never are."""
-
-    __slots__ = ("name", "op", "inputs", "control_inputs", "_attrs", "_proto")
-
-    def __init__(self, name: str, op: str, inputs: tuple[TensorRef, ...], control_inputs: tuple[str, ...],
-                 attrs: Mapping[str, Any] | None = None, *, proto: Any = None) -> None:
-        self.name = name
-        self.op = op
-        self.inputs = inputs
-        self.control_inputs = control_inputs
-        self._attrs = attrs
-        self._proto = proto
-
-    @property
-    def attrs(self) -> Mapping[str, Any]:
-        attrs = self._attrs
-        if attrs is None:
-            attrs = self._attrs = self._proto.attr if self._proto is not None else {}
-            self._proto = None
-        return attrs
+    name: str
+    op: str
+    inputs: tuple[TensorRef, ...]
+    control_inputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # name -> AttrValue message
 
     @property
     def scope(self) -> str:
         return self.name.rpartition("/")[0]
-
-    def __repr__(self) -> str:
-        return f"Node({self.name!r}, {self.op!r}, {self.inputs!r}, {self.control_inputs!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Node):
-            return NotImplemented
-        return (self.name, self.op, self.inputs, self.control_inputs) == (
-            other.name, other.op, other.inputs, other.control_inputs) and dict(self.attrs) == dict(other.attrs)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
 
 
 class Graph:
@@ -124,17 +95,9 @@ class Graph:
         return frozenset(self._by_op)
 
     def by_op(self, *ops: str) -> list[Node]:
-        """Nodes of the given op types, in graph order within each op type."""
+        """Nodes of the given op types: grouped by op type in the order asked, graph order within each."""
         index = self._by_op
-        groups = [index[op] for op in dict.fromkeys(ops) if op in index]
-        if len(groups) <= 1:
-            return list(groups[0]) if groups else []
-        position = self._position
-        return sorted((n for group in groups for n in group), key=lambda n: position[n.name])
-
-    @functools.cached_property
-    def _position(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.nodes)}
+        return [n for op in dict.fromkeys(ops) for n in index.get(op, ())]
 
     def by_op_where(self, accept: Callable[[str], bool]) -> list[Node]:
         """Nodes whose op type ``accept`` takes (tested once per op type, not per node), grouped

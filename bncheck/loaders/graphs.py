@@ -16,7 +16,7 @@ def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
             ctrl.append(text[1:])
         else:
             data.append(parse_input(text))
-    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), proto=nd)
+    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr)
 
 
 _new_ref = tuple.__new__
@@ -26,8 +26,7 @@ def graph_from_proto(graph_def: Any) -> Graph:
     """A GraphDef's nodes as a :class:`Graph`, consumers included.
 
     One pass: a million-node graph goes through here. ``TensorRef.parse`` is inlined, consumers
-    are listed while inputs are read, and attribute maps stay in the ``NodeDef`` until a rule
-    reads them."""
+    are listed while inputs are read."""
     ref = TensorRef
     nodes: list[Node] = []
     consumers: dict[str, list[tuple[str, int | None]]] = {}
@@ -55,7 +54,7 @@ def graph_from_proto(graph_def: Any) -> Graph:
                 consumers[producer] = [edge]
             else:
                 lst.append(edge)
-        nodes.append(Node(name, nd.op, tuple(data), tuple(ctrl), proto=nd))
+        nodes.append(Node(name, nd.op, tuple(data), tuple(ctrl), nd.attr))
     graph = Graph(nodes)
     if len(graph) == len(nodes):  # duplicate names: the last node wins, so list consumers from it
         graph.__dict__["consumers"] = consumers
