@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
-    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, dataflow, descendants, evaluate,
+    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, dataflow, evaluate,
 )
 from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import bool_attr, float_attr, str_attr
@@ -208,17 +208,16 @@ class _Search:
         moving_reads = {v for op in bn_ops for v in op.reads}
         # values computed from a batch statistic (outside a backward pass): an assignment of one that
         # cannot be solved is worth a note, never a silent skip
-        stat_fed = descendants(graph, {c for ref in stats for c, p in graph.consumers.get(ref.node, ())
-                                       if p is not None and graph[c].inputs[p] == ref}, control=False)
+        stat_fed = _stat_fed(graph, stats)
         backward = flow.backward
         out = []
         for node in assigns:
             var = flow.variable_of(node.inputs[0].node)
-            if var is None or (node.inputs[1] not in stats and node.inputs[1].node not in stat_fed):
+            if var is None or (node.inputs[1] not in stats and not stat_fed(node.inputs[1].node)):
                 continue  # no batch statistic flows into the value (initializers, step counters)
             form = solver.form(node.inputs[1])
             if form is None:
-                if var in moving_reads or (node.inputs[1].node in stat_fed and node.name not in backward):
+                if var in moving_reads or (stat_fed(node.inputs[1].node) and node.name not in backward):
                     self.notes.append(f"the assignment {node.name} to the moving variable {var} is not an affine "
                                       "moving average bncheck can solve; its momentum is not judged")
                 continue
@@ -281,6 +280,35 @@ class _Search:
             return any(done.get(d, True) is not False for d in deps(name))
 
         return lambda name: bool(evaluate(name, deps, compute, memo))
+
+def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str], bool]:
+    """Whether a node's value is computed from a batch statistic (data edges only): some node on a
+    path of data inputs up from it reads a statistic. Each question stops at the first statistic
+    found; nodes fully explored without one are remembered, so all questions together cost at most
+    one walk over the graph."""
+    clean: set[str] = set()  # nodes whose data ancestors read no statistic
+
+    def fed(name: str) -> bool:
+        if name in clean:
+            return False
+        seen = {name}
+        stack = [name]
+        while stack:
+            node = graph.get(stack.pop())
+            if node is None:
+                continue
+            for ref in node.inputs:
+                if ref in stats:
+                    return True
+                parent = ref.node
+                if parent not in seen and parent not in clean:
+                    seen.add(parent)
+                    stack.append(parent)
+        clean.update(seen)
+        return False
+
+    return fed
+
 
 _MEAN_OPS = frozenset({"Mean"})
 _PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
