@@ -76,6 +76,7 @@ class Dataflow:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._variable: dict[str, str | None] = {}
+        self._no_gradient: set[str] = set()  # nodes known to run after no gradient-only op
 
     def variable_of(self, name: str) -> str | None:
         """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
@@ -102,11 +103,29 @@ class Dataflow:
             memo[step] = result
         return result
 
-    @functools.cached_property
-    def backward(self) -> frozenset[str]:
-        """Nodes computed after a gradient-only op (data or control edges): a backward pass and
-        what consumes it (optimizer updates, MAML's fast weights)."""
-        return frozenset(descendants(self.graph, (n.name for n in self.graph.by_op_where(is_gradient_only_op))))
+    def after_gradient(self, name: str) -> bool:
+        """Whether a node is computed after a gradient-only op (data or control edges): part of a
+        backward pass or of what consumes it (optimizer updates, MAML's fast weights). Each question
+        stops at the first gradient op found; nodes fully explored without one are remembered, so
+        all questions together cost at most one walk over the graph."""
+        clean = self._no_gradient
+        if name in clean:
+            return False
+        nodes = self.graph.nodes
+        seen = {name}
+        stack = [name]
+        while stack:
+            node = nodes.get(stack.pop())
+            if node is None:
+                continue
+            if is_gradient_only_op(node.op):
+                return True
+            for parent in [r.node for r in node.inputs] + list(node.control_inputs):
+                if parent not in seen and parent not in clean:
+                    seen.add(parent)
+                    stack.append(parent)
+        clean.update(seen)
+        return False
 
     def branch_of(self, name: str) -> tuple[str, int] | None:
         """The v1-cond Switch output (switch, port) a node's inputs come from, through pass-through ops."""

@@ -209,7 +209,6 @@ class _Search:
         # values computed from a batch statistic (outside a backward pass): an assignment of one that
         # cannot be solved is worth a note, never a silent skip
         stat_fed = _stat_fed(graph, stats)
-        backward = flow.backward
         out = []
         for node in assigns:
             var = flow.variable_of(node.inputs[0].node)
@@ -217,7 +216,7 @@ class _Search:
                 continue  # no batch statistic flows into the value (initializers, step counters)
             form = solver.form(node.inputs[1])
             if form is None:
-                if var in moving_reads or (stat_fed(node.inputs[1].node) and node.name not in backward):
+                if var in moving_reads or (stat_fed(node.inputs[1].node) and not flow.after_gradient(node.name)):
                     self.notes.append(f"the assignment {node.name} to the moving variable {var} is not an affine "
                                       "moving average bncheck can solve; its momentum is not judged")
                 continue

@@ -198,9 +198,9 @@ class Context:
         batch norm's moving-average updates (MAML's second forward pass runs after one)."""
         graph = self.graph
         moving = {u.node for layer in self.layers for u in layer.updates}
-        backward = dataflow(graph).backward
+        flow = dataflow(graph)
         out = {n.name for n in graph.by_op_where(lambda op: op.startswith(OPTIMIZER_PREFIXES))}
-        out |= {n for n in backward if graph[n].op in ASSIGN_OPS and n not in moving}
+        out |= {n.name for n in graph.by_op(*ASSIGN_OPS) if n.name not in moving and flow.after_gradient(n.name)}
         return frozenset(out)
 
     @functools.cached_property
