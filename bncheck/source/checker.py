@@ -22,7 +22,8 @@ from bncheck.source.rules import RuleContext, SourceFinding, selected
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
-_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))", re.M)
+# matched against "\n" + text: the literal newline first lets the regex engine skip ahead
+_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))")
 
 
 @dataclass
@@ -275,7 +276,7 @@ def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[st
 
 
 def _imported(text: str, modname: str) -> Iterable[str]:
-    for m in _IMPORT.finditer(text):
+    for m in _IMPORT.finditer("\n" + text):
         if m.group(3):
             for part in m.group(3).split(","):
                 yield part.split(" as ")[0].strip()

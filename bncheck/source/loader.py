@@ -8,6 +8,7 @@ a pre-commit hook over a repository.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class ModuleInfo:
 
     def loc(self, node: ast.AST) -> Loc:
         """The node's span, with UTF-8 byte offsets turned into 1-based character columns."""
+        if self.ascii and isinstance(node, (ast.expr, ast.stmt)) and node.end_lineno is not None:
+            return Loc(self.path, node.lineno, node.col_offset + 1, node.end_lineno,
+                       node.end_col_offset + 1)  # type: ignore[operator]
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
         col, end_col = getattr(node, "col_offset", 0), getattr(node, "end_col_offset", None) or 0
@@ -68,8 +72,13 @@ class ModuleInfo:
         return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
 
 
+@functools.lru_cache(maxsize=65536)
 def module_name(path: str, root: str) -> str:
-    rel = os.path.relpath(path, root) if root else os.path.basename(path)
+    """``pkg.utils`` for ``ROOT/pkg/utils.py``."""
+    if root and os.path.isabs(path) and path.startswith(root.rstrip(os.sep) + os.sep) and os.sep + "." not in path:
+        rel = path[len(root.rstrip(os.sep)) + 1:]  # the common case, without relpath's normalising
+    else:
+        rel = os.path.relpath(path, root) if root else os.path.basename(path)
     rel = rel[:-3] if rel.endswith(".py") else rel
     parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".", "..")]
     if parts and parts[-1] == "__init__":
@@ -96,41 +105,48 @@ def parse_module(path: str, text: str, modname: str, extra_words: Container[str]
     return module
 
 
-_CHUNK_START = ("def ", "async def ", "class ", "@")
-_DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+_CHUNK_START = ("@", "def ", "async def ", "class ")
+_CHUNK = re.compile(r"\n(?:@|def |async def |class )")  # where a top-level definition starts (a literal
+# first character lets the regex engine skip ahead, which a multiline ``^`` does not)
+_TOP_LINE = re.compile(r"\n(?=[^\s#)\]}])")  # a newline before a line that ends a top-level definition
+_DEFINED = re.compile(r"(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
     """The text with top-level functions and classes that cannot matter blanked out (line numbers and
     columns kept): those whose text mentions no word the rules read, no kept function, and whose
-    name no kept code mentions (``extra_words``: names the other files of the program use). Parsing is most of the cost of source mode, and most code in a repository is neither
-    model nor training code. Returns ``text`` itself when nothing can be dropped."""
-    lines = text.split("\n")
-    chunks: list[tuple[int, int, str]] = []  # (first line, end line exclusive, defined name)
-    i, n = 0, len(lines)
-    while i < n:
-        if lines[i].startswith(_CHUNK_START):
-            start = i
-            while i < n and lines[i].startswith("@"):
-                i += 1
-            m = _DEFINED.match(lines[i]) if i < n else None
-            i += 1
-            while i < n and (not lines[i] or lines[i][0] in " \t#)]}"):
-                i += 1
-            if m is None:
+    name no kept code mentions (``extra_words``: names the other files of the program use). Parsing
+    is most of the cost of source mode, and most code in a repository is neither model nor training
+    code. Returns ``text`` itself when nothing can be dropped."""
+    chunks: list[tuple[int, int, str]] = []  # (first offset, end offset, defined name)
+    pos, n = 0, len(text)
+    starts = [m.start() + 1 for m in _CHUNK.finditer(text)]
+    if text.startswith(_CHUNK_START):
+        starts.insert(0, 0)
+    for start in starts:
+        if start < pos:
+            continue  # inside the previous definition
+        i = start
+        while text.startswith("@", i):  # decorators
+            nl = text.find("\n", i)
+            if nl < 0:
                 return text
-            chunks.append((start, i, m.group(1)))
-        else:
-            i += 1
+            i = nl + 1
+        defined = _DEFINED.match(text, i)
+        if defined is None:
+            return text
+        nl = text.find("\n", i)
+        after = _TOP_LINE.search(text, nl) if nl >= 0 else None
+        pos = after.start() if after is not None else n
+        chunks.append((start, pos, defined.group(1)))
     if not chunks:
         return text
-    texts = ["\n".join(lines[a:b]) for a, b, _ in chunks]
+    texts = [text[a:b] for a, b, _ in chunks]
     keep = [relevant_text(t) for t in texts]
-    in_chunk = {j for a, b, _ in chunks for j in range(a, b)}
     # kept code as one text: a name found in it (even as a substring) keeps its definition
-    kept = ["\n".join(l for j, l in enumerate(lines) if j not in in_chunk)] + [t for t, k in zip(texts, keep) if k]
-    kept_text = "\n".join(kept)
+    gaps = [text[b:a] for (_, b, _), (a, _, _) in zip([(0, 0, "")] + chunks, chunks + [(n, n, "")])]
+    kept_text = "\n".join(gaps + [t for t, k in zip(texts, keep) if k])
     kept_names = {name for (_, _, name), k in zip(chunks, keep) if k}
     changed = True
     while changed:
@@ -144,16 +160,22 @@ def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
                 kept_names.add(name)
     if all(keep):
         return text
-    out = list(lines)
-    for k, (a, b, _) in enumerate(chunks):
-        if not keep[k]:
-            for j in range(a, b):
-                out[j] = ""
-    return "\n".join(out)
+    out: list[str] = []
+    last = 0
+    for (a, b, _), t, k in zip(chunks, texts, keep):
+        if not k:
+            out.append(text[last:a])
+            out.append("\n" * t.count("\n"))
+            last = b
+    out.append(text[last:])
+    return "".join(out)
 
 
 def relevant_text(text: str) -> bool:
-    return any(word in text for word in CHUNK_WORDS)
+    for word in CHUNK_WORDS:
+        if word in text:
+            return True
+    return False
 
 
 def read_source(path: str) -> str:
@@ -202,7 +224,7 @@ def _collect_stmt(module: ModuleInfo, stmt: ast.stmt, g: dict[str, Value]) -> No
 def static_value(module: ModuleInfo, node: ast.expr, g: dict[str, Value]) -> Optional[Value]:
     """Constants and dotted aliases, resolvable without running anything."""
     if isinstance(node, ast.Constant):
-        return Const(node.value, module.loc(node))
+        return Const(node.value, None, node, module)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
             and isinstance(node.operand.value, (int, float)):
         return Const(-node.operand.value, module.loc(node))

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Loc:
-    """A span in a source file: 1-based lines, 1-based character columns (end exclusive)."""
+    """A span in a source file: 1-based lines, 1-based character columns (end exclusive).
+
+    Never changed once made (not ``frozen``: a frozen dataclass costs four times as much to build,
+    and the walker builds one per call it reads); hashable by value."""
 
     path: str
     line: int
@@ -35,30 +38,46 @@ class _Unknown(Value):
 UNKNOWN = _Unknown()
 
 
-@dataclass(frozen=True, eq=False)
 class Const(Value):
-    value: Any
-    loc: Optional[Loc] = None
+    """A literal value, with where it is written (worked out on first use from ``node``: most
+    constants the walker reads are never reported)."""
+
+    __slots__ = ("value", "_loc", "_node", "_module")
+
+    def __init__(self, value: Any, loc: Optional[Loc] = None, node: Any = None, module: Any = None) -> None:
+        self.value = value
+        self._loc = loc
+        self._node = node
+        self._module = module
+
+    @property
+    def loc(self) -> Optional[Loc]:
+        if self._loc is None and self._node is not None:
+            self._loc = self._module.loc(self._node)
+        return self._loc
+
+    def __repr__(self) -> str:
+        return f"Const({self.value!r})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Alias(Value):
     """A module or attribute path, e.g. ``tensorflow.compat.v1`` for ``tf`` (not yet canonical)."""
 
     qual: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class ListVal(Value):
     items: tuple[Value, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class DictVal(Value):
     items: dict[str, Value]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class UpdateOps(Value):
     """``get_collection(UPDATE_OPS)``, read at event ``order``."""
 
@@ -125,7 +144,7 @@ class ModelObj(Value):
     is_self: bool = False
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class TensorVal(Value):
     """A tensor: which layer produced it (for bias/dropout before BN) and the BN layers behind it."""
 
@@ -134,12 +153,12 @@ class TensorVal(Value):
     fixed_training: tuple[tuple[str, Loc], ...] = ()  # BN calls with training=True it went through
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class FuncRef(Value):
     func: Any  # FunctionInfo
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class ClassRef(Value):
     cls: Any  # ClassInfo
 

@@ -320,7 +320,7 @@ class Walker(LibraryCalls):
         if node is None:
             return UNKNOWN
         if isinstance(node, ast.Constant):
-            return Const(node.value, frame.module.loc(node))
+            return Const(node.value, None, node, frame.module)
         if isinstance(node, ast.Name):
             value = frame.lookup(node.id)
             if isinstance(value, UpdateOp):
