@@ -70,6 +70,10 @@ class LibraryCalls:
 
     def library_call(self, canon: str, node: ast.Call, frame: Frame, args: list[Value], kwargs: dict[str, Value],
                      loc: Loc, stmt: Optional[ast.stmt]) -> Value:
+        if not apis.handled(canon):  # most library calls (tf.nn.relu, tf.reduce_mean): only tensors flow through
+            tensors = [a for a in args if isinstance(a, TensorVal)]
+            tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
+            return merge_tensors(tensors) if tensors else UNKNOWN
         run = self.run
         if canon in apis.BN_FUNCTIONS:
             return self.bn_function(canon, node, frame, args, kwargs, loc)

@@ -8,6 +8,7 @@ a pre-commit hook over a repository.
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import os
 import re
@@ -143,7 +144,7 @@ def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
     if not chunks:
         return text
     texts = [text[a:b] for a, b, _ in chunks]
-    keep = [relevant_text(t) for t in texts]
+    keep = _relevant_chunks(text, chunks)
     # kept code as one text: a name found in it (even as a substring) keeps its definition
     gaps = [text[b:a] for (_, b, _), (a, _, _) in zip([(0, 0, "")] + chunks, chunks + [(n, n, "")])]
     kept_text = "\n".join(gaps + [t for t, k in zip(texts, keep) if k])
@@ -169,6 +170,19 @@ def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
             last = b
     out.append(text[last:])
     return "".join(out)
+
+
+def _relevant_chunks(text: str, chunks: list[tuple[int, int, str]]) -> list[bool]:
+    """Which chunks mention a word the rules read: every occurrence in the file is found once
+    (sixteen scans of the text) instead of sixteen scans per chunk."""
+    hits: list[int] = []
+    for word in CHUNK_WORDS:
+        at = text.find(word)
+        while at >= 0:
+            hits.append(at)
+            at = text.find(word, at + 1)
+    hits.sort()
+    return [bisect.bisect_left(hits, a) < len(hits) and hits[bisect.bisect_left(hits, a)] < b for a, b, _ in chunks]
 
 
 def relevant_text(text: str) -> bool:

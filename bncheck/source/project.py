@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from typing import Iterable, Optional
 
 from bncheck.source.apis import canonical
@@ -80,12 +81,35 @@ def serving_names(module: ModuleInfo) -> set[str]:
             for v in node.values:
                 add(v)
 
-    for node in ast.walk(module.tree):
-        if isinstance(node, ast.Call):
-            for kw in node.keywords:
-                if kw.arg == "signatures":
-                    add(kw.value)
+    lines = {module.text.count("\n", 0, m.start()) + 1 for m in _SIGNATURES.finditer(module.text)}
+    stmts: list[ast.AST] = list(module.tree.body)
+    while stmts:  # only the statements whose lines hold a `signatures=` (a whole-tree walk costs more)
+        stmt = stmts.pop()
+        start, end = getattr(stmt, "lineno", 0), getattr(stmt, "end_lineno", 0) or 0
+        if not any(start <= line <= end for line in lines):
+            continue
+        inner = [getattr(stmt, f, None) for f in ("body", "orelse", "finalbody", "handlers")]
+        blocks = [b for b in inner if isinstance(b, list) and b and isinstance(b[0], (ast.stmt, ast.excepthandler))]
+        if blocks and not isinstance(stmt, ast.excepthandler) and not any(
+                start <= line <= _header_end(stmt) for line in lines):
+            stmts += [s for b in blocks for s in b]
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    if kw.arg == "signatures":
+                        add(kw.value)
     return names
+
+
+_SIGNATURES = re.compile(r"\bsignatures\s*=")
+
+
+def _header_end(stmt: ast.AST) -> int:
+    """The last line of a compound statement's header (``with f(signatures=...):``), before its body."""
+    body = getattr(stmt, "body", None)
+    first = body[0] if isinstance(body, list) and body else None
+    return (getattr(first, "lineno", 0) or 0) - 1 if first is not None else getattr(stmt, "end_lineno", 0) or 0
 
 
 def decorated_tf_function(func: FunctionInfo) -> bool:

@@ -475,9 +475,10 @@ class Walker(LibraryCalls):
                 callee = UNKNOWN
         else:
             callee = self.expr(func_node, frame)
-        special = self.special_call(node, frame, callee, receiver, method, loc, stmt)
-        if special is not None:
-            return special
+        if isinstance(callee, Alias):
+            special = self.special_call(node, frame, callee, receiver, method, loc, stmt)
+            if special is not None:
+                return special
         args = [self.expr(a, frame) for a in node.args]
         kwargs: dict[str, Value] = {}
         for kw in node.keywords:
