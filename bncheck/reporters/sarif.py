@@ -2,9 +2,12 @@
 
 Rules come from the catalogue (help text = ``--explain``), each result points at the artefact file
 (a SavedModel folder's ``saved_model.pb``, a checkpoint folder's ``checkpoint`` state file) by a URI
-relative to the working directory, names the layer as a logical location, and carries a stable
-fingerprint of (code, graph, layer) in ``partialFingerprints``. Inputs that could not be read are
-tool execution notifications.
+relative to the working directory (an fsspec URL stays the URL), names the layer as a logical
+location, and carries a stable fingerprint of (code, graph, layer) in ``partialFingerprints``.
+Inputs that could not be read are tool execution notifications of level ``error``, what could not be
+judged (``--show-notes``) notifications of level ``note``. Suppressed findings are not results (GitHub
+code scanning would open alerts for them): the invocation's properties count them by what suppressed
+them. The output is valid against the official OASIS schema (``tests/sarif/``).
 """
 from __future__ import annotations
 
@@ -20,9 +23,10 @@ from bncheck.reporters.escaping import valid_unicode
 if TYPE_CHECKING:
     from bncheck.report import Report
 
-SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 FINGERPRINT_KEY = "bncheckLayer/v1"
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def fingerprint(finding: Finding) -> str:
@@ -43,6 +47,10 @@ def artefact_file(path: str) -> str:
 def uri(path: str) -> str:
     """A relative URI when ``path`` is under the working directory, else a ``file://`` URI; bytes
     that are not UTF-8 are percent-encoded as themselves (lossless)."""
+    from bncheck.remote import is_remote
+
+    if is_remote(path):  # a gs://, s3:// ... artefact: its URL is already absolute
+        return quote(path, safe=_URL_SAFE)
     absolute = os.path.abspath(path)
     rel = os.path.relpath(absolute)
     chosen = rel if not rel.startswith("..") else absolute
@@ -55,9 +63,15 @@ def uri(path: str) -> str:
     return quoted if not rel.startswith("..") else "file://" + quoted
 
 
-def _rules() -> list[dict[str, Any]]:
+def rule_catalogue() -> list[Any]:
+    """Every rule a result can name: the artefact rules, then the source-only ones (BN010, BN011)."""
     from bncheck.rules import RULES
+    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
 
+    return list(RULES) + [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
+
+
+def _rules() -> list[dict[str, Any]]:
     return [{
         "id": rule.code,
         "name": "".join(part.capitalize() for part in rule.name.split("-")),
@@ -65,8 +79,14 @@ def _rules() -> list[dict[str, Any]]:
         "fullDescription": {"text": " ".join((rule.__doc__ or rule.summary).split())},
         "help": {"text": rule.explain()},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
-        "properties": {"tags": ["batch-normalization"]},
-    } for rule in RULES]
+        "properties": {"tags": ["batch-normalization"] + (["source-mode"] if rule.code in _source_only() else [])},
+    } for rule in rule_catalogue()]
+
+
+def _source_only() -> tuple[str, ...]:
+    from bncheck.source.rules import SOURCE_ONLY_CODES
+
+    return SOURCE_ONLY_CODES
 
 
 def to_sarif(report: "Report") -> dict[str, Any]:
@@ -93,19 +113,27 @@ def to_sarif(report: "Report") -> dict[str, Any]:
         if f.code in index:
             result["ruleIndex"] = index[f.code]
         results.append(result)
-    notifications = [{
-        "level": "error",
-        "message": {"text": f"{e.source}: {e.reason}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(e.source)}}}],
-    } for e in report.errors]
+    notifications = [_notification("error", e.source, e.reason) for e in report.errors]
+    notifications += [_notification("note", path, note) for path, note in report.notes]
+    invocation: dict[str, Any] = {"executionSuccessful": not report.errors,
+                                  "toolExecutionNotifications": notifications}
+    if report.suppressed:
+        by: dict[str, int] = {}
+        for _, why in report.suppressed:
+            by[why] = by.get(why, 0) + 1
+        invocation["properties"] = {"suppressed": len(report.suppressed), "suppressedBy": by}
     run = {
         "tool": {"driver": {"name": "bncheck", "version": __version__, "semanticVersion": __version__,
                             "informationUri": "https://github.com/bncheck/bncheck", "rules": rules}},
-        "invocations": [{"executionSuccessful": not report.errors,
-                         "toolExecutionNotifications": notifications}],
+        "invocations": [invocation],
         "results": results,
     }
     return valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+
+
+def _notification(level: str, path: str, text: str) -> dict[str, Any]:
+    return {"level": level, "message": {"text": f"{path}: {text}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(path)}}}]}
 
 
 def render(report: "Report") -> str:
