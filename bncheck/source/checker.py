@@ -54,7 +54,7 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     walked: set[int] = set()
     hot, project.cold = _interesting(modules)
     called = _Called(modules)
-    budget = [MAX_PROGRAM_STEPS]
+    budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
 
     def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]
         walker = Walker(project, run, budget)
@@ -77,8 +77,12 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     for func in roots:
         if budget[0] < 0:
             if notes is not None:
-                notes.append((func.module.path, f"source analysis stopped after {MAX_PROGRAM_STEPS} steps: "
-                                                "functions from here on were not walked"))
+                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked and id(f.node) in hot]
+                names = ", ".join(f.qualname for f in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+                notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]
+                              f"source analysis stopped: a program (files that import each other) gets at most "
+                              f"{MAX_PROGRAM_STEPS:,} statements, and {len(left)} functions were not walked "
+                              f"({names}); nothing is reported about them"))
             return runs
         if id(func.node) in walked or id(func.node) not in hot:
             continue
@@ -197,6 +201,11 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
         for m in modules:
             result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
         return result
+    for run in runs:
+        for loc, message in run.notes:
+            item = (f"{loc.path}:{loc.line}", message)
+            if loc.path in texts and item not in result.notes:
+                result.notes.append(item)
     context = RuleContext(texts, frozen_layers=any("trainable = False" in t or "trainable=False" in t
                                                    for t in texts.values()))
     seen: set[tuple[str, str, int, int, str]] = set()

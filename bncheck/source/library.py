@@ -9,7 +9,7 @@ from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.loader import ModuleInfo
 from bncheck.source.model import (
-    UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUse,
+    UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
     Optimizer, Run, TensorVal, TrainOp, UpdateOp, UpdateOps, Value,
 )
@@ -154,13 +154,16 @@ class LibraryCalls:
             default = args[0] if args else kwargs.get("input", UNKNOWN)
             if isinstance(default, Const) and default.value is True:
                 return FlagTrue(loc)
-            return UNKNOWN
+            return UNKNOWN if isinstance(default, Const) else FlagUnknown(loc)
         if canon in apis.ASSIGN_FUNCTIONS or canon == "tensorflow.assign_sub":
             return self.assign(node, frame, loc, args, "assign_sub" if canon.endswith("_sub") else "assign")
         if canon in apis.SET_LEARNING_PHASE:
-            value = args[0] if args else UNKNOWN
+            value = args[0] if args else kwargs.get("value", UNKNOWN)
             if isinstance(value, Const) and value.value in (1, True):
                 run.learning_phases.append(LearningPhase(loc, run.next_order(), value.loc))
+            elif not isinstance(value, Const):
+                run.note(loc, "BN002 not judged for this set_learning_phase: its argument is a value bncheck "
+                              "cannot tell")
             return UNKNOWN
         if canon in apis.GRAPH_EXPORTS or canon in apis.TF2_EXPORTS:
             run.exports.append(Export(loc, run.next_order(), canon.rsplit(".", 1)[-1]))
@@ -219,6 +222,9 @@ class LibraryCalls:
         run.builds.append(BnBuild(api, layer, loc, run.next_order(), training, in_place, training_loc))
         if isinstance(training, FlagTrue):
             run.flag_uses.append(FlagUse(training.loc, layer, loc))
+        elif isinstance(training, FlagUnknown):
+            run.note(training.loc, f"BN004 not judged for {layer}: the default of this placeholder_with_default "
+                                   "is a value bncheck cannot tell")
         base = single_input(inputs)
         if base.producer is not None and base.producer.kind in ("bias", "dropout"):
             run.adjacent.append(Adjacent(layer, loc, base.producer))
@@ -306,6 +312,9 @@ class LibraryCalls:
                                            training if training is not None else UNKNOWN, False, training_loc))
             if isinstance(training, FlagTrue):
                 self.run.flag_uses.append(FlagUse(training.loc, name, loc))
+            elif isinstance(training, FlagUnknown):
+                self.run.note(training.loc, f"BN004 not judged for {name}: the default of this "
+                                            "placeholder_with_default is a value bncheck cannot tell")
             if base.producer is not None and base.producer.kind in ("bias", "dropout"):
                 self.run.adjacent.append(Adjacent(name, loc, base.producer))
             self.record_keras_call(node, frame, loc, (name,), training, training_loc)
@@ -328,7 +337,7 @@ class LibraryCalls:
         return TensorVal(None, tuple(dict.fromkeys(base.bn_layers + callee.bn_layers)), fixed)
 
     def record_keras_call(self, node: ast.Call, frame: Frame, loc: Loc, bn_layers: tuple[str, ...],
-                          training: Optional[Value], training_loc: Optional[Loc]) -> None:
+                          training: Optional[Value], training_loc: Optional[Loc], known: bool = True) -> None:
         callee_text = segment(frame.module, node.func) or "model"
         end = Loc(loc.path, loc.end_line, loc.end_col - 1, loc.end_line, loc.end_col - 1)
         info = frame.info
@@ -336,7 +345,17 @@ class LibraryCalls:
             info = FrameInfo(info.name, info.kind, in_tape=True)
             info.applies_gradients = False
             self.tape_frames.append((info, frame.info))
-        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, training, training_loc, info, end))
+        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, training, training_loc, info, end, known,
+                                              _training_is_param(node, frame)))
+
+    def record_unknown_call(self, node: ast.Call, frame: Frame, args: list[Value], kwargs: dict[str, Value]) -> None:
+        """A call of something bncheck cannot follow, in a train step, a tape, a serving function or a
+        model's ``call``: rules that would judge a model there say why they cannot."""
+        if not (self.tape or frame.info.kind in ("train_step", "serving", "model_call")):
+            return
+        training = kwargs.get("training") if "training" in kwargs else None
+        training_loc = next((frame.module.loc(kw.value) for kw in node.keywords if kw.arg == "training"), None)
+        self.record_keras_call(node, frame, frame.module.loc(node), (), training, training_loc, known=False)
 
     def finish(self) -> None:
         """Tape frames learn whether their enclosing function applied gradients."""
@@ -389,6 +408,18 @@ class LibraryCalls:
         update = HandUpdate(layer, loc, self.run.next_order(), decay)
         self.run.hand_updates.append(update)
         return UpdateOp(update)
+
+
+def _training_is_param(node: ast.Call, frame: Frame) -> bool:
+    """``training=training``: the enclosing function passes its own parameter through."""
+    value = next((kw.value for kw in node.keywords if kw.arg == "training"), None)
+    if not isinstance(value, ast.Name) or frame.func is None:
+        return False
+    params = getattr(frame.func.node, "args", None)
+    if params is None:
+        return False
+    names = [a.arg for a in list(params.posonlyargs) + list(params.args) + list(params.kwonlyargs)]
+    return value.id in names
 
 
 def segment(module: ModuleInfo, node: ast.AST) -> str:

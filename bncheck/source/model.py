@@ -116,6 +116,13 @@ class FlagTrue(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class FlagUnknown(Value):
+    """``placeholder_with_default(<not a literal>, ...)``: a training flag whose default is not known."""
+
+    loc: Loc
+
+
+@dataclass(frozen=True, eq=False)
 class Optimizer(Value):
     kind: str  # "tf1" or "keras"
 
@@ -226,6 +233,8 @@ class KerasCall:
     training_loc: Optional[Loc]
     frame: "FrameInfo"
     call_end: Loc  # position just before the closing parenthesis (to add training=True)
+    known: bool = True  # False: a callee bncheck cannot follow (defined outside the scanned files, loaded)
+    training_is_param: bool = False  # training=<a parameter of the enclosing function>, passed through
 
 
 @dataclass(eq=False)
@@ -299,8 +308,15 @@ class Run:
     functional_models: list[FunctionalModel] = field(default_factory=list)
     flag_uses: list[FlagUse] = field(default_factory=list)
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
+    notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
     _order: int = 0
 
     def next_order(self) -> int:
         self._order += 1
         return self._order
+
+    def note(self, loc: Loc, message: str) -> None:
+        """Something the walk gave up on (shown with ``--show-notes``); one note per place and message."""
+        item = (loc, message)
+        if item not in self.notes:
+            self.notes.append(item)

@@ -29,7 +29,12 @@ MAX_PROGRAM_STEPS = 500_000  # statements walked for one program (files that imp
 
 
 class Budget(Exception):
-    """The walk took too long: the run is marked incomplete."""
+    """The walk took too long: the run is marked incomplete (and a note says where and why)."""
+
+    def __init__(self, loc: Loc, reason: str) -> None:
+        super().__init__(reason)
+        self.loc = loc
+        self.reason = reason
 
 
 class Frame:
@@ -64,10 +69,19 @@ class Walker(LibraryCalls):
         self.stack: list[int] = []
         self.steps = 0
         self.inlined: dict[int, int] = {}  # function node id -> times walked in this run
-        self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS]  # shared by a program's runs
+        # [statements left, limit], shared by a program's runs
+        self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
         self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
+        self.here_stmt: Optional[ast.stmt] = None  # the statement being walked (for notes)
+        self.here_module: Optional[ModuleInfo] = None
+
+    @property
+    def here(self) -> Optional[Loc]:
+        if self.here_stmt is None or self.here_module is None:
+            return None
+        return self.here_module.loc(self.here_stmt)
 
     # ---- roots -------------------------------------------------------------------------
     def walk_module(self, module: ModuleInfo) -> None:
@@ -88,8 +102,15 @@ class Walker(LibraryCalls):
     def _guarded(self, action) -> None:  # type: ignore[no-untyped-def]
         try:
             action()
-        except (Budget, RecursionError):
+        except Budget as exc:
             self.run.incomplete = True
+            self.run.note(exc.loc, f"source analysis of {self.run.root} stopped here: {exc.reason}; BN001 and the "
+                                   "export checks of BN002 are not judged for it, other rules only up to here")
+        except RecursionError:
+            self.run.incomplete = True
+            self.run.note(self.here or Loc(self.run.path, 1, 1, 1, 1),
+                          f"source analysis of {self.run.root} stopped here: nested too deeply for Python's stack; "
+                          "BN001 and the export checks of BN002 are not judged for it")
 
     def frame_kind(self, func: FunctionInfo) -> Optional[str]:
         if func.cls is not None and is_keras_class(self.project, func.cls):
@@ -107,7 +128,12 @@ class Walker(LibraryCalls):
                       caller: Optional[Frame], closure: Optional[Frame] = None, self_obj: Optional[Value] = None,
                       as_root: bool = False) -> Value:
         key = id(func.node)
-        if key in self.stack or len(self.stack) >= MAX_DEPTH:
+        if key in self.stack:
+            return UNKNOWN  # recursion: its first walk covers it
+        if len(self.stack) >= MAX_DEPTH:
+            self.run.note(self.here or Loc(func.module.path, 1, 1, 1, 1),
+                          f"{func.qualname} is not followed from here: calls nested deeper than {MAX_DEPTH} are "
+                          "not walked, and what it returns is unknown")
             return UNKNOWN
         if key in self.project.cold and not as_root and func.name not in ("__init__", "build"):
             # __init__ / build fill in a model's attributes: walked even when nothing else happens there
@@ -115,6 +141,10 @@ class Walker(LibraryCalls):
             return merge_tensors(tensors) if tensors else UNKNOWN
         self.inlined[key] = self.inlined.get(key, 0) + 1
         if self.inlined[key] > MAX_INLINE_SAME:
+            if self.inlined[key] == MAX_INLINE_SAME + 1:  # one note per function and walk
+                self.run.note(self.here or Loc(func.module.path, 1, 1, 1, 1),
+                              f"{func.qualname} is not followed from here on: one walk follows a function at most "
+                              f"{MAX_INLINE_SAME} times; what its later calls build is not judged")
             return UNKNOWN
         self.walked.add(key)
         kind = self.frame_kind(func)
@@ -157,7 +187,7 @@ class Walker(LibraryCalls):
             env[params.kwarg.arg] = UNKNOWN
         frame = Frame(func.module, env, closure, info, func)
         self.stack.append(key)
-        saved_tape = self.tape
+        saved_tape, saved_here = self.tape, (self.here_stmt, self.here_module)
         try:
             if isinstance(node, ast.Lambda):
                 return self.expr(node.body, frame)
@@ -165,6 +195,7 @@ class Walker(LibraryCalls):
         finally:
             self.stack.pop()
             self.tape = saved_tape
+            self.here_stmt, self.here_module = saved_here
         returns = frame.returns
         if len(returns) == 1:
             return returns[0]
@@ -191,7 +222,13 @@ class Walker(LibraryCalls):
         self.steps += 1
         self.budget[0] -= 1
         if self.steps > MAX_STEPS or self.budget[0] < 0:
-            raise Budget
+            loc = frame.module.loc(stmt)
+            if self.steps > MAX_STEPS:
+                raise Budget(loc, f"one walk reads at most {MAX_STEPS:,} statements")
+            raise Budget(loc, f"a program (files that import each other) gets at most {self.budget[-1]:,} "
+                              "statements")
+        self.here_stmt = stmt
+        self.here_module = frame.module
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             bind_import(frame.module, stmt, frame.env)
         elif isinstance(stmt, ast.Assign):
@@ -519,6 +556,8 @@ class Walker(LibraryCalls):
             return self.assign(node, frame, loc, [receiver] + args, method)
         if method == "control_dependencies":
             return self.control_dependencies(node, frame, args)
+        if callee is UNKNOWN:
+            self.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
         return merge_tensors(tensors) if tensors else UNKNOWN
 

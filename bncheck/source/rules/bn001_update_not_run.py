@@ -37,11 +37,16 @@ class UpdateNotRunSource(SourceRule):
             yield from self._handwritten(run, context)
 
     def _layer(self, run: Run, build: BnBuild, context: RuleContext) -> Iterator[SourceFinding]:
-        if build.api not in COLLECTION_APIS or build.in_place is not False:
+        if build.api not in COLLECTION_APIS or build.in_place is True:
             return
         if isinstance(build.training, Const) and not build.training.value:
             return  # inference mode: no update ops are created
         later = [t for t in run.train_ops if t.order > build.order]
+        if build.in_place is None:
+            if later:
+                context.note(build.loc, f"BN001 not judged for {build.layer}: its updates_collections is a value "
+                                        "bncheck cannot tell (an arg_scope or a parameter), so it may update in place")
+            return
         if build.api == "keras-graph":
             later = [t for t in later if t.graph_optimizer or t.wired_builtin]
         if not later:
@@ -91,6 +96,9 @@ class UpdateNotRunSource(SourceRule):
                         covered = True
                     elif not _known_empty(dep) and not isinstance(dep, (CollectionVal, UpdateOps, ModelUpdates)):
                         unknown = True
+            if unknown and not covered:
+                context.note(later[0].loc, f"BN001 not judged for the hand-written layer {update.layer}: the train "
+                                           "op's control dependencies hold something bncheck cannot follow")
             if covered or unknown:
                 continue
             op = later[0]

@@ -26,7 +26,19 @@ class BatchStatsAtInferenceSource(SourceRule):
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:
             for call in run.keras_calls:
-                if call.frame.kind != "serving" or not (isinstance(call.training, Const) and call.training.value is True):
+                if call.frame.kind != "serving" or call.training is None:
+                    continue
+                fixed = isinstance(call.training, Const) and call.training.value is True
+                if not call.known and fixed:
+                    context.note(call.loc, f"BN002 not judged for {call.callee}(..., training=True) in the serving "
+                                           f"function {call.frame.name!r}: its definition is not in the scanned "
+                                           "files, so bncheck cannot tell whether it holds batch norm")
+                    continue
+                if not isinstance(call.training, Const) and call.bn_layers and not call.training_is_param:
+                    context.note(call.training_loc or call.loc,
+                                 f"BN002 not judged for {call.callee} in the serving function {call.frame.name!r}: "
+                                 "training= is a value bncheck cannot tell")
+                if not fixed:
                     continue
                 edits = (Edit(call.training_loc, "False", safe=True),) if call.training_loc else ()
                 for layer in call.bn_layers:
@@ -39,7 +51,7 @@ class BatchStatsAtInferenceSource(SourceRule):
             if run.incomplete:
                 continue
             yield from self._learning_phase(run)
-            yield from self._tf1_export(run)
+            yield from self._tf1_export(run, context)
 
     def _learning_phase(self, run: Run) -> Iterator[SourceFinding]:
         layers = sorted({c.layer for c in run.constructs if c.api == "keras"} |
@@ -57,7 +69,7 @@ class BatchStatsAtInferenceSource(SourceRule):
                     {"export": f"{later[0].loc.path}:{later[0].loc.line}", "built with": fixes.api_name("keras")},
                     fixes.inference_mode("keras"), edits)
 
-    def _tf1_export(self, run: Run) -> Iterator[SourceFinding]:
+    def _tf1_export(self, run: Run, context: RuleContext) -> Iterator[SourceFinding]:
         graph_builds = [b for b in run.builds if b.api in ("layers", "slim", "keras-graph")]
         exports = [e for e in run.exports if e.kind in (
             "simple_save", "convert_variables_to_constants", "SavedModelBuilder", "Builder",
@@ -65,6 +77,10 @@ class BatchStatsAtInferenceSource(SourceRule):
         if not graph_builds or not exports:
             return
         if not all(isinstance(b.training, Const) and b.training.value is True for b in graph_builds):
+            unknown = [b for b in graph_builds if not isinstance(b.training, Const)]
+            if unknown and not any(isinstance(b.training, Const) and not b.training.value for b in graph_builds):
+                context.note(exports[0].loc, f"BN002 not judged for the graph exported here: the training mode of "
+                                             f"{unknown[0].layer} is a value bncheck cannot tell")
             return  # an inference-mode copy exists, or the mode is not known
         export = exports[0]
         if export.order < max(b.order for b in graph_builds):

@@ -40,7 +40,10 @@ class MomentumOutOfRangeSource(SourceRule):
 
     def _value(self, value: Value, at: Loc, layer: str, api: str, keyword: str,
                context: RuleContext) -> Iterator[SourceFinding]:
-        if not isinstance(value, Const) or isinstance(value.value, bool) or not isinstance(value.value, (int, float)):
+        if not isinstance(value, Const):
+            context.note(at, f"BN007 not judged for {layer}: {keyword} is a value bncheck cannot tell")
+            return
+        if isinstance(value.value, bool) or not isinstance(value.value, (int, float)):
             return
         v = float(value.value)
         if LOW <= v < 1.0:

@@ -36,7 +36,19 @@ class TrainingHardcodedInModelSource(SourceRule):
                         {"model": f"{model.loc.path}:{model.loc.line}", "built with": fixes.api_name("keras")},
                         FIX, (Edit(loc, "None", safe=False),))
             for call in run.keras_calls:
-                if call.frame.kind != "model_call" or not (isinstance(call.training, Const) and call.training.value is True):
+                if call.frame.kind != "model_call" or call.training is None:
+                    continue
+                fixed = isinstance(call.training, Const) and call.training.value is True
+                if not call.known and fixed:
+                    context.note(call.loc, f"BN008 not judged for {call.callee}(..., training=True) in "
+                                           f"{call.frame.name}: its definition is not in the scanned files, so bncheck "
+                                           "cannot tell whether it holds batch norm")
+                    continue
+                if not isinstance(call.training, Const) and call.bn_layers and not call.training_is_param:
+                    context.note(call.training_loc or call.loc,
+                                 f"BN008 not judged for {call.callee} in {call.frame.name}: training= is a value "
+                                 "bncheck cannot tell")
+                if not fixed:
                     continue
                 for layer in call.bn_layers:
                     yield self.finding(

@@ -24,16 +24,28 @@ class BnFrozenInTrainStepSource(SourceRule):
     summary = "a train step calls a model holding BN without training=True"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
-        if context.frozen_layers:
-            return
         for run in runs:
             for call in run.keras_calls:
                 frame = call.frame
                 in_train = frame.kind == "train_step" or frame.in_tape
                 if not in_train or not frame.applies_gradients or call.training is not None:
                     continue
+                if not call.known:
+                    if call.callee in frame.trained:
+                        context.note(call.loc, f"BN009 not judged for {call.callee}(...) in {frame.name}: the "
+                                               "model's definition is not in the scanned files (or it is loaded), so "
+                                               "bncheck cannot tell whether it holds batch norm")
+                    continue
                 if call.callee not in frame.trained:
+                    context.note(call.loc, f"BN009 not judged for {call.callee}(...) in {frame.name}: the train step "
+                                           "does not read its trainable_variables, so it may be a model that is not "
+                                           "trained here (a teacher, a frozen feature extractor)")
                     continue  # not the model being trained (a teacher, a frozen feature extractor)
+                if context.frozen_layers:
+                    context.note(call.loc, f"BN009 not judged for {call.callee}(...) in {frame.name}: some layer in "
+                                           "the scanned files is frozen with trainable = False, so inference-mode "
+                                           "batch norm here may be deliberate fine-tuning")
+                    continue
                 line = line_text(context, call.call_end)
                 before = line[: call.call_end.col - 1].rstrip()
                 text = "training=True" if before.endswith("(") else ", training=True"
