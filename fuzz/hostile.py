@@ -298,3 +298,16 @@ def keras_weights_past_the_archive(folder: pathlib.Path) -> pathlib.Path:
         central = data.find(b"PK\x01\x02", central + 4)
     path.write_bytes(bytes(data))
     return path
+
+
+def h5_looping_heap(folder: pathlib.Path, index: int, claimed: int) -> pathlib.Path:
+    """A tf-keras ``.h5`` whose global heap (it holds ``model_config``) has its first object header
+    rewritten to ``index`` and ``claimed`` bytes. HDF5 1.14 walks the heap by those sizes: object 0
+    claiming 0 bytes, or a size whose padded total wraps to 0, makes it spin for ever in C code."""
+    path = h5_copy(folder)
+    data = bytearray(path.read_bytes())
+    heap = data.find(b"GCOL")
+    first = heap + 16  # the collection header: signature, version, 3 reserved, an 8-byte size
+    struct.pack_into("<HHIQ", data, first, index, 0, 0, claimed)
+    path.write_bytes(bytes(data))
+    return path

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -44,8 +46,17 @@ def _regressions() -> list[str]:
 
 @pytest.mark.parametrize("mutant", _regressions())
 def test_regression_mutants(tmp_path, mutant):
-    fmt, number = mutant.split(":")
-    assert _check(fmt, int(number), tmp_path / "m") is None
+    # in a fresh interpreter with a deadline: some of these once made HDF5's C code spin for ever
+    code = ("import pathlib, sys\nsys.path.insert(0, sys.argv[1])\nfrom fuzz import harness\n"
+            "fmt, number = sys.argv[2].split(':')\nseed, data = harness.mutant(fmt, int(number))\n"
+            "folder = pathlib.Path(sys.argv[3])\npath = harness.materialize(seed, data, folder)\n"
+            "v = harness.check_artefact(path, folder)\nprint(v.status, v.detail)")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(ROOT), mutant, str(tmp_path / "m")],
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{mutant} took more than 60 s")
+    assert (proc.returncode, proc.stdout) == (0, "ok \n"), proc.stdout + proc.stderr[-2000:]
 
 
 def test_mutants_are_deterministic_and_varied():
@@ -113,3 +124,43 @@ def test_campaign_script_runs_and_reports(tmp_path):
     totals = json.loads(out.read_text())
     assert {fmt: s["verdicts"] for fmt, s in totals["formats"].items()} == {"pb": {"ok": 5}, "ckpt_state": {"ok": 5}}
     assert totals["failures"] == []
+    assert {k: v for k, v in totals["summary"].items() if "RSS" not in k} == {
+        "internal errors (bug)": 0, "reads outside the artefact": 0, "over the budget in the oracle's worker": 0,
+        "hangs past the budget (bncheck itself over 10 + 3 s)": 0, "re-checked with bncheck and not contained": 0}
+    assert 0 < totals["summary"]["peak worker RSS MB (all mutants)"] < 2048
+
+
+# h5:929 once made HDF5 1.14 spin for ever in C code (a global heap object claiming 0 bytes); with
+# bncheck's heap check switched off it still does, which is what these tests need.
+_WITHOUT_HEAP_CHECK = (sys.executable, "-c", "import sys\nimport bncheck.loaders.keras_files as k\n"
+                       "k.check_global_heaps = lambda fh, source: None\nsys.argv[0] = 'bncheck'\n"
+                       "from bncheck.cli import main\nmain()")
+
+
+def test_a_hang_bncheck_gives_up_on_in_time_is_contained_not_past_the_budget():
+    from fuzz import campaign
+
+    product = campaign.product_check("h5", 929, 0, budget=2.0, memory_mb=2048, grace=3.0, bncheck=_WITHOUT_HEAP_CHECK)
+    assert product["exit"] == 2 and product["contained"] and not product["past_budget"], product
+    assert len(product["stderr"]) == 1 and product["stderr"][0].endswith("/m/model.h5: gave up after 2 s")
+    assert 2.0 <= product["seconds"] < 5.0
+    assert 0 < product["peak_rss_mb"] < 2048
+
+
+def test_a_bncheck_that_answers_late_is_a_hang_past_the_budget():
+    from fuzz import campaign
+
+    late = (sys.executable, "-c", "import time, sys; time.sleep(2.5); print('x: gave up', file=sys.stderr); sys.exit(2)")
+    product = campaign.product_check("h5", 929, 0, budget=1.0, memory_mb=2048, grace=1.0, bncheck=late)
+    assert product["past_budget"] and not product["contained"] and product["exit"] == 2, product
+
+
+def test_the_heap_check_keeps_bncheck_out_of_the_hdf5_loop():
+    from fuzz import campaign
+
+    since = time.monotonic()
+    product = campaign.product_check("h5", 929, 0, budget=10.0, memory_mb=2048, grace=3.0)
+    assert time.monotonic() - since < 10
+    assert product["contained"] and product["exit"] == 2, product
+    assert product["stderr"][0].endswith("/m/model.h5: damaged HDF5 global heap at byte 2048: object 0 at byte 7280 "
+                                         "claims 0 bytes, 2960 are left; its strings are not read")

@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 
 import numpy as np
@@ -361,6 +362,53 @@ def test_h5_weight_names_of_the_wrong_type_are_an_error(tmp_path):
     with h5py.File(path, "r+") as f:
         f["model_weights/bn1"].attrs["weight_names"] = np.arange(3)
     assert reasons(path) == ["attribute 'weight_names' of '/model_weights/bn1' is not a list of strings"]
+
+
+@pytest.mark.parametrize("index, claimed", [(0, 0), (5, (1 << 64) - 16)])
+def test_h5_global_heap_that_would_spin_hdf5_is_refused_before_any_string_is_read(tmp_path, index, claimed):
+    # HDF5 1.14 itself never returns on these (object 0 of 0 bytes; a padded size that wraps to 0)
+    path = hostile.h5_looping_heap(tmp_path / "art", index, claimed)
+    verdict = timed_check(path, 30)
+    assert verdict["status"] == "ok", verdict["detail"]
+    assert verdict["errors"] == [f"{path}: damaged HDF5 global heap at byte 2048: object {index} at byte 2064 "
+                                 f"claims {claimed} bytes, 8176 are left; its strings are not read"]
+    since = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "bncheck", str(path)], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - since < 20
+    assert (proc.returncode, proc.stderr) == (2, f"bncheck: error: {verdict['errors'][0]}\n")
+
+
+def test_every_fixture_h5_passes_the_global_heap_check():
+    from bncheck.loaders.h5_global_heap import check_global_heaps
+
+    files = sorted((ROOT / "fixtures").rglob("*.h5"))
+    assert len(files) >= 10
+    for path in files:
+        with open(path, "rb") as fh:
+            check_global_heaps(fh, str(path))  # raises on a false alarm
+
+
+# Without the heap check, HDF5's C code spins where no signal reaches: bncheck's worker deadline
+# is then what ends it, with the same one-line error as any input that runs out of time.
+_WITHOUT_HEAP_CHECK = textwrap.dedent("""
+    import sys
+    import bncheck.loaders.keras_files as keras_files
+    keras_files.check_global_heaps = lambda fh, source: None
+    sys.argv[0] = "bncheck"
+    from bncheck.cli import main
+    main()
+""")
+
+
+def test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line(tmp_path):
+    path = hostile.h5_looping_heap(tmp_path / "art", 0, 0)
+    clean = ROOT / "fixtures" / "tfkeras" / "fit_clean.h5"
+    since = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_HEAP_CHECK, str(path), str(clean), "--timeout", "2"],
+                          capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - since < 12
+    assert (proc.returncode, proc.stderr) == (2, f"bncheck: error: {path}: gave up after 2 s\n")
+    assert proc.stdout == "✓ no batch-norm problems found in 1 input; 1 could not be read\n"  # the clean file
 
 
 # -- graphs --------------------------------------------------------------------------------------

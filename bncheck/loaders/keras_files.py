@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from bncheck.errors import InputError
+from bncheck.loaders.h5_global_heap import check_global_heaps
 from bncheck.loaders.protobuf_io import nesting_depth
 from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
                                      open_regular)
@@ -254,23 +255,39 @@ def h5_dataset(h5: Any, key: str, source: str) -> np.ndarray:
     return np.asarray(ds[()])
 
 
-def _check_attr_size(obj: Any, name: str, source: str, limit: int) -> None:
+class _Heaps:
+    """The global heap check of one ``.h5`` file, run once, before its first variable-length
+    value is read (see :mod:`bncheck.loaders.h5_global_heap`)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.checked = path, False
+
+    def ensure(self) -> None:
+        if not self.checked:
+            with open_regular(self.path) as fh:
+                check_global_heaps(fh, self.path)
+            self.checked = True
+
+
+def _check_attr_size(obj: Any, name: str, source: str, limit: int, heaps: _Heaps) -> None:
     """Refuse an attribute whose declared element count or fixed-size storage exceeds ``limit``
     (variable-length strings live in the file's heap; their total is bounded by the element count
-    and checked again after reading)."""
+    and checked again after reading), and check the heap before a variable-length value is read."""
     attr_id = obj.attrs.get_id(name)
     shape = attr_id.shape or ()
     count = math.prod(shape)
     item = attr_id.get_type().get_size()
     if count > limit // 8 or count * item > limit:
         raise InputError(source, f"attribute {name!r} is larger than {limit >> 20} MiB")
+    if attr_id.dtype.hasobject:
+        heaps.ensure()
 
 
-def _string_attr(obj: Any, name: str, source: str, limit: int) -> str | None:
+def _string_attr(obj: Any, name: str, source: str, limit: int, heaps: _Heaps) -> str | None:
     """A scalar string attribute, its stored size checked before it is read."""
     if name not in obj.attrs:
         return None
-    _check_attr_size(obj, name, source, limit)
+    _check_attr_size(obj, name, source, limit, heaps)
     value = obj.attrs[name]
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "OSU":
         value = value.item()
@@ -283,11 +300,11 @@ def _string_attr(obj: Any, name: str, source: str, limit: int) -> str | None:
     return value
 
 
-def _string_list_attr(obj: Any, name: str, source: str) -> list[str]:
+def _string_list_attr(obj: Any, name: str, source: str, heaps: _Heaps) -> list[str]:
     """A list-of-strings attribute (``weight_names``), its stored size checked before it is read."""
     if name not in obj.attrs:
         return []
-    _check_attr_size(obj, name, source, MAX_TENSOR_BYTES)
+    _check_attr_size(obj, name, source, MAX_TENSOR_BYTES, heaps)
     value = obj.attrs[name]
     items = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else [value]
     out = []
@@ -481,13 +498,14 @@ def _index_order(name: str) -> tuple[int, str]:
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
     h5 = _open_h5(path, path)
-    raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
+    heaps = _Heaps(path)
+    raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES, heaps)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")
     weights_group = h5_get(h5, "model_weights", path)
     root = weights_group if hasattr(weights_group, "keys") else h5
     # Each layer's group, by the names the file lists (a layer name may hold "/": MobileNetV3's
     # "expanded_conv/depthwise/BatchNorm" is a nested group path), else the root's members.
-    listed = _string_list_attr(root, "layer_names", path)
+    listed = _string_list_attr(root, "layer_names", path, heaps)
     groups = [(n, h5_get(root, n, path)) for n in dict.fromkeys(listed)] if listed else list(h5_children(root, path))
     names: dict[str, str] = {}
     scopes: dict[str, dict[str, dict[str, str]]] = {}  # layer group -> weight scope -> role -> key
@@ -495,7 +513,7 @@ def load_h5(path: str) -> list[GraphModel]:
         if group is None or not hasattr(group, "attrs"):
             continue
         own = {weight: f"{root.name.strip('/')}/{group_name}/{weight}".lstrip("/")
-               for weight in _string_list_attr(group, "weight_names", path)}
+               for weight in _string_list_attr(group, "weight_names", path, heaps)}
         names.update(own)
         scopes[group_name], _ = group_by_layer(own)
     by_layer, _ = group_by_layer(names)
@@ -522,7 +540,7 @@ def load_h5(path: str) -> list[GraphModel]:
                 if id(keys) not in claimed:
                     values.layers.setdefault(scope if scope.startswith(group_name + "/") else f"{group_name}/{scope}",
                                              keys)
-    version = _h5_version(h5, path)
+    version = _h5_version(h5, path, heaps)
     fmt = "Keras 3 .h5" if keras_flavour(version, config) == KERAS3 else "tf-keras .h5"
     return [_model_from_config(config, path, fmt, values, layers, version, notes)]
 
@@ -539,10 +557,10 @@ def _h5_layer_keys(layer: KerasBnLayer, scopes: dict[str, dict[str, dict[str, st
     return by_layer.get(layer.path.rpartition("/")[2], {})
 
 
-def _h5_version(h5: Any, source: str) -> str:
+def _h5_version(h5: Any, source: str, heaps: _Heaps) -> str:
     """The ``keras_version`` a legacy ``.h5`` records ("" when absent or unusable)."""
     try:
-        version = _string_attr(h5, "keras_version", source, 1 << 10)
+        version = _string_attr(h5, "keras_version", source, 1 << 10, heaps)
     except InputError:
         return ""
     return (version or "")[:40]
