@@ -33,7 +33,7 @@ from bncheck.source.model import Alias, Loc, Run, Value
 from bncheck.source.project import Project
 from bncheck.source.walker import Walker
 
-libcst = pytest.importorskip("libcst")
+import libcst  # the [test] extra installs it: a missing oracle must fail, not skip  # noqa: E402
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource  # noqa: E402
 
 # id -> (code, relation, bncheck's qualified name for the last batch-norm call's callee, its canonical API)
