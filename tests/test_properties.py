@@ -1,6 +1,7 @@
-"""Property tests (hypothesis) for the pure decoding parts: tensor-bundle tables and varints,
-TensorProto decoding, tensor references, Keras momentum values, nesting depth, checkpoint state
-files. Each states what must hold for every input, hostile ones included."""
+"""Property tests (hypothesis) for the pure parts: tensor-bundle tables and varints, TensorProto
+decoding, tensor references, Keras momentum values, nesting depth, checkpoint state files, constant
+folding (against numpy) and moving-average momentum solving. Each states what must hold for every
+input, hostile ones included."""
 from __future__ import annotations
 
 import json
@@ -227,3 +228,113 @@ def test_keras_momentum_is_judged_by_its_value(tmp_path, momentum):
     value = float(momentum) if not isinstance(momentum, int) or abs(momentum) < 1e300 else math.inf
     expected = not (0.5 <= value < 1.0)
     assert flagged == ({layer["config"]["name"] for layer in layers} if expected else set())
+
+
+# -- constant folding and momentum solving over generated graphs ---------------------------------
+
+def _graph_def():
+    from fuzz import hostile
+
+    return hostile._msg("tensorflow.GraphDef")
+
+
+def _const(graph_def, name: str, value: float) -> None:
+    """A float64 scalar Const (DT_DOUBLE), as TensorFlow writes one."""
+    from fuzz import hostile
+
+    node = hostile._node(graph_def, name, "Const")
+    node.attr["dtype"].type = 2
+    tensor = node.attr["value"].tensor
+    tensor.dtype = 2
+    tensor.double_val.append(value)
+
+
+_FOLDED = {"Add": np.add, "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply, "RealDiv": np.divide,
+           "Maximum": np.maximum, "Minimum": np.minimum}
+_PASSED = ("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault")
+_numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1.0, 1e308]))
+# an expression: a number, a pass-through op of one, or a binary op of two
+expressions = st.recursive(_numbers, lambda inner: st.one_of(
+    st.tuples(st.sampled_from(_PASSED), inner),
+    st.tuples(st.sampled_from(sorted(_FOLDED)), inner, inner)), max_leaves=12)
+
+
+def _build(graph_def, expr, names: list[str]) -> tuple[str, np.float64]:
+    """Nodes computing ``expr``; returns the root's name and the value numpy gives for it."""
+    name = f"n{len(names)}"
+    names.append(name)
+    if not isinstance(expr, tuple):
+        _const(graph_def, name, expr)
+        return name, np.float64(expr)
+    from fuzz import hostile
+
+    op, *args = expr
+    built = [_build(graph_def, arg, names) for arg in args]
+    hostile._node(graph_def, name, op, *(n for n, _ in built))
+    if op in _PASSED:
+        return name, built[0][1]
+    with np.errstate(all="ignore"):
+        return name, np.float64(_FOLDED[op](built[0][1], built[1][1]))
+
+
+@FAST
+@given(expressions)
+def test_constant_folding_gives_what_numpy_computes(expr):
+    from bncheck.graph.analysis import ConstantFolder
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph_def = _graph_def()
+    root, expected = _build(graph_def, expr, [])
+    got = ConstantFolder(graph_from_proto(graph_def)).scalar(TensorRef(root))
+    assert isinstance(got, float)
+    assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+@FAST
+@given(st.sampled_from(sorted(_FOLDED) + list(_PASSED) + ["Cast", "LogicalNot", "Merge", "Const"]),
+       st.lists(st.sampled_from(["c", "missing", "c:1", "s", "^c"]), max_size=3))
+def test_constant_folding_of_malformed_nodes_is_none_never_an_exception(op, inputs):
+    """Missing inputs, wrong output indices, non-numeric constants, a Const without a value."""
+    from bncheck.graph.analysis import ConstantFolder
+    from bncheck.loaders.graphs import graph_from_proto
+    from fuzz import hostile
+
+    graph_def = _graph_def()
+    _const(graph_def, "c", 2.0)
+    text = hostile._node(graph_def, "s", "Const")
+    text.attr["value"].tensor.dtype = 7  # DT_STRING
+    text.attr["value"].tensor.string_val.append(b"x")
+    hostile._node(graph_def, "root", op, *inputs)
+    got = ConstantFolder(graph_from_proto(graph_def)).scalar(TensorRef("root"))
+    assert got is None or isinstance(got, (bool, float, int))
+
+
+@FAST
+@given(st.floats(-10, 10, allow_nan=False), st.sampled_from(["Assign", "AssignSub", "AssignAdd"]))
+def test_moving_average_momentum_is_solved_exactly(momentum, form):
+    """``v := m*v + (1-m)*mean``, ``v -= (v - mean)*(1-m)`` and ``v += (mean - v)*(1-m)`` all solve
+    to the momentum ``m`` they were written with, whatever its value."""
+    from bncheck.graph.batchnorm import find_layers
+    from bncheck.loaders.graphs import graph_from_proto
+    from fuzz import hostile
+
+    graph_def = _graph_def()
+    hostile._node(graph_def, "x", "Placeholder")
+    hostile._node(graph_def, "bn", "FusedBatchNormV3", "x", "x", "x", "x", "x", is_training=True)
+    hostile._node(graph_def, "v", "VariableV2")
+    _const(graph_def, "m", momentum)
+    _const(graph_def, "one_minus_m", 1.0 - momentum)
+    if form == "Assign":
+        hostile._node(graph_def, "kept", "Mul", "m", "v")
+        hostile._node(graph_def, "new", "Mul", "one_minus_m", "bn:1")
+        hostile._node(graph_def, "value", "AddV2", "kept", "new")
+    else:
+        first, second = ("v", "bn:1") if form == "AssignSub" else ("bn:1", "v")
+        hostile._node(graph_def, "diff", "Sub", first, second)
+        hostile._node(graph_def, "value", "Mul", "diff", "one_minus_m")
+    hostile._node(graph_def, "update", form, "v", "value")
+    (layer,) = find_layers(graph_from_proto(graph_def))
+    (update,) = layer.updates
+    assert update.variable == "v"
+    expected = momentum if form == "Assign" else 1.0 - (1.0 - momentum)
+    assert update.momentum == pytest.approx(expected, rel=1e-12, abs=1e-12)
