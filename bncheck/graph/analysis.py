@@ -11,7 +11,7 @@ from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np
 
-from bncheck.graph.model import Graph, TensorRef
+from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import tensor_attr, type_attr
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
@@ -70,13 +70,44 @@ def evaluate(root: K, deps: Callable[[K], Iterable[K]], compute: Callable[[K, Ma
     return memo.get(root)
 
 
+class UpstreamSearch:
+    """Whether some node upstream of a node (the node itself included) is one ``hit`` accepts,
+    walking the edges ``parents`` gives. Each question stops at the first hit; nodes fully explored
+    without one are remembered, so all questions together cost at most one walk over the graph."""
+
+    def __init__(self, graph: Graph, hit: Callable[[Node], bool], parents: Callable[[Node], Iterable[str]]) -> None:
+        self.nodes = graph.nodes
+        self.hit = hit
+        self.parents = parents
+        self.clean: set[str] = set()  # nodes with no hit upstream
+
+    def __call__(self, name: str) -> bool:
+        clean, nodes = self.clean, self.nodes
+        if name in clean:
+            return False
+        seen = {name}
+        stack = [name]
+        while stack:
+            node = nodes.get(stack.pop())
+            if node is None:
+                continue
+            if self.hit(node):
+                return True
+            for parent in self.parents(node):
+                if parent not in seen and parent not in clean:
+                    seen.add(parent)
+                    stack.append(parent)
+        clean.update(seen)
+        return False
+
+
 class Dataflow:
     """Per-graph memo of the structural queries (built once, see :func:`dataflow`)."""
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._variable: dict[str, str | None] = {}
-        self._no_gradient: set[str] = set()  # nodes known to run after no gradient-only op
+        self._after_gradient: UpstreamSearch | None = None
 
     def variable_of(self, name: str) -> str | None:
         """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
@@ -105,27 +136,12 @@ class Dataflow:
 
     def after_gradient(self, name: str) -> bool:
         """Whether a node is computed after a gradient-only op (data or control edges): part of a
-        backward pass or of what consumes it (optimizer updates, MAML's fast weights). Each question
-        stops at the first gradient op found; nodes fully explored without one are remembered, so
-        all questions together cost at most one walk over the graph."""
-        clean = self._no_gradient
-        if name in clean:
-            return False
-        nodes = self.graph.nodes
-        seen = {name}
-        stack = [name]
-        while stack:
-            node = nodes.get(stack.pop())
-            if node is None:
-                continue
-            if is_gradient_only_op(node.op):
-                return True
-            for parent in [r.node for r in node.inputs] + list(node.control_inputs):
-                if parent not in seen and parent not in clean:
-                    seen.add(parent)
-                    stack.append(parent)
-        clean.update(seen)
-        return False
+        backward pass or of what consumes it (optimizer updates, MAML's fast weights)."""
+        if self._after_gradient is None:
+            self._after_gradient = UpstreamSearch(
+                self.graph, lambda node: is_gradient_only_op(node.op),
+                lambda node: [r.node for r in node.inputs] + list(node.control_inputs))
+        return self._after_gradient(name)
 
     def branch_of(self, name: str) -> tuple[str, int] | None:
         """The v1-cond Switch output (switch, port) a node's inputs come from, through pass-through ops."""

@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
-    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, dataflow, evaluate,
+    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, UpstreamSearch, dataflow, evaluate,
 )
 from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import bool_attr, float_attr, str_attr
@@ -281,32 +281,10 @@ class _Search:
         return lambda name: bool(evaluate(name, deps, compute, memo))
 
 def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str], bool]:
-    """Whether a node's value is computed from a batch statistic (data edges only): some node on a
-    path of data inputs up from it reads a statistic. Each question stops at the first statistic
-    found; nodes fully explored without one are remembered, so all questions together cost at most
-    one walk over the graph."""
-    clean: set[str] = set()  # nodes whose data ancestors read no statistic
-
-    def fed(name: str) -> bool:
-        if name in clean:
-            return False
-        seen = {name}
-        stack = [name]
-        while stack:
-            node = graph.get(stack.pop())
-            if node is None:
-                continue
-            for ref in node.inputs:
-                if ref in stats:
-                    return True
-                parent = ref.node
-                if parent not in seen and parent not in clean:
-                    seen.add(parent)
-                    stack.append(parent)
-        clean.update(seen)
-        return False
-
-    return fed
+    """Whether a node's value is computed from a batch statistic: some node on a path of data
+    inputs up from it reads one."""
+    return UpstreamSearch(graph, lambda node: any(r in stats for r in node.inputs),
+                          lambda node: [r.node for r in node.inputs])
 
 
 _MEAN_OPS = frozenset({"Mean"})
