@@ -164,3 +164,19 @@ def test_the_heap_check_keeps_bncheck_out_of_the_hdf5_loop():
     assert product["contained"] and product["exit"] == 2, product
     assert product["stderr"][0].endswith("/m/model.h5: damaged HDF5 global heap at byte 2048: object 0 at byte 7280 "
                                          "claims 0 bytes, 2960 are left; its strings are not read")
+
+
+@pytest.mark.parametrize("fmt", ["pb", "keras_config", "h5"])
+def test_coverage_guided_targets_run_from_the_fixture_seeds(tmp_path, fmt):
+    """``fuzz/atheris_target.py`` (atheris is in the test extras): a short run from a fixed seed seeds
+    its corpus from fixtures/ and finds nothing (a finding exits non-zero and writes ``crash-*``)."""
+    import atheris  # noqa: F401 - a missing atheris fails here, it is not skipped
+
+    corpus = tmp_path / "corpus"
+    proc = subprocess.run([sys.executable, str(ROOT / "fuzz" / "atheris_target.py"), fmt, str(corpus),
+                           "-atheris_runs=100", "-seed=1", f"-artifact_prefix={tmp_path}/"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "\nDone 100 in " in proc.stderr
+    assert len(list(corpus.glob("seed-*"))) == len(harness.seeds(fmt))
+    assert not list(tmp_path.glob("crash-*"))
