@@ -118,6 +118,10 @@ HOLDS = {
     "tfkeras/custom_block.h5": ("block1/batch_normalization",),  # found by its weights only
     "tfkeras/mobilenet_v3_custom_loop_training_missing.h5": MOBILENET_V3,
     "tfkeras/mobilenet_v3_fit.h5": MOBILENET_V3,
+    # BN007 boundaries (tests/test_mutation_kills.py): 0.5 fine, 1.0 not, mixed momenta
+    "keras3/momentum_0.5_and_1.0.keras": ("bn1", "bn2"),
+    "tf1/layers_momentum_0.5_then_0.1.meta": BN,
+    "tf1/handwritten_mean_decay_0.1_variance_decay_0.2.meta": ("bn1",),
 }
 
 
@@ -145,6 +149,7 @@ def test_fixture_holds_exactly_its_batch_norm_layers(fixture):
     ("keras3/train_signature_training_true", {"bn1": 0.99, "bn2": 0.99}),
     ("tf1/layers_momentum_1.0.meta", dict.fromkeys(BN, 1.0)),
     ("tf1/handwritten_assign_add_decay_0.9.meta", {"bn1": 0.9}),  # pop += (batch - pop) * 0.1
+    ("tf1/layers_momentum_0.5_then_0.1.meta", {"model/bn1": 0.5, "model/bn2": 0.1}),
 ])
 def test_momentum_is_solved_exactly(fixture, momenta):
     found = layers(fixture)

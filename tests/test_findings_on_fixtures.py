@@ -71,6 +71,9 @@ EXPECTED = {
     "layers_checkpoint_saver_trainable_only": set(),
     "layers_is_inference_flag_wired.meta": set(),
     "mixed_layers_and_keras_without_updates.meta": {("BN001", "keras_bn"), ("BN001", "layers_bn")},  # training = logical_not(is_inference): momentum 0.99  # a note: the moving statistics were never saved
+    # BN007 boundaries: a layer at exactly 0.5 is fine; two momenta in one layer
+    "layers_momentum_0.5_then_0.1.meta": {("BN007", "model/bn2")},
+    "handwritten_mean_decay_0.1_variance_decay_0.2.meta": {("BN007", "bn1")},
 }
 
 

@@ -20,7 +20,7 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "tests/test_rule_examples.py",
          "tests/test_golden_reports.py", "tests/test_tf2_keras.py", "tests/test_keras_configs.py",
-         "tests/test_live_graphs.py", "tests/test_properties.py"]
+         "tests/test_live_graphs.py", "tests/test_properties.py", "tests/test_mutation_kills.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
