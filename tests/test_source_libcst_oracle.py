@@ -29,7 +29,7 @@ import pytest
 
 from bncheck.source.apis import canonical
 from bncheck.source.loader import ModuleInfo, _collect
-from bncheck.source.model import Alias, Loc, Run, Value
+from bncheck.source.model import Alias, Run, Value
 from bncheck.source.project import Project
 from bncheck.source.walker import Walker
 
@@ -129,10 +129,10 @@ class _Recording(Walker):
         self.callees: dict[tuple[int, int], str] = {}
 
     def special_call(self, node: ast.Call, frame, callee: Value, receiver: Value, method: Optional[str],  # type: ignore[no-untyped-def, override]
-                     loc: Loc, stmt: Optional[ast.stmt]) -> Optional[Value]:
+                     stmt: Optional[ast.stmt]) -> Optional[Value]:
         if isinstance(callee, Alias):
             self.callees[(node.func.lineno, node.func.col_offset)] = callee.qual
-        return super().special_call(node, frame, callee, receiver, method, loc, stmt)
+        return super().special_call(node, frame, callee, receiver, method, stmt)
 
 
 def bncheck_names(code: str) -> dict[tuple[int, int], str]:

@@ -36,7 +36,7 @@ class LibraryCalls:
         raise NotImplementedError
 
     def special_call(self, node: ast.Call, frame: Frame, callee: Value, receiver: Value, method: Optional[str],
-                     loc: Loc, stmt: Optional[ast.stmt]) -> Optional[Value]:
+                     stmt: Optional[ast.stmt]) -> Optional[Value]:
         """Calls whose arguments must be read in a special way (before the generic evaluation)."""
         if not isinstance(callee, Alias):
             return None

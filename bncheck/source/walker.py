@@ -229,12 +229,16 @@ class Walker(LibraryCalls):
                               "statements")
         self.here_stmt = stmt
         self.here_module = frame.module
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            bind_import(frame.module, stmt, frame.env)
-        elif isinstance(stmt, ast.Assign):
+        if isinstance(stmt, ast.Assign):  # the commonest statements first
             value = self.expr(stmt.value, frame, stmt=stmt)
             for target in stmt.targets:
                 self.bind(target, value, frame)
+        elif isinstance(stmt, ast.Expr):
+            self.expr(stmt.value, frame, stmt=stmt)
+        elif isinstance(stmt, ast.Return):
+            frame.returns.append(self.expr(stmt.value, frame, stmt=stmt) if stmt.value is not None else Const(None))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            bind_import(frame.module, stmt, frame.env)
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
                 self.bind(stmt.target, self.expr(stmt.value, frame, stmt=stmt), frame)
@@ -242,10 +246,6 @@ class Walker(LibraryCalls):
             self.expr(stmt.value, frame)
             if isinstance(stmt.target, ast.Name):
                 frame.env[stmt.target.id] = UNKNOWN
-        elif isinstance(stmt, ast.Expr):
-            self.expr(stmt.value, frame, stmt=stmt)
-        elif isinstance(stmt, ast.Return):
-            frame.returns.append(self.expr(stmt.value, frame, stmt=stmt) if stmt.value is not None else Const(None))
         elif isinstance(stmt, ast.If):
             self.if_stmt(stmt, frame)
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
@@ -493,7 +493,6 @@ class Walker(LibraryCalls):
 
     # ---- calls -------------------------------------------------------------------------
     def call(self, node: ast.Call, frame: Frame, stmt: Optional[ast.stmt]) -> Value:
-        loc = frame.module.loc(node)
         func_node = node.func
         receiver: Value = UNKNOWN
         method: Optional[str] = None
@@ -513,7 +512,7 @@ class Walker(LibraryCalls):
         else:
             callee = self.expr(func_node, frame)
         if isinstance(callee, Alias):
-            special = self.special_call(node, frame, callee, receiver, method, loc, stmt)
+            special = self.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
                 return special
         args = [self.expr(a, frame) for a in node.args]
@@ -530,12 +529,18 @@ class Walker(LibraryCalls):
             if resolved is not None:
                 callee = resolved
             else:
-                return self.library_call(canonical(callee.qual), node, frame, args, kwargs, loc, stmt)
+                canon = canonical(callee.qual)
+                if not apis.handled(canon):  # most library calls (tf.nn.relu): only tensors flow through
+                    tensors = [a for a in args if isinstance(a, TensorVal)]
+                    tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
+                    return merge_tensors(tensors) if tensors else UNKNOWN
+                return self.library_call(canon, node, frame, args, kwargs, frame.module.loc(node), stmt)
         if isinstance(callee, FuncRef):
             closure = frame if callee.func.module is frame.module and callee.func.name == "<lambda>" else None
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
         if isinstance(callee, Bound):
             return self.call_function(callee.func, args, kwargs, frame, self_obj=callee.obj)
+        loc = frame.module.loc(node)  # from here on, the call may be recorded
         if isinstance(callee, ClassRef):
             if is_keras_class(self.project, callee.cls):
                 return self.instance_for(callee.cls, args, kwargs, loc, frame)
