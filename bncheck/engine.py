@@ -14,7 +14,7 @@ from bncheck.graph.model import GraphModel
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, run_in_process,
                                run_isolated)
 from bncheck.loaders import Target, discover, load
-from bncheck.remote import fetch, is_remote, restore
+from bncheck.remote import fetch, forget, is_remote, restore
 from bncheck.report import Report
 from bncheck.rules import selected
 from bncheck.rules.context import Context
@@ -136,6 +136,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
         report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, select, ignore)
     finally:
         if scratch is not None:
+            forget(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
     return restore(report, fetched) if fetched else report
 

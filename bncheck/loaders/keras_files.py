@@ -16,6 +16,7 @@ import numpy as np
 from bncheck.errors import InputError
 from bncheck.loaders.h5_global_heap import check_global_heaps
 from bncheck.loaders.protobuf_io import nesting_depth
+from bncheck.remote import open_mirrored
 from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
                                      open_regular)
 from bncheck.graph.keras_model import (BN_CLASSES, BN_CONFIG_KEYS, KERAS3, TF_KERAS, KerasBnLayer, KerasConfig,
@@ -425,7 +426,7 @@ def _member_bytes(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, li
 def load_keras_zip(path: str) -> list[GraphModel]:
     """A Keras 3 ``.keras`` zip: ``config.json`` and ``model.weights.h5``."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(open_mirrored(path) or path) as archive:  # a remote archive: ranged reads
             infos = {info.filename: info for info in archive.infolist()}
             if "config.json" not in infos:
                 raise InputError(path, "a zip without config.json is not a .keras model")
@@ -497,7 +498,7 @@ def _index_order(name: str) -> tuple[int, str]:
 @_guarded
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
-    h5 = _open_h5(path, path)
+    h5 = _open_h5(open_mirrored(path) or path, path)  # a remote file: HDF5 reads only what it visits
     heaps = _Heaps(path)
     raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES, heaps)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")

@@ -9,6 +9,7 @@ import stat
 from typing import BinaryIO
 
 from bncheck.errors import InputError
+from bncheck.remote import open_mirrored
 
 
 def _mb(name: str, default: int) -> int:
@@ -44,7 +45,8 @@ def open_regular(path: str) -> BinaryIO:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
             raise InputError(path, "not a regular file")
-        return open(path, "rb")
+        remote = open_mirrored(path)  # a placeholder of a file behind an fsspec URL: its bytes, as read
+        return remote if remote is not None else open(path, "rb")  # type: ignore[return-value]
     except (OSError, ValueError) as exc:
         raise InputError(path, os_reason(exc) if isinstance(exc, OSError) else str(exc)) from None
 
@@ -53,7 +55,7 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> 
     """A regular file's whole content, refused when larger than ``limit`` (checked before reading)."""
     with open_regular(path) as fh:
         try:
-            size = os.fstat(fh.fileno()).st_size
+            size = file_size(fh)
             if size > limit:
                 raise InputError(path, f"{what} of {size} bytes is larger than the {limit >> 20} MiB "
                                  "bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
@@ -66,4 +68,5 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> 
 
 
 def file_size(fh: BinaryIO) -> int:
-    return os.fstat(fh.fileno()).st_size
+    size = getattr(fh, "size", None)  # a remote file (bncheck.remote.RemoteFile) knows its size
+    return size if isinstance(size, int) else os.fstat(fh.fileno()).st_size
