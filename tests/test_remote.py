@@ -146,7 +146,7 @@ def test_a_remote_checkpoint_reads_only_its_bn_tensors(artefacts, memory, monkey
     assert not any(".." in p for p in fetched.bytes) and not any("escape" in p for p in remote.checked) // 20
 
 
-def test_a_remote_keras_file_reads_only_its_directory_config_and_bn_weights(artefacts, memory, monkeypatch):
+def test_a_remote_keras_file_gives_the_local_verdict_reading_each_byte_once_at_most(artefacts, memory, monkeypatch):
     local = artefacts / "model.keras"
     url = _upload(memory, local, "model.keras")
     fetched = Fetched(monkeypatch)
@@ -158,7 +158,13 @@ def test_a_remote_keras_file_reads_only_its_directory_config_and_bn_weights(arte
     assert [n for _, n in remote.notes] == [n for _, n in here.notes]
     size = os.path.getsize(local)
     assert size > 16 << 20
-    assert 0 < fetched.bytes["/bncheck-remote/model.keras"] < size // 50
+    got = fetched.bytes["/bncheck-remote/model.keras"]
+    from bncheck.loaders import keras_files
+
+    if hasattr(keras_files, "_check_weights_heaps"):  # issue 9's HDF5 heap scan maps the whole weights file first
+        assert size <= got <= size + 8 * 32 * 1024  # whole, once
+    else:  # the zip directory, config.json, HDF5's metadata and the BN datasets: never the kernel
+        assert 0 < got < size // 50
 
 
 def test_a_remote_h5_file_gives_the_local_verdict(artefacts, memory, monkeypatch):
