@@ -311,3 +311,39 @@ def h5_looping_heap(folder: pathlib.Path, index: int, claimed: int) -> pathlib.P
     struct.pack_into("<HHIQ", data, first, index, 0, 0, claimed)
     path.write_bytes(bytes(data))
     return path
+
+
+def looping_free_list(data: bytes) -> bytes:
+    """HDF5 bytes whose first local heap with a free block has that block link to itself: HDF5 1.14
+    follows the list, allocating a node per block, until memory runs out."""
+    out = bytearray(data)
+    at = out.find(b"HEAP")
+    while at >= 0:
+        size, head, segment = struct.unpack_from("<QQQ", out, at + 8)
+        if head != 1 and head + 16 <= size:
+            struct.pack_into("<Q", out, segment + head, head)
+            return bytes(out)
+        at = out.find(b"HEAP", at + 1)
+    raise ValueError("no local heap with a free block")
+
+
+def h5_looping_free_list(folder: pathlib.Path) -> pathlib.Path:
+    path = h5_copy(folder)
+    path.write_bytes(looping_free_list(path.read_bytes()))
+    return path
+
+
+def keras_looping_free_list(folder: pathlib.Path) -> pathlib.Path:
+    """A ``.keras`` whose stored weights member has a looping local heap free list."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.keras"
+    original = KERAS.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(original)) as archive:
+        weights = archive.read("model.weights.h5")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, looping_free_list(weights) if info.filename == "model.weights.h5"
+                         else src.read(info.filename))
+    path.write_bytes(out.getvalue())
+    return path

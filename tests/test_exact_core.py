@@ -122,6 +122,8 @@ HOLDS = {
     "keras3/momentum_0.5_and_1.0.keras": ("bn1", "bn2"),
     "tf1/layers_momentum_0.5_then_0.1.meta": BN,
     "tf1/handwritten_mean_decay_0.1_variance_decay_0.2.meta": ("bn1",),
+    "tf1/layers_checkpoint_two_optimizers_no_updates": BN,  # BN005's cause names both train ops
+    "tf1/layers_checkpoint_two_optimizers_training_false": BN,
 }
 
 

@@ -74,6 +74,9 @@ EXPECTED = {
     # BN007 boundaries: a layer at exactly 0.5 is fine; two momenta in one layer
     "layers_momentum_0.5_then_0.1.meta": {("BN007", "model/bn2")},
     "handwritten_mean_decay_0.1_variance_decay_0.2.meta": {("BN007", "bn1")},
+    # two train ops (GAN-style), 20 steps saved: BN005 names both as the cause
+    "layers_checkpoint_two_optimizers_no_updates": pairs("BN001", BN) | pairs("BN005", BN),
+    "layers_checkpoint_two_optimizers_training_false": pairs("BN009", BN) | pairs("BN005", BN),
 }
 
 

@@ -371,21 +371,37 @@ def test_h5_global_heap_that_would_spin_hdf5_is_refused_before_any_string_is_rea
     verdict = timed_check(path, 30)
     assert verdict["status"] == "ok", verdict["detail"]
     assert verdict["errors"] == [f"{path}: damaged HDF5 global heap at byte 2048: object {index} at byte 2064 "
-                                 f"claims {claimed} bytes, 8176 are left; its strings are not read"]
+                                 f"claims {claimed} bytes, 8176 are left; refused before HDF5 reads it"]
     since = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "bncheck", str(path)], capture_output=True, text=True, timeout=60)
     assert time.monotonic() - since < 20
     assert (proc.returncode, proc.stderr) == (2, f"bncheck: error: {verdict['errors'][0]}\n")
 
 
-def test_every_fixture_h5_passes_the_global_heap_check():
-    from bncheck.loaders.h5_global_heap import check_global_heaps
+@pytest.mark.parametrize("make, offset", [(hostile.h5_looping_free_list, 48), (hostile.keras_looping_free_list, 40)])
+def test_h5_local_heap_free_list_that_loops_is_refused_before_hdf5_allocates(tmp_path, make, offset):
+    # HDF5 1.14 follows such a list allocating a node per block until memory runs out
+    path = make(tmp_path / "art")
+    verdict = timed_check(path, 30)
+    assert verdict["status"] == "ok", verdict["detail"]
+    assert verdict["errors"] == [f"{path}: damaged HDF5 local heap at byte 680: its list of free blocks loops back "
+                                 f"to offset {offset}; refused before HDF5 reads it"]
+
+
+def test_every_fixture_h5_passes_the_heap_checks():
+    import zipfile
+
+    from bncheck.loaders.h5_heaps import check_file, check_heaps
 
     files = sorted((ROOT / "fixtures").rglob("*.h5"))
-    assert len(files) >= 10
+    kerases = sorted((ROOT / "fixtures").rglob("*.keras"))
+    assert len(files) >= 10 and len(kerases) >= 10
     for path in files:
         with open(path, "rb") as fh:
-            check_global_heaps(fh, str(path))  # raises on a false alarm
+            check_file(fh, str(path))  # raises on a false alarm
+    for path in kerases:
+        with zipfile.ZipFile(path) as archive:
+            check_heaps(archive.read("model.weights.h5"), str(path))
 
 
 # Without the heap check, HDF5's C code spins where no signal reaches: bncheck's worker deadline
@@ -393,7 +409,7 @@ def test_every_fixture_h5_passes_the_global_heap_check():
 _WITHOUT_HEAP_CHECK = textwrap.dedent("""
     import sys
     import bncheck.loaders.keras_files as keras_files
-    keras_files.check_global_heaps = lambda fh, source: None
+    keras_files.check_file = keras_files.check_heaps = lambda *args: None
     sys.argv[0] = "bncheck"
     from bncheck.cli import main
     main()

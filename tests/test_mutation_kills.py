@@ -51,3 +51,23 @@ def test_two_momenta_in_one_layer_are_both_shown():
         "moving-average momentum is 0.1, 0.2: the moving average is essentially the last batch",
         {"momentum": ("0.1", "0.2"), "update ops": ("bn1/Assign", "bn1/Assign_1"),
          "built with": "a hand-written batch norm (tf.nn.moments + assign)"})]
+
+
+# -- BN005's cause names every train op -----------------------------------------------------------
+
+def test_bn005_cause_names_both_train_ops_that_skip_the_updates():
+    """tf1/layers_checkpoint_two_optimizers_no_updates: train_body and train_head, 20 steps, no update wiring."""
+    messages = {f.layer: f.message for f in bncheck.check_path(
+        FIXTURES / "tf1/layers_checkpoint_two_optimizers_no_updates", select=["BN005"])}
+    assert messages == dict.fromkeys(("model/bn1", "model/bn2"), (
+        "the update ops are not run by train_body, train_head (BN001), and indeed after 20 steps the moving "
+        "statistics are still 0/1"))
+
+
+def test_bn005_cause_names_both_train_ops_that_run_the_layer_in_inference_mode():
+    """tf1/layers_checkpoint_two_optimizers_training_false: the model was built with training=False."""
+    messages = {f.layer: f.message for f in bncheck.check_path(
+        FIXTURES / "tf1/layers_checkpoint_two_optimizers_training_false", select=["BN005"])}
+    assert messages == dict.fromkeys(("model/bn1", "model/bn2"), (
+        "train_body, train_head runs this layer in inference mode (BN009), and indeed after 20 steps the "
+        "moving statistics are still 0/1"))

@@ -1,85 +1,129 @@
-"""HDF5 global heap collections, walked in Python before HDF5 reads one.
+"""HDF5 heaps, walked in Python before HDF5 reads them.
 
-Variable-length strings (a tf-keras ``.h5``'s ``model_config``, ``keras_version``, any string
-attribute written as ``str``) live in the file's global heap: collections of objects, each object
-headed by its index and size. HDF5 1.14 walks a collection object by object and trusts each size:
-an object that claims zero bytes (or so many that the next position wraps around) makes its walk
-spin for ever inside C code, where no signal or exception reaches. So before any variable-length
-value is read, every collection in the file is walked here the same way, and one whose objects do
-not tile it exactly is refused with an :class:`InputError`.
+HDF5 1.14 trusts two structures in ways a damaged file turns into a loop inside C code, where no
+signal or exception reaches:
 
-Every place in the file that starts like a collection (the ``GCOL`` signature and version 1) is
-checked, not only the ones a heap ID points to: a damaged ID can point anywhere, and HDF5 accepts
-any address whose bytes start like a collection.
+- **Global heap collections** hold variable-length strings (a tf-keras ``.h5``'s
+  ``model_config``). HDF5 walks a collection object by object, by the size each object claims: an
+  object claiming zero bytes, or a size whose padded total wraps around, makes the walk spin for
+  ever.
+- **Local heaps** hold a group's member names, with a linked list of free blocks. HDF5 follows the
+  list and allocates a node per block: a list that loops back allocates until memory runs out.
+
+So every place in the file that starts like either (its signature and version; HDF5 accepts any
+address whose bytes do, and a damaged address can point anywhere) is walked here the same way
+first, and a structure HDF5 would not get through is refused with an :class:`InputError`. Other
+damage is left to HDF5, which reports it as an error.
 """
 from __future__ import annotations
 
 import mmap
 import struct
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from bncheck.errors import InputError
 
 _SUPERBLOCK = b"\x89HDF\r\n\x1a\n"
 _COLLECTION = b"GCOL"
-_VERSION = 1
+_LOCAL_HEAP = b"HEAP"
+_FREE_NULL = 1  # the end of a local heap's free list
 
 
-def _sizeof_lengths(data: mmap.mmap | bytes) -> int:
-    """How many bytes a length takes in this file, from its superblock (found at 0, 512, 1024, ...
-    as HDF5 looks for it); 8, HDF5's default, when no superblock says otherwise."""
+def _superblock(data: Any, lo: int, hi: int) -> tuple[int, int, int]:
+    """(base, size of offsets, size of lengths) from the superblock, found at 0, 512, 1024, ...
+    as HDF5 looks for it; (lo, 8, 8), HDF5's defaults, when none is found."""
     offset = 0
-    while offset + 16 <= len(data):
-        if data[offset:offset + 8] == _SUPERBLOCK:
-            version = data[offset + 8]
-            at = offset + (14 if version < 2 else 10)
-            size = data[at] if at < len(data) else 8
-            return size if size in (2, 4, 8, 16, 32) else 8
+    while lo + offset + 16 <= hi:
+        at = lo + offset
+        if data[at:at + 8] == _SUPERBLOCK:
+            version = data[at + 8]
+            sizes = (at + 13, at + 14) if version < 2 else (at + 9, at + 10)
+            got = [data[i] if i < hi else 8 for i in sizes]
+            offsets, lengths = (s if s in (2, 4, 8, 16, 32) else 8 for s in got)
+            return at, offsets, lengths
         offset = 512 if offset == 0 else offset * 2
-    return 8
+    return lo, 8, 8
 
 
-def _length(data: mmap.mmap | bytes, at: int, size: int) -> int:
+def _number(data: Any, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "little")
 
 
-def collection_problem(data: mmap.mmap | bytes, start: int, lengths: int) -> str | None:
-    """What is wrong with the collection at ``start`` (``None`` when its objects tile it exactly),
-    walking it as HDF5 does: a header of 8 + ``lengths`` bytes, then objects of a 2-byte index, a
-    2-byte reference count, 4 reserved bytes and a ``lengths``-byte size; objects other than the free
-    space (index 0) are padded to 8 bytes; a tail too short for an object header is free space."""
-    header = 8 + lengths
-    object_header = 8 + lengths
-    size = _length(data, start + 8, lengths)
-    if size < header or start + size > len(data):
-        return f"declares {size} bytes, beyond the file's {len(data)}"
+def collection_problem(data: Any, start: int, hi: int, lengths: int, lo: int = 0) -> str | None:
+    """What is wrong with the global heap collection at ``start`` (``None`` when its objects tile
+    it exactly), walking it as HDF5 does: a header of 8 + ``lengths`` bytes, then objects of a 2-byte
+    index, a 2-byte reference count, 4 reserved bytes and a ``lengths``-byte size; objects other
+    than the free space (index 0) are padded to 8 bytes; a tail too short for a header is free."""
+    header = object_header = 8 + lengths
+    size = _number(data, start + 8, lengths)
+    if size < header or start + size > hi:
+        return f"declares {size} bytes, beyond the file's end"
     end = start + size
     at = start + header
     while at < end:
         if at + object_header > end:
             return None  # the tail: free space
         index = struct.unpack_from("<H", data, at)[0]
-        claimed = _length(data, at + 8, lengths)
+        claimed = _number(data, at + 8, lengths)
         need = claimed if index == 0 else object_header + (claimed + 7) // 8 * 8
         if need <= 0 or need > end - at:
-            return f"object {index} at byte {at} claims {claimed} bytes, {end - at} are left"
+            return f"object {index} at byte {at - lo} claims {claimed} bytes, {end - at} are left"
         at += need
     return None
 
 
-def check_global_heaps(fh: BinaryIO, source: str) -> None:
-    """Refuse a file holding a global heap collection HDF5 could not walk to its end."""
-    fh.seek(0, 2)
-    if fh.tell() == 0:
-        return
-    fileno = fh.fileno()
-    with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as data:
-        lengths = _sizeof_lengths(data)
-        at = data.find(_COLLECTION)
+def free_list_problem(data: Any, start: int, base: int, hi: int, offsets: int, lengths: int) -> str | None:
+    """What is wrong with the free list of the local heap at ``start`` (``None`` when HDF5 gets to
+    its end or stops on an error of its own): a list that comes back to a block it has visited."""
+    size = _number(data, start + 8, lengths)
+    block = _number(data, start + 8 + lengths, lengths)
+    segment = base + _number(data, start + 8 + 2 * lengths, offsets)
+    seen: set[int] = set()
+    while block != _FREE_NULL:
+        if block in seen:
+            return f"its list of free blocks loops back to offset {block}"
+        seen.add(block)
+        at = segment + block
+        if block >= size or at + 2 * lengths > hi:
+            return None  # HDF5 stops: a free block outside the heap
+        following, length = _number(data, at, lengths), _number(data, at + lengths, lengths)
+        if following == 0 or block + length > size:
+            return None  # HDF5 stops: a zero link or a block running past the heap
+        block = following
+    return None
+
+
+def check_heaps(data: Any, source: str, lo: int = 0, hi: int | None = None) -> None:
+    """Refuse an HDF5 file (``data[lo:hi]``, bytes or an mmap) holding a global heap collection
+    HDF5 could not walk to its end or a local heap whose free list loops."""
+    hi = len(data) if hi is None else hi
+    base, offsets, lengths = _superblock(data, lo, hi)
+    for signature in (_COLLECTION, _LOCAL_HEAP):
+        at = data.find(signature, lo, hi)
         while at >= 0:
-            if at + 8 + lengths <= len(data) and data[at + 4] == _VERSION:
-                problem = collection_problem(data, at, lengths)
+            header = 8 + (lengths if signature == _COLLECTION else 2 * lengths + offsets)
+            if at + header <= hi:
+                if signature == _COLLECTION and data[at + 4] == 1:
+                    problem = collection_problem(data, at, hi, lengths, lo)
+                    what = "global heap"
+                elif signature == _LOCAL_HEAP and data[at + 4] == 0:
+                    problem = free_list_problem(data, at, base, hi, offsets, lengths)
+                    what = "local heap"
+                else:
+                    problem = None
                 if problem is not None:
-                    raise InputError(source, f"damaged HDF5 global heap at byte {at}: {problem}; "
-                                     "its strings are not read")
-            at = data.find(_COLLECTION, at + 1)
+                    raise InputError(source, f"damaged HDF5 {what} at byte {at - lo}: {problem}; refused before "
+                                     "HDF5 reads it")
+            at = data.find(signature, at + 1, hi)
+
+
+def check_file(fh: BinaryIO, source: str, start: int = 0, size: int | None = None) -> None:
+    """:func:`check_heaps` on an open file, or on ``size`` bytes of it at ``start`` (a ``.keras``
+    archive's stored weights member), mapped rather than read."""
+    fh.seek(0, 2)
+    total = fh.tell()
+    size = total - start if size is None else size
+    if size <= 0:
+        return
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        check_heaps(data, source, start, min(start + size, total))

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from bncheck.errors import InputError
-from bncheck.loaders.h5_global_heap import check_global_heaps
+from bncheck.loaders.h5_heaps import check_file, check_heaps
 from bncheck.loaders.protobuf_io import nesting_depth
 from bncheck.remote import open_mirrored
 from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
@@ -256,39 +256,23 @@ def h5_dataset(h5: Any, key: str, source: str) -> np.ndarray:
     return np.asarray(ds[()])
 
 
-class _Heaps:
-    """The global heap check of one ``.h5`` file, run once, before its first variable-length
-    value is read (see :mod:`bncheck.loaders.h5_global_heap`)."""
-
-    def __init__(self, path: str) -> None:
-        self.path, self.checked = path, False
-
-    def ensure(self) -> None:
-        if not self.checked:
-            with open_regular(self.path) as fh:
-                check_global_heaps(fh, self.path)
-            self.checked = True
-
-
-def _check_attr_size(obj: Any, name: str, source: str, limit: int, heaps: _Heaps) -> None:
+def _check_attr_size(obj: Any, name: str, source: str, limit: int) -> None:
     """Refuse an attribute whose declared element count or fixed-size storage exceeds ``limit``
     (variable-length strings live in the file's heap; their total is bounded by the element count
-    and checked again after reading), and check the heap before a variable-length value is read."""
+    and checked again after reading)."""
     attr_id = obj.attrs.get_id(name)
     shape = attr_id.shape or ()
     count = math.prod(shape)
     item = attr_id.get_type().get_size()
     if count > limit // 8 or count * item > limit:
         raise InputError(source, f"attribute {name!r} is larger than {limit >> 20} MiB")
-    if attr_id.dtype.hasobject:
-        heaps.ensure()
 
 
-def _string_attr(obj: Any, name: str, source: str, limit: int, heaps: _Heaps) -> str | None:
+def _string_attr(obj: Any, name: str, source: str, limit: int) -> str | None:
     """A scalar string attribute, its stored size checked before it is read."""
     if name not in obj.attrs:
         return None
-    _check_attr_size(obj, name, source, limit, heaps)
+    _check_attr_size(obj, name, source, limit)
     value = obj.attrs[name]
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "OSU":
         value = value.item()
@@ -301,11 +285,11 @@ def _string_attr(obj: Any, name: str, source: str, limit: int, heaps: _Heaps) ->
     return value
 
 
-def _string_list_attr(obj: Any, name: str, source: str, heaps: _Heaps) -> list[str]:
+def _string_list_attr(obj: Any, name: str, source: str) -> list[str]:
     """A list-of-strings attribute (``weight_names``), its stored size checked before it is read."""
     if name not in obj.attrs:
         return []
-    _check_attr_size(obj, name, source, MAX_TENSOR_BYTES, heaps)
+    _check_attr_size(obj, name, source, MAX_TENSOR_BYTES)
     value = obj.attrs[name]
     items = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else [value]
     out = []
@@ -450,6 +434,7 @@ def load_keras_zip(path: str) -> list[GraphModel]:
     version = _metadata_version(raw_metadata, path)
     values = None
     if weights is not None:
+        _check_weights_heaps(weights, path)
         h5 = _open_h5(weights, path)
         values = TrainedValues(_H5Store(path, h5), origin="model.weights.h5")
         for layer in layers:
@@ -470,6 +455,15 @@ def load_keras_zip(path: str) -> list[GraphModel]:
             values.steps["optimizer iterations"] = "optimizer/vars/0"
     fmt = "tf-keras .keras" if keras_flavour(version, config) == TF_KERAS else "Keras 3 .keras"
     return [_model_from_config(config, path, fmt, values, layers, version, notes)]
+
+
+def _check_weights_heaps(weights: Any, source: str) -> None:
+    """The HDF5 heap check (:mod:`bncheck.loaders.h5_heaps`) of a ``.keras`` weights member: in
+    place in the archive when stored, else on its unpacked bytes."""
+    if isinstance(weights, _Window):
+        check_file(weights.fh, source, weights.start, weights.size)
+    else:
+        check_heaps(weights.getvalue(), source)
 
 
 MAX_METADATA_BYTES = 1 << 16
@@ -498,15 +492,16 @@ def _index_order(name: str) -> tuple[int, str]:
 @_guarded
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
+    with open_regular(path) as fh:  # heaps HDF5 would loop on are refused before it opens the file
+        check_file(fh, path)
     h5 = _open_h5(open_mirrored(path) or path, path)  # a remote file: HDF5 reads only what it visits
-    heaps = _Heaps(path)
-    raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES, heaps)
+    raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")
     weights_group = h5_get(h5, "model_weights", path)
     root = weights_group if hasattr(weights_group, "keys") else h5
     # Each layer's group, by the names the file lists (a layer name may hold "/": MobileNetV3's
     # "expanded_conv/depthwise/BatchNorm" is a nested group path), else the root's members.
-    listed = _string_list_attr(root, "layer_names", path, heaps)
+    listed = _string_list_attr(root, "layer_names", path)
     groups = [(n, h5_get(root, n, path)) for n in dict.fromkeys(listed)] if listed else list(h5_children(root, path))
     names: dict[str, str] = {}
     scopes: dict[str, dict[str, dict[str, str]]] = {}  # layer group -> weight scope -> role -> key
@@ -514,7 +509,7 @@ def load_h5(path: str) -> list[GraphModel]:
         if group is None or not hasattr(group, "attrs"):
             continue
         own = {weight: f"{root.name.strip('/')}/{group_name}/{weight}".lstrip("/")
-               for weight in _string_list_attr(group, "weight_names", path, heaps)}
+               for weight in _string_list_attr(group, "weight_names", path)}
         names.update(own)
         scopes[group_name], _ = group_by_layer(own)
     by_layer, _ = group_by_layer(names)
@@ -541,7 +536,7 @@ def load_h5(path: str) -> list[GraphModel]:
                 if id(keys) not in claimed:
                     values.layers.setdefault(scope if scope.startswith(group_name + "/") else f"{group_name}/{scope}",
                                              keys)
-    version = _h5_version(h5, path, heaps)
+    version = _h5_version(h5, path)
     fmt = "Keras 3 .h5" if keras_flavour(version, config) == KERAS3 else "tf-keras .h5"
     return [_model_from_config(config, path, fmt, values, layers, version, notes)]
 
@@ -558,10 +553,10 @@ def _h5_layer_keys(layer: KerasBnLayer, scopes: dict[str, dict[str, dict[str, st
     return by_layer.get(layer.path.rpartition("/")[2], {})
 
 
-def _h5_version(h5: Any, source: str, heaps: _Heaps) -> str:
+def _h5_version(h5: Any, source: str) -> str:
     """The ``keras_version`` a legacy ``.h5`` records ("" when absent or unusable)."""
     try:
-        version = _string_attr(h5, "keras_version", source, 1 << 10, heaps)
+        version = _string_attr(h5, "keras_version", source, 1 << 10)
     except InputError:
         return ""
     return (version or "")[:40]
