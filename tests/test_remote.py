@@ -228,3 +228,26 @@ def test_without_fsspec_a_remote_path_is_one_line_naming_the_extra(monkeypatch):
     report = check_paths(["s3://bucket/model.keras"], isolate=False)
     assert [str(e) for e in report.errors] == [
         "s3://bucket/model.keras: remote paths need fsspec: pip install 'bncheck[remote]'"]
+
+
+def test_spawned_workers_find_the_mirror_through_the_environment(artefacts):
+    """With another thread running (as with gcsfs's event loop), workers are spawned, not forked:
+    they learn the mirrors from ``BNCHECK_REMOTE_MOUNTS`` and open the URL themselves (``local://``
+    here, a filesystem every process sees)."""
+    import threading
+
+    from bncheck import isolation
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not isolation.can_fork()
+        url = "local://" + str(artefacts / "ckpt")
+        remote = check_paths([url, "local://" + str(artefacts / "model.keras")], jobs=1)
+    finally:
+        stop.set()
+        other.join()
+    here = check_paths([str(artefacts / "ckpt"), str(artefacts / "model.keras")], isolate=False)
+    assert remote.errors == [] and remote.checked == [url, "local://" + str(artefacts / "model.keras")]
+    assert _verdicts(remote, "local:///") == _verdicts(here, "/") != []  # the same absolute paths, minus the scheme
