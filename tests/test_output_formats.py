@@ -99,6 +99,20 @@ def test_nothing_checked_is_never_a_pass(tmp_path):
     assert result.exit_code == 2
     assert "✗ nothing was checked: 1 input could not be read" in result.stdout
     assert "no batch-norm problems" not in result.stdout
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    folder = run(tmp_path)  # a folder with nothing bncheck can read
+    assert folder.exit_code == 2 and "no batch-norm problems" not in folder.stdout
+    assert folder.stderr == (f"bncheck: error: {tmp_path}: no GraphDef, MetaGraph, SavedModel, checkpoint or Keras "
+                             "file found in this folder\n")
+
+
+def test_misspelt_serve_output_is_exit_2_naming_the_graph():
+    path = TF1 / "frozen_layers_training_true.pb"
+    result = run(path, "--serve-output", "model/logits/BiasAd")
+    assert result.exit_code == 2
+    assert result.stderr == (f"bncheck: error: {path}: --serve-output 'model/logits/BiasAd' is not a node of this "
+                             "graph (GraphDef)\n")
+    assert run(path, "--serve-output", "model/logits/BiasAdd:0").exit_code == 1  # a tensor name is fine
 
 
 def test_a_terminal_that_cannot_encode_the_symbols_gets_ascii(tmp_path):
@@ -329,6 +343,27 @@ def test_exit_zero_quiet_statistics_and_notes():
 def test_color_flag():
     assert "\x1b[" in run(SAVED, "--color", "always").stdout
     assert "\x1b[" not in run(SAVED, "--color", "never").stdout
+
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|4[0-9]|9[0-7])(?:;[0-9]+)*m")
+
+
+def test_no_color_is_respected():
+    forced = run(SAVED, env={"FORCE_COLOR": "1", "NO_COLOR": None}).stdout  # as on a terminal
+    assert COLOUR.search(forced)
+    assert not COLOUR.search(run(SAVED, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout)
+    assert "\x1b[" not in run(SAVED, env={"NO_COLOR": "1", "FORCE_COLOR": None}).stdout
+
+
+def test_extend_select_adds_to_select_from_the_config(tmp_path):
+    path = TF1 / "handwritten_decay_1e-5_unwired.meta"  # BN001 and BN007
+    config = tmp_path / "bncheck.toml"
+    codes = lambda: {f["code"] for f in json.loads(  # noqa: E731
+        run("--config", config, "--output-format", "json", path).stdout)["findings"]}
+    config.write_text('select = ["BN001"]\n')  # a bncheck.toml holds the table's keys at the top, as ruff.toml
+    assert codes() == {"BN001"}
+    config.write_text('select = ["BN001"]\nextend-select = ["BN007"]\n')
+    assert codes() == {"BN001", "BN007"}
 
 
 # ---- the Python API ------------------------------------------------------------------------
