@@ -83,6 +83,11 @@ def fetch(url: str, scratch: str) -> str:
             info = fs.info(root)
         except FileNotFoundError:
             raise InputError(url, "no such file or folder") from None
+        if info.get("type") != "directory" and name in ("saved_model.pb", "saved_model.pbtxt", "checkpoint"):
+            # locally such a file stands for its folder (variables/, the checkpoint's shards); remotely
+            # only what the URL names is laid out, so the folder's values would go unread
+            folder = url.rstrip("/").rpartition("/")[0]
+            raise InputError(url, f"give the folder's URL ({folder}), not its {name}")
         if info.get("type") == "directory":
             os.mkdir(local)
             entries = fs.find(root, withdirs=True, detail=True)

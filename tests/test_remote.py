@@ -251,3 +251,11 @@ def test_spawned_workers_find_the_mirror_through_the_environment(artefacts):
     here = check_paths([str(artefacts / "ckpt"), str(artefacts / "model.keras")], isolate=False)
     assert remote.errors == [] and remote.checked == [url, "local://" + str(artefacts / "model.keras")]
     assert _verdicts(remote, "local:///") == _verdicts(here, "/") != []  # the same absolute paths, minus the scheme
+
+
+def test_a_saved_model_pb_url_asks_for_its_folder(memory):
+    url = _upload(memory, FIXTURES / "tf1" / "saved_model_slim_is_training_true", "export")
+    report = check_paths([url + "/saved_model.pb"], isolate=False)
+    assert [str(e) for e in report.errors] == [
+        f"{url}/saved_model.pb: give the folder's URL ({url}), not its saved_model.pb"]
+    assert {f.code for f in check_paths([url], isolate=False).findings} == {"BN002", "BN003"}
