@@ -27,6 +27,10 @@ class BaselineError(ValueError):
 
 
 def _path_key(path: str) -> str:
+    from bncheck.remote import is_remote
+
+    if is_remote(path):  # an fsspec URL is kept as given
+        return path
     try:
         rel = os.path.relpath(path)
     except ValueError:

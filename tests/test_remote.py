@@ -259,3 +259,19 @@ def test_a_saved_model_pb_url_asks_for_its_folder(memory):
     assert [str(e) for e in report.errors] == [
         f"{url}/saved_model.pb: give the folder's URL ({url}), not its saved_model.pb"]
     assert {f.code for f in check_paths([url], isolate=False).findings} == {"BN002", "BN003"}
+
+
+def test_remote_findings_keep_their_url_in_github_sarif_and_the_baseline(memory, tmp_path):
+    from bncheck.baseline import apply, read_baseline, write_baseline
+    from bncheck.reporters import render
+
+    url = _upload(memory, FIXTURES / "tf1" / "layers_momentum_0.1.meta", "m.meta")
+    report = check_paths([url], isolate=False)
+    github = [line.split(",")[0] for line in render(report, "github").splitlines()]
+    assert github == ["::warning file=" + url.replace(":", "%3A")] * 2  # a property escapes its colon
+    log = json.loads(render(report, "sarif"))
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]} == {url}
+    write_baseline(report, str(tmp_path / "baseline.json"))
+    assert {p for p, _ in read_baseline(str(tmp_path / "baseline.json"))} == {url}
+    kept, unused = apply(check_paths([url], isolate=False), baseline=read_baseline(str(tmp_path / "baseline.json")))
+    assert (kept.findings, len(kept.suppressed), unused) == ([], 2, [])

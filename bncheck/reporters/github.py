@@ -29,6 +29,10 @@ def _property(text: str) -> str:
 
 def relative(path: str) -> str:
     """``path`` relative to the working directory (the checkout) when inside it, with ``/``."""
+    from bncheck.remote import is_remote
+
+    if is_remote(path):  # an fsspec URL is kept as given
+        return path
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
