@@ -270,6 +270,9 @@ def test_remote_findings_keep_their_url_in_github_sarif_and_the_baseline(memory,
     github = [line.split(",")[0] for line in render(report, "github").splitlines()]
     assert github == ["::warning file=" + url.replace(":", "%3A")] * 2  # a property escapes its colon
     log = json.loads(render(report, "sarif"))
+    from test_output_formats import assert_valid_sarif
+
+    assert_valid_sarif(log, remote=True)
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]} == {url}
     write_baseline(report, str(tmp_path / "baseline.json"))
     assert {p for p, _ in read_baseline(str(tmp_path / "baseline.json"))} == {url}
