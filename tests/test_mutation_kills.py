@@ -71,3 +71,78 @@ def test_bn005_cause_names_both_train_ops_that_run_the_layer_in_inference_mode()
     assert messages == dict.fromkeys(("model/bn1", "model/bn2"), (
         "train_body, train_head runs this layer in inference mode (BN009), and indeed after 20 steps the "
         "moving statistics are still 0/1"))
+
+
+# -- hand-made graphs: the guards of the layer-norm test and of variable roles ----------------------
+# Each graph is a GraphDef built here (no TensorFlow), read by the same loader as a .pb file.
+
+def _graph_def():
+    from bncheck.protos import message_class
+
+    return message_class("tensorflow.GraphDef")()
+
+
+def _add(graph, name: str, op: str, *inputs: str, **attrs):
+    node = graph.node.add()
+    node.name, node.op = name, op
+    node.input.extend(inputs)
+    for key, value in attrs.items():
+        if isinstance(value, bool):
+            node.attr[key].b = value
+        elif isinstance(value, bytes):
+            node.attr[key].s = value
+        elif isinstance(value, list):  # a float32 constant of that value
+            tensor = node.attr[key].tensor
+            tensor.dtype = 1  # DT_FLOAT
+            tensor.tensor_shape.dim.add().size = len(value)
+            tensor.float_val.extend(value)
+    return node
+
+
+def _fused_on_reshape(scale: str, offset: str, extra=()):
+    """x -> Reshape -> FusedBatchNormV3(NCHW, training) with empty mean/variance and unused batch
+    statistics: the shape of tf-keras LayerNormalization, whatever ``scale``/``offset`` are."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
+    _add(graph, "norm/Reshape", "Reshape", "x", "shape")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "ones", "Const", value=[1.0] * 4)
+    _add(graph, "zeros", "Const", value=[0.0] * 4)
+    for node in extra:
+        _add(graph, *node[:-1], **node[-1])
+    _add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", "norm/Reshape", scale, offset, "empty", "empty",
+         data_format=b"NCHW", is_training=True)
+    _add(graph, "y", "Identity", "norm/FusedBatchNormV3")
+    return graph
+
+
+def _layers_of(graph) -> list[str]:
+    from bncheck.graph.batchnorm import find_layers
+    from bncheck.loaders.graphs import graph_from_proto
+
+    return [layer.name for layer in find_layers(graph_from_proto(graph))]
+
+
+def test_constant_ones_and_zeros_on_a_reshape_are_a_layer_norm():
+    assert _layers_of(_fused_on_reshape("ones", "zeros")) == []
+
+
+def test_a_fill_of_ones_is_a_constant_fill():
+    fill = [("dims", "Const", {"value": [4.0]}), ("one", "Const", {"value": [1.0]}),
+            ("filled", "Fill", "dims", "one", {})]
+    assert _layers_of(_fused_on_reshape("filled", "zeros", fill)) == []
+
+
+def test_not_a_layer_norm_when_the_affine_is_not_constant_ones_and_zeros():
+    """A real batch norm on a reshaped input: trained offset, variable scale, computed or empty
+    scale, or a scale that is not there: each is kept as a batch-norm layer."""
+    cases = {
+        "offset 0.5": ("ones", "half", [("half", "Const", {"value": [0.5] * 4})]),
+        "variable scale": ("gamma/read", "zeros", [("gamma", "VariableV2", {}), ("gamma/read", "Identity", "gamma", {})]),
+        "empty scale": ("empty", "zeros", []),
+        "2 * ones": ("twice", "zeros", [("two", "Const", {"value": [2.0]}), ("twice", "Mul", "two", "ones", {})]),
+        "missing scale": ("absent", "zeros", []),
+    }
+    kept = {what: _layers_of(_fused_on_reshape(scale, offset, extra)) for what, (scale, offset, extra) in cases.items()}
+    assert kept == dict.fromkeys(cases, ["norm"])
