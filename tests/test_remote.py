@@ -278,3 +278,17 @@ def test_remote_findings_keep_their_url_in_github_sarif_and_the_baseline(memory,
     assert {p for p, _ in read_baseline(str(tmp_path / "baseline.json"))} == {url}
     kept, unused = apply(check_paths([url], isolate=False), baseline=read_baseline(str(tmp_path / "baseline.json")))
     assert (kept.findings, len(kept.suppressed), unused) == ([], 2, [])
+
+
+def test_a_remote_file_over_the_size_limit_is_refused_before_a_byte_is_fetched(memory, monkeypatch):
+    import bncheck.loaders
+
+    path = FIXTURES / "tf1" / "layers_momentum_0.1.meta"
+    url = _upload(memory, path, "big.meta")
+    monkeypatch.setattr(bncheck.loaders, "MAX_FILE_BYTES", 1 << 10)
+    fetched = Fetched(monkeypatch)
+    report = check_paths([url], isolate=False)
+    assert [str(e) for e in report.errors] == [f"{url}: file of {path.stat().st_size} bytes is larger than the 0 MiB "
+                                               "bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)"]
+    # only the first block, read to tell its format (8 bytes asked for, a 32 KiB block fetched), never the rest
+    assert path.stat().st_size > 32 * 1024 and dict(fetched.bytes) == {"/bncheck-remote/big.meta": 32 * 1024}
