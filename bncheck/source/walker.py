@@ -356,17 +356,17 @@ class Walker(LibraryCalls):
     def expr(self, node: Optional[ast.expr], frame: Frame, stmt: Optional[ast.stmt] = None) -> Value:
         if node is None:
             return UNKNOWN
-        if isinstance(node, ast.Constant):
-            return Const(node.value, None, node, frame.module)
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name):  # in the order of how often they occur in training code
             value = frame.lookup(node.id)
             if isinstance(value, UpdateOp):
                 value.update.uses.append("escaped")
             return value if value is not None else UNKNOWN
-        if isinstance(node, ast.Attribute):
-            return self.attribute(node, frame)
+        if isinstance(node, ast.Constant):
+            return Const(node.value, None, node, frame.module)
         if isinstance(node, ast.Call):
             return self.call(node, frame, stmt)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, frame)
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             return ListVal(tuple(self.expr(e.value if isinstance(e, ast.Starred) else e, frame) for e in node.elts))
         if isinstance(node, ast.Dict):
