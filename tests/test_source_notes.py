@@ -272,3 +272,12 @@ def test_notes_are_shown_by_the_cli(tmp_path) -> None:  # type: ignore[no-untype
     assert hidden.exit_code == shown.exit_code == 0
     assert "BN007 not judged" not in hidden.output
     assert "BN007 not judged for bn: momentum is a value bncheck cannot tell" in shown.output
+
+
+def test_nesting_too_deep_for_the_stack_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = ("import tensorflow as tf\nx = " + " + ".join(["a"] * 900) + "\n"
+            "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n")
+    path, result = _check(tmp_path, code)
+    assert result.errors == [] and result.findings == []
+    assert result.notes == [(f"{path}:2", "source analysis of m stopped here: nested too deeply for Python's stack; "
+                                          "BN001 and the export checks of BN002 are not judged for it")]
