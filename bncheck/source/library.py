@@ -14,12 +14,14 @@ from bncheck.source.model import (
     Optimizer, Run, TensorVal, TrainOp, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.values import (
-    ArgScopeVal, ContextVal, collection_name, const_str, ema_decay, has_bias, holds_updates, is_update_ops_key,
+    ArgScopeVal, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
     literal_range, merge_tensors, single_input, tensors_in,
 )
 
 if TYPE_CHECKING:
     from bncheck.source.walker import Frame
+
+ADJACENT_KINDS = ("bias", "bias?", "dropout")  # producers whose feeding batch norm directly is recorded
 
 
 class LibraryCalls:
@@ -87,7 +89,7 @@ class LibraryCalls:
             return layer
         if canon in apis.BIAS_LAYER_CLASSES:
             use_bias = kwargs.get("use_bias")
-            kind = "bias" if has_bias(kwargs) else "other"
+            kind = bias_kind(kwargs)
             return LayerObj(kind, "keras", const_str(kwargs.get("name")), loc,
                             bias_loc=use_bias.loc if isinstance(use_bias, Const) else None)
         if canon in apis.DROPOUT_CLASSES:
@@ -115,8 +117,9 @@ class LibraryCalls:
             use_bias = kwargs.get("use_bias")
             inp = tensors_in(args[0] if args else kwargs.get("inputs", UNKNOWN))
             base = merge_tensors(inp) if inp else TensorVal()
-            if has_bias(kwargs):
-                producer = LayerObj("bias", "layers", const_str(kwargs.get("name")), loc,
+            kind = bias_kind(kwargs)
+            if kind != "other":
+                producer = LayerObj(kind, "layers", const_str(kwargs.get("name")), loc,
                                     bias_loc=use_bias.loc if isinstance(use_bias, Const) else None)
                 return TensorVal(producer, base.bn_layers, base.fixed_training)
             return TensorVal(None, base.bn_layers, base.fixed_training)
@@ -226,7 +229,7 @@ class LibraryCalls:
             run.note(training.loc, f"BN004 not judged for {layer}: the default of this placeholder_with_default "
                                    "is a value bncheck cannot tell")
         base = single_input(inputs)
-        if base.producer is not None and base.producer.kind in ("bias", "dropout"):
+        if base.producer is not None and base.producer.kind in ADJACENT_KINDS:
             run.adjacent.append(Adjacent(layer, loc, base.producer))
         fixed = base.fixed_training
         if isinstance(training, Const) and training.value is True and training_loc is not None:
@@ -287,7 +290,7 @@ class LibraryCalls:
                 if isinstance(item, LayerObj) and item.kind == "bn":
                     layer_name = item.name or f"BatchNormalization@{item.loc.line}"
                     bn.append(layer_name)
-                    if isinstance(prev, LayerObj) and prev.kind in ("bias", "dropout"):
+                    if isinstance(prev, LayerObj) and prev.kind in ADJACENT_KINDS:
                         self.run.adjacent.append(Adjacent(layer_name, item.loc, prev))
                 elif isinstance(item, ModelObj):
                     bn.extend(item.bn_layers)
@@ -315,7 +318,7 @@ class LibraryCalls:
             elif isinstance(training, FlagUnknown):
                 self.run.note(training.loc, f"BN004 not judged for {name}: the default of this "
                                             "placeholder_with_default is a value bncheck cannot tell")
-            if base.producer is not None and base.producer.kind in ("bias", "dropout"):
+            if base.producer is not None and base.producer.kind in ADJACENT_KINDS:
                 self.run.adjacent.append(Adjacent(name, loc, base.producer))
             self.record_keras_call(node, frame, loc, (name,), training, training_loc)
             fixed = base.fixed_training

@@ -78,13 +78,16 @@ def single_input(tensors: list[TensorVal]) -> TensorVal:
     return merge_tensors(tensors) if tensors else TensorVal()
 
 
-def has_bias(kwargs: dict[str, Value]) -> bool:
-    """use_bias left at its default True (or written True), and no activation between it and BN."""
-    use_bias = kwargs.get("use_bias")
-    if use_bias is not None and not (isinstance(use_bias, Const) and use_bias.value is True):
-        return False
-    activation = kwargs.get("activation")
-    return activation is None or (isinstance(activation, Const) and activation.value in (None, "linear"))
+def bias_kind(kwargs: dict[str, Value]) -> str:
+    """``bias`` (a bias feeds what follows), ``other`` (no bias, or an activation after it), or
+    ``bias?`` (``use_bias`` or ``activation`` is a value bncheck cannot tell, and the other allows a bias)."""
+    use_bias, activation = kwargs.get("use_bias"), kwargs.get("activation")
+    bias = True if use_bias is None else (use_bias.value is True if isinstance(use_bias, Const) else None)
+    linear = True if activation is None else (
+        activation.value in (None, "linear") if isinstance(activation, Const) else None)
+    if bias is False or linear is False:
+        return "other"
+    return "bias" if bias and linear else "bias?"
 
 
 def merge_tensors(tensors: list[TensorVal]) -> TensorVal:

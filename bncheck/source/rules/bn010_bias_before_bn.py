@@ -31,6 +31,9 @@ x = layers.BatchNormalization()(x)
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:
             for adj in run.adjacent:
+                if adj.producer.kind == "bias?":
+                    context.note(adj.producer.loc, f"BN010 not judged for {adj.bn_layer}: this layer's use_bias or "
+                                                   "activation is a value bncheck cannot tell")
                 if adj.producer.kind != "bias":
                     continue
                 p = adj.producer
