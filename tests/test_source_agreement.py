@@ -2,12 +2,13 @@
 
 The fixture generator (``fixtures/builders/source.py``) ran each script with real TensorFlow and
 saved what it builds under fixtures/source/graphs/: the TF1 graph (``.meta``, or the frozen ``.pb``
-the export script writes), the Keras model a script's function returns (``.keras``), or a custom
-train step traced as the ``train`` signature of a SavedModel (a folder). Here the script is read as
-source and the saved graph or model as an artefact.
+the export script writes), the Keras model a script builds (``.keras``), the SavedModel a Keras
+script exports itself, or a custom train step traced as the ``train`` signature of a SavedModel (a
+folder). Here the script is read as source and the saved graph or model as an artefact.
 
-Covered: BN001, BN002, BN004 (TF1 graphs), BN007 (hand-written layer), BN008 (functional Keras
-model), BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override).
+Covered: BN001, BN002, BN004 (TF1 graphs), BN002 (a Keras serving signature with training=True),
+BN007 (hand-written layer, a Keras model with PyTorch's momentum), BN008 (functional Keras model),
+BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override).
 
 Where the two modes legitimately differ, the difference is stated here and asserted exactly:
 
@@ -22,8 +23,9 @@ Where the two modes legitimately differ, the difference is stated here and asser
 
 Not covered, because the rule has no artefact of the same program: BN008 in a subclassed model's
 ``call`` (the Python ``call`` is not in any saved config: an export traces it, and the traced
-``training=True`` is judged as BN002 of the signature), BN010/BN011 (source only), and the Keras
-BN002/BN007 scripts whose export needs training data or a serving wrapper the script does not write.
+``training=True`` is judged as BN002 of the signature) and BN010/BN011 (source only). Not yet
+generated: the tf-keras ``set_learning_phase(1)`` export script (BN002), whose artefact would need
+a tf-keras process of its own.
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_graphs_were_generated() -> None:
-    assert len(GRAPHS) == 24
+    assert len(GRAPHS) == 28
     assert {g.suffix for g in GRAPHS} == {".meta", ".pb", ".keras", ""}
 
 
