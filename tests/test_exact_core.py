@@ -124,6 +124,7 @@ HOLDS = {
     "tf1/handwritten_mean_decay_0.1_variance_decay_0.2.meta": ("bn1",),
     "tf1/layers_checkpoint_two_optimizers_no_updates": BN,  # BN005's cause names both train ops
     "tf1/layers_checkpoint_two_optimizers_training_false": BN,
+    "tf1/layers_mode_string_flag_wired.meta": BN,  # training = tf.equal(mode, "train")
 }
 
 
@@ -152,6 +153,7 @@ def test_fixture_holds_exactly_its_batch_norm_layers(fixture):
     ("tf1/layers_momentum_1.0.meta", dict.fromkeys(BN, 1.0)),
     ("tf1/handwritten_assign_add_decay_0.9.meta", {"bn1": 0.9}),  # pop += (batch - pop) * 0.1
     ("tf1/layers_momentum_0.5_then_0.1.meta", {"model/bn1": 0.5, "model/bn2": 0.1}),
+    ("tf1/layers_mode_string_flag_wired.meta", dict.fromkeys(BN, 0.99)),  # the predicate is a comparison
 ])
 def test_momentum_is_solved_exactly(fixture, momenta):
     found = layers(fixture)

@@ -77,6 +77,7 @@ EXPECTED = {
     # two train ops (GAN-style), 20 steps saved: BN005 names both as the cause
     "layers_checkpoint_two_optimizers_no_updates": pairs("BN001", BN) | pairs("BN005", BN),
     "layers_checkpoint_two_optimizers_training_false": pairs("BN009", BN) | pairs("BN005", BN),
+    "layers_mode_string_flag_wired.meta": set(),  # training = tf.equal(mode, "train"): momentum 0.99
 }
 
 

@@ -91,6 +91,11 @@ def _add(graph, name: str, op: str, *inputs: str, **attrs):
             node.attr[key].b = value
         elif isinstance(value, bytes):
             node.attr[key].s = value
+        elif key == "ints":  # an int32 constant of that value
+            tensor = node.attr["value"].tensor
+            tensor.dtype = 3  # DT_INT32
+            tensor.tensor_shape.dim.add().size = len(value)
+            tensor.int_val.extend(value)
         elif isinstance(value, list):  # a float32 constant of that value
             tensor = node.attr[key].tensor
             tensor.dtype = 1  # DT_FLOAT
@@ -146,3 +151,179 @@ def test_not_a_layer_norm_when_the_affine_is_not_constant_ones_and_zeros():
     }
     kept = {what: _layers_of(_fused_on_reshape(scale, offset, extra)) for what, (scale, offset, extra) in cases.items()}
     assert kept == dict.fromkeys(cases, ["norm"])
+
+
+def _context(graph, tmp_path):
+    from bncheck.loaders import discover, load
+    from bncheck.rules.context import Context
+
+    path = tmp_path / "graph.pb"
+    path.write_bytes(graph.SerializeToString())
+    (ctx,) = [Context(m) for t in discover(str(path)) for m in load(t)]
+    return ctx
+
+
+def _roles(graph, tmp_path) -> dict[str, dict[str, str]]:
+    ctx = _context(graph, tmp_path)
+    return {layer.name: ctx.variable_roles(layer) for layer in ctx.layers}
+
+
+def _variable(graph, name: str) -> str:
+    _add(graph, name, "VariableV2")
+    _add(graph, f"{name}/read", "Identity", name)
+    return f"{name}/read"
+
+
+def test_roles_of_a_fused_op_with_fewer_inputs_than_usual(tmp_path):
+    """A FusedBatchNormV3 listing only x, scale and offset: the roles its inputs give, no more."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, is_training=False)
+    _add(graph, "y", "Identity", "bn/FusedBatchNormV3")
+    assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta"}}
+
+
+def test_roles_of_every_op_of_a_layer_are_read(tmp_path):
+    """Training-mode fused op first (empty mean/variance inputs, no updates), inference-mode op of
+    the same layer after it: the moving variables come from the second op."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "empty", "Const", value=[])
+    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
+    mean, var = _variable(graph, "bn/moving_mean"), _variable(graph, "bn/moving_variance")
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, "empty", "empty", is_training=True)
+    _add(graph, "bn/FusedBatchNormV3_1", "FusedBatchNormV3", "x", gamma, beta, mean, var, is_training=False)
+    _add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
+    assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta",
+                                             "moving_mean": "bn/moving_mean", "moving_variance": "bn/moving_variance"}}
+
+
+def _moments(graph, name: str = "bn"):
+    """tf.nn.moments over axis 0 of x: (mean, variance) node names."""
+    _add(graph, f"{name}/axes", "Const", ints=[0])
+    _add(graph, f"{name}/mean", "Mean", "x", f"{name}/axes")
+    _add(graph, f"{name}/sd", "SquaredDifference", "x", f"{name}/mean")
+    _add(graph, f"{name}/variance", "Mean", f"{name}/sd", f"{name}/axes")
+    return f"{name}/mean", f"{name}/variance"
+
+
+def test_roles_when_the_variance_feeds_nothing_further(tmp_path):
+    """moments whose variance is only squeezed, and added to an epsilon nobody reads: no Rsqrt, no roles."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _, var = _moments(graph)
+    _add(graph, "bn/squeezed", "Squeeze", var)
+    _add(graph, "bn/add", "AddV2", var, "eps")
+    assert _roles(graph, tmp_path) == {"bn": {}}
+
+
+def test_roles_when_the_rsqrt_feeds_nothing(tmp_path):
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _, var = _moments(graph)
+    _add(graph, "bn/add", "AddV2", var, "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    assert _roles(graph, tmp_path) == {"bn": {}}
+
+
+def test_gamma_and_beta_are_found_past_other_consumers_of_the_rsqrt(tmp_path):
+    """inv = Rsqrt(var + eps) is also read by an Identity listed first; gamma scales inv, beta is
+    what ``mean * inv`` is subtracted from, and an Add that takes ``x * inv`` second is no beta."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    mean, var = _moments(graph)
+    gamma, beta, other = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta"), _variable(graph, "other")
+    _add(graph, "bn/add", "AddV2", var, "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "bn/inv_copy", "Identity", "bn/Rsqrt")
+    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    _add(graph, "bn/x_inv", "Mul", "x", "bn/inv")
+    _add(graph, "bn/mean_inv", "Mul", mean, "bn/inv")
+    _add(graph, "bn/shift", "Sub", beta, "bn/mean_inv")
+    _add(graph, "bn/not_beta", "AddV2", other, "bn/x_inv")
+    _add(graph, "bn/y", "AddV2", "bn/x_inv", "bn/shift")
+    assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta"}}
+
+
+def test_moments_whose_mean_is_missing_or_not_a_mean_are_no_layer():
+    """SquaredDifference(x, m) where m is absent, a cycle of Identities, or a Relu of a Mean."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "axes", "Const", ints=[0])
+    _add(graph, "sd_missing", "SquaredDifference", "x", "absent")
+    _add(graph, "loop_a", "Identity", "loop_b")
+    _add(graph, "loop_b", "Identity", "loop_a")
+    _add(graph, "sd_loop", "SquaredDifference", "x", "loop_a")
+    _add(graph, "mean", "Mean", "x", "axes")
+    _add(graph, "relu", "Relu", "mean")
+    _add(graph, "sd_relu", "SquaredDifference", "x", "relu")
+    for sd in ("sd_missing", "sd_loop", "sd_relu"):
+        _add(graph, f"var_{sd}", "Mean", sd, "axes")
+    assert _layers_of(graph) == []
+
+
+def _fused_in_cond(pred_nodes):
+    """A training-mode fused op on the true branch of a v1 cond whose predicate is ``pred``."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    for node in pred_nodes:
+        _add(graph, *node[:-1], **node[-1])
+    _add(graph, "cond/Switch", "Switch", "x", "pred")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
+         is_training=True)
+    _add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
+    return graph
+
+
+def test_a_cond_predicate_that_is_missing_or_a_cycle_is_no_flag():
+    assert _layers_of(_fused_in_cond([("pred", "Identity", "absent", {})])) == ["cond/bn"]
+    assert _layers_of(_fused_in_cond([("pred", "Identity", "loop", {}), ("loop", "Identity", "pred", {})])) == ["cond/bn"]
+
+
+def test_the_rsqrt_is_reached_through_every_pass_through_copy_and_only_those(tmp_path):
+    """variance -> Squeeze -> (+ eps) -> Rsqrt * gamma, with an unused Identity copy of the variance
+    listed after the Squeeze: gamma is found. A second layer reaches an Rsqrt only through a Mul
+    (not a copy of its variance): no roles."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "two", "Const", value=[2.0])
+    _, var = _moments(graph, "bn1")
+    gamma = _variable(graph, "bn1/gamma")
+    _add(graph, "bn1/squeezed", "Squeeze", var)
+    _add(graph, "bn1/copy", "Identity", var)
+    _add(graph, "bn1/add", "AddV2", "bn1/squeezed", "eps")
+    _add(graph, "bn1/Rsqrt", "Rsqrt", "bn1/add")
+    _add(graph, "bn1/inv", "Mul", "bn1/Rsqrt", gamma)
+    _, var = _moments(graph, "bn2")
+    gamma = _variable(graph, "bn2/gamma")
+    _add(graph, "bn2/scaled", "Mul", var, "two")
+    _add(graph, "bn2/add", "AddV2", "bn2/scaled", "eps")
+    _add(graph, "bn2/Rsqrt", "Rsqrt", "bn2/add")
+    _add(graph, "bn2/inv", "Mul", "bn2/Rsqrt", gamma)
+    assert _roles(graph, tmp_path) == {"bn1": {"gamma": "bn1/gamma"}, "bn2": {}}
+
+
+def test_roles_come_from_the_inference_op_when_the_training_op_has_no_rsqrt(tmp_path):
+    """A hand-written layer: moments whose variance only feeds the moving average (no Rsqrt), and an
+    inference path Rsqrt(moving_variance + eps) * gamma: both ops are read."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "decay", "Const", value=[0.9])
+    _add(graph, "rest", "Const", value=[0.1])
+    _, var = _moments(graph)
+    moving, gamma = _variable(graph, "bn/moving_variance"), _variable(graph, "bn/gamma")
+    _add(graph, "bn/old", "Mul", moving, "decay")
+    _add(graph, "bn/new", "Mul", var, "rest")
+    _add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
+    _add(graph, "bn/update", "Assign", "bn/moving_variance", "bn/blend")
+    _add(graph, "bn/add", "AddV2", moving, "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    assert _roles(graph, tmp_path) == {"bn": {"moving_variance": "bn/moving_variance", "gamma": "bn/gamma"}}
