@@ -37,9 +37,9 @@ class Project:
     def resolve(self, qual: str) -> Optional[Value]:
         """A FuncRef/ClassRef/global for ``pkg.utils.helper`` when that module was scanned (also when
         the scan started inside ``pkg``, so the module is known as ``utils``)."""
-        parts = qual.split(".")
-        if parts[0] in LIBRARY_ROOTS:
+        if qual.partition(".")[0] in LIBRARY_ROOTS:
             return None
+        parts = qual.split(".")
         for drop in range(min(3, len(parts) - 1)):
             value = self._resolve(parts[drop:])
             if value is not None:

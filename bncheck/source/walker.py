@@ -453,7 +453,7 @@ class Walker(LibraryCalls):
             frame.info.trained.add(segment(frame.module, node.value))
         base = self.expr(node.value, frame)
         if isinstance(base, Alias):
-            return Alias(f"{base.qual}.{node.attr}")
+            return _member(base.qual, node.attr)
         if isinstance(base, ModelObj):
             if node.attr in base.attrs:
                 return base.attrs[node.attr]
@@ -500,7 +500,7 @@ class Walker(LibraryCalls):
             receiver = self.expr(func_node.value, frame)
             method = func_node.attr
             if isinstance(receiver, Alias):
-                callee: Value = Alias(f"{receiver.qual}.{method}")
+                callee: Value = _member(receiver.qual, method)
             elif isinstance(receiver, ModelObj) and method in receiver.attrs:
                 callee = receiver.attrs[method]
             elif isinstance(receiver, ModelObj) and receiver.cls is not None and method in receiver.cls.methods:
@@ -565,6 +565,20 @@ class Walker(LibraryCalls):
             self.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
         return merge_tensors(tensors) if tensors else UNKNOWN
+
+
+_MEMBERS: dict[tuple[str, str], Alias] = {}
+
+
+def _member(qual: str, attr: str) -> Alias:
+    """``Alias(qual.attr)``, one shared object per name (aliases are never changed): the walker reads
+    the same few dotted names (``tf.compat.v1.layers``...) thousands of times."""
+    alias = _MEMBERS.get((qual, attr))
+    if alias is None:
+        if len(_MEMBERS) > 100_000:  # names from a hostile file: do not keep them all
+            _MEMBERS.clear()
+        alias = _MEMBERS[(qual, attr)] = Alias(f"{qual}.{attr}")
+    return alias
 
 
 def _is_static(func: FunctionInfo) -> bool:
