@@ -327,3 +327,84 @@ def test_roles_come_from_the_inference_op_when_the_training_op_has_no_rsqrt(tmp_
     _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
     _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
     assert _roles(graph, tmp_path) == {"bn": {"moving_variance": "bn/moving_variance", "gamma": "bn/gamma"}}
+
+
+def test_an_add_op_of_older_graphs_leads_to_the_rsqrt_too(tmp_path):
+    """``Add`` (TF 1.x graphs, tf.raw_ops.Add) as well as ``AddV2`` between the variance and the Rsqrt."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _, var = _moments(graph)
+    gamma = _variable(graph, "bn/gamma")
+    _add(graph, "bn/add", "Add", var, "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma"}}
+
+
+def test_moving_mean_reads_two_levels_deep_past_other_consumers_and_no_deeper():
+    """Rsqrt(moving_variance + eps): the means read are the variables multiplied by inv (the Rsqrt,
+    or Rsqrt * gamma) where the product is subtracted; an Identity listed first is passed over, two
+    such products both count, and a third level (inv * c * mean) does not."""
+    from bncheck.graph.batchnorm import find_layers
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "c", "Const", value=[2.0])
+    names = {n: _variable(graph, f"bn/{n}") for n in ("moving_variance", "mean_a", "mean_b", "mean_deep", "beta")}
+    _add(graph, "bn/add", "AddV2", names["moving_variance"], "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "bn/copy", "Identity", "bn/Rsqrt")
+    _add(graph, "bn/a", "Mul", "bn/Rsqrt", names["mean_a"])
+    _add(graph, "bn/sub_a", "Sub", names["beta"], "bn/a")
+    _add(graph, "bn/b", "Mul", "bn/Rsqrt", names["mean_b"])
+    _add(graph, "bn/sub_b", "Sub", names["beta"], "bn/b")
+    _add(graph, "bn/inv2", "Mul", "bn/Rsqrt", "c")
+    _add(graph, "bn/inv3", "Mul", "bn/inv2", "c")
+    _add(graph, "bn/deep", "Mul", "bn/inv3", names["mean_deep"])
+    _add(graph, "bn/sub_deep", "Sub", names["beta"], "bn/deep")
+    (layer,) = find_layers(graph_from_proto(graph))
+    assert layer.variables == ["bn/mean_a", "bn/mean_b", "bn/moving_variance"]
+
+
+def test_deadness_follows_every_consumer_of_a_dead_node():
+    """A Switch with a known predicate kills its untaken port; a node with one dead data input is
+    dead, a Merge only when all its inputs are; a malformed one-input Switch listed first changes nothing."""
+    from bncheck.graph.analysis import dead_nodes
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "p", "Placeholder")
+    _add(graph, "bad", "Switch", "x")
+    _add(graph, "s", "Switch", "x", "p")
+    _add(graph, "a", "Identity", "s")  # the false branch, dead when p is True
+    _add(graph, "q", "AddV2", "s", "a")  # dead before a's consumers are visited
+    _add(graph, "m", "Merge", "a", "x")  # one live input: runs
+    _add(graph, "r", "Identity", "a")
+    _add(graph, "mixed", "AddV2", "a", "x")  # one dead input is enough
+    _add(graph, "m_dead", "Merge", "a", "q")
+    _add(graph, "live", "Identity", "s:1")
+    dead = dead_nodes(graph_from_proto(graph), lambda ref: True if ref.node == "p" else None)
+    assert dead == {"a", "q", "r", "mixed", "m_dead"}
+
+
+def test_train_ops_inferred_from_optimizer_updates_are_every_fetch_root():
+    """Two optimizer updates, each read by its own summary op and both grouped by one NoOp: three roots."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "lr", "Const", value=[0.1])
+    for i in (1, 2):
+        _add(graph, f"w{i}", "VariableV2")
+        _add(graph, f"update{i}", "ApplyGradientDescent", f"w{i}", "lr", "x")
+    _add(graph, "h1", "Identity", "update1")
+    _add(graph, "h2", "Identity", "update2")
+    _add(graph, "group", "NoOp", "^update1", "^update2")
+    from bncheck.graph.model import GraphModel
+    from bncheck.loaders.graphs import graph_from_proto
+    from bncheck.rules.context import Context
+
+    ctx = Context(GraphModel(graph_from_proto(graph), "hand-made", "graphdef"))
+    assert ctx.train_ops == (("group", "h1", "h2"), "inferred: fetch roots that run optimizer updates")
