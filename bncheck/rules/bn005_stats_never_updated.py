@@ -62,6 +62,8 @@ model.save("model.keras")
         Example("keras3/custom_bn_subclass_custom_loop.keras", ("bn1", "bn2")),
         Example("tfkeras/custom_bn_subclass_custom_loop.h5", ("bn1", "bn2")),
         Example("tfkeras/mobilenet_v3_custom_loop_training_missing.h5", _MOBILENET_V3),
+        Example("tf1/layers_checkpoint_two_optimizers_no_updates", ("model/bn1", "model/bn2")),  # two train ops
+        Example("tf1/layers_checkpoint_two_optimizers_training_false", ("model/bn1", "model/bn2")),
     )
     valid = (
         Example("tf1/layers_checkpoint_with_updates"),

@@ -40,6 +40,9 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tfkeras/momentum_0.1.h5", ("bn1", "bn2")),
         Example("tf1/layers_momentum_1.0.meta", ("model/bn1", "model/bn2")),
         Example("tf1/handwritten_assign_add_decay_0.1.meta", ("bn1",)),
+        Example("keras3/momentum_0.5_and_1.0.keras", ("bn2",)),  # 0.5 is fine, 1.0 is not
+        Example("tf1/layers_momentum_0.5_then_0.1.meta", ("model/bn2",)),
+        Example("tf1/handwritten_mean_decay_0.1_variance_decay_0.2.meta", ("bn1",)),
     )
     valid = (
         Example("tf1/handwritten_decay_0.999_wired.meta"),
@@ -55,6 +58,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("tf1/maml_second_order.meta"),
         Example("tf1/handwritten_assign_add_decay_0.9.meta"),
         Example("tf1/layers_is_inference_flag_wired.meta"),  # the cond predicate is a negated flag
+        Example("tf1/layers_mode_string_flag_wired.meta"),  # the cond predicate is tf.equal(mode, "train")
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
