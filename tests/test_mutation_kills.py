@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import bncheck
 from bncheck import Severity
+from bncheck.rules import RULES
 from conftest import FIXTURES
+
+RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
 
 def findings(fixture: str, select: list[str] | None = None) -> list[tuple[str, str, Severity, str, dict]]:
@@ -408,3 +411,45 @@ def test_train_ops_inferred_from_optimizer_updates_are_every_fetch_root():
 
     ctx = Context(GraphModel(graph_from_proto(graph), "hand-made", "graphdef"))
     assert ctx.train_ops == (("group", "h1", "h2"), "inferred: fetch roots that run optimizer updates")
+
+
+def _two_ops_on_a_folded_cond():
+    """One layer, two training-mode fused ops on the taken branch of a v1 cond whose predicate is
+    Equal(c, c): True by default, but no placeholder or constant bncheck can name as the flag."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "c", "Const", value=[1.0])
+    _add(graph, "pred", "Equal", "c", "c")
+    _add(graph, "cond/Switch", "Switch", "x", "pred")
+    mean, var = _variable(graph, "bn/moving_mean"), _variable(graph, "bn/moving_variance")
+    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
+    for name in ("bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1"):
+        _add(graph, name, "FusedBatchNormV3", "cond/Switch:1", gamma, beta, mean, var, is_training=True)
+    _add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
+    return graph
+
+
+def test_the_same_could_not_judge_is_one_note(tmp_path):
+    from bncheck.rules.context import Unjudged
+
+    ctx = _context(_two_ops_on_a_folded_cond(), tmp_path)
+    assert [layer.name for layer in ctx.layers] == ["bn"]
+    assert list(RULES_BY_CODE["BN004"]().check(ctx)) == []
+    reason = ("training mode is picked by pred, True unless fed, which bncheck could not trace to a "
+              "placeholder or constant")
+    assert ctx.unjudged == [Unjudged("BN004", "bn", reason)]
+    assert ctx.notes == [str(Unjudged("BN004", "bn", reason))]
+
+
+def test_a_switch_without_a_predicate_input_selects_nothing(tmp_path):
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "cond/Switch", "Switch", "x")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
+         is_training=True)
+    _add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
+    ctx = _context(graph, tmp_path)
+    (layer,) = ctx.layers
+    assert layer.ops[0].branch == ("cond/Switch", 1)
+    assert ctx.switch_predicate(layer.ops[0]) is None
