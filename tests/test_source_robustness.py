@@ -77,3 +77,27 @@ def test_a_program_gets_a_bounded_number_of_steps(tmp_path, monkeypatch) -> None
                        "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up to "
                        "here"),
     ]
+
+
+def test_a_check_leaves_no_reference_cycles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Syntax trees are freed by reference counting as soon as a program is checked: with the cyclic
+    collector paused during the check, a cycle would keep every tree alive until the next collection
+    (measured: 8% of the time of a 2,000-file check went to that collection)."""
+    import gc
+
+    from conftest import FIXTURES
+
+    paths = [str(p) for p in sorted((FIXTURES / "source").glob("*.py"))]
+    helpers = [str(p) for p in sorted((FIXTURES / "source" / "project_helpers").glob("*.py"))]
+    check_files(paths[:1], jobs=1)  # first use: imports and caches
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            check_files([path], jobs=1)
+        check_files(helpers, jobs=1)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()

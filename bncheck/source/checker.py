@@ -6,6 +6,7 @@ none of the words the rules care about is not parsed at all.
 """
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import functools
 import os
@@ -222,9 +223,12 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
         except Exception as exc:  # a rule bug: report it, keep the other rules
             result.errors.append(InputError(files[0][0], f"internal error in {rule.code} ({type(exc).__name__}: {exc})"))
     for m in modules:  # modules and their functions refer to each other: free the trees now, not at a collection
+        for cls in m.classes.values():
+            cls.methods.clear()  # methods refer to their class
         m.functions.clear()
         m.classes.clear()
         m.globals.clear()
+        m.tree = _EMPTY_TREE  # whatever still refers to the module (a value in a cycle) keeps no tree
     found = _named_over_placeholders(found)
     active = {r.code for r in rules}
     tables = {p: suppression.parse(t) for p, t in texts.items()}
@@ -243,6 +247,9 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
 def _rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> list[SourceRule]:
     """The selected rules, made once per selection (rules keep no state between checks)."""
     return [cls() for cls in selected(list(select), list(ignore))]
+
+
+_EMPTY_TREE = ast.Module(body=[], type_ignores=[])
 
 
 class _OthersUse:

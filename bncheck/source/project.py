@@ -67,20 +67,6 @@ def serving_names(module: ModuleInfo) -> set[str]:
     if "signatures" not in module.text:
         return names
 
-    def add(node: ast.AST) -> None:
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            if node.attr == "get_concrete_function":
-                add(node.value)
-            else:
-                names.add(node.attr)
-        elif isinstance(node, ast.Call):
-            add(node.func)
-        elif isinstance(node, ast.Dict):
-            for v in node.values:
-                add(v)
-
     lines = {module.text.count("\n", 0, m.start()) + 1 for m in _SIGNATURES.finditer(module.text)}
     stmts: list[ast.AST] = list(module.tree.body)
     while stmts:  # only the statements whose lines hold a `signatures=` (a whole-tree walk costs more)
@@ -98,8 +84,26 @@ def serving_names(module: ModuleInfo) -> set[str]:
             if isinstance(node, ast.Call):
                 for kw in node.keywords:
                     if kw.arg == "signatures":
-                        add(kw.value)
+                        _add_serving(names, kw.value)
     return names
+
+
+def _add_serving(names: set[str], node: ast.AST) -> None:
+    """The function names a ``signatures=`` value refers to (a module function, not a closure: a
+    recursive closure is a reference cycle that keeps syntax trees alive)."""
+    if isinstance(node, ast.Name):
+        names.add(node.id)
+    elif isinstance(node, ast.Attribute):
+        if node.attr == "get_concrete_function":
+            _add_serving(names, node.value)
+        else:
+            names.add(node.attr)
+    elif isinstance(node, ast.Call):
+        _add_serving(names, node.func)
+    elif isinstance(node, ast.Dict):
+        for v in node.values:
+            if v is not None:
+                _add_serving(names, v)
 
 
 _SIGNATURES = re.compile(r"\bsignatures\s*=")

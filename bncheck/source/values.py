@@ -124,30 +124,46 @@ def literal_range(args: list[Value]) -> Value:
 
 
 def ema_decay(node: ast.expr, method: str) -> Optional[ast.expr]:
-    """``d`` in ``a * d + b * (1 - d)`` (any operand order), or in ``(a - b) * (1 - d)`` for assign_sub."""
-    def one_minus(n: ast.expr) -> Optional[ast.expr]:
-        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and isinstance(n.left, ast.Constant) \
-                and n.left.value in (1, 1.0):
-            return n.right
-        return None
+    """``d`` in ``a * d + b * (1 - d)`` (any operand order), or in ``(a - b) * (1 - d)`` for assign_sub.
 
-    def factors(n: ast.expr) -> list[ast.expr]:
-        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
-            return factors(n.left) + factors(n.right)
-        return [n]
-
+    The helpers are module functions, not closures: a recursive closure is a reference cycle, which
+    would keep syntax trees alive until the cyclic collector runs."""
     if method == "assign_sub":
-        for f in factors(node):
-            d = one_minus(f)
+        for f in _factors(node):
+            d = _one_minus(f)
             if d is not None:
                 return d
         return None
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
         return None
-    left, right = factors(node.left), factors(node.right)
+    left, right = _factors(node.left), _factors(node.right)
     for a, b in ((left, right), (right, left)):
         for f in b:
-            d = one_minus(f)
-            if d is not None and any(ast.dump(x) == ast.dump(d) for x in a):
+            d = _one_minus(f)
+            if d is not None and any(same_tree(x, d) for x in a):
                 return d
     return None
+
+
+def _one_minus(n: ast.expr) -> Optional[ast.expr]:
+    if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and isinstance(n.left, ast.Constant) \
+            and n.left.value in (1, 1.0):
+        return n.right
+    return None
+
+
+def _factors(n: ast.expr) -> list[ast.expr]:
+    if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
+        return _factors(n.left) + _factors(n.right)
+    return [n]
+
+
+def same_tree(a: object, b: object) -> bool:
+    """Whether two syntax trees are the same code (``ast.dump(a) == ast.dump(b)``, positions ignored)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, ast.AST):
+        return all(same_tree(getattr(a, f, None), getattr(b, f, None)) for f in a._fields)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+    return a == b
