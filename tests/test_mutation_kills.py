@@ -453,3 +453,53 @@ def test_a_switch_without_a_predicate_input_selects_nothing(tmp_path):
     (layer,) = ctx.layers
     assert layer.ops[0].branch == ("cond/Switch", 1)
     assert ctx.switch_predicate(layer.ops[0]) is None
+
+
+# -- real MetaGraphs changed at test time: what older TF versions and damaged files hold ----------
+
+def _meta(fixture: str):
+    from bncheck.protos import message_class
+
+    return message_class("tensorflow.MetaGraphDef").FromString((FIXTURES / fixture).read_bytes())
+
+
+def _apis(meta, tmp_path) -> dict[str, str]:
+    path = tmp_path / "changed.meta"
+    path.write_bytes(meta.SerializeToString())
+    return {layer.name: layer.api for layer in _context_of(path).layers}
+
+
+def _context_of(path):
+    from bncheck.loaders import discover, load
+    from bncheck.rules.context import Context
+
+    (ctx,) = [Context(m) for t in discover(str(path)) for m in load(t)]
+    return ctx
+
+
+def test_update_ops_listing_the_read_after_each_assignment_still_says_layers(tmp_path):
+    """TF 1.x resource variables: UPDATE_OPS holds the ReadVariableOp that runs after each
+    AssignSubVariableOp (a control input), not the assignment itself."""
+    meta = _meta("tf1/layers_resource_update_ops_wired.meta")
+    updates = meta.collection_def["update_ops"].node_list.value
+    nodes = {n.name: n for n in meta.graph_def.node}
+    reads = []
+    for name in list(updates):
+        read = meta.graph_def.node.add()
+        read.name, read.op = f"{name}/read_after", "ReadVariableOp"
+        read.input.extend([nodes[name].input[0], f"^{name}"])
+        reads.append(read.name)
+    del updates[:]
+    updates.extend(reads)
+    assert _apis(meta, tmp_path) == {"model/bn1": "layers", "model/bn2": "layers"}
+
+
+def test_a_damaged_model_variables_entry_hides_none_of_the_others(tmp_path):
+    """tf-slim registers its moving variables as model variables; an unreadable first entry is skipped."""
+    meta = _meta("tf1/slim_create_train_op.meta")
+    entries = meta.collection_def["model_variables"].bytes_list.value
+    kept = list(entries)
+    assert kept
+    del entries[:]
+    entries.extend([b"\x0a\xff\x01"] + kept)  # field 1 claims 255 bytes: not a VariableDef
+    assert _apis(meta, tmp_path) == dict.fromkeys(("net/conv1/BatchNorm", "net/conv2/BatchNorm"), "slim")
