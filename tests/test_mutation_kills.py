@@ -503,3 +503,20 @@ def test_a_damaged_model_variables_entry_hides_none_of_the_others(tmp_path):
     del entries[:]
     entries.extend([b"\x0a\xff\x01"] + kept)  # field 1 claims 255 bytes: not a VariableDef
     assert _apis(meta, tmp_path) == dict.fromkeys(("net/conv1/BatchNorm", "net/conv2/BatchNorm"), "slim")
+
+
+def test_a_negated_flag_copied_through_an_identity_is_still_negated(tmp_path):
+    """training = logical_not(identity(is_inference)): the same graph as the fixture with an Identity
+    put between the flag and its negation; the momentum is still read on the training side."""
+    meta = _meta("tf1/layers_is_inference_flag_wired.meta")
+    negations = [n for n in meta.graph_def.node if n.op == "LogicalNot"]
+    assert negations
+    for node in negations:
+        copy = meta.graph_def.node.add()
+        copy.name, copy.op = f"{node.name}/flag_copy", "Identity"
+        copy.input.append(node.input[0])
+        node.input[0] = copy.name
+    path = tmp_path / "negated_copy.meta"
+    path.write_bytes(meta.SerializeToString())
+    momenta = {layer.name: {round(u.momentum, 6) for u in layer.updates} for layer in _context_of(path).layers}
+    assert momenta == {"model/bn1": {0.99}, "model/bn2": {0.99}}
