@@ -520,3 +520,22 @@ def test_a_negated_flag_copied_through_an_identity_is_still_negated(tmp_path):
     path.write_bytes(meta.SerializeToString())
     momenta = {layer.name: {round(u.momentum, 6) for u in layer.updates} for layer in _context_of(path).layers}
     assert momenta == {"model/bn1": {0.99}, "model/bn2": {0.99}}
+
+
+def test_a_momentum_just_below_half_is_the_last_batch_even_when_shown_as_half(tmp_path):
+    """decay 0.4999999 (float32 0.49999991) is printed as 0.5 but is below 0.5: the message says why
+    it is bad (last batch wins), not the opposite."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    pop = _variable(graph, "bn/pop_mean")
+    _add(graph, "decay", "Const", value=[0.4999999])
+    _add(graph, "rest", "Const", value=[1 - 0.4999999])
+    _add(graph, "bn/old", "Mul", pop, "decay")
+    _add(graph, "bn/new", "Mul", mean, "rest")
+    _add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
+    _add(graph, "bn/update", "Assign", "bn/pop_mean", "bn/blend")
+    path = tmp_path / "graph.pb"
+    path.write_bytes(graph.SerializeToString())
+    (finding,) = bncheck.check_path(path, select=["BN007"])
+    assert finding.message == "moving-average momentum is 0.5: the moving average is essentially the last batch"
