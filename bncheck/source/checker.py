@@ -286,8 +286,11 @@ def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[st
             i = parent[i]
         return i
 
+    lasts = {name.rpartition(".")[2] for name in names}  # an import can only name a module by its last part
     for i, (_, text) in enumerate(files):
         for imported in _imported(text, names[i]):
+            if imported.rpartition(".")[2] not in lasts:
+                continue  # tensorflow, keras, numpy...: no scanned module
             parts = imported.split(".")
             # `pkg.utils` also names a scanned `utils` when the scan started inside pkg
             targets = {".".join(parts[k:]) for k in range(min(3, len(parts)))} if len(parts) > 1 else {imported}
