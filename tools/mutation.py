@@ -1,10 +1,12 @@
 """Mutation testing of the analysis core and the rules with mutmut, in a scratch copy of the repo.
 
-    pip install -e ".[test]" mutmut && python tools/mutation.py [--only bncheck/graph/analysis.py ...] [--jobs 2]
+    pip install -e ".[test]" mutmut && python tools/mutation.py [--core | --only bncheck/graph/analysis.py ...] [--jobs 2]
 
 Copies the committed tree (``git archive HEAD``) to a temporary folder, configures mutmut there
 (mutants of ``bncheck/graph`` and ``bncheck/rules``, judged by the tests that read real fixtures),
 runs it, and prints every surviving mutant and the counts. The working tree is never touched.
+``tools/mutation_probe.py`` then tells which fixture, if any, sees a survivor; the survivors judged
+equivalent are listed with the reason in ``tools/mutation_equivalents.md``.
 """
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "tests/test_rule_examples.py",
          "tests/test_golden_reports.py", "tests/test_tf2_keras.py", "tests/test_keras_configs.py",
          "tests/test_live_graphs.py", "tests/test_properties.py", "tests/test_mutation_kills.py"]
+CORE = ["bncheck/graph/analysis.py", "bncheck/graph/batchnorm.py", "bncheck/rules/context.py",
+        "bncheck/rules/bn001_update_not_run.py", "bncheck/rules/bn002_batch_stats_at_inference.py",
+        "bncheck/rules/bn005_stats_never_updated.py", "bncheck/rules/bn007_momentum_out_of_range.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
@@ -35,11 +40,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=["bncheck/graph/*", "bncheck/rules/*"],
                         help="glob patterns of the files to mutate")
+    parser.add_argument("--core", action="store_true",
+                        help="mutate only the analysis core (the files the README's numbers are about)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--keep", help="work in this folder instead of a temporary one (reusable between runs)")
     parser.add_argument("--mutants", nargs="*", default=[],
                         help="only these mutant names (e.g. the survivors of an earlier run, from `mutmut results`)")
     args = parser.parse_args()
+    if args.core:
+        args.only = CORE
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
     if not (work / "pyproject.toml").exists():
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
