@@ -82,7 +82,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
                 continue
             values = sorted({fmt_momentum(u.momentum) for u in bad})  # type: ignore[arg-type]
             shown = ", ".join(str(v) for v in values)
-            below_range = max(u.momentum for u in bad) < LOW  # type: ignore[type-var]  # the raw values, not as printed
+            below_range = all(u.momentum < LOW for u in bad if u.momentum is not None)  # raw values, not as printed
             why = "the moving average is essentially the last batch" if below_range else "the moving average never converges"
             yield self.finding(
                 ctx, layer,
