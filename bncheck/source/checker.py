@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import functools
+import gc
 import os
 import re
 from dataclasses import dataclass, field
@@ -367,12 +368,15 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
         batches: list[list[list[tuple[str, str]]]] = [[] for _ in range(jobs * 4)]
         for i, g in enumerate(groups):
             batches[i % len(batches)].append(g)
+        gc.freeze()  # forked workers: the collector leaves the parent's objects (and their pages) alone
         try:
             with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
                 for part in pool.map(_check_batch, [(b, root, sel, ign) for b in batches if b]):
                     result.extend(part)
         except (OSError, concurrent.futures.process.BrokenProcessPool):
             result.extend(_check_batch((groups, root, sel, ign)))
+        finally:
+            gc.unfreeze()
     order = {p: i for i, p in enumerate(paths)}
     result.checked.sort(key=lambda p: order.get(p, 0))
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
