@@ -244,11 +244,11 @@ def test_the_program_budget_is_a_note(tmp_path, monkeypatch) -> None:  # type: i
     assert [(f.code, f.loc.line) for f in result.findings] == [("BN007", 43), ("BN007", 45), ("BN007", 47),
                                                                ("BN007", 49)]
     assert result.notes == [
-        (f"{path}:52", "source analysis stopped: a program (files that import each other) gets at most 53 "
-                       "statements, and 3 functions were not walked (f5, f6, f7); nothing is reported about them"),
         (f"{path}:51", "source analysis of f4 stopped here: a program (files that import each other) gets at most 53 "
                        "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up "
                        "to here"),
+        (f"{path}:52", "source analysis stopped: a program (files that import each other) gets at most 53 "
+                       "statements, and 3 functions were not walked (f5, f6, f7); nothing is reported about them"),
     ]
 
 

@@ -101,3 +101,26 @@ def test_a_check_leaves_no_reference_cycles(tmp_path) -> None:  # type: ignore[n
     finally:
         if enabled:
             gc.enable()
+
+
+def test_files_checked_in_parallel_give_the_serial_result(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source import checker
+
+    monkeypatch.setattr(checker, "PARALLEL_MIN_FILES", 10)
+    paths = []
+    for i in range(24):
+        path = tmp_path / f"m{i}.py"
+        momentum = "0.1" if i % 3 == 0 else "0.99"
+        path.write_text(f"import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum={momentum}, "
+                        f"name='bn{i}')\nm = tf.keras.layers.BatchNormalization(momentum=cfg.m{i}, name='c{i}')\n")
+        paths.append(str(path))
+
+    def outcome(jobs: int):  # type: ignore[no-untyped-def]
+        result = check_files(paths, jobs=jobs)
+        return ([(f.code, f.loc.path, f.loc.line, f.layer) for f in result.findings], result.notes,
+                result.checked, result.errors)
+
+    serial, parallel = outcome(1), outcome(2)
+    assert parallel == serial
+    assert [layer for _, _, _, layer in serial[0]] == [f"bn{i}" for i in range(0, 24, 3)]
+    assert len(serial[1]) == 24 and serial[2] == paths and serial[3] == []

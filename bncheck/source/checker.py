@@ -380,4 +380,13 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
     order = {p: i for i, p in enumerate(paths)}
     result.checked.sort(key=lambda p: order.get(p, 0))
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
+    result.notes.sort(key=lambda note: _note_key(note, order))  # the same order however the work was split
     return result
+
+
+def _note_key(note: tuple[str, str], order: dict[str, int]) -> tuple[int, str, int, str]:
+    """Notes by input order, then line: ``where`` is ``path:line`` or a path."""
+    path, _, line = note[0].rpartition(":")
+    if not (path and line.isdigit()):
+        path, line = note[0], "0"
+    return order.get(path, len(order)), path, int(line), note[1]
