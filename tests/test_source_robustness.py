@@ -112,7 +112,8 @@ def test_files_checked_in_parallel_give_the_serial_result(tmp_path, monkeypatch)
         path = tmp_path / f"m{i}.py"
         momentum = "0.1" if i % 3 == 0 else "0.99"
         path.write_text(f"import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum={momentum}, "
-                        f"name='bn{i}')\nm = tf.keras.layers.BatchNormalization(momentum=cfg.m{i}, name='c{i}')\n")
+                        f"name='bn{i}')\nm = tf.keras.layers.BatchNormalization(momentum=cfg.m{i}, name='c{i}')\n"
+                        + ("def (:\n" if i % 8 == 5 else ""))
         paths.append(str(path))
 
     def outcome(jobs: int):  # type: ignore[no-untyped-def]
@@ -121,6 +122,9 @@ def test_files_checked_in_parallel_give_the_serial_result(tmp_path, monkeypatch)
                 result.checked, result.errors)
 
     serial, parallel = outcome(1), outcome(2)
-    assert parallel == serial
-    assert [layer for _, _, _, layer in serial[0]] == [f"bn{i}" for i in range(0, 24, 3)]
-    assert len(serial[1]) == 24 and serial[2] == paths and serial[3] == []
+    assert [(f, n, c, [str(e) for e in errors]) for f, n, c, errors in [parallel]] == \
+        [(f, n, c, [str(e) for e in errors]) for f, n, c, errors in [serial]]
+    broken = [5, 13, 21]  # syntax errors: one-line errors, the other files still checked
+    assert [layer for _, _, _, layer in serial[0]] == [f"bn{i}" for i in range(0, 24, 3) if i not in broken]
+    assert len(serial[1]) == 21 and serial[2] == [p for i, p in enumerate(paths) if i not in broken]
+    assert [e.source for e in serial[3]] == [paths[i] for i in broken]

@@ -381,6 +381,7 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
     result.checked.sort(key=lambda p: order.get(p, 0))
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
     result.notes.sort(key=lambda note: _note_key(note, order))  # the same order however the work was split
+    result.errors.sort(key=lambda e: order.get(e.source, len(order)))
     return result
 
 
