@@ -187,3 +187,21 @@ def test_coverage_guided_targets_run_from_the_fixture_seeds(tmp_path, fmt):
     assert "\nDone 100 in " in proc.stderr
     assert len(list(corpus.glob("seed-*"))) == len(harness.seeds(fmt))
     assert not list(tmp_path.glob("crash-*"))
+
+
+def test_campaign_re_runs_bncheck_on_a_mutant_its_worker_could_not_finish(monkeypatch):
+    """The worker (forked, so it inherits the switched-off heap check) spins inside HDF5 on h5:929
+    until the 2 s budget; bncheck itself, run on the same mutant, refuses it at once: a hang of the
+    oracle's worker, contained, not past the budget."""
+    import bncheck.loaders.keras_files as keras_files
+    from fuzz import campaign
+
+    monkeypatch.setattr(keras_files, "check_file", lambda *args: None)
+    totals = campaign.run(["h5"], mutants=1, jobs=1, budget=2.0, memory_mb=2048, base_seed=0, first=929, grace=3.0)
+    stats = totals["formats"]["h5"]
+    assert stats["verdicts"] == {"hang": 1}
+    assert (stats["rechecked"], stats["past_budget"], stats["uncontained"]) == (1, 0, 0)
+    (failure,) = totals["failures"]
+    assert failure["mutant"] == "h5:929" and failure["status"] == "hang"
+    assert failure["bncheck"]["exit"] == 2 and failure["bncheck"]["contained"]
+    assert "damaged HDF5 global heap at byte 2048" in failure["bncheck"]["stderr"][0]
