@@ -13,7 +13,7 @@ import gc
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Sequence
 
 from bncheck import collector
 from bncheck.errors import InputError
@@ -190,7 +190,7 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
             files_using[w] = files_using.get(w, 0) + 1
     for path, text in files:
         try:
-            extra = _OthersUse(files_using, words[path]) if words else frozenset()
+            extra: Container[str] = _OthersUse(files_using, words[path]) if words else frozenset()
             modules.append(parse_module(path, text, module_name(path, root), extra))
             result.checked.append(path)
         except InputError as exc:

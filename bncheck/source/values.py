@@ -164,6 +164,6 @@ def same_tree(a: object, b: object) -> bool:
         return False
     if isinstance(a, ast.AST):
         return all(same_tree(getattr(a, f, None), getattr(b, f, None)) for f in a._fields)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))
     return a == b
