@@ -151,7 +151,7 @@ def _interesting(modules: list[ModuleInfo]) -> tuple[set[int], set[int]]:
         if relevant(text):
             hot.add(id(f.node))
             queue += [f.name, owner]
-    index: dict[str, list[tuple[object, str]]] = {}
+    index: dict[str, list[tuple[FunctionInfo, str]]] = {}
     for f, owner, text in funcs:
         if id(f.node) not in hot:
             for word in set(_WORD.findall(text)):
@@ -163,9 +163,9 @@ def _interesting(modules: list[ModuleInfo]) -> tuple[set[int], set[int]]:
             continue
         seen.add(name)
         for f, owner in index.get(name, ()):
-            if id(f.node) not in hot:  # type: ignore[attr-defined]
-                hot.add(id(f.node))  # type: ignore[attr-defined]
-                queue += [f.name, owner]  # type: ignore[attr-defined]
+            if id(f.node) not in hot:
+                hot.add(id(f.node))
+                queue += [f.name, owner]
     cold = {id(f.node) for f, _, _ in funcs} - hot
     return hot, cold
 

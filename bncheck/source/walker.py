@@ -411,11 +411,12 @@ class Walker(LibraryCalls):
                 return Const(True)
             return UNKNOWN
         if isinstance(node, ast.BoolOp):
-            values = [self.expr(v, frame) for v in node.values]
-            if all(isinstance(v, Const) for v in values):
-                result = values[0].value  # type: ignore[attr-defined]
-                for v in values[1:]:
-                    result = (result and v.value) if isinstance(node.op, ast.And) else (result or v.value)  # type: ignore[attr-defined]
+            values = [self.expr(operand, frame) for operand in node.values]
+            consts = [value for value in values if isinstance(value, Const)]
+            if len(consts) == len(values):
+                result = consts[0].value
+                for const in consts[1:]:
+                    result = (result and const.value) if isinstance(node.op, ast.And) else (result or const.value)
                 return Const(result)
             return UNKNOWN
         if isinstance(node, ast.IfExp):

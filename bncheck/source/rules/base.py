@@ -29,7 +29,7 @@ class SourceFinding:
         at = f"{self.loc.path}:{self.loc.line}:{self.loc.col}"
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, layer=self.layer, message=self.message,
-            path=self.loc.path, graph="source", evidence=evidence(dict((("at", at),) + self.facts)),  # type: ignore[arg-type]
+            path=self.loc.path, graph="source", evidence=evidence(dict([("at", at), *self.facts])),  # type: ignore[list-item]
             fix=self.fix, line=self.loc.line, column=self.loc.col,
         )
 
