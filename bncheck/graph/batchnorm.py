@@ -503,13 +503,48 @@ def find_layers(graph: Graph, folder: ConstantFolder | None = None, facts: Graph
 
 
 def _merge_same_name(layers: list[BnLayer]) -> list[BnLayer]:
+    """Groups that got the same name are one layer (its ops without variables, e.g. a frozen graph's
+    constants, join the layer), unless each holds moving variables of its own: then they are
+    different layers whose variables do not tell them apart (a Keras 3 subclassed model names every
+    BN's variables ``model/moving_mean``...), and each is told by its ops' scope instead."""
     out: list[BnLayer] = []
+    i = 0
+    while i < len(layers):
+        j = i
+        while j < len(layers) and layers[j].name == layers[i].name:
+            j += 1
+        same = layers[i:j]
+        owners = [layer for layer in same if layer.variables] or same[:1]
+        for layer in same:
+            if layer not in owners:
+                _absorb(owners[0], layer)
+        if len(owners) > 1:
+            _name_by_scope(owners)
+        out += owners
+        i = j
+    return sorted(out, key=lambda l: l.name)
+
+
+def _absorb(into: BnLayer, layer: BnLayer) -> None:
+    into.ops += layer.ops
+    into.updates += layer.updates
+    into.variables = sorted(set(into.variables) | set(layer.variables))
+
+
+_CALL_SCOPE = re.compile(r"^(StatefulPartitionedCall|PartitionedCall)(_\d+)?$")
+
+
+def _name_by_scope(layers: list[BnLayer]) -> None:
+    """``name (scope)`` for layers sharing a name: the innermost scope of their ops that differs."""
+    scopes = []
     for layer in layers:
-        if out and out[-1].name == layer.name:
-            prev = out[-1]
-            prev.ops += layer.ops
-            prev.updates += layer.updates
-            prev.variables = sorted(set(prev.variables) | set(layer.variables))
-        else:
-            out.append(layer)
-    return out
+        parts = [p for p in _strip_internal(min(op.node for op in layer.ops).rpartition("/")[0]).split("/")
+                 if p and not _CALL_SCOPE.match(p)]
+        scopes.append(parts)
+    labels = [parts[-1] if parts else "" for parts in scopes]
+    if len(set(labels)) < len(labels) or not all(labels):
+        labels = ["/".join(parts) for parts in scopes]
+    if len(set(labels)) < len(labels) or not all(labels):
+        labels = [f"{k + 1}" for k in range(len(layers))]  # nothing tells them apart but their order
+    for layer, label in zip(layers, labels):
+        layer.name = f"{layer.name} ({label})"

@@ -82,13 +82,15 @@ class Context:
             for note in graph_notes:
                 self.cannot_judge("BN007", "", note)
         names = {layer.name for layer in found}
+        owned = {v for layer in found for v in layer.variables}
         extra: list[str] = []
         if self.model.keras is not None:
             extra += [k.path for k in self.model.keras.layers]
         if self.model.values is not None:
             extra += list(self.model.values.layers)
         for name in dict.fromkeys(extra):
-            if name not in names:
+            # a config or checkpoint layer is new unless a graph layer already has its variables
+            if name not in names and not {f"{name}/moving_mean", f"{name}/moving_variance"} & owned:
                 names.add(name)
                 found.append(BnLayer(name, variables=[f"{name}/moving_mean", f"{name}/moving_variance"], api="keras"
                                      if self.model.keras is not None or self.model.kind == "checkpoint" else "unknown"))
