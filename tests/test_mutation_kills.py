@@ -539,3 +539,69 @@ def test_a_momentum_just_below_half_is_the_last_batch_even_when_shown_as_half(tm
     path.write_bytes(graph.SerializeToString())
     (finding,) = bncheck.check_path(path, select=["BN007"])
     assert finding.message == "moving-average momentum is 0.5: the moving average is essentially the last batch"
+
+
+# -- momenta solved from the arithmetic forms updates are written in --------------------------------
+
+def _update_graph(nodes, op: str = "Assign"):
+    """moments of x and a variable bn/pop; ``nodes`` compute "value" from "pop" (its read) and
+    "mean" (the batch mean), constants c9 = 0.9, c1 = 0.1, c10 = 10, c0 = 0 and a placeholder "lr"."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "lr", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "mean", "Identity", mean)
+    _variable(graph, "bn/pop")
+    _add(graph, "pop", "Identity", "bn/pop/read")
+    for name, value in (("c9", 0.9), ("c1", 0.1), ("c10", 10.0), ("c0", 0.0)):
+        _add(graph, name, "Const", value=[value])
+    for node in nodes:
+        _add(graph, *node)
+    _add(graph, "bn/update", op, "bn/pop", "value")
+    return graph
+
+
+def _solved(nodes, op: str = "Assign") -> tuple[set, list[str]]:
+    from bncheck.graph.batchnorm import find_layers
+    from bncheck.loaders.graphs import graph_from_proto
+
+    notes: list[str] = []
+    layers = find_layers(graph_from_proto(_update_graph(nodes, op)), notes=notes)
+    momenta = {None if u.momentum is None else round(u.momentum, 6) for layer in layers for u in layer.updates}
+    return momenta, notes
+
+
+SOLVED = {
+    "pop * 0.9 + mean * 0.1": [("a", "Mul", "pop", "c9"), ("b", "Mul", "mean", "c1"), ("value", "AddV2", "a", "b")],
+    "0.9 * pop + 0.1 * mean": [("a", "Mul", "c9", "pop"), ("b", "Mul", "c1", "mean"), ("value", "Add", "a", "b")],
+    "pop - (pop - mean) / 10": [("d", "Sub", "pop", "mean"), ("q", "RealDiv", "d", "c10"), ("value", "Sub", "pop", "q")],
+    "pop * 0.9 - (-mean) * 0.1": [("n", "Neg", "mean"), ("b", "Mul", "n", "c1"), ("a", "Mul", "pop", "c9"),
+                                  ("value", "Sub", "a", "b")],
+    "identity(pop * 0.9 + mean * lr)": [("a", "Mul", "pop", "c9"), ("b", "Mul", "mean", "lr"), ("s", "AddV2", "a", "b"),
+                                        ("value", "Identity", "s")],
+    "merge(pop * 0.9 + mean * 0.1, same)": [("a", "Mul", "pop", "c9"), ("b", "Mul", "mean", "c1"),
+                                            ("s", "AddV2", "a", "b"), ("value", "Merge", "s", "s")],
+}
+
+
+def test_momenta_of_every_arithmetic_form_are_solved_exactly():
+    assert {form: _solved(nodes) for form, nodes in SOLVED.items()} == dict.fromkeys(SOLVED, ({0.9}, []))
+
+
+def test_assign_sub_of_a_scaled_difference_is_solved():
+    assert _solved([("d", "Sub", "pop", "mean"), ("value", "Mul", "d", "c1")], "AssignSub") == ({0.9}, [])
+
+
+NOT_SOLVED = {
+    "(pop - mean) / 0": [("d", "Sub", "pop", "mean"), ("value", "RealDiv", "d", "c0")],
+    "pop * pop + mean": [("a", "Mul", "pop", "pop"), ("value", "AddV2", "a", "mean")],
+    "(pop - mean) / lr": [("d", "Sub", "pop", "mean"), ("value", "RealDiv", "d", "lr")],
+    "merge(pop + mean, pop * 0.9 + mean)": [("s1", "AddV2", "pop", "mean"), ("a", "Mul", "pop", "c9"),
+                                            ("s2", "AddV2", "a", "mean"), ("value", "Merge", "s1", "s2")],
+}
+
+
+def test_updates_that_are_no_affine_moving_average_are_a_note():
+    note = ("the assignment bn/update to the moving variable bn/pop is not an affine moving average bncheck "
+            "can solve; its momentum is not judged")
+    assert {form: _solved(nodes) for form, nodes in NOT_SOLVED.items()} == dict.fromkeys(NOT_SOLVED, (set(), [note]))
