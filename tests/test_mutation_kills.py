@@ -581,6 +581,19 @@ SOLVED = {
                                         ("value", "Identity", "s")],
     "merge(pop * 0.9 + mean * 0.1, same)": [("a", "Mul", "pop", "c9"), ("b", "Mul", "mean", "c1"),
                                             ("s", "AddV2", "a", "b"), ("value", "Merge", "s", "s")],
+    # the term holding the old value second, or negated
+    "mean * 0.1 + pop * 0.9": [("b", "Mul", "mean", "c1"), ("a", "Mul", "pop", "c9"), ("value", "AddV2", "b", "a")],
+    "mean * 0.1 - (-(pop * 0.9))": [("b", "Mul", "mean", "c1"), ("a", "Mul", "pop", "c9"), ("n", "Neg", "a"),
+                                    ("value", "Sub", "b", "n")],
+    # a Merge whose other input cannot be solved: the input with the batch statistic
+    "merge(pop * 0.9 + mean * 0.1, pop * pop)": [("a", "Mul", "pop", "c9"), ("b", "Mul", "mean", "c1"),
+                                                 ("s", "AddV2", "a", "b"), ("sq", "Mul", "pop", "pop"),
+                                                 ("value", "Merge", "s", "sq")],
+    # factors computed from no variable's value: a function of a fed value, the variable's size
+    "pop * 0.9 + mean * sqrt(lr)": [("a", "Mul", "pop", "c9"), ("r", "Sqrt", "lr"), ("b", "Mul", "mean", "r"),
+                                    ("value", "AddV2", "a", "b")],
+    "pop * 0.9 + mean * size(pop)": [("a", "Mul", "pop", "c9"), ("n", "Size", "pop"), ("b", "Mul", "mean", "n"),
+                                     ("value", "AddV2", "a", "b")],
 }
 
 
@@ -598,6 +611,8 @@ NOT_SOLVED = {
     "(pop - mean) / lr": [("d", "Sub", "pop", "mean"), ("value", "RealDiv", "d", "lr")],
     "merge(pop + mean, pop * 0.9 + mean)": [("s1", "AddV2", "pop", "mean"), ("a", "Mul", "pop", "c9"),
                                             ("s2", "AddV2", "a", "mean"), ("value", "Merge", "s1", "s2")],
+    "-(pop * pop) + mean": [("a", "Mul", "pop", "pop"), ("n", "Neg", "a"), ("value", "AddV2", "n", "mean")],
+    "sqrt(pop) + mean": [("r", "Sqrt", "pop"), ("value", "AddV2", "r", "mean")],  # not affine in pop
 }
 
 
