@@ -620,3 +620,38 @@ def test_updates_that_are_no_affine_moving_average_are_a_note():
     note = ("the assignment bn/update to the moving variable bn/pop is not an affine moving average bncheck "
             "can solve; its momentum is not judged")
     assert {form: _solved(nodes) for form, nodes in NOT_SOLVED.items()} == dict.fromkeys(NOT_SOLVED, (set(), [note]))
+
+
+def test_the_rest_of_the_layer_norm_shape_is_required():
+    """Constant ones and zeros as affine, but the rest of tf-keras LayerNormalization's shape missing:
+    NHWC, an input that is no Reshape, a mean that is not empty or not constant, batch statistics
+    read downstream. Each is a batch-norm layer; the full shape without any consumer is not."""
+    def variant(*, data_format=b"NCHW", source="norm/Reshape", mean="empty", variance="empty", readers=("",),
+                drop_output=False):
+        graph = _graph_def()
+        _add(graph, "x", "Placeholder")
+        _add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
+        _add(graph, "norm/Reshape", "Reshape", "x", "shape")
+        _add(graph, "norm/copy", "Identity", "x")
+        _add(graph, "empty", "Const", value=[])
+        _add(graph, "ones", "Const", value=[1.0] * 4)
+        _add(graph, "zeros", "Const", value=[0.0] * 4)
+        _add(graph, "fed", "Placeholder")
+        _add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", source, "ones", "zeros", mean, variance,
+             data_format=data_format, is_training=True)
+        if not drop_output:
+            for i, port in enumerate(readers):
+                _add(graph, f"y{i}", "Identity", f"norm/FusedBatchNormV3{port}")
+        return _layers_of(graph)
+
+    assert variant() == []  # the layer-norm shape itself
+    assert variant(drop_output=True) == []
+    kept = {
+        "NHWC": variant(data_format=b"NHWC"),
+        "input not a Reshape": variant(source="norm/copy"),
+        "mean not empty": variant(mean="ones"),
+        "mean fed": variant(mean="fed"),
+        "batch mean read": variant(readers=("", ":1")),
+        "batch variance read": variant(readers=("", ":2")),
+    }
+    assert kept == dict.fromkeys(kept, ["norm"])
