@@ -63,7 +63,7 @@ def test_bn005_cause_names_both_train_ops_that_skip_the_updates():
     messages = {f.layer: f.message for f in bncheck.check_path(
         FIXTURES / "tf1/layers_checkpoint_two_optimizers_no_updates", select=["BN005"])}
     assert messages == dict.fromkeys(("model/bn1", "model/bn2"), (
-        "the update ops are not run by train_body, train_head (BN001), and indeed after 20 steps the moving "
+        "the update ops are not run by train_body and train_head (BN001), and indeed after 20 steps the moving "
         "statistics are still 0/1"))
 
 
@@ -72,7 +72,7 @@ def test_bn005_cause_names_both_train_ops_that_run_the_layer_in_inference_mode()
     messages = {f.layer: f.message for f in bncheck.check_path(
         FIXTURES / "tf1/layers_checkpoint_two_optimizers_training_false", select=["BN005"])}
     assert messages == dict.fromkeys(("model/bn1", "model/bn2"), (
-        "train_body, train_head runs this layer in inference mode (BN009), and indeed after 20 steps the "
+        "train_body and train_head run this layer in inference mode (BN009), and indeed after 20 steps the "
         "moving statistics are still 0/1"))
 
 

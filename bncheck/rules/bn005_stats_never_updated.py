@@ -8,7 +8,7 @@ import numpy as np
 from bncheck.findings import Finding, Severity
 from bncheck.graph.batchnorm import BnLayer
 from bncheck.rules import fixes
-from bncheck.rules.base import Example, Rule
+from bncheck.rules.base import Example, Rule, fmt_momentum
 from bncheck.rules.context import Context
 from bncheck.rules.values import all_equal, describe
 
@@ -115,7 +115,7 @@ model.save("model.keras")
             step_count = max((c for c in steps.values()), default=0)
             after = f"after {step_count} steps" if step_count else "after training"
             message = f"{after} the moving statistics are still exactly 0 and 1: their updates never ran"
-            cause = self._cause(ctx, layer)
+            cause, fix = self._cause(ctx, layer)
             if cause:
                 message = f"{cause}, and indeed {after} the moving statistics are still 0/1"
             affine_moved = any(k.endswith("(trained)") for k in signs)
@@ -133,7 +133,7 @@ model.save("model.keras")
                     "values from": values.origin,
                     "built with": fixes.api_name(layer.api),
                 },
-                fixes.updates_not_run(layer.api),
+                fix,
                 severity,
             )
         if missing:
@@ -147,10 +147,22 @@ model.save("model.keras")
                 "whether their statistics update could not be judged from the values")
 
     @staticmethod
-    def _cause(ctx: Context, layer: BnLayer) -> str | None:
+    def _cause(ctx: Context, layer: BnLayer) -> tuple[str | None, str]:
+        """Why the statistics stayed 0/1, when the artefact shows it, and the fix for that cause."""
+        keras_layer = ctx.keras_layer(layer)
+        momenta = ([keras_layer.momentum] if keras_layer is not None and not layer.updates
+                   else [u.momentum for u in layer.updates if u.momentum is not None])
+        if momenta and all(m >= 1.0 for m in momenta):  # updates may run, but keep the old value
+            shown = ", ".join(sorted({str(fmt_momentum(m)) for m in momenta}))
+            return (f"the moving-average momentum is {shown}, so every update keeps the old value (BN007)",
+                    fixes.momentum(layer.api))
+        labels = ctx.train_op_labels()
+        who = " and ".join(labels) if len(labels) < 3 else ", ".join(labels[:-1]) + " and " + labels[-1]
         stale, _ = ctx.stale_updates(layer)
         if stale:
-            return f"the update ops are not run by {', '.join(ctx.train_op_labels())} (BN001)"
+            return f"the update ops are not run by {who} (BN001)", fixes.updates_not_run(layer.api)
         if ctx.inference_ops_in_training(layer):
-            return f"{', '.join(ctx.train_op_labels())} runs this layer in inference mode (BN009)"
-        return None
+            verb = "run" if len(labels) > 1 else "runs"
+            return (f"{who} {verb} this layer in inference mode (BN009)",
+                    fixes.training_mode_in_train_step(layer.api))
+        return None, fixes.updates_not_run(layer.api)
