@@ -211,21 +211,6 @@ def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str
     return seen
 
 
-def descendants(graph: Graph, seeds: Iterable[str], *, control: bool = True) -> set[str]:
-    """Every node computed after ``seeds`` (data edges, and control edges when ``control``)."""
-    out: set[str] = set()
-    stack = [s for s in seeds if s in graph]
-    while stack:
-        name = stack.pop()
-        if name in out:
-            continue
-        out.add(name)
-        for consumer, pos in graph.consumers.get(name, ()):
-            if consumer not in out and (control or pos is not None):
-                stack.append(consumer)
-    return out
-
-
 class Deadness:
     """Nodes (and Switch output ports) that never run because a v1 ``tf.cond`` Switch has a fixed
     predicate. Follows TensorFlow's executor: a node is dead when any input is dead, a Merge only
