@@ -6,7 +6,6 @@ Expressions are evaluated with explicit stacks, so a deep chain of ops costs mem
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 from bncheck.findings import Finding, Severity, evidence
 from bncheck.source.edits import Edit
-from bncheck.source.model import Loc, Run
+from bncheck.source.model import Const, Loc, Run
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,25 @@ def span_text(ctx: RuleContext, loc: Loc) -> str:
         return lines[loc.line - 1][loc.col - 1:loc.end_col - 1]
     parts = [lines[loc.line - 1][loc.col - 1:]] + lines[loc.line:loc.end_line - 1] + [lines[loc.end_line - 1][:loc.end_col - 1]]
     return "\n".join(parts)
+
+
+def calls_fixing_training(run: Run, frame_kind: str, code: str, where: Callable[[Any], str],
+                          context: RuleContext) -> Iterator[Any]:
+    """Keras calls in ``frame_kind`` frames that pass ``training=True``, with a note (never a guess)
+    for the ones bncheck cannot judge: a callee defined outside the scanned files, or a ``training=``
+    value it cannot tell. ``where(call)`` says where the call is, for the notes."""
+    for call in run.keras_calls:
+        if call.frame.kind != frame_kind or call.training is None:
+            continue
+        fixed = isinstance(call.training, Const) and call.training.value is True
+        if not call.known and fixed:
+            context.note(call.loc, f"{code} not judged for {call.callee}(..., training=True) in {where(call)}: its "
+                                   "definition is not in the scanned files, so bncheck cannot tell whether it "
+                                   "holds batch norm")
+            continue
+        if not isinstance(call.training, Const) and call.bn_layers and not call.training_is_param:
+            context.note(call.training_loc or call.loc,
+                         f"{code} not judged for {call.callee} in {where(call)}: training= is a value bncheck "
+                         "cannot tell")
+        if fixed:
+            yield call

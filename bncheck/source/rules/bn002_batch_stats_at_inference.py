@@ -7,7 +7,7 @@ from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import Const, Run
-from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
+from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 
 class BatchStatsAtInferenceSource(SourceRule):
@@ -25,21 +25,8 @@ class BatchStatsAtInferenceSource(SourceRule):
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:
-            for call in run.keras_calls:
-                if call.frame.kind != "serving" or call.training is None:
-                    continue
-                fixed = isinstance(call.training, Const) and call.training.value is True
-                if not call.known and fixed:
-                    context.note(call.loc, f"BN002 not judged for {call.callee}(..., training=True) in the serving "
-                                           f"function {call.frame.name!r}: its definition is not in the scanned "
-                                           "files, so bncheck cannot tell whether it holds batch norm")
-                    continue
-                if not isinstance(call.training, Const) and call.bn_layers and not call.training_is_param:
-                    context.note(call.training_loc or call.loc,
-                                 f"BN002 not judged for {call.callee} in the serving function {call.frame.name!r}: "
-                                 "training= is a value bncheck cannot tell")
-                if not fixed:
-                    continue
+            where = lambda call: f"the serving function {call.frame.name!r}"  # noqa: E731
+            for call in calls_fixing_training(run, "serving", "BN002", where, context):
                 edits = (Edit(call.training_loc, "False", safe=True),) if call.training_loc else ()
                 for layer in call.bn_layers:
                     yield self.finding(

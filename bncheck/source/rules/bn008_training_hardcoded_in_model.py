@@ -6,8 +6,8 @@ from typing import Iterator
 from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Const, Run
-from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
+from bncheck.source.model import Run
+from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 FIX = (
     "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
@@ -35,21 +35,7 @@ class TrainingHardcodedInModelSource(SourceRule):
                         f"{model.loc.line}: inference runs it with batch statistics",
                         {"model": f"{model.loc.path}:{model.loc.line}", "built with": fixes.api_name("keras")},
                         FIX, (Edit(loc, "None", safe=False),))
-            for call in run.keras_calls:
-                if call.frame.kind != "model_call" or call.training is None:
-                    continue
-                fixed = isinstance(call.training, Const) and call.training.value is True
-                if not call.known and fixed:
-                    context.note(call.loc, f"BN008 not judged for {call.callee}(..., training=True) in "
-                                           f"{call.frame.name}: its definition is not in the scanned files, so bncheck "
-                                           "cannot tell whether it holds batch norm")
-                    continue
-                if not isinstance(call.training, Const) and call.bn_layers and not call.training_is_param:
-                    context.note(call.training_loc or call.loc,
-                                 f"BN008 not judged for {call.callee} in {call.frame.name}: training= is a value "
-                                 "bncheck cannot tell")
-                if not fixed:
-                    continue
+            for call in calls_fixing_training(run, "model_call", "BN008", lambda call: call.frame.name, context):
                 for layer in call.bn_layers:
                     yield self.finding(
                         layer, call.training_loc or call.loc,
