@@ -7,6 +7,7 @@ variables; ops and variables linked by reads and updates are grouped into one :c
 """
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Callable, Mapping
 from dataclasses import dataclass, field
@@ -508,22 +509,18 @@ def _merge_same_name(layers: list[BnLayer]) -> list[BnLayer]:
     different layers whose variables do not tell them apart (a Keras 3 subclassed model names every
     BN's variables ``model/moving_mean``...), and each is told by its ops' scope instead."""
     out: list[BnLayer] = []
-    i = 0
-    while i < len(layers):
-        j = i
-        while j < len(layers) and layers[j].name == layers[i].name:
-            j += 1
-        same = layers[i:j]
-        owners = [layer for layer in same if layer.variables] or same[:1]
-        for layer in same:
-            if layer not in owners:
-                _absorb(owners[0], layer)
+    for _, group in itertools.groupby(layers, key=lambda layer: layer.name):
+        same = list(group)
+        owners = [layer for layer in same if layer.variables]
+        rest = [layer for layer in same if not layer.variables]
+        if not owners:
+            owners, rest = rest[:1], rest[1:]
+        for layer in rest:
+            _absorb(owners[0], layer)
         if len(owners) > 1:
             _name_by_scope(owners)
         out += owners
-        i = j
     return sorted(out, key=lambda l: l.name)
-
 
 def _absorb(into: BnLayer, layer: BnLayer) -> None:
     into.ops += layer.ops

@@ -213,17 +213,18 @@ class _Lowerer:
         return Graph(nodes, name=name)
 
 
-def lower(graph: Graph, functions: Mapping[str, Graph], rename: Mapping[str, str] | None = None) -> Graph:
+def lower(graph: Graph, functions: Mapping[str, Graph], function_nodes: int,
+          rename: Mapping[str, str] | None = None) -> Graph:
     """``graph`` with every reachable function call inlined and functional control flow lowered.
 
-    ``rename`` gives top-level nodes new names (a SavedModel's variable handles get the names the
-    object graph gives their variables)."""
+    ``function_nodes``: how many nodes the library's bodies hold (for the inlining budget; a lazy
+    library counts them without converting any). ``rename`` gives top-level nodes new names (a
+    SavedModel's variable handles get the names the object graph gives their variables)."""
     if rename:
         graph = _renamed(graph, rename)
     if not has_functional_ops(graph, functions):
         return graph
-    count = getattr(functions, "node_count", None)  # a lazy library counts without converting
-    size = len(graph) + (count() if callable(count) else sum(len(f) for f in functions.values()))
+    size = len(graph) + function_nodes
     lowerer = _Lowerer(functions, max(MIN_BUDGET, GROWTH * size))
     lowerer.body(graph, "", [], None, ())
     flat = lowerer.graph(graph.name)

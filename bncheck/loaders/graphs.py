@@ -57,7 +57,7 @@ def graph_from_proto(graph_def: Any) -> Graph:
         nodes.append(Node(name, nd.op, tuple(data), tuple(ctrl), nd.attr))
     graph = Graph(nodes)
     if len(graph) == len(nodes):  # duplicate names: the last node wins, so list consumers from it
-        graph.__dict__["consumers"] = consumers
+        graph.__dict__["consumers"] = consumers  # Graph.consumers, already computed
     return graph
 
 
@@ -123,13 +123,10 @@ class FunctionLibrary(Mapping[str, Graph]):
         return sum(len(f.node_def) + len(f.signature.input_arg) for f in self._defs.values())
 
 
-def functions_from_proto(graph_def: Any) -> FunctionLibrary:
-    return FunctionLibrary(graph_def)
-
-
 def flat_graph(graph_def: Any, rename: dict[str, str] | None = None) -> Graph:
     """The graph with its function library inlined (see :mod:`bncheck.graph.lowering`)."""
-    return lower(graph_from_proto(graph_def), functions_from_proto(graph_def), rename)
+    library = FunctionLibrary(graph_def)
+    return lower(graph_from_proto(graph_def), library, library.node_count(), rename)
 
 
 def model_from_graph_def(graph_def: Any, source: str, label: str = "GraphDef") -> GraphModel:
