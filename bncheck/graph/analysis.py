@@ -6,6 +6,7 @@ Expressions are evaluated with explicit stacks, so a deep chain of ops costs mem
 """
 from __future__ import annotations
 
+import weakref
 from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np
@@ -104,7 +105,9 @@ class Dataflow:
     """Per-graph memo of the structural queries (built once, see :func:`dataflow`)."""
 
     def __init__(self, graph: Graph) -> None:
-        self.graph = graph
+        # The graph holds this memo, so a plain reference would make a cycle that keeps a whole
+        # graph alive until the cyclic collector runs (which bncheck pauses while checking).
+        self.graph = weakref.proxy(graph)
         self._variable: dict[str, str | None] = {}
         self._after_gradient: UpstreamSearch | None = None
 

@@ -1,0 +1,38 @@
+"""A checked graph is freed by reference counting alone.
+
+bncheck pauses the cyclic garbage collector while it builds and checks a graph (a million small
+objects). A reference cycle through a graph would keep all of it alive until the collector runs
+again, and that collection then rescans every node: 0.85 s on a 400k-node graph (measured)."""
+from __future__ import annotations
+
+import gc
+import pathlib
+import weakref
+
+import pytest
+
+from bncheck.engine import check_models
+from bncheck.loaders import Target, load
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("path, kind, codes", [
+    ("tf1/slim_resnet_v1_50_without_updates.meta", "file", {"BN001"}),
+    ("tf1/layers_cond_v2_flag_no_update_ops.meta", "file", {"BN001"}),
+    ("keras3/mobilenet_v2_serving_training_false", "saved_model", set()),
+])
+def test_checked_graph_has_no_reference_cycle(path: str, kind: str, codes: set[str]) -> None:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        models = load(Target(str(FIXTURES / path), kind))
+        graphs = [weakref.ref(m.graph) for m in models]
+        notes: list[tuple[str, str]] = []
+        findings = check_models(models, notes=notes)
+        assert {f.code for f in findings} == codes and notes == []  # every rule ran on the graph
+        del models
+        assert [g() for g in graphs] == [None] * len(graphs)
+    finally:
+        if enabled:
+            gc.enable()
