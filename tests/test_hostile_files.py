@@ -442,6 +442,34 @@ def test_deep_binary_nesting_is_an_error(tmp_path):
     assert reason.startswith("not a readable GraphDef or MetaGraphDef or SavedModel"), reason
 
 
+def _chain_graph(count: int):
+    from bncheck.protos import message_class
+
+    graph = message_class("tensorflow.GraphDef")()
+    for i in range(count):
+        node = graph.node.add(name=f"n{i}", op="Identity" if i else "Placeholder")
+        if i:
+            node.input.append(f"n{i - 1}")
+    return graph
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("name", "", "not a readable graph: node #150 has no name (truncated or corrupt)"),
+    ("op", "Ide\x00ntity", "not a readable graph: node 'n150' has op type 'Ide\\x00ntity', not an op name "
+                           "(truncated or corrupt)"),
+])
+def test_a_bad_node_deep_inside_a_large_graph_is_an_error(tmp_path, field, value, reason):
+    # the format guess samples the first and last 64 nodes; the graph builder checks every node
+    graph = _chain_graph(300)
+    setattr(graph.node[150], field, value)
+    path = tmp_path / "bad_node.pb"
+    path.write_bytes(graph.SerializeToString())
+    assert reasons(path) == [reason]
+    setattr(graph.node[150], field, "n150" if field == "name" else "Identity")
+    path.write_bytes(graph.SerializeToString())
+    assert reasons(path) == []
+
+
 def test_wrong_kind_attrs_and_malformed_tensors_are_judged(tmp_path):
     path = tmp_path / "attrs.pb"
     path.write_bytes(hostile.wrong_kind_attrs().SerializeToString())

@@ -8,30 +8,55 @@ from hypothesis import strategies as st
 from bncheck.graph.analysis import UpstreamSearch, ancestors
 from bncheck.graph.model import Graph, Node, TensorRef
 
-edges = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30)
+edges = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11), st.booleans()), max_size=30)
 
 
-def _graph(pairs: list[tuple[int, int]], ops: list[bool]) -> Graph:
+def _graph(pairs: list[tuple[int, int, bool]], ops: list[bool]) -> Graph:
     inputs: dict[int, list[int]] = {i: [] for i in range(12)}
-    for child, parent in pairs:
-        inputs[child].append(parent)
-    return Graph(Node(f"n{i}", "Hit" if ops[i] else "Op", tuple(TensorRef(f"n{p}") for p in inputs[i]), ())
-                 for i in range(12))
+    controls: dict[int, list[str]] = {i: [] for i in range(12)}
+    for child, parent, control in pairs:
+        if control:
+            controls[child].append(f"n{parent}")
+        else:
+            inputs[child].append(parent)
+    return Graph(Node(f"n{i}", "Hit" if ops[i] else "Op", tuple(TensorRef(f"n{p}") for p in inputs[i]),
+                      tuple(controls[i])) for i in range(12))
+
+
+def _data_ancestors(graph: Graph, name: str) -> set[str]:
+    seen, stack = set(), [name]
+    while stack:
+        current = stack.pop()
+        if current not in seen and current in graph:
+            seen.add(current)
+            stack.extend(r.node for r in graph[current].inputs)
+    return seen
 
 
 @settings(max_examples=300)
-@given(edges, st.lists(st.booleans(), min_size=12, max_size=12), st.permutations(list(range(12))))
-def test_same_answers_as_a_full_walk(pairs: list[tuple[int, int]], hits: list[bool], order: list[int]) -> None:
+@given(edges, st.lists(st.booleans(), min_size=12, max_size=12), st.permutations(list(range(12))),
+       st.booleans(), st.sets(st.integers(0, 11)), st.booleans())
+def test_same_answers_as_a_full_walk(pairs: list[tuple[int, int, bool]], hits: list[bool], order: list[int],
+                                     control: bool, named: set[int], by_op: bool) -> None:
+    """Hits by op type or by name; data edges only, or control edges too (which then count)."""
     graph = _graph(pairs, hits)
-    search = UpstreamSearch(graph, lambda node: node.op == "Hit", lambda node: [r.node for r in node.inputs])
+    hit_nodes = frozenset(f"n{i}" for i in named)
+    search = UpstreamSearch(graph, hit_ops=frozenset({"Hit"}) if by_op else frozenset(), hit_nodes=hit_nodes,
+                            control=control)
     for i in order:  # every question, in a random order, sharing one memo
-        expected = any(graph[a].op == "Hit" for a in ancestors(graph, [f"n{i}"]))
+        upstream = ancestors(graph, [f"n{i}"]) if control else _data_ancestors(graph, f"n{i}")
+        expected = any((by_op and graph[a].op == "Hit") or a in hit_nodes for a in upstream)
         assert search(f"n{i}") is expected, f"n{i}"
+
+
+def test_control_edges_are_walked_only_when_asked() -> None:
+    graph = Graph([Node("grad", "ReluGrad", (), ()), Node("apply", "AssignSub", (), ("grad",))])
+    assert UpstreamSearch(graph, hit_ops={"ReluGrad"})("apply") is False
+    assert UpstreamSearch(graph, hit_ops={"ReluGrad"}, control=True)("apply") is True
 
 
 def test_unknown_nodes_and_missing_parents_are_not_hits() -> None:
     graph = Graph([Node("a", "Op", (TensorRef("missing"),), ())])
-    search = UpstreamSearch(graph, lambda node: True if node.name == "missing" else False,
-                            lambda node: [r.node for r in node.inputs])
+    search = UpstreamSearch(graph, hit_nodes={"missing"})
     assert search("a") is False
     assert search("nowhere") is False

@@ -71,32 +71,44 @@ def evaluate(root: K, deps: Callable[[K], Iterable[K]], compute: Callable[[K, Ma
 
 
 class UpstreamSearch:
-    """Whether some node upstream of a node (the node itself included) is one ``hit`` accepts,
-    walking the edges ``parents`` gives. Each question stops at the first hit; nodes fully explored
-    without one are remembered, so all questions together cost at most one walk over the graph."""
+    """Whether some node upstream of a node (the node itself included) is a hit: named in
+    ``hit_nodes`` or of an op type in ``hit_ops``, walking data inputs (and control inputs with
+    ``control``). Each question stops at the first hit; nodes fully explored without one are
+    remembered, so all questions together cost at most one walk over the graph."""
 
-    def __init__(self, graph: Graph, hit: Callable[[Node], bool], parents: Callable[[Node], Iterable[str]]) -> None:
+    def __init__(self, graph: Graph, *, hit_nodes: frozenset[str] | set[str] = frozenset(),
+                 hit_ops: frozenset[str] | set[str] = frozenset(), control: bool = False) -> None:
         self.nodes = graph.nodes
-        self.hit = hit
-        self.parents = parents
+        self.hit_nodes = hit_nodes
+        self.hit_ops = hit_ops
+        self.control = control
         self.clean: set[str] = set()  # nodes with no hit upstream
 
     def __call__(self, name: str) -> bool:
-        clean, nodes = self.clean, self.nodes
+        clean = self.clean
         if name in clean:
             return False
+        nodes, hit_nodes, hit_ops, control = self.nodes, self.hit_nodes, self.hit_ops, self.control
         seen = {name}
         stack = [name]
+        push, pop, mark = stack.append, stack.pop, seen.add
         while stack:
-            node = nodes.get(stack.pop())
+            current = pop()
+            node = nodes.get(current)
             if node is None:
                 continue
-            if self.hit(node):
+            if current in hit_nodes or node.op in hit_ops:
                 return True
-            for parent in self.parents(node):
+            for ref in node.inputs:
+                parent = ref.node
                 if parent not in seen and parent not in clean:
-                    seen.add(parent)
-                    stack.append(parent)
+                    mark(parent)
+                    push(parent)
+            if control:
+                for parent in node.control_inputs:
+                    if parent not in seen and parent not in clean:
+                        mark(parent)
+                        push(parent)
         clean.update(seen)
         return False
 
@@ -140,9 +152,9 @@ class Dataflow:
         """Whether a node is computed after a gradient-only op (data or control edges): part of a
         backward pass or of what consumes it (optimizer updates, MAML's fast weights)."""
         if self._after_gradient is None:
+            graph = self.graph
             self._after_gradient = UpstreamSearch(
-                self.graph, lambda node: is_gradient_only_op(node.op),
-                lambda node: [r.node for r in node.inputs] + list(node.control_inputs))
+                graph, hit_ops=frozenset(op for op in graph.ops if is_gradient_only_op(op)), control=True)
         return self._after_gradient(name)
 
     def branch_of(self, name: str) -> tuple[str, int] | None:

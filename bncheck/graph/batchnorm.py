@@ -284,8 +284,12 @@ class _Search:
 def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str], bool]:
     """Whether a node's value is computed from a batch statistic: some node on a path of data
     inputs up from it reads one."""
-    return UpstreamSearch(graph, lambda node: any(r in stats for r in node.inputs),
-                          lambda node: [r.node for r in node.inputs])
+    readers = set()
+    for ref in stats:
+        for consumer, position in graph.consumers.get(ref.node, ()):
+            if position is not None and graph.nodes[consumer].inputs[position] == ref:
+                readers.add(consumer)
+    return UpstreamSearch(graph, hit_nodes=readers)
 
 
 _MEAN_OPS = frozenset({"Mean"})

@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable
 
+from bncheck.errors import InputError
 from bncheck.graph.lowering import CALL_OPS, lower
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
+from bncheck.loaders.protobuf_io import valid_op_name
 
 
 def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
@@ -16,23 +18,37 @@ def _node(nd: Any, parse_input: Callable[[str], TensorRef]) -> Node:
             ctrl.append(text[1:])
         else:
             data.append(parse_input(text))
-    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), nd.attr)
+    return Node(nd.name, nd.op, tuple(data), tuple(ctrl), None, nd)
 
 
 _new_ref = tuple.__new__
 
 
-def graph_from_proto(graph_def: Any) -> Graph:
+def _check_node(source: str, position: int, name: str, op: str) -> None:
+    if not name:
+        raise InputError(source, f"not a readable graph: node #{position} has no name (truncated or corrupt)")
+    if not valid_op_name(op):
+        raise InputError(source, f"not a readable graph: node {name!r} has op type {op[:80]!r}, "
+                                 "not an op name (truncated or corrupt)")
+
+
+def graph_from_proto(graph_def: Any, source: str = "<graph>") -> Graph:
     """A GraphDef's nodes as a :class:`Graph`, consumers included.
 
     One pass: a million-node graph goes through here. ``TensorRef.parse`` is inlined, consumers
-    are listed while inputs are read."""
+    are listed while inputs are read, and every node is checked for a name and a valid op name
+    (:func:`~bncheck.loaders.protobuf_io.parse_file` looked at a sample only to tell formats apart)."""
     ref = TensorRef
     nodes: list[Node] = []
     consumers: dict[str, list[tuple[str, int | None]]] = {}
     get = consumers.get
+    valid_ops: set[str] = set()
     for nd in graph_def.node:
         name = nd.name
+        op = nd.op
+        if not name or op not in valid_ops:
+            _check_node(source, len(nodes), name, op)
+            valid_ops.add(op)
         data: list[TensorRef] = []
         ctrl: list[str] = []
         for text in nd.input:
@@ -54,7 +70,7 @@ def graph_from_proto(graph_def: Any) -> Graph:
                 consumers[producer] = [edge]
             else:
                 lst.append(edge)
-        nodes.append(Node(name, nd.op, tuple(data), tuple(ctrl), nd.attr))
+        nodes.append(Node(name, op, tuple(data), tuple(ctrl), None, nd))
     graph = Graph(nodes)
     if len(graph) == len(nodes):  # duplicate names: the last node wins, so list consumers from it
         graph.__dict__["consumers"] = consumers  # Graph.consumers, already computed
@@ -123,14 +139,14 @@ class FunctionLibrary(Mapping[str, Graph]):
         return sum(len(f.node_def) + len(f.signature.input_arg) for f in self._defs.values())
 
 
-def flat_graph(graph_def: Any, rename: dict[str, str] | None = None) -> Graph:
+def flat_graph(graph_def: Any, rename: dict[str, str] | None = None, source: str = "<graph>") -> Graph:
     """The graph with its function library inlined (see :mod:`bncheck.graph.lowering`)."""
     library = FunctionLibrary(graph_def)
-    return lower(graph_from_proto(graph_def), library, library.node_count(), rename)
+    return lower(graph_from_proto(graph_def, source), library, library.node_count(), rename)
 
 
 def model_from_graph_def(graph_def: Any, source: str, label: str = "GraphDef") -> GraphModel:
-    return GraphModel(graph=flat_graph(graph_def), source=source, kind="graphdef", label=label)
+    return GraphModel(graph=flat_graph(graph_def, source=source), source=source, kind="graphdef", label=label)
 
 
 def _collections(meta: Any) -> dict[str, tuple[str, ...]]:
@@ -157,7 +173,7 @@ def _signatures(meta: Any) -> tuple[Signature, ...]:
 
 def model_from_meta_graph(meta: Any, source: str, kind: str, label: str) -> GraphModel:
     return GraphModel(
-        graph=flat_graph(meta.graph_def, variable_names(meta)),
+        graph=flat_graph(meta.graph_def, variable_names(meta), source),
         source=source,
         kind=kind,
         label=label,

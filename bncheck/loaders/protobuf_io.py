@@ -50,11 +50,24 @@ def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
+def valid_op_name(op: str) -> bool:
+    """Whether ``op`` can name a TensorFlow op type."""
+    return _OP_NAME.match(op) is not None
+
+
+_SAMPLE = 64
+
+
 def _plausible_graph(graph_def: Any) -> bool:
+    """Whether a parse as GraphDef looks like one. Another message read as a GraphDef gives a few
+    nodes without a name or with binary op types, so the first and last nodes tell formats apart;
+    :func:`~bncheck.loaders.graphs.graph_from_proto` then checks every node (one pass, not three)."""
     nodes = graph_def.node
-    if not len(nodes) or not all(_OP_NAME.match(op) for op in {n.op for n in nodes}):
+    count = len(nodes)
+    if not count:
         return False
-    return all(n.name for n in nodes)
+    sample = range(count) if count <= 2 * _SAMPLE else [*range(_SAMPLE), *range(count - _SAMPLE, count)]
+    return all(nodes[i].name and _OP_NAME.match(nodes[i].op) for i in sample)
 
 
 def _plausible(kind: str, msg: Any) -> bool:
