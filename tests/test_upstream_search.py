@@ -60,3 +60,22 @@ def test_unknown_nodes_and_missing_parents_are_not_hits() -> None:
     search = UpstreamSearch(graph, hit_nodes={"missing"})
     assert search("a") is False
     assert search("nowhere") is False
+
+
+def _reference_ancestors(graph: Graph, roots: list[str], dead: set[str]) -> set[str]:
+    found: set[str] = set()
+    frontier = [r for r in roots if r in graph and r not in dead]
+    while frontier:
+        found.update(frontier)
+        frontier = [p for name in frontier for p in [r.node for r in graph[name].inputs] + list(graph[name].control_inputs)
+                    if p in graph and p not in dead and p not in found]
+    return found
+
+
+@settings(max_examples=300)
+@given(edges, st.lists(st.integers(0, 13), max_size=4), st.sets(st.integers(0, 13)))
+def test_ancestors_match_a_plain_walk(pairs: list[tuple[int, int, bool]], roots: list[int], dead: set[int]) -> None:
+    """Roots and parents that are dead or not nodes at all (n12, n13) are never in the answer."""
+    graph = _graph(pairs + [(0, 12, False), (1, 13, True)], [False] * 12)
+    names, dead_names = [f"n{i}" for i in roots], {f"n{i}" for i in dead}
+    assert ancestors(graph, names, dead_names) == _reference_ancestors(graph, names, dead_names)

@@ -205,23 +205,33 @@ def variable_of(graph: Graph, ref: TensorRef) -> str | None:
 
 def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Every node that runs when ``roots`` run (data and control inputs), skipping dead nodes."""
-    seen: set[str] = set()
     nodes = graph.nodes
-    stack = [r for r in roots if r in nodes and r not in dead]
+    seen: set[str] = set()  # marked when first met, so each name is looked up once
+    outside: list[str] = []  # met but dead or not a node: not in the answer
+    stack: list[str] = []
     push, pop, mark = stack.append, stack.pop, seen.add
+    for name in roots:
+        if name not in seen:
+            mark(name)
+            (push if name in nodes and name not in dead else outside.append)(name)
     while stack:
-        name = pop()
-        if name in seen:
-            continue
-        mark(name)
-        node = nodes[name]
+        node = nodes[pop()]
         for ref in node.inputs:
             parent = ref.node
-            if parent not in seen and parent not in dead and parent in nodes:
-                push(parent)
+            if parent not in seen:
+                mark(parent)
+                if parent in nodes and parent not in dead:
+                    push(parent)
+                else:
+                    outside.append(parent)
         for parent in node.control_inputs:
-            if parent not in seen and parent not in dead and parent in nodes:
-                push(parent)
+            if parent not in seen:
+                mark(parent)
+                if parent in nodes and parent not in dead:
+                    push(parent)
+                else:
+                    outside.append(parent)
+    seen.difference_update(outside)
     return seen
 
 
