@@ -73,10 +73,13 @@ parse = time.process_time() - start
 node_defs = msg.graph_def.node if path.endswith(".meta") else msg.node
 nodes = len(node_defs)
 # the floor for any Python tool: read each node's name, op and inputs once, and index the names
+# (with the cyclic collector paused, as bncheck pauses it while it builds a graph)
+gc.disable()
 start = time.process_time()
 rows = [(n.name, n.op, n.input[:]) for n in node_defs]
 index = {row[0]: i for i, row in enumerate(rows)}
 floor = time.process_time() - start
+gc.enable()
 del msg, node_defs, rows, index
 gc.collect()
 from bncheck.engine import check_paths
@@ -109,7 +112,7 @@ def scaling(folder: pathlib.Path, repeat: int) -> None:
         print(f"{path.name:<22} {n:>9} {parse:7.2f}s {floor:7.2f}s {check:7.2f}s {check / n * 1e6:8.1f} "
               f"{floor / parse:11.1f}x {check / parse:11.1f}x {rss:7.0f}MiB")
     print("CPU seconds (best of --repeat); check includes reading the file and parsing it again; floor: reading "
-          "every node's name, op and inputs into Python and indexing the names, nothing else")
+          "every node's name, op and inputs into Python and indexing the names, nothing else (collector paused)")
 
 
 def main() -> None:
