@@ -124,3 +124,9 @@ def test_a_division_by_zero_folds_to_infinity_without_a_warning():
         warnings.simplefilter("error")
         got = _fold(nodes, "div")
     assert _same(got, [np.inf])
+
+
+def test_a_binary_op_folds_its_first_two_inputs_only():
+    """A damaged graph may list a third data input on a binary op: it is not read."""
+    nodes = [_const("a", [1.0]), _const("b", [2.0]), ("x", "Placeholder", [], {}), ("add", "AddV2", ["a", "b", "x"], {})]
+    assert _same(_fold(nodes, "add"), [3.0])

@@ -655,3 +655,12 @@ def test_the_rest_of_the_layer_norm_shape_is_required():
         "batch variance read": variant(readers=("", ":2")),
     }
     assert kept == dict.fromkeys(kept, ["norm"])
+
+
+def test_a_factor_computed_on_a_cycle_counts_as_depending_on_the_variable():
+    """mean * f where f is on a cycle of Identities: never guessed value-free, so not solved."""
+    note = ("the assignment bn/update to the moving variable bn/pop is not an affine moving average bncheck "
+            "can solve; its momentum is not judged")
+    cycle = [("a", "Mul", "pop", "c9"), ("loop_a", "Identity", "loop_b"), ("loop_b", "Identity", "loop_a"),
+             ("f", "Sqrt", "loop_a"), ("b", "Mul", "mean", "f"), ("value", "AddV2", "a", "b")]
+    assert _solved(cycle) == (set(), [note])

@@ -102,3 +102,70 @@ def test_layer_name_without_any_scope_is_a_node_name():
     assert _layer_name([_op("FusedBatchNormV3"), _op("cond/FusedBatchNormV3_1")], []) == "FusedBatchNormV3"
     assert _layer_name([], ["moving_mean"]) == "moving_mean"
     assert _layer_name([], []) == "?"
+
+
+# -- _api: who built a hand-written layer, from its variables, its updates and the collections -------
+
+def _handwritten(variable: str, op: str = "Assign"):
+    """moments of x and a variable ``variable`` updated with ``op`` (the blend for Assign, the scaled
+    difference for AssignSub) at momentum 0.9."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, variable, "VariableV2")
+    _add(graph, "pop", "Identity", variable)
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "c1", "Const", value=[0.1])
+    if op == "Assign":
+        _add(graph, "a", "Mul", "pop", "c9")
+        _add(graph, "b", "Mul", mean, "c1")
+        _add(graph, "value", "AddV2", "a", "b")
+    else:
+        _add(graph, "d", "Sub", "pop", mean)
+        _add(graph, "value", "Mul", "d", "c1")
+    _add(graph, "bn/update", op, variable, "value")
+    return graph_from_proto(graph)
+
+
+def _api_of(variable: str, op: str = "Assign", update_ops=None) -> tuple[str, str, list[float]]:
+    from bncheck.graph.batchnorm import GraphFacts
+
+    facts = GraphFacts(update_ops=None if update_ops is None else frozenset(update_ops))
+    (layer,) = find_layers(_handwritten(variable, op), facts=facts)
+    return layer.name, layer.api, [round(u.momentum, 6) for u in layer.updates]
+
+
+def test_an_exponential_moving_average_shadow_variable_is_a_hand_written_ema():
+    _, api, momenta = _api_of("bn/moments/Squeeze/ExponentialMovingAverage", "AssignSub")
+    assert (api, momenta) == ("handwritten-ema", [0.9])
+
+
+def test_without_collections_a_layer_updating_variables_its_author_named_is_hand_written():
+    assert _api_of("bn/pop_mean") == ("bn", "handwritten", [0.9])
+    assert _api_of("bn/moving_mean") == ("bn", "unknown", [0.9])  # Keras names outside a TF2 graph: not told
+
+
+def test_with_collections_an_assigned_blend_is_hand_written_whatever_the_variable_names():
+    assert _api_of("bn/moving_mean", "Assign", update_ops=()) == ("bn", "handwritten", [0.9])
+    assert _api_of("bn/moving_mean", "AssignSub", update_ops=()) == ("bn", "keras-graph", [0.9])
+    assert _api_of("bn/moving_mean", "AssignSub", update_ops=("bn/update",)) == ("bn", "layers", [0.9])
+
+
+# -- moving_ops: Rsqrt(moving_variance + epsilon), with an Add of older graphs too ------------------
+
+def test_an_unfused_inference_normalisation_is_found_past_rsqrts_that_are_none():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "bn/moving_variance", "VariableV2")
+    _add(graph, "bn/moving_variance/read", "Identity", "bn/moving_variance")
+    _add(graph, "no_input/Rsqrt", "Rsqrt")
+    _add(graph, "absent_input/Rsqrt", "Rsqrt", "absent")
+    _add(graph, "scaled", "Mul", "bn/moving_variance/read", "eps")
+    _add(graph, "not_add/Rsqrt", "Rsqrt", "scaled")
+    _add(graph, "bn/add", "Add", "bn/moving_variance/read", "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "y", "Mul", "x", "bn/Rsqrt")
+    layers = find_layers(graph_from_proto(graph))
+    assert [(layer.name, layer.ops) for layer in layers] == [
+        ("bn", [BnOp("bn/Rsqrt", "moving", False, (), ("bn/moving_variance",))])]
