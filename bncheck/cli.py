@@ -256,5 +256,31 @@ def _write_report(report: Any, fmt: str, output_file: str | None, console: Conso
             sink.close()
 
 
+def run() -> None:
+    """The ``bncheck`` command: :func:`main`, then exit without the interpreter's teardown.
+
+    By then every worker is killed, temporary folders are removed and the report is written;
+    unloading numpy, protobuf and rich module by module would only cost time (25 ms of a 0.34 s
+    run on a small SavedModel, measured), so the streams are flushed and the process ends."""
+    try:
+        main()  # click ends every run with SystemExit
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # what sys.exit("message") does
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, as Python would have ignored it
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -23,8 +23,9 @@ def test_checking_every_fixture_imports_no_tensorflow():
 
 
 def test_cli_imports_no_tensorflow():
-    code = ("import sys, runpy; sys.argv=['bncheck', '--format', 'json', sys.argv[1]]\n"
-            "try: runpy.run_module('bncheck', run_name='__main__')\nexcept SystemExit: pass\n"
+    # main(), not run(): the command's run() ends the process with os._exit, before any check here
+    code = ("import sys; sys.argv=['bncheck', '--format', 'json', sys.argv[1]]\n"
+            "from bncheck.cli import main\ntry: main()\nexcept SystemExit: pass\n"
             "print([m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras'}], file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, str(FIXTURES / "tf1")], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == "[]"
