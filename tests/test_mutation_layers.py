@@ -169,3 +169,147 @@ def test_an_unfused_inference_normalisation_is_found_past_rsqrts_that_are_none()
     layers = find_layers(graph_from_proto(graph))
     assert [(layer.name, layer.ops) for layer in layers] == [
         ("bn", [BnOp("bn/Rsqrt", "moving", False, (), ("bn/moving_variance",))])]
+
+
+# -- the training world: a cond predicate that picks a training-mode op is assumed, others unknown --
+
+def _cond_update(nodes, op: str = "Assign") -> tuple[set, list[str]]:
+    """moments on the true branch of a v1 cond on placeholder ``p`` (so ``p`` is assumed True), a
+    second placeholder ``q`` nothing assumes, and the variable bn/pop (read: ``pop``) assigned
+    ``value`` computed by ``nodes`` from ``pop``, the batch mean ``mean`` and constants c9, c1, c5, one."""
+    graph = _graph_def()
+    for name in ("x", "p", "q"):
+        _add(graph, name, "Placeholder")
+    _add(graph, "cond/Switch", "Switch", "x", "p")
+    _add(graph, "axes", "Const", ints=[0])
+    _moments_on(graph, "cond/bn", "cond/Switch:1", "axes")
+    _add(graph, "mean", "Identity", "cond/bn/mean")
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "pop", "Identity", "bn/pop")
+    for name, value in (("c9", 0.9), ("c1", 0.1), ("c5", 0.5), ("one", 1.0)):
+        _add(graph, name, "Const", value=[value])
+    for node in nodes:
+        if node[1] == "Cast":
+            _add(graph, *node).attr["DstT"].type = 1  # DT_FLOAT
+        else:
+            _add(graph, *node)
+    _add(graph, "bn/update", op, "bn/pop", "value")
+    notes: list[str] = []
+    layers = find_layers(graph_from_proto(graph), notes=notes)
+    assert [layer.name for layer in layers] == ["bn"]
+    return {round(u.momentum, 6) for u in layers[0].updates}, notes
+
+
+NOTE = ("the assignment bn/update to the moving variable bn/pop is not an affine moving average bncheck "
+        "can solve; its momentum is not judged")
+
+
+def test_a_factor_computed_from_the_assumed_training_flag_is_a_constant():
+    """c = cast(p) * 0.1: 0.1 where p is assumed True; pop * (1 - c) + mean * c."""
+    nodes = [("cp", "Cast", "p"), ("c", "Mul", "cp", "c1"), ("keep", "Sub", "one", "c"),
+             ("a", "Mul", "pop", "keep"), ("b", "Mul", "mean", "c"), ("value", "AddV2", "a", "b")]
+    assert _cond_update(nodes) == ({0.9}, [])
+
+
+def test_a_merge_input_on_the_branch_not_taken_in_training_is_not_read():
+    """merge(pop * 0.9 + mean * 0.1 on p's true branch, pop * 0.5 + mean * 0.5 on its false branch)."""
+    nodes = [("sw", "Switch", "pop", "p"),
+             ("t_pop", "Identity", "sw:1"), ("ta", "Mul", "t_pop", "c9"), ("tb", "Mul", "mean", "c1"),
+             ("t", "AddV2", "ta", "tb"),
+             ("f_pop", "Identity", "sw"), ("fa", "Mul", "f_pop", "c5"), ("fb", "Mul", "mean", "c5"),
+             ("f", "AddV2", "fa", "fb"), ("value", "Merge", "t", "f")]
+    assert _cond_update(nodes) == ({0.9}, [])
+
+
+def test_a_merge_on_a_predicate_nothing_assumes_reads_both_inputs():
+    """merge(pop * 0.9 + mean * 0.1 on q's true branch, pop * pop on its false branch): q is unknown,
+    so both inputs may run; the one with the batch statistic is the update."""
+    nodes = [("sw", "Switch", "pop", "q"),
+             ("t_pop", "Identity", "sw:1"), ("ta", "Mul", "t_pop", "c9"), ("tb", "Mul", "mean", "c1"),
+             ("t", "AddV2", "ta", "tb"),
+             ("f_pop", "Identity", "sw"), ("f", "Mul", "f_pop", "f_pop"), ("value", "Merge", "t", "f")]
+    assert _cond_update(nodes) == ({0.9}, [])
+
+
+def test_sixteen_variables_in_an_update_are_solved_and_seventeen_are_not():
+    def update(extra: int):
+        graph = _graph_def()
+        _add(graph, "x", "Placeholder")
+        mean, _ = _moments(graph)
+        _add(graph, "bn/pop", "VariableV2")
+        _add(graph, "c9", "Const", value=[0.9])
+        _add(graph, "c1", "Const", value=[0.1])
+        _add(graph, "a", "Mul", "bn/pop", "c9")
+        _add(graph, "b", "Mul", mean, "c1")
+        _add(graph, "s0", "AddV2", "a", "b")
+        for i in range(extra):
+            _add(graph, f"other{i}", "VariableV2")
+            _add(graph, f"s{i + 1}", "AddV2", f"s{i}", f"other{i}")
+        _add(graph, "bn/update", "Assign", "bn/pop", f"s{extra}")
+        notes: list[str] = []
+        (layer,) = find_layers(graph_from_proto(graph), notes=notes)
+        return [round(u.momentum, 6) for u in layer.updates], notes
+
+    assert update(15) == ([0.9], [])
+    assert update(16) == ([], [NOTE])
+
+
+def test_a_value_reading_a_missing_node_is_not_solved():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "a", "Mul", "bn/pop", "c9")
+    _add(graph, "b", "Mul", mean, "absent")
+    _add(graph, "value", "AddV2", "a", "b")
+    _add(graph, "bn/update", "Assign", "bn/pop", "value")
+    notes: list[str] = []
+    (layer,) = find_layers(graph_from_proto(graph), notes=notes)
+    assert (layer.updates, notes) == ([], [NOTE])
+
+
+def test_a_division_without_a_divisor_is_no_moving_average():
+    from test_mutation_kills import _solved
+
+    assert _solved([("d", "Sub", "pop", "mean"), ("value", "RealDiv", "d")], "AssignSub") == (set(), [NOTE])
+
+
+# -- fused ops: batch statistics only from a training-mode op; the branch found past a missing input -
+
+def test_an_inference_fused_op_has_no_batch_statistics():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+        _add(graph, f"bn/{name}", "VariableV2")
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma", "bn/beta", "bn/moving_mean",
+         "bn/moving_variance", is_training=False)
+    (layer,) = find_layers(graph_from_proto(graph))
+    assert layer.ops == [BnOp("bn/FusedBatchNormV3", "fused", False, (), ("bn/moving_mean", "bn/moving_variance"))]
+
+
+def test_the_cond_branch_of_an_op_is_found_from_a_later_input_when_the_first_is_missing():
+    graph = _graph_def()
+    _add(graph, "p", "Placeholder")
+    _add(graph, "bn/gamma", "VariableV2")
+    _add(graph, "cond/Switch", "Switch", "bn/gamma", "p")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "absent", "cond/Switch:1", "empty", "empty", "empty",
+         is_training=True)
+    (layer,) = find_layers(graph_from_proto(graph))
+    assert [op.branch for op in layer.ops] == [("cond/Switch", 1)]
+
+
+def test_a_cycle_of_pass_through_copies_is_no_branch_and_no_variable():
+    from bncheck.graph.analysis import dataflow
+
+    graph = _graph_def()
+    _add(graph, "loop_a", "Identity", "loop_b")
+    _add(graph, "loop_b", "Identity", "loop_a")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "loop_a", "empty", "empty", "empty", "empty",
+         is_training=True)
+    loaded = graph_from_proto(graph)
+    (layer,) = find_layers(loaded)
+    assert [op.branch for op in layer.ops] == [None]
+    assert [dataflow(loaded).variable_of(name) for name in ("loop_a", "loop_b")] == [None, None]
