@@ -313,3 +313,20 @@ def test_a_cycle_of_pass_through_copies_is_no_branch_and_no_variable():
     (layer,) = find_layers(loaded)
     assert [op.branch for op in layer.ops] == [None]
     assert [dataflow(loaded).variable_of(name) for name in ("loop_a", "loop_b")] == [None, None]
+
+
+def test_an_op_after_a_cond_is_on_no_branch_of_it():
+    """A training-mode op fed by a cond's Merge (through a Relu on each branch) runs after the cond,
+    whichever branch ran: only pass-through copies lead back to a Switch."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "p", "Placeholder")
+    _add(graph, "cond/Switch", "Switch", "x", "p")
+    _add(graph, "cond/t", "Relu", "cond/Switch:1")
+    _add(graph, "cond/f", "Relu", "cond/Switch")
+    _add(graph, "cond/Merge", "Merge", "cond/t", "cond/f")
+    _add(graph, "empty", "Const", value=[])
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Merge", "empty", "empty", "empty", "empty",
+         is_training=True)
+    (layer,) = find_layers(graph_from_proto(graph))
+    assert (layer.name, [op.branch for op in layer.ops]) == ("bn", [None])
