@@ -5,7 +5,7 @@ naming (surviving mutants of ``tools/mutation.py --core`` in ``_Search.moments_o
 """
 from __future__ import annotations
 
-from bncheck.graph.batchnorm import BnOp, _layer_name, find_layers
+from bncheck.graph.batchnorm import BnLayer, BnOp, _layer_name, find_layers
 from bncheck.graph.model import TensorRef
 from bncheck.loaders.graphs import graph_from_proto
 from test_mutation_kills import _add, _graph_def, _layers_of, _moments
@@ -330,3 +330,132 @@ def test_an_op_after_a_cond_is_on_no_branch_of_it():
          is_training=True)
     (layer,) = find_layers(graph_from_proto(graph))
     assert (layer.name, [op.branch for op in layer.ops]) == ("bn", [None])
+
+
+# -- layers sharing a name: absorbed when they own no variables, told apart by scope when they do ----
+
+def test_a_layer_absorbing_a_group_without_variables_keeps_its_updates_and_variables():
+    from bncheck.graph.batchnorm import MovingUpdate, _merge_same_name
+
+    update = MovingUpdate("m/bn/update", "AssignSub", "m/bn/moving_mean", TensorRef("m/bn/FusedBatchNormV3", 1),
+                          "m/bn/FusedBatchNormV3", 0.99)
+    owner = BnLayer("m/bn", ops=[BnOp("m/bn/FusedBatchNormV3", "fused", True)], variables=["m/bn/moving_mean"],
+                    updates=[update])
+    rest = BnLayer("m/bn", ops=[BnOp("m/bn/FusedBatchNormV3_1", "fused", False)])
+    (merged,) = _merge_same_name([owner, rest])
+    assert (merged.name, [op.node for op in merged.ops], merged.variables, merged.updates) == (
+        "m/bn", ["m/bn/FusedBatchNormV3", "m/bn/FusedBatchNormV3_1"], ["m/bn/moving_mean"], [update])
+
+
+def _named(*nodes: str) -> list[str]:
+    from bncheck.graph.batchnorm import _merge_same_name
+
+    layers = [BnLayer("m", ops=[BnOp(node, "fused", True)], variables=[f"m/moving_mean_{i}"])
+              for i, node in enumerate(nodes)]
+    return [layer.name for layer in _merge_same_name(layers)]
+
+
+def test_same_name_layers_are_told_by_the_innermost_scope_of_three():
+    assert _named("net/a/bn/FusedBatchNormV3", "net/b/bn2/FusedBatchNormV3") == ["m (bn)", "m (bn2)"]
+
+
+def test_same_name_layers_fall_back_to_order_when_one_has_no_scope():
+    assert _named("StatefulPartitionedCall/FusedBatchNormV3", "model/bn_b/FusedBatchNormV3") == ["m (1)", "m (2)"]
+
+
+# -- updates: which assignments are moving averages, and which are worth a note --------------------
+
+def _found(graph) -> tuple[dict[str, list[tuple[str, float | None]]], list[str]]:
+    notes: list[str] = []
+    layers = find_layers(graph_from_proto(graph), notes=notes)
+    return {layer.name: [(u.variable, u.momentum and round(u.momentum, 6)) for u in layer.updates]
+            for layer in layers}, notes
+
+
+def test_an_assignment_without_a_batch_statistic_to_a_moving_variable_is_no_update_and_no_note():
+    """moving_variance = sqrt(moving_variance) next to an inference-mode op that reads it (and a
+    training-mode op in another layer)."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+        _add(graph, f"bn/{name}", "VariableV2")
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma", "bn/beta", "bn/moving_mean",
+         "bn/moving_variance", is_training=False)
+    _add(graph, "bn/root", "Sqrt", "bn/moving_variance")
+    _add(graph, "bn/reset", "Assign", "bn/moving_variance", "bn/root")
+    _add(graph, "empty", "Const", value=[])  # a training-mode layer elsewhere: batch statistics exist
+    _add(graph, "other/FusedBatchNormV3", "FusedBatchNormV3", "x", "empty", "empty", "empty", "empty",
+         is_training=True)
+    assert _found(graph) == ({"bn": [], "other": []}, [])
+
+
+def test_an_unsolvable_assignment_after_a_gradient_to_another_variable_is_no_note():
+    """pop = sqrt(pop) + mean * relu_grad: computed in a backward pass, not a moving average."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "grad", "ReluGrad", "x", "x")
+    _add(graph, "root", "Sqrt", "bn/pop")
+    _add(graph, "scaled", "Mul", mean, "grad")
+    _add(graph, "value", "AddV2", "root", "scaled")
+    _add(graph, "bn/update", "Assign", "bn/pop", "value")
+    assert _found(graph) == ({"bn": []}, [])
+
+
+def test_a_counter_fed_by_a_batch_statistic_is_skipped_and_the_update_after_it_found():
+    """count = size(mean) is assigned first (no batch-statistic term), then pop * 0.9 + mean * 0.1."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "count", "VariableV2")
+    _add(graph, "size", "Size", mean)
+    _add(graph, "count/assign", "Assign", "count", "size")
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "c1", "Const", value=[0.1])
+    _add(graph, "a", "Mul", "bn/pop", "c9")
+    _add(graph, "b", "Mul", mean, "c1")
+    _add(graph, "value", "AddV2", "a", "b")
+    _add(graph, "bn/update", "Assign", "bn/pop", "value")
+    assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
+
+
+def test_an_update_mixing_many_layers_statistics_joins_the_first_by_name():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "c1", "Const", value=[0.1])
+    _add(graph, "s", "Mul", "bn/pop", "c9")
+    names = [f"bn{i:02d}" for i in range(32)]
+    for i, name in enumerate(reversed(names)):
+        mean, _ = _moments(graph, name)
+        _add(graph, f"t{i}", "Mul", mean, "c1")
+        _add(graph, f"s{i}", "AddV2", "s" if i == 0 else f"s{i - 1}", f"t{i}")
+    _add(graph, "bn/update", "Assign", "bn/pop", "s31")
+    notes: list[str] = []
+    layers = find_layers(graph_from_proto(graph), notes=notes)
+    # the layer of the update is named by its variable's scope, and holds the op of bn00's statistics
+    assert [(layer.name, [op.node for op in layer.ops], len(layer.updates)) for layer in layers] == (
+        [("bn", ["bn00/variance"], 1)] + [(name, [f"{name}/variance"], 0) for name in names[1:]])
+    assert notes == []
+
+
+def test_a_fused_op_with_an_average_factor_keeps_a_momentum_solved_elsewhere():
+    """A training-mode fused op with exponential_avg_factor 0.01 whose batch mean is blended into
+    bn/pop by its own Assign at 0.9: 0.9, not 1 - 0.01."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "empty", "Const", value=[])
+    fused = _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "empty", "empty", "empty", "empty",
+                 is_training=True)
+    fused.attr["exponential_avg_factor"].f = 0.01
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "c1", "Const", value=[0.1])
+    _add(graph, "a", "Mul", "bn/pop", "c9")
+    _add(graph, "b", "Mul", "bn/FusedBatchNormV3:1", "c1")
+    _add(graph, "value", "AddV2", "a", "b")
+    _add(graph, "bn/update", "Assign", "bn/pop", "value")
+    assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
