@@ -459,3 +459,24 @@ def test_a_fused_op_with_an_average_factor_keeps_a_momentum_solved_elsewhere():
     _add(graph, "value", "AddV2", "a", "b")
     _add(graph, "bn/update", "Assign", "bn/pop", "value")
     assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
+
+
+def test_a_fused_op_that_blends_itself_has_the_momentum_of_its_average_factor():
+    """TF2's fused training op with exponential_avg_factor 0.01 computes the new moving mean itself;
+    the assignment copies it: momentum 1 - 0.01."""
+    from bncheck.graph.batchnorm import MovingUpdate
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+        _add(graph, f"bn/{name}", "VarHandleOp")
+        _add(graph, f"bn/{name}/read", "ReadVariableOp", f"bn/{name}")
+    fused = _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma/read", "bn/beta/read",
+                 "bn/moving_mean/read", "bn/moving_variance/read", is_training=True)
+    fused.attr["exponential_avg_factor"].f = 0.01
+    _add(graph, "bn/update", "AssignVariableOp", "bn/moving_mean", "bn/FusedBatchNormV3:1")
+    (layer,) = find_layers(graph_from_proto(graph))
+    (update,) = layer.updates
+    assert update == MovingUpdate("bn/update", "AssignVariableOp", "bn/moving_mean", TensorRef("bn/FusedBatchNormV3", 1),
+                                  "bn/FusedBatchNormV3", update.momentum)
+    assert round(update.momentum, 6) == 0.99
