@@ -1,3 +1,3 @@
-from bncheck.cli import run
+from bncheck.command import run
 
 run()

@@ -19,7 +19,6 @@ from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
 from bncheck.reporters import FORMATS, render, terminal
-from bncheck.rules import RESERVED, RULES, by_code
 
 
 def _tolerant_streams() -> None:
@@ -37,6 +36,7 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 def _list_rules(fmt: str) -> None:
     """One line per rule, never wrapped; a JSON list with ``--output-format json``."""
+    from bncheck.rules import RESERVED, RULES
     from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
 
     source_rules = [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
@@ -126,6 +126,7 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         _list_rules(fmt)
         return
     if explain:
+        from bncheck.rules import by_code
         from bncheck.source.rules import source_only
 
         rule = by_code(explain) or source_only(explain)  # type: ignore[assignment]
@@ -149,6 +150,8 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     where = f"in {settings.source}" if settings.source else ""
     select = select or tuple(settings.select or ())
     if settings.extend_select:
+        from bncheck.rules import RULES
+
         select = (select or tuple(r.code for r in RULES)) + tuple(settings.extend_select)
     ignore = ignore + tuple(settings.ignore)
     if show_settings:
@@ -218,11 +221,13 @@ def _console(color: str, file: Any = None) -> Console:
 def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     """Rule-code prefixes; ``ALL`` is every rule; a prefix matching no rule is a usage error."""
     codes = [c.upper() for c in _codes(values)]
-    if "ALL" in codes:
-        return None if option == "--select" else [r.code for r in RULES]
     if not codes:
         return None if option == "--select" else []
+    from bncheck.rules import RESERVED, RULES  # only when codes are given: the rules import numpy
     from bncheck.source.rules import SOURCE_ONLY_CODES  # BN010/BN011: source mode
+
+    if "ALL" in codes:
+        return None if option == "--select" else [r.code for r in RULES]
 
     known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)
     unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
@@ -242,6 +247,8 @@ def _write_report(report: Any, fmt: str, output_file: str | None, console: Conso
         else:
             text = render(report, fmt, quiet=quiet)
         if statistics:
+            from bncheck.rules import by_code
+
             counts = Counter(f.code for f in report.findings)
             stats = "\n".join(f"{n:>5}  {code}  {by_code(code).name if by_code(code) else ''}".rstrip()
                                for code, n in sorted(counts.items()))

@@ -5,25 +5,38 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bncheck import collector
 from bncheck.errors import InputError
 from bncheck.findings import Finding
-from bncheck.graph.model import GraphModel
-from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, run_in_process,
-                               run_isolated)
+from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
+                               run_in_process, run_isolated)
 from bncheck.loaders import Target, discover, load
 from bncheck.remote import fetch, forget, is_remote, restore
 from bncheck.report import Report
-from bncheck.rules import selected
-from bncheck.rules.context import Context
-from bncheck.source import check_targets as check_source_targets
+
+if TYPE_CHECKING:
+    from bncheck.graph.model import GraphModel
+
+# The rules, the graph analysis and numpy are imported where a model is checked (a worker), not
+# here: the command's parent process only finds inputs, hands them out and prints the report.
+
+
+def warm() -> None:
+    """Import what checking an input needs (a pre-started worker does it while the command starts)."""
+    import bncheck.loaders.checkpoint_values  # noqa: F401  (numpy)
+    import bncheck.loaders.graphs  # noqa: F401  (protobuf, the vendored messages)
+    import bncheck.rules  # noqa: F401
+    import bncheck.rules.context  # noqa: F401
 
 
 def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = None,
                  ignore: Sequence[str] | None = None, notes: list[tuple[str, str]] | None = None) -> list[Finding]:
     """Run the selected rules on each model; what rules could not judge goes to ``notes``."""
+    from bncheck.rules import selected
+    from bncheck.rules.context import Context
+
     rules = [cls() for cls in selected(select, ignore)]
     findings: list[Finding] = []
     for model in models:
@@ -126,6 +139,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
             walk_notes: list[tuple[str, str]] = []
             try:
                 if is_remote(path):
+                    discard_prestarted()  # forked before the remote files are mounted: it would not see them
                     scratch = scratch or tempfile.mkdtemp(prefix="bncheck-remote-")
                     local = fetch(path, scratch)
                     fetched[local] = path
@@ -175,6 +189,8 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
             report.checked.extend(result.checked)
             _add_notes(report, result.notes)
     if sources:  # whole-program analysis across the .py files, in its own worker processes
+        from bncheck.source import check_targets as check_source_targets
+
         check_source_targets(sources, select, ignore, report.findings, report.errors, report.checked, report.notes,
                              jobs=jobs)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))

@@ -312,6 +312,75 @@ def _spawn_worker(memory_mb: int | None) -> _Worker:
     return _Worker(popen.pid, popen.stdin, popen.stdout, popen)
 
 
+# ---------------------------------------------------------------------------------------------
+# a worker started with the command, before the parent has imported its command line
+
+_prestarted: _Worker | None = None
+
+
+def prestart(warm: str) -> None:
+    """Fork a worker now that imports ``warm`` (``"module:function"``, called once) while this
+    process goes on importing the command line and reading its arguments: on a small input the
+    two run side by side. The first :class:`Pool` that forks workers takes it (its memory limit
+    is sent then); unused, it ends with this process (end of input on its pipe, or the
+    parent-death signal)."""
+    global _prestarted
+    if _prestarted is not None or not can_fork():
+        return
+    parent = os.getpid()
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns into the caller's code
+        code = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it silently, even while importing
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.close(to_child_w)
+            os.close(from_child_r)
+            _quiet_stdio()
+            _die_with_parent(parent)
+            requests, replies = os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb")
+            try:
+                _resolve(warm)()
+            except Exception:  # noqa: BLE001 - each job imports what it needs again, and reports why not
+                pass
+            try:
+                (memory_mb,) = _recv(requests)
+            except EOFError:  # the command needed no worker
+                os._exit(0)
+            serve(requests, replies, memory_mb)
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(to_child_r)
+    os.close(from_child_w)
+    _prestarted = _Worker(pid, os.fdopen(to_child_w, "wb"), os.fdopen(from_child_r, "rb"), None)
+
+
+def discard_prestarted() -> None:
+    """Kill the pre-started worker: it was forked before state the jobs need (remote mounts)."""
+    global _prestarted
+    if _prestarted is not None:
+        _prestarted.kill()
+        _prestarted = None
+
+
+def _take_prestarted(memory_mb: int | None) -> _Worker | None:
+    global _prestarted
+    worker, _prestarted = _prestarted, None
+    if worker is None:
+        return None
+    try:
+        _send(worker.requests, (memory_mb,))
+    except (BrokenPipeError, OSError):  # it ended: start a fresh one instead
+        worker.kill()
+        return None
+    worker.started = time.monotonic()
+    return worker
+
+
 class Pool:
     """Up to ``jobs`` workers; :meth:`map` runs a function on each argument under ``timeout``."""
 
@@ -341,7 +410,7 @@ class Pool:
 
     def _new_worker(self) -> _Worker:
         if self.start == "fork":
-            worker = _fork_worker(self.memory_mb, self.workers)
+            worker = _take_prestarted(self.memory_mb) or _fork_worker(self.memory_mb, self.workers)
         else:
             worker = _spawn_worker(self.memory_mb)
         self.workers.append(worker)

@@ -9,14 +9,18 @@ import os
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from bncheck.errors import InputError
-from bncheck.graph.model import Graph, GraphModel
-from bncheck.loaders.checkpoint_values import values_from_checkpoint
-from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
-from bncheck.loaders.protobuf_io import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, parse_file
 from bncheck.source import SOURCE_SUFFIXES
 from bncheck.source import wanted as source_wanted
 from bncheck.loaders.safe_io import MAX_FILE_BYTES, open_regular, os_reason, read_bounded
+
+if TYPE_CHECKING:
+    from bncheck.graph.model import GraphModel
+
+# Finding inputs needs only the file system; protobuf, numpy and the graph loaders are imported by
+# load(), which runs in a worker: the command's parent process never imports them (see run()).
 
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -181,6 +185,9 @@ def _load_file(path: str) -> list[GraphModel]:
         return load_h5(path)
     if path.endswith(KERAS_SUFFIXES):
         raise InputError(path, "not a Keras file: no zip or HDF5 signature (truncated or another format)")
+    from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
+    from bncheck.loaders.protobuf_io import META_GRAPH_DEF, SAVED_MODEL, parse_file
+
     kind, msg = parse_file(path, _read(path))
     if kind == SAVED_MODEL:
         return models_from_saved_model(msg, path)
@@ -190,6 +197,10 @@ def _load_file(path: str) -> list[GraphModel]:
 
 
 def _load_saved_model(folder: str) -> list[GraphModel]:
+    from bncheck.loaders.checkpoint_values import values_from_checkpoint
+    from bncheck.loaders.graphs import models_from_saved_model
+    from bncheck.loaders.protobuf_io import SAVED_MODEL, parse_file
+
     for name in SAVED_MODEL_FILES:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
@@ -255,6 +266,11 @@ def _has_checkpoint_files(prefix: str) -> bool:
 
 
 def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
+    from bncheck.graph.model import Graph, GraphModel
+    from bncheck.loaders.checkpoint_values import values_from_checkpoint
+    from bncheck.loaders.graphs import model_from_meta_graph
+    from bncheck.loaders.protobuf_io import META_GRAPH_DEF, parse_file
+
     """The latest checkpoint's values, with its ``.meta`` graph when the folder has one (TF1 Saver)."""
     prefix = latest_checkpoint_prefix(folder)
     label = f"checkpoint {os.path.basename(prefix)}"
@@ -270,4 +286,4 @@ def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
     return [model]
 
 
-__all__ = ["Target", "discover", "load", "latest_checkpoint_prefix", "GRAPH_DEF"]
+__all__ = ["Target", "discover", "load", "latest_checkpoint_prefix"]

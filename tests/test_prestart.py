@@ -1,0 +1,105 @@
+"""The worker the ``bncheck`` command forks before importing its command line (bncheck.command):
+the first pool takes it, with its memory limit; unused, it ends with the command; remote inputs,
+mounted after it was forked, go to fresh workers."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-started workers: Linux")
+
+
+def _python(code: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _ended(pid: int, within: float) -> bool:
+    limit = time.monotonic() + within
+    while time.monotonic() < limit:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":  # exited, not yet reaped by init
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_first_pool_takes_the_prestarted_worker_with_its_memory_limit():
+    out = _python(
+        "import os, resource\n"
+        "from bncheck import isolation\n"
+        "def job(_):\n    return os.getpid(), resource.getrlimit(resource.RLIMIT_AS)[0]\n"
+        "isolation.prestart('os:getcwd')\n"
+        "first = isolation._prestarted.pid\n"
+        "[a, b] = isolation.run_isolated('__main__:job', [0, 1], jobs=1, memory_mb=512)\n"
+        "print(first, a.status, a.value[0], b.value[0], a.value[1] != resource.RLIM_INFINITY)\n")
+    first, status, pid_a, pid_b, limited = out.split()
+    assert (status, pid_a, pid_b, limited) == ("ok", first, first, "True")
+
+
+@pytest.mark.parametrize("warm, how", [("os:getcwd", "end of input"), ("__main__:slow", "parent-death signal")])
+def test_an_unused_prestarted_worker_ends_with_the_command(warm, how):
+    out = _python(
+        "import time\n"
+        "from bncheck import isolation\n"
+        "def slow():\n    time.sleep(60)\n"
+        f"isolation.prestart({warm!r})\n"
+        "print(isolation._prestarted.pid)\n")
+    assert _ended(int(out), within=10), how
+
+
+def test_remote_inputs_go_to_workers_forked_after_the_mount():
+    fixture = ROOT / "fixtures" / "tf1" / "slim_resnet_v1_50_without_updates.meta"
+    out = _python(
+        "import json, fsspec\n"
+        "from bncheck import isolation\n"
+        "isolation.prestart('bncheck.engine:warm')\n"
+        "fs = fsspec.filesystem('memory')\n"
+        f"fs.put({str(fixture)!r}, '/bncheck-prestart/model.meta')\n"
+        "from bncheck.engine import check_paths\n"
+        "r = check_paths(['memory://bncheck-prestart/model.meta'], jobs=1)\n"
+        "print(json.dumps([[f.code, f.layer] for f in r.findings]), json.dumps([str(e) for e in r.errors]))\n")
+    findings, errors = _two_json(out)
+    from bncheck.engine import check_paths
+
+    local = check_paths([str(fixture)], isolate=False)
+    assert errors == []
+    assert findings == [[f.code, f.layer] for f in local.findings] != []
+
+
+def _two_json(line: str) -> tuple[list, list]:
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(line)
+    second, _ = decoder.raw_decode(line[end:].lstrip())
+    return first, second
+
+
+@pytest.mark.parametrize("argv, in_process, prestarted", [
+    (["model.pb"], False, True),
+    (["model.pb"], True, False),  # BNCHECK_IN_PROCESS=1: no worker would take it
+    (["--version"], False, False),
+    (["--list-rules"], False, False),
+    (["--explain", "BN001"], False, False),
+])
+def test_the_command_prestarts_only_when_it_may_check(argv, in_process, prestarted):
+    env = {k: v for k, v in os.environ.items() if k != "BNCHECK_IN_PROCESS"}
+    if in_process:
+        env["BNCHECK_IN_PROCESS"] = "1"
+    code = (f"import sys; sys.argv = ['bncheck', *{argv!r}]\n"
+            "from bncheck import isolation, command\n"
+            "import bncheck.cli\n"
+            "bncheck.cli.run = lambda: print(isolation._prestarted is not None)\n"
+            "command.run()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.stdout == f"{prestarted}\n", proc.stderr
