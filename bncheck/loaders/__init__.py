@@ -199,6 +199,7 @@ def _load_file(path: str) -> list[GraphModel]:
 def _load_saved_model(folder: str) -> list[GraphModel]:
     from bncheck.loaders.checkpoint_values import values_from_checkpoint
     from bncheck.loaders.graphs import models_from_saved_model
+    from bncheck.loaders.object_graph import renamed_variables
     from bncheck.loaders.protobuf_io import SAVED_MODEL, parse_file
 
     for name in SAVED_MODEL_FILES:
@@ -208,7 +209,7 @@ def _load_saved_model(folder: str) -> list[GraphModel]:
             models = models_from_saved_model(msg, folder)
             prefix = os.path.join(folder, "variables", "variables")
             if os.path.isfile(prefix + ".index"):
-                values = values_from_checkpoint(prefix, "SavedModel variables")
+                values = values_from_checkpoint(prefix, "SavedModel variables", renamed_variables(msg))
                 for model in models:
                     model.values = values
             return models

@@ -2,10 +2,13 @@
 
 Keys are TF1 variable names (``model/bn1/moving_mean``) or TF2 object paths
 (``model/_operations/2/moving_mean/.ATTRIBUTES/VARIABLE_VALUE``); for the latter the checkpoint's
-own object graph (``_CHECKPOINTABLE_OBJECT_GRAPH``) gives each key its variable name. Only the
-index is read whole; tensors are read when a rule asks for them.
+own object graph (``_CHECKPOINTABLE_OBJECT_GRAPH``) gives each key its variable name (its object
+path where captured variables share one, see :mod:`bncheck.loaders.object_graph`). Only the index
+is read whole; tensors are read when a rule asks for them.
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 from google.protobuf.message import DecodeError
 
@@ -26,24 +29,30 @@ class _CheckpointStore:
         return self.reader.read(key)
 
 
-def variable_keys(reader: CheckpointReader) -> dict[str, str]:
-    """Variable name -> checkpoint key."""
+def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str]] | None = None) -> dict[str, str]:
+    """Variable name -> checkpoint key. ``renamed`` (object-graph node id -> (TF name, new name),
+    from the SavedModel the checkpoint belongs to) names those variables anew where the
+    checkpoint's node of that id holds the variable of that TF name."""
     if OBJECT_GRAPH_KEY not in reader.entries:
         return {k: k for k in reader.keys()}
     try:
         graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
     except DecodeError:
         raise InputError(reader.prefix + ".index", f"{OBJECT_GRAPH_KEY} is not a readable object graph") from None
+    renamed = renamed or {}
     names: dict[str, str] = {}
-    for node in graph.nodes:
+    for node_id, node in enumerate(graph.nodes):
         for attr in node.attributes:
             if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries:
-                names.setdefault(attr.full_name.split(":")[0], attr.checkpoint_key)
+                name = attr.full_name.split(":")[0]
+                original, new = renamed.get(node_id, (None, None))
+                names.setdefault(new if new is not None and original == name else name, attr.checkpoint_key)
     return names
 
 
-def values_from_checkpoint(prefix: str, origin: str) -> TrainedValues:
+def values_from_checkpoint(prefix: str, origin: str,
+                           renamed: Mapping[int, tuple[str, str]] | None = None) -> TrainedValues:
     reader = CheckpointReader(prefix)
-    keys = variable_keys(reader)
+    keys = variable_keys(reader, renamed)
     layers, steps = group_by_layer(keys)
     return TrainedValues(_CheckpointStore(reader), layers, steps, origin, keys)

@@ -7,6 +7,7 @@ from typing import Any, Callable
 from bncheck.errors import InputError
 from bncheck.graph.lowering import CALL_OPS, lower
 from bncheck.graph.model import Graph, GraphModel, Node, Signature, TensorRef
+from bncheck.loaders.object_graph import captured_variable_names
 from bncheck.loaders.protobuf_io import valid_op_name
 
 
@@ -187,10 +188,12 @@ def variable_names(meta: Any) -> dict[str, str]:
     """Top-level variable handles -> the names a TF2 SavedModel's object graph gives them.
 
     A signature's call node ends with the captured resources; the saved concrete function's
-    ``bound_inputs`` list the object-graph nodes they are, in the same order."""
+    ``bound_inputs`` list the object-graph nodes they are, in the same order. Variables that share
+    a TF name are named by their object path (see :mod:`bncheck.loaders.object_graph`)."""
     objects = meta.object_graph_def
     if not objects.nodes:
         return {}
+    unique = captured_variable_names(objects)
     names: dict[str, str] = {}
     used: set[str] = set()
     for node in meta.graph_def.node:
@@ -202,13 +205,10 @@ def variable_names(meta: Any) -> dict[str, str]:
         data = [t for t in node.input if not t.startswith("^")]
         captured = data[len(data) - len(saved.bound_inputs):]
         for handle, obj_id in zip(captured, saved.bound_inputs):
-            if not 0 <= obj_id < len(objects.nodes):
-                continue
-            obj = objects.nodes[obj_id]
-            if obj.WhichOneof("kind") != "variable" or not obj.variable.name:
+            name = unique.get(obj_id)
+            if name is None:  # not a variable object (or an id out of range)
                 continue
             handle = handle.split(":")[0]
-            name = obj.variable.name.split(":")[0]
             if handle in names or name in used:  # first binding wins; never two handles, one name
                 continue
             names[handle] = name

@@ -1,0 +1,66 @@
+"""Names of the variables in a TF2 SavedModel's object graph.
+
+A Keras 3 subclassed model names the TF variables of all its layers after the model alone
+(``classifier/moving_mean`` for every batch norm held as an attribute). Where variables a saved
+function captures share a TF name, each is named by its path from the root object instead
+(``model/bn_b/moving_mean``). The SavedModel and its ``variables/`` checkpoint number the objects
+alike, so the checkpoint's tensors get the same names by node id (checked against the TF name).
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any
+
+
+def object_paths(nodes: Any) -> dict[int, str]:
+    """Node id -> ``local/name/path`` from node 0, breadth first, first path found (each node once,
+    so shared or cyclic references cost nothing extra)."""
+    count = len(nodes)
+    paths = {0: ""} if count else {}
+    queue = deque([0] if count else [])
+    while queue:
+        parent = queue.popleft()
+        prefix = paths[parent] + "/" if paths[parent] else ""
+        for child in nodes[parent].children:
+            node_id = child.node_id
+            if 0 <= node_id < count and node_id not in paths:
+                paths[node_id] = prefix + child.local_name
+                queue.append(node_id)
+    return paths
+
+
+def tf_name(node: Any) -> str | None:
+    """A SavedObjectGraph node's TF variable name (None for other objects)."""
+    if node.WhichOneof("kind") != "variable" or not node.variable.name:
+        return None
+    return node.variable.name.split(":")[0]
+
+
+def captured_variable_names(objects: Any) -> dict[int, str]:
+    """Node id -> name of every variable a saved function captures: its TF name, or its object
+    path where captured variables share a TF name."""
+    nodes = objects.nodes
+    names: dict[int, str] = {}
+    for function in objects.concrete_functions.values():
+        for node_id in function.bound_inputs:
+            if 0 <= node_id < len(nodes) and node_id not in names:
+                name = tf_name(nodes[node_id])
+                if name is not None:
+                    names[node_id] = name
+    counts = Counter(names.values())
+    if all(c == 1 for c in counts.values()):
+        return names
+    paths = object_paths(nodes)
+    return {i: (paths.get(i) or n) if counts[n] > 1 else n for i, n in names.items()}
+
+
+def renamed_variables(saved_model: Any) -> dict[int, tuple[str, str]]:
+    """Node id -> (TF name, name bncheck gives it) for the captured variables named by object path."""
+    out: dict[int, tuple[str, str]] = {}
+    for meta in saved_model.meta_graphs:
+        nodes = meta.object_graph_def.nodes
+        for node_id, name in captured_variable_names(meta.object_graph_def).items():
+            original = tf_name(nodes[node_id])
+            if original is not None and name != original:
+                out.setdefault(node_id, (original, name))
+    return out
