@@ -43,6 +43,11 @@ HOLDS = {
     # their object paths in the SavedModel (module.model.bn_a / .bn_b)
     "keras3/subclassed_two_bn_serving_training_true": ("model/bn_a", "model/bn_b"),
     "keras3/subclassed_two_bn_serving_training_false": ("model/bn_a", "model/bn_b"),
+    # the same model through keras.export.ExportArchive: its object graph lists variables flat
+    "keras3/subclassed_two_bn_archive_training_true": ("classifier (batch_normalization_1)",
+                                                       "classifier (batch_normalization_1_2)"),
+    "keras3/subclassed_two_bn_archive_training_false": ("classifier (batch_normalization_1)",
+                                                        "classifier (batch_normalization_1_2)"),
     "keras3/sequential_clean.keras": ("bn1",),
     "keras3/train_signature_bn_frozen": ("bn1", "bn2"),
     "keras3/train_signature_training_missing": ("bn1", "bn2"),

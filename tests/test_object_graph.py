@@ -12,6 +12,7 @@ from bncheck.protos import message_class
 from bncheck.rules.context import Context
 
 SUBCLASSED = ROOT / "fixtures" / "keras3" / "subclassed_two_bn_serving_training_false"
+ARCHIVE = ROOT / "fixtures" / "keras3" / "subclassed_two_bn_archive_training_false"
 
 
 def _key(path: str) -> str:
@@ -28,14 +29,34 @@ def test_each_layer_of_a_subclassed_model_reads_its_own_values():
     assert ctx.notes == []
 
 
+def test_an_export_archive_lists_variables_flat_and_each_layer_still_gets_its_own():
+    """keras.export.ExportArchive: the object graph holds the variables as flat lists (variables/3,
+    and a second copy under _all_variables/), not under the model's attributes."""
+    [model] = load(Target(str(ARCHIVE), "saved_model"))
+    ctx = Context(model)
+    layers = {layer.name: layer for layer in ctx.layers}
+    assert [(name, layer.api) for name, layer in layers.items()] == [
+        ("classifier (batch_normalization_1)", "keras"), ("classifier (batch_normalization_1_2)", "keras")]
+    assert layers["classifier (batch_normalization_1)"].variables == [
+        "classifier/variables_3/moving_mean", "classifier/variables_4/moving_variance"]
+    assert ctx.value_keys(layers["classifier (batch_normalization_1_2)"]) == {
+        "gamma": _key("variables/6"), "beta": _key("variables/7"),
+        "moving_mean": _key("variables/8"), "moving_variance": _key("variables/9")}
+    assert ctx.notes == []
+
+
 def test_the_checkpoint_renames_a_node_only_where_it_holds_that_variable():
     reader = CheckpointReader(str(SUBCLASSED / "variables" / "variables"))
     plain = variable_keys(reader)
     assert plain["classifier/moving_mean"] == _key("model/bn_a/moving_mean")  # the TF name: first node wins
-    moved = variable_keys(reader, {60: ("classifier/moving_mean", "model/bn_b/moving_mean")})
+    moved = variable_keys(reader, {36: ("classifier/moving_mean", "model/bn_a/moving_mean"),
+                                   60: ("classifier/moving_mean", "model/bn_b/moving_mean")})
+    assert moved["model/bn_a/moving_mean"] == _key("model/bn_a/moving_mean")
     assert moved["model/bn_b/moving_mean"] == _key("model/bn_b/moving_mean")
+    assert "classifier/moving_mean" not in moved  # shared by both layers: it names neither
     wrong = variable_keys(reader, {60: ("classifier/gamma", "model/bn_b/moving_mean")})  # another variable
-    assert "model/bn_b/moving_mean" not in wrong and wrong == plain
+    assert "model/bn_b/moving_mean" not in wrong
+    assert wrong["classifier/moving_mean"] == plain["classifier/moving_mean"]
 
 
 def _objects(children: dict[int, list[tuple[str, int]]], variables: dict[int, str], bound: list[int]):
@@ -59,9 +80,15 @@ def test_object_paths_are_breadth_first_and_survive_cycles_and_bad_ids():
 
 
 def test_captured_variables_keep_their_tf_name_unless_two_share_it():
-    children = {0: [("a", 1), ("b", 2), ("c", 3)]}
-    same = _objects(children, {1: "m/moving_mean", 2: "m/moving_mean", 3: "m/gamma"}, [1, 2, 3, 3, 7])
-    assert captured_variable_names(same) == {1: "a", 2: "b", 3: "m/gamma"}
+    # a list of variables (an export archive): the path goes in before the variable's own name
+    flat = {0: [("variables", 4)], 4: [("0", 1), ("1", 2), ("2", 3)]}
+    same = _objects(flat, {1: "m/moving_mean", 2: "m/moving_mean", 3: "m/gamma"}, [1, 2, 3, 3, 7])
+    assert captured_variable_names(same) == {1: "m/variables_0/moving_mean", 2: "m/variables_1/moving_mean",
+                                             3: "m/gamma"}
+    # attributes (a module holding the model): the path already ends in the variable's name
+    nested = {0: [("model", 4)], 4: [("bn_a", 5), ("bn_b", 6)], 5: [("moving_mean", 1)], 6: [("moving_mean", 2)]}
+    attrs = _objects(nested, {1: "m/moving_mean", 2: "m/moving_mean"}, [2, 1])
+    assert captured_variable_names(attrs) == {1: "model/bn_a/moving_mean", 2: "model/bn_b/moving_mean"}
     # a duplicate object of one variable that no function captures (Keras 3 export) changes nothing
-    duplicate = _objects(children, {1: "bn1/moving_mean", 2: "bn1/moving_mean", 3: "bn1/gamma"}, [1, 3])
+    duplicate = _objects(flat, {1: "bn1/moving_mean", 2: "bn1/moving_mean", 3: "bn1/gamma"}, [1, 3])
     assert captured_variable_names(duplicate) == {1: "bn1/moving_mean", 3: "bn1/gamma"}

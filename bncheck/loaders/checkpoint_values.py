@@ -32,7 +32,9 @@ class _CheckpointStore:
 def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str]] | None = None) -> dict[str, str]:
     """Variable name -> checkpoint key. ``renamed`` (object-graph node id -> (TF name, new name),
     from the SavedModel the checkpoint belongs to) names those variables anew where the
-    checkpoint's node of that id holds the variable of that TF name."""
+    checkpoint's node of that id holds the variable of that TF name; their shared TF name then
+    names nothing (another copy of it, such as an export archive's second variable list, would
+    otherwise appear as a layer of its own)."""
     if OBJECT_GRAPH_KEY not in reader.entries:
         return {k: k for k in reader.keys()}
     try:
@@ -40,13 +42,17 @@ def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str
     except DecodeError:
         raise InputError(reader.prefix + ".index", f"{OBJECT_GRAPH_KEY} is not a readable object graph") from None
     renamed = renamed or {}
+    ambiguous = {original for original, _ in renamed.values()}  # a TF name several variables share
     names: dict[str, str] = {}
     for node_id, node in enumerate(graph.nodes):
         for attr in node.attributes:
             if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries:
                 name = attr.full_name.split(":")[0]
                 original, new = renamed.get(node_id, (None, None))
-                names.setdefault(new if new is not None and original == name else name, attr.checkpoint_key)
+                if new is not None and original == name:
+                    names.setdefault(new, attr.checkpoint_key)
+                elif name not in ambiguous:  # which layer's a shared name is cannot be told here
+                    names.setdefault(name, attr.checkpoint_key)
     return names
 
 

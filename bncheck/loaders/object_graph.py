@@ -2,9 +2,13 @@
 
 A Keras 3 subclassed model names the TF variables of all its layers after the model alone
 (``classifier/moving_mean`` for every batch norm held as an attribute). Where variables a saved
-function captures share a TF name, each is named by its path from the root object instead
-(``model/bn_b/moving_mean``). The SavedModel and its ``variables/`` checkpoint number the objects
-alike, so the checkpoint's tensors get the same names by node id (checked against the TF name).
+function captures share a TF name, each is named by its path from the root object instead: the path
+itself where it ends in the variable's own name (``model/bn_b/moving_mean``, a module that holds
+the model), else the TF name with the path inserted before its last part
+(``classifier/variables_8/moving_mean``, an export archive's variable list), so that the name still
+says which role the variable plays. The SavedModel and its ``variables/`` checkpoint number the
+objects alike, so the checkpoint's tensors get the same names by node id (checked against the TF
+name).
 """
 from __future__ import annotations
 
@@ -51,7 +55,17 @@ def captured_variable_names(objects: Any) -> dict[int, str]:
     if all(c == 1 for c in counts.values()):
         return names
     paths = object_paths(nodes)
-    return {i: (paths.get(i) or n) if counts[n] > 1 else n for i, n in names.items()}
+    return {i: _distinct(n, paths.get(i)) if counts[n] > 1 else n for i, n in names.items()}
+
+
+def _distinct(name: str, path: str | None) -> str:
+    if not path:
+        return name  # unreachable from the root: the TF name, and the first binding keeps it
+    scope, _, base = name.rpartition("/")
+    if path.rpartition("/")[2] == base:
+        return path
+    tag = path.replace("/", "_")
+    return f"{scope}/{tag}/{base}" if scope else f"{tag}/{base}"
 
 
 def renamed_variables(saved_model: Any) -> dict[int, tuple[str, str]]:

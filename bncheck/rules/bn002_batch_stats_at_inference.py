@@ -56,6 +56,9 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         # a subclassed model: Keras 3 gives both BNs' TF variables the model's name (classifier/moving_mean
         # twice); the SavedModel's object graph names them by attribute path
         Example("keras3/subclassed_two_bn_serving_training_true", ("model/bn_a", "model/bn_b")),
+        # the same model through keras.export.ExportArchive, whose object graph lists variables flat
+        Example("keras3/subclassed_two_bn_archive_training_true",
+                ("classifier (batch_normalization_1)", "classifier (batch_normalization_1_2)")),
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
@@ -67,6 +70,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/layers_resource_update_ops_wired.meta"),
         Example("keras3/saved_model_serving_training_false"),
         Example("keras3/subclassed_two_bn_serving_training_false"),
+        Example("keras3/subclassed_two_bn_archive_training_false"),
         Example("keras3/export_clean"),
         Example("tfkeras/saved_model_clean"),
         Example("tfkeras/saved_model_layer_norm"),
