@@ -130,3 +130,13 @@ def test_a_binary_op_folds_its_first_two_inputs_only():
     """A damaged graph may list a third data input on a binary op: it is not read."""
     nodes = [_const("a", [1.0]), _const("b", [2.0]), ("x", "Placeholder", [], {}), ("add", "AddV2", ["a", "b", "x"], {})]
     assert _same(_fold(nodes, "add"), [3.0])
+
+
+def test_a_graph_has_one_memoised_dataflow():
+    """``dataflow(graph)`` is built once per graph object: every query shares its memo."""
+    from bncheck.graph.analysis import dataflow
+
+    graph = _graph(_const("c", [1.0]), ("id", "Identity", ["c"], {}))
+    first = dataflow(graph)
+    assert dataflow(graph) is first
+    assert dataflow(_graph(_const("c", [1.0]))) is not first
