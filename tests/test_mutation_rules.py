@@ -232,3 +232,30 @@ def test_bn002_names_every_flag_the_caller_must_feed_even_one_that_is_no_placeho
         add("c/y_1", "Identity", "c/FusedBatchNormV3_1")
     assert _bn002(tmp_path, build) == [
         ("c", "warning", "uses batch statistics at inference unless the caller feeds p, warmup = False")]
+
+
+def test_bn005_a_layer_with_only_one_statistic_in_the_checkpoint_could_not_be_judged(tmp_path):
+    """An inference-mode BN added to the graph whose mean is a variable the checkpoint holds
+    (model/logits/bias) and whose variance is one it does not: not judged, named in could-not-judge."""
+    from bncheck.loaders import discover, load
+    from bncheck.rules import RULES
+    from bncheck.rules.context import Context
+
+    folder = tmp_path / "model"
+    shutil.copytree(FIXTURES / "tf1/layers_checkpoint_two_optimizers_no_updates", folder)
+    path = folder / "model.ckpt-20.meta"
+    meta = message_class("tensorflow.MetaGraphDef").FromString(path.read_bytes())
+    for name, op, inputs in (("extra_x", "Placeholder", []), ("extra/moving_variance", "VariableV2", []),
+                             ("extra/FusedBatchNormV3", "FusedBatchNormV3",
+                              ["extra_x", "model/logits/bias", "model/logits/bias", "model/logits/bias",
+                               "extra/moving_variance"])):
+        node = meta.graph_def.node.add()
+        node.name, node.op = name, op
+        node.input.extend(inputs)
+        if op == "FusedBatchNormV3":
+            node.attr["is_training"].b = False
+    path.write_bytes(meta.SerializeToString())
+    (ctx,) = [Context(m) for t in discover(str(folder)) for m in load(t)]
+    (rule,) = [r() for r in RULES if r.code == "BN005"]
+    assert [f.layer for f in rule.check(ctx)] == ["model/bn1", "model/bn2"]
+    assert [(u.rule, u.layer) for u in ctx.unjudged if u.rule == "BN005"] == [("BN005", "extra")]
