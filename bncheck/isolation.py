@@ -265,26 +265,19 @@ class _Worker:
         return f"exit status {self.status}"
 
 
-def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker:
-    parent = os.getpid()
+def _fork(child: Callable[[IO[bytes], IO[bytes]], None]) -> _Worker:
+    """Fork a worker that runs ``child(requests, replies)`` and never returns into the caller's code."""
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
         pid = os.fork()
-    if pid == 0:  # the worker: never returns into the caller's code
+    if pid == 0:
         code = 0
         try:
             os.close(to_child_w)
             os.close(from_child_r)
-            for other in inherited:
-                for stream in (other.requests, other.replies):
-                    try:
-                        os.close(stream.fileno())
-                    except (OSError, ValueError):
-                        pass
-            _quiet_stdio()
-            serve(os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb"), memory_mb, parent)
+            child(os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb"))
         except BaseException:  # noqa: BLE001
             code = 70
         finally:
@@ -292,6 +285,22 @@ def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker
     os.close(to_child_r)
     os.close(from_child_w)
     return _Worker(pid, os.fdopen(to_child_w, "wb"), os.fdopen(from_child_r, "rb"), None)
+
+
+def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker:
+    parent = os.getpid()
+
+    def child(requests: IO[bytes], replies: IO[bytes]) -> None:
+        for other in inherited:
+            for stream in (other.requests, other.replies):
+                try:
+                    os.close(stream.fileno())
+                except (OSError, ValueError):
+                    pass
+        _quiet_stdio()
+        serve(requests, replies, memory_mb, parent)
+
+    return _fork(child)
 
 
 def _spawn_worker(memory_mb: int | None) -> _Worker:
@@ -328,35 +337,23 @@ def prestart(warm: str) -> None:
     if _prestarted is not None or not can_fork():
         return
     parent = os.getpid()
-    to_child_r, to_child_w = os.pipe()
-    from_child_r, from_child_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker: never returns into the caller's code
-        code = 0
+
+    def child(requests: IO[bytes], replies: IO[bytes]) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it silently, even while importing
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _quiet_stdio()
+        _die_with_parent(parent)
         try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it silently, even while importing
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.close(to_child_w)
-            os.close(from_child_r)
-            _quiet_stdio()
-            _die_with_parent(parent)
-            requests, replies = os.fdopen(to_child_r, "rb"), os.fdopen(from_child_w, "wb")
-            try:
-                _resolve(warm)()
-            except Exception:  # noqa: BLE001 - each job imports what it needs again, and reports why not
-                pass
-            try:
-                (memory_mb,) = _recv(requests)
-            except EOFError:  # the command needed no worker
-                os._exit(0)
-            serve(requests, replies, memory_mb)
-        except BaseException:  # noqa: BLE001
-            code = 70
-        finally:
-            os._exit(code)
-    os.close(to_child_r)
-    os.close(from_child_w)
-    _prestarted = _Worker(pid, os.fdopen(to_child_w, "wb"), os.fdopen(from_child_r, "rb"), None)
+            _resolve(warm)()
+        except Exception:  # noqa: BLE001 - each job imports what it needs again, and reports why not
+            pass
+        try:
+            (memory_mb,) = _recv(requests)
+        except EOFError:  # the command needed no worker
+            return
+        serve(requests, replies, memory_mb)
+
+    _prestarted = _fork(child)
 
 
 def discard_prestarted() -> None:

@@ -6,6 +6,7 @@ Expressions are evaluated with explicit stacks, so a deep chain of ops costs mem
 """
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
@@ -203,6 +204,9 @@ def variable_of(graph: Graph, ref: TensorRef) -> str | None:
     return dataflow(graph).variable_of(ref.node)
 
 
+_producer = operator.itemgetter(0)  # TensorRef -> the node that produces it
+
+
 def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Every node that runs when ``roots`` run (data and control inputs), skipping dead nodes."""
     nodes = graph.nodes
@@ -216,21 +220,14 @@ def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str
             (push if name in nodes and name not in dead else outside.append)(name)
     while stack:
         node = nodes[pop()]
-        for ref in node.inputs:
-            parent = ref.node
-            if parent not in seen:
-                mark(parent)
-                if parent in nodes and parent not in dead:
-                    push(parent)
-                else:
-                    outside.append(parent)
-        for parent in node.control_inputs:
-            if parent not in seen:
-                mark(parent)
-                if parent in nodes and parent not in dead:
-                    push(parent)
-                else:
-                    outside.append(parent)
+        for parents in (map(_producer, node.inputs), node.control_inputs):
+            for parent in parents:
+                if parent not in seen:
+                    mark(parent)
+                    if parent in nodes and parent not in dead:
+                        push(parent)
+                    else:
+                        outside.append(parent)
     seen.difference_update(outside)
     return seen
 
