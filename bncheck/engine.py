@@ -216,7 +216,7 @@ def _run(targets: list[Target], options: Sequence[CheckOptions], jobs: int | Non
     if isolate and targets and os.environ.get("BNCHECK_IN_PROCESS") != "1":
         try:
             return run_isolated("bncheck.engine:check_target", jobs_list, jobs=jobs, timeout=timeout,
-                                memory_mb=memory_mb)
+                                memory_mb=memory_mb, warm="bncheck.engine:warm")
         except WorkersUnavailable:
             pass  # no way to start a worker here: check in this process rather than not at all
     return run_in_process(check_target, jobs_list)

@@ -188,12 +188,24 @@ def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None, parent
 def _spawned_main() -> None:
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else None
     parent = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else None
+    warm = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     _quiet_stdio()
     try:
+        if warm:
+            _warm(warm)
         serve(requests, replies, memory_mb, parent)
     except (BrokenPipeError, KeyboardInterrupt):
+        pass
+
+
+def _warm(ref: str) -> None:
+    """Import what the jobs need before the memory limit is set: an import must not count
+    against the limit of the input being checked (numpy alone maps tens of MiB)."""
+    try:
+        _resolve(ref)()
+    except Exception:  # noqa: BLE001 - each job imports what it needs again, and reports why not
         pass
 
 
@@ -303,7 +315,7 @@ def _fork_worker(memory_mb: int | None, inherited: Sequence[_Worker]) -> _Worker
     return _fork(child)
 
 
-def _spawn_worker(memory_mb: int | None) -> _Worker:
+def _spawn_worker(memory_mb: int | None, warm: str | None = None) -> _Worker:
     executable = sys.executable
     if not executable:
         raise WorkersUnavailable("no Python executable to start workers with")
@@ -311,7 +323,7 @@ def _spawn_worker(memory_mb: int | None) -> _Worker:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = [here] + [p for p in sys.path if p and os.path.isdir(p)]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    args = [executable, "-m", "bncheck.isolation", str(memory_mb or 0), str(os.getpid())]
+    args = [executable, "-m", "bncheck.isolation", str(memory_mb or 0), str(os.getpid()), warm or ""]
     try:
         popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, env=env, close_fds=True)
@@ -343,10 +355,7 @@ def prestart(warm: str) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _quiet_stdio()
         _die_with_parent(parent)
-        try:
-            _resolve(warm)()
-        except Exception:  # noqa: BLE001 - each job imports what it needs again, and reports why not
-            pass
+        _warm(warm)
         try:
             (memory_mb,) = _recv(requests)
         except EOFError:  # the command needed no worker
@@ -379,11 +388,17 @@ def _take_prestarted(memory_mb: int | None) -> _Worker | None:
 
 
 class Pool:
-    """Up to ``jobs`` workers; :meth:`map` runs a function on each argument under ``timeout``."""
+    """Up to ``jobs`` workers; :meth:`map` runs a function on each argument under ``timeout``.
+
+    ``warm`` (``"module:function"``) imports what the jobs need before a worker's memory limit
+    is set: in this process, once, before the first worker is forked (a pre-started worker did it
+    itself), or in each spawned worker."""
 
     def __init__(self, jobs: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
-                 memory_mb: int | None = DEFAULT_MEMORY_MB, start: str | None = None) -> None:
+                 memory_mb: int | None = DEFAULT_MEMORY_MB, start: str | None = None,
+                 warm: str | None = None) -> None:
         self.jobs = max(1, jobs or default_jobs())
+        self.warm = warm
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.start = start or ("fork" if can_fork() else "spawn")
@@ -407,9 +422,14 @@ class Pool:
 
     def _new_worker(self) -> _Worker:
         if self.start == "fork":
-            worker = _take_prestarted(self.memory_mb) or _fork_worker(self.memory_mb, self.workers)
+            worker = _take_prestarted(self.memory_mb)
+            if worker is None:
+                if self.warm:
+                    _warm(self.warm)
+                    self.warm = None
+                worker = _fork_worker(self.memory_mb, self.workers)
         else:
-            worker = _spawn_worker(self.memory_mb)
+            worker = _spawn_worker(self.memory_mb, self.warm)
         self.workers.append(worker)
         return worker
 
@@ -487,11 +507,11 @@ class Pool:
 
 def run_isolated(ref: str, arguments: Sequence[Any], *, jobs: int | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
-                 start: str | None = None) -> list[Outcome]:
+                 start: str | None = None, warm: str | None = None) -> list[Outcome]:
     """Apply ``ref`` to each argument in worker processes; see :class:`Pool`."""
     if not arguments:
         return []
-    with Pool(jobs, timeout, memory_mb, start) as pool:
+    with Pool(jobs, timeout, memory_mb, start, warm) as pool:
         return pool.map(ref, arguments)
 
 

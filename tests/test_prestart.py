@@ -103,3 +103,31 @@ def test_the_command_prestarts_only_when_it_may_check(argv, in_process, prestart
             "command.run()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.stdout == f"{prestarted}\n", proc.stderr
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_import_before_their_memory_limit(start):
+    """A parent that never imported numpy or the rules (the command, or `import bncheck`) hands
+    out jobs under a 64 MiB limit: the imports happen before the limit is set, so they do not
+    count against the input (numpy alone maps more than that)."""
+    fixture = ROOT / "fixtures" / "tf1" / "slim_resnet_v1_50_without_updates.meta"
+    out = _python(
+        "import sys\n"
+        "from bncheck import engine, isolation\n"
+        f"[outcome] = isolation.run_isolated('bncheck.engine:check_target', [(engine.Target({str(fixture)!r}, 'file'), "
+        f"engine.CheckOptions())], memory_mb=64, start={start!r}, warm='bncheck.engine:warm')\n"
+        "print(outcome.status, len(outcome.value.findings), outcome.value.errors, 'numpy' in sys.modules)\n")
+    # fork: this process imported them once, before forking; spawn: the worker did, then limited itself
+    assert out.split(" ", 2)[:2] == ["ok", "53"]
+    assert out.rsplit(" ", 1)[1].strip() == ("True" if start == "fork" else "False")
+
+
+def test_the_command_with_two_workers_and_a_small_memory_limit():
+    """The pre-started worker takes the first input; the second worker is forked after this
+    process imported what checking needs."""
+    tf1 = ROOT / "fixtures" / "tf1"
+    paths = [str(tf1 / "slim_resnet_v1_50_without_updates.meta"), str(tf1 / "frozen_layers_training_true.pb")]
+    proc = subprocess.run([sys.executable, "-m", "bncheck", "--jobs", "2", "--memory-limit", "64", "--format", "json",
+                           *paths], capture_output=True, text=True, timeout=120)
+    report = json.loads(proc.stdout)
+    assert (proc.returncode, report["errors"], report["checked"]) == (1, [], paths)
