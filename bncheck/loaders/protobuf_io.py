@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
@@ -115,6 +114,8 @@ def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, MET
             raise InputError(path, f"holds a text {kind.split('.')[-1]}, not a {' or '.join(k.split('.')[-1] for k in expect)}")
         if nesting_depth(text) > MAX_NESTING:
             raise InputError(path, f"text {kind.split('.')[-1]} nests messages deeper than {MAX_NESTING} levels")
+        from google.protobuf import text_format  # only text files need the text parser
+
         msg = message_class(kind)()
         try:
             text_format.Parse(text, msg, descriptor_pool=POOL)
