@@ -36,3 +36,20 @@ def test_checked_graph_has_no_reference_cycle(path: str, kind: str, codes: set[s
     finally:
         if enabled:
             gc.enable()
+
+
+def test_a_duplicate_node_name_keeps_the_last_node_and_its_edges_only():
+    """TensorFlow never writes two nodes of one name; a damaged file may. The last one wins (as a
+    dict of protobuf map entries would), in the first one's place, and the consumers are the
+    surviving nodes' own."""
+    from bncheck.loaders.graphs import graph_from_proto
+    from bncheck.protos import message_class
+
+    graph_def = message_class("tensorflow.GraphDef")()
+    graph_def.node.add(name="c", op="Placeholder")
+    graph_def.node.add(name="a", op="Identity", input=["c"])
+    graph_def.node.add(name="b", op="Identity", input=["a"])
+    graph_def.node.add(name="a", op="Const")
+    graph = graph_from_proto(graph_def)
+    assert [(n.name, n.op) for n in graph] == [("c", "Placeholder"), ("a", "Const"), ("b", "Identity")]
+    assert graph.consumers == {"a": [("b", 0)]}

@@ -40,7 +40,8 @@ def graph_from_proto(graph_def: Any, source: str = "<graph>") -> Graph:
     are listed while inputs are read, and every node is checked for a name and a valid op name
     (:func:`~bncheck.loaders.protobuf_io.parse_file` looked at a sample only to tell formats apart)."""
     ref = TensorRef
-    nodes: list[Node] = []
+    nodes: dict[str, Node] = {}  # by name, as Graph holds them: a duplicate name keeps the last node
+    count = 0
     consumers: dict[str, list[tuple[str, int | None]]] = {}
     get = consumers.get
     valid_ops: set[str] = set()
@@ -48,8 +49,9 @@ def graph_from_proto(graph_def: Any, source: str = "<graph>") -> Graph:
         name = nd.name
         op = nd.op
         if not name or op not in valid_ops:
-            _check_node(source, len(nodes), name, op)
+            _check_node(source, count, name, op)
             valid_ops.add(op)
+        count += 1
         data: list[TensorRef] = []
         ctrl: list[str] = []
         for text in nd.input[:]:  # a slice is made in C: faster than iterating the container
@@ -71,9 +73,10 @@ def graph_from_proto(graph_def: Any, source: str = "<graph>") -> Graph:
                 consumers[producer] = [edge]
             else:
                 lst.append(edge)
-        nodes.append(Node(name, op, tuple(data), tuple(ctrl), None, nd))
-    graph = Graph(nodes)
-    if len(graph) == len(nodes):  # duplicate names: the last node wins, so list consumers from it
+        nodes[name] = Node(name, op, tuple(data), tuple(ctrl), None, nd)
+    graph = Graph(())
+    graph.nodes = nodes
+    if len(nodes) == count:  # duplicate names: the last node wins, so list consumers from it
         graph.__dict__["consumers"] = consumers  # Graph.consumers, already computed
     return graph
 
