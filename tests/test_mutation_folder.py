@@ -140,3 +140,26 @@ def test_a_graph_has_one_memoised_dataflow():
     first = dataflow(graph)
     assert dataflow(graph) is first
     assert dataflow(_graph(_const("c", [1.0]))) is not first
+
+
+# -- walks up the graph: ancestors (skipping dead nodes) and upstream searches ----------------------
+
+def test_ancestors_hold_the_roots_and_what_they_run_but_no_dead_or_missing_node():
+    from bncheck.graph.analysis import ancestors
+
+    graph = _graph(("a", "Identity", ["b", "d"], {}), ("b", "Identity", ["absent"], {}),
+                   ("d", "Identity", ["e"], {}), ("e", "Placeholder", [], {}), ("f", "Placeholder", [], {}))
+    assert ancestors(graph, ["a"], dead={"d"}) == {"a", "b"}
+    assert ancestors(graph, ["a", "a", "missing", "d", "f"], dead={"d"}) == {"a", "b", "f"}
+    with_control = _graph(("c", "NoOp", ["^b", "^d", "^absent"], {}), ("b", "Placeholder", [], {}),
+                          ("d", "Identity", ["e"], {}), ("e", "Placeholder", [], {}))
+    assert ancestors(with_control, ["c"], dead={"d"}) == {"c", "b"}
+
+
+def test_an_upstream_search_goes_past_a_missing_input_and_remembers_clean_nodes():
+    from bncheck.graph.analysis import UpstreamSearch
+
+    graph = _graph(("h", "Placeholder", [], {}), ("q", "Identity", ["h", "absent"], {}),
+                   ("b", "Placeholder", [], {}), ("a", "Identity", ["b"], {}))
+    search = UpstreamSearch(graph, hit_nodes={"h"})
+    assert [search(name) for name in ("q", "a", "b", "a", "h")] == [True, False, False, False, True]
