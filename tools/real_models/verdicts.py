@@ -1,20 +1,22 @@
-"""Expected verdicts on the artefacts keras_apps.py wrote: export and .keras clean, the serving
-function with training=True BN002+BN003 on exactly the model's BN layers (names may carry the
-name scopes Keras 3 puts in variable paths)."""
+"""Expected verdicts on the artefacts keras_apps.py or tfkeras_apps.py wrote: export, SavedModel,
+.keras and .h5 clean, the serving function with training=True BN002+BN003 on exactly the model's
+BN layers (a reported layer matches a BN name equal to it or ending it after a '/': Keras 3 puts
+name scopes in variable paths, and tf-keras names such as DenseNet's 'conv1/bn' hold a '/')."""
 import json, os, sys, glob
 os.environ["BNCHECK_IN_PROCESS"] = "1"
 from bncheck.engine import check_paths
 for bnfile in sorted(glob.glob(os.path.join(sys.argv[1], '*.bn.json'))):
     name = os.path.basename(bnfile)[:-8]
     bn = set(json.load(open(bnfile)))
-    for suffix in ['_export', '_serving_training_true', '.keras']:
+    for suffix in ['_export', '_saved', '_serving_training_true', '.keras', '.h5']:
         p = os.path.join(sys.argv[1], name + suffix)
         if not os.path.exists(p):
             continue
         r = check_paths([p], jobs=0, isolate=False)
         codes = {}
         for f in r:
-            codes.setdefault(f.code, set()).add(f.layer.rsplit("/", 1)[-1])
+            match = [b for b in bn if f.layer == b or f.layer.endswith("/" + b)]
+            codes.setdefault(f.code, set()).add(max(match, key=len) if match else f.layer)
         expect = {"BN002": bn, "BN003": bn} if suffix == "_serving_training_true" and bn else {}
         ok = codes == expect
         extra_notes = [n[:90] for _, n in r.notes if not n.startswith("BN005:")]
