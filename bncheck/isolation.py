@@ -278,12 +278,21 @@ class _Worker:
 
 
 def _fork(child: Callable[[IO[bytes], IO[bytes]], None]) -> _Worker:
-    """Fork a worker that runs ``child(requests, replies)`` and never returns into the caller's code."""
-    to_child_r, to_child_w = os.pipe()
-    from_child_r, from_child_w = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
-        pid = os.fork()
+    """Fork a worker that runs ``child(requests, replies)`` and never returns into the caller's code.
+
+    :class:`WorkersUnavailable` when the system has no process or pipe to spare."""
+    fds: list[int] = []
+    try:
+        fds += os.pipe()
+        fds += os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
+            pid = os.fork()
+    except OSError as exc:
+        for fd in fds:
+            os.close(fd)
+        raise WorkersUnavailable(f"cannot start a worker process ({exc.strerror or exc})") from None
+    to_child_r, to_child_w, from_child_r, from_child_w = fds
     if pid == 0:
         code = 0
         try:
@@ -362,7 +371,10 @@ def prestart(warm: str) -> None:
             return
         serve(requests, replies, memory_mb)
 
-    _prestarted = _fork(child)
+    try:
+        _prestarted = _fork(child)
+    except WorkersUnavailable:  # the pool tries again when a job needs a worker, or checks in-process
+        return
 
 
 def discard_prestarted() -> None:

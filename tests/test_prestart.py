@@ -131,3 +131,24 @@ def test_the_command_with_two_workers_and_a_small_memory_limit():
                            *paths], capture_output=True, text=True, timeout=120)
     report = json.loads(proc.stdout)
     assert (proc.returncode, report["errors"], report["checked"]) == (1, [], paths)
+
+
+def test_when_no_process_can_be_forked_the_command_checks_in_process():
+    """fork() failing (EAGAIN: no process to spare) is neither a traceback at start-up nor a lost
+    input: the early worker is skipped and the pool's failure falls back to checking in-process."""
+    fixture = ROOT / "fixtures" / "tf1" / "slim_resnet_v1_50_without_updates.meta"
+    code = ("import errno, os, sys\n"
+            "def no_fork():\n    raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')\n"
+            "os.fork = no_fork\n"
+            f"sys.argv = ['bncheck', '--format', 'json', {str(fixture)!r}]\n"
+            "from bncheck.command import run\nrun()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    report = json.loads(proc.stdout)
+    assert (proc.returncode, proc.stderr, len(report["findings"]), report["errors"]) == (1, "", 53, [])
+    fds_code = ("import errno, os\n"
+                "from bncheck import isolation\n"
+                "before = len(os.listdir('/proc/self/fd'))\n"
+                "os.fork = lambda: (_ for _ in ()).throw(OSError(errno.EAGAIN, 'no'))\n"
+                "isolation.prestart('os:getcwd')\n"
+                "print(isolation._prestarted, len(os.listdir('/proc/self/fd')) - before)\n")
+    assert _python(fds_code) == "None 0\n"  # no worker, and the four pipe ends were closed
