@@ -163,3 +163,15 @@ def test_an_upstream_search_goes_past_a_missing_input_and_remembers_clean_nodes(
                    ("b", "Placeholder", [], {}), ("a", "Identity", ["b"], {}))
     search = UpstreamSearch(graph, hit_nodes={"h"})
     assert [search(name) for name in ("q", "a", "b", "a", "h")] == [True, False, False, False, True]
+
+
+def test_an_upstream_search_ends_on_a_cycle_and_follows_control_inputs_only_when_asked():
+    from bncheck.graph.analysis import UpstreamSearch
+
+    graph = _graph(("a", "Identity", ["b"], {}), ("b", "Identity", ["a"], {}), ("h", "Placeholder", [], {}),
+                   ("after_h", "Identity", ["a", "^h"], {}))
+    assert UpstreamSearch(graph, hit_nodes={"h"})("after_h") is False
+    assert UpstreamSearch(graph, hit_nodes={"h"}, control=True)("after_h") is True
+    control_cycle = _graph(("c", "NoOp", ["^d"], {}), ("d", "NoOp", ["^e"], {}), ("e", "NoOp", ["^d"], {}),
+                           ("h", "Placeholder", [], {}))
+    assert UpstreamSearch(control_cycle, hit_nodes={"h"}, control=True)("c") is False
