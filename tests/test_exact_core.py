@@ -43,6 +43,9 @@ HOLDS = {
     # their object paths in the SavedModel (module.model.bn_a / .bn_b)
     "keras3/subclassed_two_bn_serving_training_true": ("model/bn_a", "model/bn_b"),
     "keras3/subclassed_two_bn_serving_training_false": ("model/bn_a", "model/bn_b"),
+    # a tf.train.Checkpoint of it on its own: named from the checkpoint's object graph
+    "keras3/subclassed_two_bn_checkpoint_training_missing": ("model/bn_a", "model/bn_b"),
+    "keras3/subclassed_two_bn_checkpoint_training_true": ("model/bn_a", "model/bn_b"),
     # the same model through keras.export.ExportArchive: its object graph lists variables flat
     "keras3/subclassed_two_bn_archive_training_true": ("classifier (batch_normalization_1)",
                                                        "classifier (batch_normalization_1_2)"),

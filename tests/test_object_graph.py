@@ -45,9 +45,22 @@ def test_an_export_archive_lists_variables_flat_and_each_layer_still_gets_its_ow
     assert ctx.notes == []
 
 
+def test_a_checkpoint_on_its_own_names_shared_variables_by_object_path():
+    """tf.train.Checkpoint of the subclassed model: both BNs' variables are TF-named
+    classifier/moving_mean; the checkpoint's own object graph tells them apart."""
+    folder = ROOT / "fixtures" / "keras3" / "subclassed_two_bn_checkpoint_training_true"
+    reader = CheckpointReader(str(next(folder.glob("*.index")))[:-len(".index")])
+    names = variable_keys(reader)
+    assert {n: k for n, k in names.items() if "moving" in n} == {
+        f"model/{bn}/{role}": _key(f"model/{bn}/{role}")
+        for bn in ("bn_a", "bn_b") for role in ("moving_mean", "moving_variance")}
+    [model] = load(Target(str(folder), "checkpoint"))
+    assert [layer.name for layer in Context(model).layers] == ["model/bn_a", "model/bn_b"]
+
+
 def test_the_checkpoint_renames_a_node_only_where_it_holds_that_variable():
     reader = CheckpointReader(str(SUBCLASSED / "variables" / "variables"))
-    plain = variable_keys(reader)
+    plain = variable_keys(reader, {})  # no renaming asked
     assert plain["classifier/moving_mean"] == _key("model/bn_a/moving_mean")  # the TF name: first node wins
     moved = variable_keys(reader, {36: ("classifier/moving_mean", "model/bn_a/moving_mean"),
                                    60: ("classifier/moving_mean", "model/bn_b/moving_mean")})

@@ -8,13 +8,15 @@ is read whole; tensors are read when a rule asks for them.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections import Counter
+from typing import Any, Mapping
 
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
 from bncheck.graph.keras_model import TrainedValues, group_by_layer
 from bncheck.loaders.checkpoint_bundle import CheckpointReader
+from bncheck.loaders.object_graph import distinct_name, object_paths
 from bncheck.protos import message_class
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -34,14 +36,16 @@ def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str
     from the SavedModel the checkpoint belongs to) names those variables anew where the
     checkpoint's node of that id holds the variable of that TF name; their shared TF name then
     names nothing (another copy of it, such as an export archive's second variable list, would
-    otherwise appear as a layer of its own)."""
+    otherwise appear as a layer of its own). Without a SavedModel (``None``), variables that
+    share a TF name are named by their path in the checkpoint's own object graph."""
     if OBJECT_GRAPH_KEY not in reader.entries:
         return {k: k for k in reader.keys()}
     try:
         graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
     except DecodeError:
         raise InputError(reader.prefix + ".index", f"{OBJECT_GRAPH_KEY} is not a readable object graph") from None
-    renamed = renamed or {}
+    if renamed is None:
+        renamed = _shared_names(graph, reader)
     ambiguous = {original for original, _ in renamed.values()}  # a TF name several variables share
     names: dict[str, str] = {}
     for node_id, node in enumerate(graph.nodes):
@@ -54,6 +58,19 @@ def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str
                 elif name not in ambiguous:  # which layer's a shared name is cannot be told here
                     names.setdefault(name, attr.checkpoint_key)
     return names
+
+
+def _shared_names(graph: Any, reader: CheckpointReader) -> dict[int, tuple[str, str]]:
+    """A checkpoint on its own: node id -> (TF name, object-path name) for the variables that share
+    a TF name (a Keras 3 subclassed model's BN attributes), from the checkpoint's object graph."""
+    named = [(node_id, attr.full_name.split(":")[0]) for node_id, node in enumerate(graph.nodes)
+             for attr in node.attributes
+             if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries]
+    counts = Counter(name for _, name in named)
+    if all(c == 1 for c in counts.values()):
+        return {}
+    paths = object_paths(graph.nodes)
+    return {node_id: (name, distinct_name(name, paths.get(node_id))) for node_id, name in named if counts[name] > 1}
 
 
 def values_from_checkpoint(prefix: str, origin: str,

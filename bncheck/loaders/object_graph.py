@@ -1,4 +1,4 @@
-"""Names of the variables in a TF2 SavedModel's object graph.
+"""Names of the variables in a TF2 SavedModel's or checkpoint's object graph.
 
 A Keras 3 subclassed model names the TF variables of all its layers after the model alone
 (``classifier/moving_mean`` for every batch norm held as an attribute). Where variables a saved
@@ -8,7 +8,8 @@ the model), else the TF name with the path inserted before its last part
 (``classifier/variables_8/moving_mean``, an export archive's variable list), so that the name still
 says which role the variable plays. The SavedModel and its ``variables/`` checkpoint number the
 objects alike, so the checkpoint's tensors get the same names by node id (checked against the TF
-name).
+name). A checkpoint on its own (``tf.train.Checkpoint``) is named the same way from its own object
+graph.
 """
 from __future__ import annotations
 
@@ -55,10 +56,11 @@ def captured_variable_names(objects: Any) -> dict[int, str]:
     if all(c == 1 for c in counts.values()):
         return names
     paths = object_paths(nodes)
-    return {i: _distinct(n, paths.get(i)) if counts[n] > 1 else n for i, n in names.items()}
+    return {i: distinct_name(n, paths.get(i)) if counts[n] > 1 else n for i, n in names.items()}
 
 
-def _distinct(name: str, path: str | None) -> str:
+def distinct_name(name: str, path: str | None) -> str:
+    """The name of a variable whose TF name ``name`` others share, from its object ``path``."""
     if not path:
         return name  # unreachable from the root: the TF name, and the first binding keeps it
     scope, _, base = name.rpartition("/")

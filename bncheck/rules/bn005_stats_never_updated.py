@@ -56,6 +56,8 @@ model.save("model.keras")
         Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
         Example("keras3/custom_loop_training_missing.keras", ("bn1", "bn2")),
         Example("keras3/checkpoint_custom_loop_training_missing", ("bn1", "bn2")),
+        # a subclassed model's BNs share TF variable names: told apart by object path
+        Example("keras3/subclassed_two_bn_checkpoint_training_missing", ("model/bn_a", "model/bn_b")),
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_bn_frozen", ("bn1", "bn2"), Severity.WARNING),
         Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
@@ -69,6 +71,7 @@ model.save("model.keras")
         Example("tf1/layers_checkpoint_with_updates"),
         Example("keras3/fit_clean.keras"),
         Example("keras3/checkpoint_custom_loop_training_true"),
+        Example("keras3/subclassed_two_bn_checkpoint_training_true"),
         Example("keras3/untrained.keras"),
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
