@@ -1,4 +1,4 @@
-"""Expected verdicts on the artefacts keras_apps.py or tfkeras_apps.py wrote: export, SavedModel,
+"""Expected verdicts on the artefacts keras_apps.py (Keras 3 or --tf-keras) wrote: export, SavedModel,
 .keras and .h5 clean, the serving function with training=True BN002+BN003 on exactly the model's
 BN layers (a reported layer matches a BN name equal to it or ending it after a '/': Keras 3 puts
 name scopes in variable paths, and tf-keras names such as DenseNet's 'conv1/bn' hold a '/')."""
