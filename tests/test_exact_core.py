@@ -137,6 +137,7 @@ HOLDS = {
     "tf1/layers_checkpoint_two_optimizers_no_updates": BN,  # BN005's cause names both train ops
     "tf1/layers_checkpoint_two_optimizers_training_false": BN,
     "tf1/layers_mode_string_flag_wired.meta": BN,  # training = tf.equal(mode, "train")
+    "keras3/subclassed_two_bn.weights.h5": (),  # no config, unnamed weights: none recognised, a note says why
 }
 
 
@@ -247,6 +248,16 @@ def test_a_graph_without_batch_norm_is_a_note_not_a_clean_verdict():
     assert [n for _, n in report.notes] == [
         "bncheck: no batch-norm layer was recognised in this graph, so nothing in it was judged "
         "(a model without batch norm, or one built in a way bncheck does not know)"]
+
+
+def test_a_keras3_weights_file_says_why_nothing_is_judged():
+    """model.save_weights: no config, and each layer's weights are vars/0, vars/1... (not named)."""
+    report = bncheck.check_path(str(FIXTURES / "keras3" / "subclassed_two_bn.weights.h5"), jobs=1)
+    assert (report.codes(), report.errors) == (set(), [])
+    assert [n for _, n in report.notes] == [
+        "bncheck: a weights file without the model's config, whose weights are not named (Keras 3 .weights.h5 "
+        "stores each layer's as vars/0, vars/1, ...): which layers are batch norms cannot be told, so none is "
+        "judged; check the .keras file or the SavedModel instead"]
 
 
 def test_a_momentum_that_cannot_be_solved_is_a_note_never_a_number():

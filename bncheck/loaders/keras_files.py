@@ -529,6 +529,10 @@ def load_h5(path: str) -> list[GraphModel]:
                          "statistics: its trained values are not judged")
     if not layers:  # weights only: name layers after their weights
         values.layers.update(by_layer)
+        if raw is None and not names and groups:
+            notes.append("a weights file without the model's config, whose weights are not named (Keras 3 "
+                         ".weights.h5 stores each layer's as vars/0, vars/1, ...): which layers are batch norms "
+                         "cannot be told, so none is judged; check the .keras file or the SavedModel instead")
     else:  # moving statistics no config BN layer explains (inside a custom layer): judged by value
         claimed = {id(keys) for keys in values.layers.values()}
         for group_name, inside in scopes.items():

@@ -72,6 +72,7 @@ model.save("model.keras")
         Example("keras3/fit_clean.keras"),
         Example("keras3/checkpoint_custom_loop_training_true"),
         Example("keras3/subclassed_two_bn_checkpoint_training_true"),
+        Example("keras3/subclassed_two_bn.weights.h5"),  # no config, unnamed weights: a note
         Example("keras3/untrained.keras"),
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
