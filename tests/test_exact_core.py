@@ -137,6 +137,12 @@ HOLDS = {
     "tf1/layers_checkpoint_two_optimizers_no_updates": BN,  # BN005's cause names both train ops
     "tf1/layers_checkpoint_two_optimizers_training_false": BN,
     "tf1/layers_mode_string_flag_wired.meta": BN,  # training = tf.equal(mode, "train")
+    # a tf.cond the user wrote around the layers (frozen: the op scope keeps the cond's name)
+    "tf1/cond_around_layers_default_true.pb": ("model/bn",),
+    "tf1/cond_around_layers_default_false.pb": ("model/bn",),
+    # frozen: the two branches' ops (model, model_1 name scopes) read the same constants, two layers
+    "tf1/frozen_cond_around_layers_default_true.pb": ("cond/model/bn", "cond/model_1/bn"),
+    "tf1/frozen_cond_around_layers_default_false.pb": ("cond/model/bn", "cond/model_1/bn"),
     "keras3/subclassed_two_bn.weights.h5": (),  # no config, unnamed weights: none recognised, a note says why
 }
 

@@ -35,6 +35,11 @@ EXPECTED = {
     "frozen_layers_training_true.pb": pairs("BN002", BN),
     "frozen_layers_training_false.pb": set(),
     "frozen_flag_default_true.pbtxt": pairs("BN002", BN) | pairs("BN004", BN),
+    # the user's own tf.cond around the layers (issue 8: the fused op is ops away from the Switch)
+    "cond_around_layers_default_true.pb": pairs("BN002", ["model/bn"]) | pairs("BN004", ["model/bn"]),
+    "cond_around_layers_default_false.pb": set(),
+    "frozen_cond_around_layers_default_true.pb": pairs("BN002", ["cond/model/bn"]) | pairs("BN004", ["cond/model/bn"]),
+    "frozen_cond_around_layers_default_false.pb": set(),
     "saved_model_slim_is_training_true": pairs("BN002", SLIM) | pairs("BN003", SLIM),
     "saved_model_slim_is_training_false": set(),
     "saved_model_flag_default_true": pairs("BN002", BN) | pairs("BN004", BN),

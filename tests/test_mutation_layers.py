@@ -317,7 +317,7 @@ def test_a_cycle_of_pass_through_copies_is_no_branch_and_no_variable():
 
 def test_an_op_after_a_cond_is_on_no_branch_of_it():
     """A training-mode op fed by a cond's Merge (through a Relu on each branch) runs after the cond,
-    whichever branch ran: only pass-through copies lead back to a Switch."""
+    whichever branch ran: a branch ends at its Merge."""
     graph = _graph_def()
     _add(graph, "x", "Placeholder")
     _add(graph, "p", "Placeholder")

@@ -79,3 +79,30 @@ def test_ancestors_match_a_plain_walk(pairs: list[tuple[int, int, bool]], roots:
     graph = _graph(pairs + [(0, 12, False), (1, 13, True)], [False] * 12)
     names, dead_names = [f"n{i}" for i in roots], {f"n{i}" for i in dead}
     assert ancestors(graph, names, dead_names) == _reference_ancestors(graph, names, dead_names)
+
+
+def test_branch_of_is_the_innermost_cond_and_ends_at_the_merge():
+    """v1 tf.cond: a branch is everything computed from a Switch output (data edges, or a control
+    edge from the branch's pivot) up to the Merge; a nested cond's branch reads through its own
+    Switch, so the nearest Switch is the innermost cond."""
+    from bncheck.graph.analysis import dataflow
+
+    def node(name, op, *inputs, control=()):
+        return Node(name, op, tuple(TensorRef.parse(i) for i in inputs), tuple(control))
+
+    graph = Graph([
+        node("x", "Placeholder"), node("p", "Placeholder"), node("q", "Placeholder"),
+        node("outer", "Switch", "x", "p"), node("pivot_t", "Identity", "outer:1"),
+        node("conv", "Conv2D", "outer:1", "w"), node("w", "Const", control=["pivot_t"]),
+        node("inner", "Switch", "conv", "q"), node("bn", "FusedBatchNormV3", "inner", "w"),
+        node("relu", "Relu", "bn"), node("inner_merge", "Merge", "relu", "inner:1"),
+        node("after_inner", "Relu", "inner_merge"), node("else", "Relu", "outer"),
+        node("merge", "Merge", "after_inner", "else"), node("after", "Relu", "merge"),
+    ])
+    flow = dataflow(graph)
+    assert {n: flow.branch_of(n) for n in ("conv", "w", "inner", "bn", "relu", "inner_merge", "after_inner",
+                                           "else")} == {
+        "conv": ("outer", 1), "w": ("outer", 1), "inner": ("outer", 1), "bn": ("inner", 0), "relu": ("inner", 0),
+        "inner_merge": ("outer", 1), "after_inner": ("outer", 1), "else": ("outer", 0)}
+    assert [flow.branch_of(n) for n in ("x", "outer", "merge", "after", "missing")] == [None] * 5
+    assert dataflow(Graph([node("x", "Placeholder"), node("y", "Relu", "x")])).branch_of("y") is None

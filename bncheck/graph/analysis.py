@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import weakref
+from collections import deque
 from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np
@@ -123,6 +124,7 @@ class Dataflow:
         self.graph = weakref.proxy(graph)
         self._variable: dict[str, str | None] = {}
         self._after_gradient: UpstreamSearch | None = None
+        self._branches: dict[str, tuple[str, int]] | None = None
 
     def variable_of(self, name: str) -> str | None:
         """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
@@ -159,23 +161,34 @@ class Dataflow:
         return self._after_gradient(name)
 
     def branch_of(self, name: str) -> tuple[str, int] | None:
-        """The v1-cond Switch output (switch, port) a node's inputs come from, through pass-through ops."""
+        """The v1-cond branch a node is in, as the (Switch, output port) that opens it: the
+        innermost one, found from the node's inputs (data, or a control input from a branch's
+        pivot). A Merge closes its cond: it and what follows are in the branch its Switch is in.
+        Memoised for the whole graph; a graph without a Switch answers None at once."""
+        if self._branches is None:
+            if not self.graph.by_op(*SWITCH_OPS):
+                return None
+            self._branches = {}
         graph = self.graph
-        node = graph.get(name)
+        return evaluate(name, lambda n: _producers(graph.get(n)), self._branch_compute, self._branches)
+
+    def _branch_compute(self, name: str, memo: Mapping[str, tuple[str, int] | None]) -> tuple[str, int] | None:
+        node = self.graph.get(name)
         if node is None:
             return None
+        found = None
         for ref in node.inputs:
-            seen: set[str] = set()
-            cur: TensorRef | None = ref
-            while cur is not None and cur.node not in seen:
-                seen.add(cur.node)
-                producer = graph.get(cur.node)
-                if producer is None:
-                    break
-                if producer.op in SWITCH_OPS:
-                    return producer.name, cur.index
-                cur = producer.inputs[0] if producer.op in PASS_THROUGH and producer.inputs else None
-        return None
+            producer = self.graph.get(ref.node)
+            if producer is None:
+                continue
+            found = (producer.name, ref.index) if producer.op in SWITCH_OPS else memo.get(producer.name)
+            if found is not None:
+                break
+        if found is None:
+            found = next((memo.get(c) for c in node.control_inputs if memo.get(c) is not None), None)
+        if found is not None and node.op in MERGE_OPS:
+            return memo.get(found[0])  # the branch the closed cond's Switch is in
+        return found
 
     def chain_source(self, ref: TensorRef, through: frozenset[str], stop: frozenset[str]) -> str | None:
         """Follow input 0 through ``through`` ops to the first node whose op is in ``stop``."""
@@ -205,6 +218,10 @@ def variable_of(graph: Graph, ref: TensorRef) -> str | None:
 
 
 _producer = operator.itemgetter(0)  # TensorRef -> the node that produces it
+
+
+def _producers(node: Node | None) -> list[str]:
+    return [] if node is None else [r.node for r in node.inputs] + list(node.control_inputs)
 
 
 def ancestors(graph: Graph, roots: Iterable[str], dead: frozenset[str] | set[str] = frozenset()) -> set[str]:
