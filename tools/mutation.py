@@ -24,7 +24,7 @@ TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "test
          "tests/test_golden_reports.py", "tests/test_tf2_keras.py", "tests/test_keras_configs.py",
          "tests/test_live_graphs.py", "tests/test_properties.py", "tests/test_layer_names.py",
          "tests/test_mutation_kills.py", "tests/test_mutation_folder.py", "tests/test_mutation_layers.py",
-         "tests/test_mutation_rules.py"]
+         "tests/test_mutation_rules.py", "tests/test_upstream_search.py"]
 CORE = ["bncheck/graph/analysis.py", "bncheck/graph/batchnorm.py", "bncheck/rules/context.py",
         "bncheck/rules/bn001_update_not_run.py", "bncheck/rules/bn002_batch_stats_at_inference.py",
         "bncheck/rules/bn005_stats_never_updated.py", "bncheck/rules/bn007_momentum_out_of_range.py"]
