@@ -231,17 +231,22 @@ def test_a_merge_on_a_predicate_nothing_assumes_reads_both_inputs():
     assert _cond_update(nodes) == ({0.9}, [])
 
 
+def _pop_blend(graph, mean: str, total: str) -> None:
+    """``total = bn/pop * 0.9 + mean * 0.1``: a hand-written moving average of momentum 0.9."""
+    _add(graph, "bn/pop", "VariableV2")
+    _add(graph, "c9", "Const", value=[0.9])
+    _add(graph, "c1", "Const", value=[0.1])
+    _add(graph, "a", "Mul", "bn/pop", "c9")
+    _add(graph, "b", "Mul", mean, "c1")
+    _add(graph, total, "AddV2", "a", "b")
+
+
 def test_sixteen_variables_in_an_update_are_solved_and_seventeen_are_not():
     def update(extra: int):
         graph = _graph_def()
         _add(graph, "x", "Placeholder")
         mean, _ = _moments(graph)
-        _add(graph, "bn/pop", "VariableV2")
-        _add(graph, "c9", "Const", value=[0.9])
-        _add(graph, "c1", "Const", value=[0.1])
-        _add(graph, "a", "Mul", "bn/pop", "c9")
-        _add(graph, "b", "Mul", mean, "c1")
-        _add(graph, "s0", "AddV2", "a", "b")
+        _pop_blend(graph, mean, "s0")
         for i in range(extra):
             _add(graph, f"other{i}", "VariableV2")
             _add(graph, f"s{i + 1}", "AddV2", f"s{i}", f"other{i}")
@@ -277,13 +282,19 @@ def test_a_division_without_a_divisor_is_no_moving_average():
 
 # -- fused ops: batch statistics only from a training-mode op; the branch found past a missing input -
 
-def test_an_inference_fused_op_has_no_batch_statistics():
+def _inference_layer():
+    """A GraphDef with one inference-mode fused batch norm ``bn`` on placeholder ``x``."""
     graph = _graph_def()
     _add(graph, "x", "Placeholder")
     for name in ("gamma", "beta", "moving_mean", "moving_variance"):
         _add(graph, f"bn/{name}", "VariableV2")
     _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma", "bn/beta", "bn/moving_mean",
          "bn/moving_variance", is_training=False)
+    return graph
+
+
+def test_an_inference_fused_op_has_no_batch_statistics():
+    graph = _inference_layer()
     (layer,) = find_layers(graph_from_proto(graph))
     assert layer.ops == [BnOp("bn/FusedBatchNormV3", "fused", False, (), ("bn/moving_mean", "bn/moving_variance"))]
 
@@ -375,12 +386,7 @@ def _found(graph) -> tuple[dict[str, list[tuple[str, float | None]]], list[str]]
 def test_an_assignment_without_a_batch_statistic_to_a_moving_variable_is_no_update_and_no_note():
     """moving_variance = sqrt(moving_variance) next to an inference-mode op that reads it (and a
     training-mode op in another layer)."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
-        _add(graph, f"bn/{name}", "VariableV2")
-    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma", "bn/beta", "bn/moving_mean",
-         "bn/moving_variance", is_training=False)
+    graph = _inference_layer()
     _add(graph, "bn/root", "Sqrt", "bn/moving_variance")
     _add(graph, "bn/reset", "Assign", "bn/moving_variance", "bn/root")
     _add(graph, "empty", "Const", value=[])  # a training-mode layer elsewhere: batch statistics exist
@@ -411,12 +417,7 @@ def test_a_counter_fed_by_a_batch_statistic_is_skipped_and_the_update_after_it_f
     _add(graph, "count", "VariableV2")
     _add(graph, "size", "Size", mean)
     _add(graph, "count/assign", "Assign", "count", "size")
-    _add(graph, "bn/pop", "VariableV2")
-    _add(graph, "c9", "Const", value=[0.9])
-    _add(graph, "c1", "Const", value=[0.1])
-    _add(graph, "a", "Mul", "bn/pop", "c9")
-    _add(graph, "b", "Mul", mean, "c1")
-    _add(graph, "value", "AddV2", "a", "b")
+    _pop_blend(graph, mean, "value")
     _add(graph, "bn/update", "Assign", "bn/pop", "value")
     assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
 
