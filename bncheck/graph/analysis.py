@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 import weakref
-from collections import deque
 from typing import Callable, Hashable, Iterable, Mapping, TypeVar
 
 import numpy as np
@@ -101,7 +100,7 @@ class UpstreamSearch:
                 continue
             if current in hit_nodes or node.op in hit_ops:
                 return True
-            for ref in node.inputs:
+            for ref in node.inputs:  # two plain loops: this walk is the hot path of 1M-node graphs
                 parent = ref.node
                 if parent not in seen and parent not in clean:
                     mark(parent)
@@ -185,7 +184,7 @@ class Dataflow:
             if found is not None:
                 break
         if found is None:
-            found = next((memo.get(c) for c in node.control_inputs if memo.get(c) is not None), None)
+            found = next((b for b in map(memo.get, node.control_inputs) if b is not None), None)
         if found is not None and node.op in MERGE_OPS:
             return memo.get(found[0])  # the branch the closed cond's Switch is in
         return found

@@ -8,7 +8,6 @@ import codecs
 import os
 import re
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from bncheck.errors import InputError
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from bncheck.graph.model import GraphModel
 
 # Finding inputs needs only the file system; protobuf, numpy and the graph loaders are imported by
-# load(), which runs in a worker: the command's parent process never imports them (see run()).
+# load(), which runs in a worker: the command's parent process never imports them (bncheck.command).
 
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -267,12 +266,12 @@ def _has_checkpoint_files(prefix: str) -> bool:
 
 
 def _load_checkpoint_folder(folder: str) -> list[GraphModel]:
+    """The latest checkpoint's values, with its ``.meta`` graph when the folder has one (TF1 Saver)."""
     from bncheck.graph.model import Graph, GraphModel
     from bncheck.loaders.checkpoint_values import values_from_checkpoint
     from bncheck.loaders.graphs import model_from_meta_graph
     from bncheck.loaders.protobuf_io import META_GRAPH_DEF, parse_file
 
-    """The latest checkpoint's values, with its ``.meta`` graph when the folder has one (TF1 Saver)."""
     prefix = latest_checkpoint_prefix(folder)
     label = f"checkpoint {os.path.basename(prefix)}"
     meta = prefix + ".meta"

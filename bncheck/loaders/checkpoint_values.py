@@ -8,15 +8,14 @@ is read whole; tensors are read when a rule asks for them.
 """
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any, Mapping
+from typing import Mapping
 
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
 from bncheck.graph.keras_model import TrainedValues, group_by_layer
 from bncheck.loaders.checkpoint_bundle import CheckpointReader
-from bncheck.loaders.object_graph import distinct_name, object_paths
+from bncheck.loaders.object_graph import unique_names
 from bncheck.protos import message_class
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -44,33 +43,23 @@ def variable_keys(reader: CheckpointReader, renamed: Mapping[int, tuple[str, str
         graph = message_class("tensorflow.TrackableObjectGraph").FromString(reader.read_string(OBJECT_GRAPH_KEY))
     except DecodeError:
         raise InputError(reader.prefix + ".index", f"{OBJECT_GRAPH_KEY} is not a readable object graph") from None
-    if renamed is None:
-        renamed = _shared_names(graph, reader)
+    values = [(node_id, attr.full_name.split(":")[0], attr.checkpoint_key)
+              for node_id, node in enumerate(graph.nodes) for attr in node.attributes
+              if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries]
+    if renamed is None:  # a checkpoint on its own: its own object graph tells shared names apart
+        tf_names: dict[int, str] = {}
+        for node_id, name, _ in values:
+            tf_names.setdefault(node_id, name)
+        renamed = {i: (tf_names[i], n) for i, n in unique_names(tf_names, graph.nodes).items()}
     ambiguous = {original for original, _ in renamed.values()}  # a TF name several variables share
     names: dict[str, str] = {}
-    for node_id, node in enumerate(graph.nodes):
-        for attr in node.attributes:
-            if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries:
-                name = attr.full_name.split(":")[0]
-                original, new = renamed.get(node_id, (None, None))
-                if new is not None and original == name:
-                    names.setdefault(new, attr.checkpoint_key)
-                elif name not in ambiguous:  # which layer's a shared name is cannot be told here
-                    names.setdefault(name, attr.checkpoint_key)
+    for node_id, name, key in values:
+        original, new = renamed.get(node_id, (None, None))
+        if new is not None and original == name:
+            names.setdefault(new, key)
+        elif name not in ambiguous:  # which layer's a shared name is cannot be told here
+            names.setdefault(name, key)
     return names
-
-
-def _shared_names(graph: Any, reader: CheckpointReader) -> dict[int, tuple[str, str]]:
-    """A checkpoint on its own: node id -> (TF name, object-path name) for the variables that share
-    a TF name (a Keras 3 subclassed model's BN attributes), from the checkpoint's object graph."""
-    named = [(node_id, attr.full_name.split(":")[0]) for node_id, node in enumerate(graph.nodes)
-             for attr in node.attributes
-             if attr.name == "VARIABLE_VALUE" and attr.full_name and attr.checkpoint_key in reader.entries]
-    counts = Counter(name for _, name in named)
-    if all(c == 1 for c in counts.values()):
-        return {}
-    paths = object_paths(graph.nodes)
-    return {node_id: (name, distinct_name(name, paths.get(node_id))) for node_id, name in named if counts[name] > 1}
 
 
 def values_from_checkpoint(prefix: str, origin: str,

@@ -52,11 +52,17 @@ def captured_variable_names(objects: Any) -> dict[int, str]:
                 name = tf_name(nodes[node_id])
                 if name is not None:
                     names[node_id] = name
-    counts = Counter(names.values())
+    return unique_names(names, nodes)
+
+
+def unique_names(tf_names: dict[int, str], nodes: Any) -> dict[int, str]:
+    """Node id -> name for ``tf_names`` (node id -> TF name): the TF name where no other node in
+    ``tf_names`` has it, else :func:`distinct_name` of the node's object path."""
+    counts = Counter(tf_names.values())
     if all(c == 1 for c in counts.values()):
-        return names
+        return dict(tf_names)
     paths = object_paths(nodes)
-    return {i: distinct_name(n, paths.get(i)) if counts[n] > 1 else n for i, n in names.items()}
+    return {i: distinct_name(n, paths.get(i)) if counts[n] > 1 else n for i, n in tf_names.items()}
 
 
 def distinct_name(name: str, path: str | None) -> str:

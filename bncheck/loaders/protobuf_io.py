@@ -66,7 +66,7 @@ def _plausible_graph(graph_def: Any) -> bool:
     if not count:
         return False
     sample = range(count) if count <= 2 * _SAMPLE else [*range(_SAMPLE), *range(count - _SAMPLE, count)]
-    return all(nodes[i].name and _OP_NAME.match(nodes[i].op) for i in sample)
+    return all(nodes[i].name and valid_op_name(nodes[i].op) for i in sample)
 
 
 def _plausible(kind: str, msg: Any) -> bool:
