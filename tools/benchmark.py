@@ -2,6 +2,7 @@
 
     pip install -e ".[test]" && python tools/benchmark.py [--repeat 3]
     python tools/benchmark.py --scaling DIR     # DIR made by tools/scaling_graphs.py
+    python tools/benchmark.py --phases FILE     # where one check's time goes, phase by phase
 
 For each artefact it runs, in fresh processes, ``bncheck`` and the TensorFlow way of merely
 *looking* at the same file (``saved_model_cli show --all`` for a SavedModel;
@@ -66,8 +67,29 @@ def best(cmd: list[str], repeat: int) -> tuple[float, float]:
 
 
 SCALING_RUN = """
-import gc, json, sys, time
+import gc, itertools, json, sys, time
+import numpy
 path = sys.argv[1]
+
+def light_class(meta):
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    f = descriptor_pb2.FieldDescriptorProto
+    proto = descriptor_pb2.FileDescriptorProto(name="light.proto", package="light", syntax="proto3")
+    node = proto.message_type.add(name="Node")
+    for name, number, label, kind in (("name", 1, f.LABEL_OPTIONAL, f.TYPE_STRING),
+                                      ("op", 2, f.LABEL_OPTIONAL, f.TYPE_STRING),
+                                      ("input", 3, f.LABEL_REPEATED, f.TYPE_STRING),
+                                      ("attr", 5, f.LABEL_REPEATED, f.TYPE_BYTES)):
+        node.field.add(name=name, number=number, label=label, type=kind)
+    graph = proto.message_type.add(name="Graph")
+    graph.field.add(name="node", number=1, label=f.LABEL_REPEATED, type=f.TYPE_MESSAGE, type_name=".light.Node")
+    outer = proto.message_type.add(name="Meta")
+    outer.field.add(name="graph_def", number=2, label=f.LABEL_OPTIONAL, type=f.TYPE_MESSAGE,
+                    type_name=".light.Graph")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("light.Meta" if meta else "light.Graph"))
+
 data = open(path, "rb").read()
 from bncheck.protos import message_class
 name = "tensorflow.MetaGraphDef" if path.endswith(".meta") else "tensorflow.GraphDef"
@@ -76,24 +98,96 @@ msg = message_class(name).FromString(data)
 parse = time.process_time() - start
 node_defs = msg.graph_def.node if path.endswith(".meta") else msg.node
 nodes = len(node_defs)
-# the floor for any Python tool: read each node's name, op and inputs once, and index the names
-# (with the cyclic collector paused, as bncheck pauses it while it builds a graph)
-gc.disable()
-start = time.process_time()
-rows = [(n.name, n.op, n.input[:]) for n in node_defs]
-index = {row[0]: i for i, row in enumerate(rows)}
-floor = time.process_time() - start
-gc.enable()
-del msg, node_defs, rows, index
-gc.collect()
-from bncheck.engine import check_paths, warm
-warm()  # the modules a check imports on first use: a start-up cost, measured by the cold-start table
-start = time.process_time()
-report = check_paths([path], jobs=0, isolate=False)
-check = time.process_time() - start
-print(json.dumps({"nodes": nodes, "parse": parse, "floor": floor, "check": check, "findings": len(report.findings),
-                  "errors": [str(e) for e in report.errors]}))
+out = {"nodes": nodes, "parse": parse}
+if sys.argv[2] == "floors":
+    # the floor for any Python tool: read each node's name, op and inputs once, and index the names
+    # (with the cyclic collector paused, as bncheck pauses it while it builds a graph)
+    gc.disable()
+    start = time.process_time()
+    rows = [(n.name, n.op, n.input[:]) for n in node_defs]
+    index = {row[0]: i for i, row in enumerate(rows)}
+    out["floor"] = time.process_time() - start
+    del msg, node_defs, rows, index, data
+    # the graph floor: what any analysis that walks the graph needs before its first rule, with every
+    # shortcut Python has: read the file, parse only names, ops and inputs (attributes left as raw
+    # bytes), read them, index the names and resolve every input to a node number
+    start = time.process_time()
+    light = light_class(path.endswith(".meta")).FromString(open(path, "rb").read())
+    light_nodes = light.graph_def.node if path.endswith(".meta") else light.node
+    names, ops, inputs = [], [], []
+    add_name, add_op, add_inputs = names.append, ops.append, inputs.append
+    for n in light_nodes:
+        add_name(n.name); add_op(n.op); add_inputs(n.input)
+    index = dict(zip(names, range(len(names))))
+    flat = list(itertools.chain.from_iterable(inputs))
+    get = index.get
+    ids = numpy.array([get(text, -1) for text in flat], dtype=numpy.int64)
+    for k in numpy.flatnonzero(ids < 0).tolist():  # "^control" and "node:1" inputs
+        ids[k] = get(flat[k].lstrip("^").partition(":")[0], -1)
+    del light, light_nodes, n, names, ops, inputs, index, flat, ids  # a check frees what it built
+    out["graph_floor"] = time.process_time() - start
+else:
+    del msg, node_defs, data
+    gc.collect()
+    from bncheck.engine import check_paths, warm
+    warm()  # the modules a check imports on first use: a start-up cost, measured by the cold-start table
+    start = time.process_time()
+    report = check_paths([path], jobs=0, isolate=False)
+    out["check"] = time.process_time() - start
+    out["findings"] = len(report.findings)
+    out["errors"] = [str(e) for e in report.errors]
+print(json.dumps(out))
 """
+
+
+PHASES_RUN = """
+import gc, json, sys, time
+from bncheck.engine import warm
+from bncheck.loaders import discover, load
+from bncheck.rules import selected
+from bncheck.rules.context import Context
+warm()
+clock = time.process_time
+gc.disable()  # as a check runs (bncheck.collector.paused)
+out = {}
+start = clock()
+models = load(discover(sys.argv[1])[0])
+out["load"] = clock() - start
+out["nodes"] = sum(len(m.graph) for m in models)
+contexts = [Context(m) for m in models]
+start = clock()
+out["layers"] = sum(len(ctx.layers) for ctx in contexts)
+out["find layers"] = clock() - start
+for cls in selected(None, None):
+    start = clock()
+    for ctx in contexts:
+        list(cls().check(ctx))
+    out[cls.code] = clock() - start
+start = clock()
+del contexts, models, ctx  # reference counting frees the model, as at the end of a check
+out["free"] = clock() - start
+print(json.dumps(out))
+"""
+
+
+def phases(path: pathlib.Path, repeat: int) -> None:
+    """CPU seconds of each phase of one check (best of --repeat fresh processes), per node and per
+    batch-norm layer: the breakdown behind the scaling table."""
+    import json
+
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", PHASES_RUN, str(path)], capture_output=True, env=ENV,
+                             check=True).stdout
+        runs.append(json.loads(out))
+    nodes, layers = runs[0]["nodes"], runs[0]["layers"]
+    print(f"{path.name}: {nodes} nodes, {layers} batch-norm layers")
+    for key in runs[0]:
+        if key in ("nodes", "layers"):
+            continue
+        best_time = min(r[key] for r in runs)
+        print(f"  {key:<12} {best_time:7.2f}s  {best_time / max(nodes, 1) * 1e6:7.2f} us/node  "
+              f"{best_time / max(layers, 1) * 1e6:9.1f} us/layer")
 
 
 def scaling(folder: pathlib.Path, repeat: int) -> None:
@@ -101,30 +195,41 @@ def scaling(folder: pathlib.Path, repeat: int) -> None:
     over generated graphs of growing size: flat per-node time means linear cost."""
     import json
 
-    print(f"{'graph':<22} {'nodes':>9} {'parse':>8} {'floor':>8} {'check':>8} {'us/node':>8} {'floor/parse':>12} "
-          f"{'check/parse':>12} {'peak RSS':>9}")
+    print(f"{'graph':<22} {'nodes':>9} {'parse':>8} {'floor':>8} {'graph floor':>12} {'check':>8} {'us/node':>8} "
+          f"{'floor/parse':>12} {'graph floor/parse':>18} {'check/parse':>12} {'peak RSS':>9}")
     paths = sorted(folder.glob("*.meta")) + sorted(folder.glob("*.pb"))
     for path in sorted(paths, key=lambda p: p.stat().st_size):
-        runs = []
+        runs, floors = [], []
         for _ in range(repeat):
-            proc = subprocess.Popen([sys.executable, "-c", SCALING_RUN, str(path)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, env=ENV)
-            out = proc.stdout.read() if proc.stdout else b""
-            _, _, usage = os.wait4(proc.pid, 0)
-            runs.append((json.loads(out), usage.ru_maxrss / 1024))
+            for mode, into in (("check", runs), ("floors", floors)):
+                proc = subprocess.Popen([sys.executable, "-c", SCALING_RUN, str(path), mode],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+                out = proc.stdout.read() if proc.stdout else b""
+                _, _, usage = os.wait4(proc.pid, 0)
+                into.append((json.loads(out), usage.ru_maxrss / 1024))
         best_run, rss = min(runs, key=lambda r: r[0]["check"])
-        n, parse, check, floor = best_run["nodes"], best_run["parse"], best_run["check"], best_run["floor"]
-        print(f"{path.name:<22} {n:>9} {parse:7.2f}s {floor:7.2f}s {check:7.2f}s {check / n * 1e6:8.1f} "
-              f"{floor / parse:11.1f}x {check / parse:11.1f}x {rss:7.0f}MiB")
+        n, parse, check = best_run["nodes"], best_run["parse"], best_run["check"]
+        best_floors = min((r[0] for r in floors), key=lambda r: r["graph_floor"])
+        floor, graph_floor = best_floors["floor"], best_floors["graph_floor"]  # each ratio within its own run
+        print(f"{path.name:<22} {n:>9} {parse:7.2f}s {floor:7.2f}s {graph_floor:11.2f}s {check:7.2f}s "
+              f"{check / n * 1e6:8.1f} {floor / best_floors['parse']:11.1f}x "
+              f"{graph_floor / best_floors['parse']:17.1f}x {check / parse:11.1f}x {rss:7.0f}MiB")
     print("CPU seconds (best of --repeat); check includes reading the file and parsing it again; floor: reading "
-          "every node's name, op and inputs into Python and indexing the names, nothing else (collector paused)")
+          "every node's name, op and inputs into Python and indexing the names, nothing else (collector paused); "
+          "graph floor: reading the file, parsing only names, ops and inputs, resolving every input to a "
+          "node number and freeing it all (the least any graph walk needs, collector paused); the floors are measured in their own "
+          "processes, each against that process's parse")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scaling", type=pathlib.Path, help="a folder of graphs from tools/scaling_graphs.py")
+    parser.add_argument("--phases", type=pathlib.Path, help="one graph: CPU time of each phase of its check")
     args = parser.parse_args()
+    if args.phases:
+        phases(args.phases, args.repeat)
+        return
     if args.scaling:
         scaling(args.scaling, args.repeat)
         return
