@@ -141,8 +141,8 @@ HOLDS = {
     "tf1/cond_around_layers_default_true.pb": ("model/bn",),
     "tf1/cond_around_layers_default_false.pb": ("model/bn",),
     # frozen: the two branches' ops (model, model_1 name scopes) read the same constants, two layers
-    "tf1/frozen_cond_around_layers_default_true.pb": ("cond/model/bn", "cond/model_1/bn"),
-    "tf1/frozen_cond_around_layers_default_false.pb": ("cond/model/bn", "cond/model_1/bn"),
+    "tf1/frozen_cond_around_layers_default_true.pb": ("model/bn",),  # both branches read model/bn/* constants
+    "tf1/frozen_cond_around_layers_default_false.pb": ("model/bn",),
     "keras3/subclassed_two_bn.weights.h5": (),  # no config, unnamed weights: none recognised, a note says why
 }
 

@@ -38,7 +38,7 @@ EXPECTED = {
     # the user's own tf.cond around the layers (issue 8: the fused op is ops away from the Switch)
     "cond_around_layers_default_true.pb": pairs("BN002", ["model/bn"]) | pairs("BN004", ["model/bn"]),
     "cond_around_layers_default_false.pb": set(),
-    "frozen_cond_around_layers_default_true.pb": pairs("BN002", ["cond/model/bn"]) | pairs("BN004", ["cond/model/bn"]),
+    "frozen_cond_around_layers_default_true.pb": pairs("BN002", ["model/bn"]) | pairs("BN004", ["model/bn"]),
     "frozen_cond_around_layers_default_false.pb": set(),
     "saved_model_slim_is_training_true": pairs("BN002", SLIM) | pairs("BN003", SLIM),
     "saved_model_slim_is_training_false": set(),

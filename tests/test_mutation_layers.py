@@ -481,3 +481,54 @@ def test_a_fused_op_that_blends_itself_has_the_momentum_of_its_average_factor():
     assert update == MovingUpdate("bn/update", "AssignVariableOp", "bn/moving_mean", TensorRef("bn/FusedBatchNormV3", 1),
                                   "bn/FusedBatchNormV3", update.momentum)
     assert round(update.momentum, 6) == 0.99
+
+
+# -- frozen graphs: the constants that were the variables name and group the layer ----------------
+
+def _frozen_fused(graph, op_name: str, params: tuple[str, str, str, str], through: str = "Identity") -> None:
+    """A frozen inference-mode fused op reading ``params`` (scale, offset, mean, variance) through
+    ``through`` nodes, as ``convert_variables_to_constants`` leaves them (``name/read``)."""
+    reads = []
+    for const in params:
+        if const not in {n.name for n in graph.node}:
+            _add(graph, const, "Const", value=[1.0])
+            _add(graph, f"{const}/read", through, const)
+        reads.append(f"{const}/read")
+    _add(graph, op_name, "FusedBatchNormV3", "x", *reads, is_training=False)
+
+
+def test_frozen_ops_reading_the_same_constants_are_one_layer_named_by_them():
+    """The two branches of a ``tf.cond`` around a frozen layer: other op scopes, the same constants."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    params = ("model/bn/gamma", "model/bn/beta", "model/bn/moving_mean", "model/bn/moving_variance")
+    _frozen_fused(graph, "cond/model/bn/FusedBatchNormV3", params)
+    _frozen_fused(graph, "cond/model_1/bn/FusedBatchNormV3", params)
+    [layer] = find_layers(graph_from_proto(graph))
+    assert layer.name == "model/bn"
+    assert sorted(op.node for op in layer.ops) == ["cond/model/bn/FusedBatchNormV3",
+                                                   "cond/model_1/bn/FusedBatchNormV3"]
+    assert layer.variables == []  # constants are never taken for variables
+    assert layer.ops[0].frozen == params
+
+
+def test_frozen_ops_with_constants_of_their_own_stay_apart_when_their_names_collide():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _frozen_fused(graph, "a/FusedBatchNormV3", ("bn/gamma", "bn/beta", "a/c1", "a/c2"))
+    _frozen_fused(graph, "b/FusedBatchNormV3", ("b/c1", "b/c2", "bn/moving_mean", "bn/moving_variance"))
+    assert _layers_of(graph) == ["bn (a)", "bn (b)"]
+
+
+def test_only_parameter_names_count_and_only_through_reads():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    # a constant named like no parameter: the op scope names the layer
+    _frozen_fused(graph, "net/bn1/FusedBatchNormV3", ("w/scale", "w/offset", "w/mean", "w/var"))
+    # parameter names behind an op that is not a read (a Mul): not followed
+    _frozen_fused(graph, "net/bn2/FusedBatchNormV3",
+                  ("v/gamma", "v/beta", "v/moving_mean", "v/moving_variance"), through="Mul")
+    # behind a Switch (a v1 cond), as the fixture's frozen cond graph has them: followed
+    _frozen_fused(graph, "net/cond/bn3/FusedBatchNormV3",
+                  ("u/gamma", "u/beta", "u/moving_mean", "u/moving_variance"), through="Switch")
+    assert _layers_of(graph) == ["net/bn1", "net/bn2", "u"]

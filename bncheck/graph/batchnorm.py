@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
-    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, UpstreamSearch, dataflow, evaluate,
+    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, READ_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, UpstreamSearch, dataflow, evaluate,
 )
 from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import bool_attr, float_attr, str_attr
@@ -37,6 +37,7 @@ class BnOp:
     reads: tuple[str, ...] = ()  # moving variables it normalises with
     branch: tuple[str, int] | None = None  # (v1 cond Switch, output port) choosing this op
     avg_factor: float = 1.0  # fused exponential_avg_factor
+    frozen: tuple[str, ...] = ()  # a frozen graph's constants that were its variables (names only)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,20 @@ class _Search:
             reads = tuple(v for v in (self.flow.variable_of(r.node) for r in node.inputs[3:5]) if v)
             stats = (TensorRef(node.name, 1), TensorRef(node.name, 2)) if training else ()
             ops.append(BnOp(node.name, "fused", training, stats, reads, self.flow.branch_of(node.name),
-                            1.0 if factor is None else factor))
+                            1.0 if factor is None else factor, () if reads else self._frozen_params(node)))
         return ops
+
+    def _frozen_params(self, node: Node) -> tuple[str, ...]:
+        """The constants a frozen graph's fused op reads where it read its variables: freezing keeps
+        the variables' names (``model/bn/gamma``), which name and group the layer as variables do
+        (the ops of each ``tf.cond`` branch read the same ones); the op scopes may differ
+        (``cond/model_1/bn``, tf-slim's ``InceptionV3/InceptionV3/...``)."""
+        out = []
+        for ref in node.inputs[1:5]:
+            const = self.flow.chain_source(ref, READ_THROUGH, _CONST)
+            if const is not None and const.rpartition("/")[2] in _PARAM_NAMES:
+                out.append(const)
+        return tuple(out)
 
     def _is_layer_norm(self, node: Node) -> bool:
         """tf-keras LayerNormalization's fused op: NCHW over a Reshape'd input, constant ones and
@@ -293,6 +306,8 @@ def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str]
 
 
 _MEAN_OPS = frozenset({"Mean"})
+_CONST = frozenset({"Const"})
+_PARAM_NAMES = frozenset({"gamma", "beta", "moving_mean", "moving_variance"})
 _PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
 _MEAN_THROUGH = frozenset({"StopGradient", "Identity", "Snapshot"})
 _AFFINE_THROUGH = PASS_THROUGH | {"Switch", "RefSwitch", "Enter", "RefIdentity"}
@@ -487,6 +502,8 @@ def find_layers(graph: Graph, folder: ConstantFolder | None = None, facts: Graph
         find("op:" + op.node)
         for var in op.reads:
             union("op:" + op.node, "var:" + var)
+        for const in op.frozen:
+            union("op:" + op.node, "const:" + const)
     for up in updates:
         union("op:" + up.bn_node, "var:" + up.variable)
     groups: dict[str, BnLayer] = {}
@@ -501,22 +518,24 @@ def find_layers(graph: Graph, folder: ConstantFolder | None = None, facts: Graph
     layers = []
     for key, layer in groups.items():
         layer.variables = sorted(group_vars.get(key, ()))
-        layer.name = _layer_name(layer.ops, layer.variables)
+        layer.name = _layer_name(layer.ops, layer.variables or sorted({c for op in layer.ops for c in op.frozen}))
         layer.api = _api(layer, graph, facts)
         layers.append(layer)
     return _merge_same_name(sorted(layers, key=lambda l: l.name))
 
 
 def _merge_same_name(layers: list[BnLayer]) -> list[BnLayer]:
-    """Groups that got the same name are one layer (its ops without variables, e.g. a frozen graph's
-    constants, join the layer), unless each holds moving variables of its own: then they are
-    different layers whose variables do not tell them apart (a Keras 3 subclassed model names every
-    BN's variables ``model/moving_mean``...), and each is told by its ops' scope instead."""
+    """Groups that got the same name are one layer (its ops without variables join the layer), unless
+    each holds moving variables (or a frozen graph's constants) of its own: then they are different
+    layers whose variables do not tell them apart (a Keras 3 subclassed model names every BN's
+    variables ``model/moving_mean``...), and each is told by its ops' scope instead."""
     out: list[BnLayer] = []
     for _, group in itertools.groupby(layers, key=lambda layer: layer.name):
         same = list(group)
-        owners = [layer for layer in same if layer.variables]
-        rest = [layer for layer in same if not layer.variables]
+        owners: list[BnLayer] = []
+        rest: list[BnLayer] = []
+        for layer in same:
+            (owners if layer.variables or any(op.frozen for op in layer.ops) else rest).append(layer)
         if not owners:
             owners, rest = rest[:1], rest[1:]
         for layer in rest:

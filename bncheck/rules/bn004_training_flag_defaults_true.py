@@ -37,7 +37,7 @@ sess.run(train_op, {is_training: True, ...})
         Example("tf1/saved_model_flag_cond_v2_default_true", ("model/bn1", "model/bn2")),
         # the user's own tf.cond around the layers: the fused op is ops away from the cond's Switch
         Example("tf1/cond_around_layers_default_true.pb", ("model/bn",)),
-        Example("tf1/frozen_cond_around_layers_default_true.pb", ("cond/model/bn",)),
+        Example("tf1/frozen_cond_around_layers_default_true.pb", ("model/bn",)),
     )
     valid = (
         Example("tf1/saved_model_flag_default_false"),
