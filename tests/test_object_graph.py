@@ -105,3 +105,22 @@ def test_captured_variables_keep_their_tf_name_unless_two_share_it():
     # a duplicate object of one variable that no function captures (Keras 3 export) changes nothing
     duplicate = _objects(flat, {1: "bn1/moving_mean", 2: "bn1/moving_mean", 3: "bn1/gamma"}, [1, 3])
     assert captured_variable_names(duplicate) == {1: "bn1/moving_mean", 3: "bn1/gamma"}
+
+
+def test_a_saved_model_works_out_its_captured_variable_names_once(monkeypatch):
+    """The graph and the checkpoint are named from one result per MetaGraph, not two walks."""
+    import bncheck.loaders.graphs as graphs
+    import bncheck.loaders.object_graph as object_graph
+
+    calls = []
+    original = object_graph.captured_variable_names
+
+    def counting(objects):
+        calls.append(objects)
+        return original(objects)
+
+    monkeypatch.setattr(object_graph, "captured_variable_names", counting)
+    monkeypatch.setattr(graphs, "captured_variable_names", counting)  # graphs.py's own binding
+    [model] = load(Target(str(SUBCLASSED), "saved_model"))
+    assert len(calls) == 1  # one MetaGraph
+    assert sorted(layer.name for layer in Context(model).layers) == ["model/bn_a", "model/bn_b"]

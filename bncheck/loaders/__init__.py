@@ -198,17 +198,19 @@ def _load_file(path: str) -> list[GraphModel]:
 def _load_saved_model(folder: str) -> list[GraphModel]:
     from bncheck.loaders.checkpoint_values import values_from_checkpoint
     from bncheck.loaders.graphs import models_from_saved_model
-    from bncheck.loaders.object_graph import renamed_variables
+    from bncheck.loaders.object_graph import captured_variable_names, renamed_variables
     from bncheck.loaders.protobuf_io import SAVED_MODEL, parse_file
 
     for name in SAVED_MODEL_FILES:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             _, msg = parse_file(path, _read(path), expect=(SAVED_MODEL,))
-            models = models_from_saved_model(msg, folder)
+            # the graphs and the checkpoint name captured variables alike: worked out once
+            captured = [captured_variable_names(meta.object_graph_def) for meta in msg.meta_graphs]
+            models = models_from_saved_model(msg, folder, captured)
             prefix = os.path.join(folder, "variables", "variables")
             if os.path.isfile(prefix + ".index"):
-                values = values_from_checkpoint(prefix, "SavedModel variables", renamed_variables(msg))
+                values = values_from_checkpoint(prefix, "SavedModel variables", renamed_variables(msg, captured))
                 for model in models:
                     model.values = values
             return models

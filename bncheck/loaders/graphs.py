@@ -175,9 +175,10 @@ def _signatures(meta: Any) -> tuple[Signature, ...]:
     return tuple(sigs)
 
 
-def model_from_meta_graph(meta: Any, source: str, kind: str, label: str) -> GraphModel:
+def model_from_meta_graph(meta: Any, source: str, kind: str, label: str,
+                          captured: dict[int, str] | None = None) -> GraphModel:
     return GraphModel(
-        graph=flat_graph(meta.graph_def, variable_names(meta), source),
+        graph=flat_graph(meta.graph_def, variable_names(meta, captured), source),
         source=source,
         kind=kind,
         label=label,
@@ -187,16 +188,17 @@ def model_from_meta_graph(meta: Any, source: str, kind: str, label: str) -> Grap
     )
 
 
-def variable_names(meta: Any) -> dict[str, str]:
+def variable_names(meta: Any, captured: dict[int, str] | None = None) -> dict[str, str]:
     """Top-level variable handles -> the names a TF2 SavedModel's object graph gives them.
 
     A signature's call node ends with the captured resources; the saved concrete function's
     ``bound_inputs`` list the object-graph nodes they are, in the same order. Variables that share
-    a TF name are named by their object path (see :mod:`bncheck.loaders.object_graph`)."""
+    a TF name are named by their object path (see :mod:`bncheck.loaders.object_graph`);
+    ``captured`` is :func:`captured_variable_names` of this MetaGraph, when already known."""
     objects = meta.object_graph_def
     if not objects.nodes:
         return {}
-    unique = captured_variable_names(objects)
+    unique = captured_variable_names(objects) if captured is None else captured
     names: dict[str, str] = {}
     used: set[str] = set()
     for node in meta.graph_def.node:
@@ -219,9 +221,12 @@ def variable_names(meta: Any) -> dict[str, str]:
     return {h: n for h, n in names.items() if h != n}
 
 
-def models_from_saved_model(saved: Any, source: str) -> list[GraphModel]:
+def models_from_saved_model(saved: Any, source: str,
+                            captured: list[dict[int, str]] | None = None) -> list[GraphModel]:
+    """One model per MetaGraph; ``captured``: each MetaGraph's captured variable names, if known."""
     models = []
-    for meta in saved.meta_graphs:
+    for k, meta in enumerate(saved.meta_graphs):
         tags = ",".join(meta.meta_info_def.tags) or "no tags"
-        models.append(model_from_meta_graph(meta, source, "saved_model", f"MetaGraph [{tags}]"))
+        models.append(model_from_meta_graph(meta, source, "saved_model", f"MetaGraph [{tags}]",
+                                            captured[k] if captured is not None else None))
     return models

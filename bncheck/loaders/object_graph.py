@@ -76,12 +76,14 @@ def distinct_name(name: str, path: str | None) -> str:
     return f"{scope}/{tag}/{base}" if scope else f"{tag}/{base}"
 
 
-def renamed_variables(saved_model: Any) -> dict[int, tuple[str, str]]:
-    """Node id -> (TF name, name bncheck gives it) for the captured variables named by object path."""
+def renamed_variables(saved_model: Any, captured: list[dict[int, str]] | None = None) -> dict[int, tuple[str, str]]:
+    """Node id -> (TF name, name bncheck gives it) for the captured variables named by object path;
+    ``captured``: :func:`captured_variable_names` of each MetaGraph, when already known."""
     out: dict[int, tuple[str, str]] = {}
-    for meta in saved_model.meta_graphs:
+    for k, meta in enumerate(saved_model.meta_graphs):
         nodes = meta.object_graph_def.nodes
-        for node_id, name in captured_variable_names(meta.object_graph_def).items():
+        names = captured[k] if captured is not None else captured_variable_names(meta.object_graph_def)
+        for node_id, name in names.items():
             original = tf_name(nodes[node_id])
             if original is not None and name != original:
                 out.setdefault(node_id, (original, name))
