@@ -259,3 +259,24 @@ def test_bn005_a_layer_with_only_one_statistic_in_the_checkpoint_could_not_be_ju
     (rule,) = [r() for r in RULES if r.code == "BN005"]
     assert [f.layer for f in rule.check(ctx)] == ["model/bn1", "model/bn2"]
     assert [(u.rule, u.layer) for u in ctx.unjudged if u.rule == "BN005"] == [("BN005", "extra")]
+
+
+def test_bn001_fix_goes_in_the_cond_branch_only_for_hand_written_updates_inside_one():
+    from bncheck.rules import fixes
+
+    assert "ema_apply_op = ema.apply" in fixes.updates_not_run("handwritten-ema", True)
+    assert "return tf.identity(batch_mean), tf.identity(batch_var)" in fixes.updates_not_run("handwritten", True)
+    assert "update_mean, update_var" in fixes.updates_not_run("handwritten", True)
+    # outside a branch, and for APIs whose updates are collected: the train-op fix
+    assert fixes.updates_not_run("handwritten", False).endswith("train_op = optimizer.minimize(loss)")
+    assert fixes.updates_not_run("layers", True) == fixes.updates_not_run("layers", False)
+    assert fixes.updates_not_run("no-such-api", True) == fixes.updates_not_run("unknown")
+
+
+def test_bn001_on_the_ema_in_a_cond_branch_says_where_the_dependency_goes():
+    [first, second] = bncheck.check_path(FIXTURES / "tf1" / "handwritten_ema_cond_unwired.meta")
+    assert (first.code, first.layer, second.code, second.layer) == ("BN001", "bn1", "BN001", "bn2")
+    assert first.fix.startswith("# ema.apply() is built inside the tf.cond training branch")
+    # the classic snippet not in a branch keeps the train-op fix
+    hand = next(iter(bncheck.check_path(FIXTURES / "tf1" / "handwritten_decay_1e-5_unwired.meta", select=["BN001"])))
+    assert hand.fix.startswith("# make the train op depend on the moving-average assignments")

@@ -307,6 +307,7 @@ def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str]
 
 _MEAN_OPS = frozenset({"Mean"})
 _CONST = frozenset({"Const"})
+_EMA_SHADOW = "/ExponentialMovingAverage"
 _PARAM_NAMES = frozenset({"gamma", "beta", "moving_mean", "moving_variance"})
 _PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
 _MEAN_THROUGH = frozenset({"StopGradient", "Identity", "Snapshot"})
@@ -401,7 +402,9 @@ def _strip_internal(scope: str) -> str:
 
 
 def _layer_name(ops: list[BnOp], variables: list[str]) -> str:
-    scopes = sorted({v.rpartition("/")[0] for v in variables})
+    # an ExponentialMovingAverage names its shadows after the averaged op, under the scope again
+    # (``bn1/bn1/moments/Squeeze/ExponentialMovingAverage``): the op's scope names the layer
+    scopes = sorted({v.rpartition("/")[0] for v in variables if not v.endswith(_EMA_SHADOW)})
     if scopes and all(scopes):
         if len(scopes) == 1:
             return scopes[0]
@@ -446,7 +449,7 @@ def _api(layer: BnLayer, graph: Graph, facts: GraphFacts) -> str:
     Anything else is ``unknown``: the fix is then written for no particular API.
     """
     variables = set(layer.variables)
-    if any(v.endswith("/ExponentialMovingAverage") for v in variables):
+    if any(v.endswith(_EMA_SHADOW) for v in variables):
         return "handwritten-ema"
     if variables & facts.model_variables:
         return "slim"

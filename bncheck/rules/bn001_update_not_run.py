@@ -51,6 +51,7 @@ with tf.control_dependencies(update_ops):
         Example("tf1/handwritten_checkpoint_only_variance_wired", ("bn1", "bn2")),
         Example("tf1/layers_checkpoint_step_0", ("model/bn1", "model/bn2")),
         Example("tf1/mixed_layers_and_keras_without_updates.meta", ("keras_bn", "layers_bn")),
+        Example("tf1/handwritten_ema_cond_unwired.meta", ("bn1", "bn2")),  # ema.apply not a dependency
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
@@ -59,6 +60,7 @@ with tf.control_dependencies(update_ops):
         Example("tf1/slim_updates_collections_none.meta"),
         Example("tf1/slim_create_train_op.meta"),
         Example("tf1/handwritten_decay_1e-5_wired.meta"),
+        Example("tf1/handwritten_ema_cond_decay_0.999.meta"),  # run inside the training branch of the cond
         Example("tf1/layers_towers_first_tower_updates.meta"),
         Example("tf1/layers_train_and_eval_graph.meta"),
         Example("tf1/saved_model_slim_is_training_true"),
@@ -90,5 +92,5 @@ with tf.control_dependencies(update_ops):
                     "train op found from": how,
                     "built with": fixes.api_name(layer.api),
                 },
-                fixes.updates_not_run(layer.api),
+                fixes.updates_not_run(layer.api, ctx.in_cond_branch(not_run)),
             )

@@ -43,9 +43,11 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
         Example("keras3/momentum_0.5_and_1.0.keras", ("bn2",)),  # 0.5 is fine, 1.0 is not
         Example("tf1/layers_momentum_0.5_then_0.1.meta", ("model/bn2",)),
         Example("tf1/handwritten_mean_decay_0.1_variance_decay_0.2.meta", ("bn1",)),
+        Example("tf1/handwritten_ema_cond_decay_0.1.meta", ("bn1", "bn2")),  # ExponentialMovingAverage(0.1)
     )
     valid = (
         Example("tf1/handwritten_decay_0.999_wired.meta"),
+        Example("tf1/handwritten_ema_cond_decay_0.999.meta"),
         Example("tf1/layers_resource_update_ops_wired.meta"),
         Example("tf1/slim_create_train_op.meta"),
         Example("keras3/fit_clean.keras"),

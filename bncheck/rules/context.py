@@ -182,6 +182,12 @@ class Context:
                  if layer.updates_of(v) and not any(u.node in ran for u in layer.updates_of(v))]
         return stale, [u.node for v in stale for u in layer.updates_of(v)]
 
+    def in_cond_branch(self, names: list[str]) -> bool:
+        """Whether every named node is inside a v1 ``tf.cond`` branch (a BN001 fix then goes in the
+        branch: the train op cannot depend on it from outside)."""
+        flow = dataflow(self.graph)
+        return bool(names) and all(flow.branch_of(name) is not None for name in names)
+
     @functools.cached_property
     def train_ops(self) -> tuple[tuple[str, ...], str]:
         """(train op names, how they were found)."""

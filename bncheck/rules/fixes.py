@@ -49,6 +49,25 @@ _UPDATES_NOT_RUN["handwritten-ema"] = (
 )
 _UPDATES_NOT_RUN["unknown"] = _UPDATES_NOT_RUN["handwritten"]
 
+# updates built inside the training branch of a tf.cond: the train op cannot depend on them from
+# outside the cond; the branch's outputs must
+_UPDATES_IN_BRANCH = {
+    "handwritten-ema": (
+        "# ema.apply() is built inside the tf.cond training branch: return the branch's statistics under it\n"
+        "def training_branch():\n"
+        "    ema_apply_op = ema.apply([batch_mean, batch_var])\n"
+        "    with tf.control_dependencies([ema_apply_op]):\n"
+        "        return tf.identity(batch_mean), tf.identity(batch_var)"
+    ),
+    "handwritten": (
+        "# the assignments are built inside a tf.cond branch: return the branch's statistics under them\n"
+        "def training_branch():\n"
+        "    ...\n"
+        "    with tf.control_dependencies([update_mean, update_var]):\n"
+        "        return tf.identity(batch_mean), tf.identity(batch_var)"
+    ),
+}
+
 _INFERENCE_MODE = {
     "layers": "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False",
     "keras-graph": "outputs = model(x, training=False)",
@@ -74,7 +93,10 @@ _MOMENTUM["handwritten-ema"] = "tf.train.ExponentialMovingAverage(decay=0.99)"
 _MOMENTUM["unknown"] = _MOMENTUM["handwritten"]
 
 
-def updates_not_run(api: str) -> str:
+def updates_not_run(api: str, in_branch: bool = False) -> str:
+    """``in_branch``: every update not run is inside a ``tf.cond`` branch."""
+    if in_branch and api in _UPDATES_IN_BRANCH:
+        return _UPDATES_IN_BRANCH[api]
     return _UPDATES_NOT_RUN.get(api, _UPDATES_NOT_RUN["unknown"])
 
 
