@@ -532,3 +532,23 @@ def test_only_parameter_names_count_and_only_through_reads():
     _frozen_fused(graph, "net/cond/bn3/FusedBatchNormV3",
                   ("u/gamma", "u/beta", "u/moving_mean", "u/moving_variance"), through="Switch")
     assert _layers_of(graph) == ["net/bn1", "net/bn2", "u"]
+
+
+def test_ops_that_read_their_own_variables_are_not_grouped_by_a_shared_constant():
+    """Frozen parameters are looked for only where an op reads no variable: two layers with their own
+    moving variables that both scale by one constant named like a parameter stay two layers."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "shared/gamma", "Const", value=[1.0])
+    _add(graph, "shared/beta", "Const", value=[0.0])
+    for layer in ("a/bn", "b/bn"):
+        for stat in ("moving_mean", "moving_variance"):
+            _add(graph, f"{layer}/{stat}", "VariableV2")
+            _add(graph, f"{layer}/{stat}/read", "Identity", f"{layer}/{stat}")
+        _add(graph, f"{layer}/FusedBatchNormV3", "FusedBatchNormV3", "x", "shared/gamma", "shared/beta",
+             f"{layer}/moving_mean/read", f"{layer}/moving_variance/read", is_training=False)
+    layers = find_layers(graph_from_proto(graph))
+    assert [(layer.name, layer.variables) for layer in layers] == [
+        ("a/bn", ["a/bn/moving_mean", "a/bn/moving_variance"]),
+        ("b/bn", ["b/bn/moving_mean", "b/bn/moving_variance"])]
+    assert all(op.frozen == () for layer in layers for op in layer.ops)
