@@ -146,6 +146,9 @@ HOLDS = {
     # frozen: the two branches' ops (model, model_1 name scopes) read the same constants, two layers
     "tf1/frozen_cond_around_layers_default_true.pb": ("model/bn",),  # both branches read model/bn/* constants
     "tf1/frozen_cond_around_layers_default_false.pb": ("model/bn",),
+    "tf1/frozen_unfused_layers_training_true.pb": ("model/bn1", "model/bn2"),
+    "tf1/frozen_unfused_layers_training_false.pb": ("model/bn1", "model/bn2"),  # named by the constants
+    "keras3/frozen_inference.pb": ("net_1/bn1_1", "net_1/bn2_1"),  # the op scopes of the traced call
     "keras3/subclassed_two_bn.weights.h5": (),  # no config, unnamed weights: none recognised, a note says why
 }
 

@@ -43,6 +43,8 @@ EXPECTED = {
     "cond_around_layers_default_false.pb": set(),
     "frozen_cond_around_layers_default_true.pb": pairs("BN002", ["model/bn"]) | pairs("BN004", ["model/bn"]),
     "frozen_cond_around_layers_default_false.pb": set(),
+    "frozen_unfused_layers_training_true.pb": pairs("BN002", ["model/bn1", "model/bn2"]),
+    "frozen_unfused_layers_training_false.pb": set(),
     "saved_model_slim_is_training_true": pairs("BN002", SLIM) | pairs("BN003", SLIM),
     "saved_model_slim_is_training_false": set(),
     "saved_model_flag_default_true": pairs("BN002", BN) | pairs("BN004", BN),

@@ -552,3 +552,51 @@ def test_ops_that_read_their_own_variables_are_not_grouped_by_a_shared_constant(
         ("a/bn", ["a/bn/moving_mean", "a/bn/moving_variance"]),
         ("b/bn", ["b/bn/moving_mean", "b/bn/moving_variance"])]
     assert all(op.frozen == () for layer in layers for op in layer.ops)
+
+
+# -- frozen unfused inference: Rsqrt(constant variance + epsilon) ------------------------------------
+
+def _frozen_rsqrt(graph, scope: str, variance: str, epsilon: str) -> None:
+    _add(graph, f"{scope}/batchnorm/add", "AddV2", variance, epsilon)
+    _add(graph, f"{scope}/batchnorm/Rsqrt", "Rsqrt", f"{scope}/batchnorm/add")
+
+
+def test_a_constant_variance_plus_a_scalar_epsilon_is_a_frozen_inference_layer():
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "a/bn/moving_variance", "Const", value=[1.0, 2.0])
+    _add(graph, "a/bn/moving_variance/read", "Identity", "a/bn/moving_variance")
+    _frozen_rsqrt(graph, "a/bn", "a/bn/moving_variance/read", "eps")  # named by its constant
+    _add(graph, "b/Cast/ReadVariableOp/resource", "Const", value=[1.0, 2.0])
+    _frozen_rsqrt(graph, "b/bn_1", "eps", "b/Cast/ReadVariableOp/resource")  # epsilon first; Keras 3 naming
+    # not layers: two vectors, an integer variance, a variance computed from the input
+    _add(graph, "c/v1", "Const", value=[1.0, 2.0])
+    _add(graph, "c/v2", "Const", value=[1.0, 2.0])
+    _frozen_rsqrt(graph, "c", "c/v1", "c/v2")
+    _add(graph, "d/v", "Const", ints=[1, 2])
+    _frozen_rsqrt(graph, "d", "d/v", "eps")
+    _add(graph, "axes", "Const", ints=[0])
+    _add(graph, "e/var", "Mean", "x", "axes")
+    _frozen_rsqrt(graph, "e", "e/var", "eps")
+    layers = find_layers(graph_from_proto(graph))
+    assert [(layer.name, [(op.kind, op.training, op.reads, op.frozen) for op in layer.ops]) for layer in layers] == [
+        ("a/bn", [("moving", False, (), ("a/bn/moving_variance",))]),
+        ("b/bn_1", [("moving", False, (), ())])]
+
+
+def test_a_frozen_inference_layer_has_no_variable_roles():
+    """Its variance is a constant: no variable to name (BN009 asks when a train op runs such a layer,
+    e.g. a frozen feature extractor imported into a training graph)."""
+    from conftest import FIXTURES
+
+    from bncheck.loaders import discover, load
+    from bncheck.rules.context import Context
+
+    for fixture, names in (("tf1/frozen_unfused_layers_training_false.pb", ["model/bn1", "model/bn2"]),
+                           ("keras3/frozen_inference.pb", ["net_1/bn1_1", "net_1/bn2_1"])):
+        [model] = load(discover(str(FIXTURES / fixture))[0])
+        ctx = Context(model)
+        assert [layer.name for layer in ctx.layers] == names
+        assert [ctx.variable_roles(layer) for layer in ctx.layers] == [{}, {}]
+        assert [ctx.affine_variables(layer) for layer in ctx.layers] == [[], []]

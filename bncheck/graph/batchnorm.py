@@ -180,7 +180,8 @@ class _Search:
 
     def moving_ops(self) -> list[BnOp]:
         """Unfused inference-mode normalisation: ``Rsqrt(moving_variance + epsilon)``, with the moving
-        mean read where ``x * inv + (beta - mean * inv)`` (``tf.nn.batch_normalization``, Keras 3)."""
+        mean read where ``x * inv + (beta - mean * inv)`` (``tf.nn.batch_normalization``, Keras 3).
+        In a frozen graph the moving variance is a stored constant vector and epsilon a scalar."""
         ops = []
         for rsqrt in self.graph.by_op("Rsqrt"):
             add = self.graph.get(rsqrt.inputs[0].node) if rsqrt.inputs else None
@@ -190,7 +191,27 @@ class _Search:
             if reads:
                 ops.append(BnOp(rsqrt.name, "moving", False, (), reads + self._mean_reads(rsqrt),
                                 self.flow.branch_of(rsqrt.name)))
+                continue
+            variance = self._frozen_variance(add)
+            if variance is not None:
+                named = (variance,) if variance.rpartition("/")[2] in _PARAM_NAMES else ()
+                ops.append(BnOp(rsqrt.name, "moving", False, branch=self.flow.branch_of(rsqrt.name), frozen=named))
         return ops
+
+    def _frozen_variance(self, add: Node) -> str | None:
+        """The stored constant a frozen graph's ``moving_variance + epsilon`` reads as its variance: one
+        input a vector constant read through Identity ops, the other a scalar constant."""
+        if len(add.inputs) != 2:
+            return None
+        for this, other in ((0, 1), (1, 0)):
+            const = self.flow.chain_source(add.inputs[this], READ_THROUGH, _CONST)
+            if const is None:
+                continue
+            variance, epsilon = self.folder.value(add.inputs[this]), self.folder.value(add.inputs[other])
+            if (variance is not None and variance.ndim == 1 and variance.dtype.kind == "f"
+                    and epsilon is not None and epsilon.size == 1 and epsilon.dtype.kind == "f"):
+                return const
+        return None
 
     def _mean_reads(self, rsqrt: Node) -> tuple[str, ...]:
         """Variables multiplied by ``inv`` (the Rsqrt, or Rsqrt * gamma) where the product is subtracted."""

@@ -42,6 +42,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
 """
     invalid = (
         Example("tf1/frozen_layers_training_true.pb", ("model/bn1", "model/bn2")),
+        Example("tf1/frozen_unfused_layers_training_true.pb", ("model/bn1", "model/bn2")),  # moments, frozen
         Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
         Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
         Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),
@@ -62,6 +63,8 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
     )
     valid = (
         Example("tf1/frozen_layers_training_false.pb"),
+        Example("tf1/frozen_unfused_layers_training_false.pb"),  # Rsqrt of a constant variance
+        Example("keras3/frozen_inference.pb"),  # Keras 3's Rsqrt, frozen by convert_variables_to_constants_v2
         Example("tf1/saved_model_slim_is_training_false"),
         Example("tf1/saved_model_flag_default_false"),
         Example("tf1/saved_model_flag_cond_v2_default_false"),
