@@ -570,6 +570,10 @@ def test_a_constant_variance_plus_a_scalar_epsilon_is_a_frozen_inference_layer()
     _frozen_rsqrt(graph, "a/bn", "a/bn/moving_variance/read", "eps")  # named by its constant
     _add(graph, "b/Cast/ReadVariableOp/resource", "Const", value=[1.0, 2.0])
     _frozen_rsqrt(graph, "b/bn_1", "eps", "b/Cast/ReadVariableOp/resource")  # epsilon first; Keras 3 naming
+    _add(graph, "f/moving_variance", "Const", value=[1.0, 2.0])
+    _add(graph, "f/eps", "Cast", "eps")  # a computed epsilon (rsqrt(tf.cast(eps) + var)) before the variance
+    graph.node[-1].attr["DstT"].type = 1  # DT_FLOAT
+    _frozen_rsqrt(graph, "f/bn", "f/eps", "f/moving_variance")
     # not layers: two vectors, an integer variance, a variance computed from the input
     _add(graph, "c/v1", "Const", value=[1.0, 2.0])
     _add(graph, "c/v2", "Const", value=[1.0, 2.0])
@@ -582,7 +586,8 @@ def test_a_constant_variance_plus_a_scalar_epsilon_is_a_frozen_inference_layer()
     layers = find_layers(graph_from_proto(graph))
     assert [(layer.name, [(op.kind, op.training, op.reads, op.frozen) for op in layer.ops]) for layer in layers] == [
         ("a/bn", [("moving", False, (), ("a/bn/moving_variance",))]),
-        ("b/bn_1", [("moving", False, (), ())])]
+        ("b/bn_1", [("moving", False, (), ())]),
+        ("f", [("moving", False, (), ("f/moving_variance",))])]
 
 
 def test_a_frozen_inference_layer_has_no_variable_roles():
