@@ -16,7 +16,11 @@ from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import tensor_attr, type_attr
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
-READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "Enter", "RefIdentity", "Switch", "RefSwitch"})
+# a Reshape of a read is a read: Keras 3 reshapes the moving statistics, gamma and beta to the
+# input's rank when a BatchNormalization's axis is not the last one by number (axis=3, as every
+# Keras application passes it)
+READ_THROUGH = frozenset({"Identity", "ReadVariableOp", "Snapshot", "Enter", "RefIdentity", "Switch", "RefSwitch",
+                          "Reshape"})
 PASS_THROUGH = frozenset({"Identity", "Cast", "StopGradient", "Squeeze", "Reshape", "Snapshot", "ExpandDims",
                           "PreventGradient", "CheckNumerics", "EnsureShape"})
 SWITCH_OPS = frozenset({"Switch", "RefSwitch"})

@@ -200,15 +200,17 @@ class _Search:
 
     def _frozen_variance(self, add: Node) -> str | None:
         """The stored constant a frozen graph's ``moving_variance + epsilon`` reads as its variance: one
-        input a vector constant read through Identity ops, the other a scalar constant."""
+        input a constant vector (shaped ``[C]``, or ``[1, 1, 1, C]`` once Keras 3 reshapes it) read
+        through Identity / Reshape ops, the other a scalar constant."""
         if len(add.inputs) != 2:
             return None
         for this, other in ((0, 1), (1, 0)):
             const = self.flow.chain_source(add.inputs[this], READ_THROUGH, _CONST)
             if const is None:
                 continue
-            variance, epsilon = self.folder.value(add.inputs[this]), self.folder.value(add.inputs[other])
-            if (variance is not None and variance.ndim == 1 and variance.dtype.kind == "f"
+            variance, epsilon = self.folder.value(TensorRef(const)), self.folder.value(add.inputs[other])
+            if (variance is not None and variance.ndim >= 1 and sum(d > 1 for d in variance.shape) <= 1
+                    and variance.dtype.kind == "f"
                     and epsilon is not None and epsilon.size == 1 and epsilon.dtype.kind == "f"):
                 return const
         return None

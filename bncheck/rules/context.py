@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Collection
 
 from bncheck.graph.analysis import ASSIGN_OPS, PASS_THROUGH, ConstantFolder, ancestors, dataflow, dead_nodes, variable_of
 from bncheck.graph.batchnorm import BnLayer, BnOp, GraphFacts, find_layers
@@ -156,7 +157,8 @@ class Context:
                 means = [v for v in op.reads if v != var]  # read where `beta - mean * inv` subtracts it
                 if len(means) == 1:
                     roles.setdefault("moving_mean", means[0])
-            for role, var in _affine_of(graph, rsqrt).items():
+            moving = {roles.get("moving_mean"), roles.get("moving_variance"), *op.reads}
+            for role, var in _affine_of(graph, rsqrt, moving).items():
                 roles.setdefault(role, var)
         return roles
 
@@ -318,15 +320,17 @@ def _rsqrt_of(graph, variance) -> "Node | None":
     return None
 
 
-def _affine_of(graph, rsqrt) -> dict[str, str]:
-    """gamma and beta around an Rsqrt: ``inv = rsqrt * gamma``; ``beta - mean * inv``."""
+def _affine_of(graph, rsqrt, moving: Collection[str] = ()) -> dict[str, str]:
+    """gamma and beta around an Rsqrt: ``inv = rsqrt * gamma``; ``beta - mean * inv``. ``moving``:
+    the layer's moving statistics, never gamma or beta (without gamma, ``scale=False``, the Rsqrt's
+    own products are ``x * inv`` and ``moving_mean * inv``)."""
     flow = dataflow(graph)
     out: dict[str, str] = {}
     for name, _ in graph.consumers.get(rsqrt.name, ()):
         mul = graph[name]
         if mul.op != "Mul":
             continue
-        gamma = next((v for v in (flow.variable_of(r.node) for r in mul.inputs) if v), None)
+        gamma = next((v for v in (flow.variable_of(r.node) for r in mul.inputs) if v and v not in moving), None)
         if gamma is not None:
             out.setdefault("gamma", gamma)
         for scaled, _ in graph.consumers.get(name, ()):  # x * inv, mean * inv
@@ -334,7 +338,7 @@ def _affine_of(graph, rsqrt) -> dict[str, str]:
                 node = graph[sub]
                 if node.op == "Sub" and pos == 1:
                     beta = flow.variable_of(node.inputs[0].node)
-                    if beta is not None:
+                    if beta is not None and beta not in moving:
                         out.setdefault("beta", beta)
     return out
 

@@ -7,12 +7,14 @@ NAME.bn.json with its BN layer names.
 
 Keras 3: ``model.export``, a serving tf.function with training=True, ``.keras``.
 tf-keras: ``tf.saved_model.save``, a serving tf.function with training=True, ``.h5``.
+Both: ``_frozen.pb``, ``model(x, training=False)`` frozen by ``convert_variables_to_constants_v2``.
 """
 import os, sys, json
 TF_KERAS = "--tf-keras" in sys.argv
 ARGS = [a for a in sys.argv[1:] if a != "--tf-keras"]
 os.environ["TF_USE_LEGACY_KERAS"] = "1" if TF_KERAS else "0"; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 if TF_KERAS:
     import tf_keras as keras
 else:
@@ -41,5 +43,9 @@ for name in names:
         tf.saved_model.save(mod, f"{out}/{name}_serving_training_true", signatures={"serving_default": mod.serve})
     except Exception as e:
         print(name, "serving_training_true not exportable:", str(e)[:80])
+    # frozen for serving, as TFLite / TF-TRT conversions start (variables become constants)
+    infer = tf.function(lambda x: m(x, training=False), input_signature=[spec], autograph=False)
+    frozen = convert_variables_to_constants_v2(infer.get_concrete_function())
+    open(f"{out}/{name}_frozen.pb", "wb").write(frozen.graph.as_graph_def().SerializeToString())
     json.dump(bn, open(f"{out}/{name}.bn.json", "w"))
     print(name, len(bn), flush=True)

@@ -15,7 +15,11 @@ from bncheck.engine import check_paths
 
 KERAS = {  # artefact suffix -> the rule codes that must fire, each on every BN layer of NAME.bn.json
     "_export": (), "_saved": (), ".keras": (), ".h5": (), "_serving_training_true": ("BN002", "BN003"),
+    "_frozen.pb": (),
 }
+# a frozen graph's layers are named by op scope (Keras 3: ``model_1/bn_1`` of the traced call), so
+# there the number of layers bncheck finds must equal the model's, besides no finding
+COUNTED = ("_frozen.pb",)
 SLIM = {  # NET_MODE.bn.json: the artefact NET_MODE[.meta|.pb], by mode
     "_create_train_op": (), "_minimize": ("BN001",), "_minimize_update_ops": (), "_infer": (),
     "_infer_training": ("BN002",), "_frozen_infer": (), "_frozen_training": ("BN002",),
@@ -44,10 +48,17 @@ for bnfile in sorted(glob.glob(os.path.join(sys.argv[1], "*.bn.json"))):
             codes.setdefault(f.code, set()).add(max(match, key=len) if match else f.layer)
         expect = {code: bn for code in fires} if bn else {}
         ok = codes == expect and not r.errors
+        found = None
+        if p.endswith(COUNTED):
+            from bncheck.loaders import discover, load
+            from bncheck.rules.context import Context
+            found = sum(len(Context(model).layers) for model in load(discover(p)[0]))
+            ok = ok and found == len(bn)
         bad += not ok
         extra_notes = [n[:90] for _, n in r.notes if not n.startswith("BN005:")]
         print(f"{'OK ' if ok else 'BAD'} {os.path.basename(p)}: bn={len(bn)} "
               + " ".join(f"{c}={len(v)}" for c, v in sorted(codes.items()))
+              + (f" layers found={found}" if found is not None else "")
               + (f" missing={ {c: sorted(bn - codes.get(c, set()))[:3] for c in expect} }" if not ok and expect else "")
               + (f" extra={ {c: sorted(v)[:2] for c, v in codes.items() if c not in expect} }" if not ok else "")
               + (f" errors={r.errors}" if r.errors else "") + (f" notes={extra_notes}" if extra_notes else ""))
