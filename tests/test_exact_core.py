@@ -54,6 +54,9 @@ HOLDS = {
     "keras3/sequential_clean.keras": ("bn1",),
     "keras3/train_signature_bn_frozen": ("bn1", "bn2"),
     "keras3/train_signature_training_missing": ("bn1", "bn2"),
+    "keras3/train_signature_axis3_training_missing": ("bn1", "bn2"),
+    "keras3/train_signature_axis3_training_true": ("bn1", "bn2"),
+    "keras3/untrained_scale_false_export": ("bn1", "bn2"),
     "keras3/train_signature_training_true": ("bn1", "bn2"),
     "keras3/training_kwarg.keras": ("block/bn1", "bn2"),
     "keras3/untrained.keras": ("bn1", "bn2"),
@@ -149,6 +152,7 @@ HOLDS = {
     "tf1/frozen_unfused_layers_training_true.pb": ("model/bn1", "model/bn2"),
     "tf1/frozen_unfused_layers_training_false.pb": ("model/bn1", "model/bn2"),  # named by the constants
     "keras3/frozen_inference.pb": ("net_1/bn1_1", "net_1/bn2_1"),  # the op scopes of the traced call
+    "keras3/frozen_inference_axis3.pb": ("net_1/bn1_1", "net_1/bn2_1"),
     "keras3/subclassed_two_bn.weights.h5": (),  # no config, unnamed weights: none recognised, a note says why
 }
 

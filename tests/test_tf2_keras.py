@@ -35,6 +35,9 @@ EXPECTED = {
     "keras3/saved_model_serving_training_false": set(),
     "keras3/train_signature_training_missing": pairs("BN009", BN) | pairs("BN005", BN),
     "keras3/train_signature_training_true": set(),
+    "keras3/train_signature_axis3_training_missing": pairs("BN009", BN) | pairs("BN005", BN),
+    "keras3/train_signature_axis3_training_true": set(),
+    "keras3/untrained_scale_false_export": set(),
     "keras3/train_signature_bn_frozen": pairs("BN005", BN),  # a warning: only the step counter moved
     "keras3/momentum_0.1.keras": pairs("BN007", BN),
     "keras3/training_kwarg.keras": pairs("BN008", ("block/bn1", "bn2")),

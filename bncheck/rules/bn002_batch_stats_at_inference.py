@@ -65,6 +65,7 @@ tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"log
         Example("tf1/frozen_layers_training_false.pb"),
         Example("tf1/frozen_unfused_layers_training_false.pb"),  # Rsqrt of a constant variance
         Example("keras3/frozen_inference.pb"),  # Keras 3's Rsqrt, frozen by convert_variables_to_constants_v2
+        Example("keras3/frozen_inference_axis3.pb"),  # the constant variance reshaped to [1, 1, 1, C]
         Example("tf1/saved_model_slim_is_training_false"),
         Example("tf1/saved_model_flag_default_false"),
         Example("tf1/saved_model_flag_cond_v2_default_false"),

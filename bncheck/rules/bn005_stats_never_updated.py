@@ -59,6 +59,7 @@ model.save("model.keras")
         # a subclassed model's BNs share TF variable names: told apart by object path
         Example("keras3/subclassed_two_bn_checkpoint_training_missing", ("model/bn_a", "model/bn_b")),
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
+        Example("keras3/train_signature_axis3_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_bn_frozen", ("bn1", "bn2"), Severity.WARNING),
         Example("tf1/handwritten_pop_stats_checkpoint_unwired", ("bn1", "bn2")),
         Example("keras3/custom_bn_subclass_custom_loop.keras", ("bn1", "bn2")),
@@ -74,6 +75,7 @@ model.save("model.keras")
         Example("keras3/subclassed_two_bn_checkpoint_training_true"),
         Example("keras3/subclassed_two_bn.weights.h5"),  # no config, unnamed weights: a note
         Example("keras3/untrained.keras"),
+        Example("keras3/untrained_scale_false_export"),  # no gamma: the moving mean is not one
         Example("tfkeras/fit_clean.h5"),
         Example("keras3/export_clean"),
         Example("tf1/handwritten_pop_stats_checkpoint_wired"),

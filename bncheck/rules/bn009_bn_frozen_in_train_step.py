@@ -45,9 +45,11 @@ def train_step(x, y):
 """
     invalid = (
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
+        Example("keras3/train_signature_axis3_training_missing", ("bn1", "bn2")),  # statistics reshaped
     )
     valid = (
         Example("keras3/train_signature_training_true"),
+        Example("keras3/train_signature_axis3_training_true"),
         Example("keras3/train_signature_bn_frozen"),
         Example("tf1/layers_train_and_eval_graph.meta"),
         Example("keras3/export_clean"),
