@@ -605,3 +605,72 @@ def test_a_frozen_inference_layer_has_no_variable_roles():
         assert [layer.name for layer in ctx.layers] == names
         assert [ctx.variable_roles(layer) for layer in ctx.layers] == [{}, {}]
         assert [ctx.affine_variables(layer) for layer in ctx.layers] == [[], []]
+
+
+def test_a_frozen_variance_may_be_stored_reshaped_but_has_one_channel_axis():
+    """A hand-written layer's variables shaped ``[1, 1, 1, C]``, frozen: the constant itself is 4-D.
+    One axis longer than 1 is a per-channel variance; two are not."""
+    graph = _graph_def()
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "a/pop_var", "Const", value=[1.0, 2.0])
+    graph.node[-1].attr["value"].tensor.tensor_shape.ClearField("dim")
+    for size in (1, 1, 1, 2):
+        graph.node[-1].attr["value"].tensor.tensor_shape.dim.add().size = size
+    _frozen_rsqrt(graph, "a/bn", "a/pop_var", "eps")
+    _add(graph, "b/pop_var", "Const", value=[1.0, 2.0, 3.0, 4.0])
+    graph.node[-1].attr["value"].tensor.tensor_shape.ClearField("dim")
+    for size in (2, 2):
+        graph.node[-1].attr["value"].tensor.tensor_shape.dim.add().size = size
+    _frozen_rsqrt(graph, "b/bn", "b/pop_var", "eps")
+    assert _layers_of(graph) == ["a/bn"]
+
+
+def _var(graph, name: str) -> str:
+    _add(graph, name, "VariableV2")
+    _add(graph, f"{name}/read", "Identity", name)
+    return f"{name}/read"
+
+
+def test_gamma_and_beta_are_never_a_moving_statistic_nor_a_tensor_that_is_no_variable():
+    """``scale=False, center=False``: ``x * inv - mean * inv``; the Sub's first input is no variable
+    and the Rsqrt's other product is the moving mean: neither gamma nor beta."""
+    from bncheck.rules.context import _affine_of
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    mean, var = _var(graph, "bn/moving_mean"), _var(graph, "bn/moving_variance")
+    _add(graph, "bn/add", "AddV2", var, "eps")
+    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    _add(graph, "bn/mul_x", "Mul", "x", "bn/Rsqrt")
+    _add(graph, "bn/mul_mean", "Mul", mean, "bn/Rsqrt")
+    _add(graph, "bn/sub", "Sub", "bn/mul_x", "bn/mul_mean")
+    model = graph_from_proto(graph)
+    assert _affine_of(model, model["bn/Rsqrt"], ("bn/moving_variance", "bn/moving_mean")) == {}
+    assert _affine_of(model, model["bn/Rsqrt"]) == {"gamma": "bn/moving_mean"}  # what the reads rule out
+
+
+def test_every_op_of_a_layer_names_roles_not_only_its_fused_op():
+    """A fused op that reads gamma through something that is no read (here a Mul), and an unfused
+    inference op of the same layer (the same moving variables) that multiplies by it: gamma is known."""
+    from bncheck.graph.model import GraphModel
+    from bncheck.rules.context import Context
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "two", "Const", value=[2.0])
+    gamma, beta = _var(graph, "bn/gamma"), _var(graph, "bn/beta")
+    mean, var = _var(graph, "bn/moving_mean"), _var(graph, "bn/moving_variance")
+    _add(graph, "bn/gamma_twice", "Mul", gamma, "two")
+    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", "bn/gamma_twice", beta, mean, var, is_training=False)
+    _add(graph, "bn/unfused/add", "AddV2", var, "eps")
+    _add(graph, "bn/unfused/Rsqrt", "Rsqrt", "bn/unfused/add")
+    _add(graph, "bn/unfused/inv", "Mul", "bn/unfused/Rsqrt", gamma)
+    _add(graph, "bn/unfused/mul_mean", "Mul", mean, "bn/unfused/inv")
+    _add(graph, "bn/unfused/sub", "Sub", beta, "bn/unfused/mul_mean")
+    ctx = Context(GraphModel(graph_from_proto(graph), "<test>", "graphdef"))
+    [layer] = ctx.layers
+    assert [op.kind for op in layer.ops] == ["fused", "moving"]
+    assert ctx.variable_roles(layer) == {"gamma": "bn/gamma", "beta": "bn/beta", "moving_mean": "bn/moving_mean",
+                                         "moving_variance": "bn/moving_variance"}

@@ -157,8 +157,7 @@ class Context:
                 means = [v for v in op.reads if v != var]  # read where `beta - mean * inv` subtracts it
                 if len(means) == 1:
                     roles.setdefault("moving_mean", means[0])
-            moving = {roles.get("moving_mean"), roles.get("moving_variance"), *op.reads}
-            for role, var in _affine_of(graph, rsqrt, moving).items():
+            for role, var in _affine_of(graph, rsqrt, op.reads).items():
                 roles.setdefault(role, var)
         return roles
 
@@ -322,8 +321,8 @@ def _rsqrt_of(graph, variance) -> "Node | None":
 
 def _affine_of(graph, rsqrt, moving: Collection[str] = ()) -> dict[str, str]:
     """gamma and beta around an Rsqrt: ``inv = rsqrt * gamma``; ``beta - mean * inv``. ``moving``:
-    the layer's moving statistics, never gamma or beta (without gamma, ``scale=False``, the Rsqrt's
-    own products are ``x * inv`` and ``moving_mean * inv``)."""
+    the moving statistics the op reads, never gamma or beta (without gamma, ``scale=False``, the
+    Rsqrt's own products are ``x * inv`` and ``moving_mean * inv``)."""
     flow = dataflow(graph)
     out: dict[str, str] = {}
     for name, _ in graph.consumers.get(rsqrt.name, ()):
