@@ -74,6 +74,10 @@ HOLDS = {
     "tf1/handwritten_ema_cond_decay_0.999.meta": ("bn1", "bn2"),
     "tf1/handwritten_ema_cond_decay_0.1.meta": ("bn1", "bn2"),
     "tf1/handwritten_ema_cond_unwired.meta": ("bn1", "bn2"),
+    "tf1/layers_renorm_wired.meta": ("model/bn1", "model/bn2"),
+    "tf1/layers_renorm_no_update_ops.meta": ("model/bn1", "model/bn2"),
+    "tf1/layers_virtual_batch_wired.meta": ("model/bn1", "model/bn2"),
+    "tf1/layers_virtual_batch_no_update_ops.meta": ("model/bn1", "model/bn2"),
     "tf1/handwritten_decay_1e-5_wired.meta": ("bn1", "bn2"),
     "tf1/handwritten_pop_stats_checkpoint_unwired": ("bn1", "bn2"),
     "tf1/handwritten_pop_stats_checkpoint_wired": ("bn1", "bn2"),
@@ -183,6 +187,8 @@ def test_fixture_holds_exactly_its_batch_norm_layers(fixture):
     ("tf1/handwritten_assign_add_decay_0.9.meta", {"bn1": 0.9}),  # pop += (batch - pop) * 0.1
     ("tf1/layers_momentum_0.5_then_0.1.meta", {"model/bn1": 0.5, "model/bn2": 0.1}),
     ("tf1/layers_mode_string_flag_wired.meta", dict.fromkeys(BN, 0.99)),  # the predicate is a comparison
+    ("tf1/layers_renorm_wired.meta", dict.fromkeys(BN, 0.99)),  # sqrt(variance + eps) averaged
+    ("tf1/layers_virtual_batch_wired.meta", dict.fromkeys(BN, 0.99)),  # virtual batches' moments averaged
 ])
 def test_momentum_is_solved_exactly(fixture, momenta):
     found = layers(fixture)

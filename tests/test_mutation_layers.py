@@ -674,3 +674,42 @@ def test_every_op_of_a_layer_names_roles_not_only_its_fused_op():
     assert [op.kind for op in layer.ops] == ["fused", "moving"]
     assert ctx.variable_roles(layer) == {"gamma": "bn/gamma", "beta": "bn/beta", "moving_mean": "bn/moving_mean",
                                          "moving_variance": "bn/moving_variance"}
+
+
+# -- moving averages of functions of the batch statistics -------------------------------------------
+
+def _blend(graph, name: str, var: str, value: str) -> None:
+    """``var -= (var - value) * 0.01``, as ``assign_moving_average`` writes it."""
+    _add(graph, f"{name}/read", "Identity", var)
+    _add(graph, f"{name}/sub", "Sub", f"{name}/read", value)
+    _add(graph, f"{name}/decay", "Const", value=[0.01])
+    _add(graph, f"{name}/mul", "Mul", f"{name}/sub", f"{name}/decay")
+    _add(graph, name, "AssignSub", var, f"{name}/mul")
+
+
+def test_a_mean_or_sqrt_of_batch_statistics_is_one_and_other_functions_are_a_note():
+    from bncheck.graph.batchnorm import _Search
+    from bncheck.graph.analysis import ConstantFolder
+
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    _add(graph, "eps", "Const", value=[1e-3])
+    _add(graph, "axis0", "Const", ints=[0])
+    mean, variance = _moments(graph)
+    _add(graph, "virtual_mean", "Mean", mean, "axis0")  # virtual batches' means, averaged
+    _add(graph, "var_eps", "AddV2", variance, "eps")
+    _add(graph, "stddev", "Sqrt", "var_eps")  # batch renormalization's sqrt(variance + epsilon)
+    _add(graph, "squared", "Square", mean)  # no moving average bncheck solves
+    for name in ("moving_mean", "moving_stddev", "moving_square"):
+        _add(graph, name, "VariableV2")
+    _blend(graph, "update_mean", "moving_mean", "virtual_mean")
+    _blend(graph, "update_stddev", "moving_stddev", "stddev")
+    _blend(graph, "update_square", "moving_square", "squared")
+    model = graph_from_proto(graph)
+    search = _Search(model, ConstantFolder(model))
+    ops = search.moments_ops()
+    updates = search.updates(ops)
+    assert sorted((u.node, u.variable, round(u.momentum, 6)) for u in updates) == [
+        ("update_mean", "moving_mean", 0.99), ("update_stddev", "moving_stddev", 0.99)]
+    assert search.notes == ["the assignment update_square to the moving variable moving_square is computed from a "
+                            "batch statistic in a way bncheck cannot solve; its momentum is not judged"]

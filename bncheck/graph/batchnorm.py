@@ -246,6 +246,7 @@ class _Search:
         # values computed from a batch statistic (outside a backward pass): an assignment of one that
         # cannot be solved is worth a note, never a silent skip
         stat_fed = _stat_fed(graph, stats)
+        stat_value = _stat_value(graph, stats)
         out = []
         for node in assigns:
             var = flow.variable_of(node.inputs[0].node)
@@ -259,6 +260,9 @@ class _Search:
                 continue
             found = sorted(form.stats, key=lambda r: (r.node, r.index))
             if not found:
+                if (var in moving_reads or not flow.after_gradient(node.name)) and stat_value(node.inputs[1].node):
+                    self.notes.append(f"the assignment {node.name} to the moving variable {var} is computed from a "
+                                      "batch statistic in a way bncheck cannot solve; its momentum is not judged")
                 continue
             bn = stats[found[0]]
             coef = form.coef(var)
@@ -328,7 +332,24 @@ def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str]
     return UpstreamSearch(graph, hit_nodes=readers)
 
 
+def _stat_value(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str], bool]:
+    """Whether a node's value depends on a batch statistic's value (not only on its shape, as a
+    step counter's ``tf.size(mean)`` does); memoised, exact; a cycle counts as depending."""
+    nodes = {ref.node for ref in stats}
+    memo: dict[str, bool | None] = {}
+
+    def deps(name: str) -> list[str]:
+        node = graph.get(name)
+        return [] if node is None or node.op in SHAPE_OPS or name in nodes else [r.node for r in node.inputs]
+
+    def compute(name: str, done: Mapping[str, bool | None]) -> bool:
+        return name in nodes or any(done.get(d, True) is not False for d in deps(name))
+
+    return lambda name: bool(evaluate(name, deps, compute, memo))
+
+
 _MEAN_OPS = frozenset({"Mean"})
+_OF_STATISTICS = frozenset({"Mean", "Sqrt"})  # ops whose value, of batch statistics alone, is one
 _CONST = frozenset({"Const"})
 _EMA_SHADOW = "/ExponentialMovingAverage"
 _PARAM_NAMES = frozenset({"gamma", "beta", "moving_mean", "moving_variance"})
@@ -367,6 +388,8 @@ class _AffineSolver:
             return node.inputs
         if op in ("Neg", "RealDiv") and node.inputs:
             return node.inputs[:1]
+        if op in _OF_STATISTICS and node.inputs:
+            return node.inputs[:1]
         if op in MERGE_OPS:
             return tuple(self.folder.live_inputs(node.inputs))
         return ()
@@ -402,6 +425,11 @@ class _AffineSolver:
             if a is not None and b is not None and not a.coefs and not b.coefs:
                 return Affine(stats=a.stats | b.stats)  # a batch-statistic term times a value-free factor
             return None
+        if op in _OF_STATISTICS and deps and forms[0] is not None and forms[0].stats and not forms[0].coefs:
+            # a batch statistic still: tf-keras virtual_batch_size averages its virtual batches'
+            # moments, batch renormalization averages sqrt(variance + epsilon); the same of a
+            # variable's value is no affine term
+            return Affine(stats=forms[0].stats)
         if op in MERGE_OPS and deps:
             live = [f for f in forms if f is not None]
             with_stats = [f for f in live if f.stats]

@@ -52,6 +52,8 @@ with tf.control_dependencies(update_ops):
         Example("tf1/layers_checkpoint_step_0", ("model/bn1", "model/bn2")),
         Example("tf1/mixed_layers_and_keras_without_updates.meta", ("keras_bn", "layers_bn")),
         Example("tf1/handwritten_ema_cond_unwired.meta", ("bn1", "bn2")),  # ema.apply not a dependency
+        Example("tf1/layers_renorm_no_update_ops.meta", ("model/bn1", "model/bn2")),  # renorm=True: 4 updates each
+        Example("tf1/layers_virtual_batch_no_update_ops.meta", ("model/bn1", "model/bn2")),  # ghost batch norm
     )
     valid = (
         Example("tf1/layers_resource_update_ops_wired.meta"),
@@ -61,6 +63,8 @@ with tf.control_dependencies(update_ops):
         Example("tf1/slim_create_train_op.meta"),
         Example("tf1/handwritten_decay_1e-5_wired.meta"),
         Example("tf1/handwritten_ema_cond_decay_0.999.meta"),  # run inside the training branch of the cond
+        Example("tf1/layers_renorm_wired.meta"),
+        Example("tf1/layers_virtual_batch_wired.meta"),
         Example("tf1/layers_towers_first_tower_updates.meta"),
         Example("tf1/layers_train_and_eval_graph.meta"),
         Example("tf1/saved_model_slim_is_training_true"),

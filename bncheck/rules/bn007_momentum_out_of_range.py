@@ -48,6 +48,7 @@ tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
     valid = (
         Example("tf1/handwritten_decay_0.999_wired.meta"),
         Example("tf1/handwritten_ema_cond_decay_0.999.meta"),
+        Example("tf1/layers_renorm_wired.meta"),  # every renorm and moving average solved: 0.99
         Example("tf1/layers_resource_update_ops_wired.meta"),
         Example("tf1/slim_create_train_op.meta"),
         Example("keras3/fit_clean.keras"),
