@@ -13,7 +13,8 @@ from typing import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bncheck.graph.analysis import (
-    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, READ_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, UpstreamSearch, dataflow, evaluate,
+    ASSIGN_OPS, MERGE_OPS, PASS_THROUGH, READ_THROUGH, SHAPE_OPS, ConstantFolder, Deadness, UpstreamSearch,
+    dataflow, evaluate,
 )
 from bncheck.graph.model import Graph, Node, TensorRef
 from bncheck.graph.values import bool_attr, float_attr, str_attr
