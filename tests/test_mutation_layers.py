@@ -422,6 +422,39 @@ def test_a_counter_fed_by_a_batch_statistic_is_skipped_and_the_update_after_it_f
     assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
 
 
+def test_a_counter_cast_from_a_statistics_size_is_no_update_and_no_note():
+    """``count = tf.cast(tf.size(mean), tf.float32)``: a shape, one op away, is no value of a statistic."""
+    graph = _graph_def()
+    _add(graph, "x", "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "count", "VariableV2")
+    _add(graph, "size", "Size", mean)
+    _add(graph, "size_float", "Cast", "size")
+    _add(graph, "count/assign", "Assign", "count", "size_float")
+    _pop_blend(graph, mean, "value")
+    _add(graph, "bn/update", "Assign", "bn/pop", "value")
+    assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
+
+
+def test_an_unsolved_assignment_in_a_backward_pass_is_no_note():
+    """An optimizer-like slot ``slot -= (slot - square(mean * relu_grad)) * c`` is computed from a
+    batch statistic after a gradient op, and its variable is no moving statistic: not worth a note."""
+    graph = _graph_def()
+    for name in ("x", "dy"):
+        _add(graph, name, "Placeholder")
+    mean, _ = _moments(graph)
+    _add(graph, "grad", "ReluGrad", "dy", "x")
+    _add(graph, "scaled", "Mul", mean, "grad")
+    _add(graph, "squared", "Square", "scaled")
+    _add(graph, "slot", "VariableV2")
+    _add(graph, "slot/read", "Identity", "slot")
+    _add(graph, "slot/sub", "Sub", "slot/read", "squared")
+    _add(graph, "slot/rate", "Const", value=[0.1])
+    _add(graph, "slot/mul", "Mul", "slot/sub", "slot/rate")
+    _add(graph, "slot/update", "AssignSub", "slot", "slot/mul")
+    assert _found(graph) == ({"bn": []}, [])
+
+
 def test_an_update_mixing_many_layers_statistics_joins_the_first_by_name():
     graph = _graph_def()
     _add(graph, "x", "Placeholder")
