@@ -5,6 +5,8 @@ naming (surviving mutants of ``tools/mutation.py --core`` in ``_Search.moments_o
 """
 from __future__ import annotations
 
+import pytest
+
 from bncheck.graph.batchnorm import BnLayer, BnOp, _layer_name, find_layers
 from bncheck.graph.model import TensorRef
 from bncheck.loaders.graphs import graph_from_proto
@@ -409,28 +411,19 @@ def test_an_unsolvable_assignment_after_a_gradient_to_another_variable_is_no_not
     assert _found(graph) == ({"bn": []}, [])
 
 
-def test_a_counter_fed_by_a_batch_statistic_is_skipped_and_the_update_after_it_found():
-    """count = size(mean) is assigned first (no batch-statistic term), then pop * 0.9 + mean * 0.1."""
+@pytest.mark.parametrize("cast", [False, True])
+def test_a_counter_fed_by_a_batch_statistic_is_skipped_and_the_update_after_it_found(cast):
+    """count = size(mean), or ``tf.cast(tf.size(mean), tf.float32)`` (a shape one op away), is
+    assigned first: no batch-statistic term and no value of one, so no update and no note; then
+    pop * 0.9 + mean * 0.1."""
     graph = _graph_def()
     _add(graph, "x", "Placeholder")
     mean, _ = _moments(graph)
     _add(graph, "count", "VariableV2")
     _add(graph, "size", "Size", mean)
-    _add(graph, "count/assign", "Assign", "count", "size")
-    _pop_blend(graph, mean, "value")
-    _add(graph, "bn/update", "Assign", "bn/pop", "value")
-    assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
-
-
-def test_a_counter_cast_from_a_statistics_size_is_no_update_and_no_note():
-    """``count = tf.cast(tf.size(mean), tf.float32)``: a shape, one op away, is no value of a statistic."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    mean, _ = _moments(graph)
-    _add(graph, "count", "VariableV2")
-    _add(graph, "size", "Size", mean)
-    _add(graph, "size_float", "Cast", "size")
-    _add(graph, "count/assign", "Assign", "count", "size_float")
+    if cast:
+        _add(graph, "size_float", "Cast", "size")
+    _add(graph, "count/assign", "Assign", "count", "size_float" if cast else "size")
     _pop_blend(graph, mean, "value")
     _add(graph, "bn/update", "Assign", "bn/pop", "value")
     assert _found(graph) == ({"bn": [("bn/pop", 0.9)]}, [])
