@@ -14,7 +14,9 @@ The loss adds inception_v3's auxiliary logits (weight 0.4), as tf-slim's train_i
 - ``_minimize_update_ops.meta``: ``minimize`` under ``tf.control_dependencies(UPDATE_OPS)``: clean;
 - ``_infer``: SavedModel with ``is_training=False``: clean;
 - ``_infer_training``: SavedModel served with ``is_training=True``: BN002 on every BN layer;
-- ``_frozen_infer.pb`` / ``_frozen_training.pb``: the same two, frozen: clean / BN002 on every layer.
+- ``_frozen_infer.pb`` / ``_frozen_training.pb``: the same two, frozen: clean / BN002 on every layer;
+- ``_frozen_flag_default_false.pb`` / ``_true.pb``: frozen with ``is_training`` a
+  ``placeholder_with_default`` (each layer a cond of two ops): clean / BN002 + BN004 on every layer.
 """
 import json, os, sys
 os.environ["TF_USE_LEGACY_KERAS"] = "1"; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -32,10 +34,11 @@ NETS = {
     "resnet_v2_50": (resnet_v2.resnet_arg_scope, resnet_v2.resnet_v2_50, 96),
 }
 MODES = ("create_train_op", "minimize", "minimize_update_ops", "infer", "infer_training", "frozen_infer",
-         "frozen_training")
+         "frozen_training", "frozen_flag_default_false", "frozen_flag_default_true")
 
 
-def build(which: str, training: bool):
+def build(which: str, training):
+    """``training``: a bool, or a ``placeholder_with_default`` flag (tf-slim then conds each layer)."""
     arg_scope, net, side = NETS[which]
     x = v1.placeholder(tf.float32, [None, side, side, 3], name="images")
     with slim.arg_scope(arg_scope()):
@@ -49,7 +52,11 @@ def build(which: str, training: bool):
 
 def save(out: str, which: str, mode: str) -> list[str]:
     with tf.Graph().as_default():
-        x, logits, aux_logits = build(which, training=mode not in ("infer", "frozen_infer"))
+        if mode.startswith("frozen_flag"):
+            training = v1.placeholder_with_default(mode.endswith("true"), [], name="is_training")
+        else:
+            training = mode not in ("infer", "frozen_infer")
+        x, logits, aux_logits = build(which, training=training)
         bn = sorted(v.op.name.rpartition("/")[0] for v in v1.global_variables()
                     if v.op.name.endswith("/moving_mean"))
         if mode.startswith(("infer", "frozen")):
@@ -94,8 +101,12 @@ if __name__ == "__main__":
     out, names = sys.argv[1], sys.argv[2:] or list(NETS)
     os.makedirs(out, exist_ok=True)
     for which in names:
-        for mode in MODES:
-            layers = save(out, which, mode)
+        held = {mode: save(out, which, mode) for mode in MODES}
+        for mode in ("frozen_flag_default_false", "frozen_flag_default_true"):
+            # the layers' ops are in the bodies of the conds' If functions, where extract_sub_graph
+            # does not look: serving runs what it runs without the flag
+            held[mode] = held["frozen_infer"]
+        for mode, layers in held.items():
             with open(f"{out}/{which}_{mode}.bn.json", "w") as f:
                 json.dump(layers, f)
         print(which, "ok")

@@ -5,7 +5,8 @@
 Keras: export, SavedModel, .keras and .h5 clean; the serving function with training=True BN002+BN003
 on exactly the model's BN layers. tf-slim: create_train_op, minimize under UPDATE_OPS and the
 inference SavedModel and frozen graph clean; minimize without UPDATE_OPS BN001 on every BN layer;
-served or frozen with is_training=True BN002 on every BN layer. A reported layer matches a BN name
+served or frozen with is_training=True BN002 on every BN layer, and frozen with an is_training flag
+that defaults to True BN002 + BN004 on every layer (to False: clean). A reported layer matches a BN name
 equal to it or ending it after a '/' (Keras 3 puts name scopes in variable paths, and tf-keras
 names such as DenseNet's 'conv1/bn' hold a '/'). Exits 1 if any artefact is BAD.
 """
@@ -23,6 +24,7 @@ COUNTED = ("_frozen.pb",)
 SLIM = {  # NET_MODE.bn.json: the artefact NET_MODE[.meta|.pb], by mode
     "_create_train_op": (), "_minimize": ("BN001",), "_minimize_update_ops": (), "_infer": (),
     "_infer_training": ("BN002",), "_frozen_infer": (), "_frozen_training": ("BN002",),
+    "_frozen_flag_default_false": (), "_frozen_flag_default_true": ("BN002", "BN004"),
 }
 
 
