@@ -76,13 +76,12 @@ def distinct_name(name: str, path: str | None) -> str:
     return f"{scope}/{tag}/{base}" if scope else f"{tag}/{base}"
 
 
-def renamed_variables(saved_model: Any, captured: list[dict[int, str]] | None = None) -> dict[int, tuple[str, str]]:
+def renamed_variables(saved_model: Any, captured: list[dict[int, str]]) -> dict[int, tuple[str, str]]:
     """Node id -> (TF name, name bncheck gives it) for the captured variables named by object path;
-    ``captured``: :func:`captured_variable_names` of each MetaGraph, when already known."""
+    ``captured``: :func:`captured_variable_names` of each MetaGraph (the graphs are named from it too)."""
     out: dict[int, tuple[str, str]] = {}
-    for k, meta in enumerate(saved_model.meta_graphs):
+    for meta, names in zip(saved_model.meta_graphs, captured):
         nodes = meta.object_graph_def.nodes
-        names = captured[k] if captured is not None else captured_variable_names(meta.object_graph_def)
         for node_id, name in names.items():
             original = tf_name(nodes[node_id])
             if original is not None and name != original:
