@@ -124,12 +124,8 @@ class _Search:
         the variables' names (``model/bn/gamma``), which name and group the layer as variables do
         (the ops of each ``tf.cond`` branch read the same ones); the op scopes may differ
         (``cond/model_1/bn``, tf-slim's ``InceptionV3/InceptionV3/...``)."""
-        out = []
-        for ref in node.inputs[1:5]:
-            const = self.flow.chain_source(ref, READ_THROUGH, _CONST)
-            if const is not None and const.rpartition("/")[2] in _PARAM_NAMES:
-                out.append(const)
-        return tuple(out)
+        return tuple(c for c in (self.flow.chain_source(ref, READ_THROUGH, _CONST) for ref in node.inputs[1:5])
+                     if _was_a_parameter(c))
 
     def _is_layer_norm(self, node: Node) -> bool:
         """tf-keras LayerNormalization's fused op: NCHW over a Reshape'd input, constant ones and
@@ -195,8 +191,8 @@ class _Search:
                 continue
             variance = self._frozen_variance(add)
             if variance is not None:
-                named = (variance,) if variance.rpartition("/")[2] in _PARAM_NAMES else ()
-                ops.append(BnOp(rsqrt.name, "moving", False, branch=self.flow.branch_of(rsqrt.name), frozen=named))
+                ops.append(BnOp(rsqrt.name, "moving", False, branch=self.flow.branch_of(rsqrt.name),
+                                frozen=(variance,) if _was_a_parameter(variance) else ()))
         return ops
 
     def _frozen_variance(self, add: Node) -> str | None:
@@ -357,6 +353,11 @@ _PARAM_NAMES = frozenset({"gamma", "beta", "moving_mean", "moving_variance"})
 _PREDICATE_THROUGH = frozenset({"Identity", "Snapshot", "Switch", "RefSwitch", "LogicalNot"})
 _MEAN_THROUGH = frozenset({"StopGradient", "Identity", "Snapshot"})
 _AFFINE_THROUGH = PASS_THROUGH | {"Switch", "RefSwitch", "Enter", "RefIdentity"}
+
+
+def _was_a_parameter(const: str | None) -> bool:
+    """Whether a frozen graph's constant keeps a batch-norm variable's name (``model/bn/gamma``)."""
+    return const is not None and const.rpartition("/")[2] in _PARAM_NAMES
 
 
 class _AffineSolver:
