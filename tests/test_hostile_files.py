@@ -372,9 +372,7 @@ def test_h5_global_heap_that_would_spin_hdf5_is_refused_before_any_string_is_rea
     assert verdict["status"] == "ok", verdict["detail"]
     assert verdict["errors"] == [f"{path}: damaged HDF5 global heap at byte 2048: object {index} at byte 2064 "
                                  f"claims {claimed} bytes, 8176 are left; refused before HDF5 reads it"]
-    since = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "bncheck", str(path)], capture_output=True, text=True, timeout=60)
-    assert time.monotonic() - since < 20
     assert (proc.returncode, proc.stderr) == (2, f"bncheck: error: {verdict['errors'][0]}\n")
 
 
@@ -419,10 +417,15 @@ _WITHOUT_HEAP_CHECK = textwrap.dedent("""
 def test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line(tmp_path):
     path = hostile.h5_looping_heap(tmp_path / "art", 0, 0)
     clean = ROOT / "fixtures" / "tfkeras" / "fit_clean.h5"
-    since = time.monotonic()
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", _WITHOUT_HEAP_CHECK, str(path), str(clean), "--timeout", "2"],
-                          capture_output=True, text=True, timeout=60)
-    assert time.monotonic() - since < 12
+                          capture_output=True, text=True, timeout=60)  # a hang guard
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the worker spinning in HDF5 was killed: the run's CPU time (bncheck and its reaped workers) is
+    # about the 2 s deadline plus start-up, not the 60 s it would spin until the guard
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 15
     assert (proc.returncode, proc.stderr) == (2, f"bncheck: error: {path}: gave up after 2 s\n")
     assert proc.stdout == "✓ no batch-norm problems found in 1 input; 1 could not be read\n"  # the clean file
 
@@ -483,11 +486,27 @@ def test_cycle_of_ordinary_ops_terminates(tmp_path):
     assert (verdict["status"], verdict["errors"]) == ("ok", []), verdict
 
 
-def test_chain_of_200k_nodes_is_linear(tmp_path):
+def test_chain_of_200k_nodes_is_checked(tmp_path):
     path = tmp_path / "chain.pb"
     path.write_bytes(hostile.chain(200_000).SerializeToString())
-    verdict = timed_check(path, 40)
+    verdict = timed_check(path, 120)  # a hang guard, not a speed assertion
     assert (verdict["status"], verdict["errors"]) == ("ok", []), verdict
+
+
+def test_cost_of_a_chain_is_linear_in_its_length(tmp_path):
+    """CPU time of an 8x longer chain: about 8x if linear (9-10x measured: caches), 64x if quadratic."""
+    def cpu(length: int) -> float:
+        path = tmp_path / f"chain_{length}.pb"
+        path.write_bytes(hostile.chain(length).SerializeToString())
+        start = time.process_time()
+        verdict = harness.check_artefact(path)
+        spent = time.process_time() - start
+        assert (verdict.status, verdict.errors) == ("ok", []), verdict
+        return spent
+
+    cpu(5_000)  # warm imports
+    small, large = cpu(20_000), cpu(160_000)
+    assert large / max(small, 1e-3) < 24
 
 
 def test_recursive_function_library_terminates(tmp_path):

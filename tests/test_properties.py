@@ -165,7 +165,14 @@ def test_keras_momentum_is_always_a_float(value):
         assert momentum == float(value) or (math.isnan(momentum) and math.isnan(value))
     elif not isinstance(value, (int, float)) or isinstance(value, bool):
         assert momentum == 0.99
-    assert layer.trainable is (value is not False or True)
+    assert layer.trainable is True  # no "trainable" key: Keras' default
+
+
+@FAST
+@given(json_values)
+def test_keras_trainable_is_false_only_for_a_json_false(value):
+    layer = KerasBnLayer("bn", "BatchNormalization", {"trainable": value})
+    assert layer.trainable is (value is not False)
 
 
 def _depth(value) -> int:
