@@ -9,7 +9,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -165,9 +164,7 @@ def test_a_bncheck_that_answers_late_is_a_hang_past_the_budget():
 def test_the_heap_check_keeps_bncheck_out_of_the_hdf5_loop():
     from fuzz import campaign
 
-    since = time.monotonic()
     product = campaign.product_check("h5", 929, 0, budget=10.0, memory_mb=2048, grace=3.0)
-    assert time.monotonic() - since < 10
     assert product["contained"] and product["exit"] == 2, product
     assert product["stderr"][0].endswith("/m/model.h5: damaged HDF5 global heap at byte 2048: object 0 at byte 7280 "
                                          "claims 0 bytes, 2960 are left; refused before HDF5 reads it")

