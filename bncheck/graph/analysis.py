@@ -124,10 +124,10 @@ class Dataflow:
     def __init__(self, graph: Graph) -> None:
         # The graph holds this memo, so a plain reference would make a cycle that keeps a whole
         # graph alive until the cyclic collector runs (which bncheck pauses while checking).
-        self.graph = weakref.proxy(graph)
+        self.graph: Graph = weakref.proxy(graph)
         self._variable: dict[str, str | None] = {}
         self._after_gradient: UpstreamSearch | None = None
-        self._branches: dict[str, tuple[str, int]] | None = None
+        self._branches: dict[str, tuple[str, int] | None] | None = None
 
     def variable_of(self, name: str) -> str | None:
         """The variable node that node ``name`` reads through Identity/ReadVariableOp/Switch chains."""
@@ -371,7 +371,10 @@ class ConstantFolder:
                 if ref.index != 0 or not inputs or any(v is None for v in inputs):
                     return None
                 first = inputs[0]
-                return first if all(v.shape == first.shape and bool((v == first).all()) for v in inputs) else None
+                if first is None:
+                    return None
+                same = all(v is not None and v.shape == first.shape and bool(np.all(v == first)) for v in inputs)
+                return first if same else None
             fn = self._BINARY.get(op)
             if fn is not None and len(inputs) == 2 and ref.index == 0:
                 a, b = inputs

@@ -125,7 +125,7 @@ class _Search:
         (the ops of each ``tf.cond`` branch read the same ones); the op scopes may differ
         (``cond/model_1/bn``, tf-slim's ``InceptionV3/InceptionV3/...``)."""
         return tuple(c for c in (self.flow.chain_source(ref, READ_THROUGH, _CONST) for ref in node.inputs[1:5])
-                     if _was_a_parameter(c))
+                     if c is not None and _was_a_parameter(c))
 
     def _is_layer_norm(self, node: Node) -> bool:
         """tf-keras LayerNormalization's fused op: NCHW over a Reshape'd input, constant ones and
@@ -316,7 +316,11 @@ class _Search:
             # a dependency on a cycle (absent from done) counts as dependent: never a guessed "no"
             return any(done.get(d, True) is not False for d in deps(name))
 
-        return lambda name: bool(evaluate(name, deps, compute, memo))
+        def depends(name: str) -> bool:
+            value: bool | None = evaluate(name, deps, compute, memo)
+            return bool(value)
+
+        return depends
 
 def _stat_fed(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[str], bool]:
     """Whether a node's value is computed from a batch statistic: some node on a path of data
@@ -342,7 +346,11 @@ def _stat_value(graph: Graph, stats: Mapping[TensorRef, object]) -> Callable[[st
     def compute(name: str, done: Mapping[str, bool | None]) -> bool:
         return name in nodes or any(done.get(d, True) is not False for d in deps(name))
 
-    return lambda name: bool(evaluate(name, deps, compute, memo))
+    def fed(name: str) -> bool:
+        value: bool | None = evaluate(name, deps, compute, memo)
+        return bool(value)
+
+    return fed
 
 
 _MEAN_OPS = frozenset({"Mean"})
@@ -396,7 +404,7 @@ class _AffineSolver:
             return tuple(self.folder.live_inputs(node.inputs))
         return ()
 
-    def _compute(self, ref: TensorRef, memo: dict[TensorRef, Affine | None]) -> Affine | None:
+    def _compute(self, ref: TensorRef, memo: Mapping[TensorRef, Affine | None]) -> Affine | None:
         node = self.graph.get(ref.node)
         if node is None:
             return None
@@ -422,7 +430,8 @@ class _AffineSolver:
             for this, other in ((0, 1), (1, 0)):
                 c = self._number(node.inputs[other])
                 if c is not None:
-                    return None if forms[this] is None else forms[this].scaled(c)
+                    form = forms[this]
+                    return None if form is None else form.scaled(c)
             a, b = forms
             if a is not None and b is not None and not a.coefs and not b.coefs:
                 return Affine(stats=a.stats | b.stats)  # a batch-statistic term times a value-free factor

@@ -130,11 +130,11 @@ class _Lowerer:
         if op in CASE_OPS and inputs:
             branches = node.attrs.get("branches")
             names = [f.name for f in branches.list.func] if branches is not None else []
-            done = [d for k, f in enumerate(names)
-                    if (d := self._inline(f, f"{name}/branch_{k}/", list(inputs[1:]), pivot, stack)) is not None]
-            if not done:
+            inlined = [d for k, f in enumerate(names)
+                       if (d := self._inline(f, f"{name}/branch_{k}/", list(inputs[1:]), pivot, stack)) is not None]
+            if not inlined:
                 return False
-            self._merge_outputs(name, done, ctrl)
+            self._merge_outputs(name, inlined, ctrl)
             return True
         return False
 
@@ -244,7 +244,10 @@ def _renamed(graph: Graph, rename: Mapping[str, str]) -> Graph:
                 k += 1
             mapping[node.name] = f"{node.name}_unbound_{k}"
             taken.add(mapping[node.name])
-    new = lambda n: mapping.get(n, n)  # noqa: E731
+
+    def new(name: str) -> str:
+        return mapping.get(name, name)
+
     nodes = [Node(new(n.name), n.op, tuple(TensorRef(new(r.node), r.index) for r in n.inputs),
                   tuple(new(c) for c in n.control_inputs), n.attrs) for n in graph]
     return Graph(nodes, name=graph.name)

@@ -22,7 +22,7 @@ class TensorRef(NamedTuple):
     A named tuple: graphs hold one per edge, and tuples are created and hashed in C."""
 
     node: str
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # TensorFlow's name:index; shadows tuple.index on purpose
 
     @classmethod
     def parse(cls, text: str) -> "TensorRef":
@@ -66,7 +66,7 @@ class Node:
         if other.__class__ is not Node:
             return NotImplemented
         return (self.name, self.op, self.inputs, self.control_inputs, self.attrs) == (
-            other.name, other.op, other.inputs, other.control_inputs, other.attrs)  # type: ignore[attr-defined]
+            other.name, other.op, other.inputs, other.control_inputs, other.attrs)
 
     def __repr__(self) -> str:
         return (f"Node(name={self.name!r}, op={self.op!r}, inputs={self.inputs!r}, "

@@ -70,12 +70,13 @@ _CRC_TABLE: list[int] = []
 def crc32c(data: bytes) -> int:
     """CRC-32C (Castagnoli), as TensorFlow checksums tensor bytes: in C with the ``google-crc32c``
     package (a GiB in well under a second), else in pure Python (about 20 s per GiB)."""
+    native: Any
     try:
-        import google_crc32c
+        import google_crc32c as native
     except ImportError:
-        google_crc32c = None
-    if google_crc32c is not None and google_crc32c.implementation == "c":
-        return int(google_crc32c.value(data if isinstance(data, bytes) else bytes(data)))
+        native = None
+    if native is not None and native.implementation == "c":
+        return int(native.value(data if isinstance(data, bytes) else bytes(data)))
     if not _CRC_TABLE:
         for i in range(256):
             crc = i
@@ -207,7 +208,7 @@ class CheckpointReader:
     @functools.cached_property
     def _num_shards(self) -> int:
         if self.header is not None and 0 < self.header.num_shards <= _MAX_SHARDS:
-            return self.header.num_shards
+            return int(self.header.num_shards)
         folder, base = os.path.split(self.prefix)
         try:
             names = os.listdir(folder or ".")

@@ -8,7 +8,7 @@ is read whole; tensors are read when a rule asks for them.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from google.protobuf.message import DecodeError
 
@@ -18,6 +18,9 @@ from bncheck.loaders.checkpoint_bundle import CheckpointReader
 from bncheck.loaders.object_graph import unique_names
 from bncheck.protos import message_class
 
+if TYPE_CHECKING:
+    import numpy as np
+
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
@@ -26,7 +29,7 @@ class _CheckpointStore:
         self.reader = reader
         self.source = reader.prefix
 
-    def read(self, key: str):
+    def read(self, key: str) -> np.ndarray:
         return self.reader.read(key)
 
 

@@ -153,7 +153,7 @@ def op_name(obj: Any) -> str:
         return obj.lstrip("^").split(":")[0]
     op = getattr(obj, "op", None)
     if op is not None and hasattr(op, "name") and hasattr(op, "node_def"):
-        return op.name
+        return str(op.name)
     if hasattr(obj, "name") and hasattr(obj, "node_def"):
-        return obj.name
+        return str(obj.name)
     raise TypeError(f"expected an op name, tf.Operation or tf.Tensor, got {_type_name(obj)}")

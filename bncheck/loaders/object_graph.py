@@ -38,7 +38,8 @@ def tf_name(node: Any) -> str | None:
     """A SavedObjectGraph node's TF variable name (None for other objects)."""
     if node.WhichOneof("kind") != "variable" or not node.variable.name:
         return None
-    return node.variable.name.split(":")[0]
+    name: str = node.variable.name
+    return name.split(":")[0]
 
 
 def captured_variable_names(objects: Any) -> dict[int, str]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.message import Message
 
 __all__ = ["message_class", "POOL"]
 
@@ -49,6 +49,9 @@ POOL = _build_pool()
 
 
 @functools.cache
-def message_class(full_name: str) -> type[Message]:
-    """The message class for a TensorFlow message, e.g. ``tensorflow.GraphDef``."""
+def message_class(full_name: str) -> Any:
+    """The message class for a TensorFlow message, e.g. ``tensorflow.GraphDef``.
+
+    Typed ``Any``: the class is built at run time from the descriptor, so its fields (``node``,
+    ``attr`` ...) are unknown to a type checker; a ``type[Message]`` would hide none of them."""
     return message_factory.GetMessageClass(POOL.FindMessageTypeByName(full_name))

@@ -135,7 +135,7 @@ model.save("model.keras")
                 {
                     "moving_mean": describe(mean),
                     "moving_variance": describe(var),
-                    **signs,  # type: ignore[dict-item]
+                    **signs,
                     "values from": values.origin,
                     "built with": fixes.api_name(layer.api),
                 },

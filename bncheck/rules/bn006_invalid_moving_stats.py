@@ -67,7 +67,7 @@ model.fit(x, y, callbacks=[tf.keras.callbacks.TerminateOnNaN()])
             yield self.finding(
                 ctx, layer,
                 f"moving statistics hold {' and '.join(what)} values: inference outputs through this layer are invalid",
-                {**facts, "values from": values.origin},  # type: ignore[dict-item]
+                {**facts, "values from": values.origin},
                 "retrain from the last checkpoint with finite statistics (lower the learning rate, "
                 "check the data for NaN, add tf.keras.callbacks.TerminateOnNaN())",
             )

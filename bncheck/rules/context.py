@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Collection
+from typing import Collection, Iterable
 
 from bncheck.graph.analysis import ASSIGN_OPS, PASS_THROUGH, ConstantFolder, ancestors, dataflow, dead_nodes, variable_of
 from bncheck.graph.batchnorm import BnLayer, BnOp, GraphFacts, find_layers
-from bncheck.graph.model import GraphModel, Node, TensorRef
+from bncheck.graph.keras_model import KerasBnLayer
+from bncheck.graph.model import Graph, GraphModel, Node, TensorRef
 
 OPTIMIZER_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")
 _NOT_OUTPUTS = frozenset({"NoOp", "Assign", "AssignVariableOp", "AssignAdd", "AssignAddVariableOp", "AssignSub",
@@ -67,7 +68,10 @@ class Context:
         """What the MetaGraph's collections say about who built the layers."""
         if not self.model.has_collections or "variables" not in self.model.collections:
             return GraphFacts()  # no TF1 collections (a TF2 SavedModel has none): nothing to read
-        clean = lambda names: frozenset(n.lstrip("^").split(":")[0] for n in names)  # noqa: E731
+
+        def clean(names: Iterable[str]) -> frozenset[str]:
+            return frozenset(n.lstrip("^").split(":")[0] for n in names)
+
         return GraphFacts(clean(self.model.collections.get("update_ops", ())),
                           clean(_variable_names(self.model.collections.get("model_variables", ()))))
 
@@ -101,15 +105,15 @@ class Context:
                               "was judged (a model without batch norm, or one built in a way bncheck does not know)")
         return sorted(found, key=lambda layer: layer.name)
 
-    def keras_layer(self, layer: BnLayer):
+    def keras_layer(self, layer: BnLayer) -> KerasBnLayer | None:
         """The Keras config entry of a layer, if the model came with one."""
         return self._keras_layers.get(layer.name)
 
     @functools.cached_property
-    def _keras_layers(self) -> dict:
+    def _keras_layers(self) -> dict[str, KerasBnLayer]:
         if self.model.keras is None:
             return {}
-        out: dict = {}
+        out: dict[str, KerasBnLayer] = {}
         for k in self.model.keras.layers:
             out.setdefault(k.path, k)  # the first entry of a path, as a linear search found it
         return out
@@ -302,7 +306,7 @@ class Context:
         return dataflow(self.graph).chain_source(pred, _FLAG_THROUGH, _FLAG_SOURCES)
 
 
-def _rsqrt_of(graph, variance) -> "Node | None":
+def _rsqrt_of(graph: Graph, variance: Node) -> Node | None:
     """The ``Rsqrt(variance + epsilon)`` a batch variance feeds (tf.nn.batch_normalization)."""
     frontier, seen = [variance.name], set()
     while frontier:  # through Squeeze/Identity/Cast (tf.nn.moments squeezes its outputs)
@@ -319,7 +323,7 @@ def _rsqrt_of(graph, variance) -> "Node | None":
     return None
 
 
-def _affine_of(graph, rsqrt, moving: Collection[str] = ()) -> dict[str, str]:
+def _affine_of(graph: Graph, rsqrt: Node, moving: Collection[str] = ()) -> dict[str, str]:
     """gamma and beta around an Rsqrt: ``inv = rsqrt * gamma``; ``beta - mean * inv``. ``moving``:
     the moving statistics the op reads, never gamma or beta (without gamma, ``scale=False``, the
     Rsqrt's own products are ``x * inv`` and ``moving_mean * inv``)."""
