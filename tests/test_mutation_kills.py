@@ -9,6 +9,7 @@ import bncheck
 from bncheck import Severity
 from bncheck.rules import RULES
 from conftest import FIXTURES
+from graph_support import add, graph_def, layers_of, moments, solved, variable
 
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
@@ -79,67 +80,38 @@ def test_bn005_cause_names_both_train_ops_that_run_the_layer_in_inference_mode()
 # -- hand-made graphs: the guards of the layer-norm test and of variable roles ----------------------
 # Each graph is a GraphDef built here (no TensorFlow), read by the same loader as a .pb file.
 
-def _graph_def():
-    from bncheck.protos import message_class
-
-    return message_class("tensorflow.GraphDef")()
 
 
-def _add(graph, name: str, op: str, *inputs: str, **attrs):
-    node = graph.node.add()
-    node.name, node.op = name, op
-    node.input.extend(inputs)
-    for key, value in attrs.items():
-        if isinstance(value, bool):
-            node.attr[key].b = value
-        elif isinstance(value, bytes):
-            node.attr[key].s = value
-        elif key == "ints":  # an int32 constant of that value
-            tensor = node.attr["value"].tensor
-            tensor.dtype = 3  # DT_INT32
-            tensor.tensor_shape.dim.add().size = len(value)
-            tensor.int_val.extend(value)
-        elif isinstance(value, list):  # a float32 constant of that value
-            tensor = node.attr[key].tensor
-            tensor.dtype = 1  # DT_FLOAT
-            tensor.tensor_shape.dim.add().size = len(value)
-            tensor.float_val.extend(value)
-    return node
 
 
 def _fused_on_reshape(scale: str, offset: str, extra=()):
     """x -> Reshape -> FusedBatchNormV3(NCHW, training) with empty mean/variance and unused batch
     statistics: the shape of tf-keras LayerNormalization, whatever ``scale``/``offset`` are."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
-    _add(graph, "norm/Reshape", "Reshape", "x", "shape")
-    _add(graph, "empty", "Const", value=[])
-    _add(graph, "ones", "Const", value=[1.0] * 4)
-    _add(graph, "zeros", "Const", value=[0.0] * 4)
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
+    add(graph, "norm/Reshape", "Reshape", "x", "shape")
+    add(graph, "empty", "Const", value=[])
+    add(graph, "ones", "Const", value=[1.0] * 4)
+    add(graph, "zeros", "Const", value=[0.0] * 4)
     for node in extra:
-        _add(graph, *node[:-1], **node[-1])
-    _add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", "norm/Reshape", scale, offset, "empty", "empty",
+        add(graph, *node[:-1], **node[-1])
+    add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", "norm/Reshape", scale, offset, "empty", "empty",
          data_format=b"NCHW", is_training=True)
-    _add(graph, "y", "Identity", "norm/FusedBatchNormV3")
+    add(graph, "y", "Identity", "norm/FusedBatchNormV3")
     return graph
 
 
-def _layers_of(graph) -> list[str]:
-    from bncheck.graph.batchnorm import find_layers
-    from bncheck.loaders.graphs import graph_from_proto
-
-    return [layer.name for layer in find_layers(graph_from_proto(graph))]
 
 
 def test_constant_ones_and_zeros_on_a_reshape_are_a_layer_norm():
-    assert _layers_of(_fused_on_reshape("ones", "zeros")) == []
+    assert layers_of(_fused_on_reshape("ones", "zeros")) == []
 
 
 def test_a_fill_of_ones_is_a_constant_fill():
     fill = [("dims", "Const", {"value": [4.0]}), ("one", "Const", {"value": [1.0]}),
             ("filled", "Fill", "dims", "one", {})]
-    assert _layers_of(_fused_on_reshape("filled", "zeros", fill)) == []
+    assert layers_of(_fused_on_reshape("filled", "zeros", fill)) == []
 
 
 def test_not_a_layer_norm_when_the_affine_is_not_constant_ones_and_zeros():
@@ -152,7 +124,7 @@ def test_not_a_layer_norm_when_the_affine_is_not_constant_ones_and_zeros():
         "2 * ones": ("twice", "zeros", [("two", "Const", {"value": [2.0]}), ("twice", "Mul", "two", "ones", {})]),
         "missing scale": ("absent", "zeros", []),
     }
-    kept = {what: _layers_of(_fused_on_reshape(scale, offset, extra)) for what, (scale, offset, extra) in cases.items()}
+    kept = {what: layers_of(_fused_on_reshape(scale, offset, extra)) for what, (scale, offset, extra) in cases.items()}
     assert kept == dict.fromkeys(cases, ["norm"])
 
 
@@ -171,177 +143,166 @@ def _roles(graph, tmp_path) -> dict[str, dict[str, str]]:
     return {layer.name: ctx.variable_roles(layer) for layer in ctx.layers}
 
 
-def _variable(graph, name: str) -> str:
-    _add(graph, name, "VariableV2")
-    _add(graph, f"{name}/read", "Identity", name)
-    return f"{name}/read"
 
 
 def test_roles_of_a_fused_op_with_fewer_inputs_than_usual(tmp_path):
     """A FusedBatchNormV3 listing only x, scale and offset: the roles its inputs give, no more."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
-    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, is_training=False)
-    _add(graph, "y", "Identity", "bn/FusedBatchNormV3")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    gamma, beta = variable(graph, "bn/gamma"), variable(graph, "bn/beta")
+    add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, is_training=False)
+    add(graph, "y", "Identity", "bn/FusedBatchNormV3")
     assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta"}}
 
 
 def test_roles_of_every_op_of_a_layer_are_read(tmp_path):
     """Training-mode fused op first (empty mean/variance inputs, no updates), inference-mode op of
     the same layer after it: the moving variables come from the second op."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "empty", "Const", value=[])
-    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
-    mean, var = _variable(graph, "bn/moving_mean"), _variable(graph, "bn/moving_variance")
-    _add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, "empty", "empty", is_training=True)
-    _add(graph, "bn/FusedBatchNormV3_1", "FusedBatchNormV3", "x", gamma, beta, mean, var, is_training=False)
-    _add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "empty", "Const", value=[])
+    gamma, beta = variable(graph, "bn/gamma"), variable(graph, "bn/beta")
+    mean, var = variable(graph, "bn/moving_mean"), variable(graph, "bn/moving_variance")
+    add(graph, "bn/FusedBatchNormV3", "FusedBatchNormV3", "x", gamma, beta, "empty", "empty", is_training=True)
+    add(graph, "bn/FusedBatchNormV3_1", "FusedBatchNormV3", "x", gamma, beta, mean, var, is_training=False)
+    add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
     assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta",
                                              "moving_mean": "bn/moving_mean", "moving_variance": "bn/moving_variance"}}
 
 
-def _moments(graph, name: str = "bn"):
-    """tf.nn.moments over axis 0 of x: (mean, variance) node names."""
-    _add(graph, f"{name}/axes", "Const", ints=[0])
-    _add(graph, f"{name}/mean", "Mean", "x", f"{name}/axes")
-    _add(graph, f"{name}/sd", "SquaredDifference", "x", f"{name}/mean")
-    _add(graph, f"{name}/variance", "Mean", f"{name}/sd", f"{name}/axes")
-    return f"{name}/mean", f"{name}/variance"
 
 
 def test_roles_when_the_variance_feeds_nothing_further(tmp_path):
     """moments whose variance is only squeezed, and added to an epsilon nobody reads: no Rsqrt, no roles."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _, var = _moments(graph)
-    _add(graph, "bn/squeezed", "Squeeze", var)
-    _add(graph, "bn/add", "AddV2", var, "eps")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    _, var = moments(graph)
+    add(graph, "bn/squeezed", "Squeeze", var)
+    add(graph, "bn/add", "AddV2", var, "eps")
     assert _roles(graph, tmp_path) == {"bn": {}}
 
 
 def test_roles_when_the_rsqrt_feeds_nothing(tmp_path):
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _, var = _moments(graph)
-    _add(graph, "bn/add", "AddV2", var, "eps")
-    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    _, var = moments(graph)
+    add(graph, "bn/add", "AddV2", var, "eps")
+    add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
     assert _roles(graph, tmp_path) == {"bn": {}}
 
 
 def test_gamma_and_beta_are_found_past_other_consumers_of_the_rsqrt(tmp_path):
     """inv = Rsqrt(var + eps) is also read by an Identity listed first; gamma scales inv, beta is
     what ``mean * inv`` is subtracted from, and an Add that takes ``x * inv`` second is no beta."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    mean, var = _moments(graph)
-    gamma, beta, other = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta"), _variable(graph, "other")
-    _add(graph, "bn/add", "AddV2", var, "eps")
-    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
-    _add(graph, "bn/inv_copy", "Identity", "bn/Rsqrt")
-    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
-    _add(graph, "bn/x_inv", "Mul", "x", "bn/inv")
-    _add(graph, "bn/mean_inv", "Mul", mean, "bn/inv")
-    _add(graph, "bn/shift", "Sub", beta, "bn/mean_inv")
-    _add(graph, "bn/not_beta", "AddV2", other, "bn/x_inv")
-    _add(graph, "bn/y", "AddV2", "bn/x_inv", "bn/shift")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    mean, var = moments(graph)
+    gamma, beta, other = variable(graph, "bn/gamma"), variable(graph, "bn/beta"), variable(graph, "other")
+    add(graph, "bn/add", "AddV2", var, "eps")
+    add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    add(graph, "bn/inv_copy", "Identity", "bn/Rsqrt")
+    add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    add(graph, "bn/x_inv", "Mul", "x", "bn/inv")
+    add(graph, "bn/mean_inv", "Mul", mean, "bn/inv")
+    add(graph, "bn/shift", "Sub", beta, "bn/mean_inv")
+    add(graph, "bn/not_beta", "AddV2", other, "bn/x_inv")
+    add(graph, "bn/y", "AddV2", "bn/x_inv", "bn/shift")
     assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma", "beta": "bn/beta"}}
 
 
 def test_moments_whose_mean_is_missing_or_not_a_mean_are_no_layer():
     """SquaredDifference(x, m) where m is absent, a cycle of Identities, or a Relu of a Mean."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "axes", "Const", ints=[0])
-    _add(graph, "sd_missing", "SquaredDifference", "x", "absent")
-    _add(graph, "loop_a", "Identity", "loop_b")
-    _add(graph, "loop_b", "Identity", "loop_a")
-    _add(graph, "sd_loop", "SquaredDifference", "x", "loop_a")
-    _add(graph, "mean", "Mean", "x", "axes")
-    _add(graph, "relu", "Relu", "mean")
-    _add(graph, "sd_relu", "SquaredDifference", "x", "relu")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "axes", "Const", ints=[0])
+    add(graph, "sd_missing", "SquaredDifference", "x", "absent")
+    add(graph, "loop_a", "Identity", "loop_b")
+    add(graph, "loop_b", "Identity", "loop_a")
+    add(graph, "sd_loop", "SquaredDifference", "x", "loop_a")
+    add(graph, "mean", "Mean", "x", "axes")
+    add(graph, "relu", "Relu", "mean")
+    add(graph, "sd_relu", "SquaredDifference", "x", "relu")
     for sd in ("sd_missing", "sd_loop", "sd_relu"):
-        _add(graph, f"var_{sd}", "Mean", sd, "axes")
-    assert _layers_of(graph) == []
+        add(graph, f"var_{sd}", "Mean", sd, "axes")
+    assert layers_of(graph) == []
 
 
 def _fused_in_cond(pred_nodes):
     """A training-mode fused op on the true branch of a v1 cond whose predicate is ``pred``."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
     for node in pred_nodes:
-        _add(graph, *node[:-1], **node[-1])
-    _add(graph, "cond/Switch", "Switch", "x", "pred")
-    _add(graph, "empty", "Const", value=[])
-    _add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
+        add(graph, *node[:-1], **node[-1])
+    add(graph, "cond/Switch", "Switch", "x", "pred")
+    add(graph, "empty", "Const", value=[])
+    add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
          is_training=True)
-    _add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
+    add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
     return graph
 
 
 def test_a_cond_predicate_that_is_missing_or_a_cycle_is_no_flag():
-    assert _layers_of(_fused_in_cond([("pred", "Identity", "absent", {})])) == ["cond/bn"]
-    assert _layers_of(_fused_in_cond([("pred", "Identity", "loop", {}), ("loop", "Identity", "pred", {})])) == ["cond/bn"]
+    assert layers_of(_fused_in_cond([("pred", "Identity", "absent", {})])) == ["cond/bn"]
+    assert layers_of(_fused_in_cond([("pred", "Identity", "loop", {}), ("loop", "Identity", "pred", {})])) == ["cond/bn"]
 
 
 def test_the_rsqrt_is_reached_through_every_pass_through_copy_and_only_those(tmp_path):
     """variance -> Squeeze -> (+ eps) -> Rsqrt * gamma, with an unused Identity copy of the variance
     listed after the Squeeze: gamma is found. A second layer reaches an Rsqrt only through a Mul
     (not a copy of its variance): no roles."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _add(graph, "two", "Const", value=[2.0])
-    _, var = _moments(graph, "bn1")
-    gamma = _variable(graph, "bn1/gamma")
-    _add(graph, "bn1/squeezed", "Squeeze", var)
-    _add(graph, "bn1/copy", "Identity", var)
-    _add(graph, "bn1/add", "AddV2", "bn1/squeezed", "eps")
-    _add(graph, "bn1/Rsqrt", "Rsqrt", "bn1/add")
-    _add(graph, "bn1/inv", "Mul", "bn1/Rsqrt", gamma)
-    _, var = _moments(graph, "bn2")
-    gamma = _variable(graph, "bn2/gamma")
-    _add(graph, "bn2/scaled", "Mul", var, "two")
-    _add(graph, "bn2/add", "AddV2", "bn2/scaled", "eps")
-    _add(graph, "bn2/Rsqrt", "Rsqrt", "bn2/add")
-    _add(graph, "bn2/inv", "Mul", "bn2/Rsqrt", gamma)
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    add(graph, "two", "Const", value=[2.0])
+    _, var = moments(graph, "bn1")
+    gamma = variable(graph, "bn1/gamma")
+    add(graph, "bn1/squeezed", "Squeeze", var)
+    add(graph, "bn1/copy", "Identity", var)
+    add(graph, "bn1/add", "AddV2", "bn1/squeezed", "eps")
+    add(graph, "bn1/Rsqrt", "Rsqrt", "bn1/add")
+    add(graph, "bn1/inv", "Mul", "bn1/Rsqrt", gamma)
+    _, var = moments(graph, "bn2")
+    gamma = variable(graph, "bn2/gamma")
+    add(graph, "bn2/scaled", "Mul", var, "two")
+    add(graph, "bn2/add", "AddV2", "bn2/scaled", "eps")
+    add(graph, "bn2/Rsqrt", "Rsqrt", "bn2/add")
+    add(graph, "bn2/inv", "Mul", "bn2/Rsqrt", gamma)
     assert _roles(graph, tmp_path) == {"bn1": {"gamma": "bn1/gamma"}, "bn2": {}}
 
 
 def test_roles_come_from_the_inference_op_when_the_training_op_has_no_rsqrt(tmp_path):
     """A hand-written layer: moments whose variance only feeds the moving average (no Rsqrt), and an
     inference path Rsqrt(moving_variance + eps) * gamma: both ops are read."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _add(graph, "decay", "Const", value=[0.9])
-    _add(graph, "rest", "Const", value=[0.1])
-    _, var = _moments(graph)
-    moving, gamma = _variable(graph, "bn/moving_variance"), _variable(graph, "bn/gamma")
-    _add(graph, "bn/old", "Mul", moving, "decay")
-    _add(graph, "bn/new", "Mul", var, "rest")
-    _add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
-    _add(graph, "bn/update", "Assign", "bn/moving_variance", "bn/blend")
-    _add(graph, "bn/add", "AddV2", moving, "eps")
-    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
-    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    add(graph, "decay", "Const", value=[0.9])
+    add(graph, "rest", "Const", value=[0.1])
+    _, var = moments(graph)
+    moving, gamma = variable(graph, "bn/moving_variance"), variable(graph, "bn/gamma")
+    add(graph, "bn/old", "Mul", moving, "decay")
+    add(graph, "bn/new", "Mul", var, "rest")
+    add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
+    add(graph, "bn/update", "Assign", "bn/moving_variance", "bn/blend")
+    add(graph, "bn/add", "AddV2", moving, "eps")
+    add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
     assert _roles(graph, tmp_path) == {"bn": {"moving_variance": "bn/moving_variance", "gamma": "bn/gamma"}}
 
 
 def test_an_add_op_of_older_graphs_leads_to_the_rsqrt_too(tmp_path):
     """``Add`` (TF 1.x graphs, tf.raw_ops.Add) as well as ``AddV2`` between the variance and the Rsqrt."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _, var = _moments(graph)
-    gamma = _variable(graph, "bn/gamma")
-    _add(graph, "bn/add", "Add", var, "eps")
-    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
-    _add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    _, var = moments(graph)
+    gamma = variable(graph, "bn/gamma")
+    add(graph, "bn/add", "Add", var, "eps")
+    add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    add(graph, "bn/inv", "Mul", "bn/Rsqrt", gamma)
     assert _roles(graph, tmp_path) == {"bn": {"gamma": "bn/gamma"}}
 
 
@@ -352,22 +313,22 @@ def test_moving_mean_reads_two_levels_deep_past_other_consumers_and_no_deeper():
     from bncheck.graph.batchnorm import find_layers
     from bncheck.loaders.graphs import graph_from_proto
 
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "eps", "Const", value=[1e-3])
-    _add(graph, "c", "Const", value=[2.0])
-    names = {n: _variable(graph, f"bn/{n}") for n in ("moving_variance", "mean_a", "mean_b", "mean_deep", "beta")}
-    _add(graph, "bn/add", "AddV2", names["moving_variance"], "eps")
-    _add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
-    _add(graph, "bn/copy", "Identity", "bn/Rsqrt")
-    _add(graph, "bn/a", "Mul", "bn/Rsqrt", names["mean_a"])
-    _add(graph, "bn/sub_a", "Sub", names["beta"], "bn/a")
-    _add(graph, "bn/b", "Mul", "bn/Rsqrt", names["mean_b"])
-    _add(graph, "bn/sub_b", "Sub", names["beta"], "bn/b")
-    _add(graph, "bn/inv2", "Mul", "bn/Rsqrt", "c")
-    _add(graph, "bn/inv3", "Mul", "bn/inv2", "c")
-    _add(graph, "bn/deep", "Mul", "bn/inv3", names["mean_deep"])
-    _add(graph, "bn/sub_deep", "Sub", names["beta"], "bn/deep")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "eps", "Const", value=[1e-3])
+    add(graph, "c", "Const", value=[2.0])
+    names = {n: variable(graph, f"bn/{n}") for n in ("moving_variance", "mean_a", "mean_b", "mean_deep", "beta")}
+    add(graph, "bn/add", "AddV2", names["moving_variance"], "eps")
+    add(graph, "bn/Rsqrt", "Rsqrt", "bn/add")
+    add(graph, "bn/copy", "Identity", "bn/Rsqrt")
+    add(graph, "bn/a", "Mul", "bn/Rsqrt", names["mean_a"])
+    add(graph, "bn/sub_a", "Sub", names["beta"], "bn/a")
+    add(graph, "bn/b", "Mul", "bn/Rsqrt", names["mean_b"])
+    add(graph, "bn/sub_b", "Sub", names["beta"], "bn/b")
+    add(graph, "bn/inv2", "Mul", "bn/Rsqrt", "c")
+    add(graph, "bn/inv3", "Mul", "bn/inv2", "c")
+    add(graph, "bn/deep", "Mul", "bn/inv3", names["mean_deep"])
+    add(graph, "bn/sub_deep", "Sub", names["beta"], "bn/deep")
     (layer,) = find_layers(graph_from_proto(graph))
     assert layer.variables == ["bn/mean_a", "bn/mean_b", "bn/moving_variance"]
 
@@ -378,33 +339,33 @@ def test_deadness_follows_every_consumer_of_a_dead_node():
     from bncheck.graph.analysis import dead_nodes
     from bncheck.loaders.graphs import graph_from_proto
 
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "p", "Placeholder")
-    _add(graph, "bad", "Switch", "x")
-    _add(graph, "s", "Switch", "x", "p")
-    _add(graph, "a", "Identity", "s")  # the false branch, dead when p is True
-    _add(graph, "q", "AddV2", "s", "a")  # dead before a's consumers are visited
-    _add(graph, "m", "Merge", "a", "x")  # one live input: runs
-    _add(graph, "r", "Identity", "a")
-    _add(graph, "mixed", "AddV2", "a", "x")  # one dead input is enough
-    _add(graph, "m_dead", "Merge", "a", "q")
-    _add(graph, "live", "Identity", "s:1")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "p", "Placeholder")
+    add(graph, "bad", "Switch", "x")
+    add(graph, "s", "Switch", "x", "p")
+    add(graph, "a", "Identity", "s")  # the false branch, dead when p is True
+    add(graph, "q", "AddV2", "s", "a")  # dead before a's consumers are visited
+    add(graph, "m", "Merge", "a", "x")  # one live input: runs
+    add(graph, "r", "Identity", "a")
+    add(graph, "mixed", "AddV2", "a", "x")  # one dead input is enough
+    add(graph, "m_dead", "Merge", "a", "q")
+    add(graph, "live", "Identity", "s:1")
     dead = dead_nodes(graph_from_proto(graph), lambda ref: True if ref.node == "p" else None)
     assert dead == {"a", "q", "r", "mixed", "m_dead"}
 
 
 def test_train_ops_inferred_from_optimizer_updates_are_every_fetch_root():
     """Two optimizer updates, each read by its own summary op and both grouped by one NoOp: three roots."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "lr", "Const", value=[0.1])
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "lr", "Const", value=[0.1])
     for i in (1, 2):
-        _add(graph, f"w{i}", "VariableV2")
-        _add(graph, f"update{i}", "ApplyGradientDescent", f"w{i}", "lr", "x")
-    _add(graph, "h1", "Identity", "update1")
-    _add(graph, "h2", "Identity", "update2")
-    _add(graph, "group", "NoOp", "^update1", "^update2")
+        add(graph, f"w{i}", "VariableV2")
+        add(graph, f"update{i}", "ApplyGradientDescent", f"w{i}", "lr", "x")
+    add(graph, "h1", "Identity", "update1")
+    add(graph, "h2", "Identity", "update2")
+    add(graph, "group", "NoOp", "^update1", "^update2")
     from bncheck.graph.model import GraphModel
     from bncheck.loaders.graphs import graph_from_proto
     from bncheck.rules.context import Context
@@ -416,16 +377,16 @@ def test_train_ops_inferred_from_optimizer_updates_are_every_fetch_root():
 def _two_ops_on_a_folded_cond():
     """One layer, two training-mode fused ops on the taken branch of a v1 cond whose predicate is
     Equal(c, c): True by default, but no placeholder or constant bncheck can name as the flag."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "c", "Const", value=[1.0])
-    _add(graph, "pred", "Equal", "c", "c")
-    _add(graph, "cond/Switch", "Switch", "x", "pred")
-    mean, var = _variable(graph, "bn/moving_mean"), _variable(graph, "bn/moving_variance")
-    gamma, beta = _variable(graph, "bn/gamma"), _variable(graph, "bn/beta")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "c", "Const", value=[1.0])
+    add(graph, "pred", "Equal", "c", "c")
+    add(graph, "cond/Switch", "Switch", "x", "pred")
+    mean, var = variable(graph, "bn/moving_mean"), variable(graph, "bn/moving_variance")
+    gamma, beta = variable(graph, "bn/gamma"), variable(graph, "bn/beta")
     for name in ("bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1"):
-        _add(graph, name, "FusedBatchNormV3", "cond/Switch:1", gamma, beta, mean, var, is_training=True)
-    _add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
+        add(graph, name, "FusedBatchNormV3", "cond/Switch:1", gamma, beta, mean, var, is_training=True)
+    add(graph, "y", "AddV2", "bn/FusedBatchNormV3", "bn/FusedBatchNormV3_1")
     return graph
 
 
@@ -442,13 +403,13 @@ def test_the_same_could_not_judge_is_one_note(tmp_path):
 
 
 def test_a_switch_without_a_predicate_input_selects_nothing(tmp_path):
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "cond/Switch", "Switch", "x")
-    _add(graph, "empty", "Const", value=[])
-    _add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    add(graph, "cond/Switch", "Switch", "x")
+    add(graph, "empty", "Const", value=[])
+    add(graph, "cond/bn/FusedBatchNormV3", "FusedBatchNormV3", "cond/Switch:1", "empty", "empty", "empty", "empty",
          is_training=True)
-    _add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
+    add(graph, "y", "Identity", "cond/bn/FusedBatchNormV3")
     ctx = _context(graph, tmp_path)
     (layer,) = ctx.layers
     assert layer.ops[0].branch == ("cond/Switch", 1)
@@ -525,16 +486,16 @@ def test_a_negated_flag_copied_through_an_identity_is_still_negated(tmp_path):
 def test_a_momentum_just_below_half_is_the_last_batch_even_when_shown_as_half(tmp_path):
     """decay 0.4999999 (float32 0.49999991) is printed as 0.5 but is below 0.5: the message says why
     it is bad (last batch wins), not the opposite."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    mean, _ = _moments(graph)
-    pop = _variable(graph, "bn/pop_mean")
-    _add(graph, "decay", "Const", value=[0.4999999])
-    _add(graph, "rest", "Const", value=[1 - 0.4999999])
-    _add(graph, "bn/old", "Mul", pop, "decay")
-    _add(graph, "bn/new", "Mul", mean, "rest")
-    _add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
-    _add(graph, "bn/update", "Assign", "bn/pop_mean", "bn/blend")
+    graph = graph_def()
+    add(graph, "x", "Placeholder")
+    mean, _ = moments(graph)
+    pop = variable(graph, "bn/pop_mean")
+    add(graph, "decay", "Const", value=[0.4999999])
+    add(graph, "rest", "Const", value=[1 - 0.4999999])
+    add(graph, "bn/old", "Mul", pop, "decay")
+    add(graph, "bn/new", "Mul", mean, "rest")
+    add(graph, "bn/blend", "AddV2", "bn/old", "bn/new")
+    add(graph, "bn/update", "Assign", "bn/pop_mean", "bn/blend")
     path = tmp_path / "graph.pb"
     path.write_bytes(graph.SerializeToString())
     (finding,) = bncheck.check_path(path, select=["BN007"])
@@ -543,32 +504,8 @@ def test_a_momentum_just_below_half_is_the_last_batch_even_when_shown_as_half(tm
 
 # -- momenta solved from the arithmetic forms updates are written in --------------------------------
 
-def _update_graph(nodes, op: str = "Assign"):
-    """moments of x and a variable bn/pop; ``nodes`` compute "value" from "pop" (its read) and
-    "mean" (the batch mean), constants c9 = 0.9, c1 = 0.1, c10 = 10, c0 = 0 and a placeholder "lr"."""
-    graph = _graph_def()
-    _add(graph, "x", "Placeholder")
-    _add(graph, "lr", "Placeholder")
-    mean, _ = _moments(graph)
-    _add(graph, "mean", "Identity", mean)
-    _variable(graph, "bn/pop")
-    _add(graph, "pop", "Identity", "bn/pop/read")
-    for name, value in (("c9", 0.9), ("c1", 0.1), ("c10", 10.0), ("c0", 0.0)):
-        _add(graph, name, "Const", value=[value])
-    for node in nodes:
-        _add(graph, *node)
-    _add(graph, "bn/update", op, "bn/pop", "value")
-    return graph
 
 
-def _solved(nodes, op: str = "Assign") -> tuple[set, list[str]]:
-    from bncheck.graph.batchnorm import find_layers
-    from bncheck.loaders.graphs import graph_from_proto
-
-    notes: list[str] = []
-    layers = find_layers(graph_from_proto(_update_graph(nodes, op)), notes=notes)
-    momenta = {None if u.momentum is None else round(u.momentum, 6) for layer in layers for u in layer.updates}
-    return momenta, notes
 
 
 SOLVED = {
@@ -598,11 +535,11 @@ SOLVED = {
 
 
 def test_momenta_of_every_arithmetic_form_are_solved_exactly():
-    assert {form: _solved(nodes) for form, nodes in SOLVED.items()} == dict.fromkeys(SOLVED, ({0.9}, []))
+    assert {form: solved(nodes) for form, nodes in SOLVED.items()} == dict.fromkeys(SOLVED, ({0.9}, []))
 
 
 def test_assign_sub_of_a_scaled_difference_is_solved():
-    assert _solved([("d", "Sub", "pop", "mean"), ("value", "Mul", "d", "c1")], "AssignSub") == ({0.9}, [])
+    assert solved([("d", "Sub", "pop", "mean"), ("value", "Mul", "d", "c1")], "AssignSub") == ({0.9}, [])
 
 
 NOT_SOLVED = {
@@ -619,7 +556,7 @@ NOT_SOLVED = {
 def test_updates_that_are_no_affine_moving_average_are_a_note():
     note = ("the assignment bn/update to the moving variable bn/pop is not an affine moving average bncheck "
             "can solve; its momentum is not judged")
-    assert {form: _solved(nodes) for form, nodes in NOT_SOLVED.items()} == dict.fromkeys(NOT_SOLVED, (set(), [note]))
+    assert {form: solved(nodes) for form, nodes in NOT_SOLVED.items()} == dict.fromkeys(NOT_SOLVED, (set(), [note]))
 
 
 def test_the_rest_of_the_layer_norm_shape_is_required():
@@ -628,21 +565,21 @@ def test_the_rest_of_the_layer_norm_shape_is_required():
     read downstream. Each is a batch-norm layer; the full shape without any consumer is not."""
     def variant(*, data_format=b"NCHW", source="norm/Reshape", mean="empty", variance="empty", readers=("",),
                 drop_output=False):
-        graph = _graph_def()
-        _add(graph, "x", "Placeholder")
-        _add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
-        _add(graph, "norm/Reshape", "Reshape", "x", "shape")
-        _add(graph, "norm/copy", "Identity", "x")
-        _add(graph, "empty", "Const", value=[])
-        _add(graph, "ones", "Const", value=[1.0] * 4)
-        _add(graph, "zeros", "Const", value=[0.0] * 4)
-        _add(graph, "fed", "Placeholder")
-        _add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", source, "ones", "zeros", mean, variance,
+        graph = graph_def()
+        add(graph, "x", "Placeholder")
+        add(graph, "shape", "Const", value=[1.0, 4.0, 8.0, 1.0])
+        add(graph, "norm/Reshape", "Reshape", "x", "shape")
+        add(graph, "norm/copy", "Identity", "x")
+        add(graph, "empty", "Const", value=[])
+        add(graph, "ones", "Const", value=[1.0] * 4)
+        add(graph, "zeros", "Const", value=[0.0] * 4)
+        add(graph, "fed", "Placeholder")
+        add(graph, "norm/FusedBatchNormV3", "FusedBatchNormV3", source, "ones", "zeros", mean, variance,
              data_format=data_format, is_training=True)
         if not drop_output:
             for i, port in enumerate(readers):
-                _add(graph, f"y{i}", "Identity", f"norm/FusedBatchNormV3{port}")
-        return _layers_of(graph)
+                add(graph, f"y{i}", "Identity", f"norm/FusedBatchNormV3{port}")
+        return layers_of(graph)
 
     assert variant() == []  # the layer-norm shape itself
     assert variant(drop_output=True) == []
@@ -663,4 +600,4 @@ def test_a_factor_computed_on_a_cycle_counts_as_depending_on_the_variable():
             "can solve; its momentum is not judged")
     cycle = [("a", "Mul", "pop", "c9"), ("loop_a", "Identity", "loop_b"), ("loop_b", "Identity", "loop_a"),
              ("f", "Sqrt", "loop_a"), ("b", "Mul", "mean", "f"), ("value", "AddV2", "a", "b")]
-    assert _solved(cycle) == (set(), [note])
+    assert solved(cycle) == (set(), [note])

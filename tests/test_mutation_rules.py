@@ -4,11 +4,13 @@ edited the way a user's code could have built it, the checkpoint's values are ke
 """
 from __future__ import annotations
 
+import pathlib
 import shutil
 
 import bncheck
 from bncheck.protos import message_class
 from conftest import FIXTURES
+from graph_support import add, graph_def
 
 
 def test_bn005_names_momenta_of_one_and_more_and_three_train_ops(tmp_path):
@@ -176,10 +178,9 @@ def test_bn005_names_four_layers_whose_statistics_are_missing_and_elides_the_fif
 
 
 def _bn002(tmp_path, build) -> list[tuple[str, str, str]]:
-    from test_mutation_kills import _add, _graph_def
 
-    graph = _graph_def()
-    build(lambda *args, **kw: _add(graph, *args, **kw))
+    graph = graph_def()
+    build(lambda *args, **kw: add(graph, *args, **kw))
     path = tmp_path / "graph.pb"
     path.write_bytes(graph.SerializeToString())
     report = bncheck.check_path(path, select=["BN002"])
