@@ -40,7 +40,9 @@ def relative(path: str) -> str:
     return (path if rel.startswith("..") else rel).replace(os.sep, "/")
 
 
-def render(report: "Report") -> str:
+def render(report: "Report", show_notes: bool = False) -> str:
+    """One annotation per finding and unusable input; per note with ``show_notes`` (a ``notice``),
+    else one ``notice`` counting them when there are any."""
     lines = []
     for f in report.findings:
         title = f"{f.code} {f.layer}" + (f" ({f.graph})" if f.graph else "")
@@ -50,4 +52,12 @@ def render(report: "Report") -> str:
     for err in report.errors:
         lines.append(f"::error file={_property(relative(err.source))},title=bncheck could not read this input"
                      f"::{_data(err.reason)}")
+    if show_notes:
+        for path, note in report.notes:
+            lines.append(f"::notice file={_property(relative(artefact_file(path)))},title=bncheck could not judge"
+                         f"::{_data(note)}")
+    elif report.notes:
+        n = len(report.notes)
+        lines.append(f"::notice title=bncheck::{n} note{'s' if n != 1 else ''}: what bncheck could not judge "
+                     "(--show-notes lists them)")
     return "\n".join(lines)
