@@ -449,7 +449,7 @@ def test_github_action_uploads_sarif_and_fails_with_bncheck():
     assert "--output-format sarif --output-file" in check["run"] and "--output-format github" in check["run"]
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
-    assert steps[-1]["run"] == 'exit "${{ steps.check.outputs.exit-code }}"'
+    assert steps[-1]["run"] == 'exit "${BNCHECK_STATUS:-2}"'  # issue 20 item 11: inputs as env, see test_action.py
 
 
 def test_public_api_passes_mypy_strict():
