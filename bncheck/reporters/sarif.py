@@ -134,7 +134,8 @@ def to_sarif(report: "Report", statistics: "Sequence[Row] | None" = None) -> dic
         from bncheck.reporters.statistics import records
 
         run["properties"] = {"statistics": records(statistics)}
-    return valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+    log: dict[str, Any] = valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+    return log
 
 
 def _notification(level: str, path: str, text: str) -> dict[str, Any]:
