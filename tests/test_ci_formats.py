@@ -107,6 +107,15 @@ def test_github_annotates_notes_with_show_notes_and_counts_them_without():
     assert shown[0].startswith(f"::notice file={os.path.relpath(path)},title=bncheck could not judge::")
 
 
+def test_github_places_a_source_note_on_its_line(tmp_path):
+    script = tmp_path / "m.py"
+    script.write_text("from keras import layers\nx = layers.BatchNormalization()  # bncheck: ignroe[BN007]\n")
+    shown = run(script, "--output-format", "github", "--show-notes").stdout.splitlines()
+    assert shown == [f"::notice file={script.as_posix()},line=2,title=bncheck could not "  # outside the checkout: as given
+                     "judge::malformed suppression `# bncheck: ignroe[BN007]`: it silences nothing (write "
+                     "`# bncheck: ignore[BN001]` or `# bncheck: ignore`)"]
+
+
 # ---- item 10: JUnit fails only at --fail-on -------------------------------------------------------
 
 @pytest.mark.parametrize("fail_on, failures, status", [("error", 0, 0), ("warning", 2, 1), ("info", 2, 1)])

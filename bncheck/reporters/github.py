@@ -7,6 +7,7 @@ properties), so a name can neither end the command early nor start another.
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from bncheck.findings import Severity
@@ -54,8 +55,10 @@ def render(report: "Report", show_notes: bool = False) -> str:
                      f"::{_data(err.reason)}")
     if show_notes:
         for path, note in report.notes:
-            lines.append(f"::notice file={_property(relative(artefact_file(path)))},title=bncheck could not judge"
-                         f"::{_data(note)}")
+            at = re.fullmatch(r"(.+\.py):(\d+)", path)  # source mode notes are "train.py:12"
+            where = f"{_property(relative(at.group(1)))},line={at.group(2)}" if at else \
+                _property(relative(artefact_file(path)))
+            lines.append(f"::notice file={where},title=bncheck could not judge::{_data(note)}")
     elif report.notes:
         n = len(report.notes)
         lines.append(f"::notice title=bncheck::{n} note{'s' if n != 1 else ''}: what bncheck could not judge "
