@@ -55,8 +55,8 @@ def render(report: "Report", show_notes: bool = False) -> str:
                      f"::{_data(err.reason)}")
     if show_notes:
         for path, note in report.notes:
-            at = re.fullmatch(r"(.+\.py):(\d+)", path)  # source mode notes are "train.py:12"
-            where = f"{_property(relative(at.group(1)))},line={at.group(2)}" if at else \
+            source = re.fullmatch(r"(.+\.py):(\d+)", path)  # source mode notes are "train.py:12"
+            where = f"{_property(relative(source.group(1)))},line={source.group(2)}" if source else \
                 _property(relative(artefact_file(path)))
             lines.append(f"::notice file={where},title=bncheck could not judge::{_data(note)}")
     elif report.notes:
