@@ -118,10 +118,30 @@ def test_github_places_a_source_note_on_its_line(tmp_path):
 
 # ---- item 10: JUnit fails only at --fail-on -------------------------------------------------------
 
+def _valid_junit(text: str) -> None:
+    """Valid against tests/schemas/junit.xsd, and the suite's counts are what its cases hold."""
+    xmlschema = pytest.importorskip("xmlschema")
+    xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd")).validate(text)
+    for suite in ET.fromstring(text).iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(len(c.findall("failure")) for c in cases)
+        assert int(suite.get("errors")) == sum(len(c.findall("error")) for c in cases)
+
+
+def test_junit_with_statistics_errors_and_hostile_names_is_valid():
+    from test_output_escaping import hostile_report
+
+    _valid_junit(bncheck(SAVED, MOMENTUM, "missing.pb", "--output-format", "junit", "--statistics").stdout.decode())
+    for fail_on in ("error", "info"):
+        _valid_junit(render(hostile_report(), "junit", fail_on=fail_on))
+
+
 @pytest.mark.parametrize("fail_on, failures, status", [("error", 0, 0), ("warning", 2, 1), ("info", 2, 1)])
 def test_junit_failures_agree_with_the_exit_status(fail_on, failures, status):
     result = run(MOMENTUM, "--output-format", "junit", "--fail-on", fail_on)
     assert result.exit_code == status
+    _valid_junit(result.stdout)
     suite = ET.fromstring(result.stdout).find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", str(failures), "0")
     cases = suite.findall("testcase")
