@@ -50,4 +50,7 @@ def check_stdin(stream: IO[bytes], filename: str | None, check: Callable[[list[s
         report = check([path])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return restore(report, {path: name})
+    report = restore(report, {path: name})
+    prefix = path + ":"  # source mode notes name "file.py:LINE"
+    report.notes = [(name + p[len(path):] if p.startswith(prefix) else p, n) for p, n in report.notes]
+    return report

@@ -193,6 +193,14 @@ def test_source_from_stdin_is_reported_under_its_stdin_filename():
     assert [(f["path"], f["line"]) for f in json.loads(default.stdout)["findings"]] == [("stdin.py", 8)]
 
 
+def test_notes_on_stdin_source_name_the_stdin_filename():
+    source = b"from keras import layers\nx = layers.BatchNormalization()  # bncheck: ignroe[BN007]\n"
+    result = run("-", "--stdin-filename", "train.py", "--output-format", "concise", "--show-notes", input=source)
+    assert result.stdout.splitlines()[0] == ("train.py:2: note: malformed suppression `# bncheck: ignroe[BN007]`: "
+                                             "it silences nothing (write `# bncheck: ignore[BN001]` or "
+                                             "`# bncheck: ignore`)")
+
+
 @pytest.mark.parametrize("args, message", [
     (["-", "--stdin-filename", "model.pb"], "the name must end in .py"),
     (["x.py", "--stdin-filename", "a.py"], "--stdin-filename applies only to PATH - (stdin)"),
