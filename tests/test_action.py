@@ -5,6 +5,7 @@ setup-python, a pip cache, an upload that cannot fail the job or run for forks) 
 step, with the environment GitHub gives it, a recording `pip install` and the real bncheck."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -76,7 +77,9 @@ def test_shell_steps_run_one_check_that_writes_sarif_and_annotations(steps, shim
     assert prepare.returncode == 0, prepare.stderr
     found = _outputs(tmp_path)
     assert found["python"] == ".".join(map(str, sys.version_info[:3]))
-    assert set(found) == {"python", "pip-cache"}
+    assert set(found) == {"python", "pip-cache", "deps"}
+    assert found["deps"] == hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    assert "steps.prepare.outputs.deps" in steps["Cache pip downloads"]["with"]["key"]
     install = _bash(steps["Install bncheck"], env, tmp_path)
     assert install.returncode == 0 and log.read_text() == f"-m pip install --quiet {ROOT}\n"
     sarif = tmp_path / "out.sarif"
