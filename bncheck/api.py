@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor
 from typing import Any, Iterable, Sequence
 
 from bncheck.engine import check_models, check_paths, unknown_names, with_names
@@ -78,7 +79,7 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
                outputs: Any = None, *, select: str | Sequence[str] | None = None,
                ignore: str | Sequence[str] | None = None, jobs: int | None = None,
                timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
-               strict: bool = False) -> Report:
+               strict: bool = False, executor: Executor | None = None) -> Report:
     """Check files or folders: GraphDef ``.pb``/``.pbtxt``, ``.meta``, SavedModel and checkpoint folders.
 
     Unreadable inputs are listed in ``Report.errors``; the other paths are still checked.
@@ -86,6 +87,9 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
     given up after ``timeout`` seconds (``None``: never) and limited to ``memory_mb`` MiB more
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
     ``strict=True`` raises the first unusable input's :class:`InputError` instead.
+    ``executor``: any :class:`concurrent.futures.Executor` (Dask's ``client.get_executor()``, Ray's)
+    checks each input as a task there, in a worker process with the same deadline and memory limit;
+    the paths must be readable where the tasks run.
     """
     if isinstance(path, (str, os.PathLike)):
         paths = [os.fspath(path)]
@@ -97,8 +101,11 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
         raise TypeError(f"jobs must be a positive int or None, not {jobs!r}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise TypeError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
     report = check_paths(paths, train_op=_names(train_op), outputs=_names(outputs), select=_selection(select),
-                         ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb)
+                         ignore=_selection(ignore, ignoring=True), jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                         executor=executor)
     if strict and report.errors:
         raise report.errors[0]
     return report

@@ -18,7 +18,9 @@ from bncheck.engine import check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
-from bncheck.reporters import FORMATS, render, terminal
+from bncheck.reporters import FORMATS, terminal
+from bncheck.reporters.outputs import pair as pair_outputs
+from bncheck.reporters.outputs import write as write_outputs
 
 
 def _tolerant_streams() -> None:
@@ -58,12 +60,14 @@ def _list_rules(fmt: str) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
-@click.option("--output-format", "output_format", type=click.Choice(FORMATS), default="full", show_default=True,
-              envvar="BNCHECK_OUTPUT_FORMAT", show_envvar=True, help="How the report is written.")
+@click.option("--output-format", "output_format", type=click.Choice(FORMATS), multiple=True, default=("full",),
+              show_default=True, envvar="BNCHECK_OUTPUT_FORMAT", show_envvar=True,
+              help="How the report is written; repeat it with --output-file for several reports from one run.")
 @click.option("--format", "fmt", type=click.Choice(["text", *FORMATS]), default=None, hidden=True,
               help="Old name of --output-format (text = full).")
-@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=False), default=None, metavar="PATH",
-              help="Write the report to PATH instead of stdout (errors still go to stderr).")
+@click.option("--output-file", "-o", "output_files", type=click.Path(dir_okay=False, writable=False), multiple=True,
+              metavar="PATH", help="Write the report to PATH instead of stdout (errors still go to stderr); the "
+              "i-th --output-file takes the i-th --output-format, a last format without one goes to stdout.")
 @click.option("--select", multiple=True, metavar="CODES", help="Only rules with these code prefixes (BN001,BN00).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip rules with these code prefixes.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
@@ -97,16 +101,19 @@ def _list_rules(fmt: str) -> None:
 @click.option("--diff", is_flag=True, help="Source mode: print the fixes for .py files as a unified diff; change nothing.")
 @click.option("--fix", is_flag=True, help="Source mode: apply the safe fixes to .py files, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --diff/--fix: also the fixes that change behaviour.")
+@click.option("--stdin-filename", metavar="NAME", default=None,
+              help="With PATH - : the name (ending in .py) of the Python source read from stdin.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation with Bad/Good code and exit.")
 @click.option("--list-rules", is_flag=True, help="List the rule catalogue and exit.")
 @click.version_option(__version__, prog_name="bncheck")
-def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_file: str | None,
+def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None, output_files: tuple[str, ...],
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str,
          train_op: tuple[str, ...], outputs: tuple[str, ...], old_outputs: tuple[str, ...], exit_zero: bool,
          quiet: bool, statistics: bool, show_notes: bool, color: str, config_file: str | None, isolated: bool,
          show_settings: bool, baseline_file: str | None, generate_baseline: str | None, jobs: int | None,
          timeout: float,
-         memory_limit: int, explain: str | None, list_rules: bool, **source_fix: bool) -> None:
+         memory_limit: int, explain: str | None, list_rules: bool, stdin_filename: str | None,
+         **source_fix: bool) -> None:
     """Check TensorFlow/Keras artefacts for batch-normalization mistakes.
 
     PATHS are GraphDef files (.pb, .pbtxt), MetaGraphs (.meta), SavedModel folders, checkpoint
@@ -117,13 +124,13 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     console = _console(color)
     format_chosen = bool(fmt) or click.get_current_context().get_parameter_source(
         "output_format") != click.core.ParameterSource.DEFAULT
-    fmt = "full" if fmt == "text" else fmt or output_format
+    formats = ["full" if fmt == "text" else fmt] if fmt else list(output_format) or ["full"]
     if old_outputs:
         click.echo("bncheck: warning: --output NAME is deprecated: use --serve-output NAME "
                    "(--output-file PATH writes the report to a file)", err=True)
         outputs = outputs + old_outputs
     if list_rules:
-        _list_rules(fmt)
+        _list_rules(formats[-1])
         return
     if explain:
         from bncheck.rules import by_code
@@ -145,7 +152,11 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
             click.echo(f"bncheck: error: {printable(settings.source)}: output-format must be one of "
                        f"{', '.join(FORMATS)}", err=True)
             sys.exit(2)
-        fmt = settings.output_format
+        formats = [settings.output_format]
+    try:
+        outputs_wanted = pair_outputs(formats, output_files)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     fail_on = fail_on or settings.fail_on or "error"
     where = f"in {settings.source}" if settings.source else ""
     select = select or tuple(settings.select or ())
@@ -158,11 +169,23 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         shown = settings.describe()
         shown.update({"select": _selectors(select, f"--select {where}".strip()),
                       "ignore": _selectors(ignore, f"--ignore {where}".strip()), "fail-on": fail_on,
-                      "output-format": fmt})
+                      "output-format": formats[0] if len(formats) == 1 else formats})
         click.echo(json.dumps(shown, indent=2))
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
+    from_stdin = "-" in paths
+    if stdin_filename is not None and not from_stdin:
+        raise click.UsageError("--stdin-filename applies only to PATH - (stdin)")
+    if from_stdin and (len(paths) > 1 or source_fix["diff"] or source_fix["fix"]):
+        raise click.UsageError("PATH - (stdin) is checked alone and without --diff/--fix")
+    if from_stdin:
+        from bncheck.stdin_input import StdinError, check_stdin, checked_name
+
+        try:
+            checked_name(stdin_filename)
+        except StdinError as exc:
+            raise click.UsageError(str(exc)) from None
     if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
         from bncheck.source.fixer import run_fixes
 
@@ -178,9 +201,15 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         click.echo(f"bncheck: error: {printable(exc)}", err=True)
         sys.exit(2)
     try:
-        report = check_paths(paths, train_op=train_op, outputs=outputs, select=selection,
-                             ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
-                             exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+        def check(chosen: Any) -> Any:
+            return check_paths(chosen, train_op=train_op, outputs=outputs, select=selection,
+                               ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
+                               exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+
+        if from_stdin:
+            report = check_stdin(sys.stdin.buffer, stdin_filename, check)
+        else:
+            report = check(paths)
         if generate_baseline:
             written = write_baseline(report, generate_baseline)
             click.echo(f"bncheck: recorded {written} finding{'s' if written != 1 else ''} in "
@@ -198,9 +227,10 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     for stale in unused:
         click.echo(f"bncheck: warning: {printable(stale)}", err=True)
     try:
-        _write_report(report, fmt, output_file, console, quiet=quiet, statistics=statistics, show_notes=show_notes)
+        _write_report(report, outputs_wanted, console, quiet=quiet, statistics=statistics, show_notes=show_notes,
+                      fail_on=fail_on)
     except OSError as exc:
-        click.echo(f"bncheck: error: {printable(output_file)}: cannot write the report "
+        click.echo(f"bncheck: error: {printable(exc.filename or '')}: cannot write the report "
                    f"({printable(exc.strerror or exc)})", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001
@@ -236,31 +266,23 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     return codes if codes or option == "--ignore" else None
 
 
-def _write_report(report: Any, fmt: str, output_file: str | None, console: Console, *, quiet: bool,
-                  statistics: bool, show_notes: bool) -> None:
-    sink = open(output_file, "w", encoding="utf-8") if output_file else None
-    try:
-        if fmt == "full":
-            target = _console("never", sink) if sink else console
-            terminal.print_report(report, target, show_errors=False, quiet=quiet, show_notes=show_notes)
-            text = None
-        else:
-            text = render(report, fmt, quiet=quiet)
-        if statistics:
-            from bncheck.rules import by_code
+def _statistics(report: Any) -> list[tuple[str, str, int]]:
+    """(code, rule name, number of findings) per code, for --statistics."""
+    from bncheck.rules import by_code
 
-            counts = Counter(f.code for f in report.findings)
-            stats = "\n".join(f"{n:>5}  {code}  {by_code(code).name if by_code(code) else ''}".rstrip()
-                               for code, n in sorted(counts.items()))
-            text = stats if text is None else (text + "\n" + stats if text else stats)
-        if text:
-            if sink:
-                sink.write(text + "\n")
-            else:
-                click.echo(text)
-    finally:
-        if sink:
-            sink.close()
+    counts = Counter(f.code for f in report.findings)
+    return [(code, by_code(code).name if by_code(code) else "", n) for code, n in sorted(counts.items())]
+
+
+def _write_report(report: Any, outputs: list[tuple[str, str | None]], console: Console, *, quiet: bool,
+                  statistics: bool, show_notes: bool, fail_on: str) -> None:
+    def full(sink: Any) -> None:
+        target = _console("never", sink) if sink else console
+        terminal.print_report(report, target, show_errors=False, quiet=quiet, show_notes=show_notes)
+
+    write_outputs(report, outputs, full=full, quiet=quiet, show_notes=show_notes, fail_on=fail_on,
+                  statistics=_statistics(report) if statistics else None, echo=click.echo,
+                  echo_err=lambda text: click.echo(text, err=True))
 
 
 def run() -> None:

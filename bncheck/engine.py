@@ -119,7 +119,8 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
                 jobs: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
                 memory_mb: int | None = DEFAULT_MEMORY_MB, isolate: bool = True,
-                exclude: Callable[[str], bool] | None = None, per_path: Sequence[Any] = ()) -> Report:
+                exclude: Callable[[str], bool] | None = None, per_path: Sequence[Any] = (),
+                executor: Any = None) -> Report:
     """Check every artefact under ``paths``; unusable inputs become report errors, not exceptions.
 
     Each target is read and checked in a worker process (``jobs`` at a time, default: the
@@ -127,7 +128,9 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
     ``memory_mb`` MiB of address space beyond its start. ``isolate=False`` checks in this process,
     without deadline or memory limit. Results come in the order of ``paths``, whatever finishes first.
     ``exclude(path)`` drops artefacts found in folders; ``per_path`` entries (see
-    :class:`bncheck.config.PerPath`) adjust the options of the targets they match.
+    :class:`bncheck.config.PerPath`) adjust the options of the targets they match. ``executor``
+    (any ``concurrent.futures.Executor``) runs each artefact as a task, under its deadline and
+    memory limit there (see :mod:`bncheck.executors`).
     """
     options = CheckOptions(tuple(train_op), tuple(outputs),
                            None if select is None else tuple(select), None if ignore is None else tuple(ignore))
@@ -147,7 +150,8 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 plan.append((path, None, discover(path, walk_notes), walk_notes))
             except InputError as exc:
                 plan.append((path, exc, [], walk_notes))
-        report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, select, ignore)
+        report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, select, ignore,
+                             executor)
     finally:
         if scratch is not None:
             forget(scratch)
@@ -158,7 +162,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
 def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tuple[str, str]]]],
                 options: CheckOptions, jobs: int | None, timeout: float | None, memory_mb: int | None,
                 isolate: bool, exclude: Callable[[str], bool] | None, per_path: Sequence[Any],
-                select: Sequence[str] | None, ignore: Sequence[str] | None) -> Report:
+                select: Sequence[str] | None, ignore: Sequence[str] | None, executor: Any = None) -> Report:
     sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
     plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
     seen: set[tuple[str, str]] = set()
@@ -174,7 +178,7 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
         plan[i] = (path, error, unique, walk_notes)
     targets = [t for _, _, found, _ in plan for t in found]
     outcomes = _run(targets, [_options_for(t.path, options, per_path) for t in targets], jobs, timeout,
-                    memory_mb, isolate)
+                    memory_mb, isolate, executor)
     report = Report([], [], [], [])
     done = iter(zip(targets, outcomes))
     for _, error, found, walk_notes in plan:
@@ -209,8 +213,12 @@ def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> C
 
 
 def _run(targets: list[Target], options: Sequence[CheckOptions], jobs: int | None, timeout: float | None,
-         memory_mb: int | None, isolate: bool) -> list[Outcome]:
+         memory_mb: int | None, isolate: bool, executor: Any = None) -> list[Outcome]:
     jobs_list = list(zip(targets, options))
+    if executor is not None and jobs_list:
+        from bncheck.executors import run_on
+
+        return run_on(executor, jobs_list, timeout, memory_mb)
     # BNCHECK_IN_PROCESS=1: no workers (debugging, profiling, mutation testing: a spawned worker
     # would import the installed bncheck, not the code under test)
     if isolate and targets and os.environ.get("BNCHECK_IN_PROCESS") != "1":

@@ -11,15 +11,24 @@ a script, ``python -c``), else as ``python -m bncheck.isolation`` (Jupyter, macO
 which imports nothing from the caller's ``__main__``. What crosses the pipe is pickled plain
 data: the job's argument one way, its return value (or what went wrong) the other.
 
+The parent waits for forked workers' pipes with :mod:`selectors` (Linux only, no descriptor-number
+limit) and for spawned workers through one reader thread per worker that queues its replies: an
+anonymous pipe cannot be waited on with ``select`` on Windows, a queue works everywhere. The
+deadline holds on every system (the parent kills the worker). A worker dies with its parent where
+the system lets it know: ``prctl(PR_SET_PDEATHSIG)`` on Linux, a thread watching the parent process
+elsewhere (its parent id on macOS and other POSIX systems, the parent's process handle on Windows).
+
 Each worker limits its own address space (``RLIMIT_AS``) to what it had at start plus
 ``memory_mb``: an allocation beyond it raises ``MemoryError`` in the worker, reported as such.
+This needs ``/proc`` (Linux); elsewhere there is no memory limit, only the deadline.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import pickle
-import select
+import queue
+import selectors
 import signal
 import struct
 import subprocess
@@ -93,12 +102,13 @@ def _recv(stream: IO[bytes]) -> Any:
 # the worker side
 
 
-def _resolve(ref: str) -> Callable[[Any], Any]:
+def _resolve(ref: str) -> Callable[..., Any]:
     module, _, name = ref.partition(":")
     obj: Any = importlib.import_module(module)
     for part in name.split("."):
         obj = getattr(obj, part)
-    return obj
+    function: Callable[..., Any] = obj
+    return function
 
 
 def _address_space() -> int | None:
@@ -144,8 +154,12 @@ def _quiet_stdio() -> None:
 
 
 def _die_with_parent(parent: int) -> None:
-    """A worker hung in C code must not outlive a parent killed by a CI timeout (Linux only)."""
+    """A worker hung in C code must not outlive a parent killed by a CI timeout."""
+    if sys.platform == "win32":
+        _watch_parent_handle(parent)
+        return
     if not sys.platform.startswith("linux"):
+        _watch_parent_id(parent)
         return
     try:
         import ctypes
@@ -153,9 +167,44 @@ def _die_with_parent(parent: int) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
+        _watch_parent_id(parent)
         return
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(0)
+
+
+def _watch_parent_id(parent: int, interval: float = 0.5) -> None:
+    """POSIX without ``prctl``: a daemon thread ends the process once it is re-parented. It runs
+    while the main thread is in C code that holds no GIL (a blocking read, HDF5's I/O)."""
+    if os.getppid() != parent:
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="bncheck-parent-watch", daemon=True).start()
+
+
+def _watch_parent_handle(parent: int) -> None:  # pragma: no cover - Windows
+    """Windows: a daemon thread waits on the parent's process handle and ends the process."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x00100000, False, parent)  # SYNCHRONIZE
+    except (OSError, AttributeError):
+        return
+    if not handle:
+        os._exit(0)  # the parent is already gone
+
+    def watch() -> None:
+        kernel32.WaitForSingleObject(handle, 0xFFFFFFFF)  # INFINITE
+        os._exit(0)
+
+    threading.Thread(target=watch, name="bncheck-parent-watch", daemon=True).start()
 
 
 def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None, parent: int | None = None) -> None:
@@ -189,6 +238,11 @@ def _spawned_main() -> None:
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else None
     parent = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else None
     warm = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+    if sys.platform == "win32":  # pragma: no cover - the pipes carry bytes, never CRLF translation
+        import msvcrt
+
+        for fd in (0, 1):
+            msvcrt.setmode(fd, os.O_BINARY)  # type: ignore[attr-defined]
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     _quiet_stdio()
@@ -226,20 +280,44 @@ class _Worker:
         self.deadline: float | None = None
         self.since = 0.0
         self.status: int | None = None
+        self.reader: threading.Thread | None = None  # spawned workers: the thread that reads replies
 
     def fileno(self) -> int:
         return self.replies.fileno()
 
+    def read_into(self, inbox: "queue.Queue[tuple[_Worker, Any]]") -> None:
+        """Read replies in a daemon thread and queue them; end of the pipe is queued as ``EOFError``.
+        The thread owns the reply pipe and closes it."""
+        def read() -> None:
+            try:
+                while True:
+                    inbox.put((self, _recv(self.replies)))
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+                inbox.put((self, EOFError()))
+            finally:
+                try:
+                    self.replies.close()
+                except OSError:
+                    pass
+
+        self.reader = threading.Thread(target=read, name=f"bncheck-worker-{self.pid}", daemon=True)
+        self.reader.start()
+
     def kill(self) -> None:
         if self.status is None:  # never signal a reaped pid: it may belong to another process now
             try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                if self.popen is not None:
+                    self.popen.kill()  # SIGKILL, or TerminateProcess on Windows
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, OSError):
                 pass
         self.reap()
 
     def reap(self) -> None:
-        for stream in (self.requests, self.replies):
+        # a reader thread blocked on the reply pipe holds its lock: it closes the pipe itself at EOF
+        streams = (self.requests,) if self.reader is not None else (self.requests, self.replies)
+        for stream in streams:
             try:
                 stream.close()
             except OSError:
@@ -419,6 +497,7 @@ class Pool:
         self.workers: list[_Worker] = []
         self.started_any = False
         self.failed_starts = 0
+        self.inbox: queue.Queue[tuple[_Worker, Any]] = queue.Queue()  # spawned workers' replies
 
     def __enter__(self) -> "Pool":
         return self
@@ -442,6 +521,7 @@ class Pool:
                 worker = _fork_worker(self.memory_mb, self.workers)
         else:
             worker = _spawn_worker(self.memory_mb, self.warm)
+            worker.read_into(self.inbox)
         self.workers.append(worker)
         return worker
 
@@ -462,8 +542,8 @@ class Pool:
             deadlines = [w.deadline for w in self.workers if w.job is not None and w.deadline is not None]
             deadlines += [w.started + STARTUP_TIMEOUT for w in self.workers if not w.ready]
             wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-            for worker in select.select(list(self.workers), [], [], wait)[0]:  # select: no multiprocessing import
-                self._answer(worker, outcomes)  # type: ignore[arg-type]
+            for worker, message in self._replies(wait):
+                self._answer(worker, outcomes, message)
             now = time.monotonic()
             for worker in list(self.workers):
                 if worker.job is not None and worker.deadline is not None and now >= worker.deadline:
@@ -478,6 +558,33 @@ class Pool:
                 raise WorkersUnavailable("worker processes keep failing to start")
         return [o if o is not None else Outcome("died", detail="never run") for o in outcomes]
 
+    def _replies(self, wait: float | None) -> list[tuple[_Worker, Any]]:
+        """(worker, message or ``EOFError``) for the replies that arrive within ``wait`` seconds."""
+        if self.start == "spawn":
+            try:
+                got = [self.inbox.get(timeout=wait)]
+            except queue.Empty:
+                return []
+            while True:
+                try:
+                    got.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            return [(w, m) for w, m in got if w in self.workers]  # a dropped worker's last words: ignored
+        if not self.workers:
+            return []
+        with selectors.DefaultSelector() as selector:  # no FD_SETSIZE limit, unlike select.select
+            for worker in self.workers:
+                selector.register(worker.replies, selectors.EVENT_READ, worker)
+            ready = [key.data for key, _ in selector.select(wait)]
+        out = []
+        for worker in ready:
+            try:
+                out.append((worker, _recv(worker.replies)))
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                out.append((worker, EOFError(str(exc))))
+        return out
+
     def _busy(self) -> int:
         return sum(1 for w in self.workers if w.job is not None)
 
@@ -490,10 +597,8 @@ class Pool:
         except (BrokenPipeError, OSError):
             pass  # the worker is gone: its reply pipe reads EOF and _answer reports how it ended
 
-    def _answer(self, worker: _Worker, outcomes: list[Outcome | None]) -> None:
-        try:
-            message = _recv(worker.replies)
-        except (EOFError, OSError, pickle.UnpicklingError):
+    def _answer(self, worker: _Worker, outcomes: list[Outcome | None], message: Any) -> None:
+        if isinstance(message, EOFError):
             job = worker.job
             how = worker.how_it_ended()
             self._drop(worker)

@@ -108,11 +108,14 @@ class Report:
         return render_html(self)
 
     def __str__(self) -> str:
+        """The plain-text report; pure: nothing is printed or displayed (not even in Jupyter)."""
         from rich.console import Console
 
-        console = Console(width=110, no_color=True, file=io.StringIO(), record=True)
+        buffer = io.StringIO()
+        console = Console(width=110, no_color=True, color_system=None, file=buffer, force_jupyter=False,
+                          force_terminal=False, highlight=False)
         console.print(self)
-        return console.export_text()
+        return buffer.getvalue()
 
     def __repr__(self) -> str:
         return f"<Report {len(self.findings)} findings, {len(self.errors)} errors>"

@@ -101,7 +101,7 @@ def test_suppressions_need_a_reason_count_in_the_summary_and_stale_ones_are_repo
     assert [line.split(": ", 2)[1].split()[0] for line in lines[:-1]] == ["BN002", "BN003"]
     assert all("net/conv2/BatchNorm" in line for line in lines[:-1])
     assert lines[-1] == ("2 findings in 2 inputs; 4 suppressed (2 by pyproject.toml suppress #1, "
-                         "2 by pyproject.toml suppress #2)")
+                         "2 by pyproject.toml suppress #2); 1 note (--show-notes)")  # notes counted: issue 20 item 7
     assert result.stderr == ("bncheck: warning: pyproject.toml suppress #3: path='*' layer='gone/*' code='*' "
                              "matches no finding\n")
 
@@ -135,7 +135,8 @@ def test_baseline_leaves_out_known_findings_and_tells_when_they_are_gone(project
         ("models/momentum.meta", "BN007", "model/bn1"), ("models/momentum.meta", "BN007", "model/bn2")]
     again = run("models", "--baseline", "baseline.json", "--output-format", "concise", "--fail-on", "warning")
     assert again.exit_code == 1
-    assert again.stdout.splitlines()[-1] == "4 findings in 2 inputs; 2 suppressed (2 by baseline.json)"
+    assert again.stdout.splitlines()[-1] == ("4 findings in 2 inputs; 2 suppressed (2 by baseline.json); "
+                                             "1 note (--show-notes)")  # notes counted: issue 20 item 7
     assert "BN007" not in again.stdout
     shutil.copy(TF1 / "layers_resource_update_ops_wired.meta", tmp_path / "models" / "momentum.meta")  # fixed
     fixed = run("models/momentum.meta", "--baseline", "baseline.json")

@@ -7,6 +7,7 @@ properties), so a name can neither end the command early nor start another.
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from bncheck.findings import Severity
@@ -40,7 +41,9 @@ def relative(path: str) -> str:
     return (path if rel.startswith("..") else rel).replace(os.sep, "/")
 
 
-def render(report: "Report") -> str:
+def render(report: "Report", show_notes: bool = False) -> str:
+    """One annotation per finding and unusable input; per note with ``show_notes`` (a ``notice``),
+    else one ``notice`` counting them when there are any."""
     lines = []
     for f in report.findings:
         title = f"{f.code} {f.layer}" + (f" ({f.graph})" if f.graph else "")
@@ -50,4 +53,14 @@ def render(report: "Report") -> str:
     for err in report.errors:
         lines.append(f"::error file={_property(relative(err.source))},title=bncheck could not read this input"
                      f"::{_data(err.reason)}")
+    if show_notes:
+        for path, note in report.notes:
+            source = re.fullmatch(r"(.+\.py):(\d+)", path)  # source mode notes are "train.py:12"
+            where = f"{_property(relative(source.group(1)))},line={source.group(2)}" if source else \
+                _property(relative(artefact_file(path)))
+            lines.append(f"::notice file={where},title=bncheck could not judge::{_data(note)}")
+    elif report.notes:
+        n = len(report.notes)
+        lines.append(f"::notice title=bncheck::{n} note{'s' if n != 1 else ''}: what bncheck could not judge "
+                     "(--show-notes lists them)")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import quote
 
 from bncheck.findings import Finding, Severity
@@ -22,6 +22,7 @@ from bncheck.reporters.escaping import valid_unicode
 
 if TYPE_CHECKING:
     from bncheck.report import Report
+    from bncheck.reporters.statistics import Row
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -89,7 +90,8 @@ def _source_only() -> tuple[str, ...]:
     return SOURCE_ONLY_CODES
 
 
-def to_sarif(report: "Report") -> dict[str, Any]:
+def to_sarif(report: "Report", statistics: "Sequence[Row] | None" = None) -> dict[str, Any]:
+    """The SARIF log; ``statistics`` (``--statistics``) go to the run's ``properties``."""
     from bncheck import __version__
 
     rules = _rules()
@@ -128,7 +130,12 @@ def to_sarif(report: "Report") -> dict[str, Any]:
         "invocations": [invocation],
         "results": results,
     }
-    return valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+    if statistics is not None:
+        from bncheck.reporters.statistics import records
+
+        run["properties"] = {"statistics": records(statistics)}
+    log: dict[str, Any] = valid_unicode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+    return log
 
 
 def _notification(level: str, path: str, text: str) -> dict[str, Any]:
@@ -136,5 +143,5 @@ def _notification(level: str, path: str, text: str) -> dict[str, Any]:
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(path)}}}]}
 
 
-def render(report: "Report") -> str:
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=True)
+def render(report: "Report", statistics: "Sequence[Row] | None" = None) -> str:
+    return json.dumps(to_sarif(report, statistics), indent=2, ensure_ascii=True)
