@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fnmatch
 import os
 import pathlib
 
@@ -24,3 +25,44 @@ try:  # property tests: random locally, a fixed example sequence in CI (a red CI
         settings.load_profile("ci")
 except ImportError:  # hypothesis is a test extra
     pass
+
+
+# The fast loop is `python -m pytest -n auto -m "not slow"`. A test is slow when it installs packages
+# or builds environments, trains or runs TensorFlow/Jupyter/Dask for real, runs a fuzz campaign or a
+# type checker, or measures a cost ratio on large inputs. One list, matched on node ids, with why.
+SLOW = {
+    "tests/test_output_formats.py::test_pre_commit_try_repo_runs_the_artefact_hook": "pre-commit builds its env",
+    "tests/test_output_formats.py::test_the_declared_protobuf_floor_gives_the_same_findings": "pip download",
+    "tests/test_output_formats.py::test_public_api_passes_mypy_strict": "mypy",
+    "tests/test_ci_packaging.py::test_the_editable_install_is_visible_to_mypy_strict": "pip install + mypy",
+    "tests/test_fuzz_quick.py::test_mutants_never_escape_as_bugs*": "200 mutants per format",
+    "tests/test_fuzz_quick.py::test_coverage_guided_targets_run_from_the_fixture_seeds*": "atheris",
+    "tests/test_fuzz_quick.py::test_regression_mutants*": "a fresh interpreter per mutant",
+    "tests/test_fuzz_surfaces.py::*": "fuzz campaigns",
+    "tests/test_keras_configs.py::test_live_models_get_their_own_flavours_semantics*": "live Keras models",
+    "tests/test_tf2_keras.py::*": "live TensorFlow",
+    "tests/test_live_graphs.py::*": "live TensorFlow",
+    "tests/test_runtime_*.py::*": "trains real models",
+    "tests/test_ci_notebook.py::*": "a real Jupyter kernel",
+    "tests/test_isolation.py::test_check_path_in_a_real_jupyter_kernel*": "a real Jupyter kernel",
+    "tests/test_ci_executor.py::*": "a local Dask cluster",
+    "tests/test_hostile_files.py::test_cost_of_a_chain_is_linear_in_its_length": "cost ratio, 160k nodes",
+    "tests/test_hostile_files.py::test_chain_of_200k_nodes_is_checked": "200k nodes",
+    "tests/test_hostile_files.py::test_diamond_function_library_is_not_expanded_exponentially": "deep library",
+    "tests/test_exact_core.py::test_cost_is_linear_*": "cost ratio, 8,000 layers",
+    "tests/test_properties.py::test_index_tables_decode_to_exactly_their_entries": "many examples",
+    "tests/test_no_tensorflow.py::test_checking_every_fixture_imports_no_tensorflow": "every fixture",
+    "tests/test_source_libcst_oracle.py::*": "LibCST over every fixture",
+    "tests/test_docs_examples.py::test_the_site_builds_in_strict_mode": "mkdocs build",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: installs, trains, fuzzes or measures (see SLOW in tests/conftest.py)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        nodeid = item.nodeid if item.nodeid.startswith("tests/") else f"tests/{item.nodeid}"
+        if any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in SLOW):
+            item.add_marker(pytest.mark.slow)

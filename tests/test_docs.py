@@ -23,7 +23,7 @@ def test_rule_table_matches_the_catalogue():
 def test_quick_start_is_two_commands_and_ci_runs_the_same_test_command():
     block = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
-    assert commands == ['pip install . && bncheck fixtures/tf1', 'pip install -e ".[test]" && python -m pytest']
+    assert commands == ['pip install . && bncheck fixtures/tf1', 'pip install -e ".[test]" && python -m pytest -n auto']
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 
