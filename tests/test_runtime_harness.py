@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import warnings
@@ -12,8 +13,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from conftest import ROOT
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]  # not conftest's: it sets TF_USE_LEGACY_KERAS
 MARK = "BNCHECK-RUNTIME-RESULTS "
 
 
@@ -101,3 +102,45 @@ def test_options_are_checked():
         kwargs: dict[str, Any] = {"steps": 20, "on_finding": "warn", "show": True, **bad}
         with pytest.raises(ValueError):
             check_options(**kwargs)
+
+
+# --- tiny Keras models and data, for Keras 3 (``keras``) and tf-keras (``tf_keras``) alike -------
+
+def tiny_data(n: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return (rng.normal(3.0, 1.0, (n, 6, 6, 2)).astype("float32"), rng.integers(0, 3, n).astype("int32"))
+
+
+def convnet(keras: Any, name: str = "net", momentum: float = 0.99, bn_training: bool | None = None,
+            dtype: str | None = None) -> Any:
+    """conv -> bn1 -> conv -> bn2 -> dense; ``bn_training`` fixes ``training`` on both BN calls."""
+    layers = keras.layers
+    kw = {"dtype": dtype} if dtype else {}
+    call = {} if bn_training is None else {"training": bn_training}
+    inp = keras.Input((6, 6, 2))
+    x = layers.Conv2D(4, 3, use_bias=False, name="conv1", **kw)(inp)
+    x = layers.Activation("relu", **kw)(layers.BatchNormalization(momentum=momentum, name="bn1", **kw)(x, **call))
+    x = layers.Conv2D(4, 3, use_bias=False, name="conv2", **kw)(x)
+    x = layers.Activation("relu", **kw)(layers.BatchNormalization(momentum=momentum, name="bn2", **kw)(x, **call))
+    out = layers.Dense(3, name="logits", dtype="float32")(layers.GlobalAveragePooling2D(**kw)(x))
+    return keras.Model(inp, out, name=name)
+
+
+def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, training: bool | None) -> None:
+    """A GradientTape loop calling ``model(x)`` (``training=None``) or ``model(x, training=...)``."""
+    x, y = tiny_data()
+    optimizer = keras.optimizers.SGD(0.1)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kwargs = {} if training is None else {"training": training}
+
+    @tf.function
+    def train_step(xb: Any, yb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, **kwargs))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    for i in range(steps):
+        train_step(x[i % 4 * 8:(i % 4 + 1) * 8], y[i % 4 * 8:(i % 4 + 1) * 8])
+        monitor.step()

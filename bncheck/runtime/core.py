@@ -61,6 +61,14 @@ class Outcome:
         if item not in self.report.notes:
             self.report.notes.append(item)
 
+    def replace_notes(self, starts: str, contains: str, by: str | None) -> None:
+        """Drop the static checks' notes the runtime answered (``by``: what to say instead)."""
+        kept = [(p, t) for p, t in self.report.notes if not (t.startswith(starts) and contains in t)]
+        if len(kept) != len(self.report.notes):
+            self.report.notes[:] = kept
+            if by:
+                self.note(by)
+
     def publish(self, new: Sequence[Finding], title: str, notes: Iterable[str] = ()) -> None:
         """Act on findings just added to the report (shown once, then warn / raise / stop)."""
         for text in notes:

@@ -16,6 +16,9 @@ from bncheck.findings import EvidenceValue, Finding, evidence
 from bncheck.rules import by_code, fixes
 
 Snapshot = dict[str, np.ndarray]
+# the static checks' notes a runtime judgement answers: (start, part) of the note's text
+UNTRAINED_NOTE = ("BN005:", "could not be judged from the values")
+NO_LAYER_NOTE = ("bncheck: no batch-norm layer was recognised", "")
 MOVING = ("moving_mean", "moving_variance")
 PARAMS = ("gamma", "beta")
 LOW, HIGH = 0.5, 1.0  # BN007's range for a momentum (decay)
@@ -80,6 +83,10 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     frozen: list[str] = field(default_factory=list)
 
+    def all_notes(self) -> list[str]:
+        """The notes, with one naming the layers frozen on purpose."""
+        return self.notes + ([frozen_note(self.frozen)] if self.frozen else [])
+
 
 def judge_training(layers: Sequence[WatchedLayer], before: Snapshot, after: Snapshot, steps: int, where: Where,
                    trained_elsewhere: bool, train_ops: Sequence[str] = ()) -> Verdict:
@@ -132,6 +139,12 @@ def judge_training(layers: Sequence[WatchedLayer], before: Snapshot, after: Snap
             out.notes.append(f"{layer.name}: runs in inference mode while its gamma/beta train, keeping moving "
                              "statistics that were already trained (the fine-tuning recipe); not reported")
     return out
+
+
+def frozen_note(names: list[str]) -> str:
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (f"frozen on purpose (trainable=False), not judged: {shown}: their moving statistics did not move, "
+            "as expected")
 
 
 def judge_evaluation(layers: Sequence[WatchedLayer], before: Snapshot, after: Snapshot, where: Where,

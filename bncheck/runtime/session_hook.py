@@ -216,16 +216,9 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):
                                            self._train_ops)
         else:
             verdict = judge.judge_evaluation(self._layers, self._start, now, self._where, keras=False)
-        notes = list(verdict.notes)
-        if verdict.frozen:
-            notes.append(frozen_note(verdict.frozen))
-        self._outcome.publish(judge.add(self.report.findings, verdict.findings), f"after {self._step} steps", notes)
-
-
-def frozen_note(names: list[str]) -> str:
-    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    return (f"frozen on purpose (trainable=False), not judged: {shown}: their moving statistics did not move, "
-            "as expected")
+        self._outcome.replace_notes(*judge.UNTRAINED_NOTE, by=None)  # answered by this judgement
+        self._outcome.publish(judge.add(self.report.findings, verdict.findings), f"after {self._step} steps",
+                              verdict.all_notes())
 
 
 class HookedSession:

@@ -1,0 +1,205 @@
+"""BatchNormMonitor and watch() on real Keras 3 training: each scenario trains a tiny model a few
+steps, all in one subprocess (``python tests/test_runtime_keras3.py``; Keras 3 needs
+``TF_USE_LEGACY_KERAS`` unset)."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+STEPS = 3
+
+
+def _keras() -> tuple[Any, Any]:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    return keras, tf
+
+
+def _loop(training: bool | None) -> dict[str, Any]:
+    keras, tf = _keras()
+    import bncheck.runtime
+    from test_runtime_harness import convnet, custom_loop, outcome
+
+    model = convnet(keras)
+    monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
+    custom_loop(keras, tf, model, monitor, STEPS, training)
+    return outcome(monitor)
+
+
+def loop_without_training() -> dict[str, Any]:
+    return _loop(None)
+
+
+def loop_with_training() -> dict[str, Any]:
+    return _loop(True)
+
+
+def _fit(model: Any, keras: Any, **monitor: Any) -> Any:
+    import bncheck.runtime
+    from test_runtime_harness import tiny_data
+
+    x, y = tiny_data()
+    callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, **monitor)
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    return callback
+
+
+def fit_momentum_0_1() -> dict[str, Any]:
+    keras, _ = _keras()
+    from test_runtime_harness import convnet, outcome
+
+    return outcome(_fit(convnet(keras, momentum=0.1), keras))
+
+
+def fit_frozen_base() -> dict[str, Any]:
+    keras, _ = _keras()
+    from test_runtime_harness import convnet, outcome
+
+    base = convnet(keras, name="base")
+    base.trainable = False
+    inp = keras.Input((6, 6, 2))
+    out = keras.layers.Dense(3, name="head")(base(inp, training=False))
+    return outcome(_fit(keras.Model(inp, out, name="transfer"), keras))
+
+
+def fit_clean() -> dict[str, Any]:
+    keras, _ = _keras()
+    from test_runtime_harness import convnet, outcome
+
+    return {**outcome(_fit(convnet(keras), keras)), "type": type(_fit(convnet(keras), keras)).__mro__[1].__module__}
+
+
+def subclassed_training_true_evaluated() -> dict[str, Any]:
+    keras, _ = _keras()
+    import bncheck.runtime
+    from test_runtime_harness import outcome, tiny_data
+
+    class Net(keras.Model):
+        def __init__(self) -> None:
+            super().__init__(name="net")
+            self.conv = keras.layers.Conv2D(4, 3, name="conv1")
+            self.bn1 = keras.layers.BatchNormalization(name="bn1")
+            self.bn2 = keras.layers.BatchNormalization(name="bn2")
+            self.head = keras.layers.Dense(3, name="logits")
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            x = self.bn2(self.bn1(self.conv(x), training=True), training=True)  # fixed: batch statistics
+            return self.head(keras.ops.mean(x, axis=(1, 2)))
+
+    x, y = tiny_data()
+    model = Net()
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model(x[:1])
+    callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False)
+    model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[callback])
+    return outcome(callback)
+
+
+def decorated_step_stops() -> dict[str, Any]:
+    keras, tf = _keras()
+    import bncheck.runtime
+    from test_runtime_harness import convnet, outcome, tiny_data
+
+    model, (x, y) = convnet(keras), tiny_data()
+    optimizer, loss_fn = keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    monitor = bncheck.runtime.watch(model, steps=2, on_finding="stop", show=False)
+
+    @tf.function
+    def compiled(xb: Any, yb: Any) -> None:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+
+    @monitor
+    def train_step(xb: Any, yb: Any) -> None:
+        compiled(xb, yb)
+
+    ran = 0
+    while not monitor.stopped and ran < 10:
+        train_step(x[:8], y[:8])
+        ran += 1
+    return {**outcome(monitor), "ran": ran}
+
+
+def raises() -> dict[str, Any]:
+    keras, tf = _keras()
+    import bncheck.runtime
+    from test_runtime_harness import convnet, custom_loop
+
+    model = convnet(keras)
+    monitor = bncheck.runtime.watch(model, steps=2, on_finding="raise", show=False)
+    try:
+        custom_loop(keras, tf, model, monitor, 5, None)
+    except bncheck.runtime.BatchNormError as exc:
+        return {"raised": str(exc), "same report": exc.report is monitor.report}
+    return {"raised": None}
+
+
+SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, fit_momentum_0_1, fit_frozen_base,
+                                     fit_clean, subclassed_training_true_evaluated, decorated_step_stops, raises)}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Any]:
+    from test_runtime_harness import run_scenarios
+
+    return run_scenarios(__file__, legacy_keras=False)
+
+
+def test_custom_loop_without_training_true_is_bn009(results):
+    got = results["loop_without_training"]
+    assert got["codes"] == [["BN009", "bn1"], ["BN009", "bn2"]]
+    assert got["evidence"]["BN009 bn1"]["unchanged"] == ["bn1/moving_mean", "bn1/moving_variance"]
+    assert got["evidence"]["BN009 bn1"]["moved"] == ["bn1/gamma", "bn1/beta"]
+
+
+def test_custom_loop_with_training_true_is_clean(results):
+    assert results["loop_with_training"]["codes"] == []
+    assert results["loop_with_training"]["notes"] == []
+
+
+def test_fit_with_momentum_0_1_is_bn007(results):
+    assert results["fit_momentum_0_1"]["codes"] == [["BN007", "bn1"], ["BN007", "bn2"]]
+
+
+def test_fit_with_a_frozen_base_is_clean_and_names_the_frozen_layers(results):
+    got = results["fit_frozen_base"]
+    assert got["codes"] == []
+    assert [n for n in got["notes"] if "frozen on purpose" in n] == [
+        "frozen on purpose (trainable=False), not judged: base/bn1, base/bn2: their moving statistics did not "
+        "move, as expected"]
+
+
+def test_fit_clean_on_the_keras3_callback_base(results):
+    assert results["fit_clean"]["codes"] == []
+    assert results["fit_clean"]["type"] == "keras.src.callbacks.callback"
+
+
+def test_training_true_fixed_in_call_evaluated_is_bn003_and_bn002(results):
+    assert results["subclassed_training_true_evaluated"]["codes"] == [
+        ["BN002", "bn1"], ["BN002", "bn2"], ["BN003", "bn1"], ["BN003", "bn2"]]
+
+
+def test_decorated_step_stops_after_the_judgement(results):
+    got = results["decorated_step_stops"]
+    assert got["ran"] == 2
+    assert got["codes"] == [["BN009", "bn1"], ["BN009", "bn2"]]
+
+
+def test_on_finding_raise(results):
+    got = results["raises"]
+    assert got["raised"].startswith("bncheck: BN009 bn1: the moving statistics stayed at their initial 0 and 1 "
+                                    "for 2 training steps") and got["raised"].endswith("(and 1 more)")
+    assert got["same report"] is True
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_runtime_harness import main
+
+    main(SCENARIOS)
