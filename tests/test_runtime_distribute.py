@@ -49,8 +49,9 @@ def _subclassed(keras: Any, bn_training: bool | None, dtype: str | None) -> Any:
 
 def _fit(bn_training: bool | None, mirrored: bool, dtype: str | None) -> dict[str, Any]:
     keras, tf = _setup()
-    import bncheck.runtime
     from test_runtime_harness import outcome, tiny_data
+
+    import bncheck.runtime
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if mirrored else tf.distribute.get_strategy()
     with strategy.scope():
@@ -110,8 +111,8 @@ def test_mirrored_strategy_bn_fixed_in_inference_mode_is_bn009(results):
 def test_mixed_precision_clean(results):
     got = results["mixed_precision_clean"]
     assert (got["conv dtype"], got["moving dtype"], got["codes"], got["notes"]) == ("float16", "float32", [], [
-        STATIC_NOTE, "the model was built during its first step: the moving statistics are compared with their values "
-        "after step 1"])
+        STATIC_NOTE, ("the model was built during its first step: the moving statistics are compared with their "
+                      "values after step 1")])
 
 
 def test_mixed_precision_bn_fixed_in_inference_mode_is_bn009(results):

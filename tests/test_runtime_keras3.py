@@ -21,8 +21,9 @@ def _keras() -> tuple[Any, Any]:
 
 def _loop(training: bool | None) -> dict[str, Any]:
     keras, tf = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, custom_loop, outcome
+
+    import bncheck.runtime
 
     model = convnet(keras)
     monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
@@ -39,8 +40,9 @@ def loop_with_training() -> dict[str, Any]:
 
 
 def _fit(model: Any, keras: Any, **monitor: Any) -> Any:
-    import bncheck.runtime
     from test_runtime_harness import tiny_data
+
+    import bncheck.runtime
 
     x, y = tiny_data()
     callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, **monitor)
@@ -76,8 +78,9 @@ def fit_clean() -> dict[str, Any]:
 
 def subclassed_training_true_evaluated() -> dict[str, Any]:
     keras, _ = _keras()
-    import bncheck.runtime
     from test_runtime_harness import outcome, tiny_data
+
+    import bncheck.runtime
 
     class Net(keras.Model):
         def __init__(self) -> None:
@@ -102,8 +105,9 @@ def subclassed_training_true_evaluated() -> dict[str, Any]:
 
 def decorated_step_stops() -> dict[str, Any]:
     keras, tf = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, outcome, tiny_data
+
+    import bncheck.runtime
 
     model, (x, y) = convnet(keras), tiny_data()
     optimizer, loss_fn = keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -128,8 +132,9 @@ def decorated_step_stops() -> dict[str, Any]:
 
 def raises() -> dict[str, Any]:
     keras, tf = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, custom_loop
+
+    import bncheck.runtime
 
     model = convnet(keras)
     monitor = bncheck.runtime.watch(model, steps=2, on_finding="raise", show=False)
@@ -171,8 +176,8 @@ def test_fit_with_a_frozen_base_is_clean_and_names_the_frozen_layers(results):
     got = results["fit_frozen_base"]
     assert got["codes"] == []
     assert [n for n in got["notes"] if "frozen on purpose" in n] == [
-        "frozen on purpose (trainable=False), not judged: base/bn1, base/bn2: their moving statistics did not "
-        "move, as expected"]
+        ("frozen on purpose (trainable=False), not judged: base/bn1, base/bn2: their moving statistics did not "
+         "move, as expected")]
 
 
 def test_fit_clean_on_the_keras3_callback_base(results):

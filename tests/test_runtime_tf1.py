@@ -50,8 +50,9 @@ def _monitored(tf: Any, train_op: Any, hook: Any) -> None:
 
 def _minimize(wired: bool, momentum: float = 0.99) -> dict[str, Any]:
     tf = _tf()
-    from bncheck.runtime import BatchNormHook
     from test_runtime_harness import outcome
+
+    from bncheck.runtime import BatchNormHook
 
     with tf.Graph().as_default():
         images, labels = _data(tf)
@@ -84,8 +85,9 @@ def estimator_model_fn_without_dependency() -> dict[str, Any]:
     """An Estimator ``model_fn`` (TF 2.21 no longer ships tf.compat.v1.estimator), driven the way
     Estimator.train drives it: a MonitoredTrainingSession with the spec's training hooks."""
     tf = _tf()
-    from bncheck.runtime import BatchNormHook
     from test_runtime_harness import outcome
+
+    from bncheck.runtime import BatchNormHook
 
     def model_fn(features: Any, labels: Any, mode: str) -> dict[str, Any]:
         logits = _net(tf, features, scope="estimator")
@@ -113,9 +115,9 @@ def slim_create_train_op() -> dict[str, Any]:
     for sub in ("", ".base", ".convolutional", ".core", ".normalization", ".pooling", ".variable_scope_shim"):
         sys.modules[f"tf_keras.legacy_tf_layers{sub}"] = importlib.import_module(f"tf_keras.src.legacy_tf_layers{sub}")
     import tf_slim as slim
+    from test_runtime_harness import outcome
 
     from bncheck.runtime import BatchNormHook
-    from test_runtime_harness import outcome
 
     with tf.Graph().as_default():
         images, labels = _data(tf)
@@ -135,8 +137,9 @@ def slim_create_train_op() -> dict[str, Any]:
 
 def plain_session_without_update_ops() -> dict[str, Any]:
     tf = _tf()
-    from bncheck.runtime import BatchNormHook
     from test_runtime_harness import outcome
+
+    from bncheck.runtime import BatchNormHook
 
     with tf.Graph().as_default():
         images, labels = _data(tf)

@@ -20,8 +20,9 @@ def _keras() -> tuple[Any, Any]:
 
 def _loop(training: bool | None) -> dict[str, Any]:
     keras, tf = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, custom_loop, outcome
+
+    import bncheck.runtime
 
     model = convnet(keras)
     monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
@@ -44,8 +45,9 @@ def _compiled(model: Any, keras: Any) -> Any:
 
 def fit_clean() -> dict[str, Any]:
     keras, _ = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, outcome, tiny_data
+
+    import bncheck.runtime
 
     x, y = tiny_data()
     callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False)
@@ -56,8 +58,9 @@ def fit_clean() -> dict[str, Any]:
 
 def training_true_fixed_evaluated() -> dict[str, Any]:
     keras, _ = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, outcome, tiny_data
+
+    import bncheck.runtime
 
     x, y = tiny_data()
     model = _compiled(convnet(keras, bn_training=True), keras)

@@ -38,4 +38,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["BatchNormError", "BatchNormHook", "BatchNormMonitor", "BatchNormWarning", "Monitor", "watch"]

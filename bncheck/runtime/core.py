@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bncheck.findings import Finding
 from bncheck.report import Report
@@ -26,12 +26,14 @@ class BatchNormError(RuntimeError):
 
 
 def check_options(steps: int, on_finding: str, show: bool) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise TypeError(f"steps must be an int, not {steps!r}")
+    if steps < 2:
         raise ValueError(f"steps must be an int of at least 2 (the steps watched before judging), not {steps!r}")
     if on_finding not in ON_FINDING:
         raise ValueError(f"on_finding must be one of {', '.join(map(repr, ON_FINDING))}, not {on_finding!r}")
     if not isinstance(show, bool):
-        raise ValueError(f"show must be True or False, not {show!r}")
+        raise TypeError(f"show must be True or False, not {show!r}")
 
 
 def show_report(report: Report, title: str) -> None:
@@ -39,9 +41,9 @@ def show_report(report: Report, title: str) -> None:
     shell = sys.modules.get("IPython")
     ip = getattr(shell, "get_ipython", lambda: None)() if shell is not None else None
     if ip is not None and type(ip).__name__ == "ZMQInteractiveShell":
-        from IPython.display import display  # type: ignore[import-not-found]
+        from IPython.display import display
 
-        display(report)
+        display(report)  # type: ignore[no-untyped-call]
         return
     print(f"bncheck {title}:\n{report}", file=sys.stderr)
 

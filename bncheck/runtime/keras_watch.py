@@ -5,7 +5,8 @@ imports neither Keras nor TensorFlow itself.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 

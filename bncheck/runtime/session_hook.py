@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+import tensorflow as tf  # type: ignore[import-untyped]
 
 from bncheck.report import Report
 from bncheck.runtime import judge
@@ -36,7 +36,7 @@ def _names(fetches: list[Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-class BatchNormHook(tf.compat.v1.train.SessionRunHook):
+class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
     """Watches the batch-norm layers of the graph a session runs, and proves what static checks
     can only suspect.
 
@@ -115,7 +115,7 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):
             self._outcome.note(f"the session ran {self._step} step(s), too few to judge the moving statistics")
 
     # -- plain Session loops -------------------------------------------------------------------
-    def wrap(self, session: Any) -> "HookedSession":
+    def wrap(self, session: Any) -> HookedSession:
         """For a plain ``tf.compat.v1.Session`` loop: ``sess = hook.wrap(sess)``; its ``run`` calls
         the hook around each run, ``close()`` ends the hook. Build the whole graph first."""
         return HookedSession(self, session)
@@ -163,7 +163,7 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):
             frozen = bool(params) and not any(v.op.name in trainable for v in params.values())
             stats: dict[str, Any] = {}
             momenta = [u.momentum for u in layer.updates if u.momentum is not None]
-            for role, var in moving.items():
+            for role in moving:
                 ups = layer.updates_of(roles[role])
                 if len(ups) == 1 and all(op.avg_factor == 1.0 for op in layer.ops):
                     try:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from bncheck.report import Report
 from bncheck.runtime.keras_watch import KerasWatch
@@ -41,7 +42,7 @@ class Monitor:
         return self.report
 
     @contextlib.contextmanager
-    def evaluating(self) -> Iterator["Monitor"]:
+    def evaluating(self) -> Iterator[Monitor]:
         """``with monitor.evaluating(): ...`` around an evaluation loop: moving statistics that change
         inside it are BN003 / BN002."""
         self._watch.eval_begin()
