@@ -154,7 +154,42 @@ def plain_session_without_update_ops() -> dict[str, Any]:
         return {**outcome(hook), "train_op": train_op.name}
 
 
-SCENARIOS = {f.__name__: f for f in (minimize_without_update_ops, minimize_with_update_ops, momentum_0_1,
+def eval_session_updating_statistics() -> dict[str, Any]:
+    """An evaluation session whose predictions run the BN updates (training=True, UPDATE_OPS wired)."""
+    tf = _tf()
+    from bncheck.runtime import BatchNormHook
+    from test_runtime_harness import outcome
+
+    with tf.Graph().as_default():
+        images, _ = _data(tf)
+        logits = _net(tf, images)
+        with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+            predictions = tf.argmax(logits, axis=1, name="predictions")
+        hook = BatchNormHook(steps=STEPS, show=False)
+        with tf.compat.v1.train.MonitoredSession(hooks=[hook]) as sess:
+            for _ in range(STEPS):
+                sess.run(predictions)
+        return outcome(hook)
+
+
+def stops_the_session() -> dict[str, Any]:
+    tf = _tf()
+    from bncheck.runtime import BatchNormHook
+    from test_runtime_harness import outcome
+
+    with tf.Graph().as_default():
+        images, labels = _data(tf)
+        train_op = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(_loss(tf, _net(tf, images), labels))
+        hook = BatchNormHook(steps=2, on_finding="stop", show=False)
+        ran = 0
+        with tf.compat.v1.train.MonitoredSession(hooks=[hook]) as sess:
+            while not sess.should_stop() and ran < 10:
+                sess.run(train_op)
+                ran += 1
+        return {**outcome(hook), "ran": ran}
+
+
+SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the_session, minimize_without_update_ops, minimize_with_update_ops, momentum_0_1,
                                      estimator_model_fn_without_dependency, slim_create_train_op,
                                      plain_session_without_update_ops)}
 
@@ -200,6 +235,21 @@ def test_plain_session_loop_through_wrap(results):
     got = results["plain_session_without_update_ops"]
     assert got["codes"] == [["BN001", "model/bn1"], ["BN001", "model/bn2"]]
     assert got["evidence"]["BN001 model/bn1"]["train op"] == [got["train_op"]]
+
+
+def test_eval_session_that_updates_moving_statistics_is_bn003(results):
+    got = results["eval_session_updating_statistics"]
+    assert got["codes"] == [["BN002", "model/bn1"], ["BN002", "model/bn2"], ["BN003", "model/bn1"],
+                            ["BN003", "model/bn2"]]
+    assert got["evidence"]["BN003 model/bn1"]["changed during evaluation"] == [
+        "model/bn1/moving_mean", "model/bn1/moving_variance"]
+
+
+def test_on_finding_stop_requests_the_session_stop(results):
+    # the static check of the fetched train op finds BN001 before step one: the session stops after it
+    got = results["stops_the_session"]
+    assert (got["ran"], got["codes"]) == (1, [["BN001", "model/bn1"], ["BN001", "model/bn2"]])
+    assert got["notes"] == ["the session ran 1 step(s), too few to judge the moving statistics"]
 
 
 if __name__ == "__main__":
