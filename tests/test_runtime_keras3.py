@@ -39,6 +39,25 @@ def loop_with_training() -> dict[str, Any]:
     return _loop(True)
 
 
+def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
+    """The transfer-learning guide's fine-tuning: trained statistics kept by calling the model in
+    inference mode while gamma/beta train. A note, not BN009."""
+    keras, tf = _keras()
+    from test_runtime_harness import convnet, custom_loop, outcome
+
+    import bncheck.runtime
+
+    class Quiet:
+        def step(self) -> None:
+            pass
+
+    model = convnet(keras)
+    custom_loop(keras, tf, model, Quiet(), 2, True)  # "pretraining": the moving statistics move
+    monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
+    custom_loop(keras, tf, model, monitor, STEPS, False)
+    return outcome(monitor)
+
+
 def _fit(model: Any, keras: Any, **monitor: Any) -> Any:
     from test_runtime_harness import tiny_data
 
@@ -145,7 +164,8 @@ def raises() -> dict[str, Any]:
     return {"raised": None}
 
 
-SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, fit_momentum_0_1, fit_frozen_base,
+SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, loop_fine_tuning_in_inference_mode,
+                                     fit_momentum_0_1, fit_frozen_base,
                                      fit_clean, subclassed_training_true_evaluated, decorated_step_stops, raises)}
 
 
@@ -166,6 +186,13 @@ def test_custom_loop_without_training_true_is_bn009(results):
 def test_custom_loop_with_training_true_is_clean(results):
     assert results["loop_with_training"]["codes"] == []
     assert results["loop_with_training"]["notes"] == []
+
+
+def test_fine_tuning_in_inference_mode_with_trained_statistics_is_a_note(results):
+    got = results["loop_fine_tuning_in_inference_mode"]
+    assert got["codes"] == []
+    assert got["notes"] == [f"{layer}: runs in inference mode while its gamma/beta train, keeping moving statistics "
+                            "that were already trained (the fine-tuning recipe); not reported" for layer in ("bn1", "bn2")]
 
 
 def test_fit_with_momentum_0_1_is_bn007(results):

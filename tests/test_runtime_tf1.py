@@ -157,8 +157,9 @@ def plain_session_without_update_ops() -> dict[str, Any]:
 def eval_session_updating_statistics() -> dict[str, Any]:
     """An evaluation session whose predictions run the BN updates (training=True, UPDATE_OPS wired)."""
     tf = _tf()
-    from bncheck.runtime import BatchNormHook
     from test_runtime_harness import outcome
+
+    from bncheck.runtime import BatchNormHook
 
     with tf.Graph().as_default():
         images, _ = _data(tf)
@@ -174,8 +175,9 @@ def eval_session_updating_statistics() -> dict[str, Any]:
 
 def stops_the_session() -> dict[str, Any]:
     tf = _tf()
-    from bncheck.runtime import BatchNormHook
     from test_runtime_harness import outcome
+
+    from bncheck.runtime import BatchNormHook
 
     with tf.Graph().as_default():
         images, labels = _data(tf)

@@ -90,8 +90,9 @@ class KerasWatch:
 
         try:
             static = bncheck.check_model(self.model)
-        except TypeError as exc:
-            static = Report([], [], [self.where.path], [(self.where.path, f"static checks not run: {exc}")])
+        except Exception as exc:  # noqa: BLE001 - the monitor must never stop training by itself
+            failed = f"the static checks failed ({type(exc).__name__}: {exc})"
+            static = Report([], [], [self.where.path], [(self.where.path, failed)])
         self.report.checked.extend(static.checked or [self.where.path])
         self.report.findings.extend(static.findings)
         self.report.errors.extend(static.errors)

@@ -82,9 +82,6 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
     def begin(self) -> None:
         self._graph = tf.compat.v1.get_default_graph()
 
-    def after_create_session(self, session: Any, coord: Any) -> None:
-        self._session = session
-
     def before_run(self, run_context: Any) -> Any:
         self._step += 1
         self._stop_context = run_context
@@ -128,9 +125,17 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
         from bncheck.rules.context import Context
 
         graph = self._graph if self._graph is not None else tf.compat.v1.get_default_graph()
-        names = tuple(n for n in _names(fetches) if n in {op.name for op in graph.get_operations()})
-        model = model_from_object(graph)
-        ctx = Context(model)
+        ops = {op.name for op in graph.get_operations()}
+        names = tuple(n for n in _names(fetches) if n in ops)
+        try:
+            model = model_from_object(graph)
+            ctx = Context(model)
+            ctx.layers  # noqa: B018 - the analysis runs here, where a failure is caught
+        except Exception as exc:  # noqa: BLE001 - the monitor must never stop training by itself
+            self.report.checked.append("<tf.Graph>")
+            self._outcome.note(f"the graph could not be analysed ({type(exc).__name__}: {exc}); the runtime "
+                               "judged nothing")
+            return
         self._training = bool(ancestors(model.graph, names) & ctx.optimizer_updates) if names else False
         self._train_ops = names if self._training else ()
         self._where = Where(model.source, "training run" if self._training else "evaluation run")
@@ -138,7 +143,10 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
         notes: list[tuple[str, str]] = []
         static = with_names(model, self._train_ops, () if self._training else names)
         self.report.checked.append(model.source)
-        self.report.findings.extend(check_models([static], notes=notes))
+        try:
+            self.report.findings.extend(check_models([static], notes=notes))
+        except Exception as exc:  # noqa: BLE001 - as above: a note, and the runtime checks still run
+            notes.append((model.source, f"the static checks failed ({type(exc).__name__}: {exc})"))
         for _, text in notes:
             self._outcome.note(text)
         for text in unreadable:
@@ -232,7 +240,6 @@ class HookedSession:
         if not self._began:
             self._began = True
             self._hook._graph = self._session.graph
-            self._hook.after_create_session(self._session, None)
         args = tf.compat.v1.train.SessionRunArgs(fetches, feed_dict, options)
         context = tf.compat.v1.train.SessionRunContext(args, self._session)
         extra = self._hook.before_run(context)
