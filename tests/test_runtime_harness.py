@@ -145,3 +145,24 @@ def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, train
     for i in range(steps):
         train_step(x[i % 4 * 8:(i % 4 + 1) * 8], y[i % 4 * 8:(i % 4 + 1) * 8])
         monitor.step()
+
+
+def seeded(module: str) -> tuple[Any, Any]:
+    """``keras`` (Keras 3) or ``tf_keras``, seeded, and tensorflow."""
+    import importlib
+
+    import tensorflow as tf
+
+    keras = importlib.import_module(module)
+    keras.utils.set_random_seed(0)
+    return keras, tf
+
+
+def watched_loop(keras: Any, tf: Any, steps: int, training: bool | None) -> dict[str, Any]:
+    """A convnet trained ``steps`` steps by a custom loop under ``bncheck.runtime.watch``."""
+    import bncheck.runtime
+
+    model = convnet(keras)
+    monitor = bncheck.runtime.watch(model, steps=steps, show=False)
+    custom_loop(keras, tf, model, monitor, steps, training)
+    return outcome(monitor)

@@ -12,31 +12,21 @@ STEPS = 3
 
 
 def _keras() -> tuple[Any, Any]:
-    import keras
-    import tensorflow as tf
+    from test_runtime_harness import seeded
 
-    keras.utils.set_random_seed(0)
-    return keras, tf
-
-
-def _loop(training: bool | None) -> dict[str, Any]:
-    keras, tf = _keras()
-    from test_runtime_harness import convnet, custom_loop, outcome
-
-    import bncheck.runtime
-
-    model = convnet(keras)
-    monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
-    custom_loop(keras, tf, model, monitor, STEPS, training)
-    return outcome(monitor)
+    return seeded("keras")
 
 
 def loop_without_training() -> dict[str, Any]:
-    return _loop(None)
+    from test_runtime_harness import watched_loop
+
+    return watched_loop(*_keras(), STEPS, None)
 
 
 def loop_with_training() -> dict[str, Any]:
-    return _loop(True)
+    from test_runtime_harness import watched_loop
+
+    return watched_loop(*_keras(), STEPS, True)
 
 
 def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
