@@ -48,14 +48,14 @@ def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
     return outcome(monitor)
 
 
-def _fit(model: Any, keras: Any, **monitor: Any) -> Any:
+def _fit(model: Any, module: Any, **monitor: Any) -> Any:
     from test_runtime_harness import tiny_data
 
     import bncheck.runtime
 
     x, y = tiny_data()
     callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, **monitor)
-    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(module.optimizers.SGD(0.1), module.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
     return callback
 
@@ -154,9 +154,41 @@ def raises() -> dict[str, Any]:
     return {"raised": None}
 
 
+def warns_and_shows() -> dict[str, Any]:
+    """The default policy: each new finding is printed once (stderr) and warned about."""
+    import contextlib
+    import io
+    import warnings
+
+    keras, tf = _keras()
+    from test_runtime_harness import convnet, custom_loop
+
+    import bncheck.runtime
+
+    model, err = convnet(keras, momentum=0.1), io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(err):
+        warnings.simplefilter("always")
+        monitor = bncheck.runtime.watch(model, steps=STEPS)
+        custom_loop(keras, tf, model, monitor, STEPS + 2, None)
+    printed = [line for line in err.getvalue().splitlines() if line.startswith("bncheck ")]
+    return {"printed": printed, "warned": [str(w.message)[:20] for w in caught
+                                           if issubclass(w.category, bncheck.runtime.BatchNormWarning)]}
+
+
+def wrong_callback_base() -> dict[str, Any]:
+    keras, _ = _keras()
+    from test_runtime_harness import convnet
+
+    try:
+        _fit(convnet(keras), keras, keras="tf_keras")
+    except TypeError as exc:
+        return {"error": str(exc)}
+    return {"error": None}
+
+
 SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, loop_fine_tuning_in_inference_mode,
-                                     fit_momentum_0_1, fit_frozen_base,
-                                     fit_clean, subclassed_training_true_evaluated, decorated_step_stops, raises)}
+                                     fit_momentum_0_1, fit_frozen_base, fit_clean, subclassed_training_true_evaluated,
+                                     decorated_step_stops, raises, warns_and_shows, wrong_callback_base)}
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +250,19 @@ def test_on_finding_raise(results):
     assert got["raised"].startswith("bncheck: BN009 bn1: the moving statistics stayed at their initial 0 and 1 "
                                     "for 2 training steps") and got["raised"].endswith("(and 1 more)")
     assert got["same report"] is True
+
+
+def test_findings_are_printed_once_and_warned(results):
+    got = results["warns_and_shows"]
+    assert got["printed"] == ["bncheck before step one:", "bncheck after 3 steps:"]
+    assert got["warned"] == ["bncheck BN007 bn1: m", "bncheck BN007 bn2: m", "bncheck BN009 bn1: t",
+                             "bncheck BN009 bn2: t"]
+
+
+def test_a_callback_for_the_other_keras_says_which_to_pass(results):
+    assert results["wrong_callback_base"]["error"] == (
+        "this BatchNormMonitor is a tf_keras callback but the model is a keras model: pass "
+        "BatchNormMonitor(keras='keras')")
 
 
 if __name__ == "__main__":
