@@ -48,7 +48,7 @@ def _monitored(tf: Any, train_op: Any, hook: Any) -> None:
             sess.run(train_op)
 
 
-def _minimize(wired: bool, momentum: float = 0.99) -> dict[str, Any]:
+def _minimize(wired: bool, momentum: float = 0.99, measure: bool = False) -> dict[str, Any]:
     tf = _tf()
     from test_runtime_harness import outcome
 
@@ -64,7 +64,7 @@ def _minimize(wired: bool, momentum: float = 0.99) -> dict[str, Any]:
                 train_op = opt.minimize(loss, global_step=step, name="train")
         else:
             train_op = opt.minimize(loss, global_step=step, name="train")
-        hook = BatchNormHook(steps=STEPS, show=False)
+        hook = BatchNormHook(steps=STEPS, show=False, measure_momentum=measure)
         _monitored(tf, train_op, hook)
         return {**outcome(hook), "train_op": train_op.name}
 
@@ -79,6 +79,14 @@ def minimize_with_update_ops() -> dict[str, Any]:
 
 def momentum_0_1() -> dict[str, Any]:
     return _minimize(wired=True, momentum=0.1)
+
+
+def momentum_0_1_measured() -> dict[str, Any]:
+    return _minimize(wired=True, momentum=0.1, measure=True)
+
+
+def momentum_0_99_measured() -> dict[str, Any]:
+    return _minimize(wired=True, momentum=0.99, measure=True)
 
 
 def estimator_model_fn_without_dependency() -> dict[str, Any]:
@@ -191,9 +199,37 @@ def stops_the_session() -> dict[str, Any]:
         return {**outcome(hook), "ran": ran}
 
 
-SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the_session, minimize_without_update_ops, minimize_with_update_ops, momentum_0_1,
+def training_unchanged_by_the_hook() -> dict[str, Any]:
+    """One seeded graph trained in three sessions, two plain and one with the hook (which judges
+    on step 2): the variables end bit-identical. Last: it turns on op determinism for the process."""
+    tf = _tf()
+    import numpy as np
+
+    from bncheck.runtime import BatchNormHook
+
+    tf.config.experimental.enable_op_determinism()
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(7)
+        images, labels = _data(tf)
+        logits = tf.nn.dropout(_net(tf, images), rate=0.3)  # a random op in the step
+        with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+            train_op = tf.compat.v1.train.AdamOptimizer(0.01).minimize(_loss(tf, logits, labels))
+
+        def train(hooks: list[Any]) -> list[bytes]:
+            with tf.compat.v1.train.MonitoredSession(hooks=hooks) as sess:
+                for _ in range(STEPS + 1):
+                    sess.run(train_op)
+                return [np.asarray(v).tobytes() for v in sess.run(tf.compat.v1.global_variables())]
+
+        plain, again, hooked = train([]), train([]), train([BatchNormHook(steps=2, show=False)])
+    return {"variables": len(plain), "plain twice": plain == again, "hooked": plain == hooked}
+
+
+SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the_session,
+                                     minimize_without_update_ops, minimize_with_update_ops, momentum_0_1,
+                                     momentum_0_1_measured, momentum_0_99_measured,
                                      estimator_model_fn_without_dependency, slim_create_train_op,
-                                     plain_session_without_update_ops)}
+                                     plain_session_without_update_ops, training_unchanged_by_the_hook)}
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +252,16 @@ def test_minimize_with_update_ops_is_clean(results):
     assert results["minimize_with_update_ops"]["codes"] == []
 
 
-def test_momentum_0_1_is_bn007_measured_on_a_step(results):
+def test_momentum_0_1_is_bn007_from_the_update_ops(results):
     got = results["momentum_0_1"]
+    assert got["codes"] == [["BN007", "model/bn1"], ["BN007", "model/bn2"]]
+    assert got["evidence"]["BN007 model/bn2"]["momentum"] == 0.1
+    assert not any(k.startswith("measured") for k in got["evidence"]["BN007 model/bn2"])
+
+
+def test_momentum_measured_on_a_step(results):
+    assert results["momentum_0_99_measured"]["codes"] == []
+    got = results["momentum_0_1_measured"]
     assert got["codes"] == [["BN007", "model/bn1"], ["BN007", "model/bn2"]]
     evidence = got["evidence"]["BN007 model/bn2"]
     assert evidence["measured moving_mean momentum (step 2)"] == pytest.approx(0.1, abs=1e-3)
@@ -252,6 +296,10 @@ def test_on_finding_stop_requests_the_session_stop(results):
     got = results["stops_the_session"]
     assert (got["ran"], got["codes"]) == (1, [["BN001", "model/bn1"], ["BN001", "model/bn2"]])
     assert got["notes"] == ["the session ran 1 step(s), too few to judge the moving statistics"]
+
+
+def test_the_hook_does_not_change_training(results):
+    assert results["training_unchanged_by_the_hook"] == {"variables": 30, "plain twice": True, "hooked": True}
 
 
 if __name__ == "__main__":

@@ -44,18 +44,28 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
     (the findings ``bncheck.check_graph(graph, train_op=...)`` gives). After ``steps`` runs it
     compares the moving statistics with their values before step one: bit-identical while the
     layer's gamma/beta moved is BN001 (its update ops exist but the train op never runs them) or
-    BN009 (the layer ran in inference mode). On step 2 it reads the batch statistics each update
-    folds in and measures the momentum applied (BN007). Runs that train nothing (an evaluation
-    session) are judged the other way: moving statistics that changed are BN003.
+    BN009 (the layer ran in inference mode). BN007 comes from the momentum the graph's update ops
+    apply (solved by the static check), and from moving statistics that never moved under a
+    momentum of 1. Runs that train nothing (an evaluation session) are judged the other way: moving
+    statistics that changed are BN003.
+
+    ``measure_momentum=True`` also measures the momentum applied on step 2, from the moving
+    statistics around it and the batch statistics each update folds in. Those are added to that
+    step's fetches, which changes how TensorFlow optimises that one step's graph: its results
+    differ in the last bits, so it is off by default (the default never changes training).
 
     ``on_finding``: ``"warn"`` (a :class:`~bncheck.runtime.BatchNormWarning`), ``"raise"``
     (:class:`~bncheck.runtime.BatchNormError`) or ``"stop"`` (``request_stop``). ``.report`` is a
     :class:`bncheck.Report`. Variables are only read, on a few steps (start, step 1-2, ``steps``).
     """
 
-    def __init__(self, steps: int = 20, on_finding: str = "warn", show: bool = True) -> None:
+    def __init__(self, steps: int = 20, on_finding: str = "warn", show: bool = True,
+                 measure_momentum: bool = False) -> None:
         check_options(steps, on_finding, show)
+        if not isinstance(measure_momentum, bool):
+            raise TypeError(f"measure_momentum must be True or False, not {measure_momentum!r}")
         self.steps = steps
+        self.measure_momentum = measure_momentum
         self.report = Report([], [], [])
         self._outcome = Outcome(self.report, on_finding, show, self._request_stop)
         self._graph: Any = None
@@ -87,7 +97,7 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
         self._stop_context = run_context
         if self._step == 1:
             self._start_checks(run_context.session, _flat_fetches(run_context.original_args.fetches))
-        if self._training and self._step == _MEASURE_AT:
+        if self.measure_momentum and self._training and self._step == _MEASURE_AT:
             stats = {f"{layer.name}/{role}": tensor for layer in self._layers for role, tensor in layer.stats.items()}
             if stats:
                 return tf.compat.v1.train.SessionRunArgs({"bncheck_batch_stats": stats})
@@ -96,7 +106,7 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
     def after_run(self, run_context: Any, run_values: Any) -> None:
         if self._judged:
             return
-        if self._training and self._step in (_MEASURE_AT - 1, _MEASURE_AT):
+        if self.measure_momentum and self._training and self._step in (_MEASURE_AT - 1, _MEASURE_AT):
             now = self._read(run_context.session, moving_only=True)
             if self._step == _MEASURE_AT:
                 results = run_values.results or {}
@@ -136,10 +146,11 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
             self._outcome.note(f"the graph could not be analysed ({type(exc).__name__}: {exc}); the runtime "
                                "judged nothing")
             return
-        self._training = bool(ancestors(model.graph, names) & ctx.optimizer_updates) if names else False
+        reach = ancestors(model.graph, names) if names else set()
+        self._training = bool(reach & ctx.optimizer_updates)
         self._train_ops = names if self._training else ()
         self._where = Where(model.source, "training run" if self._training else "evaluation run")
-        self._layers, unreadable = self._watched(graph, ctx)
+        self._layers, unreadable = self._watched(graph, ctx, reach)
         notes: list[tuple[str, str]] = []
         static = with_names(model, self._train_ops, () if self._training else names)
         self.report.checked.append(model.source)
@@ -155,7 +166,9 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
         self._start = self._read(session)
         self._outcome.publish(list(self.report.findings), "before step one")
 
-    def _watched(self, graph: Any, ctx: Any) -> tuple[list[WatchedLayer], list[str]]:
+    def _watched(self, graph: Any, ctx: Any, reach: set[str]) -> tuple[list[WatchedLayer], list[str]]:
+        """The layers and their variables; a batch statistic is fetched (step 2) only when the
+        fetched ops compute it anyway, so fetching it runs nothing more (no extra input read)."""
         variables = {v.op.name: v for v in graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)}
         trainable = {v.op.name for v in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)}
         out: list[WatchedLayer] = []
@@ -171,9 +184,10 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
             frozen = bool(params) and not any(v.op.name in trainable for v in params.values())
             stats: dict[str, Any] = {}
             momenta = [u.momentum for u in layer.updates if u.momentum is not None]
+            plain = all(op.avg_factor == 1.0 and op.branch is None for op in layer.ops)  # no cond: never dead
             for role in moving:
                 ups = layer.updates_of(roles[role])
-                if len(ups) == 1 and all(op.avg_factor == 1.0 for op in layer.ops):
+                if plain and len(ups) == 1 and ups[0].stat.node in reach:
                     try:
                         stats[role] = graph.get_tensor_by_name(f"{ups[0].stat.node}:{ups[0].stat.index}")
                     except (KeyError, ValueError):
