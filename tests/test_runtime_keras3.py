@@ -186,9 +186,32 @@ def wrong_callback_base() -> dict[str, Any]:
     return {"error": None}
 
 
+def training_unchanged_by_the_callback() -> dict[str, Any]:
+    """The same seeded fit (with validation) plain twice and with the monitor (which judges on step
+    3): bit-identical weights. Last: it turns on op determinism for the process."""
+    keras, tf = _keras()
+    import bncheck.runtime
+    from test_runtime_harness import convnet, tiny_data
+
+    tf.config.experimental.enable_op_determinism()
+    x, y = tiny_data()
+
+    def train(callbacks: list[Any]) -> list[bytes]:
+        keras.utils.set_random_seed(1)
+        model = convnet(keras)
+        model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=callbacks, validation_data=(x[:8], y[:8]))
+        return [w.tobytes() for w in model.get_weights()]
+
+    plain, again = train([]), train([])
+    hooked = train([bncheck.runtime.BatchNormMonitor(steps=3, show=False)])
+    return {"weights": len(plain), "plain twice": plain == again, "monitored": plain == hooked}
+
+
 SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, loop_fine_tuning_in_inference_mode,
                                      fit_momentum_0_1, fit_frozen_base, fit_clean, subclassed_training_true_evaluated,
-                                     decorated_step_stops, raises, warns_and_shows, wrong_callback_base)}
+                                     decorated_step_stops, raises, warns_and_shows, wrong_callback_base,
+                                     training_unchanged_by_the_callback)}
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +286,10 @@ def test_a_callback_for_the_other_keras_says_which_to_pass(results):
     assert results["wrong_callback_base"]["error"] == (
         "this BatchNormMonitor is a tf_keras callback but the model is a keras model: pass "
         "BatchNormMonitor(keras='keras')")
+
+
+def test_the_callback_does_not_change_training(results):
+    assert results["training_unchanged_by_the_callback"] == {"weights": 12, "plain twice": True, "monitored": True}
 
 
 if __name__ == "__main__":
