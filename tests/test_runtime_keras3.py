@@ -190,8 +190,9 @@ def training_unchanged_by_the_callback() -> dict[str, Any]:
     """The same seeded fit (with validation) plain twice and with the monitor (which judges on step
     3): bit-identical weights. Last: it turns on op determinism for the process."""
     keras, tf = _keras()
-    import bncheck.runtime
     from test_runtime_harness import convnet, tiny_data
+
+    import bncheck.runtime
 
     tf.config.experimental.enable_op_determinism()
     x, y = tiny_data()
