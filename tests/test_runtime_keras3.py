@@ -55,8 +55,10 @@ def _fit(model: Any, module: Any, **monitor: Any) -> Any:
 
     x, y = tiny_data()
     callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, **monitor)
+    report = callback.report
     model.compile(module.optimizers.SGD(0.1), module.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    assert callback.report is report  # one Report object, taken before fit or after
     return callback
 
 

@@ -35,11 +35,12 @@ def _callback_class(flavour: str) -> type:
             super().__init__()
             self._options = (steps, on_finding, show)
             self._watch: KerasWatch | None = None
-            self._fitting = False
+            self._report = Report([], [], [])
 
         @property
         def report(self) -> Report:
-            return self._watch.report if self._watch is not None else Report([], [], [])
+            """The monitor's :class:`bncheck.Report` (one object, filled as training goes)."""
+            return self._report
 
         def set_model(self, model: Any) -> None:
             root = type(model).__module__.split(".")[0]
@@ -48,14 +49,15 @@ def _callback_class(flavour: str) -> type:
                                 f"pass BatchNormMonitor(keras={root!r})")
             super().set_model(model)
             if self._watch is None or self._watch.model is not model:
-                self._watch = KerasWatch(model, *self._options, stop=self._stop)
+                if self._watch is not None:  # another model: a report of its own
+                    self._report = Report([], [], [])
+                self._watch = KerasWatch(model, *self._options, stop=self._stop, report=self._report)
 
         def _stop(self) -> None:
             if self._watch is not None:
                 self._watch.model.stop_training = True
 
         def on_train_begin(self, logs: Any = None) -> None:
-            self._fitting = True
             if self._watch is not None:
                 self._watch.begin()
 
@@ -64,7 +66,6 @@ def _callback_class(flavour: str) -> type:
                 self._watch.after_step()
 
         def on_train_end(self, logs: Any = None) -> None:
-            self._fitting = False
             if self._watch is not None:
                 self._watch.finish()
 

@@ -65,11 +65,12 @@ def _read(variables: dict[str, Any]) -> tuple[Snapshot, list[str]]:
 class KerasWatch:
     """The state of one watched model: baseline, steps counted, judgements made."""
 
-    def __init__(self, model: Any, steps: int, on_finding: str, show: bool, stop: Callable[[], None]) -> None:
+    def __init__(self, model: Any, steps: int, on_finding: str, show: bool, stop: Callable[[], None],
+                 report: Report | None = None) -> None:
         check_options(steps, on_finding, show)
         self.model = model
         self.steps = steps
-        self.report = Report([], [], [])
+        self.report = Report([], [], []) if report is None else report
         self.outcome = Outcome(self.report, on_finding, show, stop)
         self.layers: list[WatchedLayer] = []
         self.indicators: dict[str, Any] = {}

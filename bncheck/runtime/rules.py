@@ -67,9 +67,9 @@ model.evaluate(x_val, y_val, callbacks=[bncheck.runtime.BatchNormMonitor()])
 
 class MomentumOutOfRangeAtRuntime(RuntimeRule):
     code = "BN007"
-    how = ("the momentum applied, measured on step 2 from the moving statistics before and after it and the batch "
-           "statistics the step folded in (TF1 sessions); Keras layers: the configured momentum, checked before "
-           "step one")
+    how = ("the momentum the graph's update ops apply (TF1) or the configured one (Keras), checked before step "
+           "one; moving statistics that never moved under a momentum of 1; with measure_momentum=True the momentum "
+           "measured on step 2 from the batch statistics the step folded in (TF1 sessions)")
     bad = """
 x = tf.compat.v1.layers.batch_normalization(x, momentum=0.1, training=True)   # PyTorch's convention
 hooks = [bncheck.runtime.BatchNormHook()]
