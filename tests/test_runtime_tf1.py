@@ -6,6 +6,7 @@ The scenarios run in one subprocess (``python tests/test_runtime_tf1.py``): TF1 
 from __future__ import annotations
 
 import sys
+import tempfile
 from typing import Any
 
 import pytest
@@ -113,7 +114,8 @@ def estimator_model_fn_without_dependency() -> dict[str, Any]:
         return outcome(hook)
 
 
-def slim_create_train_op() -> dict[str, Any]:
+def _slim(create_train_op: bool) -> dict[str, Any]:
+    """A tf-slim net trained by tf-slim's own loop (training.train, with its hooks argument)."""
     tf = _tf()
     import importlib
 
@@ -136,11 +138,24 @@ def slim_create_train_op() -> dict[str, Any]:
                             scope="conv2")
             logits = slim.fully_connected(tf.reduce_mean(x, axis=[1, 2]), 3, activation_fn=None, scope="logits")
         tf.compat.v1.train.get_or_create_global_step()
-        train_op = slim.learning.create_train_op(_loss(tf, logits, labels),
-                                                 tf.compat.v1.train.GradientDescentOptimizer(0.1))
+        loss, optimizer = _loss(tf, logits, labels), tf.compat.v1.train.GradientDescentOptimizer(0.1)
+        if create_train_op:  # runs UPDATE_OPS
+            train_op = slim.learning.create_train_op(loss, optimizer)
+        else:
+            train_op = optimizer.minimize(loss, global_step=tf.compat.v1.train.get_global_step())
         hook = BatchNormHook(steps=STEPS, show=False)
-        _monitored(tf, train_op, hook)
+        with tempfile.TemporaryDirectory() as logdir:
+            slim.training.train(train_op, logdir, hooks=[hook, tf.compat.v1.train.StopAtStepHook(STEPS + 1)],
+                                save_checkpoint_secs=None, save_summaries_steps=None)
         return outcome(hook)
+
+
+def slim_create_train_op() -> dict[str, Any]:
+    return _slim(create_train_op=True)
+
+
+def slim_minimize_without_update_ops() -> dict[str, Any]:
+    return _slim(create_train_op=False)
 
 
 def plain_session_without_update_ops() -> dict[str, Any]:
@@ -229,6 +244,7 @@ SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the
                                      minimize_without_update_ops, minimize_with_update_ops, momentum_0_1,
                                      momentum_0_1_measured, momentum_0_99_measured,
                                      estimator_model_fn_without_dependency, slim_create_train_op,
+                                     slim_minimize_without_update_ops,
                                      plain_session_without_update_ops, training_unchanged_by_the_hook)}
 
 
@@ -275,6 +291,12 @@ def test_estimator_model_fn_without_the_dependency_is_bn001(results):
 
 def test_slim_create_train_op_is_clean(results):
     assert results["slim_create_train_op"]["codes"] == []
+
+
+def test_slim_minimize_without_update_ops_is_bn001(results):
+    got = results["slim_minimize_without_update_ops"]
+    assert got["codes"] == [["BN001", "net/conv1/BatchNorm"], ["BN001", "net/conv2/BatchNorm"]]
+    assert got["evidence"]["BN001 net/conv1/BatchNorm"]["steps watched"] == STEPS  # proved while training
 
 
 def test_plain_session_loop_through_wrap(results):
