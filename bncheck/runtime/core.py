@@ -1,6 +1,7 @@
 """The part every entry point shares: options, the report, and what happens on a finding (TF-free)."""
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -9,6 +10,15 @@ from bncheck.findings import Finding
 from bncheck.report import Report
 
 ON_FINDING = ("warn", "raise", "stop")
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _outside_bncheck() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside bncheck."""
+    level, frame = 2, sys._getframe(2)  # 2: the caller of the function calling this one
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 class BatchNormWarning(UserWarning):
@@ -85,5 +95,6 @@ class Outcome:
             self.stopped = True
             self.stop()
             return
+        level = _outside_bncheck()
         for f in new:
-            warnings.warn(f"bncheck {f.code} {f.layer}: {f.message}", BatchNormWarning, stacklevel=3)
+            warnings.warn(f"bncheck {f.code} {f.layer}: {f.message}", BatchNormWarning, stacklevel=level)
