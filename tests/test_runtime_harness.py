@@ -127,6 +127,14 @@ def convnet(keras: Any, name: str = "net", momentum: float = 0.99, bn_training: 
     return keras.Model(inp, out, name=name)
 
 
+def transfer_model(keras: Any) -> Any:
+    """The transfer-learning recipe: a frozen base called with training=False, a new head."""
+    base = convnet(keras, name="base")
+    base.trainable = False
+    inp = keras.Input((6, 6, 2))
+    return keras.Model(inp, keras.layers.Dense(3, name="head")(base(inp, training=False)), name="transfer")
+
+
 def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, training: bool | None) -> None:
     """A GradientTape loop calling ``model(x)`` (``training=None``) or ``model(x, training=...)``."""
     x, y = tiny_data()

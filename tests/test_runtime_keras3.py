@@ -71,13 +71,9 @@ def fit_momentum_0_1() -> dict[str, Any]:
 
 def fit_frozen_base() -> dict[str, Any]:
     keras, _ = _keras()
-    from test_runtime_harness import convnet, outcome
+    from test_runtime_harness import outcome, transfer_model
 
-    base = convnet(keras, name="base")
-    base.trainable = False
-    inp = keras.Input((6, 6, 2))
-    out = keras.layers.Dense(3, name="head")(base(inp, training=False))
-    return outcome(_fit(keras.Model(inp, out, name="transfer"), keras))
+    return outcome(_fit(transfer_model(keras), keras))
 
 
 def fit_clean() -> dict[str, Any]:

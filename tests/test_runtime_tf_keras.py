@@ -46,6 +46,18 @@ def fit_clean() -> dict[str, Any]:
     return {**outcome(callback), "type": type(callback).__mro__[1].__module__}
 
 
+def fit_frozen_base() -> dict[str, Any]:
+    keras, _ = _keras()
+    from test_runtime_harness import outcome, tiny_data, transfer_model
+
+    import bncheck.runtime
+
+    x, y = tiny_data()
+    callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False)
+    _compiled(transfer_model(keras), keras).fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    return outcome(callback)
+
+
 def training_true_fixed_evaluated() -> dict[str, Any]:
     keras, _ = _keras()
     from test_runtime_harness import convnet, outcome, tiny_data
@@ -59,7 +71,7 @@ def training_true_fixed_evaluated() -> dict[str, Any]:
     return outcome(callback)
 
 
-SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, fit_clean,
+SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, fit_clean, fit_frozen_base,
                                      training_true_fixed_evaluated)}
 
 
@@ -84,6 +96,13 @@ def test_custom_loop_with_training_true_is_clean(results):
 def test_fit_with_validation_is_clean_on_the_tf_keras_callback_base(results):
     assert results["fit_clean"]["codes"] == []
     assert results["fit_clean"]["type"] == "tf_keras.src.callbacks"
+
+
+def test_fit_with_a_frozen_base_is_clean_and_names_the_frozen_layers(results):
+    got = results["fit_frozen_base"]
+    assert (got["codes"], got["notes"]) == ([], [
+        ("frozen on purpose (trainable=False), not judged: base/bn1, base/bn2: their moving statistics did not "
+         "move, as expected")])
 
 
 def test_training_true_fixed_in_the_model_evaluated_is_bn003_and_bn002(results):
