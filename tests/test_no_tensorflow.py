@@ -29,3 +29,16 @@ def test_cli_imports_no_tensorflow():
             "print([m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras'}], file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, str(FIXTURES / "tf1")], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_importing_the_runtime_package_imports_no_tensorflow():
+    # the entry points import TensorFlow when used (inside a training process); the package, its
+    # rule list and its TF-free parts do not
+    code = ("import bncheck, bncheck.runtime, sys\n"
+            "from bncheck.runtime.rules import RUNTIME_RULES\n"
+            "import bncheck.runtime.judge, bncheck.runtime.core, bncheck.runtime.keras_watch, bncheck.runtime.watcher\n"
+            "dir(bncheck.runtime); bncheck.runtime.watch; bncheck.runtime.BatchNormWarning\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras','tf_slim'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -1,0 +1,176 @@
+"""Harness for the runtime tests (each file's scenarios train real TF models in one subprocess),
+and the TF-free judgements the entry points share."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]  # not conftest's: it sets TF_USE_LEGACY_KERAS
+MARK = "BNCHECK-RUNTIME-RESULTS "
+
+
+def run_scenarios(test_file: str, legacy_keras: bool, timeout: int = 240) -> dict[str, Any]:
+    """Run ``python <test_file>`` (its scenarios) in a fresh process; the results by scenario."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+    if legacy_keras:
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    else:
+        env.pop("TF_USE_LEGACY_KERAS", None)
+    proc = subprocess.run(["nice", "-n", "5", sys.executable, test_file], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
+    return dict(json.loads(lines[-1][len(MARK):]))
+
+
+def outcome(monitor: Any) -> dict[str, Any]:
+    """What a scenario reports: (code, layer) pairs, the notes, each finding's evidence."""
+    report = monitor.report
+    return {"codes": sorted([f.code, f.layer] for f in report.findings),
+            "notes": [text for _, text in report.notes],
+            "evidence": {f"{f.code} {f.layer}": {k: list(v) if isinstance(v, tuple) else v for k, v in f.evidence}
+                         for f in report.findings}}
+
+
+def main(scenarios: dict[str, Callable[[], dict[str, Any]]]) -> None:
+    """Run every scenario (or those named on the command line), print the results on one line."""
+    names = sys.argv[1:] or list(scenarios)
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            results[name] = scenarios[name]()
+    print(MARK + json.dumps(results))
+
+
+# --- the TF-free judgements ---------------------------------------------------------------------
+
+def test_measured_momentum_solves_the_moving_average():
+    from bncheck.runtime.judge import measured_momentum
+
+    before, stat = np.array([0.0, 0.0, 1.0], np.float32), np.array([2.0, -4.0, 3.0], np.float32)
+    for a in (0.1, 0.9, 0.99):
+        after = (a * before + (1 - a) * stat).astype(np.float32)
+        assert measured_momentum(before, after, stat) == pytest.approx(a, abs=1e-5)
+
+
+def test_measured_momentum_needs_a_gap_between_statistic_and_moving_value():
+    from bncheck.runtime.judge import measured_momentum
+
+    same = np.ones(4, np.float32)
+    assert measured_momentum(same, same, same) is None
+    assert measured_momentum(np.zeros(3), np.zeros(3), np.ones(4)) is None
+
+
+def test_findings_for_one_layer_merge_runtime_evidence_first():
+    from bncheck.runtime.judge import Where, add, finding
+
+    where = Where("<m>", "training run")
+    static = finding("BN007", "bn1", where, "static", {"momentum": 0.1, "source": "config"}, "fix")
+    runtime = finding("BN007", "bn1", where, "runtime", {"momentum": 0.1000001, "steps": 3}, "fix")
+    other = finding("BN001", "bn1", where, "runtime", {"steps": 3}, "fix")
+    findings = [static]
+    fresh = add(findings, [runtime, other])
+    assert fresh == [other]
+    assert [(f.code, f.message) for f in findings] == [("BN007", "runtime"), ("BN001", "runtime")]
+    assert findings[0].evidence == (("momentum", 0.1000001), ("steps", 3), ("source", "config"))
+
+
+def test_same_is_bit_identity():
+    from bncheck.runtime.judge import same
+
+    a = np.array([0.0, np.nan], np.float32)
+    assert same(a, a.copy())
+    assert not same(a, np.array([-0.0, np.nan], np.float32))
+    assert not same(a, a.astype(np.float64))
+    assert not same(a, None)
+
+
+def test_options_are_checked():
+    from bncheck.runtime.core import check_options
+
+    for bad, error in (({"steps": 1}, ValueError), ({"steps": True}, TypeError), ({"on_finding": "ignore"}, ValueError),
+                       ({"show": "yes"}, TypeError)):
+        kwargs: dict[str, Any] = {"steps": 20, "on_finding": "warn", "show": True, **bad}
+        with pytest.raises(error):
+            check_options(**kwargs)
+
+
+# --- tiny Keras models and data, for Keras 3 (``keras``) and tf-keras (``tf_keras``) alike -------
+
+def tiny_data(n: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return (rng.normal(3.0, 1.0, (n, 6, 6, 2)).astype("float32"), rng.integers(0, 3, n).astype("int32"))
+
+
+def convnet(keras: Any, name: str = "net", momentum: float = 0.99, bn_training: bool | None = None,
+            dtype: str | None = None) -> Any:
+    """conv -> bn1 -> conv -> bn2 -> dense; ``bn_training`` fixes ``training`` on both BN calls."""
+    layers = keras.layers
+    kw = {"dtype": dtype} if dtype else {}
+    call = {} if bn_training is None else {"training": bn_training}
+    inp = keras.Input((6, 6, 2))
+    x = layers.Conv2D(4, 3, use_bias=False, name="conv1", **kw)(inp)
+    x = layers.Activation("relu", **kw)(layers.BatchNormalization(momentum=momentum, name="bn1", **kw)(x, **call))
+    x = layers.Conv2D(4, 3, use_bias=False, name="conv2", **kw)(x)
+    x = layers.Activation("relu", **kw)(layers.BatchNormalization(momentum=momentum, name="bn2", **kw)(x, **call))
+    out = layers.Dense(3, name="logits", dtype="float32")(layers.GlobalAveragePooling2D(**kw)(x))
+    return keras.Model(inp, out, name=name)
+
+
+def transfer_model(keras: Any) -> Any:
+    """The transfer-learning recipe: a frozen base called with training=False, a new head."""
+    base = convnet(keras, name="base")
+    base.trainable = False
+    inp = keras.Input((6, 6, 2))
+    return keras.Model(inp, keras.layers.Dense(3, name="head")(base(inp, training=False)), name="transfer")
+
+
+def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, training: bool | None) -> None:
+    """A GradientTape loop calling ``model(x)`` (``training=None``) or ``model(x, training=...)``."""
+    x, y = tiny_data()
+    optimizer = keras.optimizers.SGD(0.1)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kwargs = {} if training is None else {"training": training}
+
+    @tf.function
+    def train_step(xb: Any, yb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, **kwargs))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    for i in range(steps):
+        train_step(x[i % 4 * 8:(i % 4 + 1) * 8], y[i % 4 * 8:(i % 4 + 1) * 8])
+        monitor.step()
+
+
+def seeded(module: str) -> tuple[Any, Any]:
+    """``keras`` (Keras 3) or ``tf_keras``, seeded, and tensorflow."""
+    import importlib
+
+    import tensorflow as tf
+
+    keras = importlib.import_module(module)
+    keras.utils.set_random_seed(0)
+    return keras, tf
+
+
+def watched_loop(keras: Any, tf: Any, steps: int, training: bool | None) -> dict[str, Any]:
+    """A convnet trained ``steps`` steps by a custom loop under ``bncheck.runtime.watch``."""
+    import bncheck.runtime
+
+    model = convnet(keras)
+    monitor = bncheck.runtime.watch(model, steps=steps, show=False)
+    custom_loop(keras, tf, model, monitor, steps, training)
+    return outcome(monitor)
