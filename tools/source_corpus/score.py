@@ -79,6 +79,7 @@ class Case:
     expected: tuple[Expectation, ...]
     silent: tuple[str, ...]  # codes judged absent by reading the program
     confirmed: str
+    tolerated: tuple[Expectation, ...] = ()  # arguable: reported there is no false alarm, absent no miss
 
     @property
     def mirror_name(self) -> str:
@@ -107,6 +108,7 @@ class CaseResult:
     found: list[Expectation] = field(default_factory=list)
     missed: list[Expectation] = field(default_factory=list)
     false_alarms: list[Reported] = field(default_factory=list)
+    tolerated: list[Reported] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -194,7 +196,15 @@ def parse_corpus(data: Any) -> list[Case]:
         _require(bool(expected) or bool(silent), where, "a clean case says which codes it was judged for")
         confirmed = raw.get("confirmed", "")
         _require(isinstance(confirmed, str), where, "confirmed is a string")
-        cases.append(Case(str(cid), str(repo), str(commit), tuple(paths), expected, tuple(silent), str(confirmed)))
+        tolerated_raw = raw.get("tolerated", [])
+        _require(isinstance(tolerated_raw, list), where, "tolerated is a list")
+        tolerated = []
+        for j, t in enumerate(tolerated_raw):
+            _require(isinstance(t, Mapping) and isinstance(t.get("why"), str), where, "a tolerated finding says why")
+            tolerated.append(_expectation({**t, "reason": t["why"]}, f"{where} tolerated {j}", paths))
+        cases.append(
+            Case(str(cid), str(repo), str(commit), tuple(paths), expected, tuple(silent), str(confirmed), tuple(tolerated))
+        )
     return cases
 
 
@@ -209,6 +219,8 @@ def load_corpus(path: Path) -> list[Case]:
 def materialise(case: Case, mirror_root: Path, dest: Path) -> str:
     """Write the case's files at its commit under ``dest``; '' or why it could not."""
     git_dir = mirror_root / case.mirror_name / "repo"
+    if (git_dir / ".git").is_dir():  # some snapshots arrive with a work tree
+        git_dir = git_dir / ".git"
     if not git_dir.is_dir():
         return f"no mirror at {git_dir}: run the fetch tool with source github:{case.repo}"
     for rel in case.paths:
@@ -294,7 +306,13 @@ def judge(case: Case, report: Mapping[str, Any]) -> CaseResult:
         hits = [i for i, r in enumerate(places) if exp.matches(r.code, r.path, r.line, r.cell)]
         (result.found if hits else result.missed).append(exp)
         used.update(hits)
-    result.false_alarms = [r for i, r in enumerate(places) if i not in used]
+    for i, r in enumerate(places):
+        if i in used:
+            continue
+        if any(t.matches(r.code, r.path, r.line, r.cell) for t in case.tolerated):
+            result.tolerated.append(r)
+        else:
+            result.false_alarms.append(r)
     for e in report.get("errors", []):
         if isinstance(e, Mapping):
             result.errors.append(f"{e.get('path')}: {e.get('message')}")
@@ -358,6 +376,7 @@ def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
                 "missed": [f"{e.code} {e.locations[0]}" for e in r.missed],
                 "found": [f"{e.code} {e.locations[0]}" for e in r.found],
                 "false_alarms": [str(f) for f in r.false_alarms],
+                "tolerated": [str(f) for f in r.tolerated],
                 "errors": r.errors,
                 "notes": len(r.notes),
             }
@@ -397,6 +416,8 @@ def render(results: Sequence[CaseResult], verbose: bool) -> str:
         if verbose:
             for e in r.found:
                 out.append(f"      found       {e.code} {e.locations[0]}")
+            for f in r.tolerated:
+                out.append(f"      tolerated   {f}")
             for n in r.notes:
                 out.append(f"      note        {n}")
     out += ["", *render_table(s["per_code"]), ""]
