@@ -229,3 +229,11 @@ def test_main_prints_the_table_and_exits_zero_unless_strict(tmp_path: Path, caps
     skipped = json.loads(capsys.readouterr().out)["skipped"]
     assert list(skipped) == ["tiny"] and skipped["tiny"].endswith("source github:someone/elsewhere")
     assert score.main(["--corpus", str(corpus), "--case", "nope"]) == 2
+
+
+def test_a_silence_on_a_file_bncheck_could_not_read_is_not_kept() -> None:
+    (case,) = score.parse_corpus({"cases": [_case(id="clean", expected=[],
+                                                  silent=[{"code": "BN001", "reason": "updates are wired"}])]})
+    result = score.judge(case, {"findings": [], "errors": [{"path": "train.py", "message": "not valid Python"}]})
+    assert score.per_code([result])["BN001"] == {"expected": 0, "found": 0, "silences": 1, "kept_silent": 0, "false_alarms": 0}
+    assert score.summary([result])["clean_cases_silent"] == 0

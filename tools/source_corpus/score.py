@@ -44,7 +44,7 @@ class CorpusError(ValueError):
 @dataclass(frozen=True)
 class Location:
     """Where a finding may be reported: a path in the case, a line (a span for one statement
-    written over several lines), and for notebooks the code cell (1-based, code cells only)."""
+    written over several lines), and for notebooks the cell (1-based over all cells, as ruff counts)."""
 
     path: str
     line: int
@@ -346,7 +346,8 @@ def per_code(results: Sequence[CaseResult]) -> dict[str, dict[str, int]]:
             row["found"] += sum(e.code == code for e in r.found)
             if code in r.case.silent:
                 row["silences"] += 1
-                row["kept_silent"] += code not in r.reported_codes()
+                # a file bncheck could not read is silent for the wrong reason
+                row["kept_silent"] += code not in r.reported_codes() and not r.errors
             row["false_alarms"] += sum(f.code == code for f in r.false_alarms)
         if any(row.values()):
             table[code] = row
@@ -361,7 +362,7 @@ def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
         "cases_run": len(run),
         "cases_all_right": sum(r.all_right for r in run),
         "clean_cases": sum(not r.case.expected for r in run),
-        "clean_cases_silent": sum(not r.case.expected and not r.false_alarms for r in run),
+        "clean_cases_silent": sum(not r.case.expected and not r.false_alarms and not r.errors for r in run),
         "files": sum(len(r.case.paths) for r in results),
         "repos": len({r.case.repo for r in results}),
         "false_alarms": sum(len(r.false_alarms) for r in run),
