@@ -237,3 +237,11 @@ def test_a_silence_on_a_file_bncheck_could_not_read_is_not_kept() -> None:
     result = score.judge(case, {"findings": [], "errors": [{"path": "train.py", "message": "not valid Python"}]})
     assert score.per_code([result])["BN001"] == {"expected": 0, "found": 0, "silences": 1, "kept_silent": 0, "false_alarms": 0}
     assert score.summary([result])["clean_cases_silent"] == 0
+
+
+def test_repos_lists_fetch_sources_and_marks_missing_mirrors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps({"cases": [_case(), _case(id="b", repo="other/here")]}))
+    (tmp_path / "other+here" / "repo").mkdir(parents=True)
+    assert score.main(["--corpus", str(corpus), "--mirror", str(tmp_path), "--repos"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["github:other/here", "github:someone/tiny    (missing: fetch it)"]

@@ -439,12 +439,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list found expectations and notes")
     parser.add_argument("--strict", action="store_true", help="exit 1 unless every case ran and is all right")
+    parser.add_argument("--repos", action="store_true", help="list the repositories to fetch (and which are missing)")
     args = parser.parse_args(argv)
     try:
         cases = load_corpus(args.corpus)
     except (OSError, ValueError) as exc:
         print(f"{args.corpus}: {exc}", file=sys.stderr)
         return 2
+    if args.repos:
+        for repo in sorted({c.repo for c in cases}):
+            here = (args.mirror / repo.replace("/", "+") / "repo").is_dir()
+            print(f"github:{repo}{'' if here else '    (missing: fetch it)'}")
+        return 0
     if args.case:
         unknown = sorted(set(args.case) - {c.id for c in cases})
         if unknown:
