@@ -408,19 +408,18 @@ def render(results: Sequence[CaseResult], verbose: bool) -> str:
             out.append(f"SKIP  {r.case.id}: {r.skipped}")
             continue
         out.append(f"{'ok  ' if r.all_right else 'DIFF'}  {r.case.id} ({r.case.repo}@{r.case.commit[:10]})")
-        for e in r.missed:
-            out.append(f"      missed      {e.code} {e.locations[0]}: {e.reason}")
-        for f in r.false_alarms:
-            out.append(f"      false alarm {f}")
-        for err in r.errors:
-            out.append(f"      input error {err}")
+        rows: list[tuple[str, list[str]]] = [
+            ("missed", [f"{e.code} {e.locations[0]}: {e.reason}" for e in r.missed]),
+            ("false alarm", [str(f) for f in r.false_alarms]),
+            ("input error", r.errors),
+        ]
         if verbose:
-            for e in r.found:
-                out.append(f"      found       {e.code} {e.locations[0]}")
-            for f in r.tolerated:
-                out.append(f"      tolerated   {f}")
-            for n in r.notes:
-                out.append(f"      note        {n}")
+            rows += [
+                ("found", [f"{e.code} {e.locations[0]}" for e in r.found]),
+                ("tolerated", [str(f) for f in r.tolerated]),
+                ("note", r.notes),
+            ]
+        out += [f"      {label:<11} {text}" for label, texts in rows for text in texts]
     out += ["", *render_table(s["per_code"]), ""]
     out.append(
         f"cases all right: {s['cases_all_right']} of {s['cases_run']} run ({s['cases']} in the corpus, "
