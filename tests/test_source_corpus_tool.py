@@ -128,14 +128,32 @@ def test_judge_accepts_a_statement_span_and_documented_alternatives_only() -> No
         assert len(result.missed) == 1 and len(result.false_alarms) == 1
 
 
-def test_judge_notebook_locations_by_cell_key_or_evidence() -> None:
+NOTEBOOK = json.dumps({"cells": [
+    {"cell_type": "markdown", "source": ["# title\n"]},
+    {"cell_type": "code", "source": ["import tensorflow as tf\n", "x = 1\n"]},
+    {"cell_type": "code", "source": "with tape:\n    y = model(x)\n"},
+]}).encode()
+
+
+def test_notebook_lines_count_code_cells_in_order_with_cells_numbered_over_all_cells() -> None:
+    assert score.notebook_lines(NOTEBOOK) == [(2, 1), (2, 2), (3, 1), (3, 2)]
+    assert score.notebook_lines(b"not json") == [] and score.notebook_lines(b"[1]") == []
+
+
+def test_judge_notebook_locations_by_cell_key_path_evidence_or_concatenated_line() -> None:
     exp = {"code": "BN009", "path": "nb.ipynb", "cell": 3, "line": 2, "reason": "model(x) without training=True"}
     (case,) = score.parse_corpus({"cases": [_case(paths=["nb.ipynb"], expected=[exp])]})
-    assert score.judge(case, {"findings": [_finding("BN009", "nb.ipynb", 2, cell=3)]}).all_right
-    by_evidence = _finding("BN009", "nb.ipynb", 40, evidence={"at": "nb.ipynb:cell 3:2:5"})
-    assert score.judge(case, {"findings": [by_evidence]}).all_right
-    wrong_cell = score.judge(case, {"findings": [_finding("BN009", "nb.ipynb", 2, cell=4)]})
-    assert len(wrong_cell.missed) == 1 and len(wrong_cell.false_alarms) == 1
+    nb = {"nb.ipynb": score.notebook_lines(NOTEBOOK)}
+    for finding in (
+        _finding("BN009", "nb.ipynb", 2, cell=3),
+        _finding("BN009", "nb.ipynb:cell 3", 2),
+        _finding("BN009", "nb.ipynb", 40, evidence={"at": "nb.ipynb:cell 3:2:5"}),
+        _finding("BN009", "nb.ipynb", 4),  # the 4th line of the code cells written one after another
+    ):
+        assert score.judge(case, {"findings": [finding]}, nb).all_right, finding
+    for finding in (_finding("BN009", "nb.ipynb", 2, cell=4), _finding("BN009", "nb.ipynb", 3)):
+        wrong = score.judge(case, {"findings": [finding]}, nb)
+        assert len(wrong.missed) == 1 and len(wrong.false_alarms) == 1, finding
 
 
 def test_judge_counts_input_errors_and_crashes_against_the_case() -> None:

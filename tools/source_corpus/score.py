@@ -274,33 +274,70 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
-def reported(findings: Iterable[Mapping[str, Any]]) -> list[Reported]:
+_CELL_PATH = re.compile(r"^(.*\.ipynb):cell (\d+)$")
+NotebookLines = Mapping[str, Sequence[tuple[int, int]]]
+
+
+def notebook_lines(source: bytes) -> list[tuple[int, int]]:
+    """(cell, line in cell) for each line of a notebook's code cells written one after another.
+
+    Cells are numbered from 1 over all cells, as ruff does; a notebook that does not parse maps
+    nothing."""
+    try:
+        cells = json.loads(source.decode("utf-8")).get("cells", [])
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return []
+    out: list[tuple[int, int]] = []
+    for number, cell in enumerate(cells if isinstance(cells, list) else [], 1):
+        if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
+            continue
+        text = cell.get("source", "")
+        text = "".join(text) if isinstance(text, list) else str(text)
+        out += [(number, i) for i in range(1, len(text.splitlines()) + 1)]
+    return out
+
+
+def _notebook_place(f: Mapping[str, Any], path: str, line: int | None, nb: NotebookLines) -> tuple[str, int | None, int | None]:
+    """A notebook finding's (path, cell, line): an integer ``cell`` key, ``path.ipynb:cell N``,
+    ``cell N:L`` in the evidence ``at``, or else ``line`` counted over the code cells in order."""
+    cell = _int(f.get("cell"))
+    m = _CELL_PATH.match(path)
+    if cell is None and m:
+        path, cell = m.group(1), int(m.group(2))
+    evidence = f.get("evidence")
+    at = evidence.get("at") if isinstance(evidence, Mapping) else None
+    if cell is None and isinstance(at, str):
+        hit = _CELL_AT.search(at)
+        if hit:
+            cell, line = int(hit.group(1)), int(hit.group(2))
+    lines = nb.get(path, ())
+    if cell is None and line is not None and 1 <= line <= len(lines):
+        cell, line = lines[line - 1]
+    return path, cell, line
+
+
+def reported(findings: Iterable[Mapping[str, Any]], notebooks: NotebookLines | None = None) -> list[Reported]:
     """Findings reduced to (code, path, cell, line), one per place (several layers at one line are one).
 
-    A notebook location is the finding's ``cell`` and ``line`` keys, or ``cell N:L`` in its
-    evidence ``at``."""
+    For notebooks see :func:`_notebook_place`."""
     out: dict[tuple[str, str, int | None, int], Reported] = {}
     for f in findings:
         code, path = str(f.get("code", "")), str(f.get("path", "")).replace(os.sep, "/")
-        line, cell = _int(f.get("line")), _int(f.get("cell"))
-        evidence = f.get("evidence")
-        at = evidence.get("at") if isinstance(evidence, Mapping) else None
-        if cell is None and isinstance(at, str) and path.endswith(".ipynb"):
-            m = _CELL_AT.search(at)
-            if m:
-                cell, line = int(m.group(1)), int(m.group(2))
+        line, cell = _int(f.get("line")), None
+        if ".ipynb" in path:
+            path, cell, line = _notebook_place(f, path, line, notebooks or {})
         key = (code, path, cell, line if line is not None else 0)
         out.setdefault(key, Reported(code, path, key[3], cell, str(f.get("message", ""))[:160]))
     return list(out.values())
 
 
-def judge(case: Case, report: Mapping[str, Any]) -> CaseResult:
-    """Compare one case's report with its expectations."""
+def judge(case: Case, report: Mapping[str, Any], notebooks: NotebookLines | None = None) -> CaseResult:
+    """Compare one case's report with its expectations (``notebooks``: see :func:`notebook_lines`)."""
     result = CaseResult(case)
     if "crash" in report:
         result.skipped = f"bncheck failed: {report['crash']}"
         return result
-    places = reported(f for f in report.get("findings", []) if isinstance(f, Mapping))
+    places = reported((f for f in report.get("findings", []) if isinstance(f, Mapping)), notebooks)
     used: set[int] = set()
     for exp in case.expected:
         hits = [i for i, r in enumerate(places) if exp.matches(r.code, r.path, r.line, r.cell)]
@@ -327,7 +364,12 @@ def score_case(case: Case, mirror_root: Path) -> CaseResult:
         why = materialise(case, mirror_root, Path(tmp))
         if why:
             return CaseResult(case, skipped=why)
-        return judge(case, run_bncheck(Path(tmp), case.paths))
+        notebooks = {
+            p: notebook_lines(Path(tmp).joinpath(*PurePosixPath(p).parts).read_bytes())
+            for p in case.paths
+            if p.endswith(".ipynb")
+        }
+        return judge(case, run_bncheck(Path(tmp), case.paths), notebooks)
 
 
 # ---------------------------------------------------------------------------------------------
