@@ -263,3 +263,17 @@ def test_repos_lists_fetch_sources_and_marks_missing_mirrors(tmp_path: Path, cap
     (tmp_path / "other+here" / "repo").mkdir(parents=True)
     assert score.main(["--corpus", str(corpus), "--mirror", str(tmp_path), "--repos"]) == 0
     assert capsys.readouterr().out.splitlines() == ["github:other/here", "github:someone/tiny    (missing: fetch it)"]
+
+
+def test_compare_lists_what_was_fixed_and_what_regressed() -> None:
+    (case,) = score.parse_corpus({"cases": [_case()]})
+    before = score.summary([score.judge(case, {"findings": [_finding("BN010", "ops.py", 2)]})])
+    after = score.summary([score.judge(case, {"findings": [_finding("BN001", "train.py", 9)],
+                                              "errors": [{"path": "ops.py", "message": "bad"}]})])
+    assert score.compare(before, after)[2:] == [
+        "tiny: now found: BN001 train.py:9",
+        "tiny: false alarm gone: BN010 ops.py:2 (m)",
+        "tiny: new input error: ops.py: bad",
+    ]
+    assert score.compare(after, after)[2:] == ["(none)"]
+    assert score.compare({}, after)[2:] == ["tiny: not in the previous run"]

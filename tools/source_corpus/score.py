@@ -428,6 +428,28 @@ def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
     }
 
 
+def compare(before: Any, after: Mapping[str, Any]) -> list[str]:
+    """What changed between two summaries (the ``--json`` output): per case, what was missed, found
+    or falsely reported before and is not now, and the reverse."""
+    def places(summary_: Any) -> dict[str, dict[str, set[str]]]:
+        cases = summary_.get("cases_detail", []) if isinstance(summary_, Mapping) else []
+        return {
+            str(c.get("id")): {k: set(map(str, c.get(k, []))) for k in ("missed", "false_alarms", "errors")}
+            for c in cases
+            if isinstance(c, Mapping)
+        }
+
+    old, new = places(before), places(after)
+    lines = []
+    for cid in sorted(set(old) & set(new)):
+        for key, better, worse in (("missed", "now found", "now missed"), ("false_alarms", "false alarm gone", "new false alarm"),
+                                   ("errors", "input error gone", "new input error")):
+            lines += [f"{cid}: {better}: {x}" for x in sorted(old[cid][key] - new[cid][key])]
+            lines += [f"{cid}: {worse}: {x}" for x in sorted(new[cid][key] - old[cid][key])]
+    lines += [f"{cid}: not in the previous run" for cid in sorted(set(new) - set(old))]
+    return ["", "changes since the previous run:", *(lines or ["(none)"])]
+
+
 def bncheck_origin() -> str:
     spec = importlib.util.find_spec("bncheck")
     return str(Path(spec.origin).parent) if spec and spec.origin else "(bncheck not importable)"
@@ -481,6 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="also list found expectations and notes")
     parser.add_argument("--strict", action="store_true", help="exit 1 unless every case ran and is all right")
     parser.add_argument("--repos", action="store_true", help="list the repositories to fetch (and which are missing)")
+    parser.add_argument("--compare", type=Path, metavar="JSON", help="a previous --json output: list what changed since")
     args = parser.parse_args(argv)
     try:
         cases = load_corpus(args.corpus)
@@ -500,6 +523,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases = [c for c in cases if c.id in args.case]
     results = [score_case(c, args.mirror) for c in cases]
     print(json.dumps(summary(results), indent=2) if args.json else render(results, args.verbose))
+    if args.compare:
+        try:
+            before = json.loads(args.compare.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"{args.compare}: {exc}", file=sys.stderr)
+            return 2
+        print("\n".join(compare(before, summary(results))))
     if args.strict and not all(r.all_right for r in results):
         return 1
     return 0
