@@ -277,3 +277,13 @@ def test_compare_lists_what_was_fixed_and_what_regressed() -> None:
     ]
     assert score.compare(after, after)[2:] == ["(none)"]
     assert score.compare({}, after)[2:] == ["tiny: not in the previous run"]
+
+
+def test_a_case_shipping_its_own_bncheck_module_is_not_imported(tmp_path: Path) -> None:
+    (tmp_path / "bncheck").mkdir()
+    (tmp_path / "bncheck" / "__init__.py").write_text("raise SystemExit('the case folder was imported')\n")
+    (tmp_path / "bncheck" / "__main__.py").write_text("raise SystemExit('the case folder was imported')\n")
+    (tmp_path / "train.py").write_text(TRAIN)
+    report = score.run_bncheck(tmp_path, ["train.py"])
+    assert "crash" not in report
+    assert [(f["code"], f["path"], f["line"]) for f in report["findings"]] == [("BN001", "train.py", 9)]

@@ -248,7 +248,8 @@ def _child_env() -> dict[str, str]:
 
 def run_bncheck(folder: Path, paths: Sequence[str]) -> dict[str, Any]:
     """bncheck's JSON report on the named files (paths relative to ``folder``)."""
-    command = [sys.executable, "-m", "bncheck", "--isolated", "--exit-zero", "--output-format", "json"]
+    # -P: the case folder (third-party files, maybe a bncheck.py of its own) is not put on sys.path
+    command = [sys.executable, "-P", "-m", "bncheck", "--isolated", "--exit-zero", "--output-format", "json"]
     command += ["--jobs", "1", "--timeout", "300", "--", *paths]
     try:
         done = subprocess.run(
