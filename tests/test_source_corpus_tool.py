@@ -287,3 +287,15 @@ def test_a_case_shipping_its_own_bncheck_module_is_not_imported(tmp_path: Path) 
     report = score.run_bncheck(tmp_path, ["train.py"])
     assert "crash" not in report
     assert [(f["code"], f["path"], f["line"]) for f in report["findings"]] == [("BN001", "train.py", 9)]
+
+
+def test_tolerated_findings_are_neither_false_alarms_nor_misses() -> None:
+    tolerated = [{"code": "BN002", "path": "train.py", "line": 5, "why": "samples drawn during training"}]
+    (case,) = score.parse_corpus({"cases": [_case(tolerated=tolerated)]})
+    reported = score.judge(case, {"findings": [_finding("BN001", "train.py", 9), _finding("BN002", "train.py", 5)]})
+    assert reported.all_right and [(f.code, f.line) for f in reported.tolerated] == [("BN002", 5)]
+    assert score.judge(case, {"findings": [_finding("BN001", "train.py", 9)]}).all_right
+    elsewhere = score.judge(case, {"findings": [_finding("BN001", "train.py", 9), _finding("BN002", "train.py", 6)]})
+    assert [(f.code, f.line) for f in elsewhere.false_alarms] == [("BN002", 6)]
+    with pytest.raises(score.CorpusError, match="says why"):
+        score.parse_corpus({"cases": [_case(tolerated=[{"code": "BN002", "path": "train.py", "line": 5}])]})
