@@ -22,17 +22,18 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def _selection(value: str | Sequence[str] | None, ignoring: bool = False) -> list[str] | None:
-    """Rule-code prefixes from a comma list (``"BN001,BN007"``) or a sequence; ``ALL`` means every rule."""
+    """Rule-code prefixes from a comma list (``"BN001,BN007"``) or a sequence; ``ALL`` means every rule.
+
+    A prefix matching no rule raises :class:`bncheck.catalogue.SelectionError` (a ``ValueError``)."""
+    from bncheck.catalogue import check_known, codes
+
     if value is None:
         return None
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"select/ignore take rule codes as a string or a list of strings, not {value!r}")
-    codes = [c.strip().upper() for v in value for c in v.split(",") if c.strip()]
-    if "ALL" in codes:
-        return ["BN"] if ignoring else None
-    return codes
+    chosen = codes(value)
+    check_known(chosen, "ignore" if ignoring else "select")
+    if not ignoring and "ALL" in chosen:
+        return None
+    return chosen
 
 
 def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,

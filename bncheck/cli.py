@@ -36,24 +36,21 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 def _list_rules(fmt: str) -> None:
     """One line per rule, never wrapped; a JSON list with ``--output-format json``."""
-    from bncheck.rules import RESERVED, RULES
-    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
+    from bncheck.catalogue import ANALYSES, ENTRIES
 
-    source_rules = [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
     if fmt in ("json", "json-lines"):
-        rows = [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary} for r in RULES]
-        rows += [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary,
-                  "source_only": True} for r in source_rules]
-        rows += [{"code": code, "name": name, "severity": None, "summary": "reserved, not implemented yet"}
-                 for code, name in RESERVED.items()]
+        rows: list[dict[str, Any]] = []
+        for e in ENTRIES:
+            row: dict[str, Any] = {"code": e.code, "name": e.name, "severity": str(e.severity), "summary": e.summary,
+                                   "analyses": list(e.analyses)}
+            if e.analyses == ("source",):
+                row["source_only"] = True
+            rows.append(row)
         click.echo(json.dumps(rows, indent=2) if fmt == "json" else "\n".join(json.dumps(r) for r in rows))
         return
-    for rule in RULES:
-        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary}")
-    for rule in source_rules:  # BN010/BN011 judge Python source only
-        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary} (source mode)")
-    for code, name in RESERVED.items():
-        click.echo(f"{code} {name:<30} {'-':<8} (reserved, not implemented yet)")
+    for e in ENTRIES:
+        only = f" ({e.analyses[0]} mode)" if len(e.analyses) == 1 and len(ANALYSES) > 1 else ""
+        click.echo(f"{e.code} {e.name:<30} {str(e.severity):<8} {e.summary}{only}")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,14 +123,13 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         _list_rules(fmt)
         return
     if explain:
-        from bncheck.rules import by_code
-        from bncheck.source.rules import source_only
+        from bncheck.catalogue import entry
 
-        rule = by_code(explain) or source_only(explain)  # type: ignore[assignment]
-        if rule is None:
-            click.echo(f"bncheck: unknown rule code {explain!r} (see --list-rules)", err=True)
+        found = entry(explain)
+        if found is None:
+            click.echo(f"bncheck: unknown rule code {printable(explain)!r} (see --list-rules)", err=True)
             sys.exit(2)
-        click.echo(rule.explain())
+        click.echo(found.explain())
         return
     try:
         settings = load_settings(config_file, isolated=isolated)
@@ -149,10 +145,8 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     fail_on = fail_on or settings.fail_on or "error"
     where = f"in {settings.source}" if settings.source else ""
     select = select or tuple(settings.select or ())
-    if settings.extend_select:
-        from bncheck.rules import RULES
-
-        select = (select or tuple(r.code for r in RULES)) + tuple(settings.extend_select)
+    if settings.extend_select and select:  # no select: every rule already
+        select = select + tuple(settings.extend_select)
     ignore = ignore + tuple(settings.ignore)
     if show_settings:
         shown = settings.describe()
@@ -219,21 +213,17 @@ def _console(color: str, file: Any = None) -> Console:
 
 
 def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
-    """Rule-code prefixes; ``ALL`` is every rule; a prefix matching no rule is a usage error."""
-    codes = [c.upper() for c in _codes(values)]
-    if not codes:
-        return None if option == "--select" else []
-    from bncheck.rules import RESERVED, RULES  # only when codes are given: the rules import numpy
-    from bncheck.source.rules import SOURCE_ONLY_CODES  # BN010/BN011: source mode
+    """Rule-code prefixes (``ALL``: every rule); a prefix matching no rule is a usage error."""
+    from bncheck.catalogue import SelectionError, check_known, codes
 
-    if "ALL" in codes:
-        return None if option == "--select" else [r.code for r in RULES]
-
-    known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)
-    unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
-    if unknown:
-        raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")
-    return codes if codes or option == "--ignore" else None
+    chosen = codes(values)
+    try:
+        check_known(chosen, option)
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from None
+    if option.startswith("--select"):
+        return None if not chosen or "ALL" in chosen else chosen
+    return chosen
 
 
 def _write_report(report: Any, fmt: str, output_file: str | None, console: Console, *, quiet: bool,
@@ -247,10 +237,10 @@ def _write_report(report: Any, fmt: str, output_file: str | None, console: Conso
         else:
             text = render(report, fmt, quiet=quiet)
         if statistics:
-            from bncheck.rules import by_code
+            from bncheck.catalogue import entry
 
             counts = Counter(f.code for f in report.findings)
-            stats = "\n".join(f"{n:>5}  {code}  {by_code(code).name if by_code(code) else ''}".rstrip()
+            stats = "\n".join(f"{n:>5}  {code}  {getattr(entry(code), 'name', '')}".rstrip()
                                for code, n in sorted(counts.items()))
             text = stats if text is None else (text + "\n" + stats if text else stats)
         if text:

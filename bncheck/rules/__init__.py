@@ -1,6 +1,7 @@
-"""The rule catalogue. Codes are stable; one module per rule."""
+"""Artefact mode's registry of rules (see :mod:`bncheck.catalogue`), one module per code."""
 from __future__ import annotations
 
+from bncheck import catalogue
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.bn001_update_not_run import UpdateNotRun
 from bncheck.rules.bn002_batch_stats_at_inference import BatchStatsAtInference
@@ -23,7 +24,6 @@ RULES: tuple[type[Rule], ...] = (
     TrainingHardcodedInModel,
     BnFrozenInTrainStep,
 )
-RESERVED: dict[str, str] = {}
 
 
 def by_code(code: str) -> type[Rule] | None:
@@ -32,11 +32,8 @@ def by_code(code: str) -> type[Rule] | None:
 
 def selected(select: tuple[str, ...] | list[str] | None = None,
              ignore: tuple[str, ...] | list[str] | None = None) -> list[type[Rule]]:
-    """Rules whose code starts with a ``select`` prefix (all if none) and no ``ignore`` prefix."""
-    sel = [s.upper() for s in select or ()]
-    ign = [s.upper() for s in ignore or ()]
-    return [r for r in RULES
-            if (not sel or any(r.code.startswith(p) for p in sel)) and not any(r.code.startswith(p) for p in ign)]
+    """The artefact rules ``select``/``ignore`` choose (see :func:`bncheck.catalogue.is_selected`)."""
+    return catalogue.selected(RULES, select, ignore)
 
 
-__all__ = ["RULES", "RESERVED", "Example", "Rule", "by_code", "selected"]
+__all__ = ["RULES", "Example", "Rule", "by_code", "selected"]
