@@ -324,21 +324,15 @@ def usable_codes(select: Sequence[str] | None, ignore: Sequence[str] | None,
     return [e.code for e in selected(ENTRIES, select, ignore) if e.code in available]
 
 
-def unusable_selection(select: Sequence[str] | None, ignore: Sequence[str] | None,
-                       analyses: Iterable[str]) -> str | None:
-    """Why the selection leaves no rule to run on inputs read by ``analyses``, or None."""
+def unusable_selection(select: Sequence[str] | None, analyses: Iterable[str]) -> str | None:
+    """Why ``select`` applies to none of the inputs read by ``analyses`` (it names only codes none of
+    them implements), or None. ``ignore`` only takes rules away, as asked: never an error."""
     analyses = sorted(set(analyses), key=list(ANALYSES).index)
-    if not analyses or (not select and not ignore):
+    if not analyses or not select or usable_codes(select, None, analyses):
         return None
-    if usable_codes(select, ignore, analyses):
-        return None
-    chosen = [e.code for e in selected(ENTRIES, select, ignore)]
-    given = " ".join(f"--{name} {','.join(values)}" for name, values in (("select", select), ("ignore", ignore))
-                     if values)
+    chosen = [e.code for e in selected(ENTRIES, select, None)]
     kinds = " and ".join(_INPUTS.get(a, f"{a} inputs") for a in analyses)
-    if not chosen:
-        return f"{given} leaves no rule to run"
-    return f"{given} selects only {', '.join(chosen)}, which no rule checks on {kinds}"
+    return f"--select {','.join(select)} selects only {', '.join(chosen)}, which no rule checks on {kinds}"
 
 
 _INPUTS = {"artefact": "model artefacts", "source": ".py files"}

@@ -14,7 +14,8 @@ from bncheck import __version__
 from bncheck.baseline import BaselineError, read_baseline, write_baseline
 from bncheck.baseline import apply as apply_suppressions
 from bncheck.config import ConfigError, load_settings
-from bncheck.engine import check_paths
+from bncheck.catalogue import SelectionError
+from bncheck.engine import UsageError, check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
@@ -28,10 +29,6 @@ def _tolerant_streams() -> None:
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             pass
-
-
-def _codes(values: tuple[str, ...]) -> list[str]:
-    return [c.strip() for v in values for c in v.split(",") if c.strip()]
 
 
 def _list_rules(fmt: str) -> None:
@@ -157,13 +154,6 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
-    if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
-        from bncheck.source.fixer import run_fixes
-
-        changed = run_fixes(paths, select=_codes(select), ignore=_codes(ignore), write=not source_fix["diff"],
-                            unsafe=source_fix["unsafe_fixes"], echo=click.echo)
-        if source_fix["diff"]:
-            sys.exit(1 if changed else 0)
     selection = _selectors(select, f"--select {where}".strip())
     ignored = _selectors(ignore, f"--ignore {where}".strip())
     try:
@@ -171,16 +161,35 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
     except BaselineError as exc:
         click.echo(f"bncheck: error: {printable(exc)}", err=True)
         sys.exit(2)
+
+    def check() -> Any:
+        return check_paths(paths, train_op=train_op, outputs=outputs, select=selection,
+                           ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
+                           exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+
     try:
-        report = check_paths(paths, train_op=train_op, outputs=outputs, select=selection,
-                             ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
-                             exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+        report = check()
         if generate_baseline:
             written = write_baseline(report, generate_baseline)
             click.echo(f"bncheck: recorded {written} finding{'s' if written != 1 else ''} in "
                        f"{printable(generate_baseline)}", err=True)
         report, unused = apply_suppressions(report, settings.suppress, baseline,
                                             os.path.basename(baseline_file or "baseline"))
+        if source_fix["diff"] or source_fix["fix"]:  # source mode fixes: the edits the findings carry
+            from bncheck.source.fixer import run_fixes
+
+            changed = run_fixes(report.findings, write=not source_fix["diff"],
+                                unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+            if source_fix["diff"]:
+                for err in report.errors:
+                    click.echo(f"bncheck: error: {printable(err)}", err=True)
+                sys.exit(2 if report.errors else 1 if changed else 0)
+            if changed:  # what is left after the fixes, as ruff reports it
+                report = check()
+                report, unused = apply_suppressions(report, settings.suppress, baseline,
+                                                    os.path.basename(baseline_file or "baseline"))
+    except (UsageError, SelectionError) as exc:  # an option that applies to none of the inputs
+        raise click.UsageError(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("bncheck: interrupted", err=True)
         sys.exit(130)

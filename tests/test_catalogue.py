@@ -90,13 +90,14 @@ def test_one_selection_rule(code, select, ignore, chosen):
 
 
 def test_unusable_selection_says_why():
-    assert catalogue.unusable_selection(["BN010"], None, ["artefact"]) == (
+    assert catalogue.unusable_selection(["BN010"], ["artefact"]) == (
         "--select BN010 selects only BN010, which no rule checks on model artefacts")
-    assert catalogue.unusable_selection(["BN005"], None, ["source"]) == (
-        "--select BN005 selects only BN005, which no rule checks on .py files")
-    assert catalogue.unusable_selection(None, ["ALL"], ["source", "artefact"]) == "--ignore ALL leaves no rule to run"
-    assert catalogue.unusable_selection(["BN005", "BN010"], None, ["source"]) is None
-    assert catalogue.unusable_selection(None, None, ["source"]) is None
+    assert catalogue.unusable_selection(["BN005", "BN006"], ["source"]) == (
+        "--select BN005,BN006 selects only BN005, BN006, which no rule checks on .py files")
+    assert catalogue.unusable_selection(["BN005", "BN010"], ["source"]) is None
+    assert catalogue.unusable_selection(["BN01"], ["source", "artefact"]) is None
+    assert catalogue.unusable_selection(None, ["source"]) is None
+    assert catalogue.unusable_selection(["BN010"], []) is None  # no input found: their errors say why
     with pytest.raises(catalogue.SelectionError, match=r"^--select BN999 matches no rule \(known: BN001, "):
         catalogue.check_known(["BN999"], "--select")
 
