@@ -1,6 +1,8 @@
 """Artefact mode's registry of rules (see :mod:`bncheck.catalogue`), one module per code."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from bncheck import catalogue
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.bn001_update_not_run import UpdateNotRun
@@ -30,8 +32,7 @@ def by_code(code: str) -> type[Rule] | None:
     return next((r for r in RULES if r.code == code.upper()), None)
 
 
-def selected(select: tuple[str, ...] | list[str] | None = None,
-             ignore: tuple[str, ...] | list[str] | None = None) -> list[type[Rule]]:
+def selected(select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> list[type[Rule]]:
     """The artefact rules ``select``/``ignore`` choose (see :func:`bncheck.catalogue.is_selected`)."""
     return catalogue.selected(RULES, select, ignore)
 

@@ -1,6 +1,8 @@
 """Source mode's registry of rules (see :mod:`bncheck.catalogue`), one module per code."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from bncheck import catalogue
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
 from bncheck.source.rules.bn001_update_not_run import UpdateNotRunSource
@@ -24,7 +26,7 @@ SOURCE_RULES: tuple[type[SourceRule], ...] = (
 )
 
 
-def selected(select: list[str] | tuple[str, ...] | None, ignore: list[str] | tuple[str, ...] | None) -> list[type[SourceRule]]:
+def selected(select: Sequence[str] | None, ignore: Sequence[str] | None) -> list[type[SourceRule]]:
     """The source rules ``select``/``ignore`` choose (see :func:`bncheck.catalogue.is_selected`)."""
     return catalogue.selected(SOURCE_RULES, select, ignore)
 
