@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -29,8 +28,13 @@ ANALYSES: dict[str, str] = {
 ALL = "ALL"
 
 
-class SelectionError(ValueError):
-    """A ``select``/``ignore`` value bncheck cannot use (an unknown code, or nothing left to run)."""
+class UsageError(ValueError):
+    """An option or setting bncheck cannot use, or that applies to none of the inputs given (the
+    command exits 2); :mod:`bncheck.engine` raises it too."""
+
+
+class SelectionError(UsageError):
+    """A ``select``/``ignore`` value bncheck cannot use: a code prefix that matches no rule."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Entry:
 
 def _reflow(doc: str) -> str:
     """Paragraphs of a docstring, each on lines as written (indentation removed)."""
+    import inspect
+
     return inspect.cleandoc(doc).strip()
 
 

@@ -14,8 +14,8 @@ from bncheck import __version__
 from bncheck.baseline import BaselineError, read_baseline, write_baseline
 from bncheck.baseline import apply as apply_suppressions
 from bncheck.config import ConfigError, load_settings
-from bncheck.catalogue import SelectionError
-from bncheck.engine import UsageError, check_paths
+from bncheck.catalogue import UsageError
+from bncheck.engine import check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
 from bncheck.findings import Severity
@@ -188,7 +188,7 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
                 report = check()
                 report, unused = apply_suppressions(report, settings.suppress, baseline,
                                                     os.path.basename(baseline_file or "baseline"))
-    except (UsageError, SelectionError) as exc:  # an option that applies to none of the inputs
+    except UsageError as exc:  # an option that applies to none of the inputs
         raise click.UsageError(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("bncheck: interrupted", err=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 from bncheck import collector
+from bncheck.catalogue import UsageError
 from bncheck.errors import InputError
 from bncheck.findings import Finding
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
@@ -246,10 +247,6 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
         raise UsageError(problem)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
     return report
-
-
-class UsageError(ValueError):
-    """An option or setting that applies to none of the inputs given (exit status 2 on the command)."""
 
 
 def _analysis(target: Target) -> str:

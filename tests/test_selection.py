@@ -117,3 +117,14 @@ def test_graph_options_no_input_uses_are_a_usage_error(option):
         in on_source.stderr
     on_graph = _run(META, option, "typo")  # a graph: the name is checked against its nodes, as before
     assert on_graph.exit_code == 2 and "is not a node of this graph" in on_graph.stderr
+
+
+def test_check_graph_raises_for_options_that_cannot_apply():
+    from bncheck.protos import message_class
+
+    meta = message_class("tensorflow.MetaGraphDef").FromString(META.read_bytes())
+    assert {c for c, _ in bncheck.check_graph(meta, select="BN007").codes()} == {"BN007"}
+    with pytest.raises(UsageError, match="^--select BN010 selects only BN010, which no rule checks on model"):
+        bncheck.check_graph(meta, select="BN010")
+    with pytest.raises(SelectionError, match="^select BN999 matches no rule"):
+        bncheck.check_graph(meta, select="BN999")
