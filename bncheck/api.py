@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Sequence
 
-from bncheck.engine import (CheckOptions, UsageError, applies_to_nothing, check_models, check_paths,
-                            unknown_names, with_names)
+from bncheck.catalogue import UsageError
+from bncheck.engine import (CheckOptions, applies_to_nothing, check_models, check_paths, unknown_names,
+                            with_names)
 from bncheck.errors import InputError
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.report import Report
@@ -48,7 +49,7 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
     ``select`` / ``ignore``: rule-code prefixes, e.g. ``["BN00"]``, ``["BN007"]``.
     The graph is serialized and read like a file: nothing in it is run. An unknown code, a
     ``select`` with no rule that reads graphs, or ``train_op``/``outputs`` for an object without a
-    graph (a Keras model's config) raise :class:`bncheck.engine.UsageError` (a ``ValueError``).
+    graph (a Keras model's config) raise :class:`bncheck.catalogue.UsageError` (a ``ValueError``).
     """
     if isinstance(graph, (str, os.PathLike)):
         return check_path(graph, train_op=train_op, outputs=outputs, select=select, ignore=ignore)
@@ -95,7 +96,7 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
     ``strict=True`` raises the first unusable input's :class:`InputError` instead. A ``select``
     that matches no rule, or none that applies to the inputs found, and ``train_op``/``outputs``
-    when no input holds a graph, raise :class:`bncheck.engine.UsageError` (a ``ValueError``).
+    when no input holds a graph, raise :class:`bncheck.catalogue.UsageError` (a ``ValueError``).
     """
     if isinstance(path, (str, os.PathLike)):
         paths = [os.fspath(path)]

@@ -64,7 +64,7 @@ class Entry:
         for analysis in analyses:
             for impl in implementations(analysis):
                 if impl.code == self.code and impl.__doc__:
-                    text += f"\nIn {analysis} mode:\n\n{_reflow(impl.__doc__)}\n"
+                    text += f"\nIn {analysis} mode:\n\n{_beyond(_reflow(impl.__doc__), self.doc)}\n"
         return text
 
 
@@ -73,6 +73,12 @@ def _reflow(doc: str) -> str:
     import inspect
 
     return inspect.cleandoc(doc).strip()
+
+
+def _beyond(doc: str, said: str) -> str:
+    """``doc`` without its first paragraph when ``said`` already begins with it."""
+    first, _, rest = doc.partition("\n\n")
+    return rest if rest and " ".join(said.split()).startswith(" ".join(first.split())) else doc
 
 
 def _indent(code: str) -> str:

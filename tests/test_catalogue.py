@@ -70,7 +70,9 @@ def test_explain_shows_each_analysis_docs():
     text = catalogue.entry("bn007").explain()  # type: ignore[union-attr]
     assert text.startswith("BN007 momentum-out-of-range (warning)\n\nThe moving-average momentum (decay)")
     assert "\nBad:\n\n    tf.compat.v1.layers.batch_normalization(x, momentum=0.1," in text
-    assert "\nIn artefact mode:\n\nThe moving-average momentum (decay) is below 0.5, or not below 1." in text
+    # the artefact rule's first paragraph is the entry's own first sentence: not said twice
+    assert "\nIn artefact mode:\n\nTensorFlow's momentum is the weight of the *old* moving value" in text
+    assert text.count("The moving-average momentum (decay) is below 0.5, or not below 1.") == 1
     assert "\nIn source mode:\n\nA literal ``momentum``/``decay`` below 0.5" in text
     assert catalogue.entry("BN010").explain().startswith(  # type: ignore[union-attr]
         "BN010 bias-before-bn (info, source mode only)\n")

@@ -9,9 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 import bncheck
-from bncheck.catalogue import SelectionError
+from bncheck.catalogue import SelectionError, UsageError
 from bncheck.cli import main
-from bncheck.engine import UsageError
 from conftest import FIXTURES
 
 SOURCE = FIXTURES / "source"
