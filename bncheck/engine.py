@@ -231,7 +231,9 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
     outcomes = _run(work, jobs, timeout, memory_mb, isolate)
     results = {id(job): _result(job, outcome, timeout, memory_mb) for job, outcome in zip(work, outcomes)}
     by_path = {job[0].path: results[id(job)] for job in work if not isinstance(job, SourceJob)}
-    graphs = sum(r.graphs for r in results.values())
+    graphs: int | None = sum(r.graphs for r in results.values())
+    if any(not isinstance(job, SourceJob) and not results[id(job)].checked for job in work):
+        graphs = None  # an artefact that could not be read may hold the graph: its error says why
     for _, error, found, walk_notes in plan:  # artefacts in the order given
         _add_notes(report, walk_notes)
         if error is not None:

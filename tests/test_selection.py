@@ -127,3 +127,11 @@ def test_check_graph_raises_for_options_that_cannot_apply():
         bncheck.check_graph(meta, select="BN010")
     with pytest.raises(SelectionError, match="^select BN999 matches no rule"):
         bncheck.check_graph(meta, select="BN999")
+
+
+def test_an_unreadable_artefact_is_its_own_error_not_an_unused_graph_option(tmp_path):
+    broken = tmp_path / "broken.pb"
+    broken.write_bytes(b"\xff\xff not a graph")
+    result = _run(KERAS, broken, "--train-op", "train_op")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"bncheck: error: {broken}: ") and "applies to none" not in result.stderr
