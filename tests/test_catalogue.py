@@ -14,6 +14,7 @@ from bncheck.findings import Severity
 
 def test_every_entry_has_an_implementation_and_bad_and_good_code():
     implemented = {impl.code for analysis in ANALYSES for impl in implementations(analysis)}
+    assert [e.code for e in ENTRIES] == [f"BN{i:03d}" for i in range(1, len(ENTRIES) + 1)]  # one entry per code
     for e in ENTRIES:
         assert e.code in implemented, f"{e.code} has no implementation"
         assert e.bad.strip() and e.good.strip() and e.doc.strip() and e.summary, e.code
@@ -27,8 +28,8 @@ def test_every_implementation_has_an_entry_and_takes_its_description_from_it():
         for impl in implementations(analysis):
             e = catalogue.entry(impl.code)
             assert e is not None, f"{analysis} {impl.__name__}: {impl.code} not in the catalogue"
-            assert (impl.name, impl.severity, impl.summary, impl.bad, impl.good) == (
-                e.name, e.severity, e.summary, e.bad, e.good)
+            for attribute in ("name", "severity", "summary", "bad", "good"):  # what it says is the entry's
+                assert getattr(impl, attribute, getattr(e, attribute)) == getattr(e, attribute), impl
 
 
 def test_which_analyses_implement_each_code():
