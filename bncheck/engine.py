@@ -217,33 +217,33 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
     problem = applies_to_nothing(options, {_analysis(t) for t in targets})
     if problem:
         raise UsageError(problem)
-    artefacts = [t for t in targets if t.kind != "source"]
+    work: list[Job] = [(t, _options_for(t.path, options, per_path)) for t in targets if t.kind != "source"]
     sources = [t.path for t in targets if t.kind == "source"]
-    work: list[Job] = [(t, _options_for(t.path, options, per_path)) for t in artefacts]
-    report = Report([], [], [], [])
+    unread: list[InputError] = []
+    unparsed: list[str] = []
     if sources:  # programs: the .py files that import each other, read here to find their imports
         from bncheck.source import plan as plan_sources
 
-        groups, root, source_errors, unparsed = plan_sources(sources)
-        report.errors.extend(source_errors)
-        report.checked.extend(unparsed)
+        groups, root, unread, unparsed = plan_sources(sources)
         work += [SourceJob(tuple(g), root, tuple(_options_for(p, options, per_path) for p, _ in g)) for g in groups]
     outcomes = _run(work, jobs, timeout, memory_mb, isolate)
-    results = {id(job): _result(job, outcome, timeout, memory_mb) for job, outcome in zip(work, outcomes)}
-    by_path = {job[0].path: results[id(job)] for job in work if not isinstance(job, SourceJob)}
-    graphs: int | None = sum(r.graphs for r in results.values())
-    if any(not isinstance(job, SourceJob) and not results[id(job)].checked for job in work):
+    results = [_result(job, outcome, timeout, memory_mb) for job, outcome in zip(work, outcomes)]
+    graphs: int | None = sum(r.graphs for r in results)
+    if any(not isinstance(job, SourceJob) and not r.checked for job, r in zip(work, results)):
         graphs = None  # an artefact that could not be read may hold the graph: its error says why
-    for _, error, found, walk_notes in plan:  # artefacts in the order given
+    report = Report([], [], [], [])
+    done = iter(results)  # artefacts first, in the order given, then the programs
+    for _, error, found, walk_notes in plan:
         _add_notes(report, walk_notes)
         if error is not None:
             report.errors.append(error)
         for target in found:
-            if target.path in by_path:
-                _add(report, by_path.pop(target.path))
-    for job in work:
-        if isinstance(job, SourceJob):
-            _add(report, results[id(job)])
+            if target.kind != "source":
+                _add(report, next(done))
+    report.errors.extend(unread)
+    report.checked.extend(unparsed)
+    for result in done:
+        _add(report, result)
     problem = applies_to_nothing(options, {_analysis(t) for t in targets}, graphs)
     if problem:
         raise UsageError(problem)
