@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bncheck import collector
 from bncheck.catalogue import UsageError
@@ -87,7 +87,7 @@ class SourceJob:
         return [path for path, _ in self.files]
 
 
-Job = Union[tuple[Target, CheckOptions], SourceJob]
+Job = tuple[Target, CheckOptions] | SourceJob
 
 
 def check_job(job: Job) -> TargetResult:
