@@ -22,7 +22,7 @@ from bncheck.findings import Severity
 # a ``code`` class attribute. A new analysis plugs in with one line here, e.g.
 #     "runtime": "bncheck.runtime.rules:RUNTIME_RULES",
 ANALYSES: dict[str, str] = {
-    "artefact": "bncheck.rules:RULES",
+    "artefact": "bncheck.rules.registry:RULES",
     "source": "bncheck.source.rules:SOURCE_RULES",
 }
 ALL = "ALL"

@@ -28,8 +28,13 @@ def warm() -> None:
     """Import what checking an input needs (a pre-started worker does it while the command starts)."""
     import bncheck.loaders.checkpoint_values  # noqa: F401  (numpy)
     import bncheck.loaders.graphs  # noqa: F401  (protobuf, the vendored messages)
-    import bncheck.rules  # noqa: F401
+    import bncheck.rules.registry  # noqa: F401
     import bncheck.rules.context  # noqa: F401
+
+
+def warm_source() -> None:
+    """Import what checking ``.py`` programs needs (source mode: no numpy, no protobuf)."""
+    import bncheck.source.checker  # noqa: F401
 
 
 def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = None,
@@ -298,8 +303,9 @@ def _run(work: list[Job], jobs: int | None, timeout: float | None, memory_mb: in
     # would import the installed bncheck, not the code under test)
     if isolate and work and os.environ.get("BNCHECK_IN_PROCESS") != "1":
         try:
-            return run_isolated("bncheck.engine:check_job", work, jobs=jobs, timeout=timeout,
-                                memory_mb=memory_mb, warm="bncheck.engine:warm")
+            artefacts = any(not isinstance(job, SourceJob) for job in work)
+            return run_isolated("bncheck.engine:check_job", work, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                                warm="bncheck.engine:warm" if artefacts else "bncheck.engine:warm_source")
         except WorkersUnavailable:
             pass  # no way to start a worker here: check in this process rather than not at all
     return run_in_process(check_job, work)

@@ -104,3 +104,18 @@ def test_fix_applies_the_engines_findings_only(tmp_path, monkeypatch):
     assert "momentum=0.9," in (tmp_path / "ported.py").read_text()
     assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == []
     assert "bncheck: fixed 1 finding in 1 file" in result.stderr
+
+
+@pytest.mark.parametrize("in_process", ["0", "1"])
+def test_checking_py_files_never_imports_numpy_or_the_graph_analysis(in_process):
+    """Source mode's jobs warm and run without the artefact rules (0.1-0.2 s of imports per process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom bncheck.engine import check_paths\n"
+            f"report = check_paths([{str(MOMENTUM_PY)!r}], jobs=1)\n"
+            "print([f.code for f in report.findings], "
+            "sorted(m for m in sys.modules if m.startswith(('numpy', 'bncheck.graph', 'bncheck.rules.registry'))))")
+    env = {**os.environ, "BNCHECK_IN_PROCESS": in_process}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "['BN007'] []"
