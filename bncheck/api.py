@@ -5,7 +5,9 @@ import os
 from concurrent.futures import Executor
 from typing import Any, Iterable, Sequence
 
-from bncheck.engine import check_models, check_paths, unknown_names, with_names
+from bncheck.catalogue import UsageError
+from bncheck.engine import (CheckOptions, applies_to_nothing, check_models, check_paths, unknown_names,
+                            with_names)
 from bncheck.errors import InputError
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.report import Report
@@ -23,17 +25,18 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def _selection(value: str | Sequence[str] | None, ignoring: bool = False) -> list[str] | None:
-    """Rule-code prefixes from a comma list (``"BN001,BN007"``) or a sequence; ``ALL`` means every rule."""
+    """Rule-code prefixes from a comma list (``"BN001,BN007"``) or a sequence; ``ALL`` means every rule.
+
+    A prefix matching no rule raises :class:`bncheck.catalogue.SelectionError` (a ``ValueError``)."""
+    from bncheck.catalogue import check_known, codes
+
     if value is None:
         return None
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"select/ignore take rule codes as a string or a list of strings, not {value!r}")
-    codes = [c.strip().upper() for v in value for c in v.split(",") if c.strip()]
-    if "ALL" in codes:
-        return ["BN"] if ignoring else None
-    return codes
+    chosen = codes(value)
+    check_known(chosen, "ignore" if ignoring else "select")
+    if not ignoring and "ALL" in chosen:
+        return None
+    return chosen
 
 
 def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
@@ -45,11 +48,14 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
     default the graph's ``train_op`` collection, else the ops that run optimizer updates.
     ``outputs``: the tensors you serve, which makes the graph an inference graph for BN002-BN004.
     ``select`` / ``ignore``: rule-code prefixes, e.g. ``["BN00"]``, ``["BN007"]``.
-    The graph is serialized and read like a file: nothing in it is run.
+    The graph is serialized and read like a file: nothing in it is run. An unknown code, a
+    ``select`` with no rule that reads graphs, or ``train_op``/``outputs`` for an object without a
+    graph (a Keras model's config) raise :class:`bncheck.catalogue.UsageError` (a ``ValueError``).
     """
     if isinstance(graph, (str, os.PathLike)):
         return check_path(graph, train_op=train_op, outputs=outputs, select=select, ignore=ignore)
     train, served = _names(train_op), _names(outputs)
+    chosen, skipped = _selection(select), _selection(ignore, ignoring=True)
     try:
         from bncheck.loaders.live import model_from_object
 
@@ -58,12 +64,15 @@ def check_graph(graph: Any, train_op: Any = None, outputs: Any = None, *,
         if exc.reason.startswith("cannot check a "):  # not a kind of object bncheck reads at all
             raise TypeError(exc.reason) from None
         return Report([], [exc], [])
+    unused = applies_to_nothing(CheckOptions(train, served, None if chosen is None else tuple(chosen)),
+                                {"artefact"}, graphs=1 if len(found.graph) else 0)
+    if unused:
+        raise UsageError(unused)
     problem = unknown_names([found], train, served)
     if problem:
         return Report([], [InputError(found.source, problem)], [])
     model = with_names(found, train, served)
     notes: list[tuple[str, str]] = []
-    chosen, skipped = _selection(select), _selection(ignore, ignoring=True)
     return Report(check_models([model], chosen, skipped, notes), [], [model.source], notes)
 
 
@@ -86,7 +95,9 @@ def check_path(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
     Each input is read in a worker process (``jobs`` at a time, default: the machine's cores),
     given up after ``timeout`` seconds (``None``: never) and limited to ``memory_mb`` MiB more
     address space, so a hostile file cannot hang or exhaust the calling process or notebook.
-    ``strict=True`` raises the first unusable input's :class:`InputError` instead.
+    ``strict=True`` raises the first unusable input's :class:`InputError` instead. A ``select``
+    that matches no rule, or none that applies to the inputs found, and ``train_op``/``outputs``
+    when no input holds a graph, raise :class:`bncheck.catalogue.UsageError` (a ``ValueError``).
     ``executor``: any :class:`concurrent.futures.Executor` (Dask's ``client.get_executor()``, Ray's)
     checks each input as a task there, in a worker process with the same deadline and memory limit;
     the paths must be readable where the tasks run.

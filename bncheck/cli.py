@@ -14,6 +14,7 @@ from bncheck import __version__
 from bncheck.baseline import BaselineError, read_baseline, write_baseline
 from bncheck.baseline import apply as apply_suppressions
 from bncheck.config import ConfigError, load_settings
+from bncheck.catalogue import UsageError
 from bncheck.engine import check_paths
 from bncheck.isolation import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from bncheck.reporters.escaping import printable
@@ -32,30 +33,23 @@ def _tolerant_streams() -> None:
             pass
 
 
-def _codes(values: tuple[str, ...]) -> list[str]:
-    return [c.strip() for v in values for c in v.split(",") if c.strip()]
-
-
 def _list_rules(fmt: str) -> None:
     """One line per rule, never wrapped; a JSON list with ``--output-format json``."""
-    from bncheck.rules import RESERVED, RULES
-    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
+    from bncheck.catalogue import ANALYSES, ENTRIES
 
-    source_rules = [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
     if fmt in ("json", "json-lines"):
-        rows = [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary} for r in RULES]
-        rows += [{"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary,
-                  "source_only": True} for r in source_rules]
-        rows += [{"code": code, "name": name, "severity": None, "summary": "reserved, not implemented yet"}
-                 for code, name in RESERVED.items()]
+        rows: list[dict[str, Any]] = []
+        for e in ENTRIES:
+            row: dict[str, Any] = {"code": e.code, "name": e.name, "severity": str(e.severity), "summary": e.summary,
+                                   "analyses": list(e.analyses)}
+            if e.analyses == ("source",):
+                row["source_only"] = True
+            rows.append(row)
         click.echo(json.dumps(rows, indent=2) if fmt == "json" else "\n".join(json.dumps(r) for r in rows))
         return
-    for rule in RULES:
-        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary}")
-    for rule in source_rules:  # BN010/BN011 judge Python source only
-        click.echo(f"{rule.code} {rule.name:<30} {str(rule.severity):<8} {rule.summary} (source mode)")
-    for code, name in RESERVED.items():
-        click.echo(f"{code} {name:<30} {'-':<8} (reserved, not implemented yet)")
+    for e in ENTRIES:
+        only = f" ({e.analyses[0]} mode)" if len(e.analyses) == 1 and len(ANALYSES) > 1 else ""
+        click.echo(f"{e.code} {e.name:<30} {str(e.severity):<8} {e.summary}{only}")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,14 +127,13 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
         _list_rules(formats[-1])
         return
     if explain:
-        from bncheck.rules import by_code
-        from bncheck.source.rules import source_only
+        from bncheck.catalogue import entry
 
-        rule = by_code(explain) or source_only(explain)  # type: ignore[assignment]
-        if rule is None:
-            click.echo(f"bncheck: unknown rule code {explain!r} (see --list-rules)", err=True)
+        found = entry(explain)
+        if found is None:
+            click.echo(f"bncheck: unknown rule code {printable(explain)!r} (see --list-rules)", err=True)
             sys.exit(2)
-        click.echo(rule.explain())
+        click.echo(found.explain())
         return
     try:
         settings = load_settings(config_file, isolated=isolated)
@@ -160,10 +153,8 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
     fail_on = fail_on or settings.fail_on or "error"
     where = f"in {settings.source}" if settings.source else ""
     select = select or tuple(settings.select or ())
-    if settings.extend_select:
-        from bncheck.rules import RULES
-
-        select = (select or tuple(r.code for r in RULES)) + tuple(settings.extend_select)
+    if settings.extend_select and select:  # no select: every rule already
+        select = select + tuple(settings.extend_select)
     ignore = ignore + tuple(settings.ignore)
     if show_settings:
         shown = settings.describe()
@@ -186,13 +177,6 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
             checked_name(stdin_filename)
         except StdinError as exc:
             raise click.UsageError(str(exc)) from None
-    if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
-        from bncheck.source.fixer import run_fixes
-
-        changed = run_fixes(paths, select=_codes(select), ignore=_codes(ignore), write=not source_fix["diff"],
-                            unsafe=source_fix["unsafe_fixes"], echo=click.echo)
-        if source_fix["diff"]:
-            sys.exit(1 if changed else 0)
     selection = _selectors(select, f"--select {where}".strip())
     ignored = _selectors(ignore, f"--ignore {where}".strip())
     try:
@@ -200,12 +184,13 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
     except BaselineError as exc:
         click.echo(f"bncheck: error: {printable(exc)}", err=True)
         sys.exit(2)
-    try:
-        def check(chosen: Any) -> Any:
-            return check_paths(chosen, train_op=train_op, outputs=outputs, select=selection,
-                               ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
-                               exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
 
+    def check(chosen: Any) -> Any:
+        return check_paths(chosen, train_op=train_op, outputs=outputs, select=selection,
+                           ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
+                           exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
+
+    try:
         if from_stdin:
             report = check_stdin(sys.stdin.buffer, stdin_filename, check)
         else:
@@ -216,6 +201,21 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
                        f"{printable(generate_baseline)}", err=True)
         report, unused = apply_suppressions(report, settings.suppress, baseline,
                                             os.path.basename(baseline_file or "baseline"))
+        if source_fix["diff"] or source_fix["fix"]:  # source mode fixes: the edits the findings carry
+            from bncheck.source.fixer import run_fixes
+
+            changed = run_fixes(report.findings, write=not source_fix["diff"],
+                                unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+            if source_fix["diff"]:
+                for err in report.errors:
+                    click.echo(f"bncheck: error: {printable(err)}", err=True)
+                sys.exit(2 if report.errors else 1 if changed else 0)
+            if changed:  # what is left after the fixes, as ruff reports it
+                report = check(paths)
+                report, unused = apply_suppressions(report, settings.suppress, baseline,
+                                                    os.path.basename(baseline_file or "baseline"))
+    except UsageError as exc:  # an option that applies to none of the inputs
+        raise click.UsageError(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("bncheck: interrupted", err=True)
         sys.exit(130)
@@ -249,29 +249,25 @@ def _console(color: str, file: Any = None) -> Console:
 
 
 def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
-    """Rule-code prefixes; ``ALL`` is every rule; a prefix matching no rule is a usage error."""
-    codes = [c.upper() for c in _codes(values)]
-    if not codes:
-        return None if option == "--select" else []
-    from bncheck.rules import RESERVED, RULES  # only when codes are given: the rules import numpy
-    from bncheck.source.rules import SOURCE_ONLY_CODES  # BN010/BN011: source mode
+    """Rule-code prefixes (``ALL``: every rule); a prefix matching no rule is a usage error."""
+    from bncheck.catalogue import SelectionError, check_known, codes
 
-    if "ALL" in codes:
-        return None if option == "--select" else [r.code for r in RULES]
-
-    known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)
-    unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
-    if unknown:
-        raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")
-    return codes if codes or option == "--ignore" else None
+    chosen = codes(values)
+    try:
+        check_known(chosen, option)
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from None
+    if option.startswith("--select"):
+        return None if not chosen or "ALL" in chosen else chosen
+    return chosen
 
 
 def _statistics(report: Any) -> list[tuple[str, str, int]]:
     """(code, rule name, number of findings) per code, for --statistics."""
-    from bncheck.rules import by_code
+    from bncheck.catalogue import entry
 
     counts = Counter(f.code for f in report.findings)
-    return [(code, by_code(code).name if by_code(code) else "", n) for code, n in sorted(counts.items())]
+    return [(code, getattr(entry(code), "name", ""), n) for code, n in sorted(counts.items())]
 
 
 def _write_report(report: Any, outputs: list[tuple[str, str | None]], console: Console, *, quiet: bool,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bncheck import collector
+from bncheck.catalogue import UsageError
 from bncheck.errors import InputError
 from bncheck.findings import Finding
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
@@ -27,8 +28,13 @@ def warm() -> None:
     """Import what checking an input needs (a pre-started worker does it while the command starts)."""
     import bncheck.loaders.checkpoint_values  # noqa: F401  (numpy)
     import bncheck.loaders.graphs  # noqa: F401  (protobuf, the vendored messages)
-    import bncheck.rules  # noqa: F401
+    import bncheck.rules.registry  # noqa: F401
     import bncheck.rules.context  # noqa: F401
+
+
+def warm_source() -> None:
+    """Import what checking ``.py`` programs needs (source mode: no numpy, no protobuf)."""
+    import bncheck.source.checker  # noqa: F401
 
 
 def check_models(models: Iterable[GraphModel], select: Sequence[str] | None = None,
@@ -64,12 +70,52 @@ class CheckOptions:
 
 @dataclass
 class TargetResult:
-    """The verdict on one target, as plain picklable data (errors as ``(source, reason)``)."""
+    """The verdict on one job, as plain picklable data (errors as ``(source, reason)``)."""
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    graphs: int = 0  # graphs with nodes read: what --train-op / --serve-output can name
+
+
+@dataclass(frozen=True)
+class SourceJob:
+    """One program of ``.py`` files that import each other (analysed together), and each file's options."""
+
+    files: tuple[tuple[str, str], ...]  # (path, text)
+    root: str
+    options: tuple[CheckOptions, ...]  # per file: its selection (per-path settings applied)
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.files]
+
+
+Job = tuple[Target, CheckOptions] | SourceJob
+
+
+def check_job(job: Job) -> TargetResult:
+    """A worker's entry: an artefact target, or a program of source files."""
+    if isinstance(job, SourceJob):
+        return check_source(job)
+    return check_target(job)
+
+
+def check_source(job: SourceJob) -> TargetResult:
+    """Check one program of ``.py`` files (never imported or run); findings carry their fix edits."""
+    from bncheck.source import check_program
+
+    try:
+        found = check_program(job.files, job.root, [(o.select, o.ignore) for o in job.options])
+    except MemoryError:
+        raise
+    except Exception as exc:  # a walker bug must not hide the other inputs
+        return TargetResult(errors=[(path, f"internal error while checking ({type(exc).__name__}: {exc})")
+                                    for path in job.paths])
+    return TargetResult(findings=[f.to_finding() for f in found.findings],
+                        errors=[(e.source, e.reason) for e in found.errors], checked=found.checked,
+                        notes=found.notes)
 
 
 def check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
@@ -86,6 +132,7 @@ def _check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
     result = TargetResult()
     try:
         loaded = load(target)
+        result.graphs = sum(1 for m in loaded if len(m.graph))
         problem = unknown_names(loaded, options.train_op, options.outputs)
         if problem:
             result.errors.append((target.path, problem))
@@ -121,16 +168,17 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 memory_mb: int | None = DEFAULT_MEMORY_MB, isolate: bool = True,
                 exclude: Callable[[str], bool] | None = None, per_path: Sequence[Any] = (),
                 executor: Any = None) -> Report:
-    """Check every artefact under ``paths``; unusable inputs become report errors, not exceptions.
+    """Check every artefact and ``.py`` file under ``paths``; unusable inputs become report errors.
 
-    Each target is read and checked in a worker process (``jobs`` at a time, default: the
-    machine's cores) that is killed after ``timeout`` seconds (None: no deadline) and may use
-    ``memory_mb`` MiB of address space beyond its start. ``isolate=False`` checks in this process,
-    without deadline or memory limit. Results come in the order of ``paths``, whatever finishes first.
-    ``exclude(path)`` drops artefacts found in folders; ``per_path`` entries (see
-    :class:`bncheck.config.PerPath`) adjust the options of the targets they match. ``executor``
-    (any ``concurrent.futures.Executor``) runs each artefact as a task, under its deadline and
-    memory limit there (see :mod:`bncheck.executors`).
+    Each artefact, and each program of ``.py`` files that import each other, is one job checked in
+    a worker process (``jobs`` at a time, default: the machine's cores) that is killed after
+    ``timeout`` seconds (None: no deadline) and may use ``memory_mb`` MiB of address space beyond
+    its start. ``isolate=False`` checks in this process, without deadline or memory limit. Results
+    come in the order of ``paths``, whatever finishes first. ``exclude(path)`` drops inputs found
+    in folders; ``per_path`` entries (see :class:`bncheck.config.PerPath`) adjust the options of
+    the inputs they match. An option that applies to none of the inputs (a selection no rule of
+    theirs can use, ``train_op`` with no graph among them) raises :class:`UsageError`. ``executor`` (any ``concurrent.futures.Executor``) runs each job as a
+    task, under its deadline and memory limit there (see :mod:`bncheck.executors`).
     """
     options = CheckOptions(tuple(train_op), tuple(outputs),
                            None if select is None else tuple(select), None if ignore is None else tuple(ignore))
@@ -150,8 +198,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 plan.append((path, None, discover(path, walk_notes), walk_notes))
             except InputError as exc:
                 plan.append((path, exc, [], walk_notes))
-        report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, select, ignore,
-                             executor)
+        report = _check_plan(plan, options, jobs, timeout, memory_mb, isolate, exclude, per_path, executor)
     finally:
         if scratch is not None:
             forget(scratch)
@@ -162,11 +209,9 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
 def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tuple[str, str]]]],
                 options: CheckOptions, jobs: int | None, timeout: float | None, memory_mb: int | None,
                 isolate: bool, exclude: Callable[[str], bool] | None, per_path: Sequence[Any],
-                select: Sequence[str] | None, ignore: Sequence[str] | None, executor: Any = None) -> Report:
-    sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
-    plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
+                executor: Any = None) -> Report:
     seen: set[tuple[str, str]] = set()
-    for i, (path, error, found, walk_notes) in enumerate(plan):  # the same artefact given twice: once
+    for i, (path, error, found, walk_notes) in enumerate(plan):  # the same input given twice: once
         unique = []
         for target in found:
             key = (os.path.realpath(target.path), target.kind)
@@ -177,28 +222,71 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
                 unique.append(target)
         plan[i] = (path, error, unique, walk_notes)
     targets = [t for _, _, found, _ in plan for t in found]
-    outcomes = _run(targets, [_options_for(t.path, options, per_path) for t in targets], jobs, timeout,
-                    memory_mb, isolate, executor)
+    problem = applies_to_nothing(options, {_analysis(t) for t in targets})
+    if problem:
+        raise UsageError(problem)
+    work: list[Job] = [(t, _options_for(t.path, options, per_path)) for t in targets if t.kind != "source"]
+    sources = [t.path for t in targets if t.kind == "source"]
+    unread: list[InputError] = []
+    unparsed: list[str] = []
+    if sources:  # programs: the .py files that import each other, read here to find their imports
+        from bncheck.source import plan as plan_sources
+
+        groups, root, unread, unparsed = plan_sources(sources)
+        work += [SourceJob(tuple(g), root, tuple(_options_for(p, options, per_path) for p, _ in g)) for g in groups]
+    outcomes = _run(work, jobs, timeout, memory_mb, isolate, executor)
+    results = [_result(job, outcome, timeout, memory_mb) for job, outcome in zip(work, outcomes)]
+    graphs: int | None = sum(r.graphs for r in results)
+    if any(not isinstance(job, SourceJob) and not r.checked for job, r in zip(work, results)):
+        graphs = None  # an artefact that could not be read may hold the graph: its error says why
     report = Report([], [], [], [])
-    done = iter(zip(targets, outcomes))
+    done = iter(results)  # artefacts first, in the order given, then the programs
     for _, error, found, walk_notes in plan:
         _add_notes(report, walk_notes)
         if error is not None:
             report.errors.append(error)
-        for _ in found:
-            target, outcome = next(done)
-            result = _result(target, outcome, timeout, memory_mb)
-            report.findings.extend(result.findings)
-            report.errors.extend(InputError(source, reason) for source, reason in result.errors)
-            report.checked.extend(result.checked)
-            _add_notes(report, result.notes)
-    if sources:  # whole-program analysis across the .py files, in its own worker processes
-        from bncheck.source import check_targets as check_source_targets
-
-        check_source_targets(sources, select, ignore, report.findings, report.errors, report.checked, report.notes,
-                             jobs=jobs)
+        for target in found:
+            if target.kind != "source":
+                _add(report, next(done))
+    report.errors.extend(unread)
+    report.checked.extend(unparsed)
+    for result in done:
+        _add(report, result)
+    problem = applies_to_nothing(options, {_analysis(t) for t in targets}, graphs)
+    if problem:
+        raise UsageError(problem)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
     return report
+
+
+def _analysis(target: Target) -> str:
+    return "source" if target.kind == "source" else "artefact"
+
+
+def applies_to_nothing(options: CheckOptions, analyses: set[str], graphs: int | None = None) -> str | None:
+    """Why an option given applies to none of the inputs, or None; ``analyses`` are the kinds of input
+    found ("artefact", "source"), ``graphs`` the graphs read (None: not read yet)."""
+    from bncheck.catalogue import unusable_selection
+
+    if not analyses:
+        return None  # nothing found: the inputs' own errors say why
+    problem = unusable_selection(options.select, analyses)
+    if problem:
+        return problem
+    names = [(option, values) for option, values in (("--train-op", options.train_op),
+                                                      ("--serve-output", options.outputs)) if values]
+    if names and ("artefact" not in analyses or graphs == 0):
+        option, values = names[0]
+        inputs = "the inputs are .py files" if "artefact" not in analyses else "no input holds a graph"
+        return f"{option} {','.join(values)} applies to none of the inputs ({inputs}: it names a graph node)"
+    return None
+
+
+def _add(report: Report, result: TargetResult) -> None:
+    report.findings.extend(result.findings)
+    report.errors.extend(InputError(source, reason) for source, reason in result.errors)
+    report.checked.extend(result.checked)
+    _add_notes(report, result.notes)
 
 
 def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> CheckOptions:
@@ -212,25 +300,25 @@ def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> C
     return options
 
 
-def _run(targets: list[Target], options: Sequence[CheckOptions], jobs: int | None, timeout: float | None,
-         memory_mb: int | None, isolate: bool, executor: Any = None) -> list[Outcome]:
-    jobs_list = list(zip(targets, options))
-    if executor is not None and jobs_list:
+def _run(work: list[Job], jobs: int | None, timeout: float | None, memory_mb: int | None,
+         isolate: bool, executor: Any = None) -> list[Outcome]:
+    if executor is not None and work:
         from bncheck.executors import run_on
 
-        return run_on(executor, jobs_list, timeout, memory_mb)
+        return run_on(executor, work, timeout, memory_mb)
     # BNCHECK_IN_PROCESS=1: no workers (debugging, profiling, mutation testing: a spawned worker
     # would import the installed bncheck, not the code under test)
-    if isolate and targets and os.environ.get("BNCHECK_IN_PROCESS") != "1":
+    if isolate and work and os.environ.get("BNCHECK_IN_PROCESS") != "1":
         try:
-            return run_isolated("bncheck.engine:check_target", jobs_list, jobs=jobs, timeout=timeout,
-                                memory_mb=memory_mb, warm="bncheck.engine:warm")
+            artefacts = any(not isinstance(job, SourceJob) for job in work)
+            return run_isolated("bncheck.engine:check_job", work, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                                warm="bncheck.engine:warm" if artefacts else "bncheck.engine:warm_source")
         except WorkersUnavailable:
             pass  # no way to start a worker here: check in this process rather than not at all
-    return run_in_process(check_target, jobs_list)
+    return run_in_process(check_job, work)
 
 
-def _result(target: Target, outcome: Outcome, timeout: float | None, memory_mb: int | None) -> TargetResult:
+def _result(job: Job, outcome: Outcome, timeout: float | None, memory_mb: int | None) -> TargetResult:
     if outcome.status == "ok" and isinstance(outcome.value, TargetResult):
         return outcome.value
     if outcome.status == "timeout":
@@ -241,7 +329,10 @@ def _result(target: Target, outcome: Outcome, timeout: float | None, memory_mb: 
         reason = f"the process checking it ended abruptly ({outcome.detail})"
     else:
         reason = f"internal error while checking ({outcome.detail})"
-    return TargetResult(errors=[(target.path, reason)])
+    paths = job.paths if isinstance(job, SourceJob) else [job[0].path]
+    if len(paths) > 1:  # a program: every file of it, and which program
+        reason += f" (checked together with the {len(paths) - 1} other file(s) it imports or is imported by)"
+    return TargetResult(errors=[(path, reason) for path in paths])
 
 
 def _add_notes(report: Report, notes: Iterable[tuple[str, str]]) -> None:

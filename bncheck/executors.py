@@ -5,8 +5,7 @@ Each input is one task. The task runs the check in a bncheck worker process of i
 executor's machine, so the input's deadline (``timeout``) and memory limit hold there as they do
 locally: a hostile file that hangs or allocates without bound costs its own task, never the
 executor's worker. Inputs must be readable at the same path where the tasks run (a shared file
-system or object store mount); ``.py`` files are still checked by the caller (source mode analyses
-them as one program).
+system or object store mount); a program of ``.py`` files that import each other is one task.
 """
 from __future__ import annotations
 
@@ -18,13 +17,13 @@ from bncheck.isolation import Outcome, WorkersUnavailable, run_in_process, run_i
 
 def check_one(job: Any, timeout: float | None, memory_mb: int | None) -> Outcome:
     """One input, on the executor: in its own worker process, under the deadline and memory limit."""
-    from bncheck.engine import check_target
+    from bncheck.engine import check_job
 
     try:
-        return run_isolated("bncheck.engine:check_target", [job], jobs=1, timeout=timeout, memory_mb=memory_mb,
+        return run_isolated("bncheck.engine:check_job", [job], jobs=1, timeout=timeout, memory_mb=memory_mb,
                             warm="bncheck.engine:warm")[0]
     except WorkersUnavailable:  # no process can be started there: check in the task, without limits
-        return run_in_process(check_target, [job])[0]
+        return run_in_process(check_job, [job])[0]
 
 
 def run_on(executor: Executor, jobs: Sequence[Any], timeout: float | None, memory_mb: int | None) -> list[Outcome]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
 
 EvidenceValue = Union[str, float, int, bool, tuple[str, ...]]
@@ -77,6 +77,8 @@ class Finding:
     fix: str
     line: int | None = None  # source mode: where in the .py file (1-based)
     column: int | None = None
+    # source mode: the text edits that fix it (bncheck.source.edits.Edit), for --fix/--diff; not compared
+    edits: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def evidence_dict(self) -> dict[str, EvidenceValue]:

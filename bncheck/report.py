@@ -57,9 +57,11 @@ class Report:
         minimum, ``layer`` and ``path`` shell-style patterns (``"block1/*"``)."""
         from fnmatch import fnmatchcase
 
+        from bncheck.catalogue import is_selected
+
         minimum = Severity.parse(severity) if severity is not None else None
         kept = [f for f in self.findings
-                if (code is None or f.code.startswith(code.upper()))
+                if (code is None or is_selected(f.code, [code.upper()], None))
                 and (minimum is None or f.severity >= minimum)
                 and (layer is None or fnmatchcase(f.layer, layer))
                 and (path is None or fnmatchcase(f.path, path))]

@@ -406,7 +406,7 @@ def test_list_rules_one_line_each_and_as_json():
     assert [r["code"] for r in rows] == [r.code for r in bncheck.rules.RULES] + ["BN010", "BN011"]
     assert rows[-1]["source_only"] is True
     assert rows[6] == {"code": "BN007", "name": "momentum-out-of-range", "severity": "warning",
-                       "summary": bncheck.rules.RULES[6].summary}
+                       "summary": bncheck.rules.RULES[6].summary, "analyses": ["artefact", "source", "runtime"]}
 
 
 def test_full_report_to_a_pipe_is_never_wrapped_or_padded():

@@ -64,30 +64,19 @@ def uri(path: str) -> str:
     return quoted if not rel.startswith("..") else "file://" + quoted
 
 
-def rule_catalogue() -> list[Any]:
-    """Every rule a result can name: the artefact rules, then the source-only ones (BN010, BN011)."""
-    from bncheck.rules import RULES
-    from bncheck.source.rules import SOURCE_ONLY_CODES, source_only
-
-    return list(RULES) + [r for r in (source_only(code) for code in SOURCE_ONLY_CODES) if r is not None]
-
-
 def _rules() -> list[dict[str, Any]]:
+    """Every rule a result can name, from the catalogue; tagged with the analyses that find it."""
+    from bncheck.catalogue import ENTRIES
+
     return [{
         "id": rule.code,
         "name": "".join(part.capitalize() for part in rule.name.split("-")),
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": " ".join((rule.__doc__ or rule.summary).split())},
+        "fullDescription": {"text": " ".join(rule.doc.split())},
         "help": {"text": rule.explain()},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
-        "properties": {"tags": ["batch-normalization"] + (["source-mode"] if rule.code in _source_only() else [])},
-    } for rule in rule_catalogue()]
-
-
-def _source_only() -> tuple[str, ...]:
-    from bncheck.source.rules import SOURCE_ONLY_CODES
-
-    return SOURCE_ONLY_CODES
+        "properties": {"tags": ["batch-normalization"] + [f"{a}-mode" for a in rule.analyses]},
+    } for rule in ENTRIES]
 
 
 def to_sarif(report: "Report", statistics: "Sequence[Row] | None" = None) -> dict[str, Any]:

@@ -1,42 +1,23 @@
-"""The rule catalogue. Codes are stable; one module per rule."""
+"""Artefact mode's rules, one module per code; :data:`RULES` is the registry :mod:`bncheck.catalogue`
+reads. Loaded on first use: source mode imports ``bncheck.rules.fixes`` without the graph analysis."""
 from __future__ import annotations
 
-from bncheck.rules.base import Example, Rule
-from bncheck.rules.bn001_update_not_run import UpdateNotRun
-from bncheck.rules.bn002_batch_stats_at_inference import BatchStatsAtInference
-from bncheck.rules.bn003_inference_updates_stats import InferenceUpdatesStats
-from bncheck.rules.bn004_training_flag_defaults_true import TrainingFlagDefaultsTrue
-from bncheck.rules.bn005_stats_never_updated import StatsNeverUpdated
-from bncheck.rules.bn006_invalid_moving_stats import InvalidMovingStats
-from bncheck.rules.bn007_momentum_out_of_range import MomentumOutOfRange
-from bncheck.rules.bn008_training_hardcoded_in_model import TrainingHardcodedInModel
-from bncheck.rules.bn009_bn_frozen_in_train_step import BnFrozenInTrainStep
+from typing import TYPE_CHECKING, Any
 
-RULES: tuple[type[Rule], ...] = (
-    UpdateNotRun,
-    BatchStatsAtInference,
-    InferenceUpdatesStats,
-    TrainingFlagDefaultsTrue,
-    StatsNeverUpdated,
-    InvalidMovingStats,
-    MomentumOutOfRange,
-    TrainingHardcodedInModel,
-    BnFrozenInTrainStep,
-)
-RESERVED: dict[str, str] = {}
+if TYPE_CHECKING:
+    from bncheck.rules.registry import RULES, Example, Rule, by_code, selected
+
+_REGISTRY = ("RULES", "Example", "Rule", "by_code", "selected")
 
 
-def by_code(code: str) -> type[Rule] | None:
-    return next((r for r in RULES if r.code == code.upper()), None)
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY:
+        from bncheck.rules import registry
+
+        value = getattr(registry, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bncheck.rules' has no attribute {name!r}")
 
 
-def selected(select: tuple[str, ...] | list[str] | None = None,
-             ignore: tuple[str, ...] | list[str] | None = None) -> list[type[Rule]]:
-    """Rules whose code starts with a ``select`` prefix (all if none) and no ``ignore`` prefix."""
-    sel = [s.upper() for s in select or ()]
-    ign = [s.upper() for s in ignore or ()]
-    return [r for r in RULES
-            if (not sel or any(r.code.startswith(p) for p in sel)) and not any(r.code.startswith(p) for p in ign)]
-
-
-__all__ = ["RULES", "RESERVED", "Example", "Rule", "by_code", "selected"]
+__all__ = ["RULES", "Example", "Rule", "by_code", "selected"]

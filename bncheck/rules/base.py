@@ -1,9 +1,11 @@
-"""The rule base class: a code, a severity, docs with Bad/Good code, and fixture examples."""
+"""The artefact rule base class: a code (name, severity and docs come from :mod:`bncheck.catalogue`)
+and fixture examples."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar, Iterator, Mapping
 
+from bncheck import catalogue
 from bncheck.findings import EvidenceValue, Finding, Severity, evidence
 from bncheck.graph.batchnorm import BnLayer
 from bncheck.rules.context import Context
@@ -19,7 +21,8 @@ class Example:
 
 
 class Rule:
-    """Subclasses set the class attributes and implement :meth:`check`."""
+    """Subclasses set ``code`` and the examples, and implement :meth:`check`; the catalogue entry of
+    ``code`` gives them ``name``, ``severity``, ``summary``, ``bad`` and ``good``."""
 
     code: ClassVar[str]
     name: ClassVar[str]
@@ -29,6 +32,10 @@ class Rule:
     good: ClassVar[str]
     invalid: ClassVar[tuple[Example, ...]] = ()
     valid: ClassVar[tuple[Example, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        catalogue.describe(cls)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
@@ -49,12 +56,8 @@ class Rule:
 
     @classmethod
     def explain(cls) -> str:
-        doc = (cls.__doc__ or "").strip()
-        return f"{cls.code} {cls.name} ({cls.severity})\n\n{doc}\n\nBad:\n\n{_indent(cls.bad)}\n\nGood:\n\n{_indent(cls.good)}\n"
-
-
-def _indent(code: str) -> str:
-    return "\n".join("    " + line if line else "" for line in code.strip("\n").splitlines())
+        """``bncheck --explain``: the catalogue entry's documentation."""
+        return catalogue.entry(cls.code).explain()  # type: ignore[union-attr]  # describe() checked it
 
 
 def fmt_momentum(value: float) -> EvidenceValue:

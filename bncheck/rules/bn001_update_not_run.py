@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
@@ -22,21 +22,6 @@ class UpdateNotRun(Rule):
     """
 
     code = "BN001"
-    name = "update-not-run"
-    severity = Severity.ERROR
-    summary = "moving mean/variance update ops exist but the train op does not run them"
-    bad = """
-update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)  # too early: empty
-logits = model(images, training=True)
-with tf.control_dependencies(update_ops):
-    train_op = optimizer.minimize(loss)
-"""
-    good = """
-logits = model(images, training=True)
-update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
-with tf.control_dependencies(update_ops):
-    train_op = optimizer.minimize(loss)
-"""
     invalid = (
         Example("tf1/layers_resource_update_ops_too_early.meta", ("model/bn1", "model/bn2")),
         Example("tf1/layers_ref_no_control_deps.meta", ("model/bn1", "model/bn2")),

@@ -29,17 +29,6 @@ class BatchStatsAtInference(Rule):
     """
 
     code = "BN002"
-    name = "batch-stats-at-inference"
-    severity = Severity.ERROR
-    summary = "an inference graph's batch norm uses batch statistics (training mode)"
-    bad = """
-logits = model(images, training=True)     # or slim's is_training=True
-tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"logits": logits})
-"""
-    good = """
-logits = model(images, training=False)
-tf.compat.v1.saved_model.simple_save(sess, export_dir, {"images": images}, {"logits": logits})
-"""
     invalid = (
         Example("tf1/frozen_layers_training_true.pb", ("model/bn1", "model/bn2")),
         Example("tf1/frozen_unfused_layers_training_true.pb", ("model/bn1", "model/bn2")),  # moments, frozen

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
@@ -24,17 +24,6 @@ class InferenceUpdatesStats(Rule):
     """
 
     code = "BN003"
-    name = "inference-updates-stats"
-    severity = Severity.ERROR
-    summary = "serving the model assigns to the moving mean/variance"
-    bad = """
-net = slim.batch_norm(x, is_training=True, updates_collections=None)   # updates run with the output
-tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
-"""
-    good = """
-net = slim.batch_norm(x, is_training=False)
-tf.compat.v1.saved_model.simple_save(sess, export_dir, {"x": x}, {"y": net})
-"""
     invalid = (
         Example("tf1/saved_model_slim_is_training_true", ("net/conv1/BatchNorm", "net/conv2/BatchNorm")),
         Example("keras3/saved_model_serving_training_true", ("bn1", "bn2")),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
@@ -19,18 +19,6 @@ class TrainingFlagDefaultsTrue(Rule):
     """
 
     code = "BN004"
-    name = "training-flag-defaults-true"
-    severity = Severity.WARNING
-    summary = "the training flag that picks BN mode defaults to True where serving does not feed it"
-    bad = """
-is_training = tf.compat.v1.placeholder_with_default(True, [], name="is_training")
-net = tf.compat.v1.layers.batch_normalization(x, training=is_training)
-"""
-    good = """
-is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
-net = tf.compat.v1.layers.batch_normalization(x, training=is_training)
-sess.run(train_op, {is_training: True, ...})
-"""
     invalid = (
         Example("tf1/saved_model_flag_default_true", ("model/bn1", "model/bn2")),
         Example("tf1/frozen_flag_default_true.pbtxt", ("model/bn1", "model/bn2")),

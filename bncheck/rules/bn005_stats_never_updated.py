@@ -35,23 +35,6 @@ class StatsNeverUpdated(Rule):
     """
 
     code = "BN005"
-    name = "stats-never-updated"
-    severity = Severity.ERROR
-    summary = "after training, moving_mean is still all 0 and moving_variance all 1"
-    bad = """
-for x, y in dataset:                        # custom loop
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x))         # BN in inference mode: moving stats never updated
-    ...
-model.save("model.keras")                   # gamma/beta trained, moving stats still 0/1
-"""
-    good = """
-for x, y in dataset:
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-    ...
-model.save("model.keras")
-"""
     invalid = (
         Example("tf1/layers_checkpoint_no_updates", ("model/bn1", "model/bn2")),
         Example("keras3/custom_loop_training_missing.keras", ("bn1", "bn2")),

@@ -5,7 +5,7 @@ from typing import Iterator
 
 import numpy as np
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
 from bncheck.rules.values import describe
@@ -21,17 +21,6 @@ class InvalidMovingStats(Rule):
     """
 
     code = "BN006"
-    name = "invalid-moving-stats"
-    severity = Severity.ERROR
-    summary = "NaN/Inf in moving_mean/moving_variance, or a negative moving_variance"
-    bad = """
-optimizer = tf.keras.optimizers.SGD(learning_rate=10.0)   # diverges: NaNs reach the moving stats
-model.fit(x, y)
-"""
-    good = """
-optimizer = tf.keras.optimizers.SGD(learning_rate=0.01)
-model.fit(x, y, callbacks=[tf.keras.callbacks.TerminateOnNaN()])
-"""
     invalid = (
         Example("keras3/checkpoint_nan_variance", ("bn2",)),
     )

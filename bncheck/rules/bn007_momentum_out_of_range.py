@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule, fmt_momentum
 from bncheck.rules.context import Context
@@ -23,15 +23,6 @@ class MomentumOutOfRange(Rule):
     """
 
     code = "BN007"
-    name = "momentum-out-of-range"
-    severity = Severity.WARNING
-    summary = "moving-average momentum/decay < 0.5 (last batch wins) or >= 1 (never moves)"
-    bad = """
-tf.compat.v1.layers.batch_normalization(x, momentum=0.1, training=True)   # PyTorch's convention
-"""
-    good = """
-tf.compat.v1.layers.batch_normalization(x, momentum=0.99, training=True)
-"""
     invalid = (
         Example("tf1/layers_momentum_0.1.meta", ("model/bn1", "model/bn2")),
         Example("tf1/handwritten_decay_1e-5_wired.meta", ("bn1", "bn2")),

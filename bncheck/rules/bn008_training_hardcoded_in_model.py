@@ -34,21 +34,6 @@ class TrainingHardcodedInModel(Rule):
     """
 
     code = "BN008"
-    name = "training-hardcoded-in-model"
-    severity = Severity.ERROR
-    summary = "a Keras model fixes training=True on a BN call (tf-keras: batch statistics at inference)"
-    bad = """
-x = keras.layers.BatchNormalization()(x, training=True)   # saved in the model config
-model = keras.Model(inputs, outputs)
-base_model.trainable = False
-x = base_model(inputs, training=True)                     # frozen now; batch statistics once unfrozen
-"""
-    good = """
-x = keras.layers.BatchNormalization()(x)                  # the caller decides: fit / predict
-model = keras.Model(inputs, outputs)
-base_model.trainable = False
-x = base_model(inputs, training=False)                    # the Keras transfer-learning guide
-"""
     invalid = (
         Example("keras3/training_kwarg.keras", ("block/bn1", "bn2"), Severity.WARNING),
         Example("keras3/nested_training_true.keras", ("base/bn1",), Severity.WARNING),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Finding, Severity
+from bncheck.findings import Finding
 from bncheck.rules import fixes
 from bncheck.rules.base import Example, Rule
 from bncheck.rules.context import Context
@@ -24,25 +24,6 @@ class BnFrozenInTrainStep(Rule):
     """
 
     code = "BN009"
-    name = "bn-frozen-in-train-step"
-    severity = Severity.WARNING
-    summary = "a train step runs BN in inference mode while training its gamma/beta (training=True missing)"
-    bad = """
-@tf.function
-def train_step(x, y):
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x))            # training defaults to inference mode
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-"""
-    good = """
-@tf.function
-def train_step(x, y):
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-"""
     invalid = (
         Example("keras3/train_signature_training_missing", ("bn1", "bn2")),
         Example("keras3/train_signature_axis3_training_missing", ("bn1", "bn2")),  # statistics reshaped

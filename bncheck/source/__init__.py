@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from bncheck.errors import InputError
-    from bncheck.findings import Finding
     from bncheck.source.checker import SourceResult, check_files
 
 
@@ -23,7 +22,7 @@ def __getattr__(name: str) -> object:
 
 SOURCE_SUFFIXES = (".py",)
 
-__all__ = ["SOURCE_SUFFIXES", "SourceResult", "check_files", "check_targets", "wanted"]
+__all__ = ["SOURCE_SUFFIXES", "SourceResult", "check_files", "check_program", "plan", "wanted"]
 
 
 def wanted(folder: str, dirpath: str) -> bool:
@@ -39,14 +38,49 @@ def wanted(folder: str, dirpath: str) -> bool:
 _NOT_USER_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env", "build"}
 
 
-def check_targets(paths: list[str], select: Sequence[str] | None, ignore: Sequence[str] | None,
-                  findings: list[Finding], errors: list[InputError], checked: list[str],
-                  notes: list[tuple[str, str]], jobs: int | None = None) -> None:
-    """The engine's hook: check ``.py`` targets as one program and add the results to the engine's lists."""
-    from bncheck.source.checker import check_files
+def plan(paths: Sequence[str]) -> tuple[list[list[tuple[str, str]]], str, list[InputError], list[str]]:
+    """The engine's source jobs: ``(groups, root, errors, checked)``. Each group is the ``(path, text)``
+    of files that import each other, analysed together as one program (one job); ``checked`` are the
+    files that mention nothing the rules read (counted as checked, never parsed)."""
+    from bncheck.errors import InputError
+    from bncheck.source.checker import _common_root, groups_of, relevant
+    from bncheck.source.loader import read_source
 
-    result = check_files(paths, select, ignore, jobs=jobs)
-    findings.extend(f.to_finding() for f in result.findings)
-    errors.extend(result.errors)
-    checked.extend(result.checked)
-    notes.extend(result.notes)
+    paths = list(dict.fromkeys(paths))
+    root = _common_root(paths)
+    files: list[tuple[str, str]] = []
+    errors: list[InputError] = []
+    checked: list[str] = []
+    for path in paths:
+        try:
+            text = read_source(path)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if relevant(text):
+            files.append((path, text))
+        else:
+            checked.append(path)
+    return groups_of(files, root), root, errors, checked
+
+
+def check_program(files: Sequence[tuple[str, str]], root: str,
+                  selections: Sequence[tuple[Sequence[str] | None, Sequence[str] | None]]) -> SourceResult:
+    """Check one program (files that import each other); ``selections[i]`` is the (select, ignore) of
+    ``files[i]``: the rules any file selects run once, and each file keeps its own rules' findings."""
+    from bncheck.catalogue import is_selected
+    from bncheck.source.checker import check_group
+    from bncheck.source.rules import SOURCE_RULES
+
+    wanted = {path: {r.code for r in SOURCE_RULES if is_selected(r.code, sel or None, ign or None)}
+              for (path, _), (sel, ign) in zip(files, selections)}
+    codes = sorted(set().union(*wanted.values()))
+    if not codes:
+        from bncheck.source.checker import SourceResult
+
+        return SourceResult(checked=[path for path, _ in files])
+    result = check_group(files, root, codes, ())
+    result.findings = [f for f in result.findings if f.code in wanted.get(f.loc.path, ())]
+    return result
+
+

@@ -7,11 +7,12 @@ train step, ``use_bias=False``) change behaviour and need ``--unsafe-fixes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable
 
 from bncheck.errors import InputError
+from bncheck.findings import Finding
 from bncheck.source import edits as edit_ops
-from bncheck.source.checker import check_files
+from bncheck.reporters.escaping import printable
 from bncheck.source.loader import read_source
 
 
@@ -20,23 +21,14 @@ class FixOutcome:
     diffs: dict[str, str]  # path -> unified diff
     fixed: int  # findings fixed
     unsafe_skipped: int  # findings with only unsafe fixes, not applied
+    errors: list[InputError]  # files that could not be read back to fix
 
 
-def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
-               unsafe: bool = False) -> tuple[FixOutcome, dict[str, str]]:
-    """The fixes for ``.py`` files under ``paths``: (outcome, fixed text by path)."""
-    from bncheck.loaders import discover
-
-    files: list[str] = []
-    for path in paths:
-        try:
-            files += [t.path for t in discover(path) if t.kind == "source"]
-        except InputError:
-            continue
-    result = check_files(files, select, ignore)
+def plan_fixes(findings: Iterable[Finding], unsafe: bool = False) -> tuple[FixOutcome, dict[str, str]]:
+    """The fixes the engine's ``findings`` carry: (outcome, fixed text by path)."""
     by_path: dict[str, list[edit_ops.Edit]] = {}
     fixed = skipped = 0
-    for finding in result.findings:
+    for finding in findings:
         usable = [e for e in finding.edits if e.safe or unsafe]
         if not usable:
             skipped += bool(finding.edits)
@@ -46,23 +38,34 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
             by_path.setdefault(e.loc.path, []).append(e)
     diffs: dict[str, str] = {}
     texts: dict[str, str] = {}
+    errors: list[InputError] = []
     for path, path_edits in by_path.items():
-        before = read_source(path)
+        try:
+            before = read_source(path)
+        except InputError as exc:
+            errors.append(exc)
+            continue
         after = edit_ops.apply(before, path_edits)
         if after != before:
             diffs[path] = edit_ops.unified_diff(path, before, after)
             texts[path] = after
-    return FixOutcome(diffs, fixed, skipped), texts
+    return FixOutcome(diffs, fixed, skipped, errors), texts
 
 
-def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Sequence[str] | None, write: bool,
-              unsafe: bool, echo: Callable[..., None]) -> bool:
+def write_fixed(path: str, text: str) -> None:
+    """Write a fixed source file (the one place fixes are written)."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+def run_fixes(findings: Iterable[Finding], *, write: bool, unsafe: bool, echo: Callable[..., None]) -> bool:
     """Print the diff (``write=False``) or write the fixed files; True when something would change."""
-    outcome, texts = plan_fixes(paths, select, ignore, unsafe)
+    outcome, texts = plan_fixes(findings, unsafe)
+    for error in outcome.errors:
+        echo(f"bncheck: error: {printable(error)}", err=True)
     if write:
         for path, text in texts.items():
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+            write_fixed(path, text)
         echo(f"bncheck: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {len(texts)} file"
              f"{'s' if len(texts) != 1 else ''}", err=True)
     else:

@@ -35,10 +35,9 @@ _NOTHING = ("-",)  # a malformed comment's codes: no rule code starts with "-"
 
 @functools.lru_cache(maxsize=1)
 def _known_codes() -> tuple[str, ...]:
-    from bncheck.rules import RESERVED, RULES
-    from bncheck.source.rules import SOURCE_ONLY_CODES
+    from bncheck.catalogue import ENTRIES
 
-    return tuple(r.code for r in RULES) + tuple(RESERVED) + tuple(SOURCE_ONLY_CODES)
+    return tuple(e.code for e in ENTRIES)
 
 
 def _unknown(codes: tuple[str, ...]) -> list[str]:

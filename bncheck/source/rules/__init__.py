@@ -1,7 +1,9 @@
-"""Source rules, one module per code; the same codes and fixes as the artefact rules where the
-meaning is the same. BN010 and BN011 exist only on source."""
+"""Source mode's registry of rules (see :mod:`bncheck.catalogue`), one module per code."""
 from __future__ import annotations
 
+from typing import Sequence
+
+from bncheck import catalogue
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
 from bncheck.source.rules.bn001_update_not_run import UpdateNotRunSource
 from bncheck.source.rules.bn002_batch_stats_at_inference import BatchStatsAtInferenceSource
@@ -24,22 +26,9 @@ SOURCE_RULES: tuple[type[SourceRule], ...] = (
 )
 
 
-def source_only(code: str) -> type[SourceRule] | None:
-    """A rule that exists only in source mode (BN010, BN011), by code."""
-    from bncheck.rules import RULES
-
-    graph_codes = {r.code for r in RULES}
-    return next((r for r in SOURCE_RULES if r.code == code.upper() and r.code not in graph_codes), None)
+def selected(select: Sequence[str] | None, ignore: Sequence[str] | None) -> list[type[SourceRule]]:
+    """The source rules ``select``/``ignore`` choose (see :func:`bncheck.catalogue.is_selected`)."""
+    return catalogue.selected(SOURCE_RULES, select, ignore)
 
 
-SOURCE_ONLY_CODES = ("BN010", "BN011")
-
-
-def selected(select: list[str] | tuple[str, ...] | None, ignore: list[str] | tuple[str, ...] | None) -> list[type[SourceRule]]:
-    sel = [s.upper() for s in select or ()]
-    ign = [s.upper() for s in ignore or ()]
-    return [r for r in SOURCE_RULES
-            if (not sel or any(r.code.startswith(p) or p == "ALL" for p in sel)) and not any(r.code.startswith(p) for p in ign)]
-
-
-__all__ = ["SOURCE_ONLY_CODES", "SOURCE_RULES", "RuleContext", "SourceFinding", "SourceRule", "selected", "source_only"]
+__all__ = ["SOURCE_RULES", "RuleContext", "SourceFinding", "SourceRule", "selected"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, Mapping
 
+from bncheck import catalogue
 from bncheck.findings import Finding, Severity, evidence
 from bncheck.source.edits import Edit
 from bncheck.source.model import Const, Loc, Run
@@ -30,32 +31,33 @@ class SourceFinding:
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, layer=self.layer, message=self.message,
             path=self.loc.path, graph="source", evidence=evidence(dict([("at", at), *self.facts])),  # type: ignore[list-item]
-            fix=self.fix, line=self.loc.line, column=self.loc.col,
+            fix=self.fix, line=self.loc.line, column=self.loc.col, edits=self.edits,
         )
 
 
 class SourceRule:
+    """Subclasses set ``code`` and implement :meth:`check`; the catalogue entry of ``code`` gives them
+    ``name``, ``severity``, ``summary``, ``bad`` and ``good``. The class docstring says how source mode
+    finds the mistake (shown by ``--explain``)."""
+
     code: ClassVar[str]
     name: ClassVar[str]
     severity: ClassVar[Severity]
     summary: ClassVar[str]
+    bad: ClassVar[str]
+    good: ClassVar[str]
 
-    bad: ClassVar[str] = ""
-    good: ClassVar[str] = ""
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        catalogue.describe(cls)
 
-    def check(self, runs: list[Run], context: "RuleContext") -> Iterator[SourceFinding]:
+    def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         raise NotImplementedError
 
     @classmethod
     def explain(cls) -> str:
-        """The rule's documentation (``bncheck --explain``), in the artefact rules' layout."""
-        doc = " ".join((cls.__doc__ or cls.summary).split())
-        text = f"{cls.code} {cls.name} ({cls.severity}, source mode only)\n\n{doc}\n"
-        for title, code in (("Bad", cls.bad), ("Good", cls.good)):
-            if code:
-                body = "\n".join("    " + l if l else "" for l in code.strip("\n").splitlines())
-                text += f"\n{title}:\n\n{body}\n"
-        return text
+        """``bncheck --explain``: the catalogue entry's documentation."""
+        return catalogue.entry(cls.code).explain()  # type: ignore[union-attr]  # describe() checked it
 
     def finding(self, layer: str, loc: Loc, message: str, facts: Mapping[str, object], fix: str,
                 edits: tuple[Edit, ...] = (), severity: Severity | None = None) -> SourceFinding:
@@ -70,6 +72,14 @@ class RuleContext:
     texts: dict[str, str]  # path -> source text
     frozen_layers: bool  # some `trainable = False` in the scanned files
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path:line, what could not be judged)
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)  # path -> its lines, split once
+
+    def lines(self, path: str) -> list[str]:
+        """The lines of ``path``'s text, split on first use (a finding's text costs its own length)."""
+        found = self._lines.get(path)
+        if found is None:
+            found = self._lines[path] = self.texts.get(path, "").splitlines()
+        return found
 
     def note(self, loc: Loc, message: str) -> None:
         item = (f"{loc.path}:{loc.line}", message)
@@ -78,12 +88,12 @@ class RuleContext:
 
 
 def line_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = ctx.lines(loc.path)
     return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
 
 
 def span_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = ctx.lines(loc.path)
     if not (0 < loc.line <= loc.end_line <= len(lines)):
         return ""
     if loc.line == loc.end_line:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import (
@@ -24,9 +23,6 @@ class UpdateNotRunSource(SourceRule):
     """
 
     code = "BN001"
-    name = "update-not-run"
-    severity = Severity.ERROR
-    summary = "the train op does not run the batch-norm moving-average updates"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import Const, Run
@@ -19,9 +18,6 @@ class BatchStatsAtInferenceSource(SourceRule):
     """
 
     code = "BN002"
-    name = "batch-stats-at-inference"
-    severity = Severity.ERROR
-    summary = "a serving path runs batch norm in training mode"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.model import Run
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
@@ -14,9 +13,6 @@ class TrainingFlagDefaultsTrueSource(SourceRule):
     graph without feeding it (serving, evaluation) gets batch statistics."""
 
     code = "BN004"
-    name = "training-flag-defaults-true"
-    severity = Severity.WARNING
-    summary = "a BN training flag is placeholder_with_default(True)"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

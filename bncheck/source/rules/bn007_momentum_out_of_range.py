@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import Const, Loc, Run, Value
@@ -27,9 +26,6 @@ class MomentumOutOfRangeSource(SourceRule):
     minus TensorFlow's)."""
 
     code = "BN007"
-    name = "momentum-out-of-range"
-    severity = Severity.WARNING
-    summary = "moving-average momentum/decay < 0.5 or >= 1"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

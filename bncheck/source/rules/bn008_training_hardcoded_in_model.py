@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import Run
@@ -22,9 +21,6 @@ class TrainingHardcodedInModelSource(SourceRule):
     without ``training`` (Keras 3)."""
 
     code = "BN008"
-    name = "training-hardcoded-in-model"
-    severity = Severity.ERROR
-    summary = "training=True fixed on a BN call inside a model definition"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

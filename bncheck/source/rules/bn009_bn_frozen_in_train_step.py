@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import insert_at
 from bncheck.source.model import Run
@@ -19,9 +18,6 @@ class BnFrozenInTrainStepSource(SourceRule):
     teacher), or when some layer is frozen with ``trainable = False``."""
 
     code = "BN009"
-    name = "bn-frozen-in-train-step"
-    severity = Severity.WARNING
-    summary = "a train step calls a model holding BN without training=True"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.source.edits import Edit, insert_at
 from bncheck.source.model import Run
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
@@ -16,17 +15,6 @@ class BiasBeforeBnSource(SourceRule):
     directly: BN subtracts the mean, so the bias is cancelled and its weights are wasted. Info."""
 
     code = "BN010"
-    name = "bias-before-bn"
-    severity = Severity.INFO
-    summary = "a conv/dense bias directly before batch norm is redundant"
-    bad = """
-x = layers.Conv2D(64, 3, padding="same")(x)      # use_bias defaults to True
-x = layers.BatchNormalization()(x)
-"""
-    good = """
-x = layers.Conv2D(64, 3, padding="same", use_bias=False)(x)
-x = layers.BatchNormalization()(x)
-"""
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bncheck.findings import Severity
 from bncheck.source.model import Run
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule
 
@@ -15,17 +14,6 @@ class DropoutBeforeBnSource(SourceRule):
     and does not match inference, where dropout is off (the "variance shift"). Warning."""
 
     code = "BN011"
-    name = "dropout-before-bn"
-    severity = Severity.WARNING
-    summary = "dropout directly before batch norm (variance shift at inference)"
-    bad = """
-x = layers.Dropout(0.5)(x)
-x = layers.BatchNormalization()(x)
-"""
-    good = """
-x = layers.BatchNormalization()(x)
-x = layers.Dropout(0.5)(x)
-"""
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         for run in runs:
