@@ -377,6 +377,8 @@ def _train_ops(models: Sequence[GraphModel]) -> list[str]:
 
 
 def with_names(model: GraphModel, train_op: Sequence[str], outputs: Sequence[str]) -> GraphModel:
-    clean = lambda names: tuple(n.lstrip("^").split(":")[0] for n in names)  # noqa: E731
+    def clean(names: Sequence[str]) -> tuple[str, ...]:
+        return tuple(n.lstrip("^").split(":")[0] for n in names)
+
     return replace(model, train_op_names=clean(train_op) or model.train_op_names,
                    output_names=clean(outputs) or model.output_names)
