@@ -163,13 +163,14 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         return
     if not paths:
         raise click.UsageError("give at least one PATH (or --explain CODE / --list-rules)")
+    fix_failed = False  # a file --fix could not write: exit 2
     if source_fix["diff"] or source_fix["fix"]:  # source mode fixes (.py files), as ruff does them
         from bncheck.source.fixer import run_fixes
 
-        changed = run_fixes(paths, select=_codes(select), ignore=_codes(ignore), write=not source_fix["diff"],
-                            unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+        changed, fix_failed = run_fixes(paths, select=_codes(select), ignore=_codes(ignore),
+                                        write=not source_fix["diff"], unsafe=source_fix["unsafe_fixes"], echo=click.echo)
         if source_fix["diff"]:
-            sys.exit(1 if changed else 0)
+            sys.exit(2 if fix_failed else 1 if changed else 0)
     selection = _selectors(select, f"--select {where}".strip())
     ignored = _selectors(ignore, f"--ignore {where}".strip())
     try:
@@ -207,7 +208,7 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
         click.echo(f"bncheck: internal error: {printable(f'{type(exc).__name__}: {exc}')}", err=True)
         sys.exit(2)
     code = report.exit_code(Severity.parse(fail_on))
-    sys.exit(0 if exit_zero and code == 1 else code)
+    sys.exit(2 if source_fix["fix"] and fix_failed else 0 if exit_zero and code == 1 else code)
 
 
 def _console(color: str, file: Any = None) -> Console:

@@ -6,10 +6,13 @@ train step, ``use_bias=False``) change behaviour and need ``--unsafe-fixes``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from bncheck.errors import InputError
+from bncheck.remote import is_remote, local_path
+from bncheck.reporters.escaping import printable
+from bncheck.safe_write import write_fixed
 from bncheck.source import edits as edit_ops
 from bncheck.source.checker import check_files
 from bncheck.source.loader import read_source
@@ -20,6 +23,8 @@ class FixOutcome:
     diffs: dict[str, str]  # path -> unified diff
     fixed: int  # findings fixed
     unsafe_skipped: int  # findings with only unsafe fixes, not applied
+    errors: list[InputError] = field(default_factory=list)  # inputs that could not be read or parsed
+    per_file: dict[str, int] = field(default_factory=dict)  # findings fixed, by file
 
 
 def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
@@ -28,20 +33,24 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
     from bncheck.loaders import discover
 
     files: list[str] = []
+    errors: list[InputError] = []
     for path in paths:
         try:
-            files += [t.path for t in discover(path) if t.kind == "source"]
-        except InputError:
-            continue
+            files += [t.path for t in discover(local_path(path)) if t.kind == "source"]
+        except InputError as exc:
+            errors.append(exc)
     result = check_files(files, select, ignore)
+    errors += result.errors
     by_path: dict[str, list[edit_ops.Edit]] = {}
     fixed = skipped = 0
+    per_file: dict[str, int] = {}
     for finding in result.findings:
         usable = [e for e in finding.edits if e.safe or unsafe]
         if not usable:
             skipped += bool(finding.edits)
             continue
         fixed += 1
+        per_file[usable[0].loc.path] = per_file.get(usable[0].loc.path, 0) + 1
         for e in usable:
             by_path.setdefault(e.loc.path, []).append(e)
     diffs: dict[str, str] = {}
@@ -52,17 +61,22 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
         if after != before:
             diffs[path] = edit_ops.unified_diff(path, before, after)
             texts[path] = after
-    return FixOutcome(diffs, fixed, skipped), texts
+    return FixOutcome(diffs, fixed, skipped, errors, per_file), texts
 
 
 def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Sequence[str] | None, write: bool,
-              unsafe: bool, echo: Callable[..., None]) -> bool:
-    """Print the diff (``write=False``) or write the fixed files; True when something would change."""
+              unsafe: bool, echo: Callable[..., None]) -> tuple[bool, bool]:
+    """Print the diff (``write=False``) or write the fixed files: (something would change, some input
+    could not be read or written). With ``write`` the check that follows reports unreadable inputs."""
     outcome, texts = plan_fixes(paths, select, ignore, unsafe)
+    failed = [] if write else outcome.errors
     if write:
-        for path, text in texts.items():
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+        roots = [local_path(r) for r in paths if not is_remote(r) or r.startswith(("file://", "local://"))]
+        texts = {p: t for p, t in texts.items() if not _write_failed(p, t, roots, failed)}
+        outcome.fixed = sum(outcome.per_file.get(p, 0) for p in texts)
+    for exc in failed:
+        echo(f"bncheck: error: {printable(exc)}", err=True)
+    if write:
         echo(f"bncheck: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {len(texts)} file"
              f"{'s' if len(texts) != 1 else ''}", err=True)
     else:
@@ -73,4 +87,13 @@ def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Seq
     if outcome.unsafe_skipped and not unsafe:
         echo(f"bncheck: {outcome.unsafe_skipped} more fix{'es' if outcome.unsafe_skipped != 1 else ''} available "
              "with --unsafe-fixes", err=True)
-    return bool(texts)
+    return bool(texts), bool(failed)
+
+
+def _write_failed(path: str, text: str, roots: Sequence[str], failed: list[InputError]) -> bool:
+    try:
+        write_fixed(path, text, roots)
+    except InputError as exc:
+        failed.append(exc)
+        return True
+    return False
