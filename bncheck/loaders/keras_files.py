@@ -15,9 +15,8 @@ import numpy as np
 
 from bncheck.errors import InputError
 from bncheck.loaders.h5_heaps import check_file, check_heaps
-from bncheck.loaders.protobuf_io import nesting_depth
 from bncheck.remote import open_mirrored
-from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
+from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_TENSOR_BYTES, file_size, load_json,
                                      open_regular)
 from bncheck.graph.keras_model import (BN_CLASSES, BN_CONFIG_KEYS, KERAS3, TF_KERAS, KerasBnLayer, KerasConfig,
                                        TrainedValues, group_by_layer)
@@ -184,16 +183,7 @@ def _model_from_config(model: Any, source: str, fmt: str, values: TrainedValues 
 
 def parse_json_config(data: bytes | str, source: str, what: str) -> Any:
     """A JSON model config, its nesting checked before Python's recursive parser sees it."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
-        raise InputError(source, f"{what} is not UTF-8 text") from None
-    if nesting_depth(text, "[{", "]}") > MAX_NESTING:
-        raise InputError(source, f"{what} nests JSON deeper than {MAX_NESTING} levels")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(source, f"{what} is not JSON ({' '.join(str(exc).split())[:200]})") from None
+    return load_json(data, source, what)
 
 
 # -- HDF5, read defensively: hard links only (an external or soft link could name any file or

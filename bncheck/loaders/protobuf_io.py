@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
-from bncheck.loaders.safe_io import MAX_NESTING
+from bncheck.loaders.safe_io import MAX_NESTING, nesting_depth
 from bncheck.protos import POOL, message_class
 
 GRAPH_DEF = "tensorflow.GraphDef"
@@ -27,26 +27,6 @@ _TEXT_LEAD = {
     "saved_model_schema_version": SAVED_MODEL,
     "meta_graphs": SAVED_MODEL,
 }
-
-
-_TEXT_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
-
-
-def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
-    """The deepest nesting of ``opening``/``closing`` brackets outside strings and comments, counted
-    without recursion (protobuf text format, or JSON with ``"[{"``/``"]}"``)."""
-    bare = _TEXT_STRING_OR_COMMENT.sub("", text) if opening != "[{" else _JSON_STRING.sub("", text)
-    depth = deepest = 0
-    for char in re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare):
-        if char in opening:
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def valid_op_name(op: str) -> bool:

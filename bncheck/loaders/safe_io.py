@@ -4,9 +4,11 @@ file is expected never blocks or streams forever). Each limit can be raised thro
 environment variable for legitimately large artefacts (e.g. ``BNCHECK_MAX_TENSOR_MB=4096``)."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from bncheck.errors import InputError
 from bncheck.remote import open_mirrored
@@ -70,3 +72,36 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> 
 def file_size(fh: BinaryIO) -> int:
     size = getattr(fh, "size", None)  # a remote file (bncheck.remote.RemoteFile) knows its size
     return size if isinstance(size, int) else os.fstat(fh.fileno()).st_size
+
+
+_TEXT_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
+    """The deepest nesting of ``opening``/``closing`` brackets outside strings and comments, counted
+    without recursion (protobuf text format, or JSON with ``"[{"``/``"]}"``)."""
+    bare = _TEXT_STRING_OR_COMMENT.sub("", text) if opening != "[{" else _JSON_STRING.sub("", text)
+    depth = deepest = 0
+    for char in re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare):
+        if char in opening:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def load_json(data: bytes | str, source: str, what: str) -> Any:
+    """JSON from an untrusted file, its nesting checked before Python's recursive parser sees it;
+    :class:`InputError` naming ``source`` otherwise."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise InputError(source, f"{what} is not UTF-8 text") from None
+    if nesting_depth(text, "[{", "]}") > MAX_NESTING:
+        raise InputError(source, f"{what} nests JSON deeper than {MAX_NESTING} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(source, f"{what} is not JSON ({' '.join(str(exc).split())[:200]})") from None
