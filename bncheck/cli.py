@@ -183,7 +183,11 @@ def main(paths: tuple[str, ...], output_format: str, fmt: str | None, output_fil
                              ignore=ignored, jobs=jobs, timeout=timeout, memory_mb=memory_limit,
                              exclude=settings.excluded if settings.exclude else None, per_path=settings.per_path)
         if generate_baseline:
-            written = write_baseline(report, generate_baseline)
+            try:
+                written = write_baseline(report, generate_baseline)
+            except BaselineError as exc:
+                click.echo(f"bncheck: error: {printable(exc)}", err=True)
+                sys.exit(2)
             click.echo(f"bncheck: recorded {written} finding{'s' if written != 1 else ''} in "
                        f"{printable(generate_baseline)}", err=True)
         report, unused = apply_suppressions(report, settings.suppress, baseline,
@@ -233,7 +237,8 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     known = [r.code for r in RULES] + list(RESERVED) + list(SOURCE_ONLY_CODES)
     unknown = [c for c in codes if not any(k.startswith(c) for k in known)]
     if unknown:
-        raise click.UsageError(f"{option} {','.join(unknown)} matches no rule (known: {', '.join(known)}, ALL)")
+        raise click.UsageError(f"{printable(option)} {printable(','.join(unknown))} matches no rule "
+                               f"(known: {', '.join(known)}, ALL)")
     return codes if codes or option == "--ignore" else None
 
 
