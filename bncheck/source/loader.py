@@ -107,7 +107,8 @@ def parse_module(path: str, text: str, modname: str, extra_words: Container[str]
                 raise
             tree = ast.parse(text, filename=path)  # the pruning misread the layout: parse it all
     except SyntaxError as exc:
-        raise InputError(path, f"not valid Python: {exc.msg} (line {exc.lineno})") from None
+        line = exc.lineno if exc.lineno is not None else text.count("\n", 0, max(text.find("\0"), 0)) + 1
+        raise InputError(path, f"not valid Python: {exc.msg} (line {line})") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(path, f"not valid Python: {exc}") from None
     module = ModuleInfo(path, modname, text, tree, python_lines(text),
