@@ -3,6 +3,7 @@ the weights with h5py. Nothing is deserialised: no ``load_model``, no Lambda or 
 from __future__ import annotations
 
 import io
+import functools
 import json
 import math
 import numbers
@@ -25,6 +26,7 @@ from bncheck.graph.model import Graph, GraphModel
 _KEEP = ("momentum", "epsilon", "center", "scale", "trainable", "axis", "renorm", "name")
 
 
+@functools.lru_cache(maxsize=4096)  # a config names a few classes many times
 def _snake(name: str) -> str:
     """Keras' ``to_snake_case``: the weights file names layers by class, not by their own name."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -483,7 +485,7 @@ def _index_order(name: str) -> tuple[int, str]:
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
     with open_regular(path) as fh:  # heaps HDF5 would loop on are refused before it opens the file
-        check_file(fh, path)
+        check_file(fh, path, max_object=MAX_CONFIG_BYTES)  # a model_config is read whole: its size first
     h5 = _open_h5(open_mirrored(path) or path, path)  # a remote file: HDF5 reads only what it visits
     raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")

@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
-from bncheck.loaders.safe_io import MAX_NESTING, nesting_depth
+from bncheck.loaders.safe_io import MAX_NESTING, MAX_TEXT_BYTES, nesting_depth
 from bncheck.protos import POOL, message_class
 
 GRAPH_DEF = "tensorflow.GraphDef"
@@ -77,8 +77,13 @@ def _looks_textual(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return text if _text_lead(text) is not None else None
+
+
+def _text_lead(text: str) -> str | None:
+    """The first field name of a text protobuf this is (``node``, ``meta_graphs`` ...), or None."""
     first = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)\s*[:{]", text)
-    return text if first and first.group(1) in _TEXT_LEAD else None
+    return first.group(1) if first and first.group(1) in _TEXT_LEAD else None
 
 
 def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL)) -> tuple[str, Any]:
@@ -86,6 +91,10 @@ def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, MET
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
     if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise InputError(path, "file is empty")
+    if len(data) > MAX_TEXT_BYTES and _text_lead(data[:4096].decode("utf-8", "ignore")) is not None:
+        raise InputError(path, f"a text protobuf of {len(data)} bytes is larger than the {MAX_TEXT_BYTES >> 20} MiB "
+                         "bncheck parses as text (about 8 MiB of memory a MB): convert it to a binary .pb, or "
+                         "raise BNCHECK_MAX_TEXT_MB")
     text = _looks_textual(data)
     if text is not None:
         lead = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)", text).group(1)  # type: ignore[union-attr]

@@ -30,8 +30,12 @@ MAX_FILE_BYTES = _mb("BNCHECK_MAX_FILE_MB", 2048)
 #: the largest compressed ``.keras`` member unpacked into memory (Keras stores weights
 #: uncompressed, and those are read in place, tensor by tensor)
 MAX_MEMBER_BYTES = _mb("BNCHECK_MAX_MEMBER_MB", 512)
-#: the largest JSON model config (``config.json`` or an ``.h5`` ``model_config`` attribute)
-MAX_CONFIG_BYTES = _mb("BNCHECK_MAX_CONFIG_MB", 256)
+#: the largest JSON model config (``config.json`` or an ``.h5`` ``model_config`` attribute); one
+#: costs about 0.1 s of CPU and 10 MiB of memory a MB (a real one is far below 1 MB)
+MAX_CONFIG_BYTES = _mb("BNCHECK_MAX_CONFIG_MB", 32)
+#: the largest text protobuf (``.pbtxt``) parsed: protobuf's text parser takes about 0.5 s of CPU and
+#: 8 MiB of memory a MB (a binary ``.pb`` 0.01 s and 3 MiB), so this bounds a text file's cost
+MAX_TEXT_BYTES = _mb("BNCHECK_MAX_TEXT_MB", 32)
 #: nesting depth of JSON configs and text protobufs (real ones stay far below; Python's parsers
 #: would otherwise recurse until RecursionError)
 MAX_NESTING = 100
@@ -82,8 +86,17 @@ def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
     """The deepest nesting of ``opening``/``closing`` brackets outside strings and comments, counted
     without recursion (protobuf text format, or JSON with ``"[{"``/``"]}"``)."""
     bare = _TEXT_STRING_OR_COMMENT.sub("", text) if opening != "[{" else _JSON_STRING.sub("", text)
+    brackets = re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare)
+    if len(brackets) > 4096:  # a big config: the running depth in numpy (a Python loop cost 0.1 s per MB)
+        import numpy as np
+
+        table = np.zeros(256, np.int8)
+        table[[ord(c) for c in opening]] = 1
+        table[[ord(c) for c in closing]] = -1
+        steps = table[np.frombuffer(brackets.encode("ascii"), np.uint8)]
+        return max(int(np.cumsum(steps, dtype=np.int64).max()), 0)
     depth = deepest = 0
-    for char in re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare):
+    for char in brackets:
         if char in opening:
             depth += 1
             deepest = max(deepest, depth)
