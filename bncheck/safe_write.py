@@ -40,6 +40,14 @@ def encode_like(original: bytes, text: str) -> bytes:
     return BOM + data if original.startswith(BOM) and not data.startswith(BOM) else data
 
 
+def as_on_disk(path: str, text: str) -> tuple[str, str]:
+    """The file ``path`` as it is and as :func:`write_fixed` would write ``text`` into it (its BOM and
+    line ends kept), both decoded: what a patch of the fix must show. Raises ``OSError``."""
+    with open(path, "rb") as fh:
+        original = fh.read()
+    return original.decode("utf-8", "surrogateescape"), encode_like(original, text).decode("utf-8", "surrogateescape")
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 

@@ -203,3 +203,31 @@ def test_patch_names_with_quotes_or_control_characters_are_quoted_as_git_does() 
     diff = unified_diff('we"ird\n.py', "a\n", "b\n")
     assert diff.splitlines()[:2] == ['--- "a/we\\"ird\\n.py"', '+++ "b/we\\"ird\\n.py"']
     assert patch_path("./x/../y.py") == "y.py"
+
+
+def test_a_form_feed_does_not_move_a_fix_onto_another_line(tmp_path: pathlib.Path) -> None:
+    """Found by fuzz/surfaces.py (source:15, seed 1): rules read lines with str.splitlines, which also
+    splits at a form feed, so the train op's wrapping was built from the line two above it."""
+    source = (FIXTURES / "source" / "keras_graph_mode_without_updates.py").read_bytes()
+    script = tmp_path / "train.py"
+    script.write_bytes(source.replace(b"import tensorflow as tf\n", b"import tensorflow as tf  # \x0c\n", 1))
+    result = _run("--diff", "--unsafe-fixes", "train.py", cwd=tmp_path)
+    assert [line for line in result.stdout.splitlines() if line.startswith(("+", "-"))][2:] == [
+        "-train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss)",
+        "+with tf.control_dependencies(model.updates):",
+        "+    train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss)"]
+
+
+def test_the_diff_of_a_bom_crlf_file_applies_to_what_fix_writes(tmp_path: pathlib.Path) -> None:
+    """Found by fuzz/surfaces.py (source:5): the patch was made from the text without its BOM."""
+    original = b"\xef\xbb\xbf" + b"import keras\r\nm = keras.layers.BatchNormalization(momentum=1.0)\r\n"
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.py").write_bytes(original)
+    diff = _run("--diff", "train.py", cwd=tmp_path / "a").stdout_bytes  # .stdout turns CRLF into LF
+    (tmp_path / "a" / "fix.patch").write_bytes(diff)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path / "a", check=True)
+    assert _run("--fix", "-q", "train.py", cwd=tmp_path / "b").exit_code == 0
+    fixed = (tmp_path / "b" / "train.py").read_bytes()
+    assert fixed == original.replace(b"momentum=1.0", b"momentum=0.99")
+    assert (tmp_path / "a" / "train.py").read_bytes() == fixed

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 from bncheck.errors import InputError
 from bncheck.remote import is_remote, local_path
 from bncheck.reporters.escaping import printable
-from bncheck.safe_write import write_fixed
+from bncheck.safe_write import as_on_disk, write_fixed
 from bncheck.source import edits as edit_ops
 from bncheck.source.checker import check_files
 from bncheck.source.loader import read_source
@@ -59,7 +59,7 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
         before = read_source(path)
         after = edit_ops.apply(before, path_edits)
         if after != before:
-            diffs[path] = edit_ops.unified_diff(path, before, after)
+            diffs[path] = edit_ops.unified_diff(path, *as_on_disk(path, after))  # BOM and line ends as written
             texts[path] = after
     return FixOutcome(diffs, fixed, skipped, errors, per_file), texts
 

@@ -6,6 +6,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 from bncheck.findings import Finding, Severity, evidence
 from bncheck.source.edits import Edit
+from bncheck.source.loader import python_lines
 from bncheck.source.model import Const, Loc, Run
 
 
@@ -78,12 +79,12 @@ class RuleContext:
 
 
 def line_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = python_lines(ctx.texts.get(loc.path, ""))  # Python's line ends only (not \f, \x1c ...)
     return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
 
 
 def span_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = python_lines(ctx.texts.get(loc.path, ""))  # Python's line ends only (not \f, \x1c ...)
     if not (0 < loc.line <= loc.end_line <= len(lines)):
         return ""
     if loc.line == loc.end_line:
