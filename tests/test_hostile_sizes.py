@@ -34,7 +34,7 @@ def test_a_text_protobuf_over_the_cap_is_refused_before_parsing(tmp_path: pathli
     big = tmp_path / "big.pbtxt"
     big.write_text(TEXT_GRAPH.read_text() + " " * (1 << 20))
     assert _errors(big) == [f"{big}: a text protobuf of {big.stat().st_size} bytes is larger than the 1 MiB bncheck "
-                            "parses as text (about 8 MiB of memory a MB): convert it to a binary .pb, or raise "
+                            "parses as text (about 10 MiB of memory and 0.6 s a MB): convert it to a binary .pb, or raise "
                             "BNCHECK_MAX_TEXT_MB"]
     assert parsed == []
     shutil.copy(TEXT_GRAPH, tmp_path / "small.pbtxt")  # under the cap: parsed as before

@@ -31,10 +31,10 @@ MAX_FILE_BYTES = _mb("BNCHECK_MAX_FILE_MB", 2048)
 #: uncompressed, and those are read in place, tensor by tensor)
 MAX_MEMBER_BYTES = _mb("BNCHECK_MAX_MEMBER_MB", 512)
 #: the largest JSON model config (``config.json`` or an ``.h5`` ``model_config`` attribute); one
-#: costs about 0.1 s of CPU and 10 MiB of memory a MB (a real one is far below 1 MB)
+#: costs about 0.1 s of CPU and 16 MiB of memory a MB (a real one is far below 1 MB)
 MAX_CONFIG_BYTES = _mb("BNCHECK_MAX_CONFIG_MB", 32)
-#: the largest text protobuf (``.pbtxt``) parsed: protobuf's text parser takes about 0.5 s of CPU and
-#: 8 MiB of memory a MB (a binary ``.pb`` 0.01 s and 3 MiB), so this bounds a text file's cost
+#: the largest text protobuf (``.pbtxt``) parsed: reading one costs about 0.6 s of CPU and 10 MiB of
+#: memory a MB (``tools/benchmark_format_cost.py``), so this bounds a text file's cost
 MAX_TEXT_BYTES = _mb("BNCHECK_MAX_TEXT_MB", 32)
 #: nesting depth of JSON configs and text protobufs (real ones stay far below; Python's parsers
 #: would otherwise recurse until RecursionError)
