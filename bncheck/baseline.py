@@ -73,19 +73,11 @@ def read_baseline(path: str) -> set[tuple[str, str]]:
     """The (path key, fingerprint) pairs a baseline file records. The file must be a regular file of
     at most :data:`MAX_BASELINE_BYTES`, JSON nested as a baseline is, every entry typed; anything
     else is a :class:`BaselineError` (one line)."""
-    from bncheck.loaders.safe_io import MAX_NESTING, file_size, nesting_depth, open_regular
+    from bncheck.loaders.safe_io import MAX_NESTING, nesting_depth, read_bounded
     from bncheck.remote import is_remote
 
     try:
-        with open_regular(path) as fh:
-            size = file_size(fh)
-            if size > MAX_BASELINE_BYTES:
-                raise BaselineError(f"{path}: a baseline of {size} bytes is larger than the "
-                                    f"{MAX_BASELINE_BYTES >> 20} MiB bncheck reads")
-            data = fh.read(size + 1)
-        if len(data) > size:
-            raise BaselineError(f"{path}: the baseline grew while being read")
-        text = data.decode("utf-8")
+        text = read_bounded(path, MAX_BASELINE_BYTES, "a baseline", raised_by=None).decode("utf-8")
         if nesting_depth(text, "[{", "]}") > MAX_NESTING:
             raise BaselineError(f"{path}: not a bncheck baseline (JSON nested deeper than {MAX_NESTING} levels)")
         document = json.loads(text)
@@ -93,8 +85,6 @@ def read_baseline(path: str) -> set[tuple[str, str]]:
         raise
     except InputError as exc:
         raise BaselineError(f"{path}: cannot read the baseline ({exc.reason})") from None
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline ({exc.strerror or exc})") from None
     except ValueError as exc:  # UnicodeDecodeError too
         raise BaselineError(f"{path}: not a bncheck baseline ({type(exc).__name__})") from None
     if not isinstance(document, dict) or not isinstance(document.get("findings"), list):

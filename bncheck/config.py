@@ -148,19 +148,12 @@ def _read_toml(path: str) -> dict[str, Any]:
     """A config file's TOML: a regular file of at most :data:`MAX_CONFIG_FILE_BYTES`, UTF-8, nested
     within Python's recursion limit; :class:`ConfigError` (one line) otherwise."""
     from bncheck.errors import InputError
-    from bncheck.loaders.safe_io import file_size, open_regular
+    from bncheck.loaders.safe_io import read_bounded
 
     try:
-        with open_regular(path) as fh:
-            size = file_size(fh)
-            if size > MAX_CONFIG_FILE_BYTES:
-                raise ConfigError(f"{path}: a config file of {size} bytes is larger than the "
-                                  f"{MAX_CONFIG_FILE_BYTES >> 20} MiB bncheck reads")
-            data = fh.read(MAX_CONFIG_FILE_BYTES + 1)
+        data = read_bounded(path, MAX_CONFIG_FILE_BYTES, "a config file", raised_by=None)
     except InputError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

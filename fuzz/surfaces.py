@@ -78,15 +78,19 @@ _SEEN: list[str] = []
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _FORBIDDEN or event not in ("open", "os.listdir", "os.scandir") or not args:
         return
-    path = args[0]
-    if isinstance(path, int) or path is None:
-        return
-    try:
-        real = os.path.realpath(os.fsdecode(path))
-    except (TypeError, ValueError):
-        return
-    if any(real == f or real.startswith(f + os.sep) for f in _FORBIDDEN):
+    real = _real(args[0])
+    if real is not None and any(real == f or real.startswith(f + os.sep) for f in _FORBIDDEN):
         _SEEN.append(f"{event} {real}")
+
+
+def _real(path: object) -> str | None:
+    """The real path an audited open names (None for a descriptor)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return None
+    try:
+        return os.path.realpath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return None
 
 
 _HOOKED: list[bool] = []
@@ -105,6 +109,14 @@ def _bug(exc: BaseException) -> str:
     frame = next((f for f in reversed(tb) if "/bncheck/" in f.filename), tb[-1] if tb else None)
     where = f"{pathlib.Path(frame.filename).name}:{frame.lineno} {frame.name}" if frame else "?"
     return f"{type(exc).__name__} at {where}: {' '.join(str(exc).split())[:200]}"
+
+
+def _fresh(folder: pathlib.Path, name: str, data: bytes) -> pathlib.Path:
+    """``folder`` emptied, holding only ``name`` with ``data``."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    return folder / name
 
 
 def _bad_lines(lines: list[str], allowed: tuple[str, ...] = ("bncheck: ",)) -> str | None:
@@ -324,10 +336,7 @@ def check_config(data: bytes, folder: pathlib.Path) -> Verdict:
 
     from bncheck.cli import main
 
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    path = folder / "pyproject.toml"
-    path.write_bytes(data)
+    path = _fresh(folder, "pyproject.toml", data)
     since = time.monotonic()
     result = CliRunner().invoke(main, ["--config", str(path), "--show-settings"])
     verdict = Verdict(seconds=time.monotonic() - since)
@@ -399,10 +408,7 @@ def check_baseline(data: bytes, folder: pathlib.Path) -> Verdict:
     from bncheck.baseline import BaselineError, apply, read_baseline
     from bncheck.reporters.escaping import printable
 
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    path = folder / "baseline.json"
-    path.write_bytes(data)
+    path = _fresh(folder, "baseline.json", data)
     since = time.monotonic()
     try:
         try:

@@ -44,7 +44,7 @@ def _one_error(result, expected: str) -> None:  # type: ignore[no-untyped-def]
      "BN001, BN002, BN003, BN004, BN005, BN006, BN007, BN008, BN009, BN010, BN011, ALL)"),
     (b'[[tool.bncheck.suppress]]\ncode = "BN007\\n"\nreason = "x"\n', "suppress #1: 'BN007\\n' is not a rule code"),
     (b"[tool.bncheck]\nignore = '" + b"x" * (1 << 20) + b"'\n",
-     "a config file of 1048603 bytes is larger than the 1 MiB bncheck reads"),
+     "cannot read the config file (a config file of 1048603 bytes is larger than the 1 MiB bncheck reads)"),
 ])
 def test_a_hostile_pyproject_is_one_line_and_exit_2(tmp_path: pathlib.Path, text: bytes, reason: str) -> None:
     (tmp_path / "pyproject.toml").write_bytes(text)
@@ -90,7 +90,8 @@ def test_a_baseline_over_the_size_cap_is_refused_before_reading(tmp_path: pathli
     monkeypatch.setattr(bncheck.baseline, "MAX_BASELINE_BYTES", 1 << 20)
     with open(tmp_path / "b.json", "wb") as fh:
         fh.truncate((1 << 20) + 1)
-    _baseline_error(tmp_path, "b.json", f"a baseline of {(1 << 20) + 1} bytes is larger than the 1 MiB bncheck reads")
+    _baseline_error(tmp_path, "b.json", f"cannot read the baseline (a baseline of {(1 << 20) + 1} bytes is larger than "
+                    "the 1 MiB bncheck reads)")
 
 
 @pytest.mark.parametrize("document, reason", [

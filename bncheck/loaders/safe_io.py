@@ -57,14 +57,16 @@ def open_regular(path: str) -> BinaryIO:
         raise InputError(path, os_reason(exc) if isinstance(exc, OSError) else str(exc)) from None
 
 
-def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file") -> bytes:
-    """A regular file's whole content, refused when larger than ``limit`` (checked before reading)."""
+def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "file",
+                 raised_by: str | None = "BNCHECK_MAX_FILE_MB") -> bytes:
+    """A regular file's whole content, refused when larger than ``limit`` (checked before reading;
+    the message names the environment variable ``raised_by`` that raises it)."""
     with open_regular(path) as fh:
         try:
             size = file_size(fh)
             if size > limit:
-                raise InputError(path, f"{what} of {size} bytes is larger than the {limit >> 20} MiB "
-                                 "bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+                raise InputError(path, f"{what} of {size} bytes is larger than the {limit >> 20} MiB bncheck reads"
+                                 + (f" (raise {raised_by} to allow it)" if raised_by else ""))
             data = fh.read(size + 1)  # never read(limit): CPython allocates the whole buffer first
         except OSError as exc:
             raise InputError(path, os_reason(exc)) from None
