@@ -27,7 +27,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: whether folders can be held open and named relative to (POSIX); elsewhere paths are checked with lstat
-_AT = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd and bool(_NOFOLLOW and _DIRECTORY)
+_AT = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and bool(_NOFOLLOW and _DIRECTORY)  # replace as rename
 
 
 def encode_like(original: bytes, text: str) -> bytes:

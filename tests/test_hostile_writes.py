@@ -36,11 +36,22 @@ def _run(*args: str, cwd: pathlib.Path | None = None):  # type: ignore[no-untype
         os.chdir(old)
 
 
+@pytest.fixture(params=["folder descriptors", "paths"])
+def both_ways(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The POSIX way (folders held open, O_NOFOLLOW) and the fallback by path (Windows)."""
+    from bncheck import safe_write
+
+    if request.param == "paths":
+        monkeypatch.setattr(safe_write, "_AT", False)
+    else:
+        assert safe_write._AT or os.name != "posix"
+
+
 def _errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("bncheck: error:")]
 
 
-def test_fix_keeps_mode_bom_and_crlf(tmp_path: pathlib.Path) -> None:
+def test_fix_keeps_mode_bom_and_crlf(tmp_path: pathlib.Path, both_ways: None) -> None:
     script = tmp_path / "train.py"
     original = b"\xef\xbb\xbf" + SCRIPT.read_bytes().replace(b"\n", b"\r\n")
     script.write_bytes(original)
@@ -69,7 +80,7 @@ def _symlinked_repo(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]
     return repo, outside
 
 
-def test_fix_never_writes_through_a_named_symlink(tmp_path: pathlib.Path) -> None:
+def test_fix_never_writes_through_a_named_symlink(tmp_path: pathlib.Path, both_ways: None) -> None:
     repo, outside = _symlinked_repo(tmp_path)
     result = _run("--fix", "-q", str(repo / "link.py"), str(tmp_path / "repolink"))
     assert result.exit_code == 2
@@ -81,7 +92,7 @@ def test_fix_never_writes_through_a_named_symlink(tmp_path: pathlib.Path) -> Non
     assert (repo / "link.py").is_symlink()
 
 
-def test_write_refuses_paths_outside_the_named_ones_and_links_below_them(tmp_path: pathlib.Path) -> None:
+def test_write_refuses_paths_outside_the_named_ones_and_links_below_them(tmp_path: pathlib.Path, both_ways: None) -> None:
     repo, outside = _symlinked_repo(tmp_path)
     (repo / "sub").symlink_to(outside)
     with pytest.raises(InputError, match="outside the paths given"):
@@ -93,7 +104,7 @@ def test_write_refuses_paths_outside_the_named_ones_and_links_below_them(tmp_pat
     assert (outside / "target.py").read_bytes() == SCRIPT.read_bytes()
 
 
-def test_fix_on_a_read_only_file_is_one_line_and_exit_2(tmp_path: pathlib.Path) -> None:
+def test_fix_on_a_read_only_file_is_one_line_and_exit_2(tmp_path: pathlib.Path, both_ways: None) -> None:
     script = tmp_path / "train.py"
     shutil.copy(SCRIPT, script)
     script.chmod(0o444)
@@ -231,3 +242,28 @@ def test_the_diff_of_a_bom_crlf_file_applies_to_what_fix_writes(tmp_path: pathli
     fixed = (tmp_path / "b" / "train.py").read_bytes()
     assert fixed == original.replace(b"momentum=1.0", b"momentum=0.99")
     assert (tmp_path / "a" / "train.py").read_bytes() == fixed
+
+
+def test_a_read_only_file_system_is_one_line_and_leaves_the_file(tmp_path: pathlib.Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root no permission stops a write, so the mount is stood in for: creating the temporary file
+    fails with EROFS, as on a read-only mount."""
+    import errno
+
+    from bncheck import safe_write
+
+    real_open = os.open
+
+    def read_only_mount(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(safe_write.os, "open", read_only_mount)
+    script = tmp_path / "train.py"
+    shutil.copy(SCRIPT, script)
+    result = _run("--fix", "-q", str(script))
+    assert result.exit_code == 2
+    assert _errors(result.stderr) == [
+        f"bncheck: error: {script}: not fixed: cannot write beside it (Read-only file system)"]
+    assert script.read_bytes() == SCRIPT.read_bytes()
