@@ -538,6 +538,8 @@ def run(surfaces: list[str], mutants: int, base_seed: int, budget: float, folder
         failures: list[str] = []
         slowest = (0.0, -1)
         cpu = time.process_time()
+        if surface == "source":  # generated once, outside the per-mutant budget
+            _PROGRAMS.setdefault((base_seed, max(1, mutants // 3)), grammar_programs(max(1, mutants // 3), base_seed))
         for number in range(mutants):
             signal.setitimer(signal.ITIMER_REAL, budget)
             try:
