@@ -63,6 +63,9 @@ def _local_root(fs: Any, root: str) -> str | None:
     return root if local is not None and type(fs) is local else None
 
 
+LOCAL_ONLY = "--diff and --fix work on local files only"
+
+
 def local_path(path: str) -> str:
     """``path``, or the local path a ``file://`` / ``local://`` URL names; any other URL is an
     :class:`InputError` (fixes are written to local files only)."""
@@ -75,7 +78,7 @@ def local_path(path: str) -> str:
         fs = None
     local = _local_root(fs, root) if fs is not None else None
     if local is None:
-        raise InputError(path, "--diff and --fix work on local files only")
+        raise InputError(path, LOCAL_ONLY)
     return local
 
 

@@ -57,3 +57,18 @@ def test_a_file_url_names_a_file() -> None:
 def test_chained_and_file_urls_are_urls() -> None:
     assert is_remote("file:///x") and is_remote("simplecache::s3://b/x") and is_remote("zip://a::file:///b.zip")
     assert not is_remote("models/x::y.pb")
+
+
+def test_fix_on_a_remote_url_says_it_fixes_local_files_only(tmp_path: pathlib.Path) -> None:
+    from click.testing import CliRunner
+
+    from bncheck.cli import main
+
+    script = tmp_path / "train.py"
+    shutil.copy(FIXTURES / "source" / "keras_momentum_pytorch.py", script)
+    for option in ("--diff", "--fix"):
+        result = CliRunner().invoke(main, [option, "memory://repo/train.py", f"local://{script}", "-q"])
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[0] == ("bncheck: error: memory://repo/train.py: --diff and --fix work on "
+                                                 "local files only")
+    assert b"momentum=0.9," in script.read_bytes()  # the local:// one was fixed

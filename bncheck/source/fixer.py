@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from bncheck.errors import InputError
-from bncheck.remote import is_remote, local_path
+from bncheck.remote import LOCAL_ONLY, is_remote, local_path
 from bncheck.reporters.escaping import printable
 from bncheck.safe_write import as_on_disk, write_fixed
 from bncheck.source import edits as edit_ops
@@ -69,7 +69,8 @@ def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Seq
     """Print the diff (``write=False``) or write the fixed files: (something would change, some input
     could not be read or written). With ``write`` the check that follows reports unreadable inputs."""
     outcome, texts = plan_fixes(paths, select, ignore, unsafe)
-    failed = [] if write else outcome.errors
+    # with write, the check that follows reports unusable inputs; a remote one is never fixed: say so
+    failed = [e for e in outcome.errors if not write or e.reason == LOCAL_ONLY]
     if write:
         roots = [local_path(r) for r in paths if not is_remote(r) or r.startswith(("file://", "local://"))]
         texts = {p: t for p, t in texts.items() if not _write_failed(p, t, roots, failed)}
