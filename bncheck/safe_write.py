@@ -3,7 +3,8 @@
 The new content goes to a temporary file in the same folder, is flushed to disk (``fsync``) and
 then replaces the original in one ``os.replace``: a run killed at any moment, a full disk or a
 failed write leaves the original whole. The file keeps its permission bits, its UTF-8 byte-order
-mark and its line endings (a CRLF file gets CRLF in the lines a fix adds).
+mark and its line endings (a CRLF file gets CRLF in the lines a fix adds), and its owner where the
+process may set it.
 
 Only regular files inside the paths the user named are written: a symlink (the file itself, or a
 folder between the named path and it), a path outside every named path, a file marked read-only
@@ -130,6 +131,7 @@ def _replace(path: str, folder: int, name: str, text: str) -> None:
     try:
         try:
             _write_all(fd, encode_like(original, text))
+            _same_owner(fd, info)
             os.fchmod(fd, stat.S_IMODE(info.st_mode))
             os.fsync(fd)
         finally:
@@ -147,6 +149,16 @@ def _replace(path: str, folder: int, name: str, text: str) -> None:
         os.fsync(folder)  # the rename itself reaches the disk
     except OSError:
         pass
+
+
+def _same_owner(fd: int, info: os.stat_result) -> None:
+    """The original's owner and group, where this process may give them (as root in a CI container
+    on a mounted checkout: a fixed file must not become root's)."""
+    if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(fd, info.st_uid, info.st_gid)
+        except OSError:
+            pass
 
 
 def _write_by_path(path: str, base: str, parts: list[str], text: str) -> None:

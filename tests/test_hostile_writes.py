@@ -267,3 +267,13 @@ def test_a_read_only_file_system_is_one_line_and_leaves_the_file(tmp_path: pathl
     assert _errors(result.stderr) == [
         f"bncheck: error: {script}: not fixed: cannot write beside it (Read-only file system)"]
     assert script.read_bytes() == SCRIPT.read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="only root can give a file away")
+def test_a_fixed_file_keeps_its_owner(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / "train.py"
+    shutil.copy(SCRIPT, script)
+    os.chown(script, 1234, 5678)
+    assert _run("--fix", "-q", str(script)).exit_code == 0
+    assert (script.stat().st_uid, script.stat().st_gid) == (1234, 5678)
+    assert script.read_bytes() == SCRIPT.read_bytes().replace(BAD, GOOD)
