@@ -62,13 +62,14 @@ def _inputs(folder: pathlib.Path, mb: int) -> dict[str, pathlib.Path]:
     graph = message_class("tensorflow.GraphDef")()
     text_format.Parse(text, graph, descriptor_pool=POOL)
     (folder / "g.pb").write_bytes(graph.SerializeToString())
-    import h5py
+    import h5py  # type: ignore[import-untyped]
 
     shutil.copy(H5, folder / "m.h5")
     with h5py.File(folder / "m.h5", "r+") as f:
         config = json.loads(f.attrs["model_config"])
         layer = {"class_name": "Dense", "config": {"name": "", "units": 8, "activation": "relu", "use_bias": True}}
-        pads, size = [], 0
+        pads: list[dict[str, object]] = []
+        size = 0
         while size < mb << 20:
             pad = json.loads(json.dumps(layer))
             pad["config"]["name"] = f"pad_{len(pads)}"
