@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
+from bncheck.errors import InputError
 from bncheck.findings import Finding
 from bncheck.reporters.sarif import fingerprint
 
@@ -19,7 +20,10 @@ if TYPE_CHECKING:
     from bncheck.config import Suppression
     from bncheck.report import Report
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: paths relative to the baseline file's folder (1: to the working directory)
+#: the largest baseline read (about 250 bytes a finding: some 250,000 findings)
+MAX_BASELINE_BYTES = 64 << 20
+_ENTRY_FIELDS = ("path", "code", "graph", "layer", "fingerprint")
 
 
 class BaselineError(ValueError):
@@ -27,49 +31,83 @@ class BaselineError(ValueError):
 
 
 def _path_key(path: str) -> str:
+    """How a finding's path is matched: an fsspec URL as given, a local path absolute."""
     from bncheck.remote import is_remote
 
-    if is_remote(path):  # an fsspec URL is kept as given
-        return path
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        rel = path
-    return (path if rel.startswith("..") else rel).replace(os.sep, "/")
+    return path if is_remote(path) else os.path.normpath(os.path.abspath(path))
 
 
-def entry(finding: Finding) -> dict[str, str]:
-    return {"path": _path_key(finding.path), "code": finding.code, "graph": finding.graph,
-            "layer": finding.layer, "fingerprint": fingerprint(finding)}
+def _stored(key: str, folder: str) -> str:
+    """A path key as the baseline in ``folder`` records it: relative to that folder, with ``/``."""
+    if key.startswith(("/", "\\")) or os.path.isabs(key):
+        try:
+            return os.path.relpath(key, folder).replace(os.sep, "/")
+        except ValueError:  # another drive
+            return key
+    return key
+
+
+def entry(finding: Finding, folder: str = ".") -> dict[str, str]:
+    return {"path": _stored(_path_key(finding.path), os.path.abspath(folder)), "code": finding.code,
+            "graph": finding.graph, "layer": finding.layer, "fingerprint": fingerprint(finding)}
 
 
 def write_baseline(report: "Report", path: str) -> int:
-    """Record every finding of ``report`` in ``path``; returns how many."""
+    """Record every finding of ``report`` in ``path`` (replaced atomically); returns how many.
+    Paths are stored relative to the baseline's folder, so it matches from any working directory."""
     from bncheck import __version__
     from bncheck.reporters.escaping import valid_unicode
+    from bncheck.safe_write import replace_file
 
-    entries = [entry(f) for f in report.findings]
+    folder = os.path.dirname(os.path.abspath(path))
+    entries = [entry(f, folder) for f in report.findings]
     document = {"tool": "bncheck", "version": __version__, "baseline_version": FORMAT_VERSION, "findings": entries}
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(valid_unicode(document), indent=2, ensure_ascii=True) + "\n")
+    try:
+        replace_file(path, (json.dumps(valid_unicode(document), indent=2, ensure_ascii=True) + "\n").encode())
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write the baseline ({exc.strerror or exc})") from None
     return len(entries)
 
 
 def read_baseline(path: str) -> set[tuple[str, str]]:
-    """The (path, fingerprint) pairs a baseline file records."""
+    """The (path key, fingerprint) pairs a baseline file records. The file must be a regular file of
+    at most :data:`MAX_BASELINE_BYTES`, JSON nested as a baseline is, every entry typed; anything
+    else is a :class:`BaselineError` (one line)."""
+    from bncheck.loaders.safe_io import MAX_NESTING, nesting_depth, read_bounded
+    from bncheck.remote import is_remote
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            document = json.load(fh)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = read_bounded(path, MAX_BASELINE_BYTES, "a baseline", raised_by=None).decode("utf-8")
+        if nesting_depth(text, "[{", "]}") > MAX_NESTING:
+            raise BaselineError(f"{path}: not a bncheck baseline (JSON nested deeper than {MAX_NESTING} levels)")
+        document = json.loads(text)
+    except BaselineError:
+        raise
+    except InputError as exc:
+        raise BaselineError(f"{path}: cannot read the baseline ({exc.reason})") from None
+    except ValueError as exc:  # UnicodeDecodeError too
         raise BaselineError(f"{path}: not a bncheck baseline ({type(exc).__name__})") from None
-    findings = document.get("findings") if isinstance(document, dict) else None
-    if not isinstance(findings, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("fingerprint"), str)
-            for e in findings):
-        raise BaselineError(f"{path}: not a bncheck baseline (no findings list with path and fingerprint)")
-    return {(e["path"], e["fingerprint"]) for e in findings}
+    if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
+        raise BaselineError(f"{path}: not a bncheck baseline (no findings list)")
+    if document.get("tool", "bncheck") != "bncheck":
+        raise BaselineError(f"{path}: not a bncheck baseline (tool is not \"bncheck\")")
+    version = document.get("baseline_version", 1)
+    if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
+        raise BaselineError(f"{path}: baseline_version must be 1 or {FORMAT_VERSION}")
+    folder = os.path.dirname(os.path.abspath(path))
+    keys = set()
+    for number, item in enumerate(document["findings"], 1):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k, ""), str) for k in _ENTRY_FIELDS) or not (
+                item.get("path") and item.get("fingerprint")):
+            raise BaselineError(f"{path}: finding #{number} must have a path and a fingerprint, and strings "
+                                f"for {', '.join(_ENTRY_FIELDS)}")
+        stored = item["path"]
+        if is_remote(stored) or os.path.isabs(stored) or version == 1:
+            key = _path_key(stored)  # version 1 stored paths relative to where it was generated
+        else:
+            key = os.path.normpath(os.path.join(folder, *stored.split("/")))
+        keys.add((key, item["fingerprint"]))
+    return keys
 
 
 def apply(report: "Report", suppressions: Sequence["Suppression"] = (),

@@ -177,6 +177,17 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
             checked_name(stdin_filename)
         except StdinError as exc:
             raise click.UsageError(str(exc)) from None
+    fix_failed = False  # a file --fix could not write (or a remote one was named): exit 2
+    if source_fix["diff"] or source_fix["fix"]:
+        from bncheck.remote import LOCAL_ONLY, is_remote
+
+        remote = [p for p in paths if is_remote(p) and not p.startswith(("file://", "local://"))]
+        for path in remote:  # never fetched to be fixed: one line each, the local paths still are
+            click.echo(f"bncheck: error: {printable(path)}: {LOCAL_ONLY}", err=True)
+        fix_failed = bool(remote)
+        paths = tuple(p for p in paths if p not in remote)
+        if not paths:
+            sys.exit(2)
     selection = _selectors(select, f"--select {where}".strip())
     ignored = _selectors(ignore, f"--ignore {where}".strip())
     try:
@@ -196,7 +207,11 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
         else:
             report = check(paths)
         if generate_baseline:
-            written = write_baseline(report, generate_baseline)
+            try:
+                written = write_baseline(report, generate_baseline)
+            except BaselineError as exc:
+                click.echo(f"bncheck: error: {printable(exc)}", err=True)
+                sys.exit(2)
             click.echo(f"bncheck: recorded {written} finding{'s' if written != 1 else ''} in "
                        f"{printable(generate_baseline)}", err=True)
         report, unused = apply_suppressions(report, settings.suppress, baseline,
@@ -204,12 +219,13 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
         if source_fix["diff"] or source_fix["fix"]:  # source mode fixes: the edits the findings carry
             from bncheck.source.fixer import run_fixes
 
-            changed = run_fixes(report.findings, write=not source_fix["diff"],
-                                unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+            changed, failed = run_fixes(report.findings, paths, write=not source_fix["diff"],
+                                        unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+            fix_failed = fix_failed or failed
             if source_fix["diff"]:
                 for err in report.errors:
                     click.echo(f"bncheck: error: {printable(err)}", err=True)
-                sys.exit(2 if report.errors else 1 if changed else 0)
+                sys.exit(2 if report.errors or fix_failed else 1 if changed else 0)
             if changed:  # what is left after the fixes, as ruff reports it
                 report = check(paths)
                 report, unused = apply_suppressions(report, settings.suppress, baseline,
@@ -237,7 +253,7 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
         click.echo(f"bncheck: internal error: {printable(f'{type(exc).__name__}: {exc}')}", err=True)
         sys.exit(2)
     code = report.exit_code(Severity.parse(fail_on))
-    sys.exit(0 if exit_zero and code == 1 else code)
+    sys.exit(2 if source_fix["fix"] and fix_failed else 0 if exit_zero and code == 1 else code)
 
 
 def _console(color: str, file: Any = None) -> Console:
@@ -256,7 +272,7 @@ def _selectors(values: tuple[str, ...], option: str) -> list[str] | None:
     try:
         check_known(chosen, option)
     except SelectionError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(printable(str(exc))) from None
     if option.startswith("--select"):
         return None if not chosen or "ALL" in chosen else chosen
     return chosen

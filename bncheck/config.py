@@ -28,6 +28,7 @@ the folder holding the config file (as given on the command line, when that is w
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -132,12 +133,35 @@ def find_config(start: str = ".") -> str | None:
 
 def _has_table(pyproject: str) -> bool:
     try:
-        with open(pyproject, "rb") as fh:
-            return "bncheck" in tomllib.load(fh).get("tool", {})
-    except OSError:
-        return False
-    except tomllib.TOMLDecodeError:
+        tool = _read_toml(pyproject).get("tool", {})
+    except ConfigError:
         return True  # broken: say so rather than run with no settings
+    return not isinstance(tool, dict) or "bncheck" in tool
+
+
+#: the largest config file read (real ones are a few KiB)
+MAX_CONFIG_FILE_BYTES = 1 << 20
+_CODE = re.compile(r"[A-Za-z]*[0-9]*\Z")
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    """A config file's TOML: a regular file of at most :data:`MAX_CONFIG_FILE_BYTES`, UTF-8, nested
+    within Python's recursion limit; :class:`ConfigError` (one line) otherwise."""
+    from bncheck.errors import InputError
+    from bncheck.loaders.safe_io import read_bounded
+
+    try:
+        data = read_bounded(path, MAX_CONFIG_FILE_BYTES, "a config file", raised_by=None)
+    except InputError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.reason})") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (arrays or tables nested too deeply)") from None
 
 
 def load_settings(path: str | None = None, *, isolated: bool = False) -> Settings:
@@ -147,14 +171,14 @@ def load_settings(path: str | None = None, *, isolated: bool = False) -> Setting
     path = path or find_config()
     if path is None:
         return Settings()
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
-    table = data.get("tool", {}).get("bncheck", {}) if os.path.basename(path) == "pyproject.toml" else data
+    data = _read_toml(path)
+    if os.path.basename(path) == "pyproject.toml":
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: tool must be a table ([tool.bncheck])")
+        table = tool.get("bncheck", {})
+    else:
+        table = data
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.bncheck] must be a table")
     return _settings(table, path)
@@ -168,15 +192,32 @@ def _strings(value: Any, where: str, path: str) -> list[str]:
     return [c.strip() for v in value for c in v.split(",") if c.strip()]
 
 
+def _codes(value: Any, where: str, path: str, known_only: bool = False) -> list[str]:
+    """Rule-code prefixes (or ``ALL``). With ``known_only`` a prefix of no rule is refused here, as the
+    command line refuses the top-level ones (per-path codes reach no other check)."""
+    codes = [c.upper() for c in _strings(value, where, path)]
+    bad = [c for c in codes if not _CODE.match(c)]
+    if bad:
+        raise ConfigError(f"{path}: {where}: {bad[0]!r} is not a rule code")
+    if known_only and codes and codes != ["ALL"]:
+        from bncheck.catalogue import SelectionError, check_known
+
+        try:
+            check_known(codes, where)
+        except SelectionError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return codes
+
+
 def _settings(table: dict[str, Any], path: str) -> Settings:
     unknown = sorted(set(table) - KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
     settings = Settings(source=path)
     if "select" in table:
-        settings.select = [c.upper() for c in _strings(table["select"], "select", path)]
-    settings.ignore = [c.upper() for c in _strings(table.get("ignore", []), "ignore", path)]
-    settings.extend_select = [c.upper() for c in _strings(table.get("extend-select", []), "extend-select", path)]
+        settings.select = _codes(table["select"], "select", path)
+    settings.ignore = _codes(table.get("ignore", []), "ignore", path)
+    settings.extend_select = _codes(table.get("extend-select", []), "extend-select", path)
     for key in ("fail-on", "output-format"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{path}: {key} must be a string")
@@ -196,8 +237,8 @@ def _settings(table: dict[str, Any], path: str) -> Settings:
         settings.per_path.append(PerPath(
             pattern, tuple(_strings(entry.get("train-op", []), where, path)),
             tuple(_strings(entry.get("serve-output", []), where, path)),
-            tuple(c.upper() for c in _strings(entry.get("ignore", []), where, path)),
-            tuple(c.upper() for c in _strings(entry["select"], where, path)) if "select" in entry else None))
+            tuple(_codes(entry.get("ignore", []), f"{where}.ignore", path, known_only=True)),
+            tuple(_codes(entry["select"], f"{where}.select", path, known_only=True)) if "select" in entry else None))
     suppress = table.get("suppress", [])
     if not isinstance(suppress, list):
         raise ConfigError(f"{path}: suppress must be an array of tables ([[tool.bncheck.suppress]])")
@@ -212,6 +253,8 @@ def _settings(table: dict[str, Any], path: str) -> Settings:
         values = {k: entry.get(k, "*" if k != "code" else "") for k in ("path", "layer", "code")}
         if not all(isinstance(v, str) for v in values.values()):
             raise ConfigError(f"{path}: {where}: path, layer and code must be strings")
+        if not _CODE.match(values["code"]):
+            raise ConfigError(f"{path}: {where}: {values['code']!r} is not a rule code")
         settings.suppress.append(Suppression(entry["reason"].strip(), values["path"], values["layer"],
                                              values["code"].upper(), f"{os.path.basename(path)} suppress #{i}"))
     return settings

@@ -192,7 +192,7 @@ def check_paths(paths: Sequence[str], *, train_op: Sequence[str] = (), outputs: 
                 if is_remote(path):
                     discard_prestarted()  # forked before the remote files are mounted: it would not see them
                     scratch = scratch or tempfile.mkdtemp(prefix="bncheck-remote-")
-                    local = fetch(path, scratch)
+                    local = fetch(path, scratch, walk_notes)
                     fetched[local] = path
                     path = local
                 plan.append((path, None, discover(path, walk_notes), walk_notes))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 from collections import OrderedDict
 from dataclasses import replace
@@ -31,7 +32,7 @@ from bncheck.errors import InputError
 if TYPE_CHECKING:
     from bncheck.report import Report
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]+::)*[A-Za-z][A-Za-z0-9+.-]+://")  # chained: simplecache::s3://
 
 MOUNTS_ENV = "BNCHECK_REMOTE_MOUNTS"
 #: the most files and folders one remote folder may hold (each becomes a placeholder)
@@ -51,7 +52,34 @@ _blocks: OrderedDict[tuple[int, str, int], bytes] = OrderedDict()  # (filesystem
 
 
 def is_remote(path: str) -> bool:
-    return bool(_URL.match(path)) and not path.startswith("file://")
+    """Whether ``path`` is an fsspec URL (``file://`` and ``local://`` included)."""
+    return bool(_URL.match(path))
+
+
+def _local_root(fs: Any, root: str) -> str | None:
+    """The local path an fsspec filesystem serving the local disk names (``file://``, ``local://``)."""
+    fsspec = _fsspec()
+    local = fsspec.implementations.local.LocalFileSystem if fsspec is not None else None
+    return root if local is not None and type(fs) is local else None
+
+
+LOCAL_ONLY = "--diff and --fix work on local files only"
+
+
+def local_path(path: str) -> str:
+    """``path``, or the local path a ``file://`` / ``local://`` URL names; any other URL is an
+    :class:`InputError` (fixes are written to local files only)."""
+    if not is_remote(path):
+        return path
+    fsspec = _fsspec()
+    try:
+        fs, root = fsspec.core.url_to_fs(path) if fsspec is not None else (None, "")
+    except Exception:  # noqa: BLE001 - a URL fsspec cannot serve
+        fs = None
+    local = _local_root(fs, root) if fs is not None else None
+    if local is None:
+        raise InputError(path, LOCAL_ONLY)
+    return local
 
 
 def _fsspec() -> Any:
@@ -66,16 +94,22 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def fetch(url: str, scratch: str) -> str:
+def fetch(url: str, scratch: str, notes: list[tuple[str, str]] | None = None) -> str:
     """Lay ``url`` out under ``scratch`` as placeholders and register it; returns the local path
     (same base name, so the format is recognised as it would be locally). Fetches no artefact
-    bytes (only ``.py`` files). Raises :class:`InputError` with one line."""
+    bytes (only ``.py`` files). A URL of the local disk (``file://``, ``local://``) is its local
+    path, walked as one. Symlinks in a folder obey the rules of a local folder walk: a symlinked
+    folder is not followed, a link to a file is followed only to a regular file inside the folder;
+    what is skipped goes to ``notes``. Raises :class:`InputError` with one line."""
     fsspec = _fsspec()
     if fsspec is None:
         raise InputError(url, "remote paths need fsspec: pip install 'bncheck[remote]'")
     try:
         fs, root = fsspec.core.url_to_fs(url)
         root = root.rstrip("/") or root
+        local_root = _local_root(fs, root)
+        if local_root is not None:  # file:// and local://: the local path, under the local rules
+            return local_root
         name = os.path.basename(root) or "artefact"
         local = os.path.join(scratch, str(len(os.listdir(scratch))), name)
         os.makedirs(os.path.dirname(local))
@@ -93,11 +127,18 @@ def fetch(url: str, scratch: str) -> str:
             entries = fs.find(root, withdirs=True, detail=True)
             if len(entries) > MAX_ENTRIES:
                 raise InputError(url, f"holds more than {MAX_ENTRIES} files and folders")
+            skipped: list[str] = []  # symlinked folders: nothing below them is laid out
             for path, entry in sorted(entries.items()):
                 rel = _relative(path, root)
-                if rel is None:  # the folder itself, or a name that would leave the mirror
-                    continue
+                if rel is None or any(path.startswith(s + "/") for s in skipped):
+                    continue  # the folder itself, a name that would leave the mirror, or under a link
                 target = os.path.join(local, *rel)
+                why = _link_refused(fs, path, root, entry)
+                if why is not None:
+                    skipped.append(path.rstrip("/"))
+                    if notes is not None:
+                        notes.append((target, f"skipped: {why}"))
+                    continue
                 if entry.get("type") == "directory":
                     os.makedirs(target, exist_ok=True)
                 else:
@@ -124,6 +165,28 @@ def _relative(path: str, root: str) -> list[str] | None:
     if any(p in ("", ".", "..") or "\0" in p or os.sep in p or (os.altsep and os.altsep in p) for p in parts):
         return None
     return parts
+
+
+def _link_refused(fs: Any, path: str, root: str, entry: dict[str, Any]) -> str | None:
+    """Why a symlink found in a remote folder is not followed (None: not a link, or a link to a
+    regular file inside the folder, as a local folder walk decides)."""
+    if not entry.get("islink"):
+        return None
+    destination = entry.get("destination")
+    if not isinstance(destination, str):
+        return "symlink whose target is unknown"
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path.rstrip("/")), destination))
+    try:
+        info = fs.info(resolved)
+    except Exception:  # noqa: BLE001 - a dangling link
+        return "broken symlink or symlink loop"
+    if info.get("type") == "directory":
+        return "symlinked folder (not followed)"
+    if _relative(resolved, root) is None:
+        return "symlink to a file outside the searched folder"
+    if info.get("islink") or info.get("type") != "file":
+        return "chain of symlinks or a special file (not followed)"
+    return None
 
 
 def _placeholder(fs: Any, path: str, target: str, info: dict[str, Any]) -> None:

@@ -97,7 +97,8 @@ def test_fix_applies_the_engines_findings_only(tmp_path, monkeypatch):
     config.write_text('[per-path."*/legacy.py"]\nignore = ["BN007"]\n')
     written: list[str] = []
     real_write = bncheck.source.fixer.write_fixed
-    monkeypatch.setattr(bncheck.source.fixer, "write_fixed", lambda p, t: (written.append(p), real_write(p, t)))
+    monkeypatch.setattr(bncheck.source.fixer, "write_fixed",
+                        lambda p, t, roots: (written.append(p), real_write(p, t, roots)))
     result = CliRunner().invoke(main, ["--config", str(config), "--fix", "--output-format", "json", str(tmp_path)])
     assert written == [str(tmp_path / "ported.py")]  # legacy.py was fixed too: the fixer checked files again
     assert "momentum=0.1," in (tmp_path / "legacy.py").read_text()

@@ -139,7 +139,7 @@ def test_campaign_script_runs_and_reports(tmp_path):
 # h5:929 once made HDF5 1.14 spin for ever in C code (a global heap object claiming 0 bytes); with
 # bncheck's heap check switched off it still does, which is what these tests need.
 _WITHOUT_HEAP_CHECK = (sys.executable, "-c", "import sys\nimport bncheck.loaders.keras_files as k\n"
-                       "k.check_file = k.check_heaps = lambda *args: None\nsys.argv[0] = 'bncheck'\n"
+                       "k.check_file = k.check_heaps = lambda *args, **kwargs: None\nsys.argv[0] = 'bncheck'\n"
                        "from bncheck.cli import main\nmain()")
 
 
@@ -193,7 +193,7 @@ def test_campaign_re_runs_bncheck_on_a_mutant_its_worker_could_not_finish(monkey
     import bncheck.loaders.keras_files as keras_files
     from fuzz import campaign
 
-    monkeypatch.setattr(keras_files, "check_file", lambda *args: None)
+    monkeypatch.setattr(keras_files, "check_file", lambda *args, **kwargs: None)
     totals = campaign.run(["h5"], mutants=1, jobs=1, budget=2.0, memory_mb=2048, base_seed=0, first=929, grace=3.0)
     stats = totals["formats"]["h5"]
     assert stats["verdicts"] == {"hang": 1}

@@ -21,7 +21,7 @@ from bncheck.graph.model import TensorRef
 from bncheck.graph.values import DTYPES, tensor_to_numpy
 from bncheck.loaders import checkpoint_bundle as cb
 from bncheck.loaders import latest_checkpoint_prefix
-from bncheck.loaders.protobuf_io import nesting_depth
+from bncheck.loaders.safe_io import nesting_depth
 from bncheck.protos import message_class
 from conftest import ROOT
 

@@ -98,7 +98,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
             else:
                 targets.append(Target(file_path, "source" if source else "file"))
     if not targets:
-        raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
+        unlisted = [why for _, why in skipped if why.startswith("skipped: cannot list")]
+        cause = (f"; {len(unlisted)} folder{'s' if len(unlisted) != 1 else ''} in it could not be listed "
+                 f"({unlisted[0].partition('(')[2]}" if unlisted else "")  # the real cause (a path too long ...)
+        raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder"
+                         + cause)
     return targets
 
 

@@ -49,7 +49,12 @@ def _number(data: Any, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "little")
 
 
-def collection_problem(data: Any, start: int, hi: int, lengths: int, lo: int = 0) -> str | None:
+class _LargeObject(Exception):
+    """A global heap object larger than the caller reads (its size)."""
+
+
+def collection_problem(data: Any, start: int, hi: int, lengths: int, lo: int = 0,
+                       max_object: int | None = None) -> str | None:
     """What is wrong with the global heap collection at ``start`` (``None`` when its objects tile
     it exactly), walking it as HDF5 does: a header of 8 + ``lengths`` bytes, then objects of a 2-byte
     index, a 2-byte reference count, 4 reserved bytes and a ``lengths``-byte size; objects other
@@ -68,6 +73,8 @@ def collection_problem(data: Any, start: int, hi: int, lengths: int, lo: int = 0
         need = claimed if index == 0 else object_header + (claimed + 7) // 8 * 8
         if need <= 0 or need > end - at:
             return f"object {index} at byte {at - lo} claims {claimed} bytes, {end - at} are left"
+        if index and max_object is not None and claimed > max_object:
+            raise _LargeObject(claimed)
         at += need
     return None
 
@@ -93,9 +100,10 @@ def free_list_problem(data: Any, start: int, base: int, hi: int, offsets: int, l
     return None
 
 
-def check_heaps(data: Any, source: str, lo: int = 0, hi: int | None = None) -> None:
+def check_heaps(data: Any, source: str, lo: int = 0, hi: int | None = None, max_object: int | None = None) -> None:
     """Refuse an HDF5 file (``data[lo:hi]``, bytes or an mmap) holding a global heap collection
-    HDF5 could not walk to its end or a local heap whose free list loops."""
+    HDF5 could not walk to its end, a local heap whose free list loops, or (with ``max_object``) a
+    variable-length string longer than that: HDF5 would read it whole (a ``model_config``)."""
     hi = len(data) if hi is None else hi
     base, offsets, lengths = _superblock(data, lo, hi)
     for signature in (_COLLECTION, _LOCAL_HEAP):
@@ -104,7 +112,12 @@ def check_heaps(data: Any, source: str, lo: int = 0, hi: int | None = None) -> N
             header = 8 + (lengths if signature == _COLLECTION else 2 * lengths + offsets)
             if at + header <= hi:
                 if signature == _COLLECTION and data[at + 4] == 1:
-                    problem = collection_problem(data, at, hi, lengths, lo)
+                    try:
+                        problem = collection_problem(data, at, hi, lengths, lo, max_object)
+                    except _LargeObject as exc:
+                        raise InputError(source, f"a variable-length string of {exc.args[0]} bytes (a model config) "
+                                         f"is larger than the {(max_object or 0) >> 20} MiB bncheck reads "
+                                         "(raise BNCHECK_MAX_CONFIG_MB)") from None
                     what = "global heap"
                 elif signature == _LOCAL_HEAP and data[at + 4] == 0:
                     problem = free_list_problem(data, at, base, hi, offsets, lengths)
@@ -117,7 +130,8 @@ def check_heaps(data: Any, source: str, lo: int = 0, hi: int | None = None) -> N
             at = data.find(signature, at + 1, hi)
 
 
-def check_file(fh: BinaryIO, source: str, start: int = 0, size: int | None = None) -> None:
+def check_file(fh: BinaryIO, source: str, start: int = 0, size: int | None = None,
+               max_object: int | None = None) -> None:
     """:func:`check_heaps` on an open file, or on ``size`` bytes of it at ``start`` (a ``.keras``
     archive's stored weights member), mapped rather than read."""
     fh.seek(0, 2)
@@ -126,4 +140,4 @@ def check_file(fh: BinaryIO, source: str, start: int = 0, size: int | None = Non
     if size <= 0:
         return
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        check_heaps(data, source, start, min(start + size, total))
+        check_heaps(data, source, start, min(start + size, total), max_object)

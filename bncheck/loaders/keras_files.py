@@ -3,6 +3,7 @@ the weights with h5py. Nothing is deserialised: no ``load_model``, no Lambda or 
 from __future__ import annotations
 
 import io
+import functools
 import json
 import math
 import numbers
@@ -15,9 +16,8 @@ import numpy as np
 
 from bncheck.errors import InputError
 from bncheck.loaders.h5_heaps import check_file, check_heaps
-from bncheck.loaders.protobuf_io import nesting_depth
 from bncheck.remote import open_mirrored
-from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_NESTING, MAX_TENSOR_BYTES, file_size,
+from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_TENSOR_BYTES, file_size, load_json,
                                      open_regular)
 from bncheck.graph.keras_model import (BN_CLASSES, BN_CONFIG_KEYS, KERAS3, TF_KERAS, KerasBnLayer, KerasConfig,
                                        TrainedValues, group_by_layer)
@@ -26,6 +26,7 @@ from bncheck.graph.model import Graph, GraphModel
 _KEEP = ("momentum", "epsilon", "center", "scale", "trainable", "axis", "renorm", "name")
 
 
+@functools.lru_cache(maxsize=4096)  # a config names a few classes many times
 def _snake(name: str) -> str:
     """Keras' ``to_snake_case``: the weights file names layers by class, not by their own name."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -184,16 +185,7 @@ def _model_from_config(model: Any, source: str, fmt: str, values: TrainedValues 
 
 def parse_json_config(data: bytes | str, source: str, what: str) -> Any:
     """A JSON model config, its nesting checked before Python's recursive parser sees it."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
-        raise InputError(source, f"{what} is not UTF-8 text") from None
-    if nesting_depth(text, "[{", "]}") > MAX_NESTING:
-        raise InputError(source, f"{what} nests JSON deeper than {MAX_NESTING} levels")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(source, f"{what} is not JSON ({' '.join(str(exc).split())[:200]})") from None
+    return load_json(data, source, what)
 
 
 # -- HDF5, read defensively: hard links only (an external or soft link could name any file or
@@ -493,7 +485,7 @@ def _index_order(name: str) -> tuple[int, str]:
 def load_h5(path: str) -> list[GraphModel]:
     """A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``."""
     with open_regular(path) as fh:  # heaps HDF5 would loop on are refused before it opens the file
-        check_file(fh, path)
+        check_file(fh, path, max_object=MAX_CONFIG_BYTES)  # a model_config is read whole: its size first
     h5 = _open_h5(open_mirrored(path) or path, path)  # a remote file: HDF5 reads only what it visits
     raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")

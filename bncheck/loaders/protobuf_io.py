@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from bncheck.errors import InputError
-from bncheck.loaders.safe_io import MAX_NESTING
+from bncheck.loaders.safe_io import MAX_NESTING, MAX_TEXT_BYTES, nesting_depth
 from bncheck.protos import POOL, message_class
 
 GRAPH_DEF = "tensorflow.GraphDef"
@@ -27,26 +27,6 @@ _TEXT_LEAD = {
     "saved_model_schema_version": SAVED_MODEL,
     "meta_graphs": SAVED_MODEL,
 }
-
-
-_TEXT_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
-
-
-def nesting_depth(text: str, opening: str = "{<", closing: str = "}>") -> int:
-    """The deepest nesting of ``opening``/``closing`` brackets outside strings and comments, counted
-    without recursion (protobuf text format, or JSON with ``"[{"``/``"]}"``)."""
-    bare = _TEXT_STRING_OR_COMMENT.sub("", text) if opening != "[{" else _JSON_STRING.sub("", text)
-    depth = deepest = 0
-    for char in re.sub(r"[^" + re.escape(opening + closing) + r"]+", "", bare):
-        if char in opening:
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def valid_op_name(op: str) -> bool:
@@ -97,8 +77,13 @@ def _looks_textual(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return text if _text_lead(text) is not None else None
+
+
+def _text_lead(text: str) -> str | None:
+    """The first field name of a text protobuf this is (``node``, ``meta_graphs`` ...), or None."""
     first = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)\s*[:{]", text)
-    return text if first and first.group(1) in _TEXT_LEAD else None
+    return first.group(1) if first and first.group(1) in _TEXT_LEAD else None
 
 
 def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL)) -> tuple[str, Any]:
@@ -106,6 +91,10 @@ def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, MET
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
     if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise InputError(path, "file is empty")
+    if len(data) > MAX_TEXT_BYTES and _text_lead(data[:4096].decode("utf-8", "ignore")) is not None:
+        raise InputError(path, f"a text protobuf of {len(data)} bytes is larger than the {MAX_TEXT_BYTES >> 20} MiB "
+                         "bncheck parses as text (about 10 MiB of memory and 0.6 s a MB): convert it to a binary .pb, or "
+                         "raise BNCHECK_MAX_TEXT_MB")
     text = _looks_textual(data)
     if text is not None:
         lead = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)", text).group(1)  # type: ignore[union-attr]

@@ -6,13 +6,15 @@ train step, ``use_bias=False``) change behaviour and need ``--unsafe-fixes``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
 
 from bncheck.errors import InputError
 from bncheck.findings import Finding
-from bncheck.source import edits as edit_ops
+from bncheck.remote import LOCAL_ONLY, is_remote, local_path
 from bncheck.reporters.escaping import printable
+from bncheck.safe_write import as_on_disk, write_fixed
+from bncheck.source import edits as edit_ops
 from bncheck.source.loader import read_source
 
 
@@ -21,51 +23,56 @@ class FixOutcome:
     diffs: dict[str, str]  # path -> unified diff
     fixed: int  # findings fixed
     unsafe_skipped: int  # findings with only unsafe fixes, not applied
-    errors: list[InputError]  # files that could not be read back to fix
+    errors: list[InputError] = field(default_factory=list)  # files that could not be read back to fix
+    per_file: dict[str, int] = field(default_factory=dict)  # findings fixed, by file
 
 
 def plan_fixes(findings: Iterable[Finding], unsafe: bool = False) -> tuple[FixOutcome, dict[str, str]]:
     """The fixes the engine's ``findings`` carry: (outcome, fixed text by path)."""
     by_path: dict[str, list[edit_ops.Edit]] = {}
     fixed = skipped = 0
+    per_file: dict[str, int] = {}
     for finding in findings:
         usable = [e for e in finding.edits if e.safe or unsafe]
         if not usable:
             skipped += bool(finding.edits)
             continue
         fixed += 1
+        per_file[usable[0].loc.path] = per_file.get(usable[0].loc.path, 0) + 1
         for e in usable:
             by_path.setdefault(e.loc.path, []).append(e)
     diffs: dict[str, str] = {}
     texts: dict[str, str] = {}
     errors: list[InputError] = []
     for path, path_edits in by_path.items():
+        if is_remote(path) and not path.startswith(("file://", "local://")):
+            errors.append(InputError(path, LOCAL_ONLY))  # a remote file is never written
+            continue
         try:
-            before = read_source(path)
+            before = read_source(local_path(path))
         except InputError as exc:
             errors.append(exc)
             continue
         after = edit_ops.apply(before, path_edits)
         if after != before:
-            diffs[path] = edit_ops.unified_diff(path, before, after)
+            diffs[path] = edit_ops.unified_diff(path, *as_on_disk(local_path(path), after))  # BOM, line ends
             texts[path] = after
-    return FixOutcome(diffs, fixed, skipped, errors), texts
+    return FixOutcome(diffs, fixed, skipped, errors, per_file), texts
 
 
-def write_fixed(path: str, text: str) -> None:
-    """Write a fixed source file (the one place fixes are written)."""
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-
-
-def run_fixes(findings: Iterable[Finding], *, write: bool, unsafe: bool, echo: Callable[..., None]) -> bool:
-    """Print the diff (``write=False``) or write the fixed files; True when something would change."""
+def run_fixes(findings: Iterable[Finding], paths: Sequence[str], *, write: bool, unsafe: bool,
+              echo: Callable[..., None]) -> tuple[bool, bool]:
+    """Print the diff (``write=False``) or write the fixed files, never outside ``paths``: (something
+    would change, some file could not be read or written)."""
     outcome, texts = plan_fixes(findings, unsafe)
-    for error in outcome.errors:
-        echo(f"bncheck: error: {printable(error)}", err=True)
+    failed = list(outcome.errors)
     if write:
-        for path, text in texts.items():
-            write_fixed(path, text)
+        roots = [local_path(r) for r in paths if not is_remote(r) or r.startswith(("file://", "local://"))]
+        texts = {p: t for p, t in texts.items() if not _write_failed(p, t, roots, failed)}
+        outcome.fixed = sum(outcome.per_file.get(p, 0) for p in texts)
+    for exc in failed:
+        echo(f"bncheck: error: {printable(exc)}", err=True)
+    if write:
         echo(f"bncheck: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {len(texts)} file"
              f"{'s' if len(texts) != 1 else ''}", err=True)
     else:
@@ -76,4 +83,13 @@ def run_fixes(findings: Iterable[Finding], *, write: bool, unsafe: bool, echo: C
     if outcome.unsafe_skipped and not unsafe:
         echo(f"bncheck: {outcome.unsafe_skipped} more fix{'es' if outcome.unsafe_skipped != 1 else ''} available "
              "with --unsafe-fixes", err=True)
-    return bool(texts)
+    return bool(texts), bool(failed)
+
+
+def _write_failed(path: str, text: str, roots: Sequence[str], failed: list[InputError]) -> bool:
+    try:
+        write_fixed(local_path(path), text, roots)
+    except InputError as exc:
+        failed.append(exc)
+        return True
+    return False

@@ -89,6 +89,14 @@ def module_name(path: str, root: str) -> str:
     return ".".join(parts) or os.path.basename(path)[:-3]
 
 
+def python_lines(text: str) -> list[str]:
+    """The lines as Python numbers them (``str.splitlines`` also splits at form feeds, ``\\x1c`` ...)."""
+    return _LINE_END.split(text[:-1] if text.endswith("\n") else text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def parse_module(path: str, text: str, modname: str, extra_words: Container[str] = frozenset()) -> ModuleInfo:
     try:
         pruned = prune(text, extra_words)
@@ -99,10 +107,11 @@ def parse_module(path: str, text: str, modname: str, extra_words: Container[str]
                 raise
             tree = ast.parse(text, filename=path)  # the pruning misread the layout: parse it all
     except SyntaxError as exc:
-        raise InputError(path, f"not valid Python: {exc.msg} (line {exc.lineno})") from None
+        line = exc.lineno if exc.lineno is not None else text.count("\n", 0, max(text.find("\0"), 0)) + 1
+        raise InputError(path, f"not valid Python: {exc.msg} (line {line})") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(path, f"not valid Python: {exc}") from None
-    module = ModuleInfo(path, modname, text, tree, text.splitlines(),
+    module = ModuleInfo(path, modname, text, tree, python_lines(text),
                         graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES), ascii=text.isascii())
     _collect(module)
     return module

@@ -89,7 +89,7 @@ def _comments(text: str) -> list[tuple[int, str]]:
     """(line, comment) for lines holding a suppression-looking comment. A ``#`` counts as a comment
     when the quotes before it on its line are balanced (a cheap stand-in for tokenizing the file)."""
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):  # Python's line ends only
         m = _ANY.search(line)
         if m is None:
             continue

@@ -7,6 +7,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping
 from bncheck import catalogue
 from bncheck.findings import Finding, Severity, evidence
 from bncheck.source.edits import Edit
+from bncheck.source.loader import python_lines
 from bncheck.source.model import Const, Loc, Run
 
 
@@ -78,7 +79,8 @@ class RuleContext:
         """The lines of ``path``'s text, split on first use (a finding's text costs its own length)."""
         found = self._lines.get(path)
         if found is None:
-            found = self._lines[path] = self.texts.get(path, "").splitlines()
+            # Python's line ends only (not \f, \x1c ...), split once per file
+            found = self._lines[path] = python_lines(self.texts.get(path, ""))
         return found
 
     def note(self, loc: Loc, message: str) -> None:
