@@ -13,6 +13,7 @@ from bncheck.errors import InputError
 from bncheck.source import edits as edit_ops
 from bncheck.source.checker import check_files
 from bncheck.source.loader import read_source
+from bncheck.source.reading import SourceText
 
 
 @dataclass
@@ -51,7 +52,7 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
         after = edit_ops.apply(before, path_edits)
         if after != before:
             diffs[path] = edit_ops.unified_diff(path, before, after)
-            texts[path] = after
+            texts[path] = SourceText(after, encoding=getattr(before, "encoding", "utf-8"))  # written back as read
     return FixOutcome(diffs, fixed, skipped), texts
 
 
@@ -61,7 +62,7 @@ def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Seq
     outcome, texts = plan_fixes(paths, select, ignore, unsafe)
     if write:
         for path, text in texts.items():
-            with open(path, "w", encoding="utf-8", newline="") as fh:
+            with open(path, "w", encoding=getattr(text, "encoding", "utf-8"), newline="") as fh:
                 fh.write(text)
         echo(f"bncheck: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} in {len(texts)} file"
              f"{'s' if len(texts) != 1 else ''}", err=True)
