@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+NOTEBOOK_SUFFIXES = (".ipynb",)  # source mode too: their code cells (bncheck.source.notebooks)
+SOURCE_INPUTS = SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
             own = _folder_target(folder)
             if own is not None:
                 return [own]
-        return [Target(path, "source" if path.endswith(SOURCE_SUFFIXES) else "file")]
+        if _member_of_latest_checkpoint(path, folder):  # x.meta, x.index of the folder's checkpoint: one input
+            return [Target(folder, "checkpoint")]
+        return [Target(path, "source" if path.endswith(SOURCE_INPUTS) else "file")]
     if not stat.S_ISDIR(mode):
         raise InputError(path, f"not a regular file or folder ({_special_kind(mode)})")
     try:
@@ -76,6 +80,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs.sort()
         folder = own if root == path else _folder_target(root, dirs + files)
+        if folder is not None and folder.kind == "checkpoint" and root != path:
+            problem = _checkpoint_problem(root)
+            if problem is not None:  # a state file left without its checkpoint: the folder is searched
+                skipped.append((os.path.join(root, "checkpoint"), f"skipped: {problem}"))
+                folder = None
         if folder is not None:
             targets.append(folder)
             if folder.kind != "checkpoint":  # a SavedModel's subfolders are part of it
@@ -88,11 +97,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
         if folder is not None:  # a checkpoint folder's files are the checkpoint; its subfolders are searched
             continue
         for name in sorted(files):
-            source = name.endswith(SOURCE_SUFFIXES) and source_wanted(path, root)  # source mode: .py files
+            source = name.endswith(SOURCE_INPUTS) and source_wanted(path, root)  # source mode: .py, .ipynb
             if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES) and not source:
                 continue
             file_path = os.path.join(root, name)
-            why = _why_not_a_file(file_path, root_real)
+            why = _why_not_a_file(file_path, root_real) or (None if source else not_an_artefact(file_path))
             if why:
                 skipped.append((file_path, f"skipped: {why}"))
             else:
@@ -100,6 +109,69 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     if not targets:
         raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
     return targets
+
+
+def _member_of_latest_checkpoint(path: str, folder: str) -> bool:
+    """Whether ``path`` is the ``.meta``, ``.index`` or a data shard of the checkpoint that the
+    ``checkpoint`` state file beside it names as the latest (an older checkpoint's ``.meta`` is
+    its own input)."""
+    if not path.endswith((".meta", ".index")) and ".data-" not in os.path.basename(path):
+        return False
+    if not os.path.isfile(os.path.join(folder, "checkpoint")):
+        return False
+    try:
+        prefix = latest_checkpoint_prefix(folder)
+    except InputError:
+        return False
+    real, named = os.path.realpath(path), os.path.realpath(prefix)
+    return real in (named + ".meta", named + ".index") or real.startswith(named + ".data-")
+
+
+def _checkpoint_problem(folder: str) -> str | None:
+    """Why the checkpoint a searched folder's ``checkpoint`` state file names cannot be read (no
+    checkpoint files beside it, or not a state file at all), or None."""
+    try:
+        prefix = latest_checkpoint_prefix(folder)
+    except InputError as exc:
+        return f"a 'checkpoint' file that is not a usable TensorFlow checkpoint state file ({exc.reason})"
+    if not os.path.isfile(prefix + ".index"):
+        return (f"a checkpoint state file whose latest checkpoint {os.path.basename(prefix)!r} is not here "
+                "(no .index file)")
+    return None
+
+
+# what a searched file holds when it is a TensorFlow graph: a binary protobuf's first field
+# (GraphDef, MetaGraphDef, SavedModel), or a text protobuf's first field name
+_GRAPH_FIRST_BYTES = frozenset(b"\x08\x0a\x12\x18\x1a\x22\x2a\x32\x3a")
+_TEXT_FIELDS = frozenset({"node", "versions", "version", "library", "debug_info", "meta_info_def", "graph_def",
+                          "saver_def", "collection_def", "signature_def", "asset_file_def", "object_graph_def",
+                          "saved_model_schema_version", "meta_graphs"})
+_TEXT_START = re.compile(rb"(?:\s|#[^\n]*\n)*([A-Za-z_]\w*)\s*[:{<]")
+SNIFF_BYTES = 4096
+
+
+def not_an_artefact(path: str) -> str | None:
+    """Why a file found in a folder search is not a TensorFlow or Keras artefact by its first bytes
+    (it is skipped with a note; a file the user names is always read, and its error reported)."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except (InputError, OSError):
+        return None  # the loader reports what is wrong with it
+    if path.endswith(KERAS_SUFFIXES):
+        if head.startswith((b"PK\x03\x04", b"\x89HDF\r\n\x1a\n")):
+            return None
+        return "not a Keras file (no zip or HDF5 signature)"
+    if not head:
+        return "an empty file"
+    if head[0] in _GRAPH_FIRST_BYTES:
+        return None
+    text = _TEXT_START.match(head)
+    if text is not None and text.group(1).decode() in _TEXT_FIELDS:
+        return None
+    if head.startswith(b"fileFormatVersion:"):
+        return "a Unity asset .meta file, not a TensorFlow graph"
+    return "not a TensorFlow graph (neither a binary nor a text GraphDef, MetaGraphDef or SavedModel)"
 
 
 def _why_not_a_file(path: str, root_real: str) -> str | None:
