@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from bncheck.errors import InputError
 from bncheck.findings import Finding
@@ -86,7 +87,10 @@ def read_notebook(path: str) -> SourceText:
         where += [(number, k) for k in range(1, len(lines) + 1)]
     notes = (f"not checked, not Python: {', '.join(skipped)}",) if skipped else ()
     joined = "\n".join(program) + ("\n" if program else "")
-    from bncheck.source.reading import _PYTHON2_HINT, _python2_or_none  # a Python 2 kernel's notebook
+    from bncheck.source.reading import (  # a Python 2 kernel's notebook
+        _PYTHON2_HINT,
+        _python2_or_none,
+    )
 
     if _PYTHON2_HINT.search(joined):
         converted = _python2_or_none(path, joined)
@@ -95,7 +99,7 @@ def read_notebook(path: str) -> SourceText:
     return SourceText(joined, cells=tuple(where), skipped=notes)
 
 
-def _cells(path: str, notebook: Any) -> list[tuple[int, Optional[str]]]:
+def _cells(path: str, notebook: Any) -> list[tuple[int, str | None]]:
     """(cell number, code) for every cell, code None for markdown and raw cells (nbformat 4 and 3)."""
     if not isinstance(notebook, dict):
         raise InputError(path, "not a readable notebook: the JSON is not an object")
@@ -107,13 +111,13 @@ def _cells(path: str, notebook: Any) -> list[tuple[int, Optional[str]]]:
         key = "source"
     elif isinstance(notebook.get("worksheets"), list):  # nbformat 3
         raw = [c for sheet in notebook["worksheets"] if isinstance(sheet, dict)
-               for c in (sheet.get("cells") if isinstance(sheet.get("cells"), list) else [])]
+               for c in (sheet["cells"] if isinstance(sheet.get("cells"), list) else [])]
         key = "input"
     else:
         raise InputError(path, "not a readable notebook: no \"cells\" list")
     if not isinstance(raw, list):
         raise InputError(path, "not a readable notebook: \"cells\" is not a list")
-    out: list[tuple[int, Optional[str]]] = []
+    out: list[tuple[int, str | None]] = []
     for number, cell in enumerate(raw, 1):
         if not isinstance(cell, dict):
             raise InputError(path, f"not a readable notebook: cell {number} is not an object")
@@ -129,7 +133,7 @@ def _cells(path: str, notebook: Any) -> list[tuple[int, Optional[str]]]:
     return out
 
 
-def _language(notebook: dict[str, Any]) -> Optional[str]:
+def _language(notebook: dict[str, Any]) -> str | None:
     metadata = notebook.get("metadata")
     if not isinstance(metadata, dict):
         return None
@@ -148,7 +152,7 @@ def _split(source: str) -> list[str]:
     return lines
 
 
-def _cell_magic(lines: list[str]) -> Optional[str]:
+def _cell_magic(lines: list[str]) -> str | None:
     if lines and lines[0].startswith("%%"):
         match = re.match(r"%%([\w.-]*)", lines[0])
         return match.group(1) if match else ""
@@ -164,16 +168,14 @@ _TRIPLE = re.compile(r"'''|\"\"\"")
 def _without_ipython(lines: list[str]) -> list[str]:
     """The cell's lines with IPython syntax made Python (same number of lines, same indentation)."""
     out: list[str] = []
-    in_string: Optional[str] = None  # the triple quote of a string open at the line's start
+    in_string: str | None = None  # the triple quote of a string open at the line's start
     continued = False  # the previous line was IPython syntax ending with a backslash
     for line in lines:
         replaced = None
         if in_string is None:
             if continued:
                 replaced = ""  # the rest of a magic continued with a backslash
-            elif _ESCAPED.match(line) and not line.lstrip().startswith("!="):
-                replaced = _indent(line) + "pass"
-            elif _HELP.match(line):
+            elif _ESCAPED.match(line) and not line.lstrip().startswith("!=") or _HELP.match(line):
                 replaced = _indent(line) + "pass"
             else:
                 assigned = _ASSIGNED.match(line)

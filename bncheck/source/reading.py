@@ -21,7 +21,8 @@ import io
 import re
 import threading
 import tokenize
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bncheck.errors import InputError
 from bncheck.loaders.safe_io import file_size, open_regular, os_reason
@@ -44,11 +45,11 @@ class SourceText(str):
 
     encoding: str = "utf-8"
     python2: bool = False
-    original: Optional[str] = None
-    cells: Optional[tuple[tuple[int, int], ...]] = None
+    original: str | None = None
+    cells: tuple[tuple[int, int], ...] | None = None
     skipped: tuple[str, ...] = ()  # notes about the reading (e.g. notebook cells not checked)
 
-    def __new__(cls, text: str, **how: Any) -> "SourceText":
+    def __new__(cls, text: str, **how: Any) -> SourceText:
         obj = super().__new__(cls, text)
         for key, value in how.items():
             if not hasattr(cls, key):
@@ -94,7 +95,10 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
         if reason.startswith("unknown encoding"):
             name = reason.partition(":")[2].strip()
             raise InputError(path, f"declares an unknown encoding {_shown(name)} (PEP 263)") from None
-        raise InputError(path, f"encoding declaration does not match the file ({_shown(reason)})") from None
+        if data.startswith(codecs.BOM_UTF8):
+            raise InputError(path, "starts with a UTF-8 byte order mark but declares another encoding "
+                             "(PEP 263)") from None
+        encoding = "utf-8"  # the first two lines are not UTF-8 and declare nothing: said below
     info = codecs.lookup(encoding)
     if encoding not in ("utf-8", "utf-8-sig") and (
             not getattr(info, "_is_text_encoding", True) or _ASCII_PROBE.encode(info.name, "replace") != _ASCII):
@@ -157,7 +161,7 @@ _PYTHON2_HINT = re.compile(
     r"|\b[uU][rR]['\"]"  # ur'...'
     r"|^[ \t]*raise[ \t]+[\w.]+[ \t]*,"  # raise E, "message"
     r"|^\t",  # tab indentation (Python 3 refuses some mixes with spaces)
-    re.M)
+    re.MULTILINE)
 
 # The fixers that turn Python 2 syntax into Python 3 syntax, and nothing else: no fixer that reads
 # the disk (fix_import) or rewrites what the analysis reads (dict views, map, renamed modules).
@@ -185,7 +189,7 @@ def _refactoring_tool() -> Any:
         return _TOOL[0]
 
 
-def _python2_or_none(path: str, text: str) -> Optional[str]:
+def _python2_or_none(path: str, text: str) -> str | None:
     """The Python 3 conversion of a Python 2 ``text``; None when ``text`` is Python 3 already.
     Raises :class:`InputError` when it is neither."""
     try:
@@ -207,7 +211,7 @@ def _python2_or_none(path: str, text: str) -> Optional[str]:
     return converted
 
 
-def python3_of(text: str) -> Optional[str]:
+def python3_of(text: str) -> str | None:
     """``text`` (Python 2) converted to Python 3 that parses, or None. Lines stay where they were
     except for a tuple parameter's unpacking (mapped back by :func:`settle`); leading tabs are
     expanded as Python 2 read them (8 columns) when Python 3 refuses the mix."""
@@ -235,7 +239,7 @@ _LEADING = re.compile(r"^[ \t]+")
 
 # ---- mapping findings back ---------------------------------------------------------------------
 
-def settle(result: "SourceResult", texts: Mapping[str, str]) -> None:
+def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
     """After a check, for the inputs that were converted (Python 2, notebooks): findings, notes and
     errors at the file's own lines and columns (and cells), no edits (``--fix`` never rewrites a
     converted file), and a note that says how the file was read."""
@@ -257,7 +261,7 @@ def settle(result: "SourceResult", texts: Mapping[str, str]) -> None:
             findings.append(dataclasses.replace(f, edits=kept, facts=facts) if kept != f.edits or facts != f.facts
                             else f)
             continue
-        message = _LINE_IN_MESSAGE.sub(lambda m: mapper.phrase(int(m.group(1))), f.message)  # noqa: B023
+        message = _LINE_IN_MESSAGE.sub(mapper.phrase_of, f.message)
         found = dataclasses.replace(f, loc=mapper.loc(f.loc), edits=kept, facts=facts, message=message)
         cells = special[f.loc.path].cells
         findings.append(in_cell(found, cells) if cells is not None else found)
@@ -265,24 +269,24 @@ def settle(result: "SourceResult", texts: Mapping[str, str]) -> None:
     notes = [(_mapped_where(where, maps), message) for where, message in result.notes]
     for path, text in special.items():
         if text.python2:
-            notes.append((path, "read as Python 2: converted to Python 3 in memory to be analysed (the file is "
-                                "not changed, and --fix does not edit it)"))
+            notes.append((path, READ_AS_PYTHON2))
         elif path in fixes_dropped:
             notes.append((path, "--fix does not edit notebooks: the fixes of its findings are not applied"))
         notes += [(path, message) for message in text.skipped]
     result.notes[:] = notes
     for i, err in enumerate(result.errors):
-        mapper = maps.get(err.source)  # type: ignore[assignment]
-        if mapper is not None:
-            result.errors[i] = InputError(err.source, _LINE_IN_ERROR.sub(
-                lambda m: f"({mapper.phrase(int(m.group(1)))})", err.reason))  # noqa: B023
+        at = maps.get(err.source)
+        if at is not None:
+            result.errors[i] = InputError(err.source, _LINE_IN_ERROR.sub(at.phrase_of, err.reason))
 
 
-_LINE_IN_ERROR = re.compile(r"\(line (\d+)\)")
+READ_AS_PYTHON2 = ("read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed, "
+                   "and --fix does not edit it)")
+_LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
 
 
-def _mapped_where(value: object, maps: Mapping[str, "_Mapper"]) -> Any:
+def _mapped_where(value: object, maps: Mapping[str, _Mapper]) -> Any:
     """``path:line`` (a note's place, a finding's fact) in a converted file, at the file's line."""
     if not isinstance(value, str):
         return value
@@ -299,9 +303,9 @@ class _Mapper:
     def __init__(self, text: SourceText) -> None:
         self.text = text
         self.original = text.original
-        self.lines: Optional[list[str]] = None
-        self.file_lines: Optional[list[str]] = None
-        self.line_of: Optional[list[int]] = None
+        self.lines: list[str] | None = None
+        self.file_lines: list[str] | None = None
+        self.line_of: list[int] | None = None
 
     def _prepare(self) -> None:
         if self.lines is not None or self.original is None:
@@ -335,6 +339,10 @@ class _Mapper:
         """``line 12``, or ``cell 3, line 2`` in a notebook."""
         where = self.where(line)
         return f"line {where}" if where.isdigit() else where.replace(":", ", line ")
+
+    def phrase_of(self, match: re.Match[str]) -> str:
+        """:meth:`phrase` for a regular expression's ``line (\\d+)`` match."""
+        return self.phrase(int(match.group(1)))
 
     def line(self, line: int) -> int:
         self._prepare()
