@@ -135,11 +135,12 @@ def test_fix_writes_a_latin1_file_back_in_latin1(tmp_path) -> None:  # type: ign
 @pytest.mark.parametrize(("head", "reason"), [
     (b"# -*- coding: no-such-codec -*-\n", "declares an unknown encoding 'no-such-codec' (PEP 263)"),
     (b"# coding=base64\n", "declares the encoding 'base64', which is not a text encoding that Python source can use"),
+    (b"# coding: ascii\nlabel = '\xe9'\n", "not valid ascii text, as its coding line declares (byte b'\\xe9' on line 2)"),
     (b"# coding: utf-16\n", "declares the encoding 'utf-16', which is not a text encoding that Python source can use"),
     (b"\xef\xbb\xbf# coding: latin-1\n", "starts with a UTF-8 byte order mark but declares another encoding (PEP 263)"),
-    (b"# caf\xe9\n", "not valid utf-8 text: byte b'\\xe9' on line 1 and declares no other encoding (PEP 263)"),
+    (b"# caf\xe9\n", "not a UTF-8 Python file (byte b'\\xe9' on line 1) and declares no other encoding (PEP 263)"),
     (b"# no declaration\nlabel = '\xe9'\n",
-     "not valid utf-8 text: byte b'\\xe9' on line 2 and declares no other encoding (PEP 263)"),
+     "not a UTF-8 Python file (byte b'\\xe9' on line 2) and declares no other encoding (PEP 263)"),
 ])
 def test_encoding_problems_are_one_line_errors(tmp_path, head: bytes, reason: str) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.py"

@@ -109,10 +109,11 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
     except (UnicodeDecodeError, LookupError) as exc:
         at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
         line = data.count(b"\n", 0, at) + 1
-        declared = "" if encoding in ("utf-8", "utf-8-sig") else " (as its coding line declares)"
-        hint = " and declares no other encoding (PEP 263)" if not declared else ""
-        raise InputError(path, f"not valid {info.name} text{declared}: byte {data[at:at + 1]!r} on line {line}"
-                         f"{hint}") from None
+        where = f"byte {data[at:at + 1]!r} on line {line}"
+        if encoding in ("utf-8", "utf-8-sig"):
+            raise InputError(path, f"not a UTF-8 Python file ({where}) and declares no other encoding "
+                             "(PEP 263)") from None
+        raise InputError(path, f"not valid {info.name} text, as its coding line declares ({where})") from None
     return text, encoding
 
 
