@@ -260,3 +260,18 @@ def test_check_files_reads_notebooks_and_python2_together() -> None:
     assert [(f.code, f.loc.path, f.loc.line, f.loc.col) for f in result.findings] == [
         ("BN001", str(NOTEBOOK), 3, 12), ("BN001", str(PY2), 23, 9), ("BN001", str(LATIN1), 17, 13)]
     assert all(f.edits == () for f in result.findings[:2]) and result.findings[2].edits
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("print 'a'\n", True), ("def f():\n    print x\n", True), ("print >>f, x\n", True), ("print(x)\n", False),
+    ("printer = 1\n", False), ("x = 0777\n", True), ("y = 1.07\n", False), ("d = '2019-01-07'\n", False),
+    ("s = ur'a'\n", True), ("four'\n", False), ("if a <> b: pass\n", True), ("\tx\n", True),
+    ("try:\n  pass\nexcept E, e:\n  pass\n", True), ("except (A, B):\n", False), ("x = `y`\n", True),
+    ("Use `x` in docs\n", False), ("raise E, 'm'\n", True), ("raise E('a', b)\n", False),
+    ("exec code in ns\n", True), ("exec(code)\n", False),
+])
+def test_python2_hints(text: str, hint: bool) -> None:
+    """Only a file with a hint pays a second parse; a hint in a Python 3 file costs only that."""
+    from bncheck.source.reading import looks_like_python2
+
+    assert looks_like_python2(text) is hint

@@ -88,11 +88,11 @@ def read_notebook(path: str) -> SourceText:
     notes = (f"not checked, not Python: {', '.join(skipped)}",) if skipped else ()
     joined = "\n".join(program) + ("\n" if program else "")
     from bncheck.source.reading import (  # a Python 2 kernel's notebook
-        _PYTHON2_HINT,
+        looks_like_python2,
         _python2_or_none,
     )
 
-    if _PYTHON2_HINT.search(joined):
+    if looks_like_python2(joined):
         converted = _python2_or_none(path, joined)
         if converted is not None:
             return SourceText(converted, python2=True, original=joined, cells=tuple(where), skipped=notes)

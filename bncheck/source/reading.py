@@ -130,7 +130,7 @@ def read_python(path: str) -> str:
     """A ``.py`` file's text for the analysis: plain text, or a :class:`SourceText` when it was read
     in another encoding or converted from Python 2."""
     text, encoding = decode_python(path, read_bytes(path, "Python file"))
-    if _PYTHON2_HINT.search(text):
+    if looks_like_python2(text):
         converted = _python2_or_none(path, text)
         if converted is not None:
             return SourceText(converted, python2=True, original=text, encoding=encoding)
@@ -151,18 +151,50 @@ def read_text(path: str) -> str:
 # ---- Python 2 ----------------------------------------------------------------------------------
 
 # Python 2 syntax: where it is found, a failed Python 3 parse is retried as Python 2 (other files
-# are parsed once, by the loader). Hints, not proof: a match in a string only costs a parse.
-_PYTHON2_HINT = re.compile(
-    r"^[ \t]*print\b[ \t]*(?:[^\s(=.,;)\]}:#]|>>)"  # print x / print >>f, x
-    r"|^[ \t]*exec[ \t]+[^\s(=.,]"  # exec code in ns
-    r"|\bexcept\b[^:\n]*,[ \t]*[A-Za-z_]\w*[ \t]*:"  # except E, e:
-    r"|[=(,+%[][ \t]*`"  # `x` (repr)
-    r"|<>"
-    r"|(?<![\w.\-/:])0[0-7]+\b(?![.\-:/])|\b\d+[lL]\b"  # 0777, 10L
-    r"|\b[uU][rR]['\"]"  # ur'...'
-    r"|^[ \t]*raise[ \t]+[\w.]+[ \t]*,"  # raise E, "message"
-    r"|^\t",  # tab indentation (Python 3 refuses some mixes with spaces)
-    re.MULTILINE)
+# are parsed once, by the loader). Hints, not proof: a match in a string only costs a parse. Each
+# pattern starts with a literal (the regex engine then skips ahead), behind a substring test.
+_LINE_START = re.compile(r"(?:^|\n)[ \t]*\Z")
+_STATEMENT_HINTS = (  # (word, pattern after which the word starts a Python 2 statement on its line)
+    ("print", re.compile(r"print\b[ \t]*(?:[^\s(=.,;)\]}:#]|>>)")),  # print x / print >>f, x
+    ("exec", re.compile(r"exec[ \t]+[^\s(=.,]")),  # exec code in ns
+    ("raise", re.compile(r"raise[ \t]+[\w.]+[ \t]*,")),  # raise E, "message"
+)
+_OTHER_HINTS = (
+    ("except", re.compile(r"except\b[^:\n]*,[ \t]*[A-Za-z_]\w*[ \t]*:")),  # except E, e:
+    ("`", re.compile(r"[=(,+%[][ \t]*`")),  # `x` (repr)
+    ("<>", re.compile(r"<>")),
+    ("\n\t", re.compile(r"\n\t")),  # tab indentation (Python 3 refuses some mixes with spaces)
+)
+_OCTAL = re.compile(r"0[0-7]+\b")  # 0777 (a long literal, 10L, alone is not looked for: scanning costs)
+_UR = re.compile(r"[uU][rR]['\"]")
+
+
+def looks_like_python2(text: str) -> bool:
+    """Whether ``text`` has something of Python 2's syntax (or a string that looks like it)."""
+    for word, pattern in _STATEMENT_HINTS:
+        if word in text:
+            for match in pattern.finditer(text):
+                if _LINE_START.search(text, max(match.start() - 200, 0), match.start()):
+                    return True
+    for word, pattern in _OTHER_HINTS:
+        if word in text and pattern.search(text):
+            return True
+    for match in _OCTAL.finditer(text):
+        before = text[match.start() - 1:match.start()] if match.start() else ""
+        if not (before and (before.isalnum() or before in "._-/:")):  # not 1.07, v2_0777, 2019-01-07
+            return True
+    lowered = text.lower()
+    if "ur'" in lowered or 'ur"' in lowered:
+        for match in _UR.finditer(text):
+            if not _is_in_word(text, match.start()):
+                return True
+    return text.startswith("\t")
+
+
+def _is_in_word(text: str, at: int) -> bool:
+    """Whether the character before ``at`` continues a name (``four"`` is no ``ur"`` prefix)."""
+    return at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
+
 
 # The fixers that turn Python 2 syntax into Python 3 syntax, and nothing else: no fixer that reads
 # the disk (fix_import) or rewrites what the analysis reads (dict views, map, renamed modules).
