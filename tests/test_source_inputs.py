@@ -181,7 +181,11 @@ def test_notebook_cell_in_each_output_format() -> None:
         "moving-average updates: the moving statistics are never updated")
     finding = json.loads(_run("--output-format", "json", NOTEBOOK).stdout)["findings"][0]
     assert (finding["cell"], finding["line"], finding["column"]) == (6, 3, 12)
-    sarif = json.loads(_run("--output-format", "sarif", NOTEBOOK).stdout)["runs"][0]["results"][0]
+    from test_output_formats import assert_valid_sarif
+
+    log = json.loads(_run("--output-format", "sarif", NOTEBOOK.relative_to(ROOT)).stdout)
+    assert_valid_sarif(log)
+    sarif = log["runs"][0]["results"][0]
     assert "region" not in sarif["locations"][0]["physicalLocation"]
     assert sarif["properties"]["cell"] == {"cell": 6, "line": 3, "column": 12}
     github = _run("--output-format", "github", NOTEBOOK).stdout.splitlines()[0]
