@@ -279,3 +279,20 @@ def test_python2_hints(text: str, hint: bool) -> None:
     from bncheck.source.reading import looks_like_python2
 
     assert looks_like_python2(text) is hint
+
+
+def test_python2_conversion_is_bounded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """fissix is pure Python: a file over the limit, or nested too deeply for Python itself, is not
+    converted (an error that says so), however much Python 2 it holds."""
+    from bncheck.source.reading import MAX_PYTHON2_BYTES
+
+    big = tmp_path / "big.py"
+    big.write_text("import tensorflow as tf\n" + "print 'x'\n" * (MAX_PYTHON2_BYTES // 10 + 1))
+    deep = tmp_path / "deep.py"
+    deep.write_text("import tensorflow as tf\nprint x\ny = " + "[" * 300 + "]" * 300 + "\n")
+    result = _run(big, deep)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"bncheck: error: {big}: not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? "
+        "(line 2); a file over 256 KiB is not read as Python 2\n"
+        f"bncheck: error: {deep}: not valid Python: too many nested parentheses (line 3)\n")
