@@ -296,3 +296,15 @@ def test_python2_conversion_is_bounded(tmp_path) -> None:  # type: ignore[no-unt
         f"bncheck: error: {big}: not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? "
         "(line 2); a file over 256 KiB is not read as Python 2\n"
         f"bncheck: error: {deep}: not valid Python: too many nested parentheses (line 3)\n")
+
+
+def test_the_source_hook_passes_notebooks_and_python_files() -> None:
+    yaml = pytest.importorskip("yaml")
+    identify = pytest.importorskip("identify.identify")
+    hook = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}["bncheck-source"]
+    for name, passed in (("train.ipynb", True), ("train.py", True), ("model.meta", False), ("notes.json", False)):
+        assert bool(set(hook["types_or"]) & identify.tags_from_filename(name)) is passed, name
+    result = _run(*hook["entry"].split()[1:], NOTEBOOK, PY2)
+    assert result.exit_code == 1
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+        f"{NOTEBOOK}:cell 6:3:12", f"{PY2}:23:9", "2 findings in 2 inputs"]
