@@ -21,8 +21,8 @@ LATIN1 = SOURCE / "encodings" / "contrib_batch_norm_latin1.py"
 LATIN1_FIXED = SOURCE / "encodings" / "contrib_batch_norm_latin1_fixed.py"
 NOTEBOOK = SOURCE / "notebooks" / "train_tf1.ipynb"
 NOTEBOOK_FIXED = SOURCE / "notebooks" / "train_tf1_fixed.ipynb"
-READ_AS_PY2 = ("read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed, and "
-               "--fix does not edit it)")
+READ_AS_PY2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
+PY2_NO_FIX = "--fix does not edit files read as Python 2: the fixes of its findings are not applied"
 
 
 def _run(*args: object):  # type: ignore[no-untyped-def]
@@ -41,7 +41,7 @@ def test_python2_twin_is_read_and_its_finding_is_on_the_files_own_line_and_colum
     assert _where(report) == [("BN001", str(PY2), None, 23, 9)]
     assert PY2.read_text().splitlines()[22][8:] .startswith("tf.train.GradientDescentOptimizer(0.1).minimize(")
     assert report.findings[0].evidence_dict["layer built at"] == f"{PY2}:15"
-    assert report.notes == [(str(PY2), READ_AS_PY2)] and not report.errors
+    assert report.notes == [(str(PY2), READ_AS_PY2), (str(PY2), PY2_NO_FIX)] and not report.errors
 
 
 def test_python2_fixed_twin_is_clean_and_also_says_how_it_was_read() -> None:
@@ -85,9 +85,10 @@ def test_python2_file_gets_no_fix_written(tmp_path) -> None:  # type: ignore[no-
     before = script.read_bytes()
     diff = _run("--diff", "--unsafe-fixes", script)
     assert diff.exit_code == 0 and diff.stdout == ""
+    assert diff.stderr == f"bncheck: 0 fixable findings in 0 files\nbncheck: {script}: {PY2_NO_FIX}\n"
     fixed = _run("--fix", "--unsafe-fixes", "--output-format", "json", script)
     assert script.read_bytes() == before
-    assert fixed.stderr.startswith("bncheck: fixed 0 findings in 0 files\n")
+    assert fixed.stderr.startswith(f"bncheck: fixed 0 findings in 0 files\nbncheck: {script}: {PY2_NO_FIX}\n")
     assert [(f["code"], f["line"]) for f in json.loads(fixed.stdout)["findings"]] == [("BN001", 23)]
 
 
@@ -206,6 +207,8 @@ def test_notebook_fixes_are_not_applied(tmp_path) -> None:  # type: ignore[no-un
     before = notebook.read_bytes()
     diff = _run("--diff", "--unsafe-fixes", notebook)
     assert diff.exit_code == 0 and diff.stdout == ""
+    assert diff.stderr == (f"bncheck: 0 fixable findings in 0 files\nbncheck: {notebook}: --fix does not edit "
+                           "notebooks: the fixes of its findings are not applied\n")
     _run("--fix", "--unsafe-fixes", notebook)
     assert notebook.read_bytes() == before
 
@@ -256,7 +259,8 @@ def test_python2_notebook_is_converted_with_cells_kept(tmp_path) -> None:  # typ
                      kernelspec={"language": "python", "name": "python2"})
     report = bncheck.check_path(str(path))
     assert _where(report) == [("BN007", str(path), 2, 2, 50)]
-    assert report.notes == [(str(path), READ_AS_PY2)]
+    assert report.notes == [(str(path), READ_AS_PY2),
+                            (str(path), "--fix does not edit notebooks: the fixes of its findings are not applied")]
 
 
 def test_check_files_reads_notebooks_and_python2_together() -> None:

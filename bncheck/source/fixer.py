@@ -13,6 +13,7 @@ from bncheck.errors import InputError
 from bncheck.source import edits as edit_ops
 from bncheck.source.checker import check_files
 from bncheck.source.loader import read_source
+from bncheck.reporters.escaping import printable
 from bncheck.source.reading import SourceText
 
 
@@ -21,6 +22,7 @@ class FixOutcome:
     diffs: dict[str, str]  # path -> unified diff
     fixed: int  # findings fixed
     unsafe_skipped: int  # findings with only unsafe fixes, not applied
+    not_applied: tuple[tuple[str, str], ...] = ()  # (path, why): files --fix never edits (Python 2, notebooks)
 
 
 def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
@@ -53,7 +55,8 @@ def plan_fixes(paths: Sequence[str], select: Sequence[str] | None = None, ignore
         if after != before:
             diffs[path] = edit_ops.unified_diff(path, before, after)
             texts[path] = SourceText(after, encoding=getattr(before, "encoding", "utf-8"))  # written back as read
-    return FixOutcome(diffs, fixed, skipped), texts
+    not_applied = tuple(n for n in result.notes if "--fix does not edit" in n[1])
+    return FixOutcome(diffs, fixed, skipped, not_applied), texts
 
 
 def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Sequence[str] | None, write: bool,
@@ -71,6 +74,8 @@ def run_fixes(paths: Sequence[str], *, select: Sequence[str] | None, ignore: Seq
             echo(outcome.diffs[path], nl=False)
         echo(f"bncheck: {outcome.fixed} fixable finding{'s' if outcome.fixed != 1 else ''} in {len(texts)} file"
              f"{'s' if len(texts) != 1 else ''}", err=True)
+    for path, why in outcome.not_applied:
+        echo(f"bncheck: {printable(path)}: {why}", err=True)
     if outcome.unsafe_skipped and not unsafe:
         echo(f"bncheck: {outcome.unsafe_skipped} more fix{'es' if outcome.unsafe_skipped != 1 else ''} available "
              "with --unsafe-fixes", err=True)

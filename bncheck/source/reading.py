@@ -309,8 +309,9 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
     for path, text in special.items():
         if text.python2:
             notes.append((path, READ_AS_PYTHON2))
-        elif path in fixes_dropped:
-            notes.append((path, "--fix does not edit notebooks: the fixes of its findings are not applied"))
+        if path in fixes_dropped:
+            kind = "notebooks" if text.cells is not None else "files read as Python 2"
+            notes.append((path, f"--fix does not edit {kind}: the fixes of its findings are not applied"))
         notes += [(path, message) for message in text.skipped]
     result.notes[:] = notes
     for i, err in enumerate(result.errors):
@@ -319,8 +320,7 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
             result.errors[i] = InputError(err.source, _LINE_IN_ERROR.sub(at.phrase_of, err.reason))
 
 
-READ_AS_PYTHON2 = ("read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed, "
-                   "and --fix does not edit it)")
+READ_AS_PYTHON2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
 _LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
 
