@@ -312,3 +312,11 @@ def test_the_source_hook_passes_notebooks_and_python_files() -> None:
     assert result.exit_code == 1
     assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
         f"{NOTEBOOK}:cell 6:3:12", f"{PY2}:23:9", "2 findings in 2 inputs"]
+
+
+def test_notebook_that_is_neither_python3_nor_python2_names_the_cell(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = _notebook(tmp_path, ["import tensorflow as tf\n", "x = 1\nprint 'a'\ny = (\n"])
+    result = _run(path)
+    assert result.exit_code == 2
+    assert result.stderr == (f"bncheck: error: {path}: not valid Python: Missing parentheses in call to 'print'. "
+                             "Did you mean print(...)? (cell 2, line 2); not readable as Python 2 either\n")

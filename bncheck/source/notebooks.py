@@ -87,13 +87,14 @@ def read_notebook(path: str) -> SourceText:
         where += [(number, k) for k in range(1, len(lines) + 1)]
     notes = (f"not checked, not Python: {', '.join(skipped)}",) if skipped else ()
     joined = "\n".join(program) + ("\n" if program else "")
-    from bncheck.source.reading import (  # a Python 2 kernel's notebook
-        looks_like_python2,
-        _python2_or_none,
-    )
+    from bncheck.source.reading import LINE_IN_ERROR, LineMapper, python2_or_none, looks_like_python2
 
     if looks_like_python2(joined):
-        converted = _python2_or_none(path, joined)
+        try:
+            converted = python2_or_none(path, joined)
+        except InputError as exc:  # "(line 7)" of the program: its cell and line
+            at = SourceText(joined, cells=tuple(where))
+            raise InputError(path, LINE_IN_ERROR.sub(LineMapper(at).phrase_of, exc.reason)) from None
         if converted is not None:
             return SourceText(converted, python2=True, original=joined, cells=tuple(where), skipped=notes)
     return SourceText(joined, cells=tuple(where), skipped=notes)

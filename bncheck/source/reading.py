@@ -132,7 +132,7 @@ def read_python(path: str) -> str:
     in another encoding or converted from Python 2."""
     text, encoding = decode_python(path, read_bytes(path, "Python file"))
     if looks_like_python2(text):
-        converted = _python2_or_none(path, text)
+        converted = python2_or_none(path, text)
         if converted is not None:
             return SourceText(converted, python2=True, original=text, encoding=encoding)
     return text if encoding == "utf-8" else SourceText(text, encoding=encoding)
@@ -223,7 +223,7 @@ def _refactoring_tool() -> Any:
         return _TOOL[0]
 
 
-def _python2_or_none(path: str, text: str) -> str | None:
+def python2_or_none(path: str, text: str) -> str | None:
     """The Python 3 conversion of a Python 2 ``text``; None when ``text`` is Python 3 already.
     Raises :class:`InputError` when it is neither."""
     try:
@@ -287,7 +287,7 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
         return
     from bncheck.source.notebooks import in_cell
 
-    maps = {p: _Mapper(t) for p, t in special.items()}
+    maps = {p: LineMapper(t) for p, t in special.items()}
     fixes_dropped: set[str] = set()
     findings = []
     for f in result.findings:
@@ -317,15 +317,15 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
     for i, err in enumerate(result.errors):
         at = maps.get(err.source)
         if at is not None:
-            result.errors[i] = InputError(err.source, _LINE_IN_ERROR.sub(at.phrase_of, err.reason))
+            result.errors[i] = InputError(err.source, LINE_IN_ERROR.sub(at.phrase_of, err.reason))
 
 
 READ_AS_PYTHON2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
-_LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
+LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
 
 
-def _mapped_where(value: object, maps: Mapping[str, _Mapper]) -> Any:
+def _mapped_where(value: object, maps: Mapping[str, LineMapper]) -> Any:
     """``path:line`` (a note's place, a finding's fact) in a converted file, at the file's line."""
     if not isinstance(value, str):
         return value
@@ -336,7 +336,7 @@ def _mapped_where(value: object, maps: Mapping[str, _Mapper]) -> Any:
     return f"{path}:{mapper.where(int(line))}"
 
 
-class _Mapper:
+class LineMapper:
     """Lines and columns of the analysed text back to the file's (before any notebook cell mapping)."""
 
     def __init__(self, text: SourceText) -> None:
