@@ -21,6 +21,7 @@ import io
 import re
 import threading
 import tokenize
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -227,7 +228,7 @@ def python2_or_none(path: str, text: str) -> str | None:
     """The Python 3 conversion of a Python 2 ``text``; None when ``text`` is Python 3 already.
     Raises :class:`InputError` when it is neither."""
     try:
-        ast.parse(text)
+        _parse(text)
         return None
     except SyntaxError as exc:
         problem = f"{exc.msg} (line {exc.lineno})"
@@ -261,11 +262,18 @@ def python3_of(text: str) -> str | None:
         out = out[:-1]
     for candidate in (out, _expand_leading_tabs(out)):
         try:
-            ast.parse(candidate)
+            _parse(candidate)
             return candidate
         except (SyntaxError, ValueError):
             continue
     return None
+
+
+def _parse(text: str) -> None:
+    """``ast.parse`` without the warnings it prints about the user's code (``"\\d"``, ``1if``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ast.parse(text)
 
 
 def _expand_leading_tabs(text: str) -> str:
