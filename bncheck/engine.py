@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bncheck import collector
-from bncheck.errors import InputError
+from bncheck.errors import InputError, NotAnArtefact
 from bncheck.findings import Finding
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
                                run_in_process, run_isolated)
-from bncheck.loaders import Target, discover, load
+from bncheck.loaders import NOTHING_FOUND, Target, discover, load, summarise_skips
 from bncheck.remote import fetch, forget, is_remote, restore
 from bncheck.report import Report
 
@@ -70,6 +70,7 @@ class TargetResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    not_an_artefact: bool = False  # the error says the file is not TensorFlow's (a note in a folder search)
 
 
 def check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
@@ -91,6 +92,10 @@ def _check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
             result.errors.append((target.path, problem))
             return result
         models = [with_names(m, options.train_op, options.outputs) for m in loaded]
+    except NotAnArtefact as exc:
+        result.errors.append((exc.source, exc.reason))
+        result.not_an_artefact = True
+        return result
     except InputError as exc:
         result.errors.append((exc.source, exc.reason))
         return result
@@ -160,6 +165,7 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
                 isolate: bool, exclude: Callable[[str], bool] | None, per_path: Sequence[Any],
                 select: Sequence[str] | None, ignore: Sequence[str] | None) -> Report:
     sources = [t.path for _, _, found, _ in plan for t in found if t.kind == "source"]  # .py: source mode
+    with_sources = {p for p, _, found, _ in plan if any(t.kind == "source" for t in found)}
     plan = [(p, e, [t for t in found if t.kind != "source"], n) for p, e, found, n in plan]
     seen: set[tuple[str, str]] = set()
     for i, (path, error, found, walk_notes) in enumerate(plan):  # the same artefact given twice: once
@@ -177,17 +183,22 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
                     memory_mb, isolate)
     report = Report([], [], [], [])
     done = iter(zip(targets, outcomes))
-    for _, error, found, walk_notes in plan:
-        _add_notes(report, walk_notes)
+    for path, error, found, walk_notes in plan:
+        skips = list(walk_notes)
         if error is not None:
             report.errors.append(error)
+        kept = 0
         for _ in found:
             target, outcome = next(done)
-            result = _result(target, outcome, timeout, memory_mb)
+            result = _skipped_if_searched(_result(target, outcome, timeout, memory_mb), target, path, skips)
+            kept += result is not _SKIPPED
             report.findings.extend(result.findings)
             report.errors.extend(InputError(source, reason) for source, reason in result.errors)
             report.checked.extend(result.checked)
             _add_notes(report, result.notes)
+        if found and not kept and path not in with_sources:  # every file found was skipped by its content
+            report.errors.append(InputError(path, NOTHING_FOUND))
+        _add_notes(report, summarise_skips(path, skips))
     if sources:  # whole-program analysis across the .py files, in its own worker processes
         from bncheck.source import check_targets as check_source_targets
 
@@ -195,6 +206,19 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
                              jobs=jobs)
     report.findings.sort(key=lambda f: (f.path, f.graph, f.layer, f.code))
     return report
+
+
+def _skipped_if_searched(result: TargetResult, target: Target, given: str,
+                         skips: list[tuple[str, str]]) -> TargetResult:
+    """A file a folder search found (not the path ``given``) that is not TensorFlow's by content:
+    a skip note in ``skips``, not an error. A file the user named keeps its error."""
+    if not result.not_an_artefact or target.path == given:
+        return result
+    skips.extend((source, f"skipped: {reason}") for source, reason in result.errors)
+    return _SKIPPED
+
+
+_SKIPPED = TargetResult()  # what a skipped file adds to the report: nothing
 
 
 def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> CheckOptions:

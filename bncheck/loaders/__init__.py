@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bncheck.errors import InputError
+from bncheck.errors import NOT_AN_ARTEFACT, InputError, not_an_artefact_reason
 from bncheck.source import SOURCE_SUFFIXES
 from bncheck.source import wanted as source_wanted
 from bncheck.loaders.safe_io import MAX_FILE_BYTES, open_regular, os_reason, read_bounded
@@ -26,6 +26,9 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 NOTEBOOK_SUFFIXES = (".ipynb",)  # source mode too: their code cells (bncheck.source.notebooks)
 SOURCE_INPUTS = SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES
+
+
+NOTHING_FOUND = "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
             else:
                 targets.append(Target(file_path, "source" if source else "file"))
     if not targets:
-        raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder")
+        raise InputError(path, NOTHING_FOUND)
     return targets
 
 
@@ -160,18 +163,51 @@ def not_an_artefact(path: str) -> str | None:
         return None  # the loader reports what is wrong with it
     if path.endswith(KERAS_SUFFIXES):
         if head.startswith((b"PK\x03\x04", b"\x89HDF\r\n\x1a\n")):
-            return None
-        return "not a Keras file (no zip or HDF5 signature)"
+            return None  # a zip or HDF5 file that Keras did not write: the worker says so (NotAnArtefact)
+        return not_an_artefact_reason("no zip or HDF5 signature")
     if not head:
-        return "an empty file"
+        return not_an_artefact_reason("empty")
     if head[0] in _GRAPH_FIRST_BYTES:
         return None
     text = _TEXT_START.match(head)
     if text is not None and text.group(1).decode() in _TEXT_FIELDS:
         return None
     if head.startswith(b"fileFormatVersion:"):
-        return "a Unity asset .meta file, not a TensorFlow graph"
-    return "not a TensorFlow graph (neither a binary nor a text GraphDef, MetaGraphDef or SavedModel)"
+        return not_an_artefact_reason("Unity asset metadata")
+    return not_an_artefact_reason("neither a binary nor a text GraphDef, MetaGraphDef or SavedModel")
+
+
+SKIP_EXAMPLES = 3  # paths a grouped skip note names
+
+
+def summarise_skips(searched: str, notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A folder search's notes with its skips grouped: paths skipped for the same reason (two or
+    more) become one note on the searched folder, with their count and the first few paths
+    (relative to it); a reason met once keeps its own note. Other notes are kept as they are."""
+    skipped: dict[str, list[str]] = {}
+    for source, text in notes:
+        if text.startswith("skipped: "):
+            skipped.setdefault(text[len("skipped: "):], []).append(source)
+    out: list[tuple[str, str]] = []
+    done: set[str] = set()
+    for source, text in notes:
+        reason = text[len("skipped: "):] if text.startswith("skipped: ") else None
+        if reason is None or len(skipped[reason]) == 1:
+            out.append((source, text))
+        elif reason not in done:
+            done.add(reason)
+            out.append((searched, _grouped_skip(searched, reason, sorted(set(skipped[reason])))))
+    return out
+
+
+def _grouped_skip(searched: str, reason: str, paths: list[str]) -> str:
+    shown = ", ".join(os.path.relpath(p, searched) for p in paths[:SKIP_EXAMPLES])
+    rest = len(paths) - SKIP_EXAMPLES
+    examples = f"{shown} and {rest} more" if rest > 0 else shown
+    prefix = NOT_AN_ARTEFACT + " ("
+    if reason.startswith(prefix):
+        return f"skipped {len(paths)} files that are not TensorFlow artefacts by content ({reason[len(prefix):]}: {examples}"
+    return f"skipped {len(paths)} paths: {reason}: {examples}"
 
 
 def _why_not_a_file(path: str, root_real: str) -> str | None:
