@@ -169,8 +169,7 @@ def test_notebook_twins_cells_are_one_program_with_cell_locations() -> None:
                                                 "layer built at": f"{NOTEBOOK}:cell 4:6",
                                                 "built with": "tf.compat.v1.layers.batch_normalization"}
     assert report.errors == [] and report.checked == [str(NOTEBOOK), str(NOTEBOOK_FIXED)]
-    assert report.notes == [(str(NOTEBOOK), "--fix does not edit notebooks: the fixes of its findings are not applied"),
-                            (str(NOTEBOOK), "not checked, not Python: cell 3 (%%bash)"),
+    assert report.notes == [(str(NOTEBOOK), "not checked, not Python: cell 3 (%%bash)"),
                             (str(NOTEBOOK_FIXED), "not checked, not Python: cell 3 (%%bash)")]
 
 
@@ -201,16 +200,98 @@ def test_python_files_keep_their_locations_without_a_cell() -> None:
     assert "cell" not in finding and (finding["line"], finding["column"]) == (17, 13)
 
 
-def test_notebook_fixes_are_not_applied(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _cell_source(path, number: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return json.loads(path.read_text())["cells"][number - 1]["source"]  # type: ignore[no-any-return]
+
+
+MINIMIZE = '    "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\\n",\n'
+WRAPPED = ('    "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\\n",\n'
+           '    "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\\n",\n')
+
+
+def test_notebook_fix_gives_the_fixed_twins_cell(tmp_path) -> None:  # type: ignore[no-untyped-def]
     notebook = tmp_path / "train.ipynb"
     shutil.copyfile(NOTEBOOK, notebook)
-    before = notebook.read_bytes()
+    before = notebook.read_text()
     diff = _run("--diff", "--unsafe-fixes", notebook)
-    assert diff.exit_code == 0 and diff.stdout == ""
-    assert diff.stderr == (f"bncheck: 0 fixable findings in 0 files\nbncheck: {notebook}: --fix does not edit "
-                           "notebooks: the fixes of its findings are not applied\n")
-    _run("--fix", "--unsafe-fixes", notebook)
-    assert notebook.read_bytes() == before
+    assert diff.exit_code == 1
+    assert diff.stdout == (
+        f"--- a/{notebook}:cell 6\n+++ b/{notebook}:cell 6\n@@ -1,4 +1,5 @@\n %%time\n"
+        " loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)\n"
+        "-train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n"
+        "+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+        "+    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n"
+        " files = !ls checkpoints\n")
+    assert diff.stderr == "bncheck: 1 fixable finding in 1 file\n"
+    assert notebook.read_text() == before  # --diff writes nothing
+    fixed = _run("--fix", "--unsafe-fixes", notebook)
+    assert fixed.stderr == "bncheck: fixed 1 finding in 1 file\n"
+    assert _cell_source(notebook, 6) == _cell_source(NOTEBOOK_FIXED, 6)
+    assert before.count(MINIMIZE) == 1 and notebook.read_text() == before.replace(MINIMIZE, WRAPPED)  # nothing else
+    assert bncheck.check_path(str(notebook)).findings == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.ipynb"]  # no temporary file left
+
+
+def test_notebook_safe_fix_keeps_every_other_byte(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A notebook not laid out by nbformat (one line, ASCII escapes, a cell source as one string)
+    keeps its layout: only the fixed cell's string changes."""
+    notebook = tmp_path / "nb.ipynb"
+    cell = ("!pip install tf\nimport tensorflow as tf\n"
+            "bn = tf.keras.layers.BatchNormalization(momentum=0.1)  # caf\u00e9\n%time x = 1")
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# \u00e9t\u00e9"},
+                                              {"cell_type": "code", "metadata": {}, "execution_count": None,
+                                               "outputs": [], "source": cell}],
+                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    before = notebook.read_text()
+    assert _where(bncheck.check_path(str(notebook))) == [("BN007", str(notebook), 2, 3, 50)]
+    diff = _run("--diff", notebook)
+    assert diff.stdout == (
+        f"--- a/{notebook}:cell 2\n+++ b/{notebook}:cell 2\n@@ -1,4 +1,4 @@\n !pip install tf\n"
+        " import tensorflow as tf\n-bn = tf.keras.layers.BatchNormalization(momentum=0.1)  # caf\u00e9\n"
+        "+bn = tf.keras.layers.BatchNormalization(momentum=0.9)  # caf\u00e9\n %time x = 1\n"
+        "\\ No newline at end of file\n")
+    assert _run("--fix", notebook).stderr == "bncheck: fixed 1 finding in 1 file\n"
+    assert notebook.read_text() == before.replace("momentum=0.1", "momentum=0.9")
+    assert before.count("momentum=0.1") == 1 and "caf\\u00e9" in before
+
+
+def test_notebook_fix_never_edits_an_ipython_line_or_across_cells(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source.edits import Edit
+    from bncheck.source.model import Loc
+    from bncheck.source.notebooks import CellEdit, cell_edits, read_notebook
+
+    text = read_notebook(str(NOTEBOOK))
+    path = str(NOTEBOOK)
+    texts = {path: text}
+    # program line 11 is cell 4's line 4 ("with tf.variable_scope..."), line 10 its "tf.layers.batch_normalization?"
+    assert cell_edits([Edit(Loc(path, 11, 1, 11, 5), "WITH", True)], texts) == (
+        CellEdit(Loc(path, 4, 1, 4, 5), "WITH", True, 4),)
+    assert cell_edits([Edit(Loc(path, 10, 1, 10, 3), "x", True)], texts) is None  # the help line
+    assert cell_edits([Edit(Loc(path, 11, 1, 11, 5), "WITH", True), Edit(Loc(path, 1, 1, 1, 2), "", True)],
+                      texts) is None  # a fix is applied whole or not at all
+    assert cell_edits([Edit(Loc(path, 13, 1, 16, 1), "", True)], texts) is None  # cells 4 to 6
+    # the start of the line after a cell's last line is the end of that cell
+    assert cell_edits([Edit(Loc(path, 14, 1, 15, 1), "", True)], texts) == (CellEdit(Loc(path, 7, 1, 8, 1), "", True, 4),)
+    other = Edit(Loc("train.py", 1, 1, 1, 1), "x", True)
+    assert cell_edits([other], texts) == (other,)
+
+
+def test_notebook_fix_refuses_a_symlink_and_duplicate_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "real.ipynb"
+    shutil.copyfile(NOTEBOOK, target)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(target)
+    before = target.read_bytes()
+    result = _run("--fix", "--unsafe-fixes", link)
+    assert result.stderr == (f"bncheck: {link}: not fixed: is a symlink: --fix does not write through it\n"
+                             "bncheck: fixed 1 finding in 0 files\n")
+    assert target.read_bytes() == before and link.is_symlink()
+    twice = tmp_path / "twice.ipynb"
+    twice.write_text(before.decode().replace('"nbformat": 4,', '"nbformat": 4, "nbformat": 4,'))
+    result = _run("--diff", "--unsafe-fixes", twice)
+    assert result.stdout == ""
+    assert result.stderr == (f"bncheck: 1 fixable finding in 0 files\nbncheck: {twice}: not fixed: not a readable "
+                             "notebook (a JSON object repeats a key: --fix does not edit it)\n")
 
 
 def test_ipython_lines_become_python_on_the_same_lines() -> None:
@@ -259,15 +340,17 @@ def test_python2_notebook_is_converted_with_cells_kept(tmp_path) -> None:  # typ
                      kernelspec={"language": "python", "name": "python2"})
     report = bncheck.check_path(str(path))
     assert _where(report) == [("BN007", str(path), 2, 2, 50)]
-    assert report.notes == [(str(path), READ_AS_PY2),
-                            (str(path), "--fix does not edit notebooks: the fixes of its findings are not applied")]
+    assert report.notes == [(str(path), READ_AS_PY2), (str(path), PY2_NO_FIX)]
 
 
 def test_check_files_reads_notebooks_and_python2_together() -> None:
     result = check_files([str(NOTEBOOK), str(PY2), str(LATIN1)])
     assert [(f.code, f.loc.path, f.loc.line, f.loc.col) for f in result.findings] == [
         ("BN001", str(NOTEBOOK), 3, 12), ("BN001", str(PY2), 23, 9), ("BN001", str(LATIN1), 17, 13)]
-    assert all(f.edits == () for f in result.findings[:2]) and result.findings[2].edits
+    from bncheck.source.notebooks import CellEdit
+
+    assert all(isinstance(e, CellEdit) and e.cell == 6 for e in result.findings[0].edits)  # the notebook's: in cell 6
+    assert result.findings[0].edits and result.findings[1].edits == () and result.findings[2].edits
 
 
 @pytest.mark.parametrize(("text", "hint"), [

@@ -50,6 +50,7 @@ class SourceText(str):
     original: str | None = None
     cells: tuple[tuple[int, int], ...] | None = None
     skipped: tuple[str, ...] = ()  # notes about the reading (e.g. notebook cells not checked)
+    ipython: frozenset[int] = frozenset()  # a notebook's program lines that were IPython (never edited)
 
     def __new__(cls, text: str, **how: Any) -> SourceText:
         obj = super().__new__(cls, text)
@@ -296,12 +297,15 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
     from bncheck.source.notebooks import in_cell
 
     maps = {p: LineMapper(t) for p, t in special.items()}
+    from bncheck.source.notebooks import cell_edits
+
     fixes_dropped: set[str] = set()
     findings = []
     for f in result.findings:
-        kept = tuple(e for e in f.edits if e.loc.path not in special)
-        if len(kept) < len(f.edits):
+        mapped = cell_edits(f.edits, special)  # a notebook's: at their cells; None: not applicable
+        if mapped is None:
             fixes_dropped.update(e.loc.path for e in f.edits if e.loc.path in special)
+        kept = () if mapped is None else mapped
         mapper = maps.get(f.loc.path)
         facts = tuple((key, _mapped_where(value, maps)) for key, value in f.facts)
         if mapper is None:
@@ -317,9 +321,10 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
     for path, text in special.items():
         if text.python2:
             notes.append((path, READ_AS_PYTHON2))
-        if path in fixes_dropped:
-            kind = "notebooks" if text.cells is not None else "files read as Python 2"
-            notes.append((path, f"--fix does not edit {kind}: the fixes of its findings are not applied"))
+        if path in fixes_dropped and text.python2:
+            notes.append((path, "--fix does not edit files read as Python 2: the fixes of its findings are not applied"))
+        elif path in fixes_dropped:
+            notes.append((path, NOTEBOOK_NO_FIX))
         notes += [(path, message) for message in text.skipped]
     result.notes[:] = notes
     for i, err in enumerate(result.errors):
@@ -328,6 +333,8 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
             result.errors[i] = InputError(err.source, LINE_IN_ERROR.sub(at.phrase_of, err.reason))
 
 
+NOTEBOOK_NO_FIX = ("--fix does not edit a notebook's IPython lines (magics, shell and help lines) or across cells: "
+                   "the fixes that would are not applied")
 READ_AS_PYTHON2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
 LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
