@@ -292,6 +292,8 @@ def fix_notebook(path: str, edits: Sequence[CellEdit]) -> NotebookFix | None:
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8-sig")
+        if _json_depth(text) > MAX_JSON_NESTING:
+            raise ValueError(f"its JSON nests deeper than {MAX_JSON_NESTING} levels")
         notebook = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except (ValueError, RecursionError) as exc:
         raise InputError(path, f"not a readable notebook ({' '.join(str(exc).split())[:120]})") from None
@@ -311,7 +313,8 @@ def fix_notebook(path: str, edits: Sequence[CellEdit]) -> NotebookFix | None:
         if not isinstance(cell, dict) or number not in places:
             raise InputError(path, f"cell {number} changed since it was checked")
         source = cell.get("source")
-        before = "".join(source) if isinstance(source, list) else source
+        lines = isinstance(source, list) and all(isinstance(part, str) for part in source)
+        before = "".join(source) if lines else source
         if not isinstance(before, str):
             raise InputError(path, f"cell {number} changed since it was checked")
         after = _apply(before, by_cell[number])
