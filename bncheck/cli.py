@@ -220,7 +220,8 @@ def main(paths: tuple[str, ...], output_format: tuple[str, ...], fmt: str | None
             from bncheck.source.fixer import run_fixes
 
             changed, failed = run_fixes(report.findings, paths, write=not source_fix["diff"],
-                                        unsafe=source_fix["unsafe_fixes"], echo=click.echo)
+                                        unsafe=source_fix["unsafe_fixes"], echo=click.echo,
+                                        notes=report.notes)
             fix_failed = fix_failed or failed
             if source_fix["diff"]:
                 for err in report.errors:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from bncheck import collector
 from bncheck.catalogue import UsageError
-from bncheck.errors import InputError
+from bncheck.errors import InputError, NotAnArtefact
 from bncheck.findings import Finding
 from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
                                run_in_process, run_isolated)
-from bncheck.loaders import Target, discover, load
+from bncheck.loaders import NOTHING_FOUND, Target, discover, load, summarise_skips
 from bncheck.remote import fetch, forget, is_remote, restore
 from bncheck.report import Report
 
@@ -77,6 +77,7 @@ class TargetResult:
     checked: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     graphs: int = 0  # graphs with nodes read: what --train-op / --serve-output can name
+    not_an_artefact: bool = False  # the error says the file is not TensorFlow's (a note in a folder search)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,10 @@ def _check_target(job: tuple[Target, CheckOptions]) -> TargetResult:
             result.errors.append((target.path, problem))
             return result
         models = [with_names(m, options.train_op, options.outputs) for m in loaded]
+    except NotAnArtefact as exc:
+        result.errors.append((exc.source, exc.reason))
+        result.not_an_artefact = True
+        return result
     except InputError as exc:
         result.errors.append((exc.source, exc.reason))
         return result
@@ -241,13 +246,19 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
         graphs = None  # an artefact that could not be read may hold the graph: its error says why
     report = Report([], [], [], [])
     done = iter(results)  # artefacts first, in the order given, then the programs
-    for _, error, found, walk_notes in plan:
-        _add_notes(report, walk_notes)
+    for path, error, found, walk_notes in plan:
+        skips = list(walk_notes)
         if error is not None:
             report.errors.append(error)
-        for target in found:
-            if target.kind != "source":
-                _add(report, next(done))
+        artefacts = [t for t in found if t.kind != "source"]
+        kept = 0
+        for target in artefacts:
+            result = _skipped_if_searched(next(done), target, path, skips)
+            kept += result is not _SKIPPED
+            _add(report, result)
+        if artefacts and not kept and len(artefacts) == len(found):  # every file found was skipped by content
+            report.errors.append(InputError(path, NOTHING_FOUND))
+        _add_notes(report, summarise_skips(path, skips))
     report.errors.extend(unread)
     report.checked.extend(unparsed)
     for result in done:
@@ -287,6 +298,19 @@ def _add(report: Report, result: TargetResult) -> None:
     report.errors.extend(InputError(source, reason) for source, reason in result.errors)
     report.checked.extend(result.checked)
     _add_notes(report, result.notes)
+
+
+def _skipped_if_searched(result: TargetResult, target: Target, given: str,
+                         skips: list[tuple[str, str]]) -> TargetResult:
+    """A file a folder search found (not the path ``given``) that is not TensorFlow's by content:
+    a skip note in ``skips``, not an error. A file the user named keeps its error."""
+    if not result.not_an_artefact or target.path == given:
+        return result
+    skips.extend((source, f"skipped: {reason}") for source, reason in result.errors)
+    return _SKIPPED
+
+
+_SKIPPED = TargetResult()  # what a skipped file adds to the report: nothing
 
 
 def _options_for(path: str, options: CheckOptions, per_path: Sequence[Any]) -> CheckOptions:

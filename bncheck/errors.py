@@ -12,3 +12,20 @@ class InputError(Exception):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+NOT_AN_ARTEFACT = "not a TensorFlow artefact by content"
+
+
+def not_an_artefact_reason(detail: str) -> str:
+    """The one wording of "this file is not TensorFlow's" (folder searches group their notes by it)."""
+    return f"{NOT_AN_ARTEFACT} ({detail})"
+
+
+class NotAnArtefact(InputError):
+    """A readable file that is not a TensorFlow or Keras artefact by its content (an HDF5 file that
+    holds no Keras model or weights, a zip without a Keras config): an error when the user names
+    it, skipped with a note when a folder search found it."""
+
+    def __init__(self, source: str, detail: str) -> None:
+        super().__init__(source, not_an_artefact_reason(detail))

@@ -77,6 +77,7 @@ class Finding:
     fix: str
     line: int | None = None  # source mode: where in the .py file (1-based)
     column: int | None = None
+    cell: int | None = None  # a notebook's finding: the cell (1-based, every cell counted); ``line`` is in it
     # source mode: the text edits that fix it (bncheck.source.edits.Edit), for --fix/--diff; not compared
     edits: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
@@ -96,6 +97,7 @@ class Finding:
             "evidence": {k: list(v) if isinstance(v, tuple) else v for k, v in self.evidence},
             "fix": self.fix,
             **({"line": self.line, "column": self.column} if self.line is not None else {}),
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
 

@@ -32,13 +32,21 @@ _AT = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd and bool
 
 
 def encode_like(original: bytes, text: str) -> bytes:
-    """``text`` as UTF-8 with ``original``'s byte-order mark, and CRLF line ends when ``original``
-    ends every line with CRLF (the lines a fix added end with a bare LF)."""
-    data = text.encode("utf-8")
+    """``text`` in the encoding it was read with (``text.encoding``, a PEP 263 declaration; UTF-8 by
+    default) with ``original``'s byte-order mark, and CRLF line ends when ``original`` ends every
+    line with CRLF (the lines a fix added end with a bare LF)."""
+    data = str(text).encode(_encoding(text))
     lf = original.count(b"\n")
     if lf and original.count(b"\r\n") == lf:
         data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return BOM + data if original.startswith(BOM) and not data.startswith(BOM) else data
+
+
+def _encoding(text: str) -> str:
+    """The codec a source text was read with (UTF-8 unless a PEP 263 line said otherwise); the BOM
+    is kept byte for byte by :func:`encode_like`, so ``utf-8-sig`` is written as UTF-8."""
+    encoding = str(getattr(text, "encoding", None) or "utf-8")
+    return "utf-8" if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf8-sig") else encoding
 
 
 def as_on_disk(path: str, text: str) -> tuple[str, str]:
@@ -46,7 +54,9 @@ def as_on_disk(path: str, text: str) -> tuple[str, str]:
     line ends kept), both decoded: what a patch of the fix must show. Raises ``OSError``."""
     with open(path, "rb") as fh:
         original = fh.read()
-    return original.decode("utf-8", "surrogateescape"), encode_like(original, text).decode("utf-8", "surrogateescape")
+    encoding = _encoding(text)
+    return (original.decode(encoding, "surrogateescape"),
+            encode_like(original, text).decode(encoding, "surrogateescape"))
 
 
 def _reason(exc: OSError) -> str:

@@ -111,7 +111,7 @@ def test_pre_commit_hook_runs_source_mode_on_python_files(tmp_path) -> None:  # 
     from conftest import ROOT
 
     hook = (ROOT / ".pre-commit-hooks.yaml").read_text()
-    assert "- id: bncheck-source" in hook and "types: [python]" in hook and "require_serial: true" in hook
+    assert "- id: bncheck-source" in hook and "types_or: [python, jupyter]" in hook and "require_serial: true" in hook
     entry = next(line.split(":", 1)[1].split() for line in hook.splitlines() if line.strip().startswith("entry:"))
     assert entry[0] == "bncheck"
     for name in ("tf1_layers_update_ops_too_early.py", "keras_momentum_pytorch_fixed.py"):

@@ -230,16 +230,15 @@ def build_mixed_folder(tmp_path):
     for data in (bad["variables_fifo"] / "variables").glob("variables.data-*"):
         data.unlink()
         os.mkfifo(data)
-    # a checkpoint state file whose path holds a newline and a forged error line
-    bad["state_newline"] = root / "ckpt_newline"
-    bad["state_newline"].mkdir()
-    (bad["state_newline"] / "checkpoint").write_text(
-        'model_checkpoint_path: "model.ckpt\\nbncheck: error: forged"\n')
+    # a checkpoint state file whose path holds a newline and a forged error line (in a searched
+    # folder, a state file without its checkpoint is skipped with a note: tests/test_folder_search.py)
+    (root / "ckpt_newline").mkdir()
+    (root / "ckpt_newline" / "checkpoint").write_text('model_checkpoint_path: "model.ckpt\\nbncheck: error: forged"\n')
     # file names with terminal control, a newline and bytes that are not UTF-8
     bad["control_name"] = root / "evil\x1b[2J\nbncheck: error: forged.pb"
     bad["control_name"].write_bytes(b"\x08\x96\x01 not a graph")
     bad["bytes_name"] = root / os.fsdecode(b"caf\xe9\xff.pb")
-    bad["bytes_name"].write_bytes(b"\x00\x01garbage")
+    bad["bytes_name"].write_bytes(b"\x0a\x01garbage")  # a GraphDef's first field, then garbage
     return root, good, bad
 
 
@@ -276,6 +275,9 @@ def test_mixed_folder_finishes_within_the_deadline_and_checks_every_other_input(
     assert f"bncheck: error: {_shown(bad['control_name'])}: " in stderr
     assert f"bncheck: error: {_shown(bad['bytes_name'])}: " in stderr
     assert "evil\\x1b[2J\\nbncheck: error: forged.pb" in stderr and "caf\\xe9\\xff.pb" in stderr
+    assert [n["message"] for n in data["notes"] if n["path"] == str(root / "ckpt_newline" / "checkpoint")] == [
+        "skipped: a 'checkpoint' file that is not a usable TensorFlow checkpoint state file "
+        "(model_checkpoint_path is empty or holds control characters)"]
     # the text report: no raw control character either
     text = bncheck_process("--timeout", timeout, root, timeout=90)
     out = text.stdout.decode("utf-8")

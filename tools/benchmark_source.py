@@ -69,7 +69,8 @@ def shuffle_{n}(items, seed={s}):
 
 def generate(folder: pathlib.Path, count: int, relevant_share: float, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
-    scripts = [p.read_text() for p in sorted(SCRIPTS.rglob("*.py"))]
+    scripts = [p.read_text() for p in sorted(SCRIPTS.rglob("*.py"))
+               if p.parent.name not in ("python2", "encodings")]  # Python 3 in UTF-8, as most repositories
     paths = []
     for i in range(count):
         sub = folder / f"pkg{i // 100}"

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bncheck.errors import InputError
+from bncheck.errors import NOT_AN_ARTEFACT, InputError, not_an_artefact_reason
 from bncheck.source import SOURCE_SUFFIXES
 from bncheck.source import wanted as source_wanted
 from bncheck.loaders.safe_io import MAX_FILE_BYTES, open_regular, os_reason, read_bounded
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 GRAPH_SUFFIXES = (".pb", ".pbtxt", ".meta")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+NOTEBOOK_SUFFIXES = (".ipynb",)  # source mode too: their code cells (bncheck.source.notebooks)
+SOURCE_INPUTS = SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES
+
+
+NOTHING_FOUND = "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder"
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,9 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
             own = _folder_target(folder)
             if own is not None:
                 return [own]
-        return [Target(path, "source" if path.endswith(SOURCE_SUFFIXES) else "file")]
+        if _member_of_latest_checkpoint(path, folder):  # x.meta, x.index of the folder's checkpoint: one input
+            return [Target(folder, "checkpoint")]
+        return [Target(path, "source" if path.endswith(SOURCE_INPUTS) else "file")]
     if not stat.S_ISDIR(mode):
         raise InputError(path, f"not a regular file or folder ({_special_kind(mode)})")
     try:
@@ -76,6 +83,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs.sort()
         folder = own if root == path else _folder_target(root, dirs + files)
+        if folder is not None and folder.kind == "checkpoint" and root != path:
+            problem = _checkpoint_problem(root)
+            if problem is not None:  # a state file left without its checkpoint: the folder is searched
+                skipped.append((os.path.join(root, "checkpoint"), f"skipped: {problem}"))
+                folder = None
         if folder is not None:
             targets.append(folder)
             if folder.kind != "checkpoint":  # a SavedModel's subfolders are part of it
@@ -88,11 +100,11 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
         if folder is not None:  # a checkpoint folder's files are the checkpoint; its subfolders are searched
             continue
         for name in sorted(files):
-            source = name.endswith(SOURCE_SUFFIXES) and source_wanted(path, root)  # source mode: .py files
+            source = name.endswith(SOURCE_INPUTS) and source_wanted(path, root)  # source mode: .py, .ipynb
             if not name.endswith(GRAPH_SUFFIXES + KERAS_SUFFIXES) and not source:
                 continue
             file_path = os.path.join(root, name)
-            why = _why_not_a_file(file_path, root_real)
+            why = _why_not_a_file(file_path, root_real) or (None if source else not_an_artefact(file_path))
             if why:
                 skipped.append((file_path, f"skipped: {why}"))
             else:
@@ -101,9 +113,105 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
         unlisted = [why for _, why in skipped if why.startswith("skipped: cannot list")]
         cause = (f"; {len(unlisted)} folder{'s' if len(unlisted) != 1 else ''} in it could not be listed "
                  f"({unlisted[0].partition('(')[2]}" if unlisted else "")  # the real cause (a path too long ...)
-        raise InputError(path, "no GraphDef, MetaGraph, SavedModel, checkpoint or Keras file found in this folder"
+        raise InputError(path, NOTHING_FOUND
                          + cause)
     return targets
+
+
+def _member_of_latest_checkpoint(path: str, folder: str) -> bool:
+    """Whether ``path`` is the ``.meta``, ``.index`` or a data shard of the checkpoint that the
+    ``checkpoint`` state file beside it names as the latest (an older checkpoint's ``.meta`` is
+    its own input)."""
+    if not path.endswith((".meta", ".index")) and ".data-" not in os.path.basename(path):
+        return False
+    if not os.path.isfile(os.path.join(folder, "checkpoint")):
+        return False
+    try:
+        prefix = latest_checkpoint_prefix(folder)
+    except InputError:
+        return False
+    real, named = os.path.realpath(path), os.path.realpath(prefix)
+    return real in (named + ".meta", named + ".index") or real.startswith(named + ".data-")
+
+
+def _checkpoint_problem(folder: str) -> str | None:
+    """Why the checkpoint a searched folder's ``checkpoint`` state file names cannot be read (no
+    checkpoint files beside it, or not a state file at all), or None."""
+    try:
+        prefix = latest_checkpoint_prefix(folder)
+    except InputError as exc:
+        return f"a 'checkpoint' file that is not a usable TensorFlow checkpoint state file ({exc.reason})"
+    if not os.path.isfile(prefix + ".index"):
+        return (f"a checkpoint state file whose latest checkpoint {os.path.basename(prefix)!r} is not here "
+                "(no .index file)")
+    return None
+
+
+# what a searched file holds when it is a TensorFlow graph: a binary protobuf's first field
+# (GraphDef, MetaGraphDef, SavedModel), or a text protobuf's first field name
+_GRAPH_FIRST_BYTES = frozenset(b"\x08\x0a\x12\x18\x1a\x22\x2a\x32\x3a")
+_TEXT_FIELDS = frozenset({"node", "versions", "version", "library", "debug_info", "meta_info_def", "graph_def",
+                          "saver_def", "collection_def", "signature_def", "asset_file_def", "object_graph_def",
+                          "saved_model_schema_version", "meta_graphs"})
+_TEXT_START = re.compile(rb"(?:\s|#[^\n]*\n)*([A-Za-z_]\w*)\s*[:{<]")
+SNIFF_BYTES = 4096
+
+
+def not_an_artefact(path: str) -> str | None:
+    """Why a file found in a folder search is not a TensorFlow or Keras artefact by its first bytes
+    (it is skipped with a note; a file the user names is always read, and its error reported)."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except (InputError, OSError):
+        return None  # the loader reports what is wrong with it
+    if path.endswith(KERAS_SUFFIXES):
+        if head.startswith((b"PK\x03\x04", b"\x89HDF\r\n\x1a\n")):
+            return None  # a zip or HDF5 file that Keras did not write: the worker says so (NotAnArtefact)
+        return not_an_artefact_reason("no zip or HDF5 signature")
+    if not head:
+        return not_an_artefact_reason("empty")
+    if head[0] in _GRAPH_FIRST_BYTES:
+        return None
+    text = _TEXT_START.match(head)
+    if text is not None and text.group(1).decode() in _TEXT_FIELDS:
+        return None
+    if head.startswith(b"fileFormatVersion:"):
+        return not_an_artefact_reason("Unity asset metadata")
+    return not_an_artefact_reason("neither a binary nor a text GraphDef, MetaGraphDef or SavedModel")
+
+
+SKIP_EXAMPLES = 3  # paths a grouped skip note names
+
+
+def summarise_skips(searched: str, notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A folder search's notes with its skips grouped: paths skipped for the same reason (two or
+    more) become one note on the searched folder, with their count and the first few paths
+    (relative to it); a reason met once keeps its own note. Other notes are kept as they are."""
+    skipped: dict[str, list[str]] = {}
+    for source, text in notes:
+        if text.startswith("skipped: "):
+            skipped.setdefault(text[len("skipped: "):], []).append(source)
+    out: list[tuple[str, str]] = []
+    done: set[str] = set()
+    for source, text in notes:
+        reason = text[len("skipped: "):] if text.startswith("skipped: ") else None
+        if reason is None or len(skipped[reason]) == 1:
+            out.append((source, text))
+        elif reason not in done:
+            done.add(reason)
+            out.append((searched, _grouped_skip(searched, reason, sorted(set(skipped[reason])))))
+    return out
+
+
+def _grouped_skip(searched: str, reason: str, paths: list[str]) -> str:
+    shown = ", ".join(os.path.relpath(p, searched) for p in paths[:SKIP_EXAMPLES])
+    rest = len(paths) - SKIP_EXAMPLES
+    examples = f"{shown} and {rest} more" if rest > 0 else shown
+    prefix = NOT_AN_ARTEFACT + " ("
+    if reason.startswith(prefix):
+        return f"skipped {len(paths)} files that are not TensorFlow artefacts by content ({reason[len(prefix):]}: {examples}"
+    return f"skipped {len(paths)} paths: {reason}: {examples}"
 
 
 def _why_not_a_file(path: str, root_real: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from bncheck.errors import InputError
+from bncheck.errors import InputError, NotAnArtefact
 from bncheck.loaders.h5_heaps import check_file, check_heaps
 from bncheck.remote import open_mirrored
 from bncheck.loaders.safe_io import (MAX_CONFIG_BYTES, MAX_MEMBER_BYTES, MAX_TENSOR_BYTES, file_size, load_json,
@@ -405,7 +405,7 @@ def load_keras_zip(path: str) -> list[GraphModel]:
         with zipfile.ZipFile(open_mirrored(path) or path) as archive:  # a remote archive: ranged reads
             infos = {info.filename: info for info in archive.infolist()}
             if "config.json" not in infos:
-                raise InputError(path, "a zip without config.json is not a .keras model")
+                raise NotAnArtefact(path, "a zip without the config.json of a .keras model")
             raw_config = _member_bytes(path, archive, infos["config.json"], MAX_CONFIG_BYTES)
             raw_metadata = (_member_bytes(path, archive, infos["metadata.json"], MAX_METADATA_BYTES)
                             if "metadata.json" in infos else b"")
@@ -487,6 +487,9 @@ def load_h5(path: str) -> list[GraphModel]:
     with open_regular(path) as fh:  # heaps HDF5 would loop on are refused before it opens the file
         check_file(fh, path, max_object=MAX_CONFIG_BYTES)  # a model_config is read whole: its size first
     h5 = _open_h5(open_mirrored(path) or path, path)  # a remote file: HDF5 reads only what it visits
+    if not _holds_keras(h5, path):
+        raise NotAnArtefact(path, "HDF5 without a Keras model or weights: no model_config, keras_version or "
+                                  "layer_names attribute, no Keras 3 'vars' group")
     raw = _string_attr(h5, "model_config", path, MAX_CONFIG_BYTES)
     config: Any = {} if raw is None else parse_json_config(raw, path, "model_config attribute")
     weights_group = h5_get(h5, "model_weights", path)
@@ -535,6 +538,27 @@ def load_h5(path: str) -> list[GraphModel]:
     version = _h5_version(h5, path)
     fmt = "Keras 3 .h5" if keras_flavour(version, config) == KERAS3 else "tf-keras .h5"
     return [_model_from_config(config, path, fmt, values, layers, version, notes)]
+
+
+_KERAS_ROOT_ATTRS = ("model_config", "keras_version", "layer_names", "layer_names0")  # tf-keras chunks a long list
+_VARS_LOOKS = 1000  # root members looked into for a Keras 3 layer's 'vars' group
+
+
+def _holds_keras(h5: Any, source: str) -> bool:
+    """Whether an HDF5 file is one Keras writes: tf-keras' ``model.save`` (``model_config``,
+    ``keras_version``; weights in ``model_weights``) or ``save_weights`` (``layer_names``,
+    ``keras_version`` on the root), Keras 3's legacy ``.h5`` (the same), or Keras 3's
+    ``.weights.h5`` (no attributes: a ``vars`` group for the model and for each layer)."""
+    if any(name in h5.attrs for name in _KERAS_ROOT_ATTRS) or h5_get(h5, "model_weights", source) is not None:
+        return True
+    if h5_get(h5, "vars", source) is not None:
+        return True
+    for looked, (_, child) in enumerate(h5_children(h5, source)):
+        if looked >= _VARS_LOOKS:
+            break
+        if hasattr(child, "keys") and h5_get(child, "vars", source) is not None:
+            return True
+    return False
 
 
 def _h5_layer_keys(layer: KerasBnLayer, scopes: dict[str, dict[str, dict[str, str]]],

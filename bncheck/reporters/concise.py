@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def line(finding: "Finding") -> str:
-    if finding.line is not None:  # source mode: path:line:col: BN001 ...
-        return (f"{printable(finding.path)}:{finding.line}:{finding.column}: {finding.code} {finding.severity} "
+    if finding.line is not None:  # source mode: path:line:col: BN001 ... (path:cell 3:line:col in a notebook)
+        cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+        return (f"{printable(finding.path)}:{cell}{finding.line}:{finding.column}: {finding.code} {finding.severity} "
                 f"{finding.rule}: {printable(finding.layer)}: {printable(finding.message)}")
     graph = f"[{printable(finding.graph)}]" if finding.graph else ""
     return (f"{printable(finding.path)}{graph}:{printable(finding.layer)}: {finding.code} {finding.severity} "

@@ -48,6 +48,8 @@ def render(report: "Report", show_notes: bool = False) -> str:
     for f in report.findings:
         title = f"{f.code} {f.layer}" + (f" ({f.graph})" if f.graph else "")
         at = f",line={f.line},col={f.column}" if f.line is not None else ""  # source mode
+        if f.cell is not None:  # a notebook: its JSON's lines are not the cell's
+            title, at = f"{title} (cell {f.cell}, line {f.line})", ""
         lines.append(f"::{LEVEL[f.severity]} file={_property(relative(artefact_file(f.path)))}{at},title={_property(title)}"
                      f"::{_data(f.message)}")
     for err in report.errors:

@@ -99,7 +99,9 @@ def to_sarif(report: "Report", statistics: "Sequence[Row] | None" = None) -> dic
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
             "properties": {"graph": f.graph, "evidence": f.to_dict()["evidence"], "fix": f.fix},
         }
-        if f.line is not None:  # source mode: the region in the .py file
+        if f.cell is not None:  # a notebook: no region (its JSON's lines are not the cell's)
+            result["properties"]["cell"] = {"cell": f.cell, "line": f.line, "column": f.column}
+        elif f.line is not None:  # source mode: the region in the .py file
             result["locations"][0]["physicalLocation"]["region"] = {"startLine": f.line, "startColumn": f.column}
         if f.code in index:
             result["ruleIndex"] = index[f.code]

@@ -79,8 +79,11 @@ def check_program(files: Sequence[tuple[str, str]], root: str,
         from bncheck.source.checker import SourceResult
 
         return SourceResult(checked=[path for path, _ in files])
+    from bncheck.source.reading import settle
+
     result = check_group(files, root, codes, ())
     result.findings = [f for f in result.findings if f.code in wanted.get(f.loc.path, ())]
+    settle(result, dict(files))  # Python 2 files and notebooks: locations in the file (and cell), their edits
     return result
 
 

@@ -21,6 +21,7 @@ from bncheck.source import suppression
 from bncheck.source.apis import RELEVANT_WORDS
 from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_module, read_source
 from bncheck.source.model import Run
+from bncheck.source.reading import settle
 from bncheck.source.rules import RuleContext, SourceFinding, SourceRule, selected
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
@@ -348,9 +349,10 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
         return result
     root = root if root is not None else _common_root(paths)
     files: list[tuple[str, str]] = []
+    read: dict[str, str] = {}
     for path in paths:
         try:
-            text = read_source(path)
+            text = read[path] = read_source(path)
         except InputError as exc:
             result.errors.append(exc)
             continue
@@ -382,6 +384,7 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
     result.notes.sort(key=lambda note: _note_key(note, order))  # the same order however the work was split
     result.errors.sort(key=lambda e: order.get(e.source, len(order)))
+    settle(result, read)  # Python 2 files and notebooks: locations in the file, no edits
     return result
 
 

@@ -204,15 +204,13 @@ def relevant_text(text: str) -> bool:
 
 
 def read_source(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(path, "not a UTF-8 Python file") from None
+    """The Python 3 text the analysis parses: a ``.py`` file decoded as PEP 263 says (converted in
+    memory when it is Python 2), or a notebook's code cells as one program. A converted text is a
+    :class:`bncheck.source.reading.SourceText` that says how it was read; locations in it are
+    mapped back to the file by :func:`bncheck.source.reading.settle`."""
+    from bncheck.source.reading import read_text
+
+    return read_text(path)
 
 
 def _collect(module: ModuleInfo) -> None:
