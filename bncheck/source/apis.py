@@ -127,17 +127,3 @@ RELEVANT_WORDS = ("batch_norm", "BatchNorm", "minimize", "apply_gradients", "UPD
 # a top-level function or class is parsed when it mentions one of these (suppression comments alone do not count)
 CHUNK_WORDS = tuple(w for w in RELEVANT_WORDS if w != "bncheck:")
 
-
-_HANDLED = frozenset().union(
-    BN_FUNCTIONS, SLIM_LAYERS, BN_CLASSES, BIAS_LAYER_CLASSES, DROPOUT_CLASSES, SEQUENTIAL, FUNCTIONAL,
-    BIAS_LAYER_FUNCTIONS, DROPOUT_FUNCTIONS, GET_COLLECTION, VARIABLE_SCOPES, ARG_SCOPE, GRADIENT_TAPE, GROUP,
-    WIRED_TRAIN_OPS, PLACEHOLDER_WITH_DEFAULT, ASSIGN_FUNCTIONS, SET_LEARNING_PHASE, GRAPH_EXPORTS, TF2_EXPORTS,
-    TF_FUNCTION, {"keras.Input", "keras.layers.Input", "tensorflow.assign_sub", "range", "builtins.range", "str",
-                  "builtins.str"})
-_HANDLED_PREFIXES = ("keras.layers.", "keras.applications.", "tensorflow.train.", "keras.optimizers.")
-
-
-@functools.lru_cache(maxsize=4096)
-def handled(canon: str) -> bool:
-    """Whether the walker's library calls give ``canon`` a meaning of its own (else only tensors flow through)."""
-    return canon in _HANDLED or canon.startswith(_HANDLED_PREFIXES)

@@ -13,14 +13,14 @@ from typing import Iterable, Optional
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
-from bncheck.source.library import LibraryCalls, segment
+from bncheck.source.library import Library, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
 from bncheck.source.model import (
-    UNKNOWN, Alias, ClassRef, Const, DictVal, Export, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
+    UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.values import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
+from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
 
 MAX_DEPTH = 12
 MAX_STEPS = 20_000  # statements walked in one run
@@ -56,7 +56,7 @@ class Frame:
         return self.module.globals.get(name)
 
 
-class Walker(LibraryCalls):
+class Walker:
     """Walks one root (a module body or an uncalled function) into a :class:`Run`."""
 
     def __init__(self, project: Project, run: Run, budget: Optional[list[int]] = None) -> None:
@@ -73,9 +73,9 @@ class Walker(LibraryCalls):
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
-        self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
         self.here_stmt: Optional[ast.stmt] = None  # the statement being walked (for notes)
         self.here_module: Optional[ModuleInfo] = None
+        self.library = Library(self)  # what calls into TensorFlow/Keras/slim mean
 
     @property
     def here(self) -> Optional[Loc]:
@@ -111,6 +111,9 @@ class Walker(LibraryCalls):
             self.run.note(self.here or Loc(self.run.path, 1, 1, 1, 1),
                           f"source analysis of {self.run.root} stopped here: nested too deeply for Python's stack; "
                           "BN001 and the export checks of BN002 are not judged for it")
+
+    def finish(self) -> None:
+        self.library.finish()
 
     def frame_kind(self, func: FunctionInfo) -> Optional[str]:
         if func.cls is not None and is_keras_class(self.project, func.cls):
@@ -513,7 +516,7 @@ class Walker(LibraryCalls):
         else:
             callee = self.expr(func_node, frame)
         if isinstance(callee, Alias):
-            special = self.special_call(node, frame, callee, receiver, method, stmt)
+            special = self.library.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
                 return special
         args = [self.expr(a, frame) for a in node.args]
@@ -530,12 +533,7 @@ class Walker(LibraryCalls):
             if resolved is not None:
                 callee = resolved
             else:
-                canon = canonical(callee.qual)
-                if not apis.handled(canon):  # most library calls (tf.nn.relu): only tensors flow through
-                    tensors = [a for a in args if isinstance(a, TensorVal)]
-                    tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
-                    return merge_tensors(tensors) if tensors else UNKNOWN
-                return self.library_call(canon, node, frame, args, kwargs, frame.module.loc(node), stmt)
+                return self.library.call(canonical(callee.qual), node, frame, args, kwargs, stmt)
         if isinstance(callee, FuncRef):
             closure = frame if callee.func.module is frame.module and callee.func.name == "<lambda>" else None
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
@@ -551,19 +549,13 @@ class Walker(LibraryCalls):
                 self.call_function(init, args, kwargs, frame, self_obj=obj)
             return obj
         if isinstance(callee, (LayerObj, ModelObj)):
-            return self.call_layer(callee, node, frame, args, kwargs, loc)
-        if method in apis.TRAIN_METHODS:
-            return self.train_op(node, frame, loc, stmt)
-        if method in apis.MODEL_EXPORT_METHODS and isinstance(receiver, ModelObj):
-            self.run.exports.append(Export(loc, self.run.next_order(), method))
-        if method == "add_meta_graph_and_variables":
-            self.run.exports.append(Export(loc, self.run.next_order(), method))
-        if method in ("assign", "assign_sub"):
-            return self.assign(node, frame, loc, [receiver] + args, method)
-        if method == "control_dependencies":
-            return self.control_dependencies(node, frame, args)
+            return self.library.call_layer(callee, node, frame, args, kwargs, loc)
+        if method is not None:
+            known = self.library.method_call(method, receiver, node, frame, args, kwargs, loc, stmt)
+            if known is not None:
+                return known
         if callee is UNKNOWN:
-            self.record_unknown_call(node, frame, args, kwargs)
+            self.library.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
         return merge_tensors(tensors) if tensors else UNKNOWN
 
