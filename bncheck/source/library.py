@@ -256,6 +256,8 @@ class Library:
         for kw in node.keywords:
             if kw.arg == "training":
                 training_loc = frame.module.loc(kw.value)
+        if _own_call_default(node, frame, training):
+            training = UNKNOWN  # `call(self, x, training=True)` passing training on: the caller's mode
         run = self.run
         if isinstance(callee, LayerObj):
             if callee.kind != "bn":

@@ -1,0 +1,60 @@
+"""Source mode on constructs real training code uses (issue 18, items 4-8): each a minimal fixture
+twin under fixtures/source/semantics/, the mistake found at an exact (code, path, line, layer) and
+its fixed twin silent (no finding of any severity)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bncheck.source import check_files
+from conftest import FIXTURES
+
+SEMANTICS = FIXTURES / "source" / "semantics"
+
+EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
+    # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
+    "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
+}
+
+
+def _paths(name: str) -> list[str]:
+    path = SEMANTICS / name
+    if path.is_dir():
+        return sorted(str(p) for p in path.glob("*.py"))
+    return [str(path)]
+
+
+def _check(name: str):  # type: ignore[no-untyped-def]
+    result = check_files(_paths(name))
+    assert not result.errors
+    return result
+
+
+def _found(name: str) -> list[tuple[str, str, int, str]]:
+    return sorted((f.code, os.path.relpath(f.loc.path, SEMANTICS), f.loc.line, f.layer)
+                  for f in _check(name).findings)
+
+
+def _twin(name: str) -> str:
+    return name.replace(".py", "_fixed.py") if name.endswith(".py") else name + "_fixed"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_mistake_found_at_its_line(name: str) -> None:
+    assert _found(name) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixed_twin_is_silent(name: str) -> None:
+    assert (SEMANTICS / _twin(name)).exists()
+    assert _found(_twin(name)) == []
+
+
+def test_every_fixture_has_its_twin_and_its_expectation() -> None:
+    names = {p.name for p in SEMANTICS.iterdir() if p.name != "__pycache__"}
+    assert names == set(EXPECTED) | {_twin(n) for n in EXPECTED} | set(SILENT)
+
+
+# fixtures that must be silent on their own (no mistake twin: the construct is correct code)
+SILENT: dict[str, list[tuple[str, str]]] = {}
