@@ -13,6 +13,9 @@ from conftest import FIXTURES
 SEMANTICS = FIXTURES / "source" / "semantics"
 
 EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
+    # 4: control_dependencies([d_train]) runs d_train's dependencies, and none are update ops
+    "gan_train_op_depends_on_train_op.py": [("BN001", "gan_train_op_depends_on_train_op.py", 30, "disc/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
 }

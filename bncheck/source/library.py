@@ -20,7 +20,7 @@ from bncheck.source.loader import ModuleInfo
 from bncheck.source.model import (
     UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
-    Optimizer, Run, TensorVal, TrainOp, UpdateOp, UpdateOps, Value,
+    Optimizer, Run, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.value_ops import (
     ArgScopeVal, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
@@ -522,10 +522,11 @@ def _wired_train_op(lib: Library, c: LibCall) -> Value:
     update_ops = c.kwargs.get("update_ops")
     builtin = update_ops is None or holds_updates(update_ops)
     run = lib.run
-    run.train_ops.append(TrainOp(c.loc, c.frame.module.loc(c.stmt) if c.stmt else c.loc, run.next_order(),
-                                 lib.current_deps(), wired_builtin=builtin))
+    op = TrainOp(c.loc, c.frame.module.loc(c.stmt) if c.stmt else c.loc, run.next_order(), lib.current_deps(),
+                 wired_builtin=builtin)
+    run.train_ops.append(op)
     c.frame.info.applies_gradients = True
-    return UNKNOWN
+    return TrainOpVal(op)
 
 
 @handles(*apis.PLACEHOLDER_WITH_DEFAULT)
@@ -603,10 +604,11 @@ def _train_op(lib: Library, c: LibCall) -> Value:
     graph_optimizer = (isinstance(node.func, ast.Attribute) and node.func.attr == "minimize") or (
         isinstance(receiver, Optimizer) and receiver.kind == "tf1")
     run = lib.run
-    run.train_ops.append(TrainOp(c.loc, stmt_loc, run.next_order(), lib.current_deps(), deps_locs=locs,
-                                 graph_optimizer=graph_optimizer))
+    op = TrainOp(c.loc, stmt_loc, run.next_order(), lib.current_deps(), deps_locs=locs,
+                 graph_optimizer=graph_optimizer)
+    run.train_ops.append(op)
     frame.info.applies_gradients = True
-    return UNKNOWN
+    return TrainOpVal(op)
 
 
 @handles_method(*apis.MODEL_EXPORT_METHODS)

@@ -222,6 +222,14 @@ class TrainOp:
     graph_optimizer: bool = True  # minimize(), or apply_gradients() of a tf.compat.v1.train optimizer
 
 
+@dataclass(frozen=True, eq=False)
+class TrainOpVal(Value):
+    """What ``minimize``/``apply_gradients``/``create_train_op`` return: a train op, which a later
+    ``control_dependencies([op])`` runs together with whatever that op itself depends on."""
+
+    op: TrainOp
+
+
 @dataclass(eq=False)
 class KerasCall:
     """A call of a Keras model or layer holding BN, with what ``training`` says."""

@@ -7,7 +7,7 @@ from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import (
-    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, UpdateOps, Value,
+    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, TrainOpVal, UpdateOps, Value,
 )
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 
@@ -87,9 +87,9 @@ class UpdateNotRunSource(SourceRule):
             collections = {u.split(":", 1)[1] for u in update.uses if u.startswith("collection:")}
             covered = unknown = False
             for op in later:
-                if op.wired_builtin and "update_ops" in collections:
+                if any(o.wired_builtin for o in _with_dependencies(op)) and "update_ops" in collections:
                     covered = True
-                for dep in _flat(op.deps):
+                for dep in _flat_through_train_ops(op):
                     if isinstance(dep, CollectionVal) and dep.name in collections and dep.order > update.order:
                         covered = True
                     elif isinstance(dep, UpdateOps) and "update_ops" in collections and dep.order > update.order:
@@ -124,6 +124,23 @@ def _flat(values: tuple[Value, ...]) -> list[Value]:
     return out
 
 
+def _with_dependencies(op: TrainOp) -> list[TrainOp]:
+    """The train op and the train ops it depends on (``control_dependencies([d_train])``), transitively."""
+    out, queue = [], [op]
+    while queue:
+        current = queue.pop()
+        if current in out:
+            continue
+        out.append(current)
+        queue += [d.op for d in _flat(current.deps) if isinstance(d, TrainOpVal) and d.op.order < current.order]
+    return out
+
+
+def _flat_through_train_ops(op: TrainOp) -> list[Value]:
+    """The op's control dependencies, with each train op among them replaced by its own."""
+    return [d for o in _with_dependencies(op) for d in _flat(o.deps) if not isinstance(d, TrainOpVal)]
+
+
 def _known_empty(value: Value) -> bool:
     return isinstance(value, Const) and value.value in (None, (), [])
 
@@ -136,7 +153,13 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
         return "covered"
     verdict = "not run"
     for dep in _flat(op.deps):
-        if isinstance(dep, UpdateOps):
+        if isinstance(dep, TrainOpVal):  # runs that train op first, and what it depends on
+            inner = _coverage(dep.op, build, run, early) if dep.op.order < op.order else "unknown"
+            if inner == "covered":
+                return "covered"
+            if inner == "unknown":
+                verdict = "unknown"
+        elif isinstance(dep, UpdateOps):
             if build.api == "keras-graph":
                 verdict = "unknown" if verdict == "not run" else verdict
             elif dep.order > build.order:
