@@ -16,6 +16,12 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 4: control_dependencies([d_train]) runs d_train's dependencies, and none are update ops
     "gan_train_op_depends_on_train_op.py": [("BN001", "gan_train_op_depends_on_train_op.py", 30, "disc/bn"),
                                             ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn")],
+    # 6: a bias from a helper, from a method inherited from another module's class, added by hand
+    "bias_from_helper.py": [("BN010", "bias_from_helper.py", 7, "bn1"), ("BN010", "bias_from_helper.py", 7, "bn2")],
+    "bias_inherited_method": [("BN010", "bias_inherited_method/base.py", 7, "bn1")],
+    "raw_op_bias_before_bn.py": [("BN010", "raw_op_bias_before_bn.py", 10, "conv1/bn"),
+                                 ("BN010", "raw_op_bias_before_bn.py", 18, "fc1/bn"),
+                                 ("BN010", "raw_op_bias_before_bn.py", 26, "conv2/bn")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
 }
@@ -61,3 +67,26 @@ def test_every_fixture_has_its_twin_and_its_expectation() -> None:
 
 # fixtures that must be silent on their own (no mistake twin: the construct is correct code)
 SILENT: dict[str, list[tuple[str, str]]] = {}
+
+
+def test_raw_bias_findings_say_where_and_propose_no_edit() -> None:
+    """A bias added by hand has no use_bias to turn off: the finding has no edit, and points at the add."""
+    found = {f.loc.line: f for f in _check("raw_op_bias_before_bn.py").findings}
+    assert [(f.loc.line, f.loc.col, f.edits) for f in found.values()] == [(10, 13, ()), (18, 13, ()), (26, 13, ())]
+    assert found[26].message == "this bias is added right before batch norm (line 27): BN cancels it"
+
+
+def test_a_bias_inherited_from_another_module_names_the_batch_norm_file() -> None:
+    (finding,) = _check("bias_inherited_method").findings
+    assert finding.message.endswith("bias_inherited_method/net.py:10): BN cancels it")
+
+
+def test_a_variable_of_unknown_shape_added_before_bn_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef f(x, w, shape, t):\n"
+                    "    b = tf.get_variable('b', shape)\n"
+                    "    return tf.layers.batch_normalization(tf.nn.conv2d(x, w, 1, 'SAME') + b, training=t, name='bn')\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:6", "BN010 not judged for bn: the shape of the variable added here is a value "
+                                          "bncheck cannot tell")]

@@ -85,6 +85,15 @@ DROPOUT_CLASSES = {
     "keras.layers.SpatialDropout3D", "keras.layers.AlphaDropout", "keras.layers.GaussianDropout",
 }
 DROPOUT_FUNCTIONS = {"tensorflow.layers.dropout", "tensorflow.nn.dropout", "slim.dropout"}
+# raw ops: linear maps whose output a bias is added to (tf.nn.bias_add, `+ b`) before batch norm
+RAW_LINEAR_OPS = {
+    "tensorflow.nn.conv1d", "tensorflow.nn.conv2d", "tensorflow.nn.conv3d", "tensorflow.nn.convolution",
+    "tensorflow.nn.conv2d_transpose", "tensorflow.nn.conv3d_transpose", "tensorflow.nn.depthwise_conv2d",
+    "tensorflow.nn.separable_conv2d", "tensorflow.nn.atrous_conv2d", "tensorflow.matmul", "tensorflow.linalg.matmul",
+}
+RAW_BIAS_ADD = {"tensorflow.nn.bias_add"}
+RAW_ADD = {"tensorflow.add", "tensorflow.math.add"}
+VARIABLES = {"tensorflow.get_variable", "tensorflow.Variable", "slim.variable", "slim.model_variable"}
 SEQUENTIAL = {"keras.Sequential"}
 FUNCTIONAL = {"keras.Model"}
 # keras.applications without batch norm
@@ -123,6 +132,7 @@ SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default"
 RELEVANT_WORDS = ("batch_norm", "BatchNorm", "minimize", "apply_gradients", "UPDATE_OPS", "update_ops",
                   "training=", "is_training", "momentum", "decay", "placeholder_with_default",
                   "set_learning_phase", "GradientTape", "train_step", "Dropout", "dropout",
+                  "conv", "Conv", "dense", "Dense", "bias_add", "matmul",  # BN010: biases from helpers
                   "bncheck:")
 # a top-level function or class is parsed when it mentions one of these (suppression comments alone do not count)
 CHUNK_WORDS = tuple(w for w in RELEVANT_WORDS if w != "bncheck:")

@@ -20,7 +20,7 @@ from bncheck.source.loader import ModuleInfo
 from bncheck.source.model import (
     UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
-    Optimizer, Run, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value,
+    Optimizer, Run, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
 from bncheck.source.value_ops import (
     ArgScopeVal, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
@@ -234,6 +234,15 @@ class Library:
         """The batch norm ``layer`` is fed by ``base``: a bias or dropout there is recorded."""
         if base.producer is not None and base.producer.kind in ADJACENT_KINDS:
             self.run.adjacent.append(Adjacent(layer, loc, base.producer))
+
+    def add(self, left: Value, right: Value, node: ast.expr, frame: "Frame") -> Optional[TensorVal]:
+        """``conv + b``: a raw conv/matmul's output plus a variable is a bias added (None: not that)."""
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, TensorVal) and a.producer is not None and a.producer.kind == "linear" and isinstance(
+                    b, VariableVal) and b.rank in (1, None):
+                bias = LayerObj("bias" if b.rank == 1 else "bias?", "nn", None, frame.module.loc(node))
+                return TensorVal(bias, a.bn_layers, a.fixed_training)
+        return None
 
     def unknown_arg_scope(self) -> bool:
         return any(not ops for a in self.interp.arg_scopes for ops, _ in a.entries)
@@ -469,6 +478,50 @@ def _dropout_function(lib: Library, c: LibCall) -> Value:
     inp = tensors_in(c.args[0] if c.args else UNKNOWN)
     base = merge_tensors(inp) if inp else TensorVal()
     return TensorVal(LayerObj("dropout", "layers", None, c.loc), base.bn_layers, base.fixed_training)
+
+
+# ---- raw ops: biases added by hand ------------------------------------------------------------
+
+def _input_of(c: LibCall, keyword: str) -> TensorVal:
+    inp = tensors_in(c.arg(0, keyword))
+    return single_input(inp) if inp else TensorVal()
+
+
+@handles(*apis.RAW_LINEAR_OPS)
+def _raw_linear(lib: Library, c: LibCall) -> Value:
+    base = _input_of(c, "input")
+    return TensorVal(LayerObj("linear", "nn", None, c.loc), base.bn_layers, base.fixed_training)
+
+
+@handles(*apis.RAW_BIAS_ADD)
+def _raw_bias_add(lib: Library, c: LibCall) -> Value:
+    base = _input_of(c, "value")
+    return TensorVal(LayerObj("bias", "nn", None, c.loc), base.bn_layers, base.fixed_training)
+
+
+@handles(*apis.RAW_ADD)
+def _raw_add(lib: Library, c: LibCall) -> Value:
+    if len(c.args) == 2:
+        added = lib.add(c.args[0], c.args[1], c.node, c.frame)
+        if added is not None:
+            return added
+    return c.tensors()
+
+
+@handles(*apis.VARIABLES)
+def _variable(lib: Library, c: LibCall) -> Value:
+    """The rank of ``get_variable("b", [n])``, or of ``Variable(tf.zeros([n]))`` (a literal shape)."""
+    if c.canon in ("tensorflow.get_variable", "slim.variable", "slim.model_variable"):
+        shape = c.arg(1, "shape")
+        return VariableVal(len(shape.items) if isinstance(shape, ListVal) else None)
+    initial = c.node.args[0] if c.node.args else next(
+        (kw.value for kw in c.node.keywords if kw.arg == "initial_value"), None)
+    if isinstance(initial, ast.Call):
+        dims = initial.args[0] if initial.args else next(
+            (kw.value for kw in initial.keywords if kw.arg == "shape"), None)
+        if isinstance(dims, (ast.List, ast.Tuple)):
+            return VariableVal(len(dims.elts))
+    return VariableVal(None)
 
 
 # ---- collections, graph contexts, train ops ---------------------------------------------------

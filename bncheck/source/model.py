@@ -127,9 +127,18 @@ class Optimizer(Value):
     kind: str  # "tf1" or "keras"
 
 
+@dataclass(frozen=True, eq=False)
+class VariableVal(Value):
+    """A variable (``tf.get_variable``, ``tf.Variable``): the rank of its shape when it is written out."""
+
+    rank: Optional[int]
+
+
 @dataclass(eq=False)
 class LayerObj(Value):
-    """A Keras / tf.layers layer object; ``kind`` is ``bn``, ``bias``, ``dropout`` or ``other``."""
+    """A Keras / tf.layers layer object, or a raw op that produced a tensor (``api`` ``nn``); ``kind`` is
+    ``bn``, ``bias``, ``bias?`` (a bias bncheck cannot be sure of), ``dropout``, ``linear`` (a raw
+    conv/matmul, before any bias) or ``other``."""
 
     kind: str
     api: str

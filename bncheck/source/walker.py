@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
+from bncheck.source.inheritance import method_of
 from bncheck.source.library import Library, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
 from bncheck.source.model import (
@@ -210,7 +211,7 @@ class Walker:
                      loc: Optional[Loc] = None, caller: Optional[Frame] = None) -> ModelObj:
         name = (kwargs or {}).get("name")
         obj = ModelObj((), name.value if isinstance(name, Const) and isinstance(name.value, str) else None, loc, cls)
-        init = cls.methods.get("__init__")
+        init = method_of(self.project, cls, "__init__")
         if init is not None and id(init.node) not in self.stack:
             self.call_function(init, list(args), dict(kwargs or {}), caller, self_obj=obj)
         obj.bn_layers = bn_of_attrs(obj.attrs)
@@ -463,11 +464,10 @@ class Walker:
                 return base.attrs[node.attr]
             if node.attr == "updates":
                 return ModelUpdates(self.run.next_order())
-            if base.cls is not None and node.attr in base.cls.methods:
-                return Bound(base.cls.methods[node.attr], base)
-            return UNKNOWN
-        if isinstance(base, ClassRef) and node.attr in base.cls.methods:
-            return FuncRef(base.cls.methods[node.attr])
+            found = method_of(self.project, base.cls, node.attr) if base.cls is not None else None
+            return Bound(found, base) if found is not None else UNKNOWN
+        if isinstance(base, ClassRef) and (found := method_of(self.project, base.cls, node.attr)) is not None:
+            return FuncRef(found)
         if node.attr == "updates" and base is UNKNOWN:
             return ModelUpdates(self.run.next_order())
         return UNKNOWN
@@ -490,6 +490,10 @@ class Walker:
                 return UNKNOWN
         if isinstance(left, ListVal) and isinstance(right, ListVal) and isinstance(node.op, ast.Add):
             return ListVal(left.items + right.items)
+        if isinstance(node.op, ast.Add):
+            added = self.library.add(left, right, node, frame)
+            if added is not None:
+                return added
         tensors = [v for v in (left, right) if isinstance(v, TensorVal)]
         if tensors:
             return merge_tensors(tensors)
@@ -507,10 +511,11 @@ class Walker:
                 callee: Value = _member(receiver.qual, method)
             elif isinstance(receiver, ModelObj) and method in receiver.attrs:
                 callee = receiver.attrs[method]
-            elif isinstance(receiver, ModelObj) and receiver.cls is not None and method in receiver.cls.methods:
-                callee = Bound(receiver.cls.methods[method], receiver)
-            elif isinstance(receiver, ClassRef) and method in receiver.cls.methods:
-                callee = FuncRef(receiver.cls.methods[method])
+            elif isinstance(receiver, ModelObj) and receiver.cls is not None and (
+                    found := method_of(self.project, receiver.cls, method)) is not None:
+                callee = Bound(found, receiver)
+            elif isinstance(receiver, ClassRef) and (found := method_of(self.project, receiver.cls, method)) is not None:
+                callee = FuncRef(found)
             else:
                 callee = UNKNOWN
         else:
@@ -544,7 +549,7 @@ class Walker:
             if is_keras_class(self.project, callee.cls):
                 return self.instance_for(callee.cls, args, kwargs, loc, frame)
             obj = ModelObj((), None, loc, callee.cls)
-            init = callee.cls.methods.get("__init__")
+            init = method_of(self.project, callee.cls, "__init__")
             if init is not None:
                 self.call_function(init, args, kwargs, frame, self_obj=obj)
             return obj
