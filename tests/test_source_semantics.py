@@ -22,6 +22,9 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     "raw_op_bias_before_bn.py": [("BN010", "raw_op_bias_before_bn.py", 10, "conv1/bn"),
                                  ("BN010", "raw_op_bias_before_bn.py", 18, "fc1/bn"),
                                  ("BN010", "raw_op_bias_before_bn.py", 26, "conv2/bn")],
+    # 7: tf.contrib.eager's tape and model.variables; a trainer's self.model set from its constructor
+    "tfe_gradient_tape_loop.py": [("BN009", "tfe_gradient_tape_loop.py", 26, "bn")],
+    "train_step_model_from_constructor.py": [("BN009", "train_step_model_from_constructor.py", 25, "bn1")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
 }
@@ -90,3 +93,9 @@ def test_a_variable_of_unknown_shape_added_before_bn_is_a_note(tmp_path) -> None
     assert result.findings == []
     assert result.notes == [(f"{path}:6", "BN010 not judged for bn: the shape of the variable added here is a value "
                                           "bncheck cannot tell")]
+
+
+@pytest.mark.parametrize("name", ["train_step_model_from_constructor.py", "train_step_model_from_constructor_fixed.py"])
+def test_a_model_followed_through_a_constructor_leaves_no_note(name: str) -> None:
+    """The train step walked on its own does not know self.model; the walk from main() does."""
+    assert [n for n in _check(name).notes if "BN009" in n[1]] == []

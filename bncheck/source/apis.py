@@ -123,7 +123,10 @@ GRAPH_EXPORTS = {
 TF2_EXPORTS = {"tensorflow.saved_model.save", "keras.models.save_model", "keras.saving.save_model"}
 MODEL_EXPORT_METHODS = {"save", "export", "predict", "predict_on_batch", "save_weights"}
 TF_FUNCTION = {"tensorflow.function"}
-GRADIENT_TAPE = {"tensorflow.GradientTape"}
+GRADIENT_TAPE = {"tensorflow.GradientTape", "tensorflow.contrib.eager.GradientTape"}
+# `model.<attr>` read in a step that applies gradients: the model is the one being trained
+# (`variables`: TF1 eager code passes model.variables to tape.gradient and apply_gradients)
+TRAINED_ATTRS = ("trainable_variables", "trainable_weights", "variables", "weights")
 GRAPH_MODE_SWITCHES = ("disable_eager_execution", "disable_v2_behavior", "Session(", "Graph().as_default(")
 SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default", "predict", "predict_fn",
                  "infer", "inference", "inference_fn", "call_serving"}

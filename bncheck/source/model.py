@@ -337,3 +337,9 @@ class Run:
         item = (loc, message)
         if item not in self.notes:
             self.notes.append(item)
+
+
+def followed_calls(runs: "list[Run]") -> set[Loc]:
+    """Where some walk followed a call to a model it knows. Another walk of the same code that could
+    not (a method walked on its own, its attributes unknown) has nothing to say about those calls."""
+    return {k.loc for run in runs for k in run.keras_calls if k.known}

@@ -454,7 +454,7 @@ class Walker:
         return UNKNOWN
 
     def attribute(self, node: ast.Attribute, frame: Frame) -> Value:
-        if node.attr in ("trainable_variables", "trainable_weights"):
+        if node.attr in apis.TRAINED_ATTRS:
             frame.info.trained.add(segment(frame.module, node.value))
         base = self.expr(node.value, frame)
         if isinstance(base, Alias):

@@ -6,7 +6,7 @@ from typing import Iterator
 from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Const, Run
+from bncheck.source.model import Const, Run, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 
@@ -24,9 +24,10 @@ class BatchStatsAtInferenceSource(SourceRule):
     summary = "a serving path runs batch norm in training mode"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        followed = followed_calls(runs)
         for run in runs:
             where = lambda call: f"the serving function {call.frame.name!r}"  # noqa: E731
-            for call in calls_fixing_training(run, "serving", "BN002", where, context):
+            for call in calls_fixing_training(run, "serving", "BN002", where, context, followed):
                 edits = (Edit(call.training_loc, "False", safe=True),) if call.training_loc else ()
                 for layer in call.bn_layers:
                     yield self.finding(

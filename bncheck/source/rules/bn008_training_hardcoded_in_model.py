@@ -6,7 +6,7 @@ from typing import Iterator
 from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Run
+from bncheck.source.model import Run, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 FIX = (
@@ -27,6 +27,7 @@ class TrainingHardcodedInModelSource(SourceRule):
     summary = "training=True fixed on a BN call inside a model definition"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        followed = followed_calls(runs)
         for run in runs:
             for model in run.functional_models:
                 for layer, loc in model.fixed_training:
@@ -35,7 +36,7 @@ class TrainingHardcodedInModelSource(SourceRule):
                         f"{model.loc.line}: inference runs it with batch statistics",
                         {"model": f"{model.loc.path}:{model.loc.line}", "built with": fixes.api_name("keras")},
                         FIX, (Edit(loc, "None", safe=False),))
-            for call in calls_fixing_training(run, "model_call", "BN008", lambda call: call.frame.name, context):
+            for call in calls_fixing_training(run, "model_call", "BN008", lambda call: call.frame.name, context, followed):
                 for layer in call.bn_layers:
                     yield self.finding(
                         layer, call.training_loc or call.loc,

@@ -6,7 +6,7 @@ from typing import Iterator
 from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import insert_at
-from bncheck.source.model import Run
+from bncheck.source.model import Run, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 
 
@@ -24,12 +24,15 @@ class BnFrozenInTrainStepSource(SourceRule):
     summary = "a train step calls a model holding BN without training=True"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        followed = followed_calls(runs)
         for run in runs:
             for call in run.keras_calls:
                 frame = call.frame
                 in_train = frame.kind == "train_step" or frame.in_tape
                 if not in_train or not frame.applies_gradients or call.training is not None:
                     continue
+                if not call.known and call.loc in followed:
+                    continue  # another walk followed it to the model (a trainer's self.model)
                 if not call.known:
                     if call.callee in frame.trained:
                         context.note(call.loc, f"BN009 not judged for {call.callee}(...) in {frame.name}: the "
