@@ -16,6 +16,13 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 4: control_dependencies([d_train]) runs d_train's dependencies, and none are update ops
     "gan_train_op_depends_on_train_op.py": [("BN001", "gan_train_op_depends_on_train_op.py", 30, "disc/bn"),
                                             ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn")],
+    # 5: inference scripts that restore and predict, graph writes without training, a wrapped model served
+    "restore_predict_slim_default_training.py": [
+        ("BN002", "restore_predict_slim_default_training.py", 9, "conv1/BatchNorm"),
+        ("BN002", "restore_predict_slim_default_training.py", 10, "conv2/BatchNorm")],
+    "restore_predict_layers_training_true.py": [("BN002", "restore_predict_layers_training_true.py", 8, "bn1")],
+    "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
+    "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
     "bias_from_helper.py": [("BN010", "bias_from_helper.py", 7, "bn1"), ("BN010", "bias_from_helper.py", 7, "bn2")],
     "bias_inherited_method": [("BN010", "bias_inherited_method/base.py", 7, "bn1")],
@@ -28,6 +35,12 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
 }
+
+# correct code with no mistake twin: silent, and no note either
+SILENT = (
+    "restore_continue_training.py",  # restores, then trains: a training script (BN002 is about predictions)
+    "train_writes_graph.py",  # writes its training graph for TensorBoard and checkpoints
+)
 
 
 def _paths(name: str) -> list[str]:
@@ -68,8 +81,39 @@ def test_every_fixture_has_its_twin_and_its_expectation() -> None:
     assert names == set(EXPECTED) | {_twin(n) for n in EXPECTED} | set(SILENT)
 
 
-# fixtures that must be silent on their own (no mistake twin: the construct is correct code)
-SILENT: dict[str, list[tuple[str, str]]] = {}
+@pytest.mark.parametrize("name", SILENT)
+def test_correct_code_is_silent(name: str) -> None:
+    result = _check(name)
+    assert (result.findings, result.notes) == ([], [])
+
+
+def test_no_fixture_leaves_a_note() -> None:
+    """Every construct here is judged: none of the twins is left to a note."""
+    names = sorted(EXPECTED) + [_twin(n) for n in EXPECTED]
+    assert {n: _check(n).notes for n in names} == {n: [] for n in names}
+
+
+def test_restored_predictions_name_the_restore() -> None:
+    finding = _check("restore_predict_layers_training_true.py").findings[0]
+    assert finding.message == ("the script restores a checkpoint at line 22 and runs predictions with this layer "
+                               "built only in training mode: each prediction is normalised with its own batch's "
+                               "statistics")
+    assert dict(finding.facts)["restored at"].endswith("restore_predict_layers_training_true.py:22")
+
+
+def test_restored_predictions_with_a_fed_flag_are_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "predict.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef predict(ckpt, x):\n"
+                    "    flag = tf.placeholder(tf.bool, [])\n"
+                    "    y = tf.layers.batch_normalization(x, training=flag, name='bn')\n"
+                    "    saver = tf.train.Saver()\n"
+                    "    with tf.Session() as sess:\n"
+                    "        saver.restore(sess, ckpt)\n"
+                    "        return sess.run(y, {flag: False})\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:9", "BN002 not judged for the predictions after the checkpoint restored here: "
+                                          "the training mode of bn is a value bncheck cannot tell")]
 
 
 def test_raw_bias_findings_say_where_and_propose_no_edit() -> None:

@@ -115,9 +115,10 @@ TRAIN_METHODS = {"minimize", "apply_gradients"}
 PLACEHOLDER_WITH_DEFAULT = {"tensorflow.placeholder_with_default"}
 ASSIGN_FUNCTIONS = {"tensorflow.assign"}
 SET_LEARNING_PHASE = {"keras.backend.set_learning_phase"}
+SAVERS = {"tensorflow.train.Saver"}
 GRAPH_EXPORTS = {
     "tensorflow.saved_model.simple_save", "tensorflow.graph_util.convert_variables_to_constants",
-    "tensorflow.io.write_graph", "tensorflow.train.write_graph",
+    "tensorflow.io.write_graph", "tensorflow.train.write_graph", "tensorflow.train.export_meta_graph",
     "tensorflow.saved_model.builder.SavedModelBuilder", "tensorflow.saved_model.Builder",
 }
 TF2_EXPORTS = {"tensorflow.saved_model.save", "keras.models.save_model", "keras.saving.save_model"}
@@ -136,6 +137,7 @@ RELEVANT_WORDS = ("batch_norm", "BatchNorm", "minimize", "apply_gradients", "UPD
                   "training=", "is_training", "momentum", "decay", "placeholder_with_default",
                   "set_learning_phase", "GradientTape", "train_step", "Dropout", "dropout",
                   "conv", "Conv", "dense", "Dense", "bias_add", "matmul",  # BN010: biases from helpers
+                  "restore", "write_graph", "export_meta_graph",  # BN002: inference scripts and graph exports
                   "bncheck:")
 # a top-level function or class is parsed when it mentions one of these (suppression comments alone do not count)
 CHUNK_WORDS = tuple(w for w in RELEVANT_WORDS if w != "bncheck:")

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
-from bncheck.source.loader import ModuleInfo
+from bncheck.source.loader import FunctionInfo, ModuleInfo
 from bncheck.source.model import (
     UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
-    Optimizer, Run, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
+    Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
 from bncheck.source.value_ops import (
-    ArgScopeVal, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
+    ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
     literal_range, merge_tensors, single_input, tensors_in,
 )
 
@@ -44,6 +44,10 @@ class Interpreter(Protocol):
     tape: int
 
     def expr(self, node: Optional[ast.expr], frame: "Frame", stmt: Optional[ast.stmt] = None) -> Value: ...
+
+    def call_function(self, func: FunctionInfo, args: list[Value], kwargs: dict[str, Value],
+                      caller: Optional["Frame"], closure: Optional["Frame"] = None, self_obj: Optional[Value] = None,
+                      as_root: bool = False) -> Value: ...
 
 
 @dataclass
@@ -614,7 +618,19 @@ def _set_learning_phase(lib: Library, c: LibCall) -> Value:
 @handles(*apis.GRAPH_EXPORTS, *apis.TF2_EXPORTS)
 def _export(lib: Library, c: LibCall) -> Value:
     lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon.rsplit(".", 1)[-1]))
+    signatures = c.kwargs.get("signatures")
+    functions = list(signatures.items.values()) if isinstance(signatures, DictVal) else [signatures]
+    for function in functions:  # a serving function of an object made here (`Exported(model).serve`)
+        if isinstance(function, Bound):
+            lib.interp.call_function(function.func, [], {}, c.frame, self_obj=function.obj)
+        elif isinstance(function, FuncRef):
+            lib.interp.call_function(function.func, [], {}, c.frame)
     return UNKNOWN
+
+
+@handles(*apis.SAVERS)
+def _saver(lib: Library, c: LibCall) -> Value:
+    return SaverVal()
 
 
 @handles(*apis.TF_FUNCTION)
@@ -675,6 +691,33 @@ def _model_export(lib: Library, c: LibCall) -> Optional[Value]:
 def _builder_export(lib: Library, c: LibCall) -> Optional[Value]:
     lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon))
     return None
+
+
+@handles_method("restore")
+def _restore(lib: Library, c: LibCall) -> Optional[Value]:
+    """``saver.restore(sess, path)``: a Saver, or an unknown receiver given a session and a path."""
+    if isinstance(c.receiver, SaverVal) or (c.receiver is UNKNOWN and len(c.args) + len(c.kwargs) == 2):
+        lib.run.restores.append(Export(c.loc, lib.run.next_order(), "restore"))
+    return None
+
+
+@handles_method("export_meta_graph")
+def _export_meta_graph(lib: Library, c: LibCall) -> Optional[Value]:
+    if isinstance(c.receiver, SaverVal):
+        lib.run.exports.append(Export(c.loc, lib.run.next_order(), "export_meta_graph"))
+    return None
+
+
+@handles_method("run")
+def _session_run(lib: Library, c: LibCall) -> Optional[Value]:
+    if c.receiver is UNKNOWN and c.args:
+        lib.run.session_runs.append(lib.run.next_order())
+    return None
+
+
+@handles_method("get_concrete_function")
+def _concrete_function(lib: Library, c: LibCall) -> Optional[Value]:
+    return c.receiver if isinstance(c.receiver, (Bound, FuncRef)) else None
 
 
 @handles_method("assign", "assign_sub")

@@ -128,6 +128,11 @@ class Optimizer(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class SaverVal(Value):
+    """A ``tf.train.Saver``."""
+
+
+@dataclass(frozen=True, eq=False)
 class VariableVal(Value):
     """A variable (``tf.get_variable``, ``tf.Variable``): the rank of its shape when it is written out."""
 
@@ -324,6 +329,8 @@ class Run:
     learning_phases: list[LearningPhase] = field(default_factory=list)
     functional_models: list[FunctionalModel] = field(default_factory=list)
     flag_uses: list[FlagUse] = field(default_factory=list)
+    restores: list[Export] = field(default_factory=list)  # Saver.restore: weights from a checkpoint
+    session_runs: list[int] = field(default_factory=list)  # orders of sess.run(...)
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
     _order: int = 0
