@@ -1,6 +1,7 @@
 """Source mode on constructs real training code uses (issue 18, items 4-8): each a minimal fixture
-twin under fixtures/source/semantics/, the mistake found at an exact (code, path, line, layer) and
-its fixed twin silent (no finding of any severity)."""
+twin under fixtures/source/semantics/ (written in fixtures/builders/source_scripts/semantics/, copied
+by the generator), the mistake found at an exact (code, path, line, layer) and its fixed twin silent
+(no finding of any severity)."""
 from __future__ import annotations
 
 import os

@@ -132,7 +132,7 @@ class Library:
 
     def __init__(self, interp: Interpreter) -> None:
         # a weak reference: the walker owns its library, and a cycle would keep syntax trees alive
-        self.interp: Interpreter = weakref.proxy(interp)  # type: ignore[assignment]
+        self.interp: Interpreter = weakref.proxy(interp)
         self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
 
     @property
