@@ -34,7 +34,7 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     "tfe_gradient_tape_loop.py": [("BN009", "tfe_gradient_tape_loop.py", 26, "bn")],
     "train_step_model_from_constructor.py": [("BN009", "train_step_model_from_constructor.py", 25, "bn1")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
-    "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 14, "enc_bn")],
+    "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }
 
 # correct code with no mistake twin: silent, and no note either

@@ -732,9 +732,15 @@ def _control_dependencies_method(lib: Library, c: LibCall) -> Value:
 
 # ==== helpers ======================================================================================
 
+def _training_node(node: ast.Call) -> Optional[ast.expr]:
+    """What a layer or model call passes as ``training``: the keyword, or the second positional argument."""
+    value = next((kw.value for kw in node.keywords if kw.arg == "training"), None)
+    return node.args[1] if value is None and len(node.args) > 1 else value
+
+
 def _training_is_param(node: ast.Call, frame: "Frame") -> bool:
     """``training=training``: the enclosing function passes its own parameter through."""
-    value = next((kw.value for kw in node.keywords if kw.arg == "training"), None)
+    value = _training_node(node)
     if not isinstance(value, ast.Name) or frame.func is None:
         return False
     params = getattr(frame.func.node, "args", None)
@@ -757,7 +763,7 @@ def _own_call_default(node: ast.Call, frame: "Frame", training: Any) -> bool:
     positional = list(params.posonlyargs) + list(params.args)
     defaults = list(zip(positional[len(positional) - len(params.defaults):], params.defaults))
     defaults += [(p, d) for p, d in zip(params.kwonlyargs, params.kw_defaults) if d is not None]
-    name = next(kw.value.id for kw in node.keywords if kw.arg == "training")  # type: ignore[attr-defined]
+    name = _training_node(node).id  # type: ignore[union-attr]
     return any(p.arg == name and training._node is d for p, d in defaults)
 
 
