@@ -16,7 +16,9 @@ SEMANTICS = FIXTURES / "source" / "semantics"
 EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 4: control_dependencies([d_train]) runs d_train's dependencies, and none are update ops
     "gan_train_op_depends_on_train_op.py": [("BN001", "gan_train_op_depends_on_train_op.py", 30, "disc/bn"),
-                                            ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn")],
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 32, "disc/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 32, "gen/bn")],
     # 5: inference scripts that restore and predict, graph writes without training, a wrapped model served
     "restore_predict_slim_default_training.py": [
         ("BN002", "restore_predict_slim_default_training.py", 9, "conv1/BatchNorm"),
@@ -25,7 +27,8 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
-    "bias_from_helper.py": [("BN010", "bias_from_helper.py", 7, "bn1"), ("BN010", "bias_from_helper.py", 7, "bn2")],
+    "bias_from_helper.py": [("BN010", "bias_from_helper.py", 12, "bn1"), ("BN010", "bias_from_helper.py", 12, "bn2"),
+                            ("BN010", "bias_from_helper.py", 14, "bn1"), ("BN010", "bias_from_helper.py", 14, "bn2")],
     "bias_inherited_method": [("BN010", "bias_inherited_method/base.py", 7, "bn1")],
     "raw_op_bias_before_bn.py": [("BN010", "raw_op_bias_before_bn.py", 10, "conv1/bn"),
                                  ("BN010", "raw_op_bias_before_bn.py", 18, "fc1/bn"),

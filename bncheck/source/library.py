@@ -236,8 +236,9 @@ class Library:
 
     def adjacent(self, layer: str, loc: Loc, base: TensorVal) -> None:
         """The batch norm ``layer`` is fed by ``base``: a bias or dropout there is recorded."""
-        if base.producer is not None and base.producer.kind in ADJACENT_KINDS:
-            self.run.adjacent.append(Adjacent(layer, loc, base.producer))
+        for producer in (base.producer, *base.alternatives):
+            if producer is not None and producer.kind in ADJACENT_KINDS:
+                self.run.adjacent.append(Adjacent(layer, loc, producer))
 
     def add(self, left: Value, right: Value, node: ast.expr, frame: "Frame") -> Optional[TensorVal]:
         """``conv + b``: a raw conv/matmul's output plus a variable is a bias added (None: not that)."""

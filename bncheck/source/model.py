@@ -172,6 +172,7 @@ class TensorVal(Value):
     producer: Optional[LayerObj] = None
     bn_layers: tuple[str, ...] = ()
     fixed_training: tuple[tuple[str, Loc], ...] = ()  # BN calls with training=True it went through
+    alternatives: tuple[LayerObj, ...] = ()  # producers in other branches (a helper returning in if/else)
 
 
 @dataclass(eq=False)

@@ -98,6 +98,18 @@ def merge_tensors(tensors: list[TensorVal]) -> TensorVal:
     return TensorVal(None, bn, fixed)
 
 
+def either(tensors: list[TensorVal]) -> TensorVal:
+    """One of these tensors, which one unknown (a function returning in both branches of an ``if``):
+    the producers of all branches are kept, the first as ``producer``."""
+    if len(tensors) == 1:
+        return tensors[0]
+    merged = merge_tensors(tensors)
+    producers = tuple(dict.fromkeys(p for t in tensors for p in (t.producer, *t.alternatives) if p is not None))
+    if not producers:
+        return merged
+    return TensorVal(producers[0], merged.bn_layers, merged.fixed_training, producers[1:])
+
+
 def bn_of_attrs(attrs: dict[str, Value]) -> tuple[str, ...]:
     out: list[str] = []
     for value in attrs.values():

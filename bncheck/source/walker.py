@@ -21,7 +21,7 @@ from bncheck.source.model import (
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
+from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, either, merge_tensors
 
 MAX_DEPTH = 12
 MAX_STEPS = 20_000  # statements walked in one run
@@ -204,7 +204,7 @@ class Walker:
         if len(returns) == 1:
             return returns[0]
         if returns and all(isinstance(r, TensorVal) for r in returns):
-            return merge_tensors(returns)  # type: ignore[arg-type]
+            return either(returns)  # type: ignore[arg-type]
         return UNKNOWN
 
     def instance_for(self, cls: ClassInfo, args: Iterable[Value] = (), kwargs: Optional[dict[str, Value]] = None,

@@ -60,8 +60,8 @@ class UpdateNotRunSource(SourceRule):
                                      "or a loss computed under control_dependencies)")
             if verdict != "not run":
                 return  # covered, or bncheck cannot tell
-        op = later[0]
         if early:
+            op = later[0]
             read = early[0]
             at = read.loc if read.loc.path == op.loc.path or not op.deps_locs else op.deps_locs[0]
             yield self.finding(
@@ -72,12 +72,13 @@ class UpdateNotRunSource(SourceRule):
                  "built with": fixes.api_name(build.api)},
                 fixes.updates_not_run(build.api), _refresh_edit(op, read, context))
             return
-        yield self.finding(
-            build.layer, op.loc,
-            "the train op does not run this layer's moving-average updates: the moving statistics are never "
-            "updated",
-            {"layer built at": f"{build.loc.path}:{build.loc.line}", "built with": fixes.api_name(build.api)},
-            fixes.updates_not_run(build.api), _wrap_edits(op, build.api, context))
+        for op in later:  # each train op (a GAN's two, one depending on the other) runs none of them
+            yield self.finding(
+                build.layer, op.loc,
+                "the train op does not run this layer's moving-average updates: the moving statistics are never "
+                "updated",
+                {"layer built at": f"{build.loc.path}:{build.loc.line}", "built with": fixes.api_name(build.api)},
+                fixes.updates_not_run(build.api), _wrap_edits(op, build.api, context))
 
     def _handwritten(self, run: Run, context: RuleContext) -> Iterator[SourceFinding]:
         for update in run.hand_updates:

@@ -64,15 +64,17 @@ class BatchStatsAtInferenceSource(SourceRule):
         graph_builds = [b for b in run.builds if b.api in ("layers", "slim", "keras-graph")]
         if not graph_builds:
             return
-        trains = bool(run.train_ops)  # a script that trains (after restoring, too) is a training script
-        events = [e for e in run.exports if e.kind in SERVING_EXPORTS or (e.kind in GRAPH_WRITES and not trains)]
-        if not trains:
+        # what a script that trains writes (its graph, after building the train op; its checkpoints) is
+        # not for serving, and a script that restores and trains is a training script
+        events = [e for e in run.exports if e.kind in SERVING_EXPORTS or (
+            e.kind in GRAPH_WRITES and not any(t.order < e.order for t in run.train_ops))]
+        if not run.train_ops:
             events += [r for r in run.restores if any(s > r.order for s in run.session_runs)]
-        last_build = max(b.order for b in graph_builds)
-        events = sorted((e for e in events if e.order > last_build), key=lambda e: e.order)
+        events = sorted((e for e in events if any(b.order < e.order for b in graph_builds)), key=lambda e: e.order)
         if not events:
             return
         event = events[0]
+        graph_builds = [b for b in graph_builds if b.order < event.order]  # the graph as it is at the event
         restore = event.kind == "restore"
         if not all(isinstance(b.training, Const) and b.training.value is True for b in graph_builds):
             unknown = [b for b in graph_builds if not isinstance(b.training, Const)]
