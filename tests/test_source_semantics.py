@@ -36,6 +36,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 7: tf.contrib.eager's tape and model.variables; a trainer's self.model set from its constructor
     "tfe_gradient_tape_loop.py": [("BN009", "tfe_gradient_tape_loop.py", 26, "bn")],
     "train_step_model_from_constructor.py": [("BN009", "train_step_model_from_constructor.py", 25, "bn1")],
+    # a Sequential built with add(), wrapped in a subclassed model, trained in a tape loop
+    "sequential_add_tape_loop.py": [("BN009", "sequential_add_tape_loop.py", 30, "bn1"),
+                                    ("BN009", "sequential_add_tape_loop.py", 30, "bn2"),
+                                    ("BN010", "sequential_add_tape_loop.py", 15, "bn2")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }

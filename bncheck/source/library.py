@@ -427,19 +427,23 @@ def _other_keras_layer(lib: Library, c: LibCall) -> Value:
 @handles(*apis.SEQUENTIAL)
 def _sequential(lib: Library, c: LibCall) -> Value:
     layers = c.arg(0, "layers")
-    bn: list[str] = []
-    prev: Optional[Value] = None
+    model = ModelObj((), const_str(c.kwargs.get("name")), c.loc)
     if isinstance(layers, ListVal):
         for item in layers.items:
-            if isinstance(item, LayerObj) and item.kind == "bn":
-                layer_name = item.name or f"BatchNormalization@{item.loc.line}"
-                bn.append(layer_name)
-                if isinstance(prev, LayerObj) and prev.kind in ADJACENT_KINDS:
-                    lib.run.adjacent.append(Adjacent(layer_name, item.loc, prev))
-            elif isinstance(item, ModelObj):
-                bn.extend(item.bn_layers)
-            prev = item
-    return ModelObj(tuple(bn), const_str(c.kwargs.get("name")), c.loc)
+            _append_layer(lib, model, item)
+    return model
+
+
+def _append_layer(lib: Library, model: ModelObj, item: Value) -> None:
+    """A layer appended to a Sequential (its list, or ``add``): its batch norms, and what feeds them."""
+    if isinstance(item, LayerObj) and item.kind == "bn":
+        layer_name = item.name or f"BatchNormalization@{item.loc.line}"
+        model.bn_layers = tuple(dict.fromkeys(model.bn_layers + (layer_name,)))
+        if isinstance(model.last, LayerObj) and model.last.kind in ADJACENT_KINDS:
+            lib.run.adjacent.append(Adjacent(layer_name, item.loc, model.last))
+    elif isinstance(item, ModelObj):
+        model.bn_layers = tuple(dict.fromkeys(model.bn_layers + item.bn_layers))
+    model.last = item
 
 
 @handles(*apis.FUNCTIONAL)
@@ -719,6 +723,15 @@ def _session_run(lib: Library, c: LibCall) -> Optional[Value]:
 @handles_method("get_concrete_function")
 def _concrete_function(lib: Library, c: LibCall) -> Optional[Value]:
     return c.receiver if isinstance(c.receiver, (Bound, FuncRef)) else None
+
+
+@handles_method("add")
+def _sequential_add(lib: Library, c: LibCall) -> Optional[Value]:
+    """``model.add(layer)`` on a Sequential (a model with no class of the scanned files)."""
+    if isinstance(c.receiver, ModelObj) and c.receiver.cls is None and len(c.args) == 1 and not c.kwargs:
+        _append_layer(lib, c.receiver, c.args[0])
+        return UNKNOWN
+    return None
 
 
 @handles_method("assign", "assign_sub")

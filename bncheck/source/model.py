@@ -163,6 +163,7 @@ class ModelObj(Value):
     cls: Any = None
     attrs: dict[str, Value] = field(default_factory=dict)
     is_self: bool = False
+    last: Optional[Value] = None  # the layer a Sequential's add() appended last
 
 
 @dataclass(eq=False)
