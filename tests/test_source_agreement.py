@@ -8,7 +8,11 @@ folder). Here the script is read as source and the saved graph or model as an ar
 
 Covered: BN001, BN002, BN004 (TF1 graphs), BN002 (a Keras serving signature with training=True),
 BN007 (hand-written layer, a Keras model with PyTorch's momentum), BN008 (functional Keras model),
-BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override).
+BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override). From the
+constructs of ``test_source_semantics`` (``fixtures/builders/semantics_graphs.py``, graphs named
+``semantics.NAME``): BN001 for a GAN whose generator step depends on the discriminator step, and
+BN002 for inference scripts that rebuild their network in training mode before restoring a
+checkpoint (the graph as the network function builds it; the checkpoint is not part of it).
 
 Where the two modes legitimately differ, the difference is stated here and asserted exactly:
 
@@ -48,6 +52,9 @@ NOT_EXPORTED = {"tf1_placeholder_flag_default_true"}
 
 
 def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
+    folder, _, name = graph.stem.rpartition(".")  # semantics.NAME: fixtures/source/semantics/NAME.py
+    if folder:
+        return [str(SOURCE / folder / f"{name}.py")]
     path = SOURCE / graph.stem
     if path.is_dir():
         return sorted(str(p) for p in path.glob("*.py"))
@@ -55,7 +62,7 @@ def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_graphs_were_generated() -> None:
-    assert len(GRAPHS) == 28
+    assert len(GRAPHS) == 34
     assert {g.suffix for g in GRAPHS} == {".meta", ".pb", ".keras", ""}
 
 
