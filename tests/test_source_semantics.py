@@ -151,3 +151,21 @@ def test_a_variable_of_unknown_shape_added_before_bn_is_a_note(tmp_path) -> None
 def test_a_model_followed_through_a_constructor_leaves_no_note(name: str) -> None:
     """The train step walked on its own does not know self.model; the walk from main() does."""
     assert [n for n in _check(name).notes if "BN009" in n[1]] == []
+
+
+def test_every_api_name_has_a_handler_in_the_table() -> None:
+    """The library's knowledge is one table: each name apis lists is handled there, once."""
+    from bncheck.source import apis
+    from bncheck.source.library import handled
+
+    listed = set().union(
+        apis.BN_FUNCTIONS, apis.SLIM_LAYERS, apis.BN_CLASSES, apis.BIAS_LAYER_CLASSES, apis.BIAS_LAYER_FUNCTIONS,
+        apis.DROPOUT_CLASSES, apis.DROPOUT_FUNCTIONS, apis.SEQUENTIAL, apis.FUNCTIONAL, apis.RAW_LINEAR_OPS,
+        apis.RAW_BIAS_ADD, apis.RAW_ADD, apis.VARIABLES, apis.GET_COLLECTION, apis.VARIABLE_SCOPES, apis.ARG_SCOPE,
+        apis.GRADIENT_TAPE, apis.GROUP, apis.WIRED_TRAIN_OPS, apis.PLACEHOLDER_WITH_DEFAULT, apis.ASSIGN_FUNCTIONS,
+        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS)
+    assert sorted(n for n in listed if not handled(n)) == []
+    assert [handled(n) for n in ("tensorflow.nn.relu", "keras.layers.conv2d", "tensorflow.train.Checkpoint")] == [
+        False, False, False]
+    assert [handled(n) for n in ("keras.layers.ReLU", "tensorflow.train.MomentumOptimizer", "keras.optimizers.SGD",
+                                 "keras.applications.ResNet50")] == [True, True, True, True]

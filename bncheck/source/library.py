@@ -12,7 +12,7 @@ import ast
 import functools
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TypeVar
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
@@ -82,14 +82,21 @@ _FAMILIES: list[tuple[str, Callable[[str], bool], Handler]] = []  # (prefix, acc
 _METHODS: dict[str, MethodHandler] = {}
 
 
-def handles(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler for these canonical names."""
-    def register(handler: Handler) -> Handler:
+H = TypeVar("H", Handler, MethodHandler)
+
+
+def _registrar(table: dict[str, H], names: tuple[str, ...]) -> Callable[[H], H]:
+    def register(handler: H) -> H:
         for name in names:
-            assert name not in _BY_NAME, name
-            _BY_NAME[name] = handler
+            assert name not in table, name
+            table[name] = handler
         return handler
     return register
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for these canonical names."""
+    return _registrar(_BY_NAME, names)
 
 
 def handles_family(prefix: str, accepts: Callable[[str], bool] = lambda rest: True) -> Callable[[Handler], Handler]:
@@ -103,12 +110,7 @@ def handles_family(prefix: str, accepts: Callable[[str], bool] = lambda rest: Tr
 
 def handles_method(*methods: str) -> Callable[[MethodHandler], MethodHandler]:
     """Register a handler for ``value.method(...)`` on a value that is not a library module."""
-    def register(handler: MethodHandler) -> MethodHandler:
-        for method in methods:
-            assert method not in _METHODS, method
-            _METHODS[method] = handler
-        return handler
-    return register
+    return _registrar(_METHODS, methods)
 
 
 @functools.lru_cache(maxsize=4096)
