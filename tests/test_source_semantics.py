@@ -40,6 +40,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     "sequential_add_tape_loop.py": [("BN009", "sequential_add_tape_loop.py", 30, "bn1"),
                                     ("BN009", "sequential_add_tape_loop.py", 30, "bn2"),
                                     ("BN010", "sequential_add_tape_loop.py", 15, "bn2")],
+    # DCGAN's ops: bias_add then a reshape to the tensor's own shape, batch norm as an object with __call__,
+    # a slim layer with activation_fn=tf.identity
+    "dcgan_ops_helpers.py": [("BN010", "dcgan_ops_helpers.py", 21, "d_bn1"),
+                             ("BN010", "dcgan_ops_helpers.py", 29, "d_bn2")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }
@@ -169,3 +173,21 @@ def test_every_api_name_has_a_handler_in_the_table() -> None:
         False, False, False]
     assert [handled(n) for n in ("keras.layers.ReLU", "tensorflow.train.MomentumOptimizer", "keras.optimizers.SGD",
                                  "keras.applications.ResNet50")] == [True, True, True, True]
+
+
+@pytest.mark.parametrize(("code", "notes"), [
+    # a reshape to another shape moves a dense layer's per-unit bias across positions: not cancelled
+    ("x = tf.reshape(tf.layers.dense(z, 128), [-1, 4, 4, 8])\n", []),
+    ("x = tf.reshape(tf.layers.dense(z, 128), shape)\n", []),
+    # slim's default activation is relu: what feeds batch norm is not the bias
+    ("x = slim.conv2d(z, 8, [3, 3])\n", []),
+    ("x = slim.conv2d(z, 8, [3, 3], activation_fn=act)\n",
+     ["BN010 not judged for bn: this layer's activation_fn is a value bncheck cannot tell"]),
+])
+def test_what_does_not_feed_a_bias_into_batch_norm(tmp_path, code: str, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n\n\ndef f(z, shape, act, t):\n"
+                    f"    {code}    return tf.layers.batch_normalization(x, training=t, name='bn')\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert [n[1] for n in result.notes] == notes

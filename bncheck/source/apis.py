@@ -92,6 +92,9 @@ RAW_LINEAR_OPS = {
     "tensorflow.nn.separable_conv2d", "tensorflow.nn.atrous_conv2d", "tensorflow.matmul", "tensorflow.linalg.matmul",
 }
 RAW_BIAS_ADD = {"tensorflow.nn.bias_add"}
+# ops whose output is their input as it is, producer kept (reshape: only to a tensor's own shape)
+SAME_TENSOR = {"tensorflow.identity", "tensorflow.reshape"}
+IDENTITY_ACTIVATIONS = {"tensorflow.identity", "keras.activations.linear"}
 RAW_ADD = {"tensorflow.add", "tensorflow.math.add"}
 VARIABLES = {"tensorflow.get_variable", "tensorflow.Variable", "slim.variable", "slim.model_variable"}
 SEQUENTIAL = {"keras.Sequential"}

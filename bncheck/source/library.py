@@ -397,7 +397,26 @@ def _slim_layer(lib: Library, c: LibCall) -> Value:
             bn_params = {"is_training": UNKNOWN, "updates_collections": UNKNOWN, "decay": UNKNOWN}
         return lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
     base = merge_tensors(inputs) if inputs else TensorVal()
-    return TensorVal(None, base.bn_layers, base.fixed_training)
+    return TensorVal(_slim_bias(params, c.loc), base.bn_layers, base.fixed_training)
+
+
+def _slim_bias(params: dict[str, Value], loc: Loc) -> Optional[LayerObj]:
+    """A slim layer without a normalizer: its bias feeds what follows unless ``biases_initializer=None``
+    or an activation (relu by default) comes after it; an activation bncheck cannot tell: ``bias?``."""
+    norm = params.get("normalizer_fn")
+    if norm is not None and not (isinstance(norm, Const) and norm.value is None):
+        return None  # a normalizer (or something bncheck cannot tell) replaces the bias
+    biases = params.get("biases_initializer")
+    if isinstance(biases, Const) and biases.value is None:
+        return None
+    activation = params.get("activation_fn")
+    scope = const_str(params.get("scope"))
+    if activation is None:
+        return None  # relu
+    if (isinstance(activation, Const) and activation.value is None) or (
+            isinstance(activation, Alias) and canonical(activation.qual) in apis.IDENTITY_ACTIVATIONS):
+        return LayerObj("bias", "slim", scope, loc)
+    return LayerObj("bias?", "slim", scope, loc) if activation is UNKNOWN else None
 
 
 @handles(*apis.BN_CLASSES)
@@ -508,6 +527,33 @@ def _raw_linear(lib: Library, c: LibCall) -> Value:
 def _raw_bias_add(lib: Library, c: LibCall) -> Value:
     base = _input_of(c, "value")
     return TensorVal(LayerObj("bias", "nn", None, c.loc), base.bn_layers, base.fixed_training)
+
+
+@handles(*apis.SAME_TENSOR)
+def _same_tensor(lib: Library, c: LibCall) -> Value:
+    """``tf.identity(x)``, and ``tf.reshape(x, y.get_shape())`` (DCGAN's ops.py): x as it is. Another
+    reshape moves values between channels, so what produced x no longer feeds what follows directly."""
+    base = _input_of(c, "input" if c.canon.endswith("identity") else "tensor")
+    if c.canon.endswith("reshape"):
+        shape = c.node.args[1] if len(c.node.args) > 1 else next(
+            (kw.value for kw in c.node.keywords if kw.arg == "shape"), None)
+        if not _shape_of_a_tensor(shape, lib, c):
+            return TensorVal(None, base.bn_layers, base.fixed_training)
+    return base
+
+
+def _shape_of_a_tensor(node: Optional[ast.expr], lib: Library, c: LibCall) -> bool:
+    """``t.get_shape()``, ``t.shape`` or ``tf.shape(t)`` for a tensor ``t``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get_shape":
+        node = node.func.value
+    elif isinstance(node, ast.Attribute) and node.attr == "shape":
+        node = node.value
+    elif isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "shape":
+        node = node.args[0]
+    else:
+        return False
+    return isinstance(node, ast.Name) and isinstance(c.frame.lookup(node.id), TensorVal)
 
 
 @handles(*apis.RAW_ADD)

@@ -553,6 +553,9 @@ class Walker:
             if init is not None:
                 self.call_function(init, args, kwargs, frame, self_obj=obj)
             return obj
+        if isinstance(callee, ModelObj) and callee.cls is not None and not is_keras_class(self.project, callee.cls) \
+                and (dunder := method_of(self.project, callee.cls, "__call__")) is not None:
+            return self.call_function(dunder, args, kwargs, frame, self_obj=callee)  # an object with __call__
         if isinstance(callee, (LayerObj, ModelObj)):
             return self.library.call_layer(callee, node, frame, args, kwargs, loc)
         if method is not None:

@@ -37,6 +37,7 @@ x = layers.BatchNormalization()(x)
                 if p.kind == "bias?":
                     context.note(p.loc, f"BN010 not judged for {adj.bn_layer}: " + (
                         "the shape of the variable added here is a value bncheck cannot tell" if p.api == "nn" else
+                        "this layer's activation_fn is a value bncheck cannot tell" if p.api == "slim" else
                         "this layer's use_bias or activation is a value bncheck cannot tell"))
                 if p.kind != "bias":
                     continue
@@ -51,8 +52,9 @@ x = layers.BatchNormalization()(x)
                 else:
                     line = line_text(context, _end(p.loc))
                     before = line[: p.loc.end_col - 2].rstrip()
+                    keyword = "biases_initializer=None" if p.api == "slim" else "use_bias=False"
                     edit = insert_at(p.loc.path, p.loc.end_line, p.loc.end_col - 1,
-                                     "use_bias=False" if before.endswith("(") else ", use_bias=False", safe=False)
+                                     keyword if before.endswith("(") else ", " + keyword, safe=False)
                 yield self.finding(
                     adj.bn_layer, p.loc,
                     f"this layer's bias feeds batch norm directly ({_at(adj.bn_loc, p.loc)}): BN cancels it",
