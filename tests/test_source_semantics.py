@@ -24,6 +24,7 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
         ("BN002", "restore_predict_slim_default_training.py", 9, "conv1/BatchNorm"),
         ("BN002", "restore_predict_slim_default_training.py", 10, "conv2/BatchNorm")],
     "restore_predict_layers_training_true.py": [("BN002", "restore_predict_layers_training_true.py", 8, "bn1")],
+    "restore_or_train_by_phase.py": [("BN002", "restore_or_train_by_phase.py", 29, "conv1/BatchNorm")],
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand

@@ -42,6 +42,7 @@ class Interpreter(Protocol):
     scopes: list[Optional[str]]
     arg_scopes: list[ArgScopeVal]
     tape: int
+    branches: list[tuple[int, int]]
 
     def expr(self, node: Optional[ast.expr], frame: "Frame", stmt: Optional[ast.stmt] = None) -> Value: ...
 
@@ -219,7 +220,8 @@ class Library:
                     training_loc = frame.module.loc(kw.value)
         if isinstance(training, Const) and training.loc is not None and training_loc is None:
             training_loc = training.loc
-        run.builds.append(BnBuild(api, layer, loc, run.next_order(), training, in_place, training_loc))
+        run.builds.append(BnBuild(api, layer, loc, run.next_order(), training, in_place, training_loc,
+                                  tuple(self.interp.branches)))
         self.flag(training, layer, loc)
         base = single_input(inputs)
         self.adjacent(layer, loc, base)
@@ -633,7 +635,7 @@ def _wired_train_op(lib: Library, c: LibCall) -> Value:
     builtin = update_ops is None or holds_updates(update_ops)
     run = lib.run
     op = TrainOp(c.loc, c.frame.module.loc(c.stmt) if c.stmt else c.loc, run.next_order(), lib.current_deps(),
-                 wired_builtin=builtin)
+                 wired_builtin=builtin, branch=tuple(lib.interp.branches))
     run.train_ops.append(op)
     c.frame.info.applies_gradients = True
     return TrainOpVal(op)
@@ -670,7 +672,7 @@ def _set_learning_phase(lib: Library, c: LibCall) -> Value:
 
 @handles(*apis.GRAPH_EXPORTS, *apis.TF2_EXPORTS)
 def _export(lib: Library, c: LibCall) -> Value:
-    lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon.rsplit(".", 1)[-1]))
+    lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon.rsplit(".", 1)[-1], tuple(lib.interp.branches)))
     signatures = c.kwargs.get("signatures")
     functions = list(signatures.items.values()) if isinstance(signatures, DictVal) else [signatures]
     for function in functions:  # a serving function of an object made here (`Exported(model).serve`)
@@ -727,7 +729,7 @@ def _train_op(lib: Library, c: LibCall) -> Value:
         isinstance(receiver, Optimizer) and receiver.kind == "tf1")
     run = lib.run
     op = TrainOp(c.loc, stmt_loc, run.next_order(), lib.current_deps(), deps_locs=locs,
-                 graph_optimizer=graph_optimizer)
+                 graph_optimizer=graph_optimizer, branch=tuple(lib.interp.branches))
     run.train_ops.append(op)
     frame.info.applies_gradients = True
     return TrainOpVal(op)
@@ -750,14 +752,14 @@ def _builder_export(lib: Library, c: LibCall) -> Optional[Value]:
 def _restore(lib: Library, c: LibCall) -> Optional[Value]:
     """``saver.restore(sess, path)``: a Saver, or an unknown receiver given a session and a path."""
     if isinstance(c.receiver, SaverVal) or (c.receiver is UNKNOWN and len(c.args) + len(c.kwargs) == 2):
-        lib.run.restores.append(Export(c.loc, lib.run.next_order(), "restore"))
+        lib.run.restores.append(Export(c.loc, lib.run.next_order(), "restore", tuple(lib.interp.branches)))
     return None
 
 
 @handles_method("export_meta_graph")
 def _export_meta_graph(lib: Library, c: LibCall) -> Optional[Value]:
     if isinstance(c.receiver, SaverVal):
-        lib.run.exports.append(Export(c.loc, lib.run.next_order(), "export_meta_graph"))
+        lib.run.exports.append(Export(c.loc, lib.run.next_order(), "export_meta_graph", tuple(lib.interp.branches)))
     return None
 
 

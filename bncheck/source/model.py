@@ -202,6 +202,7 @@ class BnBuild:
     training: Value
     in_place: Optional[bool]  # slim updates_collections=None -> True; unknown -> None
     training_loc: Optional[Loc] = None  # where training=... is written
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
 
 
 @dataclass(eq=False)
@@ -236,6 +237,7 @@ class TrainOp:
     wired_builtin: bool = False  # slim.learning.create_train_op & co
     deps_locs: tuple[Loc, ...] = ()  # the control_dependencies arguments
     graph_optimizer: bool = True  # minimize(), or apply_gradients() of a tf.compat.v1.train optimizer
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,6 +288,14 @@ class Export:
     loc: Loc
     order: int
     kind: str
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it happens in
+
+
+def exclusive(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
+    """Whether two events are in different arms of one if-statement (``if phase == "train": ...
+    else: ...``): no run of the program has both."""
+    arms = dict(a)
+    return any(node in arms and arms[node] != arm for node, arm in b)
 
 
 @dataclass(eq=False)

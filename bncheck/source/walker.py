@@ -67,6 +67,7 @@ class Walker:
         self.scopes: list[Optional[str]] = []
         self.arg_scopes: list[ArgScopeVal] = []
         self.tape = 0
+        self.branches: list[tuple[int, int]] = []  # (if statement, arm) of the if-statements being walked
         self.stack: list[int] = []
         self.steps = 0
         self.inlined: dict[int, int] = {}  # function node id -> times walked in this run
@@ -301,8 +302,12 @@ class Walker:
                 isinstance(test, Const) and test.value in ("", )):
             self.body(stmt.body if test.value else stmt.orelse, frame)
             return
-        self.body(stmt.body, frame)
-        self.body(stmt.orelse, frame)
+        for arm, body in enumerate((stmt.body, stmt.orelse)):  # both walked: events know which arm they are in
+            self.branches.append((id(stmt), arm))
+            try:
+                self.body(body, frame)
+            finally:
+                self.branches.pop()
 
     def for_stmt(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         it = self.expr(stmt.iter, frame)

@@ -6,7 +6,7 @@ from typing import Iterator
 from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Const, Run, followed_calls
+from bncheck.source.model import Const, Run, exclusive, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 
@@ -66,15 +66,19 @@ class BatchStatsAtInferenceSource(SourceRule):
             return
         # what a script that trains writes (its graph, after building the train op; its checkpoints) is
         # not for serving, and a script that restores and trains is a training script
-        events = [e for e in run.exports if e.kind in SERVING_EXPORTS or (
-            e.kind in GRAPH_WRITES and not any(t.order < e.order for t in run.train_ops))]
-        if not run.train_ops:
-            events += [r for r in run.restores if any(s > r.order for s in run.session_runs)]
-        events = sorted((e for e in events if any(b.order < e.order for b in graph_builds)), key=lambda e: e.order)
+        events = [e for e in run.exports if e.kind in SERVING_EXPORTS or (e.kind in GRAPH_WRITES and not any(
+            t.order < e.order and not exclusive(t.branch, e.branch) for t in run.train_ops))]
+        events += [r for r in run.restores if any(s > r.order for s in run.session_runs)
+                   and all(exclusive(t.branch, r.branch) for t in run.train_ops)]
+        events = sorted((e for e in events if any(b.order < e.order and not exclusive(b.branch, e.branch)
+                                                  for b in graph_builds)), key=lambda e: e.order)
         if not events:
             return
         event = events[0]
-        graph_builds = [b for b in graph_builds if b.order < event.order]  # the graph as it is at the event
+        # the graph as it is at the event: built before it, and not in another arm of an if
+        graph_builds = [b for b in graph_builds if b.order < event.order and not exclusive(b.branch, event.branch)]
+        if not graph_builds:
+            return
         restore = event.kind == "restore"
         if not all(isinstance(b.training, Const) and b.training.value is True for b in graph_builds):
             unknown = [b for b in graph_builds if not isinstance(b.training, Const)]
