@@ -192,3 +192,18 @@ def test_what_does_not_feed_a_bias_into_batch_norm(tmp_path, code: str, notes: l
     result = check_files([str(path)])
     assert result.findings == []
     assert [n[1] for n in result.notes] == notes
+
+
+def test_a_train_op_in_the_other_arm_of_an_if_runs_nothing_of_this_arm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``if phase == "test": <eval graph> else: <train graph>``: the train op of one arm is not the eval
+    arm's (BN001 would otherwise claim it skips the eval layer's updates)."""
+    path = tmp_path / "main.py"
+    path.write_text(
+        "import sys\n\nimport tensorflow.compat.v1 as tf\n\n\ndef main(phase):\n"
+        "    x = tf.placeholder(tf.float32, [None, 4])\n"
+        "    if phase == 'test':\n"
+        "        print(tf.layers.batch_normalization(x, training=True, name='bn_eval'))\n"
+        "    else:\n"
+        "        h = tf.layers.batch_normalization(x, training=True, name='bn')\n"
+        "        op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))\n\n\nmain(sys.argv[1])\n")
+    assert [(f.code, f.loc.line, f.layer) for f in check_files([str(path)]).findings] == [("BN001", 12, "bn")]

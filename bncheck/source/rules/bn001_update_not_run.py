@@ -7,7 +7,7 @@ from bncheck.findings import Severity
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import (
-    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, TrainOpVal, UpdateOps, Value,
+    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, TrainOpVal, UpdateOps, Value, exclusive,
 )
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 
@@ -41,7 +41,7 @@ class UpdateNotRunSource(SourceRule):
             return
         if isinstance(build.training, Const) and not build.training.value:
             return  # inference mode: no update ops are created
-        later = [t for t in run.train_ops if t.order > build.order]
+        later = [t for t in run.train_ops if t.order > build.order and not exclusive(t.branch, build.branch)]
         if build.in_place is None:
             if later:
                 context.note(build.loc, f"BN001 not judged for {build.layer}: its updates_collections is a value "
