@@ -45,6 +45,9 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # a slim layer with activation_fn=tf.identity
     "dcgan_ops_helpers.py": [("BN010", "dcgan_ops_helpers.py", 21, "d_bn1"),
                              ("BN010", "dcgan_ops_helpers.py", 29, "d_bn2")],
+    # tf.cond between a training and an inference batch norm: both branch functions are walked
+    "cond_batch_norm_after_dropout.py": [("BN011", "cond_batch_norm_after_dropout.py", 9, "bn1"),
+                                         ("BN011", "cond_batch_norm_after_dropout.py", 10, "bn1")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }

@@ -127,6 +127,7 @@ GRAPH_EXPORTS = {
 TF2_EXPORTS = {"tensorflow.saved_model.save", "keras.models.save_model", "keras.saving.save_model"}
 MODEL_EXPORT_METHODS = {"save", "export", "predict", "predict_on_batch", "save_weights"}
 TF_FUNCTION = {"tensorflow.function"}
+COND = {"tensorflow.cond"}  # both branch functions are traced into the graph
 GRADIENT_TAPE = {"tensorflow.GradientTape", "tensorflow.contrib.eager.GradientTape"}
 # `model.<attr>` read in a step that applies gradients: the model is the one being trained
 # (`variables`: TF1 eager code passes model.variables to tape.gradient and apply_gradients)

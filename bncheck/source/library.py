@@ -23,8 +23,8 @@ from bncheck.source.model import (
     Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
 from bncheck.source.value_ops import (
-    ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, ema_decay, holds_updates, is_update_ops_key,
-    literal_range, merge_tensors, single_input, tensors_in,
+    ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, either, ema_decay, holds_updates,
+    is_update_ops_key, literal_range, merge_tensors, single_input, tensors_in,
 )
 
 if TYPE_CHECKING:
@@ -681,6 +681,21 @@ def _export(lib: Library, c: LibCall) -> Value:
         elif isinstance(function, FuncRef):
             lib.interp.call_function(function.func, [], {}, c.frame)
     return UNKNOWN
+
+
+@handles(*apis.COND)
+def _cond(lib: Library, c: LibCall) -> Value:
+    """``tf.cond(pred, true_fn, false_fn)``: TF1 builds both functions into the graph."""
+    results: list[TensorVal] = []
+    for position, keywords in ((1, ("true_fn", "fn1")), (2, ("false_fn", "fn2"))):
+        function = c.args[position] if position < len(c.args) else next(
+            (c.kwargs[k] for k in keywords if k in c.kwargs), UNKNOWN)
+        if isinstance(function, FuncRef):
+            closure = c.frame if function.func.name == "<lambda>" and function.func.module is c.frame.module else None
+            result = lib.interp.call_function(function.func, [], {}, c.frame, closure=closure)
+            if isinstance(result, TensorVal):
+                results.append(result)
+    return either(results) if results else c.tensors()
 
 
 @handles(*apis.SAVERS)
