@@ -37,6 +37,8 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # 7: tf.contrib.eager's tape and model.variables; a trainer's self.model set from its constructor
     "tfe_gradient_tape_loop.py": [("BN009", "tfe_gradient_tape_loop.py", 26, "bn")],
     "train_step_model_from_constructor.py": [("BN009", "train_step_model_from_constructor.py", 25, "bn1")],
+    # TF1: tf.layers batch norm left at training=False in a graph that minimize() trains
+    "tf1_layers_training_left_default.py": [("BN009", "tf1_layers_training_left_default.py", 10, "bn1")],
     # a Sequential built with add(), wrapped in a subclassed model, trained in a tape loop
     "sequential_add_tape_loop.py": [("BN009", "sequential_add_tape_loop.py", 30, "bn1"),
                                     ("BN009", "sequential_add_tape_loop.py", 30, "bn2"),
@@ -210,3 +212,25 @@ def test_a_train_op_in_the_other_arm_of_an_if_runs_nothing_of_this_arm(tmp_path)
         "        h = tf.layers.batch_normalization(x, training=True, name='bn')\n"
         "        op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))\n\n\nmain(sys.argv[1])\n")
     assert [(f.code, f.loc.line, f.layer) for f in check_files([str(path)]).findings] == [("BN001", 12, "bn")]
+
+
+@pytest.mark.parametrize(("extra", "train", "notes"), [
+    # minimize with a var_list may train only a head: not judged
+    ("", "tf.train.AdamOptimizer().minimize(loss, var_list=head)",
+     ["BN009 not judged for bn: the train op's variables (var_list, or apply_gradients' pairs) are values bncheck "
+      "cannot tell, so it may not train this layer"]),
+    # the same layer also built in training mode: the default-mode build is an evaluation copy
+    ("    tf.layers.batch_normalization(x, training=True, name='bn', reuse=True)\n",
+     "tf.train.AdamOptimizer().minimize(loss)", []),
+    # trainable=False: frozen on purpose
+    ("", "tf.train.AdamOptimizer().minimize(loss)", []),
+])
+def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
+        tmp_path, extra: str, train: str, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    frozen = ", trainable=False" if not extra and not notes else ""
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef f(x, head):\n"
+                    f"    h = tf.layers.batch_normalization(x, name='bn'{frozen})\n{extra}"
+                    f"    loss = tf.reduce_mean(h)\n    return {train}\n")
+    result = check_files([str(path)])
+    assert (result.findings, [n[1] for n in result.notes]) == ([], notes)

@@ -68,6 +68,7 @@ SLIM_LAYERS = {  # slim layer functions that take normalizer_fn -> default scope
     "slim.convolution2d": "Conv",
     "slim.convolution": "Conv",
     "slim.conv2d_transpose": "Conv2d_transpose",
+    "slim.convolution2d_transpose": "Conv2d_transpose",
     "slim.separable_conv2d": "SeparableConv2d",
     "slim.fully_connected": "fully_connected",
 }

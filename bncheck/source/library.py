@@ -220,8 +220,10 @@ class Library:
                     training_loc = frame.module.loc(kw.value)
         if isinstance(training, Const) and training.loc is not None and training_loc is None:
             training_loc = training.loc
+        trainable = params.get("trainable")
         run.builds.append(BnBuild(api, layer, loc, run.next_order(), training, in_place, training_loc,
-                                  tuple(self.interp.branches)))
+                                  tuple(self.interp.branches), defaulted=training_kw not in params,
+                                  frozen=isinstance(trainable, Const) and trainable.value is False))
         self.flag(training, layer, loc)
         base = single_input(inputs)
         self.adjacent(layer, loc, base)
@@ -743,8 +745,10 @@ def _train_op(lib: Library, c: LibCall) -> Value:
     graph_optimizer = (isinstance(node.func, ast.Attribute) and node.func.attr == "minimize") or (
         isinstance(receiver, Optimizer) and receiver.kind == "tf1")
     run = lib.run
+    everything = c.canon == "minimize" and len(node.args) <= 2 and not any(
+        kw.arg in ("var_list", None) for kw in node.keywords)
     op = TrainOp(c.loc, stmt_loc, run.next_order(), lib.current_deps(), deps_locs=locs,
-                 graph_optimizer=graph_optimizer, branch=tuple(lib.interp.branches))
+                 graph_optimizer=graph_optimizer, branch=tuple(lib.interp.branches), all_variables=everything)
     run.train_ops.append(op)
     frame.info.applies_gradients = True
     return TrainOpVal(op)

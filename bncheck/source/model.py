@@ -203,6 +203,8 @@ class BnBuild:
     in_place: Optional[bool]  # slim updates_collections=None -> True; unknown -> None
     training_loc: Optional[Loc] = None  # where training=... is written
     branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
+    defaulted: bool = False  # training/is_training not given: the API's default
+    frozen: bool = False  # trainable=False
 
 
 @dataclass(eq=False)
@@ -238,6 +240,7 @@ class TrainOp:
     deps_locs: tuple[Loc, ...] = ()  # the control_dependencies arguments
     graph_optimizer: bool = True  # minimize(), or apply_gradients() of a tf.compat.v1.train optimizer
     branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
+    all_variables: bool = False  # minimize(loss) without var_list: trains every trainable variable
 
 
 @dataclass(frozen=True, eq=False)
