@@ -216,14 +216,15 @@ def test_a_train_op_in_the_other_arm_of_an_if_runs_nothing_of_this_arm(tmp_path)
 
 @pytest.mark.parametrize(("extra", "train", "notes"), [
     # minimize with a var_list may train only a head: not judged
-    ("", "tf.train.AdamOptimizer().minimize(loss, var_list=head)",
+    ("", "return tf.train.AdamOptimizer().minimize(loss, var_list=head)",
      ["BN009 not judged for bn: the train op's variables (var_list, or apply_gradients' pairs) are values bncheck "
       "cannot tell, so it may not train this layer"]),
     # the same layer also built in training mode: the default-mode build is an evaluation copy
     ("    tf.layers.batch_normalization(x, training=True, name='bn', reuse=True)\n",
-     "tf.train.AdamOptimizer().minimize(loss)", []),
+     "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+     "        return tf.train.AdamOptimizer().minimize(loss)", []),
     # trainable=False: frozen on purpose
-    ("", "tf.train.AdamOptimizer().minimize(loss)", []),
+    ("", "return tf.train.AdamOptimizer().minimize(loss)", []),
 ])
 def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
         tmp_path, extra: str, train: str, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -231,6 +232,6 @@ def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
     path = tmp_path / "m.py"
     path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef f(x, head):\n"
                     f"    h = tf.layers.batch_normalization(x, name='bn'{frozen})\n{extra}"
-                    f"    loss = tf.reduce_mean(h)\n    return {train}\n")
+                    f"    loss = tf.reduce_mean(h)\n    {train}\n")
     result = check_files([str(path)])
     assert (result.findings, [n[1] for n in result.notes]) == ([], notes)
