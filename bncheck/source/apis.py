@@ -141,7 +141,8 @@ SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default"
 RELEVANT_WORDS = ("batch_norm", "BatchNorm", "minimize", "apply_gradients", "UPDATE_OPS", "update_ops",
                   "training=", "is_training", "momentum", "decay", "placeholder_with_default",
                   "set_learning_phase", "GradientTape", "train_step", "Dropout", "dropout",
-                  "conv", "Conv", "dense", "Dense", "bias_add", "matmul",  # BN010: biases from helpers
+                  "conv1d", "conv2d", "conv3d", "convolution", "Conv1D", "Conv2D", "Conv3D",
+                  "dense", "Dense", "fully_connected", "bias_add", "matmul",  # BN010: biases from helpers
                   "restore", "write_graph", "export_meta_graph",  # BN002: inference scripts and graph exports
                   "bncheck:")
 # a top-level function or class is parsed when it mentions one of these (suppression comments alone do not count)
