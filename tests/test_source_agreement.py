@@ -8,7 +8,13 @@ folder). Here the script is read as source and the saved graph or model as an ar
 
 Covered: BN001, BN002, BN004 (TF1 graphs), BN002 (a Keras serving signature with training=True),
 BN007 (hand-written layer, a Keras model with PyTorch's momentum), BN008 (functional Keras model),
-BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override).
+BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override). From the
+constructs of ``test_source_semantics`` (``fixtures/builders/semantics_graphs.py``, graphs named
+``semantics__NAME``): BN001 for a GAN whose generator step depends on the discriminator step, and
+BN002 for inference scripts that rebuild their network in training mode before restoring a
+checkpoint (the graph as the network function builds it; the checkpoint is not part of it), and
+BN009 for a trainer class whose train step calls the model it received in its constructor, and for
+a TF1 graph whose tf.layers batch norm leaves training at its default False while minimize() trains.
 
 Where the two modes legitimately differ, the difference is stated here and asserted exactly:
 
@@ -42,12 +48,15 @@ SHARED_CODES = {"BN001", "BN002", "BN004", "BN007", "BN008", "BN009"}  # judged 
 ARTEFACT_NAME = {
     ("custom_loop_gradient_tape", "bn1"): "sequential/bn1",
     ("keras_train_step_override", "bn"): "classifier",
+    ("semantics__train_step_model_from_constructor", "bn1"): "sequential/bn1",
 }
 # scripts that export nothing, whose generated graph artefact mode reads as an inference graph
 NOT_EXPORTED = {"tf1_placeholder_flag_default_true"}
 
 
 def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
+    if graph.stem.startswith("semantics__"):  # fixtures/source/semantics/NAME.py
+        return [str(SOURCE / "semantics" / f"{graph.stem[len('semantics__'):]}.py")]
     path = SOURCE / graph.stem
     if path.is_dir():
         return sorted(str(p) for p in path.glob("*.py"))
@@ -55,7 +64,7 @@ def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_graphs_were_generated() -> None:
-    assert len(GRAPHS) == 28
+    assert len(GRAPHS) == 38
     assert {g.suffix for g in GRAPHS} == {".meta", ".pb", ".keras", ""}
 
 

@@ -127,12 +127,15 @@ class _Recording(Walker):
     def __init__(self, project: Project, run: Run) -> None:
         super().__init__(project, run)
         self.callees: dict[tuple[int, int], str] = {}
+        special = self.library.special_call
 
-    def special_call(self, node: ast.Call, frame, callee: Value, receiver: Value, method: Optional[str],  # type: ignore[no-untyped-def, override]
-                     stmt: Optional[ast.stmt]) -> Optional[Value]:
-        if isinstance(callee, Alias):
-            self.callees[(node.func.lineno, node.func.col_offset)] = callee.qual
-        return super().special_call(node, frame, callee, receiver, method, stmt)
+        def recording(node: ast.Call, frame, callee: Value, receiver: Value, method: Optional[str],  # type: ignore[no-untyped-def]
+                      stmt: Optional[ast.stmt]) -> Optional[Value]:
+            if isinstance(callee, Alias):
+                self.callees[(node.func.lineno, node.func.col_offset)] = callee.qual
+            return special(node, frame, callee, receiver, method, stmt)
+
+        self.library.special_call = recording  # type: ignore[method-assign]
 
 
 def bncheck_names(code: str) -> dict[tuple[int, int], str]:

@@ -68,6 +68,7 @@ SLIM_LAYERS = {  # slim layer functions that take normalizer_fn -> default scope
     "slim.convolution2d": "Conv",
     "slim.convolution": "Conv",
     "slim.conv2d_transpose": "Conv2d_transpose",
+    "slim.convolution2d_transpose": "Conv2d_transpose",
     "slim.separable_conv2d": "SeparableConv2d",
     "slim.fully_connected": "fully_connected",
 }
@@ -85,6 +86,18 @@ DROPOUT_CLASSES = {
     "keras.layers.SpatialDropout3D", "keras.layers.AlphaDropout", "keras.layers.GaussianDropout",
 }
 DROPOUT_FUNCTIONS = {"tensorflow.layers.dropout", "tensorflow.nn.dropout", "slim.dropout"}
+# raw ops: linear maps whose output a bias is added to (tf.nn.bias_add, `+ b`) before batch norm
+RAW_LINEAR_OPS = {
+    "tensorflow.nn.conv1d", "tensorflow.nn.conv2d", "tensorflow.nn.conv3d", "tensorflow.nn.convolution",
+    "tensorflow.nn.conv2d_transpose", "tensorflow.nn.conv3d_transpose", "tensorflow.nn.depthwise_conv2d",
+    "tensorflow.nn.separable_conv2d", "tensorflow.nn.atrous_conv2d", "tensorflow.matmul", "tensorflow.linalg.matmul",
+}
+RAW_BIAS_ADD = {"tensorflow.nn.bias_add"}
+# ops whose output is their input as it is, producer kept (reshape: only to a tensor's own shape)
+SAME_TENSOR = {"tensorflow.identity", "tensorflow.reshape"}
+IDENTITY_ACTIVATIONS = {"tensorflow.identity", "keras.activations.linear"}
+RAW_ADD = {"tensorflow.add", "tensorflow.math.add"}
+VARIABLES = {"tensorflow.get_variable", "tensorflow.Variable", "slim.variable", "slim.model_variable"}
 SEQUENTIAL = {"keras.Sequential"}
 FUNCTIONAL = {"keras.Model"}
 # keras.applications without batch norm
@@ -106,15 +119,20 @@ TRAIN_METHODS = {"minimize", "apply_gradients"}
 PLACEHOLDER_WITH_DEFAULT = {"tensorflow.placeholder_with_default"}
 ASSIGN_FUNCTIONS = {"tensorflow.assign"}
 SET_LEARNING_PHASE = {"keras.backend.set_learning_phase"}
+SAVERS = {"tensorflow.train.Saver"}
 GRAPH_EXPORTS = {
     "tensorflow.saved_model.simple_save", "tensorflow.graph_util.convert_variables_to_constants",
-    "tensorflow.io.write_graph", "tensorflow.train.write_graph",
+    "tensorflow.io.write_graph", "tensorflow.train.write_graph", "tensorflow.train.export_meta_graph",
     "tensorflow.saved_model.builder.SavedModelBuilder", "tensorflow.saved_model.Builder",
 }
 TF2_EXPORTS = {"tensorflow.saved_model.save", "keras.models.save_model", "keras.saving.save_model"}
 MODEL_EXPORT_METHODS = {"save", "export", "predict", "predict_on_batch", "save_weights"}
 TF_FUNCTION = {"tensorflow.function"}
-GRADIENT_TAPE = {"tensorflow.GradientTape"}
+COND = {"tensorflow.cond"}  # both branch functions are traced into the graph
+GRADIENT_TAPE = {"tensorflow.GradientTape", "tensorflow.contrib.eager.GradientTape"}
+# `model.<attr>` read in a step that applies gradients: the model is the one being trained
+# (`variables`: TF1 eager code passes model.variables to tape.gradient and apply_gradients)
+TRAINED_ATTRS = ("trainable_variables", "trainable_weights", "variables", "weights")
 GRAPH_MODE_SWITCHES = ("disable_eager_execution", "disable_v2_behavior", "Session(", "Graph().as_default(")
 SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default", "predict", "predict_fn",
                  "infer", "inference", "inference_fn", "call_serving"}
@@ -123,21 +141,10 @@ SERVING_NAMES = {"serve", "serving", "serving_fn", "serve_fn", "serving_default"
 RELEVANT_WORDS = ("batch_norm", "BatchNorm", "minimize", "apply_gradients", "UPDATE_OPS", "update_ops",
                   "training=", "is_training", "momentum", "decay", "placeholder_with_default",
                   "set_learning_phase", "GradientTape", "train_step", "Dropout", "dropout",
+                  "conv1d", "conv2d", "conv3d", "convolution", "Conv1D", "Conv2D", "Conv3D",
+                  "dense", "Dense", "fully_connected", "bias_add", "matmul",  # BN010: biases from helpers
+                  "restore", "write_graph", "export_meta_graph",  # BN002: inference scripts and graph exports
                   "bncheck:")
 # a top-level function or class is parsed when it mentions one of these (suppression comments alone do not count)
 CHUNK_WORDS = tuple(w for w in RELEVANT_WORDS if w != "bncheck:")
 
-
-_HANDLED = frozenset().union(
-    BN_FUNCTIONS, SLIM_LAYERS, BN_CLASSES, BIAS_LAYER_CLASSES, DROPOUT_CLASSES, SEQUENTIAL, FUNCTIONAL,
-    BIAS_LAYER_FUNCTIONS, DROPOUT_FUNCTIONS, GET_COLLECTION, VARIABLE_SCOPES, ARG_SCOPE, GRADIENT_TAPE, GROUP,
-    WIRED_TRAIN_OPS, PLACEHOLDER_WITH_DEFAULT, ASSIGN_FUNCTIONS, SET_LEARNING_PHASE, GRAPH_EXPORTS, TF2_EXPORTS,
-    TF_FUNCTION, {"keras.Input", "keras.layers.Input", "tensorflow.assign_sub", "range", "builtins.range", "str",
-                  "builtins.str"})
-_HANDLED_PREFIXES = ("keras.layers.", "keras.applications.", "tensorflow.train.", "keras.optimizers.")
-
-
-@functools.lru_cache(maxsize=4096)
-def handled(canon: str) -> bool:
-    """Whether the walker's library calls give ``canon`` a meaning of its own (else only tensors flow through)."""
-    return canon in _HANDLED or canon.startswith(_HANDLED_PREFIXES)

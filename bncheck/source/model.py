@@ -127,9 +127,23 @@ class Optimizer(Value):
     kind: str  # "tf1" or "keras"
 
 
+@dataclass(frozen=True, eq=False)
+class SaverVal(Value):
+    """A ``tf.train.Saver``."""
+
+
+@dataclass(frozen=True, eq=False)
+class VariableVal(Value):
+    """A variable (``tf.get_variable``, ``tf.Variable``): the rank of its shape when it is written out."""
+
+    rank: Optional[int]
+
+
 @dataclass(eq=False)
 class LayerObj(Value):
-    """A Keras / tf.layers layer object; ``kind`` is ``bn``, ``bias``, ``dropout`` or ``other``."""
+    """A Keras / tf.layers layer object, or a raw op that produced a tensor (``api`` ``nn``); ``kind`` is
+    ``bn``, ``bias``, ``bias?`` (a bias bncheck cannot be sure of), ``dropout``, ``linear`` (a raw
+    conv/matmul, before any bias) or ``other``."""
 
     kind: str
     api: str
@@ -149,6 +163,7 @@ class ModelObj(Value):
     cls: Any = None
     attrs: dict[str, Value] = field(default_factory=dict)
     is_self: bool = False
+    last: Optional[Value] = None  # the layer a Sequential's add() appended last
 
 
 @dataclass(eq=False)
@@ -158,6 +173,7 @@ class TensorVal(Value):
     producer: Optional[LayerObj] = None
     bn_layers: tuple[str, ...] = ()
     fixed_training: tuple[tuple[str, Loc], ...] = ()  # BN calls with training=True it went through
+    alternatives: tuple[LayerObj, ...] = ()  # producers in other branches (a helper returning in if/else)
 
 
 @dataclass(eq=False)
@@ -186,6 +202,9 @@ class BnBuild:
     training: Value
     in_place: Optional[bool]  # slim updates_collections=None -> True; unknown -> None
     training_loc: Optional[Loc] = None  # where training=... is written
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
+    defaulted: bool = False  # training/is_training not given: the API's default
+    frozen: bool = False  # trainable=False
 
 
 @dataclass(eq=False)
@@ -220,6 +239,16 @@ class TrainOp:
     wired_builtin: bool = False  # slim.learning.create_train_op & co
     deps_locs: tuple[Loc, ...] = ()  # the control_dependencies arguments
     graph_optimizer: bool = True  # minimize(), or apply_gradients() of a tf.compat.v1.train optimizer
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it is built in
+    all_variables: bool = False  # minimize(loss) without var_list: trains every trainable variable
+
+
+@dataclass(frozen=True, eq=False)
+class TrainOpVal(Value):
+    """What ``minimize``/``apply_gradients``/``create_train_op`` return: a train op, which a later
+    ``control_dependencies([op])`` runs together with whatever that op itself depends on."""
+
+    op: TrainOp
 
 
 @dataclass(eq=False)
@@ -262,6 +291,14 @@ class Export:
     loc: Loc
     order: int
     kind: str
+    branch: tuple[tuple[int, int], ...] = ()  # the arms of the if-statements it happens in
+
+
+def exclusive(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
+    """Whether two events are in different arms of one if-statement (``if phase == "train": ...
+    else: ...``): no run of the program has both."""
+    arms = dict(a)
+    return any(node in arms and arms[node] != arm for node, arm in b)
 
 
 @dataclass(eq=False)
@@ -307,6 +344,8 @@ class Run:
     learning_phases: list[LearningPhase] = field(default_factory=list)
     functional_models: list[FunctionalModel] = field(default_factory=list)
     flag_uses: list[FlagUse] = field(default_factory=list)
+    restores: list[Export] = field(default_factory=list)  # Saver.restore: weights from a checkpoint
+    session_runs: list[int] = field(default_factory=list)  # orders of sess.run(...)
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
     _order: int = 0
@@ -320,3 +359,9 @@ class Run:
         item = (loc, message)
         if item not in self.notes:
             self.notes.append(item)
+
+
+def followed_calls(runs: "list[Run]") -> set[Loc]:
+    """Where some walk followed a call to a model it knows. Another walk of the same code that could
+    not (a method walked on its own, its attributes unknown) has nothing to say about those calls."""
+    return {k.loc for run in runs for k in run.keras_calls if k.known}

@@ -13,14 +13,15 @@ from typing import Iterable, Optional
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
-from bncheck.source.library import LibraryCalls, segment
+from bncheck.source.inheritance import method_of
+from bncheck.source.library import Library, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
 from bncheck.source.model import (
-    UNKNOWN, Alias, ClassRef, Const, DictVal, Export, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
+    UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.values import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
+from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, either, merge_tensors
 
 MAX_DEPTH = 12
 MAX_STEPS = 20_000  # statements walked in one run
@@ -56,7 +57,7 @@ class Frame:
         return self.module.globals.get(name)
 
 
-class Walker(LibraryCalls):
+class Walker:
     """Walks one root (a module body or an uncalled function) into a :class:`Run`."""
 
     def __init__(self, project: Project, run: Run, budget: Optional[list[int]] = None) -> None:
@@ -66,6 +67,7 @@ class Walker(LibraryCalls):
         self.scopes: list[Optional[str]] = []
         self.arg_scopes: list[ArgScopeVal] = []
         self.tape = 0
+        self.branches: list[tuple[int, int]] = []  # (if statement, arm) of the if-statements being walked
         self.stack: list[int] = []
         self.steps = 0
         self.inlined: dict[int, int] = {}  # function node id -> times walked in this run
@@ -73,9 +75,9 @@ class Walker(LibraryCalls):
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
-        self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
         self.here_stmt: Optional[ast.stmt] = None  # the statement being walked (for notes)
         self.here_module: Optional[ModuleInfo] = None
+        self.library = Library(self)  # what calls into TensorFlow/Keras/slim mean
 
     @property
     def here(self) -> Optional[Loc]:
@@ -111,6 +113,9 @@ class Walker(LibraryCalls):
             self.run.note(self.here or Loc(self.run.path, 1, 1, 1, 1),
                           f"source analysis of {self.run.root} stopped here: nested too deeply for Python's stack; "
                           "BN001 and the export checks of BN002 are not judged for it")
+
+    def finish(self) -> None:
+        self.library.finish()
 
     def frame_kind(self, func: FunctionInfo) -> Optional[str]:
         if func.cls is not None and is_keras_class(self.project, func.cls):
@@ -200,14 +205,14 @@ class Walker(LibraryCalls):
         if len(returns) == 1:
             return returns[0]
         if returns and all(isinstance(r, TensorVal) for r in returns):
-            return merge_tensors(returns)  # type: ignore[arg-type]
+            return either(returns)  # type: ignore[arg-type]
         return UNKNOWN
 
     def instance_for(self, cls: ClassInfo, args: Iterable[Value] = (), kwargs: Optional[dict[str, Value]] = None,
                      loc: Optional[Loc] = None, caller: Optional[Frame] = None) -> ModelObj:
         name = (kwargs or {}).get("name")
         obj = ModelObj((), name.value if isinstance(name, Const) and isinstance(name.value, str) else None, loc, cls)
-        init = cls.methods.get("__init__")
+        init = method_of(self.project, cls, "__init__")
         if init is not None and id(init.node) not in self.stack:
             self.call_function(init, list(args), dict(kwargs or {}), caller, self_obj=obj)
         obj.bn_layers = bn_of_attrs(obj.attrs)
@@ -297,8 +302,12 @@ class Walker(LibraryCalls):
                 isinstance(test, Const) and test.value in ("", )):
             self.body(stmt.body if test.value else stmt.orelse, frame)
             return
-        self.body(stmt.body, frame)
-        self.body(stmt.orelse, frame)
+        for arm, body in enumerate((stmt.body, stmt.orelse)):  # both walked: events know which arm they are in
+            self.branches.append((id(stmt), arm))
+            try:
+                self.body(body, frame)
+            finally:
+                self.branches.pop()
 
     def for_stmt(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         it = self.expr(stmt.iter, frame)
@@ -450,7 +459,7 @@ class Walker(LibraryCalls):
         return UNKNOWN
 
     def attribute(self, node: ast.Attribute, frame: Frame) -> Value:
-        if node.attr in ("trainable_variables", "trainable_weights"):
+        if node.attr in apis.TRAINED_ATTRS:
             frame.info.trained.add(segment(frame.module, node.value))
         base = self.expr(node.value, frame)
         if isinstance(base, Alias):
@@ -460,11 +469,10 @@ class Walker(LibraryCalls):
                 return base.attrs[node.attr]
             if node.attr == "updates":
                 return ModelUpdates(self.run.next_order())
-            if base.cls is not None and node.attr in base.cls.methods:
-                return Bound(base.cls.methods[node.attr], base)
-            return UNKNOWN
-        if isinstance(base, ClassRef) and node.attr in base.cls.methods:
-            return FuncRef(base.cls.methods[node.attr])
+            found = method_of(self.project, base.cls, node.attr) if base.cls is not None else None
+            return Bound(found, base) if found is not None else UNKNOWN
+        if isinstance(base, ClassRef) and (found := method_of(self.project, base.cls, node.attr)) is not None:
+            return FuncRef(found)
         if node.attr == "updates" and base is UNKNOWN:
             return ModelUpdates(self.run.next_order())
         return UNKNOWN
@@ -487,6 +495,10 @@ class Walker(LibraryCalls):
                 return UNKNOWN
         if isinstance(left, ListVal) and isinstance(right, ListVal) and isinstance(node.op, ast.Add):
             return ListVal(left.items + right.items)
+        if isinstance(node.op, ast.Add):
+            added = self.library.add(left, right, node, frame)
+            if added is not None:
+                return added
         tensors = [v for v in (left, right) if isinstance(v, TensorVal)]
         if tensors:
             return merge_tensors(tensors)
@@ -504,16 +516,17 @@ class Walker(LibraryCalls):
                 callee: Value = _member(receiver.qual, method)
             elif isinstance(receiver, ModelObj) and method in receiver.attrs:
                 callee = receiver.attrs[method]
-            elif isinstance(receiver, ModelObj) and receiver.cls is not None and method in receiver.cls.methods:
-                callee = Bound(receiver.cls.methods[method], receiver)
-            elif isinstance(receiver, ClassRef) and method in receiver.cls.methods:
-                callee = FuncRef(receiver.cls.methods[method])
+            elif isinstance(receiver, ModelObj) and receiver.cls is not None and (
+                    found := method_of(self.project, receiver.cls, method)) is not None:
+                callee = Bound(found, receiver)
+            elif isinstance(receiver, ClassRef) and (found := method_of(self.project, receiver.cls, method)) is not None:
+                callee = FuncRef(found)
             else:
                 callee = UNKNOWN
         else:
             callee = self.expr(func_node, frame)
         if isinstance(callee, Alias):
-            special = self.special_call(node, frame, callee, receiver, method, stmt)
+            special = self.library.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
                 return special
         args = [self.expr(a, frame) for a in node.args]
@@ -530,12 +543,7 @@ class Walker(LibraryCalls):
             if resolved is not None:
                 callee = resolved
             else:
-                canon = canonical(callee.qual)
-                if not apis.handled(canon):  # most library calls (tf.nn.relu): only tensors flow through
-                    tensors = [a for a in args if isinstance(a, TensorVal)]
-                    tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
-                    return merge_tensors(tensors) if tensors else UNKNOWN
-                return self.library_call(canon, node, frame, args, kwargs, frame.module.loc(node), stmt)
+                return self.library.call(canonical(callee.qual), node, frame, args, kwargs, stmt)
         if isinstance(callee, FuncRef):
             closure = frame if callee.func.module is frame.module and callee.func.name == "<lambda>" else None
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
@@ -546,24 +554,21 @@ class Walker(LibraryCalls):
             if is_keras_class(self.project, callee.cls):
                 return self.instance_for(callee.cls, args, kwargs, loc, frame)
             obj = ModelObj((), None, loc, callee.cls)
-            init = callee.cls.methods.get("__init__")
+            init = method_of(self.project, callee.cls, "__init__")
             if init is not None:
                 self.call_function(init, args, kwargs, frame, self_obj=obj)
             return obj
+        if isinstance(callee, ModelObj) and callee.cls is not None and not is_keras_class(self.project, callee.cls) \
+                and (dunder := method_of(self.project, callee.cls, "__call__")) is not None:
+            return self.call_function(dunder, args, kwargs, frame, self_obj=callee)  # an object with __call__
         if isinstance(callee, (LayerObj, ModelObj)):
-            return self.call_layer(callee, node, frame, args, kwargs, loc)
-        if method in apis.TRAIN_METHODS:
-            return self.train_op(node, frame, loc, stmt)
-        if method in apis.MODEL_EXPORT_METHODS and isinstance(receiver, ModelObj):
-            self.run.exports.append(Export(loc, self.run.next_order(), method))
-        if method == "add_meta_graph_and_variables":
-            self.run.exports.append(Export(loc, self.run.next_order(), method))
-        if method in ("assign", "assign_sub"):
-            return self.assign(node, frame, loc, [receiver] + args, method)
-        if method == "control_dependencies":
-            return self.control_dependencies(node, frame, args)
+            return self.library.call_layer(callee, node, frame, args, kwargs, loc)
+        if method is not None:
+            known = self.library.method_call(method, receiver, node, frame, args, kwargs, loc, stmt)
+            if known is not None:
+                return known
         if callee is UNKNOWN:
-            self.record_unknown_call(node, frame, args, kwargs)
+            self.library.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
         return merge_tensors(tensors) if tensors else UNKNOWN
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Container, Iterator, Mapping
 
 from bncheck import catalogue
 from bncheck.findings import Finding, Severity, evidence
@@ -105,12 +105,13 @@ def span_text(ctx: RuleContext, loc: Loc) -> str:
 
 
 def calls_fixing_training(run: Run, frame_kind: str, code: str, where: Callable[[Any], str],
-                          context: RuleContext) -> Iterator[Any]:
+                          context: RuleContext, followed: Container[Loc] = frozenset()) -> Iterator[Any]:
     """Keras calls in ``frame_kind`` frames that pass ``training=True``, with a note (never a guess)
     for the ones bncheck cannot judge: a callee defined outside the scanned files, or a ``training=``
-    value it cannot tell. ``where(call)`` says where the call is, for the notes."""
+    value it cannot tell. ``where(call)`` says where the call is, for the notes; ``followed``: where
+    another walk knew the callee (:func:`~bncheck.source.model.followed_calls`)."""
     for call in run.keras_calls:
-        if call.frame.kind != frame_kind or call.training is None:
+        if call.frame.kind != frame_kind or call.training is None or (not call.known and call.loc in followed):
             continue
         fixed = isinstance(call.training, Const) and call.training.value is True
         if not call.known and fixed:

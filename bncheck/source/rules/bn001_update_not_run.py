@@ -6,7 +6,7 @@ from typing import Iterator
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
 from bncheck.source.model import (
-    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, UpdateOps, Value,
+    BnBuild, Loc, CollectionVal, Const, ListVal, ModelUpdates, Run, TrainOp, TrainOpVal, UpdateOps, Value, exclusive,
 )
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, line_text
 
@@ -37,7 +37,7 @@ class UpdateNotRunSource(SourceRule):
             return
         if isinstance(build.training, Const) and not build.training.value:
             return  # inference mode: no update ops are created
-        later = [t for t in run.train_ops if t.order > build.order]
+        later = [t for t in run.train_ops if t.order > build.order and not exclusive(t.branch, build.branch)]
         if build.in_place is None:
             if later:
                 context.note(build.loc, f"BN001 not judged for {build.layer}: its updates_collections is a value "
@@ -56,8 +56,8 @@ class UpdateNotRunSource(SourceRule):
                                      "or a loss computed under control_dependencies)")
             if verdict != "not run":
                 return  # covered, or bncheck cannot tell
-        op = later[0]
         if early:
+            op = later[0]
             read = early[0]
             at = read.loc if read.loc.path == op.loc.path or not op.deps_locs else op.deps_locs[0]
             yield self.finding(
@@ -68,12 +68,13 @@ class UpdateNotRunSource(SourceRule):
                  "built with": fixes.api_name(build.api)},
                 fixes.updates_not_run(build.api), _refresh_edit(op, read, context))
             return
-        yield self.finding(
-            build.layer, op.loc,
-            "the train op does not run this layer's moving-average updates: the moving statistics are never "
-            "updated",
-            {"layer built at": f"{build.loc.path}:{build.loc.line}", "built with": fixes.api_name(build.api)},
-            fixes.updates_not_run(build.api), _wrap_edits(op, build.api, context))
+        for op in later:  # each train op (a GAN's two, one depending on the other) runs none of them
+            yield self.finding(
+                build.layer, op.loc,
+                "the train op does not run this layer's moving-average updates: the moving statistics are never "
+                "updated",
+                {"layer built at": f"{build.loc.path}:{build.loc.line}", "built with": fixes.api_name(build.api)},
+                fixes.updates_not_run(build.api), _wrap_edits(op, build.api, context))
 
     def _handwritten(self, run: Run, context: RuleContext) -> Iterator[SourceFinding]:
         for update in run.hand_updates:
@@ -83,9 +84,9 @@ class UpdateNotRunSource(SourceRule):
             collections = {u.split(":", 1)[1] for u in update.uses if u.startswith("collection:")}
             covered = unknown = False
             for op in later:
-                if op.wired_builtin and "update_ops" in collections:
+                if any(o.wired_builtin for o in _with_dependencies(op)) and "update_ops" in collections:
                     covered = True
-                for dep in _flat(op.deps):
+                for dep in _flat_through_train_ops(op):
                     if isinstance(dep, CollectionVal) and dep.name in collections and dep.order > update.order:
                         covered = True
                     elif isinstance(dep, UpdateOps) and "update_ops" in collections and dep.order > update.order:
@@ -120,6 +121,23 @@ def _flat(values: tuple[Value, ...]) -> list[Value]:
     return out
 
 
+def _with_dependencies(op: TrainOp) -> list[TrainOp]:
+    """The train op and the train ops it depends on (``control_dependencies([d_train])``), transitively."""
+    out, queue = [], [op]
+    while queue:
+        current = queue.pop()
+        if current in out:
+            continue
+        out.append(current)
+        queue += [d.op for d in _flat(current.deps) if isinstance(d, TrainOpVal) and d.op.order < current.order]
+    return out
+
+
+def _flat_through_train_ops(op: TrainOp) -> list[Value]:
+    """The op's control dependencies, with each train op among them replaced by its own."""
+    return [d for o in _with_dependencies(op) for d in _flat(o.deps) if not isinstance(d, TrainOpVal)]
+
+
 def _known_empty(value: Value) -> bool:
     return isinstance(value, Const) and value.value in (None, (), [])
 
@@ -132,7 +150,13 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
         return "covered"
     verdict = "not run"
     for dep in _flat(op.deps):
-        if isinstance(dep, UpdateOps):
+        if isinstance(dep, TrainOpVal):  # runs that train op first, and what it depends on
+            inner = _coverage(dep.op, build, run, early) if dep.op.order < op.order else "unknown"
+            if inner == "covered":
+                return "covered"
+            if inner == "unknown":
+                verdict = "unknown"
+        elif isinstance(dep, UpdateOps):
             if build.api == "keras-graph":
                 verdict = "unknown" if verdict == "not run" else verdict
             elif dep.order > build.order:

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Const, Run
+from bncheck.source.model import Const, Run, exclusive, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 
@@ -14,15 +14,19 @@ class BatchStatsAtInferenceSource(SourceRule):
     function exported as a SavedModel signature or named ``serve``/``predict`` under ``tf.function``;
     ``set_learning_phase(1)`` before an export or ``predict``; a TF1 graph exported
     (``simple_save``, ``convert_variables_to_constants``, ``SavedModelBuilder``) whose batch norms are
-    all built with ``training=True``/``is_training=True``.
+    all built with ``training=True``/``is_training=True`` (also ``write_graph``/``export_meta_graph``
+    from a script that trains nothing); a script that rebuilds the network that way, restores a
+    checkpoint and runs predictions with ``sess.run`` without training (slim's ``is_training``
+    defaults to True); a serving function of an object made around the model (``Exported(model)``).
     """
 
     code = "BN002"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        followed = followed_calls(runs)
         for run in runs:
             where = lambda call: f"the serving function {call.frame.name!r}"  # noqa: E731
-            for call in calls_fixing_training(run, "serving", "BN002", where, context):
+            for call in calls_fixing_training(run, "serving", "BN002", where, context, followed):
                 edits = (Edit(call.training_loc, "False", safe=True),) if call.training_loc else ()
                 for layer in call.bn_layers:
                     yield self.finding(
@@ -54,24 +58,46 @@ class BatchStatsAtInferenceSource(SourceRule):
 
     def _tf1_export(self, run: Run, context: RuleContext) -> Iterator[SourceFinding]:
         graph_builds = [b for b in run.builds if b.api in ("layers", "slim", "keras-graph")]
-        exports = [e for e in run.exports if e.kind in (
-            "simple_save", "convert_variables_to_constants", "SavedModelBuilder", "Builder",
-            "add_meta_graph_and_variables")]
-        if not graph_builds or not exports:
+        if not graph_builds:
             return
+        # what a script that trains writes (its graph, after building the train op; its checkpoints) is
+        # not for serving, and a script that restores and trains is a training script
+        events = [e for e in run.exports if e.kind in SERVING_EXPORTS or (e.kind in GRAPH_WRITES and not any(
+            t.order < e.order and not exclusive(t.branch, e.branch) for t in run.train_ops))]
+        events += [r for r in run.restores if any(s > r.order for s in run.session_runs)
+                   and all(exclusive(t.branch, r.branch) for t in run.train_ops)]
+        events = sorted((e for e in events if any(b.order < e.order and not exclusive(b.branch, e.branch)
+                                                  for b in graph_builds)), key=lambda e: e.order)
+        if not events:
+            return
+        event = events[0]
+        # the graph as it is at the event: built before it, and not in another arm of an if
+        graph_builds = [b for b in graph_builds if b.order < event.order and not exclusive(b.branch, event.branch)]
+        if not graph_builds:
+            return
+        restore = event.kind == "restore"
         if not all(isinstance(b.training, Const) and b.training.value is True for b in graph_builds):
             unknown = [b for b in graph_builds if not isinstance(b.training, Const)]
             if unknown and not any(isinstance(b.training, Const) and not b.training.value for b in graph_builds):
-                context.note(exports[0].loc, f"BN002 not judged for the graph exported here: the training mode of "
-                                             f"{unknown[0].layer} is a value bncheck cannot tell")
+                what = ("the predictions after the checkpoint restored here" if restore
+                        else "the graph exported here")
+                context.note(event.loc, f"BN002 not judged for {what}: the training mode of {unknown[0].layer} is a "
+                                        "value bncheck cannot tell")
             return  # an inference-mode copy exists, or the mode is not known
-        export = exports[0]
-        if export.order < max(b.order for b in graph_builds):
-            return
         for build in graph_builds:
+            if restore:
+                message = (f"the script restores a checkpoint at line {event.loc.line} and runs predictions with "
+                           "this layer built only in training mode: each prediction is normalised with its own "
+                           "batch's statistics")
+            else:
+                message = (f"the graph exported at line {event.loc.line} builds this layer only in training mode: "
+                           "serving normalises each request with its own batch's statistics")
             yield self.finding(
-                build.layer, build.training_loc or build.loc,
-                f"the graph exported at line {export.loc.line} builds this layer only in training mode: "
-                "serving normalises each request with its own batch's statistics",
-                {"export": f"{export.loc.path}:{export.loc.line}", "built with": fixes.api_name(build.api)},
+                build.layer, build.training_loc or build.loc, message,
+                {"restored at" if restore else "export": f"{event.loc.path}:{event.loc.line}",
+                 "built with": fixes.api_name(build.api)},
                 fixes.inference_mode(build.api))
+
+SERVING_EXPORTS = ("simple_save", "convert_variables_to_constants", "SavedModelBuilder", "Builder",
+                   "add_meta_graph_and_variables")
+GRAPH_WRITES = ("write_graph", "export_meta_graph")  # also what training scripts write: judged only without a train op

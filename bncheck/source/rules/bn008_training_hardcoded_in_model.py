@@ -5,7 +5,7 @@ from typing import Iterator
 
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Run
+from bncheck.source.model import Run, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 FIX = (
@@ -23,6 +23,7 @@ class TrainingHardcodedInModelSource(SourceRule):
     code = "BN008"
 
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
+        followed = followed_calls(runs)
         for run in runs:
             for model in run.functional_models:
                 for layer, loc in model.fixed_training:
@@ -31,7 +32,7 @@ class TrainingHardcodedInModelSource(SourceRule):
                         f"{model.loc.line}: inference runs it with batch statistics",
                         {"model": f"{model.loc.path}:{model.loc.line}", "built with": fixes.api_name("keras")},
                         FIX, (Edit(loc, "None", safe=False),))
-            for call in calls_fixing_training(run, "model_call", "BN008", lambda call: call.frame.name, context):
+            for call in calls_fixing_training(run, "model_call", "BN008", lambda call: call.frame.name, context, followed):
                 for layer in call.bn_layers:
                     yield self.finding(
                         layer, call.training_loc or call.loc,

@@ -9,7 +9,7 @@ from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo
 from bncheck.source.model import (
-    UNKNOWN, Alias, Const, DictVal, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps, Value,
+    UNKNOWN, Alias, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps, Value,
 )
 
 MAX_UNROLL = 16  # loops over literal sequences up to this long are unrolled
@@ -83,8 +83,15 @@ def bias_kind(kwargs: dict[str, Value]) -> str:
     ``bias?`` (``use_bias`` or ``activation`` is a value bncheck cannot tell, and the other allows a bias)."""
     use_bias, activation = kwargs.get("use_bias"), kwargs.get("activation")
     bias = True if use_bias is None else (use_bias.value is True if isinstance(use_bias, Const) else None)
-    linear = True if activation is None else (
-        activation.value in (None, "linear") if isinstance(activation, Const) else None)
+    linear: Optional[bool] = None
+    if activation is None:
+        linear = True
+    elif isinstance(activation, Const):
+        linear = activation.value in (None, "linear")
+    elif isinstance(activation, Alias):  # tf.nn.relu: an activation; tf.identity: none
+        linear = canonical(activation.qual) in apis.IDENTITY_ACTIVATIONS
+    elif isinstance(activation, (FuncRef, LayerObj)):
+        linear = False  # a function or layer of the scanned files
     if bias is False or linear is False:
         return "other"
     return "bias" if bias and linear else "bias?"
@@ -96,6 +103,18 @@ def merge_tensors(tensors: list[TensorVal]) -> TensorVal:
     bn = tuple(dict.fromkeys(b for t in tensors for b in t.bn_layers))
     fixed = tuple(dict.fromkeys(f for t in tensors for f in t.fixed_training))
     return TensorVal(None, bn, fixed)
+
+
+def either(tensors: list[TensorVal]) -> TensorVal:
+    """One of these tensors, which one unknown (a function returning in both branches of an ``if``):
+    the producers of all branches are kept, the first as ``producer``."""
+    if len(tensors) == 1:
+        return tensors[0]
+    merged = merge_tensors(tensors)
+    producers = tuple(dict.fromkeys(p for t in tensors for p in (t.producer, *t.alternatives) if p is not None))
+    if not producers:
+        return merged
+    return TensorVal(producers[0], merged.bn_layers, merged.fixed_training, producers[1:])
 
 
 def bn_of_attrs(attrs: dict[str, Value]) -> tuple[str, ...]:

@@ -1,0 +1,43 @@
+"""Methods a class inherits from the scanned classes it derives from (in its module or another)."""
+from __future__ import annotations
+
+import ast
+from typing import Optional
+
+from bncheck.source.loader import ClassInfo, FunctionInfo
+from bncheck.source.model import Alias, ClassRef
+from bncheck.source.project import Project, static_qual
+
+MAX_BASES = 32  # classes looked at for one method (a hostile file's hierarchy stays cheap)
+
+
+def method_of(project: Project, cls: ClassInfo, name: str) -> Optional[FunctionInfo]:
+    """``cls.name`` as Python finds it for single inheritance: the class's own method, else its
+    bases' (depth first, left to right); None when no scanned class defines it."""
+    if name in cls.methods:
+        return cls.methods[name]
+    stack = [(cls, node) for node in reversed(cls.bases)]
+    seen = {id(cls)}
+    looked = 0
+    while stack and looked < MAX_BASES:
+        looked += 1
+        owner, node = stack.pop()
+        base = base_class(project, owner, node)
+        if base is None or id(base) in seen:
+            continue
+        seen.add(id(base))
+        if name in base.methods:
+            return base.methods[name]
+        stack += [(base, b) for b in reversed(base.bases)]
+    return None
+
+
+def base_class(project: Project, cls: ClassInfo, base: ast.expr) -> Optional[ClassInfo]:
+    """The scanned class a base expression of ``cls`` names (``Base``, ``models.Base``), else None."""
+    qual = static_qual(cls.module, base)
+    if qual is None:
+        return None
+    target = cls.module.globals.get(qual) if "." not in qual else project.resolve(qual)
+    if isinstance(target, Alias):
+        target = project.resolve(target.qual)
+    return target.cls if isinstance(target, ClassRef) else None

@@ -1,0 +1,237 @@
+"""Source mode on constructs real training code uses (issue 18, items 4-8): each a minimal fixture
+twin under fixtures/source/semantics/ (written in fixtures/builders/source_scripts/semantics/, copied
+by the generator), the mistake found at an exact (code, path, line, layer) and its fixed twin silent
+(no finding of any severity)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bncheck.source import check_files
+from conftest import FIXTURES
+
+SEMANTICS = FIXTURES / "source" / "semantics"
+
+EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
+    # 4: control_dependencies([d_train]) runs d_train's dependencies, and none are update ops
+    "gan_train_op_depends_on_train_op.py": [("BN001", "gan_train_op_depends_on_train_op.py", 30, "disc/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 30, "gen/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 32, "disc/bn"),
+                                            ("BN001", "gan_train_op_depends_on_train_op.py", 32, "gen/bn")],
+    # 5: inference scripts that restore and predict, graph writes without training, a wrapped model served
+    "restore_predict_slim_default_training.py": [
+        ("BN002", "restore_predict_slim_default_training.py", 9, "conv1/BatchNorm"),
+        ("BN002", "restore_predict_slim_default_training.py", 10, "conv2/BatchNorm")],
+    "restore_predict_layers_training_true.py": [("BN002", "restore_predict_layers_training_true.py", 8, "bn1")],
+    "restore_or_train_by_phase.py": [("BN002", "restore_or_train_by_phase.py", 29, "conv1/BatchNorm")],
+    "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
+    "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
+    # 6: a bias from a helper, from a method inherited from another module's class, added by hand
+    "bias_from_helper.py": [("BN010", "bias_from_helper.py", 12, "bn1"), ("BN010", "bias_from_helper.py", 12, "bn2"),
+                            ("BN010", "bias_from_helper.py", 14, "bn1"), ("BN010", "bias_from_helper.py", 14, "bn2")],
+    "bias_inherited_method": [("BN010", "bias_inherited_method/base.py", 7, "bn1")],
+    "raw_op_bias_before_bn.py": [("BN010", "raw_op_bias_before_bn.py", 10, "conv1/bn"),
+                                 ("BN010", "raw_op_bias_before_bn.py", 18, "fc1/bn"),
+                                 ("BN010", "raw_op_bias_before_bn.py", 26, "conv2/bn")],
+    # 7: tf.contrib.eager's tape and model.variables; a trainer's self.model set from its constructor
+    "tfe_gradient_tape_loop.py": [("BN009", "tfe_gradient_tape_loop.py", 26, "bn")],
+    "train_step_model_from_constructor.py": [("BN009", "train_step_model_from_constructor.py", 25, "bn1")],
+    # TF1: tf.layers batch norm left at training=False in a graph that minimize() trains
+    "tf1_layers_training_left_default.py": [("BN009", "tf1_layers_training_left_default.py", 10, "bn1")],
+    # a Sequential built with add(), wrapped in a subclassed model, trained in a tape loop
+    "sequential_add_tape_loop.py": [("BN009", "sequential_add_tape_loop.py", 30, "bn1"),
+                                    ("BN009", "sequential_add_tape_loop.py", 30, "bn2"),
+                                    ("BN010", "sequential_add_tape_loop.py", 15, "bn2")],
+    # DCGAN's ops: bias_add then a reshape to the tensor's own shape, batch norm as an object with __call__,
+    # a slim layer with activation_fn=tf.identity
+    "dcgan_ops_helpers.py": [("BN010", "dcgan_ops_helpers.py", 21, "d_bn1"),
+                             ("BN010", "dcgan_ops_helpers.py", 29, "d_bn2")],
+    # tf.cond between a training and an inference batch norm: both branch functions are walked
+    "cond_batch_norm_after_dropout.py": [("BN011", "cond_batch_norm_after_dropout.py", 9, "bn1"),
+                                         ("BN011", "cond_batch_norm_after_dropout.py", 10, "bn1")],
+    # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
+    "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
+}
+
+# correct code with no mistake twin: silent, and no note either
+SILENT = (
+    "restore_continue_training.py",  # restores, then trains: a training script (BN002 is about predictions)
+    "train_writes_graph.py",  # writes its training graph for TensorBoard and checkpoints
+)
+
+
+def _paths(name: str) -> list[str]:
+    path = SEMANTICS / name
+    if path.is_dir():
+        return sorted(str(p) for p in path.glob("*.py"))
+    return [str(path)]
+
+
+def _check(name: str):  # type: ignore[no-untyped-def]
+    result = check_files(_paths(name))
+    assert not result.errors
+    return result
+
+
+def _found(name: str) -> list[tuple[str, str, int, str]]:
+    return sorted((f.code, os.path.relpath(f.loc.path, SEMANTICS), f.loc.line, f.layer)
+                  for f in _check(name).findings)
+
+
+def _twin(name: str) -> str:
+    return name.replace(".py", "_fixed.py") if name.endswith(".py") else name + "_fixed"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_mistake_found_at_its_line(name: str) -> None:
+    assert _found(name) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixed_twin_is_silent(name: str) -> None:
+    assert (SEMANTICS / _twin(name)).exists()
+    assert _found(_twin(name)) == []
+
+
+def test_every_fixture_has_its_twin_and_its_expectation() -> None:
+    names = {p.name for p in SEMANTICS.iterdir() if p.name != "__pycache__"}
+    assert names == set(EXPECTED) | {_twin(n) for n in EXPECTED} | set(SILENT)
+
+
+@pytest.mark.parametrize("name", SILENT)
+def test_correct_code_is_silent(name: str) -> None:
+    result = _check(name)
+    assert (result.findings, result.notes) == ([], [])
+
+
+def test_no_fixture_leaves_a_note() -> None:
+    """Every construct here is judged: none of the twins is left to a note."""
+    names = sorted(EXPECTED) + [_twin(n) for n in EXPECTED]
+    assert {n: _check(n).notes for n in names} == {n: [] for n in names}
+
+
+def test_restored_predictions_name_the_restore() -> None:
+    finding = _check("restore_predict_layers_training_true.py").findings[0]
+    assert finding.message == ("the script restores a checkpoint at line 22 and runs predictions with this layer "
+                               "built only in training mode: each prediction is normalised with its own batch's "
+                               "statistics")
+    assert dict(finding.facts)["restored at"].endswith("restore_predict_layers_training_true.py:22")
+
+
+def test_restored_predictions_with_a_fed_flag_are_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "predict.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef predict(ckpt, x):\n"
+                    "    flag = tf.placeholder(tf.bool, [])\n"
+                    "    y = tf.layers.batch_normalization(x, training=flag, name='bn')\n"
+                    "    saver = tf.train.Saver()\n"
+                    "    with tf.Session() as sess:\n"
+                    "        saver.restore(sess, ckpt)\n"
+                    "        return sess.run(y, {flag: False})\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:9", "BN002 not judged for the predictions after the checkpoint restored here: "
+                                          "the training mode of bn is a value bncheck cannot tell")]
+
+
+def test_raw_bias_findings_say_where_and_propose_no_edit() -> None:
+    """A bias added by hand has no use_bias to turn off: the finding has no edit, and points at the add."""
+    found = {f.loc.line: f for f in _check("raw_op_bias_before_bn.py").findings}
+    assert [(f.loc.line, f.loc.col, f.edits) for f in found.values()] == [(10, 13, ()), (18, 13, ()), (26, 13, ())]
+    assert found[26].message == "this bias is added right before batch norm (line 27): BN cancels it"
+
+
+def test_a_bias_inherited_from_another_module_names_the_batch_norm_file() -> None:
+    (finding,) = _check("bias_inherited_method").findings
+    assert finding.message.endswith("bias_inherited_method/net.py:10): BN cancels it")
+
+
+def test_a_variable_of_unknown_shape_added_before_bn_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef f(x, w, shape, t):\n"
+                    "    b = tf.get_variable('b', shape)\n"
+                    "    return tf.layers.batch_normalization(tf.nn.conv2d(x, w, 1, 'SAME') + b, training=t, name='bn')\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:6", "BN010 not judged for bn: the shape of the variable added here is a value "
+                                          "bncheck cannot tell")]
+
+
+@pytest.mark.parametrize("name", ["train_step_model_from_constructor.py", "train_step_model_from_constructor_fixed.py"])
+def test_a_model_followed_through_a_constructor_leaves_no_note(name: str) -> None:
+    """The train step walked on its own does not know self.model; the walk from main() does."""
+    assert [n for n in _check(name).notes if "BN009" in n[1]] == []
+
+
+def test_every_api_name_has_a_handler_in_the_table() -> None:
+    """The library's knowledge is one table: each name apis lists is handled there, once."""
+    from bncheck.source import apis
+    from bncheck.source.library import handled
+
+    listed = set().union(
+        apis.BN_FUNCTIONS, apis.SLIM_LAYERS, apis.BN_CLASSES, apis.BIAS_LAYER_CLASSES, apis.BIAS_LAYER_FUNCTIONS,
+        apis.DROPOUT_CLASSES, apis.DROPOUT_FUNCTIONS, apis.SEQUENTIAL, apis.FUNCTIONAL, apis.RAW_LINEAR_OPS,
+        apis.RAW_BIAS_ADD, apis.RAW_ADD, apis.VARIABLES, apis.GET_COLLECTION, apis.VARIABLE_SCOPES, apis.ARG_SCOPE,
+        apis.GRADIENT_TAPE, apis.GROUP, apis.WIRED_TRAIN_OPS, apis.PLACEHOLDER_WITH_DEFAULT, apis.ASSIGN_FUNCTIONS,
+        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS)
+    assert sorted(n for n in listed if not handled(n)) == []
+    assert [handled(n) for n in ("tensorflow.nn.relu", "keras.layers.conv2d", "tensorflow.train.Checkpoint")] == [
+        False, False, False]
+    assert [handled(n) for n in ("keras.layers.ReLU", "tensorflow.train.MomentumOptimizer", "keras.optimizers.SGD",
+                                 "keras.applications.ResNet50")] == [True, True, True, True]
+
+
+@pytest.mark.parametrize(("code", "notes"), [
+    # a reshape to another shape moves a dense layer's per-unit bias across positions: not cancelled
+    ("x = tf.reshape(tf.layers.dense(z, 128), [-1, 4, 4, 8])\n", []),
+    ("x = tf.reshape(tf.layers.dense(z, 128), shape)\n", []),
+    # slim's default activation is relu: what feeds batch norm is not the bias
+    ("x = slim.conv2d(z, 8, [3, 3])\n", []),
+    ("x = slim.conv2d(z, 8, [3, 3], activation_fn=act)\n",
+     ["BN010 not judged for bn: this layer's activation_fn is a value bncheck cannot tell"]),
+])
+def test_what_does_not_feed_a_bias_into_batch_norm(tmp_path, code: str, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n\n\ndef f(z, shape, act, t):\n"
+                    f"    {code}    return tf.layers.batch_normalization(x, training=t, name='bn')\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert [n[1] for n in result.notes] == notes
+
+
+def test_a_train_op_in_the_other_arm_of_an_if_runs_nothing_of_this_arm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``if phase == "test": <eval graph> else: <train graph>``: the train op of one arm is not the eval
+    arm's (BN001 would otherwise claim it skips the eval layer's updates)."""
+    path = tmp_path / "main.py"
+    path.write_text(
+        "import sys\n\nimport tensorflow.compat.v1 as tf\n\n\ndef main(phase):\n"
+        "    x = tf.placeholder(tf.float32, [None, 4])\n"
+        "    if phase == 'test':\n"
+        "        print(tf.layers.batch_normalization(x, training=True, name='bn_eval'))\n"
+        "    else:\n"
+        "        h = tf.layers.batch_normalization(x, training=True, name='bn')\n"
+        "        op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))\n\n\nmain(sys.argv[1])\n")
+    assert [(f.code, f.loc.line, f.layer) for f in check_files([str(path)]).findings] == [("BN001", 12, "bn")]
+
+
+@pytest.mark.parametrize(("extra", "train", "notes"), [
+    # minimize with a var_list may train only a head: not judged
+    ("", "return tf.train.AdamOptimizer().minimize(loss, var_list=head)",
+     ["BN009 not judged for bn: the train op's variables (var_list, or apply_gradients' pairs) are values bncheck "
+      "cannot tell, so it may not train this layer"]),
+    # the same layer also built in training mode: the default-mode build is an evaluation copy
+    ("    tf.layers.batch_normalization(x, training=True, name='bn', reuse=True)\n",
+     "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+     "        return tf.train.AdamOptimizer().minimize(loss)", []),
+    # trainable=False: frozen on purpose
+    ("", "return tf.train.AdamOptimizer().minimize(loss)", []),
+])
+def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
+        tmp_path, extra: str, train: str, notes: list[str]) -> None:  # type: ignore[no-untyped-def]
+    frozen = ", trainable=False" if not extra and not notes else ""
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\ndef f(x, head):\n"
+                    f"    h = tf.layers.batch_normalization(x, name='bn'{frozen})\n{extra}"
+                    f"    loss = tf.reduce_mean(h)\n    {train}\n")
+    result = check_files([str(path)])
+    assert (result.findings, [n[1] for n in result.notes]) == ([], notes)
