@@ -42,3 +42,14 @@ def test_importing_the_runtime_package_imports_no_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_the_runtime_is_an_attribute_of_bncheck_without_importing_tensorflow():
+    code = ("import bncheck, sys\n"
+            "assert 'runtime' in dir(bncheck)\n"
+            "assert bncheck.runtime.watch.__module__ == 'bncheck.runtime.watcher'\n"
+            "assert bncheck.runtime is sys.modules['bncheck.runtime']\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras','tf_slim'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
