@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 STEPS = 3
+NO_SAMPLE = ("the moving statistics were not compared with the statistics of the training batches (BN005 early): "
+             "pass sample=<one batch of training inputs> to measure it")
 
 
 def _keras() -> tuple[Any, Any]:
@@ -46,6 +48,29 @@ def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
     monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
     custom_loop(keras, tf, model, monitor, STEPS, False)
     return outcome(monitor)
+
+
+def unlabelled_data_pipeline() -> dict[str, Any]:
+    """BN005 early: moving statistics pulled away from the training batches by raw unlabelled
+    images run in training mode; its twin preprocesses them like the labelled ones."""
+    from test_runtime_harness import convnet, gap_twins
+
+    keras, tf = _keras()
+    return gap_twins(keras, tf, lambda: convnet(keras))
+
+
+def sequential_with_dropout_sample() -> dict[str, Any]:
+    """A Sequential model fitted with a sample: dropout before bn2 means the sample cannot show what
+    bn2 sees (a note); bn1 is measured (no finding)."""
+    keras, _ = _keras()
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(4, 3, name="conv1"),
+                              layers.BatchNormalization(name="bn1"), layers.Dropout(0.5, name="drop"),
+                              layers.Conv2D(4, 3, name="conv2"), layers.BatchNormalization(name="bn2"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(3, name="logits")], name="seq")
+    from test_runtime_harness import outcome, tiny_data
+
+    return outcome(_fit(model, keras, sample=tiny_data()[0][:8]))
 
 
 def _fit(model: Any, module: Any, **monitor: Any) -> Any:
@@ -204,12 +229,15 @@ def training_unchanged_by_the_callback() -> dict[str, Any]:
 
     plain, again = train([]), train([])
     hooked = train([bncheck.runtime.BatchNormMonitor(steps=3, show=False)])
-    return {"weights": len(plain), "plain twice": plain == again, "monitored": plain == hooked}
+    sampled = train([bncheck.runtime.BatchNormMonitor(steps=3, show=False, sample=x[:8])])
+    return {"weights": len(plain), "plain twice": plain == again, "monitored": plain == hooked,
+            "monitored with a sample": plain == sampled}
 
 
 SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, loop_fine_tuning_in_inference_mode,
                                      fit_momentum_0_1, fit_frozen_base, fit_clean, subclassed_training_true_evaluated,
                                      decorated_step_stops, raises, warns_and_shows, wrong_callback_base,
+                                     unlabelled_data_pipeline, sequential_with_dropout_sample,
                                      training_unchanged_by_the_callback)}
 
 
@@ -229,7 +257,7 @@ def test_custom_loop_without_training_true_is_bn009(results):
 
 def test_custom_loop_with_training_true_is_clean(results):
     assert results["loop_with_training"]["codes"] == []
-    assert results["loop_with_training"]["notes"] == []
+    assert results["loop_with_training"]["notes"] == [NO_SAMPLE]
 
 
 def test_fine_tuning_in_inference_mode_with_trained_statistics_is_a_note(results):
@@ -288,7 +316,25 @@ def test_a_callback_for_the_other_keras_says_which_to_pass(results):
 
 
 def test_the_callback_does_not_change_training(results):
-    assert results["training_unchanged_by_the_callback"] == {"weights": 12, "plain twice": True, "monitored": True}
+    assert results["training_unchanged_by_the_callback"] == {"weights": 12, "plain twice": True, "monitored": True,
+                                                             "monitored with a sample": True}
+
+
+def test_moving_statistics_pulled_to_other_data_are_bn005_early(results):
+    got = results["unlabelled_data_pipeline"]
+    assert (got["preprocessed"]["codes"], got["preprocessed"]["notes"]) == ([], [])
+    assert got["raw"]["codes"] == [["BN005", "bn1"]]
+    evidence = got["raw"]["evidence"]["BN005 bn1"]
+    assert (evidence["steps watched"], evidence["momentum"], evidence["channels"]) == (20, 0.99, 4)
+    assert evidence["median mean gap (channel std)"] > 10 and evidence["median variance gap (factor)"] > 100
+
+
+def test_a_sample_after_dropout_is_a_note_not_a_measure(results):
+    got = results["sequential_with_dropout_sample"]
+    assert got["codes"] == []
+    assert [n for n in got["notes"] if "sample" in n] == [
+        ("bn2: its statistics on the sample were not measured: a layer before it (dropout, noise) behaves "
+         "differently in training")]
 
 
 if __name__ == "__main__":
