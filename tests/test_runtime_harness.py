@@ -16,6 +16,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # not conftest's: it sets TF_USE_LEGACY_KERAS
 MARK = "BNCHECK-RUNTIME-RESULTS "
+NO_SAMPLE = ("the moving statistics were not compared with the statistics of the training batches (BN005 early): "
+             "pass sample=<one batch of training inputs> to measure it")
 
 
 def run_scenarios(test_file: str, legacy_keras: bool, timeout: int = 240) -> dict[str, Any]:
@@ -185,6 +187,16 @@ def convnet(keras: Any, name: str = "net", momentum: float = 0.99, bn_training: 
     x = layers.Activation("relu", **kw)(layers.BatchNormalization(momentum=momentum, name="bn2", **kw)(x, **call))
     out = layers.Dense(3, name="logits", dtype="float32")(layers.GlobalAveragePooling2D(**kw)(x))
     return keras.Model(inp, out, name=name)
+
+
+def sequential_convnet(keras: Any) -> Any:
+    """The convnet as a Sequential model."""
+    layers = keras.layers
+    return keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(4, 3, use_bias=False, name="conv1"),
+                             layers.BatchNormalization(name="bn1"), layers.Activation("relu"),
+                             layers.Conv2D(4, 3, use_bias=False, name="conv2"),
+                             layers.BatchNormalization(name="bn2"), layers.Activation("relu"),
+                             layers.GlobalAveragePooling2D(), layers.Dense(3, name="logits")], name="seq")
 
 
 def transfer_model(keras: Any) -> Any:

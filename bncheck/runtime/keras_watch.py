@@ -72,6 +72,7 @@ class KerasWatch:
         self.model = model
         self.sample = sample
         self.sample_before: gap.Stats | None = None
+        self.sample_failed = False
         self.steps = steps
         self.report = Report([], [], []) if report is None else report
         self.outcome = Outcome(self.report, on_finding, show, stop)
@@ -161,7 +162,7 @@ class KerasWatch:
     # -- internals -----------------------------------------------------------------------------
     def _sample_statistics(self) -> gap.Stats | None:
         """The sample's batch statistics per layer (None, with a note, when they cannot be measured)."""
-        if self.sample is None:
+        if self.sample is None or self.sample_failed:
             return None
         try:
             stats, unmeasured = gap.sample_statistics(self.model, self.sample)
@@ -169,7 +170,7 @@ class KerasWatch:
             reason = str(exc) if isinstance(exc, gap.NotMeasurable) else f"{type(exc).__name__}: {exc}"
             self.outcome.note(f"the sample could not be run through the model without updates ({reason}), so the "
                               "moving statistics were not compared with the training batches' statistics")
-            self.sample = None
+            self.sample_failed = True
             return None
         names = {id(layer): path for path, layer in batch_norm_layers(self.model)}
         for key, why in unmeasured.items():
@@ -181,7 +182,7 @@ class KerasWatch:
         if self.start is None:
             return []
         moved = judge.updated(self.layers, self.start, now)
-        if self.sample is None or self.sample_before is None:
+        if self.sample_before is None:
             if moved and self.sample is None:
                 verdict.notes.append("the moving statistics were not compared with the statistics of the training "
                                      "batches (BN005 early): pass sample=<one batch of training inputs> to measure it")
