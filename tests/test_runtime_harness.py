@@ -207,9 +207,19 @@ def transfer_model(keras: Any) -> Any:
     return keras.Model(inp, keras.layers.Dense(3, name="head")(base(inp, training=False)), name="transfer")
 
 
-def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, training: bool | None) -> None:
-    """A GradientTape loop calling ``model(x)`` (``training=None``) or ``model(x, training=...)``."""
+class Quiet:
+    """A monitor that watches nothing (steps that are not watched)."""
+
+    def step(self) -> None:
+        pass
+
+
+def custom_loop(keras: Any, tf: Any, model: Any, monitor: Any, steps: int, training: bool | None,
+                shift: float = 0.0) -> None:
+    """A GradientTape loop calling ``model(x)`` (``training=None``) or ``model(x, training=...)``;
+    ``shift``: added to the inputs (another dataset)."""
     x, y = tiny_data()
+    x = x + np.float32(shift)
     optimizer = keras.optimizers.SGD(0.1)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     kwargs = {} if training is None else {"training": training}

@@ -33,13 +33,9 @@ def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
     """The transfer-learning guide's fine-tuning: trained statistics kept by calling the model in
     inference mode while gamma/beta train. A note, not BN009."""
     keras, tf = _keras()
-    from test_runtime_harness import convnet, custom_loop, outcome
+    from test_runtime_harness import Quiet, convnet, custom_loop, outcome
 
     import bncheck.runtime
-
-    class Quiet:
-        def step(self) -> None:
-            pass
 
     model = convnet(keras)
     custom_loop(keras, tf, model, Quiet(), 2, True)  # "pretraining": the moving statistics move
@@ -57,6 +53,27 @@ def unlabelled_data_pipeline() -> dict[str, Any]:
     return gap_twins(keras, tf, lambda: convnet(keras))
 
 
+def nested_model_pipeline() -> dict[str, Any]:
+    """BN005 early through a nested model: the sample runs into it, findings name ``base/bn1``."""
+    from test_runtime_harness import convnet, gap_twins
+
+    keras, tf = _keras()
+
+    def nested() -> Any:
+        inp = keras.Input((6, 6, 2))
+        return keras.Model(inp, convnet(keras, name="base")(inp), name="outer")
+
+    return gap_twins(keras, tf, nested)
+
+
+def fit_frozen_base_with_sample() -> dict[str, Any]:
+    """The transfer-learning recipe fitted with a sample: the frozen base runs in inference mode."""
+    keras, _ = _keras()
+    from test_runtime_harness import outcome, tiny_data, transfer_model
+
+    return outcome(_fit(transfer_model(keras), keras, sample=tiny_data()[0][:8]))
+
+
 def sequential_with_dropout_sample() -> dict[str, Any]:
     """A Sequential model fitted with a sample: dropout before bn2 means the sample cannot show what
     bn2 sees (a note); bn1 is measured (no finding)."""
@@ -69,6 +86,25 @@ def sequential_with_dropout_sample() -> dict[str, Any]:
     from test_runtime_harness import outcome, tiny_data
 
     return outcome(_fit(model, keras, sample=tiny_data()[0][:8]))
+
+
+def fine_tuning_on_new_data() -> dict[str, Any]:
+    """Statistics kept from pretraining (momentum 0.5, 20 steps: settled) while fine-tuning in
+    inference mode, on the pretraining data and on data shifted by 20: a measured note for the latter."""
+    keras, tf = _keras()
+    from test_runtime_harness import Quiet, convnet, custom_loop, outcome, tiny_data
+
+    import bncheck.runtime
+
+    out = {}
+    for shift in (0.0, 20.0):
+        keras.utils.set_random_seed(0)
+        model = convnet(keras, momentum=0.5)
+        custom_loop(keras, tf, model, Quiet(), 20, True)
+        monitor = bncheck.runtime.watch(model, steps=STEPS, show=False, sample=tiny_data()[0][:8] + shift)
+        custom_loop(keras, tf, model, monitor, STEPS, False, shift=shift)
+        out[str(shift)] = outcome(monitor)
+    return out
 
 
 def _fit(model: Any, module: Any, **monitor: Any) -> Any:
@@ -236,6 +272,7 @@ SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, 
                                      fit_momentum_0_1, fit_frozen_base, fit_clean, subclassed_training_true_evaluated,
                                      decorated_step_stops, raises, warns_and_shows, wrong_callback_base,
                                      unlabelled_data_pipeline, sequential_with_dropout_sample,
+                                     nested_model_pipeline, fit_frozen_base_with_sample, fine_tuning_on_new_data,
                                      training_unchanged_by_the_callback)}
 
 
@@ -327,6 +364,42 @@ def test_moving_statistics_pulled_to_other_data_are_bn005_early(results):
     evidence = got["raw"]["evidence"]["BN005 bn1"]
     assert (evidence["steps watched"], evidence["momentum"], evidence["channels"]) == (20, 0.99, 4)
     assert evidence["median mean gap (channel std)"] > 10 and evidence["median variance gap (factor)"] > 100
+
+
+def test_bn005_early_through_a_nested_model_names_the_nested_layer(results):
+    got = results["nested_model_pipeline"]
+    assert (got["preprocessed"]["codes"], got["preprocessed"]["notes"]) == ([], [])
+    assert (got["raw"]["codes"], got["raw"]["notes"]) == ([["BN005", "base/bn1"]], [])
+
+
+def test_a_frozen_base_with_a_sample_is_clean(results):
+    # its statistics were never trained (0 and 1): the note measures bn2's inputs 4.9 std away
+    got = results["fit_frozen_base_with_sample"]
+    assert got["codes"] == []
+    assert [n.split(" (")[0] for n in got["notes"] if "far from" in n] == [
+        ("base/bn2: runs in inference mode while the model trains, and its moving statistics are far from the "
+         "training batches'")]
+
+
+def _gap_in_note(note: str) -> tuple[float, float]:
+    import re
+
+    found = re.search(r"mean ([0-9.e+]+) channel std away, variance a factor ([0-9.e+]+) off", note)
+    assert found, note
+    return float(found.group(1)), float(found.group(2))
+
+
+def test_fine_tuning_kept_statistics_on_new_data_is_a_measured_note(results):
+    from test_runtime_harness import NO_SAMPLE
+
+    same, shifted = results["fine_tuning_on_new_data"]["0.0"], results["fine_tuning_on_new_data"]["20.0"]
+    recipe = [f"{layer}: runs in inference mode while its gamma/beta train, keeping moving statistics that were "
+              "already trained (the fine-tuning recipe); not reported" for layer in ("bn1", "bn2")]
+    assert (same["codes"], same["notes"]) == ([], recipe)
+    assert shifted["codes"] == [] and shifted["notes"][:2] == recipe and len(shifted["notes"]) == 3
+    assert shifted["notes"][2].startswith("bn1: runs in inference mode while the model trains, and its moving "
+                                          "statistics are far from the training batches' (median channel: mean ")
+    assert _gap_in_note(shifted["notes"][2])[0] > 30 and NO_SAMPLE not in shifted["notes"]
 
 
 def test_a_sample_after_dropout_is_a_note_not_a_measure(results):

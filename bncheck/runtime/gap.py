@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,9 @@ Stats = dict[int, list[tuple[np.ndarray, np.ndarray]]]  # id(layer) -> (mean, va
 # a gap counts only when the median channel is this far from every batch statistic the layer could
 # have averaged: 1 standard deviation of the channel for the mean, a factor 4 for the variance
 MEAN_GAP, VAR_GAP = 1.0, math.log(4.0)
+# a layer kept in inference mode is noted when its statistics are this far from the sample's (its
+# inputs drift as the layers before it train: 1.6 std after 3 fine-tuning steps on the same data)
+NOTE_MEAN_GAP, NOTE_VAR_GAP = 3.0, math.log(16.0)
 
 
 class NotMeasurable(Exception):
@@ -58,53 +62,80 @@ def _contains_batch_norm(layer: Any) -> bool:
     return flatten is not None and any(_is_batch_norm(x) for x in flatten(include_self=False, recursive=True))
 
 
+@dataclass
+class SampleStats:
+    """The sample's input statistics per layer: ``training`` for calls that normalise with batch
+    statistics in training, ``inference`` for calls that run in inference mode while the model trains
+    (frozen or fine-tuned layers); ``unmeasured``: layer id -> why not."""
+
+    training: Stats = field(default_factory=dict)
+    inference: Stats = field(default_factory=dict)
+    unmeasured: dict[int, str] = field(default_factory=dict)
+
+
+def _moments(layer: Any, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    kept = [int(a) % data.ndim for a in axes]
+    reduce = tuple(i for i in range(data.ndim) if i not in kept)
+    values = data.astype(np.float64)
+    return values.mean(axis=reduce), values.var(axis=reduce), kept
+
+
 class _Run:
     """One update-free training-mode pass of the sample."""
 
     def __init__(self) -> None:
-        self.stats: Stats = {}
+        self.out = SampleStats()
         self.tainted: dict[int, Any] = {}  # id -> tensor (kept alive) computed after a training-only layer
-        self.unmeasured: dict[int, str] = {}
 
     def _is_tainted(self, values: Sequence[Any]) -> bool:
         return any(id(v) in self.tainted for v in values)
 
-    def _taint(self, out: Any) -> Any:
-        for item in (out if isinstance(out, (list, tuple)) else [out]):
-            self.tainted[id(item)] = item
+    def _taint(self, out: Any, tainted: bool = True) -> Any:
+        if tainted:
+            for item in (out if isinstance(out, (list, tuple)) else [out]):
+                self.tainted[id(item)] = item
         return out
 
-    def model(self, model: Any, inputs: Any, depth: int = 0) -> Any:
+    def model(self, model: Any, inputs: Any, depth: int = 0, training: bool = True) -> Any:
         if depth > 50:
             raise NotMeasurable("models nested too deep")
         inner = getattr(model, "_functional", None)  # Keras 3 Sequential
         if inner is not None and hasattr(inner, "_run_through_graph"):
             model = inner
         if hasattr(model, "_run_through_graph") and hasattr(model, "_nodes_by_depth"):  # Keras 3 functional
-            return model._run_through_graph(inputs, operation_fn=lambda op: self._op(op, depth))
+            return model._run_through_graph(inputs, operation_fn=lambda op: self._op(op, depth, training))
         if type(model).__name__ == "Sequential" and hasattr(model, "layers"):  # tf-keras
             x = inputs
             for layer in model.layers:
-                x = self._op(layer, depth)(x)
+                x = self._op(layer, depth, training)(x)
             return x
         raise NotMeasurable(f"{type(model).__name__} models (only Keras 3 functional and Sequential models, and "
                             "tf-keras Sequential models, are run on the sample)")
 
-    def _op(self, op: Any, depth: int) -> Any:
+    def _op(self, op: Any, depth: int, training: bool) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
-            trains = kwargs.get("training", True) is not False and getattr(op, "trainable", True)
+            trains = training and kwargs.get("training", True) is not False and getattr(op, "trainable", True)
             tainted = self._is_tainted(args)
-            if _is_batch_norm(op) and trains:
-                return self._batch_norm(op, args[0], kwargs, tainted)
-            if trains and _contains_batch_norm(op):
-                out = self.model(op, args[0] if len(args) == 1 else list(args), depth + 1)
-                return self._taint(out) if tainted else out
-            if _is_batch_norm(op) or not _takes_training(op):
-                out = op(*args, **kwargs)
-            else:
-                out = op(*args, **{**kwargs, "training": False})
-                tainted = tainted or _differs_in_training(op)
-            return self._taint(out) if tainted else out
+            inference = {**kwargs, "training": False}
+            if _is_batch_norm(op):
+                if trains:
+                    return self._batch_norm(op, args[0], kwargs, tainted)
+                if not tainted:
+                    mean, var, _ = _moments(op, np.asarray(args[0]))
+                    self.out.inference.setdefault(id(op), []).append((mean.ravel(), var.ravel()))
+                return self._taint(op(*args, **inference), tainted)
+            if _contains_batch_norm(op):
+                try:
+                    out = self.model(op, args[0] if len(args) == 1 else list(args), depth + 1, trains)
+                except NotMeasurable:
+                    if trains:
+                        raise
+                    out = op(*args, **inference)  # inference mode as a whole: nothing to measure inside
+                return self._taint(out, tainted)
+            if not _takes_training(op):
+                return self._taint(op(*args, **kwargs), tainted)
+            return self._taint(op(*args, **inference), tainted or _differs_in_training(op))
 
         return call
 
@@ -113,33 +144,29 @@ class _Run:
         if kwargs.get("mask") is not None:
             special.append("mask")
         data = np.asarray(x)
-        axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
-        axes = [int(a) % data.ndim for a in axes]
-        reduce = tuple(i for i in range(data.ndim) if i not in axes)
-        values = data.astype(np.float64)
-        mean, var = values.mean(axis=reduce), values.var(axis=reduce)
+        mean, var, axes = _moments(layer, data)
         if special or tainted:
-            self.unmeasured[id(layer)] = (f"it uses {', '.join(special)}" if special else
-                                          "a layer before it (dropout, noise) behaves differently in training")
+            self.out.unmeasured[id(layer)] = (f"it uses {', '.join(special)}" if special else
+                                              "a layer before it (dropout, noise) behaves differently in training")
         else:
-            self.stats.setdefault(id(layer), []).append((mean.ravel(), var.ravel()))
+            self.out.training.setdefault(id(layer), []).append((mean.ravel(), var.ravel()))
         shape = [data.shape[i] if i in axes else 1 for i in range(data.ndim)]
-        out = (values - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + float(layer.epsilon))
+        out = (data.astype(np.float64) - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + float(layer.epsilon))
         gamma, beta = getattr(layer, "gamma", None), getattr(layer, "beta", None)
         if gamma is not None:
             out = out * np.asarray(gamma.numpy(), dtype=np.float64).reshape(shape)
         if beta is not None:
             out = out + np.asarray(beta.numpy(), dtype=np.float64).reshape(shape)
-        result = out.astype(data.dtype if data.dtype.kind == "f" else np.float32)
-        return self._taint(result) if tainted else result
+        return self._taint(out.astype(data.dtype if data.dtype.kind == "f" else np.float32), tainted)
 
 
-def sample_statistics(model: Any, sample: Any) -> tuple[Stats, dict[int, str]]:
-    """Per batch-norm layer (by ``id``), the (mean, variance) of its input on ``sample`` for each
-    call that normalises with batch statistics in training; and the layers not measured, why."""
+def sample_statistics(model: Any, sample: Any, training: bool = True) -> SampleStats:
+    """The statistics of each batch-norm layer's input on ``sample``, run as a training step would
+    run it (``training=False``: a step that calls the model in inference mode), without updates
+    (keys: ``id`` of the layer)."""
     run = _Run()
-    run.model(model, sample)
-    return run.stats, run.unmeasured
+    run.model(model, sample, training=training)
+    return run.out
 
 
 def _interval_gap(lo1: np.ndarray, hi1: np.ndarray, lo2: np.ndarray, hi2: np.ndarray) -> np.ndarray:
@@ -217,3 +244,33 @@ def judge_gap(layers: Sequence[tuple[WatchedLayer, float]], start: Snapshot, now
             "run only the training batches through the model with training=True; evaluate and run other data "
             "with training=False, preprocessed like the training data"))
     return out
+
+
+def inference_notes(layers: Sequence[tuple[WatchedLayer, float]], now: Snapshot, stats: Stats,
+                    ids: dict[str, int]) -> list[str]:
+    """Notes for layers that run in inference mode while the model trains (frozen, or fine-tuned
+    on kept statistics) whose moving statistics are far from the sample's: the train/inference
+    gap of the fine-tuning recipe, on purpose or not; measured, not a finding."""
+    notes = []
+    for layer, epsilon in layers:
+        keys = [f"{layer.name}/{r}" for r in ("moving_mean", "moving_variance")]
+        calls = stats.get(ids.get(layer.name, -1))
+        if not calls or any(k not in now for k in keys):
+            continue
+        mean, var = (np.asarray(now[k], dtype=np.float64).ravel() for k in keys)
+        measured = []
+        for b_mean, b_var in calls:
+            if b_mean.shape != mean.shape or np.any(var + epsilon <= 0):
+                continue
+            measured.append((float(np.median(np.abs(mean - b_mean) / np.sqrt(b_var + epsilon))),
+                             float(np.median(np.abs(np.log((var + epsilon) / (b_var + epsilon)))))))
+        if not measured:
+            continue
+        mean_gap, var_gap = min(measured, key=lambda g: (g[0] / NOTE_MEAN_GAP) + (g[1] / NOTE_VAR_GAP))
+        if mean_gap > NOTE_MEAN_GAP or var_gap > NOTE_VAR_GAP:
+            notes.append(f"{layer.name}: runs in inference mode while the model trains, and its moving statistics are "
+                         f"far from the training batches' (median channel: mean {mean_gap:.3g} channel std away, "
+                         f"variance a factor {math.exp(min(var_gap, 700.0)):.3g} off): training and inference "
+                         "normalise alike, but not to zero mean and unit variance; if the data differs from what "
+                         "they were computed on, train the layer (or re-estimate its statistics)")
+    return notes

@@ -71,7 +71,7 @@ class KerasWatch:
         check_options(steps, on_finding, show)
         self.model = model
         self.sample = sample
-        self.sample_before: gap.Stats | None = None
+        self.sample_before: gap.SampleStats | None = None
         self.sample_failed = False
         self.steps = steps
         self.report = Report([], [], []) if report is None else report
@@ -160,12 +160,13 @@ class KerasWatch:
                              f"after {self.count - self.baseline_step} steps", verdict.all_notes())
 
     # -- internals -----------------------------------------------------------------------------
-    def _sample_statistics(self) -> gap.Stats | None:
-        """The sample's batch statistics per layer (None, with a note, when they cannot be measured)."""
+    def _sample_statistics(self, training: bool = True) -> gap.SampleStats | None:
+        """The sample's batch statistics per layer (None, with a note, when they cannot be measured);
+        ``training``: whether the train step runs the model in training mode."""
         if self.sample is None or self.sample_failed:
             return None
         try:
-            stats, unmeasured = gap.sample_statistics(self.model, self.sample)
+            stats = gap.sample_statistics(self.model, self.sample, training)
         except Exception as exc:  # noqa: BLE001 - the monitor must never stop training by itself
             reason = str(exc) if isinstance(exc, gap.NotMeasurable) else f"{type(exc).__name__}: {exc}"
             self.outcome.note(f"the sample could not be run through the model without updates ({reason}), so the "
@@ -173,7 +174,7 @@ class KerasWatch:
             self.sample_failed = True
             return None
         names = {id(layer): path for path, layer in batch_norm_layers(self.model)}
-        for key, why in unmeasured.items():
+        for key, why in stats.unmeasured.items():
             self.outcome.note(f"{names.get(key, '?')}: its statistics on the sample were not measured: {why}")
         return stats
 
@@ -187,13 +188,18 @@ class KerasWatch:
                 verdict.notes.append("the moving statistics were not compared with the statistics of the training "
                                      "batches (BN005 early): pass sample=<one batch of training inputs> to measure it")
             return []
-        after = self._sample_statistics()
+        after = self._sample_statistics(training=bool(moved))  # nothing updated: the step runs inference
         if after is None:
             return []
         objects = dict(batch_norm_layers(self.model))
-        pairs = [(layer, float(getattr(objects.get(layer.name), "epsilon", 1e-3))) for layer in moved]
+        eps = {name: float(getattr(obj, "epsilon", 1e-3)) for name, obj in objects.items()}
         ids = {name: id(obj) for name, obj in objects.items()}
-        return gap.judge_gap(pairs, self.start, now, steps, self.sample_before, after, ids, self.where).findings
+        updated = {id(layer) for layer in moved}
+        kept = [(layer, eps.get(layer.name, 1e-3)) for layer in self.layers if id(layer) not in updated]
+        verdict.notes.extend(gap.inference_notes(kept, now, after.inference, ids))
+        pairs = [(layer, eps.get(layer.name, 1e-3)) for layer in moved]
+        return gap.judge_gap(pairs, self.start, now, steps, self.sample_before.training, after.training, ids,
+                             self.where).findings
 
     def _built(self) -> bool:
         return bool(getattr(self.model, "built", True)) and bool(getattr(self.model, "weights", ()))
