@@ -292,6 +292,11 @@ def semi_supervised_loop(keras: Any, tf: Any, model: Any, raw_unlabelled: bool, 
     return outcome(monitor)
 
 
+def twin_outcomes(got: dict[str, Any]) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(codes, notes) of the preprocessed twin and of the raw one, from :func:`gap_twins`."""
+    return ((got["preprocessed"]["codes"], got["preprocessed"]["notes"]), (got["raw"]["codes"], got["raw"]["notes"]))
+
+
 def gap_twins(keras: Any, tf: Any, make: Callable[[], Any]) -> dict[str, Any]:
     """The semi-supervised loop with the unlabelled images preprocessed (clean) and raw (BN005)."""
     out = {}
