@@ -5,6 +5,7 @@
 >>> report = bncheck.check_graph(tf.compat.v1.get_default_graph())
 >>> report = bncheck.check_model(keras_model)          # config + weights, no forward pass
 >>> for finding in report: print(finding.code, finding.layer, finding.message)
+>>> model.fit(x, y, callbacks=[bncheck.runtime.BatchNormMonitor()])   # while training
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ _EXPORTS = {"check_graph": "bncheck.api", "check_model": "bncheck.api", "check_p
 
 def __getattr__(name: str) -> Any:
     # imported on first use: the ``bncheck`` command imports bncheck.isolation before anything else
+    if name == "runtime":  # the package imports TensorFlow only when an entry point is used
+        import importlib
+
+        module = importlib.import_module("bncheck.runtime")
+        globals()[name] = module
+        return module
     if name in _EXPORTS:
         import importlib
 
@@ -35,5 +42,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | {"runtime"})
 __all__ = ["check_graph", "check_model", "check_path", "Finding", "InputError", "Report", "Severity", "__version__"]

@@ -31,14 +31,27 @@ def test_cli_imports_no_tensorflow():
     assert proc.stderr.strip().splitlines()[-1] == "[]"
 
 
+def _tensorflow_modules_after(code: str) -> str:
+    listed = "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras','tf_slim'}))"
+    proc = subprocess.run([sys.executable, "-c", code + listed], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 def test_importing_the_runtime_package_imports_no_tensorflow():
     # the entry points import TensorFlow when used (inside a training process); the package, its
     # rule list and its TF-free parts do not
-    code = ("import bncheck, bncheck.runtime, sys\n"
-            "from bncheck.runtime.rules import RUNTIME_RULES\n"
-            "import bncheck.runtime.judge, bncheck.runtime.core, bncheck.runtime.keras_watch, bncheck.runtime.watcher\n"
-            "dir(bncheck.runtime); bncheck.runtime.watch; bncheck.runtime.BatchNormWarning\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow','keras','tf_keras','tf_slim'}))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    assert _tensorflow_modules_after(
+        "import bncheck, bncheck.runtime, sys\n"
+        "from bncheck.runtime.rules import RUNTIME_RULES\n"
+        "import bncheck.runtime.judge, bncheck.runtime.core, bncheck.runtime.keras_watch, bncheck.runtime.watcher\n"
+        "import bncheck.runtime.gap\n"
+        "dir(bncheck.runtime); bncheck.runtime.watch; bncheck.runtime.BatchNormWarning\n") == "[]"
+
+
+def test_the_runtime_is_an_attribute_of_bncheck_without_importing_tensorflow():
+    assert _tensorflow_modules_after(
+        "import bncheck, sys\n"
+        "assert 'runtime' in dir(bncheck)\n"
+        "assert bncheck.runtime.watch.__module__ == 'bncheck.runtime.watcher'\n"
+        "assert bncheck.runtime is sys.modules['bncheck.runtime']\n") == "[]"

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import pytest
+from test_runtime_harness import NO_SAMPLE
 
 STEPS = 3
 STATIC_NOTE = ("the static checks could not read this model's config (a subclassed model?); the runtime watches its "
@@ -85,8 +86,40 @@ def mirrored_mixed_precision_bn_fixed_inference() -> dict[str, Any]:
     return _fit(False, True, "mixed_float16")
 
 
+def mirrored_mixed_precision_functional_sample() -> dict[str, Any]:
+    """BN005 early's sample run through a functional float16 model whose variables are mirrored."""
+    keras, tf = _setup()
+    from test_runtime_harness import convnet, outcome, tiny_data
+
+    import bncheck.runtime
+
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        model = convnet(keras, dtype="mixed_float16")
+        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = tiny_data()
+    callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, sample=x[:8])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    return outcome(callback)
+
+
+def subclassed_sample() -> dict[str, Any]:
+    keras, _ = _setup()
+    from test_runtime_harness import outcome, tiny_data
+
+    import bncheck.runtime
+
+    model = _subclassed(keras, None, None)
+    model.build((None, 6, 6, 2))
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = tiny_data()
+    callback = bncheck.runtime.BatchNormMonitor(steps=STEPS, show=False, sample=x[:8])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    return outcome(callback)
+
+
 SCENARIOS = {f.__name__: f for f in (mirrored_clean, mirrored_bn_fixed_inference, mixed_precision_clean,
-                                     mixed_precision_bn_fixed_inference, mirrored_mixed_precision_bn_fixed_inference)}
+                                     mixed_precision_bn_fixed_inference, mirrored_mixed_precision_bn_fixed_inference,
+                                     mirrored_mixed_precision_functional_sample, subclassed_sample)}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +132,7 @@ def results() -> dict[str, Any]:
 def test_mirrored_strategy_clean(results):
     got = results["mirrored_clean"]
     assert (got["replicas"], got["codes"]) == (2, [])
-    assert got["notes"] == [STATIC_NOTE]
+    assert got["notes"] == [STATIC_NOTE, NO_SAMPLE]
 
 
 def test_mirrored_strategy_bn_fixed_in_inference_mode_is_bn009(results):
@@ -112,7 +145,7 @@ def test_mixed_precision_clean(results):
     got = results["mixed_precision_clean"]
     assert (got["conv dtype"], got["moving dtype"], got["codes"], got["notes"]) == ("float16", "float32", [], [
         STATIC_NOTE, ("the model was built during its first step: the moving statistics are compared with their "
-                      "values after step 1")])
+                      "values after step 1"), NO_SAMPLE])
 
 
 def test_mixed_precision_bn_fixed_in_inference_mode_is_bn009(results):
@@ -129,3 +162,18 @@ if __name__ == "__main__":
     from test_runtime_harness import main
 
     main(SCENARIOS)
+
+
+def test_a_sample_through_a_mirrored_float16_model_is_measured_and_clean(results):
+    got = results["mirrored_mixed_precision_functional_sample"]
+    assert (got["codes"], [n for n in got["notes"] if "sample" in n]) == ([], [])
+
+
+def test_a_subclassed_model_cannot_run_the_sample_a_note(results):
+    got = results["subclassed_sample"]
+    assert got["codes"] == []
+    assert got["notes"] == [STATIC_NOTE, (
+        "the sample could not be run through the model without updates (Net models (only Keras 3 functional and "
+        "Sequential models, and tf-keras Sequential models, are run on the sample)), so the moving statistics were "
+        "not compared with the training batches' statistics"),
+        "the model was built during its first step: the moving statistics are compared with their values after step 1"]

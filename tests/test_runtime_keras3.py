@@ -33,19 +33,78 @@ def loop_fine_tuning_in_inference_mode() -> dict[str, Any]:
     """The transfer-learning guide's fine-tuning: trained statistics kept by calling the model in
     inference mode while gamma/beta train. A note, not BN009."""
     keras, tf = _keras()
-    from test_runtime_harness import convnet, custom_loop, outcome
+    from test_runtime_harness import Quiet, convnet, custom_loop, outcome
 
     import bncheck.runtime
-
-    class Quiet:
-        def step(self) -> None:
-            pass
 
     model = convnet(keras)
     custom_loop(keras, tf, model, Quiet(), 2, True)  # "pretraining": the moving statistics move
     monitor = bncheck.runtime.watch(model, steps=STEPS, show=False)
     custom_loop(keras, tf, model, monitor, STEPS, False)
     return outcome(monitor)
+
+
+def unlabelled_data_pipeline() -> dict[str, Any]:
+    """BN005 early: moving statistics pulled away from the training batches by raw unlabelled
+    images run in training mode; its twin preprocesses them like the labelled ones."""
+    from test_runtime_harness import convnet, gap_twins
+
+    keras, tf = _keras()
+    return gap_twins(keras, tf, lambda: convnet(keras))
+
+
+def nested_model_pipeline() -> dict[str, Any]:
+    """BN005 early through a nested model: the sample runs into it, findings name ``base/bn1``."""
+    from test_runtime_harness import convnet, gap_twins
+
+    keras, tf = _keras()
+
+    def nested() -> Any:
+        inp = keras.Input((6, 6, 2))
+        return keras.Model(inp, convnet(keras, name="base")(inp), name="outer")
+
+    return gap_twins(keras, tf, nested)
+
+
+def fit_frozen_base_with_sample() -> dict[str, Any]:
+    """The transfer-learning recipe fitted with a sample: the frozen base runs in inference mode."""
+    keras, _ = _keras()
+    from test_runtime_harness import outcome, tiny_data, transfer_model
+
+    return outcome(_fit(transfer_model(keras), keras, sample=tiny_data()[0][:8]))
+
+
+def sequential_with_dropout_sample() -> dict[str, Any]:
+    """A Sequential model fitted with a sample: dropout before bn2 means the sample cannot show what
+    bn2 sees (a note); bn1 is measured (no finding)."""
+    keras, _ = _keras()
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(4, 3, name="conv1"),
+                              layers.BatchNormalization(name="bn1"), layers.Dropout(0.5, name="drop"),
+                              layers.Conv2D(4, 3, name="conv2"), layers.BatchNormalization(name="bn2"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(3, name="logits")], name="seq")
+    from test_runtime_harness import outcome, tiny_data
+
+    return outcome(_fit(model, keras, sample=tiny_data()[0][:8]))
+
+
+def fine_tuning_on_new_data() -> dict[str, Any]:
+    """Statistics kept from pretraining (momentum 0.5, 20 steps: settled) while fine-tuning in
+    inference mode, on the pretraining data and on data shifted by 20: a measured note for the latter."""
+    keras, tf = _keras()
+    from test_runtime_harness import Quiet, convnet, custom_loop, outcome, tiny_data
+
+    import bncheck.runtime
+
+    out = {}
+    for shift in (0.0, 20.0):
+        keras.utils.set_random_seed(0)
+        model = convnet(keras, momentum=0.5)
+        custom_loop(keras, tf, model, Quiet(), 20, True)
+        monitor = bncheck.runtime.watch(model, steps=STEPS, show=False, sample=tiny_data()[0][:8] + shift)
+        custom_loop(keras, tf, model, monitor, STEPS, False, shift=shift)
+        out[str(shift)] = outcome(monitor)
+    return out
 
 
 def _fit(model: Any, module: Any, **monitor: Any) -> Any:
@@ -204,12 +263,16 @@ def training_unchanged_by_the_callback() -> dict[str, Any]:
 
     plain, again = train([]), train([])
     hooked = train([bncheck.runtime.BatchNormMonitor(steps=3, show=False)])
-    return {"weights": len(plain), "plain twice": plain == again, "monitored": plain == hooked}
+    sampled = train([bncheck.runtime.BatchNormMonitor(steps=3, show=False, sample=x[:8])])
+    return {"weights": len(plain), "plain twice": plain == again, "monitored": plain == hooked,
+            "monitored with a sample": plain == sampled}
 
 
 SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, loop_fine_tuning_in_inference_mode,
                                      fit_momentum_0_1, fit_frozen_base, fit_clean, subclassed_training_true_evaluated,
                                      decorated_step_stops, raises, warns_and_shows, wrong_callback_base,
+                                     unlabelled_data_pipeline, sequential_with_dropout_sample,
+                                     nested_model_pipeline, fit_frozen_base_with_sample, fine_tuning_on_new_data,
                                      training_unchanged_by_the_callback)}
 
 
@@ -229,7 +292,9 @@ def test_custom_loop_without_training_true_is_bn009(results):
 
 def test_custom_loop_with_training_true_is_clean(results):
     assert results["loop_with_training"]["codes"] == []
-    assert results["loop_with_training"]["notes"] == []
+    from test_runtime_harness import NO_SAMPLE
+
+    assert results["loop_with_training"]["notes"] == [NO_SAMPLE]
 
 
 def test_fine_tuning_in_inference_mode_with_trained_statistics_is_a_note(results):
@@ -288,7 +353,62 @@ def test_a_callback_for_the_other_keras_says_which_to_pass(results):
 
 
 def test_the_callback_does_not_change_training(results):
-    assert results["training_unchanged_by_the_callback"] == {"weights": 12, "plain twice": True, "monitored": True}
+    assert results["training_unchanged_by_the_callback"] == {"weights": 12, "plain twice": True, "monitored": True,
+                                                             "monitored with a sample": True}
+
+
+def test_moving_statistics_pulled_to_other_data_are_bn005_early(results):
+    from test_runtime_harness import twin_outcomes
+
+    got = results["unlabelled_data_pipeline"]
+    assert twin_outcomes(got) == (([], []), ([["BN005", "bn1"]], []))
+    evidence = got["raw"]["evidence"]["BN005 bn1"]
+    assert (evidence["steps watched"], evidence["momentum"], evidence["channels"]) == (20, 0.99, 4)
+    assert evidence["median mean gap (channel std)"] > 10 and evidence["median variance gap (factor)"] > 100
+
+
+def test_bn005_early_through_a_nested_model_names_the_nested_layer(results):
+    from test_runtime_harness import twin_outcomes
+
+    assert twin_outcomes(results["nested_model_pipeline"]) == (([], []), ([["BN005", "base/bn1"]], []))
+
+
+def test_a_frozen_base_with_a_sample_is_clean(results):
+    # its statistics were never trained (0 and 1): the note measures bn2's inputs 4.9 std away
+    got = results["fit_frozen_base_with_sample"]
+    assert got["codes"] == []
+    assert [n.split(" (")[0] for n in got["notes"] if "far from" in n] == [
+        ("base/bn2: runs in inference mode while the model trains, and its moving statistics are far from the "
+         "training batches'")]
+
+
+def _gap_in_note(note: str) -> tuple[float, float]:
+    import re
+
+    found = re.search(r"mean ([0-9.e+]+) channel std away, variance a factor ([0-9.e+]+) off", note)
+    assert found, note
+    return float(found.group(1)), float(found.group(2))
+
+
+def test_fine_tuning_kept_statistics_on_new_data_is_a_measured_note(results):
+    from test_runtime_harness import NO_SAMPLE
+
+    same, shifted = results["fine_tuning_on_new_data"]["0.0"], results["fine_tuning_on_new_data"]["20.0"]
+    recipe = [f"{layer}: runs in inference mode while its gamma/beta train, keeping moving statistics that were "
+              "already trained (the fine-tuning recipe); not reported" for layer in ("bn1", "bn2")]
+    assert (same["codes"], same["notes"]) == ([], recipe)
+    assert shifted["codes"] == [] and shifted["notes"][:2] == recipe and len(shifted["notes"]) == 3
+    assert shifted["notes"][2].startswith("bn1: runs in inference mode while the model trains, and its moving "
+                                          "statistics are far from the training batches' (median channel: mean ")
+    assert _gap_in_note(shifted["notes"][2])[0] > 30 and NO_SAMPLE not in shifted["notes"]
+
+
+def test_a_sample_after_dropout_is_a_note_not_a_measure(results):
+    got = results["sequential_with_dropout_sample"]
+    assert got["codes"] == []
+    assert [n for n in got["notes"] if "sample" in n] == [
+        ("bn2: its statistics on the sample were not measured: a layer before it (dropout, noise) behaves "
+         "differently in training")]
 
 
 if __name__ == "__main__":

@@ -71,8 +71,24 @@ def training_true_fixed_evaluated() -> dict[str, Any]:
     return outcome(callback)
 
 
+def unlabelled_data_pipeline_sequential() -> dict[str, Any]:
+    """BN005 early on a tf-keras Sequential model (the tf-keras models the sample runs through)."""
+    from test_runtime_harness import gap_twins, sequential_convnet
+
+    keras, tf = _keras()
+    return gap_twins(keras, tf, lambda: sequential_convnet(keras))
+
+
+def functional_sample() -> dict[str, Any]:
+    from test_runtime_harness import convnet, semi_supervised_loop
+
+    keras, tf = _keras()
+    return semi_supervised_loop(keras, tf, convnet(keras), raw_unlabelled=True, steps=3)
+
+
 SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, fit_clean, fit_frozen_base,
-                                     training_true_fixed_evaluated)}
+                                     training_true_fixed_evaluated, unlabelled_data_pipeline_sequential,
+                                     functional_sample)}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +106,24 @@ def test_custom_loop_without_training_true_is_bn009(results):
 
 def test_custom_loop_with_training_true_is_clean(results):
     assert results["loop_with_training"]["codes"] == []
-    assert results["loop_with_training"]["notes"] == []
+    from test_runtime_harness import NO_SAMPLE
+
+    assert results["loop_with_training"]["notes"] == [NO_SAMPLE]
+
+
+def test_moving_statistics_pulled_to_other_data_are_bn005_early(results):
+    from test_runtime_harness import twin_outcomes
+
+    assert twin_outcomes(results["unlabelled_data_pipeline_sequential"]) == (([], []), ([["BN005", "bn1"]], []))
+
+
+def test_a_tf_keras_functional_model_cannot_run_the_sample_a_note(results):
+    got = results["functional_sample"]
+    assert got["codes"] == []
+    assert got["notes"] == [(
+        "the sample could not be run through the model without updates (Functional models (only Keras 3 functional "
+        "and Sequential models, and tf-keras Sequential models, are run on the sample)), so the moving statistics "
+        "were not compared with the training batches' statistics")]
 
 
 def test_fit_with_validation_is_clean_on_the_tf_keras_callback_base(results):

@@ -142,6 +142,12 @@ def judge_training(layers: Sequence[WatchedLayer], before: Snapshot, after: Snap
     return out
 
 
+def updated(layers: Sequence[WatchedLayer], before: Snapshot, after: Snapshot) -> list[WatchedLayer]:
+    """The layers (not frozen) whose every moving statistic changed between the two snapshots."""
+    return [layer for layer in layers if not layer.frozen and layer.moving and all(
+        not same(before.get(f"{layer.name}/{r}"), after.get(f"{layer.name}/{r}")) for r in layer.moving)]
+
+
 def frozen_note(names: list[str]) -> str:
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return (f"frozen on purpose (trainable=False), not judged: {shown}: their moving statistics did not move, "

@@ -31,9 +31,10 @@ def _callback_class(flavour: str) -> type:
     base = importlib.import_module(f"{FLAVOURS[flavour]}.callbacks").Callback
 
     class Monitor(base):  # type: ignore[misc, valid-type]
-        def __init__(self, steps: int, on_finding: str, show: bool) -> None:
+        def __init__(self, steps: int, on_finding: str, show: bool, sample: Any) -> None:
             super().__init__()
             self._options = (steps, on_finding, show)
+            self._sample = sample
             self._watch: KerasWatch | None = None
             self._report = Report([], [], [])
 
@@ -51,7 +52,8 @@ def _callback_class(flavour: str) -> type:
             if self._watch is None or self._watch.model is not model:
                 if self._watch is not None:  # another model: a report of its own
                     self._report = Report([], [], [])
-                self._watch = KerasWatch(model, *self._options, stop=self._stop, report=self._report)
+                self._watch = KerasWatch(model, *self._options, stop=self._stop, report=self._report,
+                                         sample=self._sample)
 
         def _stop(self) -> None:
             if self._watch is not None:
@@ -98,8 +100,13 @@ class BatchNormMonitor:
     (:class:`~bncheck.runtime.BatchNormError`) or ``"stop"`` (``model.stop_training``); ``show``
     prints new findings once (a notebook shows the HTML view). ``keras``: ``"keras"`` (Keras 3) or
     ``"tf_keras"``; by default the one your program uses. ``.report`` is a :class:`bncheck.Report`.
+    ``sample``: one batch of training inputs (as ``fit`` feeds them); with it the judgement also
+    compares each layer's moving statistics, debiased for warm-up, with the statistics of the
+    batches it normalises (BN005: something else updates them). The sample runs through the model
+    twice (before step one and at the judgement) without any update.
     """
 
-    def __new__(cls, steps: int = 20, on_finding: str = "warn", show: bool = True, keras: str | None = None) -> Any:
+    def __new__(cls, steps: int = 20, on_finding: str = "warn", show: bool = True, keras: str | None = None,
+                sample: Any = None) -> Any:
         check_options(steps, on_finding, show)
-        return _callback_class(_flavour(keras))(steps, on_finding, show)
+        return _callback_class(_flavour(keras))(steps, on_finding, show, sample)

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from bncheck.findings import Finding
 from bncheck.report import Report
-from bncheck.runtime import judge
+from bncheck.runtime import gap, judge
 from bncheck.runtime.core import Outcome, check_options
-from bncheck.runtime.judge import Snapshot, WatchedLayer, Where
+from bncheck.runtime.judge import Snapshot, Verdict, WatchedLayer, Where
 
 
 def _is_batch_norm(layer: Any) -> bool:
@@ -66,9 +67,12 @@ class KerasWatch:
     """The state of one watched model: baseline, steps counted, judgements made."""
 
     def __init__(self, model: Any, steps: int, on_finding: str, show: bool, stop: Callable[[], None],
-                 report: Report | None = None) -> None:
+                 report: Report | None = None, sample: Any = None) -> None:
         check_options(steps, on_finding, show)
         self.model = model
+        self.sample = sample
+        self.sample_before: gap.SampleStats | None = None
+        self.sample_failed = False
         self.steps = steps
         self.report = Report([], [], []) if report is None else report
         self.outcome = Outcome(self.report, on_finding, show, stop)
@@ -107,6 +111,7 @@ class KerasWatch:
         trainable = sorted(getattr(self.model, "trainable_weights", ()), key=lambda w: int(np.prod(w.shape)))
         self.indicators = {f"trainable:{i}": w for i, w in enumerate(trainable[:4])}
         self.start = self._snapshot()
+        self.sample_before = self._sample_statistics()
         self.baseline_step = self.count
         if self.count:
             self.outcome.note(f"the model was built during its first step: the moving statistics are compared with "
@@ -147,13 +152,55 @@ class KerasWatch:
         assert self.start is not None
         now = self._snapshot()
         trained = any(not judge.same(self.start.get(k), now.get(k)) for k in self.indicators)
-        verdict = judge.judge_training(self.layers, self.start, now, self.count - self.baseline_step,
-                                       self.where, trained)
+        steps = self.count - self.baseline_step
+        verdict = judge.judge_training(self.layers, self.start, now, steps, self.where, trained)
+        verdict.findings.extend(self._gap(now, steps, verdict))
         self.outcome.replace_notes(*judge.UNTRAINED_NOTE, by=None)  # answered by this judgement
         self.outcome.publish(judge.add(self.report.findings, verdict.findings),
                              f"after {self.count - self.baseline_step} steps", verdict.all_notes())
 
     # -- internals -----------------------------------------------------------------------------
+    def _sample_statistics(self, training: bool = True) -> gap.SampleStats | None:
+        """The sample's batch statistics per layer (None, with a note, when they cannot be measured);
+        ``training``: whether the train step runs the model in training mode."""
+        if self.sample is None or self.sample_failed:
+            return None
+        try:
+            stats = gap.sample_statistics(self.model, self.sample, training)
+        except Exception as exc:  # noqa: BLE001 - the monitor must never stop training by itself
+            reason = str(exc) if isinstance(exc, gap.NotMeasurable) else f"{type(exc).__name__}: {exc}"
+            self.outcome.note(f"the sample could not be run through the model without updates ({reason}), so the "
+                              "moving statistics were not compared with the training batches' statistics")
+            self.sample_failed = True
+            return None
+        names = {id(layer): path for path, layer in batch_norm_layers(self.model)}
+        for key, why in stats.unmeasured.items():
+            self.outcome.note(f"{names.get(key, '?')}: its statistics on the sample were not measured: {why}")
+        return stats
+
+    def _gap(self, now: Snapshot, steps: int, verdict: Verdict) -> list[Finding]:
+        """BN005 early from the sample's statistics before step one and now."""
+        if self.start is None:
+            return []
+        moved = judge.updated(self.layers, self.start, now)
+        if self.sample_before is None:
+            if moved and self.sample is None:
+                verdict.notes.append("the moving statistics were not compared with the statistics of the training "
+                                     "batches (BN005 early): pass sample=<one batch of training inputs> to measure it")
+            return []
+        after = self._sample_statistics(training=bool(moved))  # nothing updated: the step runs inference
+        if after is None:
+            return []
+        objects = dict(batch_norm_layers(self.model))
+        eps = {name: float(getattr(obj, "epsilon", 1e-3)) for name, obj in objects.items()}
+        ids = {name: id(obj) for name, obj in objects.items()}
+        updated = {id(layer) for layer in moved}
+        kept = [(layer, eps.get(layer.name, 1e-3)) for layer in self.layers if id(layer) not in updated]
+        verdict.notes.extend(gap.inference_notes(kept, now, after.inference, ids))
+        pairs = [(layer, eps.get(layer.name, 1e-3)) for layer in moved]
+        return gap.judge_gap(pairs, self.start, now, steps, self.sample_before.training, after.training, ids,
+                             self.where).findings
+
     def _built(self) -> bool:
         return bool(getattr(self.model, "built", True)) and bool(getattr(self.model, "weights", ()))
 

@@ -65,6 +65,31 @@ model.evaluate(x_val, y_val, callbacks=[bncheck.runtime.BatchNormMonitor()])
 """
 
 
+class StatsNeverUpdatedAtRuntime(RuntimeRule):
+    code = "BN005"
+    how = ("BN005 early (Keras monitors given sample=, a batch of training inputs): after N steps the moving "
+           "statistics, debiased for warm-up ((moving - m**n * start) / (1 - m**n), for any count of updates from "
+           "N/2 on), are more than one channel standard deviation (mean) or a factor 4 (variance) away from "
+           "every statistic the sample's batches had while the model trained, on the median channel: something "
+           "other than the training batches updates them, so inference normalises with the wrong statistics")
+    bad = """
+monitor = bncheck.runtime.watch(model, sample=next(iter(labelled))[0])
+for (x, y), u in zip(labelled, unlabelled_raw):                  # u skipped the /255 of the pipeline
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True)) + entropy(model(u, training=True))
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    monitor.step()
+"""
+    good = """
+monitor = bncheck.runtime.watch(model, sample=next(iter(labelled))[0])
+for (x, y), u in zip(labelled, unlabelled_raw):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True)) + entropy(model(u / 255.0, training=True))
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    monitor.step()
+"""
+
+
 class MomentumOutOfRangeAtRuntime(RuntimeRule):
     code = "BN007"
     how = ("the momentum the graph's update ops apply (TF1) or the configured one (Keras), checked before step "
@@ -106,6 +131,7 @@ RUNTIME_RULES: tuple[type[RuntimeRule], ...] = (
     UpdateNotRunAtRuntime,
     BatchStatsAtInferenceAtRuntime,
     InferenceUpdatesStatsAtRuntime,
+    StatsNeverUpdatedAtRuntime,
     MomentumOutOfRangeAtRuntime,
     BnFrozenInTrainStepAtRuntime,
 )

@@ -13,6 +13,9 @@ from bncheck.runtime import judge
 from bncheck.runtime.core import Outcome, check_options
 from bncheck.runtime.judge import Snapshot, WatchedLayer, Where
 
+_GAP_NOTE = ("the moving statistics were not compared with the statistics of the training batches (BN005 early is "
+             "measured by the Keras monitors only): fetching a TF1 graph's batch statistics changes how TensorFlow "
+             "optimises the step")
 _MEASURE_AT = 2  # the step whose batch statistics measure the momentum applied (step 1 is read before)
 
 
@@ -236,6 +239,8 @@ class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
             trained = any(not judge.same(self._start.get(k), now.get(k)) for k in self._indicators)
             verdict = judge.judge_training(self._layers, self._start, now, self._step, self._where, trained,
                                            self._train_ops)
+            if judge.updated(self._layers, self._start, now):
+                verdict.notes.append(_GAP_NOTE)
         else:
             verdict = judge.judge_evaluation(self._layers, self._start, now, self._where, keras=False)
         self._outcome.replace_notes(*judge.UNTRAINED_NOTE, by=None)  # answered by this judgement

@@ -17,8 +17,8 @@ class Monitor:
     Python function that runs one step), wrap evaluation in :meth:`evaluating`, and read
     :attr:`report`. ``stopped`` turns True with ``on_finding="stop"`` once something is found."""
 
-    def __init__(self, model: Any, steps: int, on_finding: str, show: bool) -> None:
-        self._watch = KerasWatch(model, steps, on_finding, show, stop=lambda: None)
+    def __init__(self, model: Any, steps: int, on_finding: str, show: bool, sample: Any = None) -> None:
+        self._watch = KerasWatch(model, steps, on_finding, show, stop=lambda: None, sample=sample)
         self._watch.begin()
 
     @property
@@ -62,8 +62,10 @@ class Monitor:
         return stepped  # type: ignore[return-value]
 
 
-def watch(model: Any, steps: int = 20, on_finding: str = "warn", show: bool = True) -> Monitor:
+def watch(model: Any, steps: int = 20, on_finding: str = "warn", show: bool = True, sample: Any = None) -> Monitor:
     """Watch a Keras 3 / tf-keras model trained by your own loop: ``monitor = watch(model)``, then
     ``monitor.step()`` after each step. Checks the model statically now (build it first), then
-    judges its batch-norm layers after ``steps`` steps, like :class:`BatchNormMonitor`."""
-    return Monitor(model, steps, on_finding, show)
+    judges its batch-norm layers after ``steps`` steps, like :class:`BatchNormMonitor`.
+    ``sample``: one batch of training inputs (preprocessed as the train step feeds them), to compare
+    the moving statistics with the statistics of the batches each layer normalises (BN005)."""
+    return Monitor(model, steps, on_finding, show, sample)
