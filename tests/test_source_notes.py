@@ -223,7 +223,10 @@ TF1_HEAD = ('import tensorflow.compat.v1 as tf\n'
 TF1_TRAIN = 'train_op = tf.train.AdamOptimizer().minimize(loss)\n'
 
 
-def test_the_walk_budget_is_a_note_not_a_silent_no(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_walk_budget_is_a_note_not_a_silent_no(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source import walker
+
+    monkeypatch.setattr(walker, "MAX_STEPS", 20_000)  # the real limit is larger: a smaller one keeps this test quick
     path, under = _check(tmp_path, TF1_HEAD + "a = 0\n" * 19_990 + TF1_TRAIN)
     assert [(f.code, f.loc.line, f.layer) for f in under.findings] == [("BN001", 19_995, "bn")]
     assert under.notes == []

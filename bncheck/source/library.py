@@ -234,7 +234,7 @@ class LibraryCalls:
         fixed = base.fixed_training
         if isinstance(training, Const) and training.value is True and training_loc is not None:
             fixed = fixed + ((layer, training_loc),)
-        return TensorVal(LayerObj("bn", api, layer, loc), tuple(dict.fromkeys(base.bn_layers + (layer,))), fixed)
+        return TensorVal(LayerObj("bn", api, layer, loc), base.bn_layers + (layer,), fixed)
 
     def _unknown_arg_scope(self) -> bool:
         return any(not ops for a in self.arg_scopes for ops, _ in a.entries)
@@ -324,7 +324,7 @@ class LibraryCalls:
             fixed = base.fixed_training
             if isinstance(training, Const) and training.value is True and training_loc is not None:
                 fixed = fixed + ((name, training_loc),)
-            return TensorVal(callee, tuple(dict.fromkeys(base.bn_layers + (name,))), fixed)
+            return TensorVal(callee, base.bn_layers + (name,), fixed)
         # a model
         if callee.bn_layers:
             self.record_keras_call(node, frame, loc, callee.bn_layers, training, training_loc)
@@ -337,7 +337,7 @@ class LibraryCalls:
         fixed = base.fixed_training
         if callee.bn_layers and isinstance(training, Const) and training.value is True and training_loc is not None:
             fixed = fixed + tuple((b, training_loc) for b in callee.bn_layers)
-        return TensorVal(None, tuple(dict.fromkeys(base.bn_layers + callee.bn_layers)), fixed)
+        return TensorVal(None, base.bn_layers + tuple(callee.bn_layers), fixed)
 
     def record_keras_call(self, node: ast.Call, frame: Frame, loc: Loc, bn_layers: tuple[str, ...],
                           training: Optional[Value], training_loc: Optional[Loc], known: bool = True) -> None:

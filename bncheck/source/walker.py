@@ -23,9 +23,9 @@ from bncheck.source.project import Project, decorated_tf_function, is_keras_clas
 from bncheck.source.values import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, merge_tensors
 
 MAX_DEPTH = 12
-MAX_STEPS = 20_000  # statements walked in one run
+MAX_STEPS = 200_000  # statements walked in one run (cost is linear in them)
 MAX_INLINE_SAME = 32  # times one function is walked in one run (a loop of 16 layers needs 16)
-MAX_PROGRAM_STEPS = 500_000  # statements walked for one program (files that import each other)
+MAX_PROGRAM_STEPS = 1_000_000  # statements walked for one program (files that import each other)
 
 
 class Budget(Exception):

@@ -70,6 +70,14 @@ class RuleContext:
     texts: dict[str, str]  # path -> source text
     frozen_layers: bool  # some `trainable = False` in the scanned files
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path:line, what could not be judged)
+    memo: dict[object, Any] = field(default_factory=dict, repr=False)  # per-check caches (one file split once)
+
+    def lines(self, path: str) -> list[str]:
+        """The file's lines, split once per check (a split per finding is quadratic in the file)."""
+        lines = self.memo.get(("lines", path))
+        if lines is None:
+            lines = self.memo[("lines", path)] = self.texts.get(path, "").splitlines()
+        return lines  # type: ignore[no-any-return]
 
     def note(self, loc: Loc, message: str) -> None:
         item = (f"{loc.path}:{loc.line}", message)
@@ -78,12 +86,12 @@ class RuleContext:
 
 
 def line_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = ctx.lines(loc.path)
     return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
 
 
 def span_text(ctx: RuleContext, loc: Loc) -> str:
-    lines = ctx.texts.get(loc.path, "").splitlines()
+    lines = ctx.lines(loc.path)
     if not (0 < loc.line <= loc.end_line <= len(lines)):
         return ""
     if loc.line == loc.end_line:
