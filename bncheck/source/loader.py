@@ -210,7 +210,10 @@ def _collect(module: ModuleInfo) -> None:
     """Top-level functions, classes, imports and constant/alias assignments (the module's globals)."""
     g = module.globals
     for stmt in module.tree.body:
-        _collect_stmt(module, stmt, g)
+        try:
+            _collect_stmt(module, stmt, g)
+        except RecursionError:  # a name nested too deeply to resolve stays unbound (the walker notes it)
+            continue
 
 
 def _collect_stmt(module: ModuleInfo, stmt: ast.stmt, g: dict[str, Value]) -> None:

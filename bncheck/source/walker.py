@@ -229,6 +229,30 @@ class Walker(LibraryCalls):
                               "statements")
         self.here_stmt = stmt
         self.here_module = frame.module
+        try:
+            self._stmt(stmt, frame)
+        except RecursionError:
+            self._too_deep(stmt, frame)
+
+    def _too_deep(self, stmt: ast.stmt, frame: Frame) -> None:
+        """A statement nested too deeply for Python's stack is skipped alone: what it binds is unknown,
+        the statements after it are walked, and a note says so."""
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                if isinstance(target, ast.Name):
+                    frame.env[target.id] = UNKNOWN
+        loc = frame.module.loc(stmt)
+        lines = frame.module.lines[loc.line - 1:loc.end_line]
+        # a skipped train op or update-op read would make BN001's verdict for this walk a guess
+        judged = not any(word in line for line in lines for word in _BN001_WORDS)
+        if not judged:
+            self.run.incomplete = True
+        self.run.note(loc, "this statement is nested too deeply for Python's stack and is not analysed (what it "
+                           "assigns is unknown); the rest of the file is"
+                      + ("" if judged else f"; BN001 and the export checks of BN002 are not judged for "
+                                           f"{self.run.root}"))
+
+    def _stmt(self, stmt: ast.stmt, frame: Frame) -> None:
         if isinstance(stmt, ast.Assign):  # the commonest statements first
             value = self.expr(stmt.value, frame, stmt=stmt)
             for target in stmt.targets:
@@ -567,6 +591,9 @@ class Walker(LibraryCalls):
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
         return merge_tensors(tensors) if tensors else UNKNOWN
 
+
+_BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "control_dependencies", "updates",
+                "train_op", "export", "save")
 
 _MEMBERS: dict[tuple[str, str], Alias] = {}
 
