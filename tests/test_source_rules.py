@@ -14,6 +14,7 @@ SOURCE = FIXTURES / "source"
 EXPECTED = {
     "contrib_batch_norm_updates_collection.py": [("BN001", "contrib_batch_norm_updates_collection.py", 18, "mlp/bn1")],
     "custom_loop_gradient_tape.py": [("BN009", "custom_loop_gradient_tape.py", 18, "bn1")],
+    "deep_expression_momentum.py": [("BN007", "deep_expression_momentum.py", 6, "BatchNormalization@6")],
     "handwritten_batchnorm_layer.py": [
         ("BN001", "handwritten_batchnorm_layer.py", 38, "bn1"), ("BN001", "handwritten_batchnorm_layer.py", 38, "bn2"),
         ("BN007", "handwritten_batchnorm_layer.py", 11, "bn1"), ("BN007", "handwritten_batchnorm_layer.py", 11, "bn2")],
