@@ -13,15 +13,16 @@ import gc
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Container, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from bncheck import collector
 from bncheck.errors import InputError
-from bncheck.source import suppression
+from bncheck.source import apis, suppression
 from bncheck.source.apis import RELEVANT_WORDS
 from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_module, read_source
-from bncheck.source.model import Run
+from bncheck.source.model import Alias, Run
 from bncheck.source.rules import RuleContext, SourceFinding, SourceRule, selected
+from bncheck.source.callgraph import called_names
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
@@ -51,15 +52,15 @@ def relevant(text: str) -> bool:
 
 
 def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None) -> list[Run]:
-    """Walk every module body, then every function or method nothing in the scanned files calls.
+    """Walk every module body, then every function or method nothing in the program calls (decided
+    from the syntax trees: :mod:`bncheck.source.callgraph`). Every call into the program is followed
+    from there, whatever the callee's text mentions.
 
     One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
     run out is not walked, and a note says so."""
     project = Project(modules)
     runs: list[Run] = []
     walked: set[int] = set()
-    hot, project.cold = _interesting(modules)
-    called = _Called(modules)
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
 
     def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]
@@ -71,29 +72,75 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
 
     for module in modules:
         walk(Run(module.modname, module.path, graph_mode=module.graph_mode), lambda w, m=module: w.walk_module(m))
-    roots: list[FunctionInfo] = []
-    for module in modules:
-        roots += [f for f in module.functions.values() if id(f.node) in hot and not called(f.name)]
-        for cls in module.classes.values():
-            roots += [m for name, m in cls.methods.items()
-                      if name in ("call", "train_step") or (
-                          id(m.node) in hot and not name.startswith("__") and not called(name))]
+    defined = [f for m in modules for f in m.functions.values()]
+    defined += [f for m in modules for c in m.classes.values() for f in c.methods.values()]
+    called = called_names(modules, {f.name for f in defined})
+    entries = [f for f in defined if f.name in ("call", "train_step") and f.cls is not None
+               or not (f.name in called or f.name.startswith("__") and f.cls is not None)]
+    roots = _reaching_the_library(project, entries, defined)
     # under a budget, the roots most likely to hold a batch-norm mistake go first
     roots.sort(key=lambda f: not _mentions_batch_norm(f))
     for func in roots:
         if budget[0] < 0:
             if notes is not None:
-                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked and id(f.node) in hot]
+                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked]
                 names = ", ".join(f.qualname for f in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
                 notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]
                               f"source analysis stopped: a program (files that import each other) gets at most "
                               f"{MAX_PROGRAM_STEPS:,} statements, and {len(left)} functions were not walked "
                               f"({names}); nothing is reported about them"))
             return runs
-        if id(func.node) in walked or id(func.node) not in hot:
+        if id(func.node) in walked:
             continue
         walk(Run(func.qualname, func.module.path, graph_mode=func.module.graph_mode), lambda w, f=func: w.walk_root(f))
     return runs
+
+
+# names whose mention lets a walk with unknown arguments record something, besides the module's library
+# aliases: methods the walker reads on any receiver, the flags rules read, local imports
+_EVENT_WORDS = frozenset(apis.TRAIN_METHODS | apis.MODEL_EXPORT_METHODS | apis.SERVING_NAMES | set(RELEVANT_WORDS) | {
+    "add_meta_graph_and_variables", "assign", "assign_sub", "control_dependencies", "updates", "trainable_variables",
+    "trainable_weights", "training", "is_training", "import", "GradientTape", "signatures"})
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _reaching_the_library(project: Project, entries: list[FunctionInfo], defined: list[FunctionInfo]) -> list[FunctionInfo]:
+    """The entry points whose walk can record something: those that name a library alias of their
+    module (``tf``, ``slim``, ``layers``...), a method or flag the walker reads, or a function, class
+    or method of the program that can (to a fixpoint over the call graph). Only which uncalled
+    functions are walked on their own is chosen here; calls are always followed wherever they lead.
+    The identifiers a function names are read from its lines (comments included: a superset, so an
+    entry point is never dropped by it)."""
+    library: dict[int, frozenset[str]] = {}
+    for m in project.modules:
+        library[id(m)] = frozenset(n for n, v in m.globals.items() if isinstance(v, Alias)
+                                   and project.module(v.qual) is None)
+    words: dict[int, set[str]] = {}
+    users: dict[str, list[FunctionInfo]] = {}  # identifier -> functions that name it
+    hot: set[int] = set()
+    queue: list[str] = []
+    for f in defined:
+        node = f.node
+        text = "\n".join(f.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
+        own = words[id(f.node)] = set(_IDENTIFIER.findall(text))
+        if (f.cls is not None and f.name in ("call", "train_step")) or not own.isdisjoint(_EVENT_WORDS) \
+                or not own.isdisjoint(library[id(f.module)]) or f.name in project.serving.get(f.module, ()):
+            hot.add(id(f.node))
+            queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
+        else:
+            for w in own:
+                users.setdefault(w, []).append(f)
+    seen: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for f in users.get(name, ()):
+            if id(f.node) not in hot:
+                hot.add(id(f.node))
+                queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
+    return [f for f in entries if id(f.node) in hot]
 
 
 _BATCH_NORM_WORDS = ("batch_norm", "BatchNorm", "UPDATE_OPS", "update_ops", "GradientTape", "train_step")
@@ -105,69 +152,6 @@ def _mentions_batch_norm(func: FunctionInfo) -> bool:
     return any(word in text for word in _BATCH_NORM_WORDS)
 
 
-class _Called:
-    """Whether ``name(`` appears anywhere besides its own definition (a text count: a false "called"
-    only means the function is walked from its callers instead of as a root). Small programs count
-    substrings per name; large ones count every call-looking word once."""
-
-    def __init__(self, modules: list[ModuleInfo]) -> None:
-        self.modules = modules
-        self.counts: dict[str, int] | None = None
-        if len(modules) > 8:
-            self.counts = {}
-            for m in modules:
-                for name in _CALL.findall(m.text):
-                    self.counts[name] = self.counts.get(name, 0) + 1
-                for name in _DEF.findall(m.text):
-                    self.counts[name] = self.counts.get(name, 0) - 1
-
-    def __call__(self, name: str) -> bool:
-        if self.counts is not None:
-            return self.counts.get(name, 0) > 0
-        uses = sum(m.text.count(name + "(") for m in self.modules)
-        defs = sum(m.text.count(f"def {name}(") + m.text.count(f"class {name}(") for m in self.modules)
-        return uses > defs
-
-
-_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\(")
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z_0-9]*)[ \t]*\(", re.M)
-_WORD = re.compile(r"[A-Za-z_]\w*")
-
-
-def _interesting(modules: list[ModuleInfo]) -> tuple[set[int], set[int]]:
-    """(hot, cold) function nodes. Hot: its walk can produce an event, because its text mentions a word
-    the rules read or the name of another hot function or class (to a fixpoint, through an index of
-    the words each function mentions). Cold: the other top-level functions and methods, which the
-    walker does not step into."""
-    funcs = []
-    for m in modules:
-        for f in list(m.functions.values()) + [meth for c in m.classes.values() for meth in c.methods.values()]:
-            node = f.node
-            text = "\n".join(m.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
-            funcs.append((f, f.cls.name if f.cls else f.name, text))
-    hot: set[int] = set()
-    queue: list[str] = []
-    for f, owner, text in funcs:
-        if relevant(text):
-            hot.add(id(f.node))
-            queue += [f.name, owner]
-    index: dict[str, list[tuple[FunctionInfo, str]]] = {}
-    for f, owner, text in funcs:
-        if id(f.node) not in hot:
-            for word in set(_WORD.findall(text)):
-                index.setdefault(word, []).append((f, owner))
-    seen: set[str] = set()
-    while queue:
-        name = queue.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for f, owner in index.get(name, ()):
-            if id(f.node) not in hot:
-                hot.add(id(f.node))
-                queue += [f.name, owner]
-    cold = {id(f.node) for f, _, _ in funcs} - hot
-    return hot, cold
 
 
 def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None = None,
@@ -182,16 +166,9 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
     result = SourceResult()
     modules: list[ModuleInfo] = []
     texts = dict(files)
-    # names the other files use keep a helper alive when its own file is pruned (one file: nothing extra)
-    words = {p: set(_WORD.findall(t)) for p, t in files} if len(files) > 1 else {}
-    files_using: dict[str, int] = {}
-    for used in words.values():
-        for w in used:
-            files_using[w] = files_using.get(w, 0) + 1
     for path, text in files:
         try:
-            extra: Container[str] = _OthersUse(files_using, words[path]) if words else frozenset()
-            modules.append(parse_module(path, text, module_name(path, root), extra))
+            modules.append(parse_module(path, text, module_name(path, root)))
             result.checked.append(path)
         except InputError as exc:
             result.errors.append(exc)
@@ -251,17 +228,6 @@ def _rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> list[SourceRule]
 
 
 _EMPTY_TREE = ast.Module(body=[], type_ignores=[])
-
-
-class _OthersUse:
-    """``name in others``: some other file of the program mentions ``name`` (without building the set)."""
-
-    def __init__(self, files_using: dict[str, int], own: set[str]) -> None:
-        self.files_using = files_using
-        self.own = own
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.files_using.get(name, 0) > (name in self.own)
 
 
 def _named_over_placeholders(found: list[SourceFinding]) -> list[SourceFinding]:

@@ -135,10 +135,6 @@ class Walker(LibraryCalls):
                           f"{func.qualname} is not followed from here: calls nested deeper than {MAX_DEPTH} are "
                           "not walked, and what it returns is unknown")
             return UNKNOWN
-        if key in self.project.cold and not as_root and func.name not in ("__init__", "build"):
-            # __init__ / build fill in a model's attributes: walked even when nothing else happens there
-            tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, TensorVal)]
-            return merge_tensors(tensors) if tensors else UNKNOWN
         self.inlined[key] = self.inlined.get(key, 0) + 1
         if self.inlined[key] > MAX_INLINE_SAME:
             if self.inlined[key] == MAX_INLINE_SAME + 1:  # one note per function and walk
