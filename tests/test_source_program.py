@@ -73,3 +73,63 @@ def test_a_too_deep_expression_in_a_train_function_keeps_bn001(tmp_path) -> None
     assert result.notes == [(f"{path}:5", "this statement is nested too deeply for Python's stack and is not "
                                           "analysed (what it assigns is unknown); the rest of the file is; BN001 "
                                           "and the export checks of BN002 are not judged for main")]
+
+
+def _paths(name: str, only: tuple[str, ...] = ()) -> list[str]:
+    path = FIXTURES / name
+    if path.is_dir():
+        return sorted(str(p) for p in path.glob("*.py") if not only or p.name in only)
+    return [str(path)]
+
+
+def _exact(name: str, only: tuple[str, ...] = ()) -> list[tuple[str, str, int, str]]:
+    result = check_files(_paths(name, only), jobs=1)
+    assert result.errors == []
+    assert result.notes == []
+    return sorted((f.code, str(pathlib.Path(f.loc.path).relative_to(FIXTURES)), f.loc.line, f.layer)
+                  for f in result.findings)
+
+
+# (fixture, files given (all when empty), exact findings); each has a `_fixed` twin that is clean
+TWINS = {
+    # item 1: a chain through a file that names no rule word (nets.py) reaches the batch norm
+    "call_chain_across_files": ((), [("BN001", "call_chain_across_files/train.py", 11, "block_bn")]),
+    "call_chain_across_files given train.py": (("train.py",), [("BN001", "call_chain_across_files/train.py", 11,
+                                                                "block_bn")]),
+    # item 1: a slim.conv2d helper called inside the caller's arg_scope(normalizer_fn=slim.batch_norm)
+    "slim_helper_in_arg_scope.py": ((), [("BN001", "slim_helper_in_arg_scope.py", 19, "Conv/BatchNorm")]),
+    # item 2: `from ops import *`
+    "star_import_helpers": ((), [("BN001", "star_import_helpers/train.py", 16, "d_bn")]),
+    # item 3: a nested function using `self`, run through tf.map_fn; the contrib layers.python import
+    "nested_function_self_map_fn.py": ((), [("BN001", "nested_function_self_map_fn.py", 16, "task_bn")]),
+    "contrib_layers_python_alias.py": ((), [("BN001", "contrib_layers_python_alias.py", 10, "pose_bn")]),
+    # item 9: a commented-out call does not make `train` called
+    "commented_out_call_entry_point.py": ((), [("BN001", "commented_out_call_entry_point.py", 12, "bn")]),
+    # item 13: only train.py given; the mistakes are in the unchanged ops.py, reported at train.py's calls
+    "unchanged_helper_module given train.py": (("train.py",), [
+        ("BN001", "unchanged_helper_module/train.py", 12, "block1/bn"),
+        ("BN010", "unchanged_helper_module/train.py", 10, "block1/bn")]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TWINS))
+def test_the_mistake_is_found_at_its_line(case: str) -> None:
+    only, expected = TWINS[case]
+    assert _exact(case.split()[0], only) == expected
+
+
+@pytest.mark.parametrize("case", sorted(TWINS))
+def test_the_fixed_twin_is_clean(case: str) -> None:
+    only, _ = TWINS[case]
+    name = case.split()[0]
+    twin = name.replace(".py", "_fixed.py") if name.endswith(".py") else name + "_fixed"
+    assert _exact(twin, only) == []
+
+
+def test_a_finding_through_a_followed_module_names_the_code_and_edits_only_given_files() -> None:
+    result = check_files(_paths("unchanged_helper_module", ("train.py",)), jobs=1)
+    ops = str(FIXTURES / "unchanged_helper_module" / "ops.py")
+    facts = {f.code: dict(f.facts)["in imported code"] for f in result.findings}
+    assert facts == {"BN001": f"{ops}:12", "BN010": f"{ops}:7"}
+    assert [f.edits for f in result.findings] == [(), ()]  # bncheck never writes a file it was not given
+    assert result.checked == [str(FIXTURES / "unchanged_helper_module" / "train.py")]

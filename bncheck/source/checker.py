@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import dataclasses
 import functools
 import gc
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from bncheck import collector
 from bncheck.errors import InputError
 from bncheck.source import apis, suppression
 from bncheck.source.apis import RELEVANT_WORDS
 from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_module, read_source
-from bncheck.source.model import Alias, Run
+from bncheck.source.model import Alias, Loc, Run
 from bncheck.source.rules import RuleContext, SourceFinding, SourceRule, selected
 from bncheck.source.callgraph import called_names
+from bncheck.source.following import follow_imports
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
@@ -51,14 +53,15 @@ def relevant(text: str) -> bool:
     return False
 
 
-def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None) -> list[Run]:
+def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None,
+            followed: frozenset[str] = frozenset()) -> list[Run]:
     """Walk every module body, then every function or method nothing in the program calls (decided
     from the syntax trees: :mod:`bncheck.source.callgraph`). Every call into the program is followed
     from there, whatever the callee's text mentions.
 
     One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
     run out is not walked, and a note says so."""
-    project = Project(modules)
+    project = Project(modules, followed)
     runs: list[Run] = []
     walked: set[int] = set()
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
@@ -115,14 +118,13 @@ def _reaching_the_library(project: Project, entries: list[FunctionInfo], defined
     for m in project.modules:
         library[id(m)] = frozenset(n for n, v in m.globals.items() if isinstance(v, Alias)
                                    and project.module(v.qual) is None)
-    words: dict[int, set[str]] = {}
     users: dict[str, list[FunctionInfo]] = {}  # identifier -> functions that name it
     hot: set[int] = set()
     queue: list[str] = []
     for f in defined:
         node = f.node
         text = "\n".join(f.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
-        own = words[id(f.node)] = set(_IDENTIFIER.findall(text))
+        own = set(_IDENTIFIER.findall(text))
         if (f.cls is not None and f.name in ("call", "train_step")) or not own.isdisjoint(_EVENT_WORDS) \
                 or not own.isdisjoint(library[id(f.module)]) or f.name in project.serving.get(f.module, ()):
             hot.add(id(f.node))
@@ -155,39 +157,52 @@ def _mentions_batch_norm(func: FunctionInfo) -> bool:
 
 
 def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None = None,
-                ignore: Sequence[str] | None = None) -> SourceResult:
-    """Check ``(path, text)`` files that may call each other as one program."""
+                ignore: Sequence[str] | None = None, followed: Iterable[str] = ()) -> SourceResult:
+    """Check ``(path, text)`` files that may call each other as one program. ``followed``: paths among
+    them that were not given, only read to follow imports (:mod:`bncheck.source.following`)."""
     with collector.paused():  # syntax trees and walk records: many small objects without cycles
-        return _check_group(files, root, select, ignore)
+        return _check_group(files, root, select, ignore, frozenset(followed))
 
 
 def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None,
-                 ignore: Sequence[str] | None) -> SourceResult:
+                 ignore: Sequence[str] | None, followed: frozenset[str] = frozenset()) -> SourceResult:
     result = SourceResult()
     modules: list[ModuleInfo] = []
     texts = dict(files)
+    given = {p: t for p, t in files if p not in followed}
     for path, text in files:
         try:
             modules.append(parse_module(path, text, module_name(path, root)))
-            result.checked.append(path)
+            if path in given:
+                result.checked.append(path)
         except InputError as exc:
-            result.errors.append(exc)
+            if path in given:
+                result.errors.append(exc)
+            else:
+                result.notes.append((path, f"imported module not followed: {exc.reason}"))
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(path, f"too deeply nested to analyse ({type(exc).__name__})"))
     rules = _rules(tuple(select or ()), tuple(ignore or ()))
     if not rules:
         return result
     try:
-        runs = analyse(modules, result.notes) if modules else []
+        runs = analyse(modules, result.notes, followed) if modules else []
     except Exception as exc:  # a walker bug must not hide the other inputs
         for m in modules:
-            result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
+            if m.path in given:
+                result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
         return result
+    origins: dict[tuple[str, int], Loc] = {}
+    for run in runs:
+        for key, site in run.origins.items():
+            origins.setdefault(key, site)
     for run in runs:
         for loc, message in run.notes:
-            item = (f"{loc.path}:{loc.line}", message)
-            if loc.path in texts and item not in result.notes:
-                result.notes.append(item)
+            site = loc if loc.path in given else origins.get((loc.path, loc.line))
+            if site is not None:
+                item = (f"{site.path}:{site.line}", message)
+                if item not in result.notes:
+                    result.notes.append(item)
     context = RuleContext(texts, frozen_layers=any("trainable = False" in t or "trainable=False" in t
                                                    for t in texts.values()))
     seen: set[tuple[str, str, int, int, str]] = set()
@@ -195,7 +210,8 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
     for rule in rules:
         try:
             for f in rule.check(runs, context):
-                if f.key not in seen and f.loc.path in texts:
+                f = _at_a_given_file(f, given, origins)
+                if f is not None and f.key not in seen:
                     seen.add(f.key)
                     found.append(f)
         except Exception as exc:  # a rule bug: report it, keep the other rules
@@ -209,16 +225,39 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
         m.tree = _EMPTY_TREE  # whatever still refers to the module (a value in a cycle) keeps no tree
     found = _named_over_placeholders(found)
     active = {r.code for r in rules}
-    tables = {p: suppression.parse(t) for p, t in texts.items()}
+    tables = {p: suppression.parse(t) for p, t in given.items()}
     for f in found:
         if not suppression.suppressed(tables[f.loc.path], f.loc.line, f.code):
             result.findings.append(f)
     for path, table in tables.items():
         for line, message in suppression.unused(table, active):
             result.notes.append((f"{path}:{line}", message))
-    result.notes += context.notes
+    for where, message in context.notes:
+        path, _, line = where.rpartition(":")
+        site = None if path in given or not line.isdigit() else origins.get((path, int(line)))
+        if path in given or site is not None:
+            item = (where if site is None else f"{site.path}:{site.line}", message)
+            if item not in result.notes:
+                result.notes.append(item)
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
+
+
+def _at_a_given_file(f: SourceFinding, given: dict[str, str],
+                     origins: dict[tuple[str, int], Loc]) -> Optional[SourceFinding]:
+    """A finding located in a module that was only followed (not given) is reported at the given
+    file's call that reached that code, naming where the code is; its edits are dropped (bncheck
+    never writes a file it was not given). Without such a call (a root of the followed module
+    itself) it is not reported, as linters report only the files they are given."""
+    if f.loc.path in given:
+        if all(e.loc.path in given for e in f.edits):
+            return f
+        return dataclasses.replace(f, edits=tuple(e for e in f.edits if e.loc.path in given))
+    site = origins.get((f.loc.path, f.loc.line))
+    if site is None:
+        return None
+    return dataclasses.replace(f, loc=site, edits=(),
+                               facts=f.facts + (("in imported code", f"{f.loc.path}:{f.loc.line}"),))
 
 
 @functools.lru_cache(maxsize=64)
@@ -294,41 +333,49 @@ def _common_root(paths: Sequence[str]) -> str:
     return os.path.commonpath(dirs) if dirs else ""
 
 
-def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[str]]) -> SourceResult:
-    groups, root, select, ignore = args
+def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[str], frozenset[str]]) -> SourceResult:
+    groups, root, select, ignore, followed = args
     out = SourceResult()
     with collector.paused():  # for the whole batch: collections between groups rescan what is kept
         for g in groups:
-            out.extend(_check_group(g, root, select, ignore))
+            out.extend(_check_group(g, root, select, ignore, followed))
     return out
 
 
 def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
-                jobs: int | None = None, root: str | None = None) -> SourceResult:
+                jobs: int | None = None, root: str | None = None, follow: bool = True) -> SourceResult:
     """Check ``.py`` files; groups of files that import each other are checked in parallel.
 
-    Files that mention nothing the rules read are counted as checked without being parsed."""
+    Imports of the given files are followed to the project's other modules on disk
+    (:mod:`bncheck.source.following`; ``follow=False``: only the given files), read-only: findings
+    are reported in the given files. A group of files that import each other none of which mentions a
+    word the rules read is counted as checked without being parsed: no call chain can leave a group."""
     paths = list(dict.fromkeys(paths))
     result = SourceResult()
     if not paths:
         return result
-    root = root if root is not None else _common_root(paths)
     files: list[tuple[str, str]] = []
     for path in paths:
         try:
-            text = read_source(path)
+            files.append((path, read_source(path)))
         except InputError as exc:
             result.errors.append(exc)
-            continue
-        if relevant(text):
-            files.append((path, text))
+    extra: list[tuple[str, str]] = []
+    if follow and files:
+        extra, notes = follow_imports(files)
+        result.notes += notes
+    followed = frozenset(p for p, _ in extra)
+    root = root if root is not None else _common_root(paths + list(followed))
+    groups = []
+    for group in groups_of(files + extra, root):
+        if any(relevant(t) for _, t in group):
+            groups.append(group)
         else:
-            result.checked.append(path)
-    groups = groups_of(files, root)
+            result.checked += [p for p, _ in group if p not in followed]
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     sel, ign = list(select or ()), list(ignore or ())
-    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or len(groups) < 2:
-        result.extend(_check_batch((groups, root, sel, ign)))
+    if jobs <= 1 or sum(len(g) for g in groups) < PARALLEL_MIN_FILES or len(groups) < 2:
+        result.extend(_check_batch((groups, root, sel, ign, followed)))
     else:
         groups.sort(key=lambda g: -sum(len(t) for _, t in g))
         batches: list[list[list[tuple[str, str]]]] = [[] for _ in range(jobs * 4)]
@@ -337,10 +384,10 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
         gc.freeze()  # forked workers: the collector leaves the parent's objects (and their pages) alone
         try:
             with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-                for part in pool.map(_check_batch, [(b, root, sel, ign) for b in batches if b]):
+                for part in pool.map(_check_batch, [(b, root, sel, ign, followed) for b in batches if b]):
                     result.extend(part)
         except (OSError, concurrent.futures.process.BrokenProcessPool):
-            result.extend(_check_batch((groups, root, sel, ign)))
+            result.extend(_check_batch((groups, root, sel, ign, followed)))
         finally:
             gc.unfreeze()
     order = {p: i for i, p in enumerate(paths)}

@@ -372,6 +372,8 @@ class Run:
     flag_uses: list[FlagUse] = field(default_factory=list)
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
+    # (path, line) in a followed module (not given) -> the given file's call that reached that line
+    origins: dict[tuple[str, int], Loc] = field(default_factory=dict)
     _order: int = 0
 
     def next_order(self) -> int:

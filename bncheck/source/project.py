@@ -17,8 +17,9 @@ LIBRARY_ROOTS = frozenset({"tensorflow", "keras", "tf_keras", "tf_slim", "numpy"
 class Project:
     """All scanned modules, and how an import names one of them."""
 
-    def __init__(self, modules: Iterable[ModuleInfo]) -> None:
+    def __init__(self, modules: Iterable[ModuleInfo], followed: frozenset[str] = frozenset()) -> None:
         self.modules = list(modules)
+        self.followed = followed  # paths of modules read only to follow imports (not given)
         self._by_name: dict[str, Optional[ModuleInfo]] = {}
         for m in self.modules:
             parts = m.modname.split(".")

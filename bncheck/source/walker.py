@@ -73,7 +73,10 @@ class Walker(LibraryCalls):
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
+        # id(FunctionInfo) of a nested def or lambda -> (it, its defining frame); see closure_of
+        self.closures: dict[int, tuple[FunctionInfo, Frame]] = {}
         self.tape_frames: list[tuple[FrameInfo, FrameInfo]] = []  # (frame of a tape block, its function's)
+        self.given_site: Optional[Loc] = None  # the given file's call that led into a followed module
         self.here_stmt: Optional[ast.stmt] = None  # the statement being walked (for notes)
         self.here_module: Optional[ModuleInfo] = None
 
@@ -183,7 +186,11 @@ class Walker(LibraryCalls):
             env[params.kwarg.arg] = UNKNOWN
         frame = Frame(func.module, env, closure, info, func)
         self.stack.append(key)
-        saved_tape, saved_here = self.tape, (self.here_stmt, self.here_module)
+        saved_tape, saved_here, saved_site = self.tape, (self.here_stmt, self.here_module), self.given_site
+        followed = self.project.followed
+        if followed and saved_site is None and func.module.path in followed and (
+                self.here_module is not None and self.here_module.path not in followed):
+            self.given_site = self.here  # a given file's call into a module that was only followed
         try:
             if isinstance(node, ast.Lambda):
                 return self.expr(node.body, frame)
@@ -192,6 +199,7 @@ class Walker(LibraryCalls):
             self.stack.pop()
             self.tape = saved_tape
             self.here_stmt, self.here_module = saved_here
+            self.given_site = saved_site
         returns = frame.returns
         if len(returns) == 1:
             return returns[0]
@@ -225,10 +233,21 @@ class Walker(LibraryCalls):
                               "statements")
         self.here_stmt = stmt
         self.here_module = frame.module
+        if self.given_site is not None:
+            self._origin(stmt, frame)
         try:
             self._stmt(stmt, frame)
         except RecursionError:
             self._too_deep(stmt, frame)
+
+    def _origin(self, stmt: ast.stmt, frame: Frame) -> None:
+        """Lines of a followed module's statement map to the given file's call that reached them."""
+        if frame.module.path not in self.project.followed or self.given_site is None:
+            return
+        body = getattr(stmt, "body", None)
+        last = body[0].lineno - 1 if isinstance(body, list) and body else (stmt.end_lineno or stmt.lineno)
+        for line in range(stmt.lineno, max(last, stmt.lineno) + 1):
+            self.run.origins.setdefault((frame.module.path, line), self.given_site)
 
     def _too_deep(self, stmt: ast.stmt, frame: Frame) -> None:
         """A statement nested too deeply for Python's stack is skipped alone: what it binds is unknown,
@@ -287,6 +306,7 @@ class Walker(LibraryCalls):
                 return  # module-level: collected by the loader, walked when called or as a root
             info = FunctionInfo(stmt.name, stmt, frame.module)
             frame.env[stmt.name] = FuncRef(info)
+            self.closures[id(info)] = (info, frame)  # a nested function sees its definer's names (`self`...)
             self.pending.append((info, frame))
         elif isinstance(stmt, ast.ClassDef):
             return
@@ -447,7 +467,9 @@ class Walker(LibraryCalls):
             self.expr(node.orelse, frame)
             return UNKNOWN
         if isinstance(node, ast.Lambda):
-            return FuncRef(FunctionInfo("<lambda>", node, frame.module))
+            info = FunctionInfo("<lambda>", node, frame.module)
+            self.closures[id(info)] = (info, frame)
+            return FuncRef(info)
         if isinstance(node, ast.Starred):
             return self.expr(node.value, frame)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
@@ -554,10 +576,13 @@ class Walker(LibraryCalls):
                 if not apis.handled(canon):  # most library calls (tf.nn.relu): only tensors flow through
                     tensors = [a for a in args if isinstance(a, TensorVal)]
                     tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
+                    tensors += self.call_passed_functions(args, kwargs, tensors, frame)
                     return merge_tensors(tensors) if tensors else UNKNOWN
                 return self.library_call(canon, node, frame, args, kwargs, frame.module.loc(node), stmt)
         if isinstance(callee, FuncRef):
-            closure = frame if callee.func.module is frame.module and callee.func.name == "<lambda>" else None
+            closure = self.closure_of(callee.func)
+            if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
+                closure = frame
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
         if isinstance(callee, Bound):
             return self.call_function(callee.func, args, kwargs, frame, self_obj=callee.obj)
@@ -585,7 +610,32 @@ class Walker(LibraryCalls):
         if callee is UNKNOWN:
             self.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
+        if callee is UNKNOWN:
+            tensors += self.call_passed_functions(args, kwargs, tensors, frame)
         return merge_tensors(tensors) if tensors else UNKNOWN
+
+    def closure_of(self, func: FunctionInfo) -> Optional[Frame]:
+        entry = self.closures.get(id(func))
+        return entry[1] if entry is not None and entry[0] is func else None
+
+    def call_passed_functions(self, args: list[Value], kwargs: dict[str, Value], tensors: list[TensorVal],
+                              frame: Frame) -> list[TensorVal]:
+        """Functions of the program handed to a call bncheck does not model (``tf.map_fn(task, x)``,
+        ``tf.while_loop``, ``strategy.run(step)``) are walked there, under the graph contexts of the
+        call, with its tensors as their argument; the tensors they return flow out."""
+        out: list[TensorVal] = []
+        for value in list(args) + list(kwargs.values()):
+            if not isinstance(value, (FuncRef, Bound)):
+                continue
+            passed = [merge_tensors(tensors)] if tensors else []
+            if isinstance(value, Bound):
+                result = self.call_function(value.func, passed, {}, frame, self_obj=value.obj)
+            else:
+                closure = self.closure_of(value.func)
+                result = self.call_function(value.func, passed, {}, frame, closure=closure)
+            if isinstance(result, TensorVal):
+                out.append(result)
+        return out
 
 
 _BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "control_dependencies", "updates",
