@@ -133,3 +133,107 @@ def test_a_finding_through_a_followed_module_names_the_code_and_edits_only_given
     assert facts == {"BN001": f"{ops}:12", "BN010": f"{ops}:7"}
     assert [f.edits for f in result.findings] == [(), ()]  # bncheck never writes a file it was not given
     assert result.checked == [str(FIXTURES / "unchanged_helper_module" / "train.py")]
+
+
+TRAIN_WITH_OPS = ("import tensorflow.compat.v1 as tf\n"
+                  "import ops\n"
+                  "x = tf.placeholder(tf.float32, [None, 4])\n"
+                  "train_op = ops.train(x)\n")
+OPS = ("import tensorflow.compat.v1 as tf\n"
+       "def train(x):\n"
+       "    h = tf.layers.batch_normalization(x, training=True, name='bn')\n"
+       "    return tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))\n")
+NOT_FOLLOWED = "import ops not followed to {}: {}; what it defines is unknown to bncheck"
+
+
+def _project(tmp_path, ops: str | None = OPS) -> tuple[pathlib.Path, pathlib.Path]:  # type: ignore[no-untyped-def]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text(TRAIN_WITH_OPS)
+    if ops is not None:
+        (project / "ops.py").write_text(ops)
+    return project / "train.py", project / "ops.py"
+
+
+def test_an_unchanged_sibling_module_is_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    train, ops = _project(tmp_path)
+    result = check_files([str(train)], jobs=1)
+    assert [(f.code, f.loc.path, f.loc.line, dict(f.facts)["in imported code"]) for f in result.findings] == [
+        ("BN001", str(train), 4, f"{ops}:4")]
+    assert result.notes == [] and result.checked == [str(train)]
+    # without following, only train.py is read: the helper is unknown
+    assert check_files([str(train)], jobs=1, follow=False).findings == []
+
+
+def test_a_symlink_out_of_the_project_is_not_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path / "outside.py"
+    outside.write_text(OPS)
+    train, ops = _project(tmp_path, None)
+    ops.symlink_to(outside)
+    result = check_files([str(train)], jobs=1)
+    assert result.findings == []
+    assert result.notes == [(f"{train}:2", NOT_FOLLOWED.format(ops, "it is a symlink that leads out of the project"))]
+
+
+def test_a_symlink_into_a_hidden_or_installed_folder_is_not_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    train, ops = _project(tmp_path, None)
+    installed = train.parent / ".venv" / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    (installed / "ops.py").write_text(OPS)
+    ops.symlink_to(installed / "ops.py")
+    result = check_files([str(train)], jobs=1)
+    assert result.findings == []
+    assert result.notes == [(f"{train}:2", NOT_FOLLOWED.format(ops, "it is installed or generated code, not the "
+                                                                    "project's"))]
+
+
+def test_a_fifo_is_not_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    train, ops = _project(tmp_path, None)
+    os.mkfifo(ops)
+    result = check_files([str(train)], jobs=1)  # never opened: a FIFO would block
+    assert result.notes == [(f"{train}:2", NOT_FOLLOWED.format(ops, "it is not a regular file"))]
+
+
+def test_followed_modules_are_bounded_in_size_and_count(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source import following
+
+    train, ops = _project(tmp_path)
+    monkeypatch.setattr(following, "MAX_FOLLOWED_BYTES", len(OPS) - 1)
+    result = check_files([str(train)], jobs=1)
+    assert result.findings == []
+    assert result.notes == [(f"{train}:2", NOT_FOLLOWED.format(ops, f"it is larger than {len(OPS) - 1:,} bytes"))]
+    monkeypatch.setattr(following, "MAX_FOLLOWED_BYTES", 10_000)
+    monkeypatch.setattr(following, "MAX_FOLLOWED", 1)
+    (train.parent / "extra.py").write_text("X = 1\n")
+    train.write_text("import extra\n" + TRAIN_WITH_OPS)
+    result = check_files([str(train)], jobs=1)
+    assert result.notes == [(f"{train}:3", NOT_FOLLOWED.format(ops, "one check follows at most 1 modules that were "
+                                                                    "not given"))]
+
+
+def test_a_relative_import_of_a_missing_module_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    train, _ = _project(tmp_path)
+    (train.parent / "__init__.py").write_text("")
+    train.write_text("from .missing import helper\n" + TRAIN_WITH_OPS)
+    result = check_files([str(train)], jobs=1)
+    assert [(f.code, f.loc.line) for f in result.findings] == [("BN001", 5)]
+    assert result.notes == [(f"{train}:1", "import .missing not followed: no such module beside train.py")]
+
+
+def test_a_followed_module_that_is_not_python_is_a_note_not_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    train, ops = _project(tmp_path, OPS + "def broken(:\n")
+    result = check_files([str(train)], jobs=1)
+    assert result.errors == [] and result.findings == [] and result.checked == [str(train)]
+    assert result.notes == [(str(ops), "imported module not followed: not valid Python: invalid syntax (line 5)")]
+
+
+def test_star_import_respects_a_literal_all(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    train, ops = _project(tmp_path)
+    train.write_text(TRAIN_WITH_OPS.replace("import ops\n", "from ops import *\n").replace("ops.train(", "train("))
+    assert [(f.code, f.loc.line) for f in check_files([str(train)], jobs=1).findings] == [("BN001", 4)]
+    ops.write_text('__all__ = ["other"]\n' + OPS)  # `train` is not exported: the call is unknown
+    assert check_files([str(train)], jobs=1).findings == []
+    ops.write_text(OPS.replace("def train(", "def _train(") + "train = _train\n")  # exported by assignment
+    assert [(f.code, f.loc.line) for f in check_files([str(train)], jobs=1).findings] == [("BN001", 4)]

@@ -146,8 +146,8 @@ class _Follower:
             else:
                 self.found.append((candidate, text))
                 return candidate, text
-        self.note(importer, line, f"import {name} not followed to {os.path.relpath(candidate)}: {why}; what it "
-                                  "defines is unknown to bncheck")
+        self.note(importer, line, f"import {name} not followed to {candidate}: {why}; what it defines is unknown "
+                                  "to bncheck")
         return None
 
 
