@@ -198,9 +198,9 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
             origins.setdefault(key, site)
     for run in runs:
         for loc, message in run.notes:
-            site = loc if loc.path in given else origins.get((loc.path, loc.line))
-            if site is not None:
-                item = (f"{site.path}:{site.line}", message)
+            at = loc if loc.path in given else origins.get((loc.path, loc.line))
+            if at is not None:
+                item = (f"{at.path}:{at.line}", message)
                 if item not in result.notes:
                     result.notes.append(item)
     context = RuleContext(texts, frozen_layers=any("trainable = False" in t or "trainable=False" in t
@@ -209,8 +209,8 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
     found: list[SourceFinding] = []
     for rule in rules:
         try:
-            for f in rule.check(runs, context):
-                f = _at_a_given_file(f, given, origins)
+            for raw in rule.check(runs, context):
+                f = _at_a_given_file(raw, given, origins)
                 if f is not None and f.key not in seen:
                     seen.add(f.key)
                     found.append(f)
@@ -233,10 +233,10 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
         for line, message in suppression.unused(table, active):
             result.notes.append((f"{path}:{line}", message))
     for where, message in context.notes:
-        path, _, line = where.rpartition(":")
-        site = None if path in given or not line.isdigit() else origins.get((path, int(line)))
-        if path in given or site is not None:
-            item = (where if site is None else f"{site.path}:{site.line}", message)
+        note_path, _, note_line = where.rpartition(":")
+        mapped = None if note_path in given or not note_line.isdigit() else origins.get((note_path, int(note_line)))
+        if note_path in given or mapped is not None:
+            item = (where if mapped is None else f"{mapped.path}:{mapped.line}", message)
             if item not in result.notes:
                 result.notes.append(item)
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))

@@ -40,8 +40,8 @@ class Chain:
     __slots__ = ("items", "parents")
 
     def __init__(self, items: Any = (), parents: tuple["Chain", ...] = ()) -> None:
-        self.items = tuple(items)
-        self.parents = tuple(p for p in parents if p.items or p.parents)
+        self.items: tuple[Any, ...] = tuple(items)
+        self.parents: tuple[Chain, ...] = tuple(p for p in parents if p.items or p.parents)
 
     def __add__(self, items: Any) -> "Chain":
         """This chain with ``items`` (a tuple or another chain) after it."""
@@ -51,7 +51,7 @@ class Chain:
 
     @staticmethod
     def join(chains: Any) -> "Chain":
-        parts = [c for c in chains if c.items or c.parents]
+        parts: list[Chain] = [c for c in chains if c.items or c.parents]
         parts = list({id(c): c for c in parts}.values())
         if len(parts) == 1:
             return parts[0]

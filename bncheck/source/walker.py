@@ -627,7 +627,7 @@ class Walker(LibraryCalls):
         for value in list(args) + list(kwargs.values()):
             if not isinstance(value, (FuncRef, Bound)):
                 continue
-            passed = [merge_tensors(tensors)] if tensors else []
+            passed: list[Value] = [merge_tensors(tensors)] if tensors else []
             if isinstance(value, Bound):
                 result = self.call_function(value.func, passed, {}, frame, self_obj=value.obj)
             else:
