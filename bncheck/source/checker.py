@@ -1,8 +1,13 @@
 """Source mode: check ``.py`` files (never imported, never run) and collect findings with line:col.
 
-Files that import each other are analysed together, so a helper in ``utils.py`` is followed from
-``train.py``; independent groups are checked in parallel worker processes. A file that mentions
-none of the words the rules care about is not parsed at all.
+Files that import each other are analysed together as one program, so a helper in ``utils.py`` is
+followed from ``train.py``; imports of the given files are followed to the project's unchanged
+modules on disk (:mod:`bncheck.source.following`), and findings are reported in the given files.
+Every file of a program is parsed whole and every call into it is followed, whatever the callee's
+text mentions; the functions nothing calls (decided from the syntax trees,
+:mod:`bncheck.source.callgraph`) are the entry points walked on their own. Only a group of files
+that import each other none of which mentions a word the rules read is skipped unparsed: no call
+chain leaves a group. Independent groups are checked in parallel worker processes.
 """
 from __future__ import annotations
 
