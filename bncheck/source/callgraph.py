@@ -25,16 +25,21 @@ def called_names(modules: Sequence[ModuleInfo], names: Iterable[str]) -> set[str
     """Those of ``names`` (functions and methods defined in the program) that some code calls."""
     wanted = set(names)
     called: set[str] = set()
+    if not wanted:
+        return called
+    # few names: a pattern of just them lets the regex engine skip everything else
+    pattern = re.compile(r"\b(" + "|".join(sorted(wanted, key=len, reverse=True)) + r")\s*\(") \
+        if len(wanted) <= 64 else _CALL
     for module in modules:
         starts: Optional[list[int]] = None
         finder = _Finder(module.tree)
         plain: Optional[_PlainLines] = None
-        for match in _CALL.finditer(module.text):
+        for match in pattern.finditer(module.text):
             name = match.group(1)
             if name not in wanted or name in called:
                 continue
             if starts is None:
-                starts = _line_starts(module.text)
+                starts = module.line_starts()
                 plain = _PlainLines(module)
             pos = match.start(1)
             line = bisect.bisect_right(starts, pos)
@@ -85,15 +90,6 @@ class _PlainLines:
         if any(a <= line <= b for a, b in self.strings):
             return False
         return not any(a <= line <= b for a, b in self.functions.get(name, ()))
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    at = text.find("\n")
-    while at >= 0:
-        starts.append(at + 1)
-        at = text.find("\n", at + 1)
-    return starts
 
 
 class _Finder:

@@ -82,10 +82,10 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
         walk(Run(module.modname, module.path, graph_mode=module.graph_mode), lambda w, m=module: w.walk_module(m))
     defined = [f for m in modules for f in m.functions.values()]
     defined += [f for m in modules for c in m.classes.values() for f in c.methods.values()]
-    called = called_names(modules, {f.name for f in defined})
-    entries = [f for f in defined if f.name in ("call", "train_step") and f.cls is not None
-               or not (f.name in called or f.name.startswith("__") and f.cls is not None)]
-    roots = _reaching_the_library(project, entries, defined)
+    hot = _reaching_the_library(project, defined)
+    called = called_names(modules, {f.name for f in hot})
+    roots = [f for f in hot if f.name in ("call", "train_step") and f.cls is not None
+             or not (f.name in called or f.name.startswith("__") and f.cls is not None)]
     # under a budget, the roots most likely to hold a batch-norm mistake go first
     roots.sort(key=lambda f: not _mentions_batch_norm(f))
     for func in roots:
@@ -105,18 +105,19 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
 
 
 # names whose mention lets a walk with unknown arguments record something, besides the module's library
-# aliases: methods the walker reads on any receiver, the flags rules read, local imports
+# aliases: methods the walker reads on any receiver, the flags rules read, the libraries a local import names
 _EVENT_WORDS = frozenset(apis.TRAIN_METHODS | apis.MODEL_EXPORT_METHODS | apis.SERVING_NAMES | set(RELEVANT_WORDS) | {
     "add_meta_graph_and_variables", "assign", "assign_sub", "control_dependencies", "updates", "trainable_variables",
-    "trainable_weights", "training", "is_training", "import", "GradientTape", "signatures"})
+    "trainable_weights", "training", "is_training", "GradientTape", "signatures",
+    "tensorflow", "keras", "tf_keras", "tf_slim"})  # a function's own `import tensorflow as tf`
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
-def _reaching_the_library(project: Project, entries: list[FunctionInfo], defined: list[FunctionInfo]) -> list[FunctionInfo]:
-    """The entry points whose walk can record something: those that name a library alias of their
+def _reaching_the_library(project: Project, defined: list[FunctionInfo]) -> list[FunctionInfo]:
+    """The functions whose walk can record something: those that name a library alias of their
     module (``tf``, ``slim``, ``layers``...), a method or flag the walker reads, or a function, class
     or method of the program that can (to a fixpoint over the call graph). Only which uncalled
-    functions are walked on their own is chosen here; calls are always followed wherever they lead.
+    functions are walked on their own is chosen from these; calls are always followed wherever they lead.
     The identifiers a function names are read from its lines (comments included: a superset, so an
     entry point is never dropped by it)."""
     library: dict[int, frozenset[str]] = {}
@@ -127,9 +128,7 @@ def _reaching_the_library(project: Project, entries: list[FunctionInfo], defined
     hot: set[int] = set()
     queue: list[str] = []
     for f in defined:
-        node = f.node
-        text = "\n".join(f.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
-        own = set(_IDENTIFIER.findall(text))
+        own = set(_IDENTIFIER.findall(f.module.span_text(f.node)))
         if (f.cls is not None and f.name in ("call", "train_step")) or not own.isdisjoint(_EVENT_WORDS) \
                 or not own.isdisjoint(library[id(f.module)]) or f.name in project.serving.get(f.module, ()):
             hot.add(id(f.node))
@@ -147,7 +146,7 @@ def _reaching_the_library(project: Project, entries: list[FunctionInfo], defined
             if id(f.node) not in hot:
                 hot.add(id(f.node))
                 queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
-    return [f for f in entries if id(f.node) in hot]
+    return [f for f in defined if id(f.node) in hot]
 
 
 _BATCH_NORM_WORDS = ("batch_norm", "BatchNorm", "UPDATE_OPS", "update_ops", "GradientTape", "train_step")

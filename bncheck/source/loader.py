@@ -53,8 +53,26 @@ class ModuleInfo:
     globals: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
+    _line_starts: Optional[list[int]] = None
     star_imports: list[str] = field(default_factory=list)  # modules named by `from m import *`, resolved by the Project
     exports: Optional[tuple[str, ...]] = None  # a literal `__all__`
+
+    def line_starts(self) -> list[int]:
+        """Offsets in ``text`` where each line starts (``[0]`` for line 1), computed once."""
+        if self._line_starts is None:
+            starts = [0]
+            at = self.text.find("\n")
+            while at >= 0:
+                starts.append(at + 1)
+                at = self.text.find("\n", at + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+    def span_text(self, node: ast.AST) -> str:
+        """The text of the lines a statement spans."""
+        starts = self.line_starts()
+        first, last = getattr(node, "lineno", 1), getattr(node, "end_lineno", None) or getattr(node, "lineno", 1)
+        return self.text[starts[first - 1]:starts[last] if last < len(starts) else len(self.text)]
 
     def loc(self, node: ast.AST) -> Loc:
         """The node's span, with UTF-8 byte offsets turned into 1-based character columns."""
