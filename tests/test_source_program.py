@@ -227,3 +227,14 @@ def test_star_import_respects_a_literal_all(tmp_path) -> None:  # type: ignore[n
     assert check_files([str(train)], jobs=1).findings == []
     ops.write_text(OPS.replace("def train(", "def _train(") + "train = _train\n")  # exported by assignment
     assert [(f.code, f.loc.line) for f in check_files([str(train)], jobs=1).findings] == [("BN001", 4)]
+
+
+def test_imports_looked_up_per_file_are_bounded(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.source import following
+
+    train, _ = _project(tmp_path)
+    monkeypatch.setattr(following, "MAX_IMPORTS_PER_FILE", 1)
+    train.write_text("import numpy\n" + TRAIN_WITH_OPS)
+    result = check_files([str(train)], jobs=1)
+    assert result.findings == []  # ops is the third import: not followed, so its helper is unknown
+    assert result.notes == [(f"{train}:2", "imports from here on are not followed: one file's first 1 imports are")]

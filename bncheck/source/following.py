@@ -27,6 +27,7 @@ from bncheck.source.loader import read_source
 
 MAX_FOLLOWED = 100
 MAX_FOLLOWED_BYTES = 2_000_000
+MAX_IMPORTS_PER_FILE = 2_000  # import statements looked up per file (each costs a few file-system lookups)
 _LIBRARIES = frozenset(sys.stdlib_module_names) | {
     "tensorflow", "keras", "tf_keras", "tf_slim", "numpy", "scipy", "torch", "absl", "six", "cv2", "PIL", "sklearn",
     "pandas", "matplotlib", "tqdm", "yaml", "h5py", "google", "tensorboard", "tensorflow_datasets", "tensorflow_hub"}
@@ -93,7 +94,11 @@ class _Follower:
         folder = os.path.dirname(path) or os.curdir  # relative paths stay relative, as given
         roots = list(dict.fromkeys([folder, _package_root(folder)]))
         new: list[tuple[str, str]] = []
-        for line, level, parts, names in imports_of(text):
+        for count, (line, level, parts, names) in enumerate(imports_of(text)):
+            if count == MAX_IMPORTS_PER_FILE:
+                self.note(path, line, f"imports from here on are not followed: one file's first "
+                                      f"{MAX_IMPORTS_PER_FILE:,} imports are")
+                break
             if not level and parts and parts[0] in _LIBRARIES:
                 continue  # tensorflow, numpy, os...: never the project's
             if level:
