@@ -8,7 +8,9 @@ folder). Here the script is read as source and the saved graph or model as an ar
 
 Covered: BN001, BN002, BN004 (TF1 graphs), BN002 (a Keras serving signature with training=True),
 BN007 (hand-written layer, a Keras model with PyTorch's momentum), BN008 (functional Keras model),
-BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override).
+BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override); BN001 through whole
+programs (a call chain across files, a slim helper inside the caller's ``arg_scope``, ``from ops import *``,
+helpers in a module that was not given).
 
 Where the two modes legitimately differ, the difference is stated here and asserted exactly:
 
@@ -55,7 +57,7 @@ def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_graphs_were_generated() -> None:
-    assert len(GRAPHS) == 28
+    assert len(GRAPHS) == 36
     assert {g.suffix for g in GRAPHS} == {".meta", ".pb", ".keras", ""}
 
 
