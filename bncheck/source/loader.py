@@ -71,7 +71,8 @@ class ModuleInfo:
     def span_text(self, node: ast.AST) -> str:
         """The text of the lines a statement spans."""
         starts = self.line_starts()
-        first, last = getattr(node, "lineno", 1), getattr(node, "end_lineno", None) or getattr(node, "lineno", 1)
+        first: int = getattr(node, "lineno", 1)
+        last: int = getattr(node, "end_lineno", None) or first
         return self.text[starts[first - 1]:starts[last] if last < len(starts) else len(self.text)]
 
     def loc(self, node: ast.AST) -> Loc:
