@@ -87,10 +87,11 @@ class SourceJob:
     files: tuple[tuple[str, str], ...]  # (path, text)
     root: str
     options: tuple[CheckOptions, ...]  # per file: its selection (per-path settings applied)
+    followed: tuple[str, ...] = ()  # files read only to follow the given ones' imports: never reported
 
     @property
     def paths(self) -> list[str]:
-        return [path for path, _ in self.files]
+        return [path for path, _ in self.files if path not in self.followed]
 
 
 Job = tuple[Target, CheckOptions] | SourceJob
@@ -108,7 +109,7 @@ def check_source(job: SourceJob) -> TargetResult:
     from bncheck.source import check_program
 
     try:
-        found = check_program(job.files, job.root, [(o.select, o.ignore) for o in job.options])
+        found = check_program(job.files, job.root, [(o.select, o.ignore) for o in job.options], job.followed)
     except MemoryError:
         raise
     except Exception as exc:  # a walker bug must not hide the other inputs
@@ -234,11 +235,13 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
     sources = [t.path for t in targets if t.kind == "source"]
     unread: list[InputError] = []
     unparsed: list[str] = []
+    follow_notes: list[tuple[str, str]] = []
     if sources:  # programs: the .py files that import each other, read here to find their imports
         from bncheck.source import plan as plan_sources
 
-        groups, root, unread, unparsed = plan_sources(sources)
-        work += [SourceJob(tuple(g), root, tuple(_options_for(p, options, per_path) for p, _ in g)) for g in groups]
+        groups, root, unread, unparsed, followed, follow_notes = plan_sources(sources)
+        work += [SourceJob(tuple(g), root, tuple(_options_for(p, options, per_path) for p, _ in g),
+                           tuple(sorted(followed & {p for p, _ in g}))) for g in groups]
     outcomes = _run(work, jobs, timeout, memory_mb, isolate, executor)
     results = [_result(job, outcome, timeout, memory_mb) for job, outcome in zip(work, outcomes)]
     graphs: int | None = sum(r.graphs for r in results)
@@ -261,6 +264,7 @@ def _check_plan(plan: list[tuple[str, InputError | None, list[Target], list[tupl
         _add_notes(report, summarise_skips(path, skips))
     report.errors.extend(unread)
     report.checked.extend(unparsed)
+    _add_notes(report, follow_notes)
     for result in done:
         _add(report, result)
     problem = applies_to_nothing(options, {_analysis(t) for t in targets}, graphs)

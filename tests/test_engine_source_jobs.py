@@ -25,7 +25,7 @@ BIAS = SOURCE / "keras_conv_bias_before_bn.py"  # BN010 at 6:5 and 9:5
 
 
 def _misbehaving_program(real):
-    def check_program(files, root, selections):
+    def check_program(files, root, selections, followed=()):
         name = os.path.basename(files[0][0])
         if name.startswith("hang"):
             signal.signal(signal.SIGALRM, signal.SIG_IGN)
@@ -33,7 +33,7 @@ def _misbehaving_program(real):
                 time.sleep(0.05)
         if name.startswith("huge"):
             return [bytearray(6 << 30)]
-        return real(files, root, selections)
+        return real(files, root, selections, followed)
     return check_program
 
 
@@ -76,10 +76,10 @@ def test_files_that_import_each_other_are_one_job(tmp_path):
                                      "train_op = tf.compat.v1.train.AdamOptimizer().minimize(tf.reduce_sum(y))\n")
     (tmp_path / "other.py").write_text("import tensorflow as tf\nz = tf.keras.layers.BatchNormalization()\n")
     (tmp_path / "notes.py").write_text("print('no rule reads this')\n")
-    groups, root, errors, unparsed = bncheck.source.plan(
+    groups, root, errors, unparsed, followed, notes = bncheck.source.plan(
         [str(tmp_path / n) for n in ("nets.py", "train.py", "other.py", "notes.py")])
     assert [[os.path.basename(p) for p, _ in g] for g in groups] == [["nets.py", "train.py"], ["other.py"]]
-    assert (root, errors, unparsed) == (str(tmp_path), [], [str(tmp_path / "notes.py")])
+    assert (root, errors, unparsed, followed, notes) == (str(tmp_path), [], [str(tmp_path / "notes.py")], frozenset(), [])
 
 
 def test_findings_carry_their_fix_edits():
@@ -120,3 +120,14 @@ def test_checking_py_files_never_imports_numpy_or_the_graph_analysis(in_process)
     env = {**os.environ, "BNCHECK_IN_PROCESS": in_process}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "['BN007'] []"
+
+
+def test_the_engine_follows_a_given_files_imports_into_unchanged_modules():
+    """pre-commit names only the changed train.py: its minimize helper in the unchanged ops.py is
+    followed, the finding is at train.py's call, and ops.py is neither checked nor reported."""
+    folder = SOURCE / "unchanged_helper_module"
+    report = bncheck.check_path(str(folder / "train.py"), select=["BN001"])
+    assert [(f.code, f.path, f.line, f.layer) for f in report.findings] == [
+        ("BN001", str(folder / "train.py"), 12, "block1/bn")]
+    assert dict(report.findings[0].evidence)["in imported code"].startswith(str(folder / "ops.py") + ":")
+    assert report.checked == [str(folder / "train.py")] and report.errors == []

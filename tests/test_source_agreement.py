@@ -8,7 +8,9 @@ folder). Here the script is read as source and the saved graph or model as an ar
 
 Covered: BN001, BN002, BN004 (TF1 graphs), BN002 (a Keras serving signature with training=True),
 BN007 (hand-written layer, a Keras model with PyTorch's momentum), BN008 (functional Keras model),
-BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override). From the
+BN009 (a ``tf.function`` GradientTape loop, and a model's ``train_step`` override); BN001 through whole
+programs (a call chain across files, a slim helper inside the caller's ``arg_scope``, ``from ops import *``,
+helpers in a module that was not given). From the
 constructs of ``test_source_semantics`` (``fixtures/builders/semantics_graphs.py``, graphs named
 ``semantics__NAME``): BN001 for a GAN whose generator step depends on the discriminator step, and
 BN002 for inference scripts that rebuild their network in training mode before restoring a
@@ -64,7 +66,7 @@ def _script(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_graphs_were_generated() -> None:
-    assert len(GRAPHS) == 38
+    assert len(GRAPHS) == 46  # 28, 10 of the semantics constructs, 8 of the whole-program ones
     assert {g.suffix for g in GRAPHS} == {".meta", ".pb", ".keras", ""}
 
 

@@ -209,7 +209,11 @@ def test_the_fixture_scripts_resolve_as_libcst_says() -> None:
         if path.parent.name in ("python2", "encodings"):
             continue  # LibCST reads Python 3 in UTF-8 (tests/test_source_inputs.py checks these)
         code = path.read_text()
-        theirs = libcst_names(code)
+        try:
+            theirs = libcst_names(code)
+        except RecursionError:  # nested deeper than LibCST's stack allows (deep_expression_momentum*.py)
+            assert path.name.startswith("deep_expression_"), path
+            continue
         for at, ours in bncheck_names(code).items():
             if ours.split(".")[0] not in ("tensorflow", "keras", "tf_keras", "tf_slim"):
                 continue

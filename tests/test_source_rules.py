@@ -12,8 +12,12 @@ from conftest import FIXTURES
 SOURCE = FIXTURES / "source"
 
 EXPECTED = {
+    "call_chain_across_files": [("BN001", "call_chain_across_files/train.py", 11, "block_bn")],
+    "commented_out_call_entry_point.py": [("BN001", "commented_out_call_entry_point.py", 12, "bn")],
     "contrib_batch_norm_updates_collection.py": [("BN001", "contrib_batch_norm_updates_collection.py", 18, "mlp/bn1")],
+    "contrib_layers_python_alias.py": [("BN001", "contrib_layers_python_alias.py", 10, "pose_bn")],
     "custom_loop_gradient_tape.py": [("BN009", "custom_loop_gradient_tape.py", 18, "bn1")],
+    "deep_expression_momentum.py": [("BN007", "deep_expression_momentum.py", 6, "BatchNormalization@6")],
     "handwritten_batchnorm_layer.py": [
         ("BN001", "handwritten_batchnorm_layer.py", 38, "bn1"), ("BN001", "handwritten_batchnorm_layer.py", 38, "bn2"),
         ("BN007", "handwritten_batchnorm_layer.py", 11, "bn1"), ("BN007", "handwritten_batchnorm_layer.py", 11, "bn2")],
@@ -27,10 +31,13 @@ EXPECTED = {
     "keras_set_learning_phase_export.py": [("BN002", "keras_set_learning_phase_export.py", 4, "bn1")],
     "keras_subclassed_call_training_true.py": [("BN008", "keras_subclassed_call_training_true.py", 13, "block_bn")],
     "keras_train_step_override.py": [("BN009", "keras_train_step_override.py", 21, "bn")],
+    "nested_function_self_map_fn.py": [("BN001", "nested_function_self_map_fn.py", 16, "task_bn")],
     "project_helpers": [("BN001", "project_helpers/train.py", 18, "resnet/block1/bn"),
                         ("BN001", "project_helpers/train.py", 18, "resnet/stem/bn")],
+    "slim_helper_in_arg_scope.py": [("BN001", "slim_helper_in_arg_scope.py", 19, "Conv/BatchNorm")],
     "slim_minimize_without_updates.py": [("BN001", "slim_minimize_without_updates.py", 23, "net/conv1/BatchNorm"),
                                          ("BN001", "slim_minimize_without_updates.py", 23, "net/conv2/BatchNorm")],
+    "star_import_helpers": [("BN001", "star_import_helpers/train.py", 16, "d_bn")],
     "tf1_compat_layers_no_control_deps.py": [
         ("BN001", "tf1_compat_layers_no_control_deps.py", 27, "block1/bn"),
         ("BN001", "tf1_compat_layers_no_control_deps.py", 27, "block2/bn"),
@@ -41,6 +48,8 @@ EXPECTED = {
     "tf1_layers_update_ops_too_early.py": [("BN001", "tf1_layers_update_ops_too_early.py", 22, "model/bn1"),
                                            ("BN001", "tf1_layers_update_ops_too_early.py", 22, "model/bn2")],
     "tf1_placeholder_flag_default_true.py": [("BN004", "tf1_placeholder_flag_default_true.py", 8, "model/bn1")],
+    "unchanged_helper_module": [("BN001", "unchanged_helper_module/ops.py", 12, "block1/bn"),
+                                ("BN010", "unchanged_helper_module/ops.py", 7, "block1/bn")],
 }
 
 

@@ -2,6 +2,7 @@
 
     python tools/benchmark_source.py [--files 2000] [--jobs N] [--repeat 5] [--keep DIR]
     python tools/benchmark_source.py --compare-libcst 100
+    python tools/benchmark_source.py --scaling 1000,5000,20000
 
 The tree mixes what real ML repositories hold: training scripts in the fixture styles (TF1
 layers/slim, Keras functional/subclassed, custom loops, exports) and the larger share of code that
@@ -15,6 +16,12 @@ Each figure is the best of ``--repeat`` runs (a shared machine only ever makes a
 parser choice costs: ``ast.parse`` alone, bncheck's whole source check (one process), and LibCST
 parsing plus its ``QualifiedNameProvider`` scope analysis (what issue 11 proposed, before any rule
 runs). It needs ``libcst`` (in the ``[test]`` extra).
+
+``--scaling N1,N2,...`` measures cost within one file: a generated TF1 script (one function that
+builds N conv + batch-norm + relu blocks, each in its own ``variable_scope``, and a train op without
+update ops, so every layer is a finding) is checked at each size, and the CPU time is printed with its
+ratio to the first size's. Linear cost means the ratio follows the size ratio (the goal: 20,000
+layers within 25x the 1,000-layer time).
 """
 from __future__ import annotations
 
@@ -69,8 +76,10 @@ def shuffle_{n}(items, seed={s}):
 
 def generate(folder: pathlib.Path, count: int, relevant_share: float, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
+    # Python 3 training scripts in UTF-8, as most repositories hold, not the hostile-input one (a
+    # 600-operand expression)
     scripts = [p.read_text() for p in sorted(SCRIPTS.rglob("*.py"))
-               if p.parent.name not in ("python2", "encodings")]  # Python 3 in UTF-8, as most repositories
+               if p.parent.name not in ("python2", "encodings") and not p.name.startswith("deep_expression")]
     paths = []
     for i in range(count):
         sub = folder / f"pkg{i // 100}"
@@ -84,6 +93,36 @@ def generate(folder: pathlib.Path, count: int, relevant_share: float, seed: int 
         path.write_text("\n\n".join(parts))
         paths.append(str(path))
     return paths
+
+
+def layered_script(layers: int) -> str:
+    """A TF1 training script whose network has ``layers`` conv + batch-norm blocks (``--scaling``)."""
+    out = ["import tensorflow.compat.v1 as tf", "", "", "def build(images, is_training):", "    h = images"]
+    for i in range(layers):
+        out += [f"    with tf.variable_scope('block{i}'):",
+                "        h = tf.layers.conv2d(h, 8, 3, padding='same', name='conv')",
+                "        h = tf.layers.batch_normalization(h, training=is_training, name='bn')",
+                "        h = tf.nn.relu(h)"]
+    out += ["    return h", "", "", "def main():", "    tf.disable_eager_execution()",
+            "    images = tf.placeholder(tf.float32, [None, 8, 8, 3])",
+            "    loss = tf.reduce_mean(build(images, True))",
+            "    return tf.train.AdamOptimizer(1e-3).minimize(loss)", "", "",
+            "if __name__ == '__main__':", "    main()", ""]
+    return "\n".join(out)
+
+
+def scaling(folder: pathlib.Path, sizes: list[int], repeat: int) -> list[tuple[int, float, int]]:
+    """(layers, least CPU seconds of ``repeat`` checks, findings) per size, one file each."""
+    from bncheck.source import check_files
+
+    rows = []
+    for n in sizes:
+        path = folder / f"layers_{n}.py"
+        path.write_text(layered_script(n))
+        found: list[int] = []
+        seconds = _best(lambda: found.append(len(check_files([str(path)], jobs=1).findings)), repeat)
+        rows.append((n, seconds, found[-1]))
+    return rows
 
 
 def _cpu() -> float:
@@ -139,22 +178,13 @@ def compare_libcst(paths: list[str], repeat: int) -> None:
         for text in texts:
             MetadataWrapper(libcst.parse_module(text)).resolve(QualifiedNameProvider)
 
-    from bncheck.source.loader import prune
-
-    pruned = [prune(t) for t in texts]
-
-    def libcst_pruned() -> None:  # bncheck's pruning first, so LibCST reads only what bncheck parses
-        for text in pruned:
-            MetadataWrapper(libcst.parse_module(text)).resolve(QualifiedNameProvider)
-
     n = len(paths)
     lines = sum(t.count("\n") for t in texts)
     print(f"parser comparison: {n} files, {lines} lines (all training/model code), best of {repeat}, CPU time")
     gc.collect()
     rows = [("ast.parse of the whole files", _best(parse_ast, repeat)),
             ("bncheck source check (ast, whole pipeline)", _best(check, repeat)),
-            ("LibCST + QualifiedNameProvider, whole files", _best(libcst_names, max(1, repeat // 2))),
-            ("LibCST + QualifiedNameProvider, pruned text", _best(libcst_pruned, max(1, repeat // 2)))]
+            ("LibCST + QualifiedNameProvider, whole files", _best(libcst_names, max(1, repeat // 2)))]
     ours = rows[1][1]
     for label, seconds in rows:
         print(f"  {label:44s}: {seconds:7.3f} s, {n / seconds:7.0f} files/s per core, {seconds / ours:6.1f}x bncheck")
@@ -170,10 +200,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure; the best is printed (default 5)")
     parser.add_argument("--compare-libcst", type=int, metavar="N", default=0,
                         help="instead: compare ast, bncheck and LibCST+QualifiedNameProvider on N files")
+    parser.add_argument("--scaling", metavar="N1,N2,...", default="",
+                        help="instead: CPU time of one generated TF1 script per layer count, and its ratio")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     base = pathlib.Path(args.keep) if args.keep else pathlib.Path(tempfile.mkdtemp(prefix="bncheck-src-bench-"))
     try:
+        if args.scaling:
+            sizes = [int(n) for n in args.scaling.split(",")]
+            print(f"one generated TF1 script per size (conv + batch norm + relu per layer), best of {args.repeat}, "
+                  "CPU time")
+            rows = scaling(base, sizes, args.repeat)
+            first_n, first_s, _ = rows[0]
+            for n, seconds, findings in rows:
+                print(f"  {n:6d} layers: {seconds:7.3f} s CPU, {findings:6d} findings, {n / first_n:5.1f}x the "
+                      f"layers, {seconds / first_s:6.1f}x the time")
+            return
         if args.compare_libcst:
             folder = base / "all_training_code"
             shutil.rmtree(folder, ignore_errors=True)

@@ -5,7 +5,7 @@ imported or run, and TensorFlow is never imported. See :mod:`bncheck.source.chec
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 if TYPE_CHECKING:
     from bncheck.errors import InputError
@@ -38,34 +38,42 @@ def wanted(folder: str, dirpath: str) -> bool:
 _NOT_USER_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules", "venv", "env", "build"}
 
 
-def plan(paths: Sequence[str]) -> tuple[list[list[tuple[str, str]]], str, list[InputError], list[str]]:
-    """The engine's source jobs: ``(groups, root, errors, checked)``. Each group is the ``(path, text)``
-    of files that import each other, analysed together as one program (one job); ``checked`` are the
-    files that mention nothing the rules read (counted as checked, never parsed)."""
+def plan(paths: Sequence[str]) -> tuple[list[list[tuple[str, str]]], str, list[InputError], list[str],
+                                      frozenset[str], list[tuple[str, str]]]:
+    """The engine's source jobs: ``(groups, root, errors, checked, followed, notes)``. Each group is the
+    ``(path, text)`` of files that import each other, analysed together as one program (one job),
+    with the sibling modules of the project their imports reach (``followed``: read, never reported
+    as inputs; :mod:`bncheck.source.following`); ``checked`` are the files of programs that mention
+    nothing the rules read (counted as checked, never parsed); ``notes``: imports not followed."""
     from bncheck.errors import InputError
     from bncheck.source.checker import _common_root, groups_of, relevant
+    from bncheck.source.following import follow_imports
     from bncheck.source.loader import read_source
 
     paths = list(dict.fromkeys(paths))
-    root = _common_root(paths)
     files: list[tuple[str, str]] = []
     errors: list[InputError] = []
     checked: list[str] = []
     for path in paths:
         try:
-            text = read_source(path)
+            files.append((path, read_source(path)))
         except InputError as exc:
             errors.append(exc)
-            continue
-        if relevant(text):
-            files.append((path, text))
+    extra, notes = follow_imports(files) if files else ([], [])
+    followed = frozenset(p for p, _ in extra)
+    root = _common_root(paths + sorted(followed))
+    groups = []
+    for group in groups_of(files + extra, root):
+        if any(relevant(t) for _, t in group):
+            groups.append(group)
         else:
-            checked.append(path)
-    return groups_of(files, root), root, errors, checked
+            checked += [p for p, _ in group if p not in followed]
+    return groups, root, errors, checked, followed, notes
 
 
 def check_program(files: Sequence[tuple[str, str]], root: str,
-                  selections: Sequence[tuple[Sequence[str] | None, Sequence[str] | None]]) -> SourceResult:
+                  selections: Sequence[tuple[Sequence[str] | None, Sequence[str] | None]],
+                  followed: Iterable[str] = ()) -> SourceResult:
     """Check one program (files that import each other); ``selections[i]`` is the (select, ignore) of
     ``files[i]``: the rules any file selects run once, and each file keeps its own rules' findings."""
     from bncheck.catalogue import is_selected
@@ -81,7 +89,7 @@ def check_program(files: Sequence[tuple[str, str]], root: str,
         return SourceResult(checked=[path for path, _ in files])
     from bncheck.source.reading import settle
 
-    result = check_group(files, root, codes, ())
+    result = check_group(files, root, codes, (), followed)
     result.findings = [f for f in result.findings if f.code in wanted.get(f.loc.path, ())]
     settle(result, dict(files))  # Python 2 files and notebooks: locations in the file (and cell), their edits
     return result

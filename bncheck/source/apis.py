@@ -19,6 +19,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     ("tensorflow.contrib.slim.python.slim", "slim"),
     ("tensorflow.contrib.slim", "slim"),
     ("tensorflow.contrib.layers.python.layers.layers", "slim"),
+    ("tensorflow.contrib.layers.python.layers", "slim"),  # `from tensorflow.contrib.layers.python import layers`
     ("tensorflow.contrib.layers", "slim"),
     ("tensorflow.contrib.framework", "slim"),
     ("tf_slim.layers.layers", "slim"),

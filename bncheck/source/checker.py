@@ -1,28 +1,36 @@
 """Source mode: check ``.py`` files (never imported, never run) and collect findings with line:col.
 
-Files that import each other are analysed together, so a helper in ``utils.py`` is followed from
-``train.py``; independent groups are checked in parallel worker processes. A file that mentions
-none of the words the rules care about is not parsed at all.
+Files that import each other are analysed together as one program, so a helper in ``utils.py`` is
+followed from ``train.py``; imports of the given files are followed to the project's unchanged
+modules on disk (:mod:`bncheck.source.following`), and findings are reported in the given files.
+Every file of a program is parsed whole and every call into it is followed, whatever the callee's
+text mentions; the functions nothing calls (decided from the syntax trees,
+:mod:`bncheck.source.callgraph`) are the entry points walked on their own. Only a group of files
+that import each other none of which mentions a word the rules read is skipped unparsed: no call
+chain leaves a group. Independent groups are checked in parallel worker processes.
 """
 from __future__ import annotations
 
 import ast
 import concurrent.futures
+import dataclasses
 import functools
 import gc
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Container, Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from bncheck import collector
 from bncheck.errors import InputError
-from bncheck.source import suppression
+from bncheck.source import apis, suppression
 from bncheck.source.apis import RELEVANT_WORDS
 from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_module, read_source
-from bncheck.source.model import Run
+from bncheck.source.model import Alias, Loc, Run
 from bncheck.source.reading import settle
 from bncheck.source.rules import RuleContext, SourceFinding, SourceRule, selected
+from bncheck.source.callgraph import called_names
+from bncheck.source.following import follow_imports
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
@@ -51,16 +59,17 @@ def relevant(text: str) -> bool:
     return False
 
 
-def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None) -> list[Run]:
-    """Walk every module body, then every function or method nothing in the scanned files calls.
+def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = None,
+            followed: frozenset[str] = frozenset()) -> list[Run]:
+    """Walk every module body, then every function or method nothing in the program calls (decided
+    from the syntax trees: :mod:`bncheck.source.callgraph`). Every call into the program is followed
+    from there, whatever the callee's text mentions.
 
     One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
     run out is not walked, and a note says so."""
-    project = Project(modules)
+    project = Project(modules, followed)
     runs: list[Run] = []
     walked: set[int] = set()
-    hot, project.cold = _interesting(modules)
-    called = _Called(modules)
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
 
     def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]
@@ -72,29 +81,76 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
 
     for module in modules:
         walk(Run(module.modname, module.path, graph_mode=module.graph_mode), lambda w, m=module: w.walk_module(m))
-    roots: list[FunctionInfo] = []
-    for module in modules:
-        roots += [f for f in module.functions.values() if id(f.node) in hot and not called(f.name)]
-        for cls in module.classes.values():
-            roots += [m for name, m in cls.methods.items()
-                      if name in ("call", "train_step") or (
-                          id(m.node) in hot and not name.startswith("__") and not called(name))]
+    defined = [f for m in modules for f in m.functions.values()]
+    defined += [f for m in modules for c in m.classes.values() for f in c.methods.values()]
+    hot = _reaching_the_library(project, defined)
+    called = called_names(modules, {f.name for f in hot})
+    # a followed module's own entry points are not walked: nothing there is reported (only what the
+    # given files' calls reach is)
+    roots = [f for f in hot if f.module.path not in followed and (
+        f.name in ("call", "train_step") and f.cls is not None
+        or not (f.name in called or f.name.startswith("__") and f.cls is not None))]
     # under a budget, the roots most likely to hold a batch-norm mistake go first
     roots.sort(key=lambda f: not _mentions_batch_norm(f))
     for func in roots:
         if budget[0] < 0:
             if notes is not None:
-                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked and id(f.node) in hot]
+                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked]
                 names = ", ".join(f.qualname for f in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
                 notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]
                               f"source analysis stopped: a program (files that import each other) gets at most "
                               f"{MAX_PROGRAM_STEPS:,} statements, and {len(left)} functions were not walked "
                               f"({names}); nothing is reported about them"))
             return runs
-        if id(func.node) in walked or id(func.node) not in hot:
+        if id(func.node) in walked:
             continue
         walk(Run(func.qualname, func.module.path, graph_mode=func.module.graph_mode), lambda w, f=func: w.walk_root(f))
     return runs
+
+
+# names whose mention lets a walk with unknown arguments record something, besides the module's library
+# aliases: methods the walker reads on any receiver, the flags rules read, the libraries a local import names
+_EVENT_WORDS = frozenset(apis.TRAIN_METHODS | apis.MODEL_EXPORT_METHODS | apis.SERVING_NAMES | set(RELEVANT_WORDS) | {
+    "add_meta_graph_and_variables", "assign", "assign_sub", "control_dependencies", "updates", "trainable_variables",
+    "trainable_weights", "training", "is_training", "GradientTape", "signatures",
+    "tensorflow", "keras", "tf_keras", "tf_slim"})  # a function's own `import tensorflow as tf`
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _reaching_the_library(project: Project, defined: list[FunctionInfo]) -> list[FunctionInfo]:
+    """The functions whose walk can record something: those that name a library alias of their
+    module (``tf``, ``slim``, ``layers``...), a method or flag the walker reads, or a function, class
+    or method of the program that can (to a fixpoint over the call graph). Only which uncalled
+    functions are walked on their own is chosen from these; calls are always followed wherever they lead.
+    The identifiers a function names are read from its lines (comments included: a superset, so an
+    entry point is never dropped by it)."""
+    library: dict[int, frozenset[str]] = {}
+    for m in project.modules:
+        library[id(m)] = frozenset(n for n, v in m.globals.items() if isinstance(v, Alias)
+                                   and project.module(v.qual) is None)
+    users: dict[str, list[FunctionInfo]] = {}  # identifier -> functions that name it
+    hot: set[int] = set()
+    queue: list[str] = []
+    for f in defined:
+        own = set(_IDENTIFIER.findall(f.module.span_text(f.node)))
+        if (f.cls is not None and f.name in ("call", "train_step")) or not own.isdisjoint(_EVENT_WORDS) \
+                or not own.isdisjoint(library[id(f.module)]) or f.name in project.serving.get(f.module, ()):
+            hot.add(id(f.node))
+            queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
+        else:
+            for w in own:
+                users.setdefault(w, []).append(f)
+    seen: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for f in users.get(name, ()):
+            if id(f.node) not in hot:
+                hot.add(id(f.node))
+                queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
+    return [f for f in defined if id(f.node) in hot]
 
 
 _BATCH_NORM_WORDS = ("batch_norm", "BatchNorm", "UPDATE_OPS", "update_ops", "GradientTape", "train_step")
@@ -106,120 +162,64 @@ def _mentions_batch_norm(func: FunctionInfo) -> bool:
     return any(word in text for word in _BATCH_NORM_WORDS)
 
 
-class _Called:
-    """Whether ``name(`` appears anywhere besides its own definition (a text count: a false "called"
-    only means the function is walked from its callers instead of as a root). Small programs count
-    substrings per name; large ones count every call-looking word once."""
-
-    def __init__(self, modules: list[ModuleInfo]) -> None:
-        self.modules = modules
-        self.counts: dict[str, int] | None = None
-        if len(modules) > 8:
-            self.counts = {}
-            for m in modules:
-                for name in _CALL.findall(m.text):
-                    self.counts[name] = self.counts.get(name, 0) + 1
-                for name in _DEF.findall(m.text):
-                    self.counts[name] = self.counts.get(name, 0) - 1
-
-    def __call__(self, name: str) -> bool:
-        if self.counts is not None:
-            return self.counts.get(name, 0) > 0
-        uses = sum(m.text.count(name + "(") for m in self.modules)
-        defs = sum(m.text.count(f"def {name}(") + m.text.count(f"class {name}(") for m in self.modules)
-        return uses > defs
-
-
-_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\(")
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z_0-9]*)[ \t]*\(", re.M)
-_WORD = re.compile(r"[A-Za-z_]\w*")
-
-
-def _interesting(modules: list[ModuleInfo]) -> tuple[set[int], set[int]]:
-    """(hot, cold) function nodes. Hot: its walk can produce an event, because its text mentions a word
-    the rules read or the name of another hot function or class (to a fixpoint, through an index of
-    the words each function mentions). Cold: the other top-level functions and methods, which the
-    walker does not step into."""
-    funcs = []
-    for m in modules:
-        for f in list(m.functions.values()) + [meth for c in m.classes.values() for meth in c.methods.values()]:
-            node = f.node
-            text = "\n".join(m.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
-            funcs.append((f, f.cls.name if f.cls else f.name, text))
-    hot: set[int] = set()
-    queue: list[str] = []
-    for f, owner, text in funcs:
-        if relevant(text):
-            hot.add(id(f.node))
-            queue += [f.name, owner]
-    index: dict[str, list[tuple[FunctionInfo, str]]] = {}
-    for f, owner, text in funcs:
-        if id(f.node) not in hot:
-            for word in set(_WORD.findall(text)):
-                index.setdefault(word, []).append((f, owner))
-    seen: set[str] = set()
-    while queue:
-        name = queue.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for f, owner in index.get(name, ()):
-            if id(f.node) not in hot:
-                hot.add(id(f.node))
-                queue += [f.name, owner]
-    cold = {id(f.node) for f, _, _ in funcs} - hot
-    return hot, cold
 
 
 def check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None = None,
-                ignore: Sequence[str] | None = None) -> SourceResult:
-    """Check ``(path, text)`` files that may call each other as one program."""
+                ignore: Sequence[str] | None = None, followed: Iterable[str] = ()) -> SourceResult:
+    """Check ``(path, text)`` files that may call each other as one program. ``followed``: paths among
+    them that were not given, only read to follow imports (:mod:`bncheck.source.following`)."""
     with collector.paused():  # syntax trees and walk records: many small objects without cycles
-        return _check_group(files, root, select, ignore)
+        return _check_group(files, root, select, ignore, frozenset(followed))
 
 
 def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[str] | None,
-                 ignore: Sequence[str] | None) -> SourceResult:
+                 ignore: Sequence[str] | None, followed: frozenset[str] = frozenset()) -> SourceResult:
     result = SourceResult()
     modules: list[ModuleInfo] = []
     texts = dict(files)
-    # names the other files use keep a helper alive when its own file is pruned (one file: nothing extra)
-    words = {p: set(_WORD.findall(t)) for p, t in files} if len(files) > 1 else {}
-    files_using: dict[str, int] = {}
-    for used in words.values():
-        for w in used:
-            files_using[w] = files_using.get(w, 0) + 1
+    given = {p: t for p, t in files if p not in followed}
     for path, text in files:
         try:
-            extra: Container[str] = _OthersUse(files_using, words[path]) if words else frozenset()
-            modules.append(parse_module(path, text, module_name(path, root), extra))
-            result.checked.append(path)
+            modules.append(parse_module(path, text, module_name(path, root)))
+            if path in given:
+                result.checked.append(path)
         except InputError as exc:
-            result.errors.append(exc)
+            if path in given:
+                result.errors.append(exc)
+            else:
+                result.notes.append((path, f"imported module not followed: {exc.reason}"))
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(path, f"too deeply nested to analyse ({type(exc).__name__})"))
     rules = _rules(tuple(select or ()), tuple(ignore or ()))
     if not rules:
         return result
     try:
-        runs = analyse(modules, result.notes) if modules else []
+        runs = analyse(modules, result.notes, followed) if modules else []
     except Exception as exc:  # a walker bug must not hide the other inputs
         for m in modules:
-            result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
+            if m.path in given:
+                result.errors.append(InputError(m.path, f"internal error while checking ({type(exc).__name__}: {exc})"))
         return result
+    origins: dict[tuple[str, int], Loc] = {}
+    for run in runs:
+        for key, site in run.origins.items():
+            origins.setdefault(key, site)
     for run in runs:
         for loc, message in run.notes:
-            item = (f"{loc.path}:{loc.line}", message)
-            if loc.path in texts and item not in result.notes:
-                result.notes.append(item)
+            at = loc if loc.path in given else origins.get((loc.path, loc.line))
+            if at is not None:
+                item = (f"{at.path}:{at.line}", message)
+                if item not in result.notes:
+                    result.notes.append(item)
     context = RuleContext(texts, frozen_layers=any("trainable = False" in t or "trainable=False" in t
                                                    for t in texts.values()))
     seen: set[tuple[str, str, int, int, str]] = set()
     found: list[SourceFinding] = []
     for rule in rules:
         try:
-            for f in rule.check(runs, context):
-                if f.key not in seen and f.loc.path in texts:
+            for raw in rule.check(runs, context):
+                f = _at_a_given_file(raw, given, origins)
+                if f is not None and f.key not in seen:
                     seen.add(f.key)
                     found.append(f)
         except Exception as exc:  # a rule bug: report it, keep the other rules
@@ -233,16 +233,39 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
         m.tree = _EMPTY_TREE  # whatever still refers to the module (a value in a cycle) keeps no tree
     found = _named_over_placeholders(found)
     active = {r.code for r in rules}
-    tables = {p: suppression.parse(t) for p, t in texts.items()}
+    tables = {p: suppression.parse(t) for p, t in given.items()}
     for f in found:
         if not suppression.suppressed(tables[f.loc.path], f.loc.line, f.code):
             result.findings.append(f)
     for path, table in tables.items():
         for line, message in suppression.unused(table, active):
             result.notes.append((f"{path}:{line}", message))
-    result.notes += context.notes
+    for where, message in context.notes:
+        note_path, _, note_line = where.rpartition(":")
+        mapped = None if note_path in given or not note_line.isdigit() else origins.get((note_path, int(note_line)))
+        if note_path in given or mapped is not None:
+            item = (where if mapped is None else f"{mapped.path}:{mapped.line}", message)
+            if item not in result.notes:
+                result.notes.append(item)
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
+
+
+def _at_a_given_file(f: SourceFinding, given: dict[str, str],
+                     origins: dict[tuple[str, int], Loc]) -> Optional[SourceFinding]:
+    """A finding located in a module that was only followed (not given) is reported at the given
+    file's call that reached that code, naming where the code is; its edits are dropped (bncheck
+    never writes a file it was not given). Without such a call (a root of the followed module
+    itself) it is not reported, as linters report only the files they are given."""
+    if f.loc.path in given:
+        if all(e.loc.path in given for e in f.edits):
+            return f
+        return dataclasses.replace(f, edits=tuple(e for e in f.edits if e.loc.path in given))
+    site = origins.get((f.loc.path, f.loc.line))
+    if site is None:
+        return None
+    return dataclasses.replace(f, loc=site, edits=(),
+                               facts=f.facts + (("in imported code", f"{f.loc.path}:{f.loc.line}"),))
 
 
 @functools.lru_cache(maxsize=64)
@@ -252,17 +275,6 @@ def _rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> list[SourceRule]
 
 
 _EMPTY_TREE = ast.Module(body=[], type_ignores=[])
-
-
-class _OthersUse:
-    """``name in others``: some other file of the program mentions ``name`` (without building the set)."""
-
-    def __init__(self, files_using: dict[str, int], own: set[str]) -> None:
-        self.files_using = files_using
-        self.own = own
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.files_using.get(name, 0) > (name in self.own)
 
 
 def _named_over_placeholders(found: list[SourceFinding]) -> list[SourceFinding]:
@@ -329,42 +341,51 @@ def _common_root(paths: Sequence[str]) -> str:
     return os.path.commonpath(dirs) if dirs else ""
 
 
-def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[str]]) -> SourceResult:
-    groups, root, select, ignore = args
+def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[str], frozenset[str]]) -> SourceResult:
+    groups, root, select, ignore, followed = args
     out = SourceResult()
     with collector.paused():  # for the whole batch: collections between groups rescan what is kept
         for g in groups:
-            out.extend(_check_group(g, root, select, ignore))
+            out.extend(_check_group(g, root, select, ignore, followed))
     return out
 
 
 def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
-                jobs: int | None = None, root: str | None = None) -> SourceResult:
+                jobs: int | None = None, root: str | None = None, follow: bool = True) -> SourceResult:
     """Check ``.py`` files; groups of files that import each other are checked in parallel.
 
-    Files that mention nothing the rules read are counted as checked without being parsed."""
+    Imports of the given files are followed to the project's other modules on disk
+    (:mod:`bncheck.source.following`; ``follow=False``: only the given files), read-only: findings
+    are reported in the given files. A group of files that import each other none of which mentions a
+    word the rules read is counted as checked without being parsed: no call chain can leave a group."""
     paths = list(dict.fromkeys(paths))
     result = SourceResult()
     if not paths:
         return result
-    root = root if root is not None else _common_root(paths)
     files: list[tuple[str, str]] = []
     read: dict[str, str] = {}
     for path in paths:
         try:
             text = read[path] = read_source(path)
+            files.append((path, text))
         except InputError as exc:
             result.errors.append(exc)
-            continue
-        if relevant(text):
-            files.append((path, text))
+    extra: list[tuple[str, str]] = []
+    if follow and files:
+        extra, notes = follow_imports(files)
+        result.notes += notes
+    followed = frozenset(p for p, _ in extra)
+    root = root if root is not None else _common_root(paths + list(followed))
+    groups = []
+    for group in groups_of(files + extra, root):
+        if any(relevant(t) for _, t in group):
+            groups.append(group)
         else:
-            result.checked.append(path)
-    groups = groups_of(files, root)
+            result.checked += [p for p, _ in group if p not in followed]
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     sel, ign = list(select or ()), list(ignore or ())
-    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or len(groups) < 2:
-        result.extend(_check_batch((groups, root, sel, ign)))
+    if jobs <= 1 or sum(len(g) for g in groups) < PARALLEL_MIN_FILES or len(groups) < 2:
+        result.extend(_check_batch((groups, root, sel, ign, followed)))
     else:
         groups.sort(key=lambda g: -sum(len(t) for _, t in g))
         batches: list[list[list[tuple[str, str]]]] = [[] for _ in range(jobs * 4)]
@@ -373,10 +394,10 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
         gc.freeze()  # forked workers: the collector leaves the parent's objects (and their pages) alone
         try:
             with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-                for part in pool.map(_check_batch, [(b, root, sel, ign) for b in batches if b]):
+                for part in pool.map(_check_batch, [(b, root, sel, ign, followed) for b in batches if b]):
                     result.extend(part)
         except (OSError, concurrent.futures.process.BrokenProcessPool):
-            result.extend(_check_batch((groups, root, sel, ign)))
+            result.extend(_check_batch((groups, root, sel, ign, followed)))
         finally:
             gc.unfreeze()
     order = {p: i for i, p in enumerate(paths)}

@@ -230,7 +230,7 @@ class Library:
         fixed = base.fixed_training
         if isinstance(training, Const) and training.value is True and training_loc is not None:
             fixed = fixed + ((layer, training_loc),)
-        return TensorVal(LayerObj("bn", api, layer, loc), tuple(dict.fromkeys(base.bn_layers + (layer,))), fixed)
+        return TensorVal(LayerObj("bn", api, layer, loc), base.bn_layers + (layer,), fixed)
 
     def flag(self, training: Optional[Value], layer: str, loc: Loc) -> None:
         """A placeholder_with_default used as this layer's training flag."""
@@ -292,7 +292,7 @@ class Library:
             fixed = base.fixed_training
             if isinstance(training, Const) and training.value is True and training_loc is not None:
                 fixed = fixed + ((name, training_loc),)
-            return TensorVal(callee, tuple(dict.fromkeys(base.bn_layers + (name,))), fixed)
+            return TensorVal(callee, base.bn_layers + (name,), fixed)
         # a model
         if callee.bn_layers:
             self.record_keras_call(node, frame, loc, callee.bn_layers, training, training_loc)
@@ -304,7 +304,7 @@ class Library:
         fixed = base.fixed_training
         if callee.bn_layers and isinstance(training, Const) and training.value is True and training_loc is not None:
             fixed = fixed + tuple((b, training_loc) for b in callee.bn_layers)
-        return TensorVal(None, tuple(dict.fromkeys(base.bn_layers + callee.bn_layers)), fixed)
+        return TensorVal(None, base.bn_layers + tuple(callee.bn_layers), fixed)
 
     def record_keras_call(self, node: ast.Call, frame: "Frame", loc: Loc, bn_layers: tuple[str, ...],
                           training: Optional[Value], training_loc: Optional[Loc], known: bool = True) -> None:

@@ -10,15 +10,14 @@ repository. LibCST stays the reference the resolution is tested against
 from __future__ import annotations
 
 import ast
-import bisect
 import functools
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Container, Optional
+from typing import Optional
 
 from bncheck.errors import InputError
-from bncheck.source.apis import CHUNK_WORDS, GRAPH_MODE_SWITCHES
+from bncheck.source.apis import GRAPH_MODE_SWITCHES
 from bncheck.source.model import Alias, ClassRef, Const, FuncRef, Loc, Value
 
 
@@ -55,6 +54,27 @@ class ModuleInfo:
     globals: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
+    _line_starts: Optional[list[int]] = None
+    star_imports: list[str] = field(default_factory=list)  # modules named by `from m import *`, resolved by the Project
+    exports: Optional[tuple[str, ...]] = None  # a literal `__all__`
+
+    def line_starts(self) -> list[int]:
+        """Offsets in ``text`` where each line starts (``[0]`` for line 1), computed once."""
+        if self._line_starts is None:
+            starts = [0]
+            at = self.text.find("\n")
+            while at >= 0:
+                starts.append(at + 1)
+                at = self.text.find("\n", at + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+    def span_text(self, node: ast.AST) -> str:
+        """The text of the lines a statement spans."""
+        starts = self.line_starts()
+        first: int = getattr(node, "lineno", 1)
+        last: int = getattr(node, "end_lineno", None) or first
+        return self.text[starts[first - 1]:starts[last] if last < len(starts) else len(self.text)]
 
     def loc(self, node: ast.AST) -> Loc:
         """The node's span, with UTF-8 byte offsets turned into 1-based character columns."""
@@ -97,110 +117,20 @@ def python_lines(text: str) -> list[str]:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-def parse_module(path: str, text: str, modname: str, extra_words: Container[str] = frozenset()) -> ModuleInfo:
+def parse_module(path: str, text: str, modname: str) -> ModuleInfo:
+    """The whole file as a module (never pruned by its text: a function that mentions no rule word may
+    still be the link of a call chain that builds a batch norm)."""
     try:
-        pruned = prune(text, extra_words)
-        try:
-            tree = ast.parse(pruned, filename=path)
-        except SyntaxError:
-            if pruned is text:
-                raise
-            tree = ast.parse(text, filename=path)  # the pruning misread the layout: parse it all
+        tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         line = exc.lineno if exc.lineno is not None else text.count("\n", 0, max(text.find("\0"), 0)) + 1
         raise InputError(path, f"not valid Python: {exc.msg} (line {line})") from None
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, MemoryError) as exc:
         raise InputError(path, f"not valid Python: {exc}") from None
     module = ModuleInfo(path, modname, text, tree, python_lines(text),
                         graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES), ascii=text.isascii())
     _collect(module)
     return module
-
-
-_CHUNK_START = ("@", "def ", "async def ", "class ")
-_CHUNK = re.compile(r"\n(?:@|def |async def |class )")  # where a top-level definition starts (a literal
-# first character lets the regex engine skip ahead, which a multiline ``^`` does not)
-_TOP_LINE = re.compile(r"\n(?=[^\s#)\]}])")  # a newline before a line that ends a top-level definition
-_DEFINED = re.compile(r"(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
-_WORD = re.compile(r"[A-Za-z_]\w*")
-
-
-def prune(text: str, extra_words: Container[str] = frozenset()) -> str:
-    """The text with top-level functions and classes that cannot matter blanked out (line numbers and
-    columns kept): those whose text mentions no word the rules read, no kept function, and whose
-    name no kept code mentions (``extra_words``: names the other files of the program use). Parsing
-    is most of the cost of source mode, and most code in a repository is neither model nor training
-    code. Returns ``text`` itself when nothing can be dropped."""
-    chunks: list[tuple[int, int, str]] = []  # (first offset, end offset, defined name)
-    pos, n = 0, len(text)
-    starts = [m.start() + 1 for m in _CHUNK.finditer(text)]
-    if text.startswith(_CHUNK_START):
-        starts.insert(0, 0)
-    for start in starts:
-        if start < pos:
-            continue  # inside the previous definition
-        i = start
-        while text.startswith("@", i):  # decorators
-            nl = text.find("\n", i)
-            if nl < 0:
-                return text
-            i = nl + 1
-        defined = _DEFINED.match(text, i)
-        if defined is None:
-            return text
-        nl = text.find("\n", i)
-        after = _TOP_LINE.search(text, nl) if nl >= 0 else None
-        pos = after.start() if after is not None else n
-        chunks.append((start, pos, defined.group(1)))
-    if not chunks:
-        return text
-    texts = [text[a:b] for a, b, _ in chunks]
-    keep = _relevant_chunks(text, chunks)
-    # kept code as one text: a name found in it (even as a substring) keeps its definition
-    gaps = [text[b:a] for (_, b, _), (a, _, _) in zip([(0, 0, "")] + chunks, chunks + [(n, n, "")])]
-    kept_text = "\n".join(gaps + [t for t, k in zip(texts, keep) if k])
-    kept_names = {name for (_, _, name), k in zip(chunks, keep) if k}
-    changed = True
-    while changed:
-        changed = False
-        for k, (_, _, name) in enumerate(chunks):
-            # kept when kept code names it (a callee) or it names kept code (a caller, e.g. main)
-            if not keep[k] and (name in extra_words or name in kept_text
-                                or any(n in texts[k] for n in kept_names)):
-                keep[k] = changed = True
-                kept_text += "\n" + texts[k]
-                kept_names.add(name)
-    if all(keep):
-        return text
-    out: list[str] = []
-    last = 0
-    for (a, b, _), t, k in zip(chunks, texts, keep):
-        if not k:
-            out.append(text[last:a])
-            out.append("\n" * t.count("\n"))
-            last = b
-    out.append(text[last:])
-    return "".join(out)
-
-
-def _relevant_chunks(text: str, chunks: list[tuple[int, int, str]]) -> list[bool]:
-    """Which chunks mention a word the rules read: every occurrence in the file is found once
-    (sixteen scans of the text) instead of sixteen scans per chunk."""
-    hits: list[int] = []
-    for word in CHUNK_WORDS:
-        at = text.find(word)
-        while at >= 0:
-            hits.append(at)
-            at = text.find(word, at + 1)
-    hits.sort()
-    return [bisect.bisect_left(hits, a) < len(hits) and hits[bisect.bisect_left(hits, a)] < b for a, b, _ in chunks]
-
-
-def relevant_text(text: str) -> bool:
-    for word in CHUNK_WORDS:
-        if word in text:
-            return True
-    return False
 
 
 def read_source(path: str) -> str:
@@ -217,7 +147,10 @@ def _collect(module: ModuleInfo) -> None:
     """Top-level functions, classes, imports and constant/alias assignments (the module's globals)."""
     g = module.globals
     for stmt in module.tree.body:
-        _collect_stmt(module, stmt, g)
+        try:
+            _collect_stmt(module, stmt, g)
+        except RecursionError:  # a name nested too deeply to resolve stays unbound (the walker notes it)
+            continue
 
 
 def _collect_stmt(module: ModuleInfo, stmt: ast.stmt, g: dict[str, Value]) -> None:
@@ -234,7 +167,12 @@ def _collect_stmt(module: ModuleInfo, stmt: ast.stmt, g: dict[str, Value]) -> No
         g[stmt.name] = ClassRef(cls)
     elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
         bind_import(module, stmt, g)
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+            module.star_imports.append(import_base(module, stmt))
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if stmt.targets[0].id == "__all__" and isinstance(stmt.value, (ast.List, ast.Tuple)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
+            module.exports = tuple(e.value for e in stmt.value.elts)  # type: ignore[attr-defined]
         value = static_value(module, stmt.value, g)
         if value is not None:
             g[stmt.targets[0].id] = value
@@ -269,15 +207,21 @@ def bind_import(module: ModuleInfo, stmt: ast.stmt, env: dict[str, Value]) -> No
                 top = alias.name.split(".")[0]
                 env[top] = Alias(top)
     elif isinstance(stmt, ast.ImportFrom):
-        base = stmt.module or ""
-        if stmt.level:
-            pkg = module.modname.split(".")
-            # a module's package is its name without the last part (an __init__ is its own package)
-            is_pkg = os.path.basename(module.path) == "__init__.py"
-            keep = len(pkg) - (0 if is_pkg else 1) - (stmt.level - 1)
-            prefix = ".".join(pkg[:max(keep, 0)])
-            base = ".".join(p for p in (prefix, base) if p)
+        base = import_base(module, stmt)
         for alias in stmt.names:
             if alias.name == "*":
                 continue
             env[alias.asname or alias.name] = Alias(f"{base}.{alias.name}" if base else alias.name)
+
+
+def import_base(module: ModuleInfo, stmt: ast.ImportFrom) -> str:
+    """The absolute module an ``ImportFrom`` names (``from ..ops import x`` in ``pkg/sub/m.py``: ``pkg.ops``)."""
+    base = stmt.module or ""
+    if stmt.level:
+        pkg = module.modname.split(".")
+        # a module's package is its name without the last part (an __init__ is its own package)
+        is_pkg = os.path.basename(module.path) == "__init__.py"
+        keep = len(pkg) - (0 if is_pkg else 1) - (stmt.level - 1)
+        prefix = ".".join(pkg[:max(keep, 0)])
+        base = ".".join(p for p in (prefix, base) if p)
+    return base

@@ -30,6 +30,69 @@ class Value:
     """Base of the abstract values."""
 
 
+class Chain:
+    """An ordered set of items (batch-norm names, fixed ``training=True`` calls) that values share.
+
+    A tensor keeps the batch norms behind it; copying a tuple per layer would cost the square of the
+    network's depth. A chain appends by pointing at its parents, and is flattened (each item once, in
+    the order added) only when read, in time linear in what it holds."""
+
+    __slots__ = ("items", "parents")
+
+    def __init__(self, items: Any = (), parents: tuple["Chain", ...] = ()) -> None:
+        self.items: tuple[Any, ...] = tuple(items)
+        self.parents: tuple[Chain, ...] = tuple(p for p in parents if p.items or p.parents)
+
+    def __add__(self, items: Any) -> "Chain":
+        """This chain with ``items`` (a tuple or another chain) after it."""
+        if isinstance(items, Chain):
+            return Chain.join((self, items))
+        return Chain(items, (self,)) if items else self
+
+    @staticmethod
+    def join(chains: Any) -> "Chain":
+        parts: list[Chain] = [c for c in chains if c.items or c.parents]
+        parts = list({id(c): c for c in parts}.values())
+        if len(parts) == 1:
+            return parts[0]
+        return Chain((), tuple(parts)) if parts else EMPTY_CHAIN
+
+    def __iter__(self) -> Any:
+        seen: set[Any] = set()
+        out: list[Any] = []
+        visited: set[int] = set()
+        stack: list[tuple[Chain, bool]] = [(self, False)]
+        while stack:  # post-order: parents' items before a chain's own
+            node, expanded = stack.pop()
+            if expanded:
+                for item in node.items:
+                    if item not in seen:
+                        seen.add(item)
+                        out.append(item)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in reversed(node.parents))
+        return iter(out)
+
+    def __bool__(self) -> bool:
+        return bool(self.items or self.parents)
+
+    def __len__(self) -> int:
+        return len(tuple(self))
+
+    def __contains__(self, item: object) -> bool:
+        return item in tuple(self)
+
+    def __repr__(self) -> str:
+        return f"Chain{tuple(self)!r}"
+
+
+EMPTY_CHAIN = Chain()
+
+
 class _Unknown(Value):
     def __repr__(self) -> str:
         return "UNKNOWN"
@@ -171,8 +234,8 @@ class TensorVal(Value):
     """A tensor: which layer produced it (for bias/dropout before BN) and the BN layers behind it."""
 
     producer: Optional[LayerObj] = None
-    bn_layers: tuple[str, ...] = ()
-    fixed_training: tuple[tuple[str, Loc], ...] = ()  # BN calls with training=True it went through
+    bn_layers: Chain = EMPTY_CHAIN  # of names
+    fixed_training: Chain = EMPTY_CHAIN  # of (name, loc): BN calls with training=True it went through
     alternatives: tuple[LayerObj, ...] = ()  # producers in other branches (a helper returning in if/else)
 
 
@@ -348,6 +411,8 @@ class Run:
     session_runs: list[int] = field(default_factory=list)  # orders of sess.run(...)
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
+    # (path, line) in a followed module (not given) -> the given file's call that reached that line
+    origins: dict[tuple[str, int], Loc] = field(default_factory=dict)
     _order: int = 0
 
     def next_order(self) -> int:

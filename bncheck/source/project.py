@@ -17,8 +17,9 @@ LIBRARY_ROOTS = frozenset({"tensorflow", "keras", "tf_keras", "tf_slim", "numpy"
 class Project:
     """All scanned modules, and how an import names one of them."""
 
-    def __init__(self, modules: Iterable[ModuleInfo]) -> None:
+    def __init__(self, modules: Iterable[ModuleInfo], followed: frozenset[str] = frozenset()) -> None:
         self.modules = list(modules)
+        self.followed = followed  # paths of modules read only to follow imports (not given)
         self._by_name: dict[str, Optional[ModuleInfo]] = {}
         for m in self.modules:
             parts = m.modname.split(".")
@@ -30,9 +31,40 @@ class Project:
                         self._by_name[key] = m
                 else:
                     self._by_name[key] = m
+        self._bind_star_imports()
         self.serving: dict[ModuleInfo, set[str]] = {m: serving_names(m) for m in self.modules}
-        self.cold: set[int] = set()  # ids of function nodes whose walk cannot produce an event (not stepped into)
         self.frozen = any("trainable = False" in m.text or "trainable=False" in m.text for m in self.modules)
+
+    def module(self, qual: str) -> Optional[ModuleInfo]:
+        """The scanned module an import names (``pkg.ops`` also as ``ops`` when the scan started in pkg)."""
+        if qual.partition(".")[0] in LIBRARY_ROOTS:
+            return None
+        parts = qual.split(".")
+        for drop in range(min(3, len(parts))):
+            module = self._by_name.get(".".join(parts[drop:]))
+            if module is not None:
+                return module
+        return None
+
+    def _bind_star_imports(self) -> None:
+        """``from ops import *``: the public names of a scanned ``ops`` (its literal ``__all__``, else
+        every name without a leading underscore) join the importing module's globals, unless the module
+        binds the name itself. Chains of star imports are followed (a bounded number of rounds)."""
+        for _ in range(min(len(self.modules), 16)):
+            changed = False
+            for m in self.modules:
+                for base in m.star_imports:
+                    source = self.module(base)
+                    if source is None or source is m:
+                        continue
+                    names = source.exports if source.exports is not None else [
+                        n for n in source.globals if not n.startswith("_")]
+                    for name in names:
+                        if name not in m.globals and name in source.globals:
+                            m.globals[name] = source.globals[name]
+                            changed = True
+            if not changed:
+                return
 
     def resolve(self, qual: str) -> Optional[Value]:
         """A FuncRef/ClassRef/global for ``pkg.utils.helper`` when that module was scanned (also when

@@ -9,7 +9,8 @@ from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo
 from bncheck.source.model import (
-    UNKNOWN, Alias, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps, Value,
+    UNKNOWN, Alias, Chain, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps,
+    Value,
 )
 
 MAX_UNROLL = 16  # loops over literal sequences up to this long are unrolled
@@ -100,9 +101,8 @@ def bias_kind(kwargs: dict[str, Value]) -> str:
 def merge_tensors(tensors: list[TensorVal]) -> TensorVal:
     if len(tensors) == 1:
         return TensorVal(None, tensors[0].bn_layers, tensors[0].fixed_training)
-    bn = tuple(dict.fromkeys(b for t in tensors for b in t.bn_layers))
-    fixed = tuple(dict.fromkeys(f for t in tensors for f in t.fixed_training))
-    return TensorVal(None, bn, fixed)
+    # shared, not copied: a copy per merge costs the square of a residual network's depth
+    return TensorVal(None, Chain.join(t.bn_layers for t in tensors), Chain.join(t.fixed_training for t in tensors))
 
 
 def either(tensors: list[TensorVal]) -> TensorVal:

@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.inheritance import method_of
-from bncheck.source.library import Library, segment
+from bncheck.source.library import Library, handler_for, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
 from bncheck.source.model import (
     UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
@@ -24,9 +24,9 @@ from bncheck.source.project import Project, decorated_tf_function, is_keras_clas
 from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, either, merge_tensors
 
 MAX_DEPTH = 12
-MAX_STEPS = 20_000  # statements walked in one run
+MAX_STEPS = 200_000  # statements walked in one run (cost is linear in them)
 MAX_INLINE_SAME = 32  # times one function is walked in one run (a loop of 16 layers needs 16)
-MAX_PROGRAM_STEPS = 500_000  # statements walked for one program (files that import each other)
+MAX_PROGRAM_STEPS = 1_000_000  # statements walked for one program (files that import each other)
 
 
 class Budget(Exception):
@@ -75,6 +75,9 @@ class Walker:
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
+        # id(FunctionInfo) of a nested def or lambda -> (it, its defining frame); see closure_of
+        self.closures: dict[int, tuple[FunctionInfo, Frame]] = {}
+        self.given_site: Optional[Loc] = None  # the given file's call that led into a followed module
         self.here_stmt: Optional[ast.stmt] = None  # the statement being walked (for notes)
         self.here_module: Optional[ModuleInfo] = None
         self.library = Library(self)  # what calls into TensorFlow/Keras/slim mean
@@ -140,10 +143,6 @@ class Walker:
                           f"{func.qualname} is not followed from here: calls nested deeper than {MAX_DEPTH} are "
                           "not walked, and what it returns is unknown")
             return UNKNOWN
-        if key in self.project.cold and not as_root and func.name not in ("__init__", "build"):
-            # __init__ / build fill in a model's attributes: walked even when nothing else happens there
-            tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, TensorVal)]
-            return merge_tensors(tensors) if tensors else UNKNOWN
         self.inlined[key] = self.inlined.get(key, 0) + 1
         if self.inlined[key] > MAX_INLINE_SAME:
             if self.inlined[key] == MAX_INLINE_SAME + 1:  # one note per function and walk
@@ -192,7 +191,11 @@ class Walker:
             env[params.kwarg.arg] = UNKNOWN
         frame = Frame(func.module, env, closure, info, func)
         self.stack.append(key)
-        saved_tape, saved_here = self.tape, (self.here_stmt, self.here_module)
+        saved_tape, saved_here, saved_site = self.tape, (self.here_stmt, self.here_module), self.given_site
+        followed = self.project.followed
+        if followed and saved_site is None and func.module.path in followed and (
+                self.here_module is not None and self.here_module.path not in followed):
+            self.given_site = self.here  # a given file's call into a module that was only followed
         try:
             if isinstance(node, ast.Lambda):
                 return self.expr(node.body, frame)
@@ -201,6 +204,7 @@ class Walker:
             self.stack.pop()
             self.tape = saved_tape
             self.here_stmt, self.here_module = saved_here
+            self.given_site = saved_site
         returns = frame.returns
         if len(returns) == 1:
             return returns[0]
@@ -234,6 +238,41 @@ class Walker:
                               "statements")
         self.here_stmt = stmt
         self.here_module = frame.module
+        if self.given_site is not None:
+            self._origin(stmt, frame)
+        try:
+            self._stmt(stmt, frame)
+        except RecursionError:
+            self._too_deep(stmt, frame)
+
+    def _origin(self, stmt: ast.stmt, frame: Frame) -> None:
+        """Lines of a followed module's statement map to the given file's call that reached them."""
+        if frame.module.path not in self.project.followed or self.given_site is None:
+            return
+        body = getattr(stmt, "body", None)
+        last = body[0].lineno - 1 if isinstance(body, list) and body else (stmt.end_lineno or stmt.lineno)
+        for line in range(stmt.lineno, max(last, stmt.lineno) + 1):
+            self.run.origins.setdefault((frame.module.path, line), self.given_site)
+
+    def _too_deep(self, stmt: ast.stmt, frame: Frame) -> None:
+        """A statement nested too deeply for Python's stack is skipped alone: what it binds is unknown,
+        the statements after it are walked, and a note says so."""
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                if isinstance(target, ast.Name):
+                    frame.env[target.id] = UNKNOWN
+        loc = frame.module.loc(stmt)
+        lines = frame.module.lines[loc.line - 1:loc.end_line]
+        # a skipped train op or update-op read would make BN001's verdict for this walk a guess
+        judged = not any(word in line for line in lines for word in _BN001_WORDS)
+        if not judged:
+            self.run.incomplete = True
+        self.run.note(loc, "this statement is nested too deeply for Python's stack and is not analysed (what it "
+                           "assigns is unknown); the rest of the file is"
+                      + ("" if judged else f"; BN001 and the export checks of BN002 are not judged for "
+                                           f"{self.run.root}"))
+
+    def _stmt(self, stmt: ast.stmt, frame: Frame) -> None:
         if isinstance(stmt, ast.Assign):  # the commonest statements first
             value = self.expr(stmt.value, frame, stmt=stmt)
             for target in stmt.targets:
@@ -272,6 +311,7 @@ class Walker:
                 return  # module-level: collected by the loader, walked when called or as a root
             info = FunctionInfo(stmt.name, stmt, frame.module)
             frame.env[stmt.name] = FuncRef(info)
+            self.closures[id(info)] = (info, frame)  # a nested function sees its definer's names (`self`...)
             self.pending.append((info, frame))
         elif isinstance(stmt, ast.ClassDef):
             return
@@ -436,7 +476,9 @@ class Walker:
             self.expr(node.orelse, frame)
             return UNKNOWN
         if isinstance(node, ast.Lambda):
-            return FuncRef(FunctionInfo("<lambda>", node, frame.module))
+            info = FunctionInfo("<lambda>", node, frame.module)
+            self.closures[id(info)] = (info, frame)
+            return FuncRef(info)
         if isinstance(node, ast.Starred):
             return self.expr(node.value, frame)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
@@ -543,9 +585,17 @@ class Walker:
             if resolved is not None:
                 callee = resolved
             else:
-                return self.library.call(canonical(callee.qual), node, frame, args, kwargs, stmt)
+                canon = canonical(callee.qual)
+                if handler_for(canon) is None:  # most library calls (tf.nn.relu): only tensors flow through
+                    tensors = [a for a in args if isinstance(a, TensorVal)]
+                    tensors += [a for a in kwargs.values() if isinstance(a, TensorVal)]
+                    tensors += self.call_passed_functions(args, kwargs, tensors, frame)  # tf.map_fn(task, x)
+                    return merge_tensors(tensors) if tensors else UNKNOWN
+                return self.library.call(canon, node, frame, args, kwargs, stmt)
         if isinstance(callee, FuncRef):
-            closure = frame if callee.func.module is frame.module and callee.func.name == "<lambda>" else None
+            closure = self.closure_of(callee.func)
+            if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
+                closure = frame
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
         if isinstance(callee, Bound):
             return self.call_function(callee.func, args, kwargs, frame, self_obj=callee.obj)
@@ -570,8 +620,36 @@ class Walker:
         if callee is UNKNOWN:
             self.library.record_unknown_call(node, frame, args, kwargs)
         tensors = [a for a in args + list(kwargs.values()) if isinstance(a, TensorVal)]
+        if callee is UNKNOWN:
+            tensors += self.call_passed_functions(args, kwargs, tensors, frame)
         return merge_tensors(tensors) if tensors else UNKNOWN
 
+    def closure_of(self, func: FunctionInfo) -> Optional[Frame]:
+        entry = self.closures.get(id(func))
+        return entry[1] if entry is not None and entry[0] is func else None
+
+    def call_passed_functions(self, args: list[Value], kwargs: dict[str, Value], tensors: list[TensorVal],
+                              frame: Frame) -> list[TensorVal]:
+        """Functions of the program handed to a call bncheck does not model (``tf.map_fn(task, x)``,
+        ``tf.while_loop``, ``strategy.run(step)``) are walked there, under the graph contexts of the
+        call, with its tensors as their argument; the tensors they return flow out."""
+        out: list[TensorVal] = []
+        for value in list(args) + list(kwargs.values()):
+            if not isinstance(value, (FuncRef, Bound)):
+                continue
+            passed: list[Value] = [merge_tensors(tensors)] if tensors else []
+            if isinstance(value, Bound):
+                result = self.call_function(value.func, passed, {}, frame, self_obj=value.obj)
+            else:
+                closure = self.closure_of(value.func)
+                result = self.call_function(value.func, passed, {}, frame, closure=closure)
+            if isinstance(result, TensorVal):
+                out.append(result)
+        return out
+
+
+_BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "control_dependencies", "updates",
+                "train_op", "export", "save")
 
 _MEMBERS: dict[tuple[str, str], Alias] = {}
 

@@ -73,15 +73,15 @@ class RuleContext:
     texts: dict[str, str]  # path -> source text
     frozen_layers: bool  # some `trainable = False` in the scanned files
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path:line, what could not be judged)
-    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False)  # path -> its lines, split once
+    memo: dict[object, Any] = field(default_factory=dict, repr=False)  # per-check caches (one file split once)
 
     def lines(self, path: str) -> list[str]:
-        """The lines of ``path``'s text, split on first use (a finding's text costs its own length)."""
-        found = self._lines.get(path)
-        if found is None:
-            # Python's line ends only (not \f, \x1c ...), split once per file
-            found = self._lines[path] = python_lines(self.texts.get(path, ""))
-        return found
+        """The file's lines as Python numbers them (not at \f, \x1c ...), split once per check (a split
+        per finding is quadratic in the file)."""
+        lines = self.memo.get(("lines", path))
+        if lines is None:
+            lines = self.memo[("lines", path)] = python_lines(self.texts.get(path, ""))
+        return lines  # type: ignore[no-any-return]
 
     def note(self, loc: Loc, message: str) -> None:
         item = (f"{loc.path}:{loc.line}", message)

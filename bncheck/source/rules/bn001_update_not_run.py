@@ -179,12 +179,12 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
 
 def _tf_alias(context: RuleContext, path: str) -> tuple[str, str]:
     """How the file names TensorFlow: (``tf``, ``tf.compat.v1``) or (``tf``, ``tf``) for compat.v1 imports."""
-    text = context.texts.get(path, "")
-    if "import tensorflow.compat.v1 as tf" in text:
-        return "tf", "tf"
-    if "import tensorflow as tf" in text:
-        return "tf", "tf.compat.v1"
-    return "tf", "tf.compat.v1"
+    found = context.memo.get(("tf_alias", path))  # once per file: a text search per finding is quadratic
+    if found is None:
+        text = context.texts.get(path, "")
+        found = context.memo[("tf_alias", path)] = (
+            ("tf", "tf") if "import tensorflow.compat.v1 as tf" in text else ("tf", "tf.compat.v1"))
+    return found  # type: ignore[no-any-return]
 
 
 def _wrap_edits(op: TrainOp, api: str, context: RuleContext) -> tuple[Edit, ...]:
