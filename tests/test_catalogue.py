@@ -38,7 +38,7 @@ def test_every_implementation_has_an_entry_and_takes_its_description_from_it():
 def test_which_analyses_implement_each_code():
     both, all3 = ("artefact", "source"), ("artefact", "source", "runtime")
     assert {e.code: e.analyses for e in ENTRIES} == {
-        "BN001": all3, "BN002": all3, "BN003": ("artefact", "runtime"), "BN004": both, "BN005": ("artefact",),
+        "BN001": all3, "BN002": all3, "BN003": ("artefact", "runtime"), "BN004": both, "BN005": ("artefact", "runtime"),
         "BN006": ("artefact",), "BN007": all3, "BN008": both, "BN009": all3, "BN010": ("source",),
         "BN011": ("source",)}
 

@@ -497,8 +497,10 @@ def test_remote_artefacts_through_fsspec_memory_filesystem(monkeypatch):
     fs.put(str(MOMENTUM), "/bncheck-test/m.meta")
     fs.put(str(SAVED), "/bncheck-test/export", recursive=True)
     try:
+        # in this process: memory:// lives in it, and once any test started threads (TensorFlow)
+        # workers are spawned, not forked, and cannot see it
         report = check_paths(["memory://bncheck-test/export", "memory://bncheck-test/m.meta",
-                              "memory://bncheck-test/missing.pb"])
+                              "memory://bncheck-test/missing.pb"], isolate=False)
     finally:
         fs.rm("/bncheck-test", recursive=True)
     assert report.checked == ["memory://bncheck-test/export", "memory://bncheck-test/m.meta"]
