@@ -33,7 +33,7 @@ except ImportError:  # hypothesis is a test extra
 SLOW = {
     "tests/test_output_formats.py::test_pre_commit_try_repo_runs_the_artefact_hook": "pre-commit builds its env",
     "tests/test_output_formats.py::test_the_declared_protobuf_floor_gives_the_same_findings": "pip download",
-    "tests/test_output_formats.py::test_public_api_passes_mypy_strict": "mypy",
+    "tests/test_output_formats.py::test_the_package_passes_mypy_strict": "mypy",
     "tests/test_ci_packaging.py::test_the_editable_install_is_visible_to_mypy_strict": "pip install + mypy",
     "tests/test_fuzz_quick.py::test_mutants_never_escape_as_bugs*": "200 mutants per format",
     "tests/test_fuzz_quick.py::test_coverage_guided_targets_run_from_the_fixture_seeds*": "atheris",

@@ -452,14 +452,12 @@ def test_github_action_uploads_sarif_and_fails_with_bncheck():
     assert steps[-1]["run"] == 'exit "${BNCHECK_STATUS:-2}"'  # issue 20 item 11: inputs as env, see test_action.py
 
 
-def test_public_api_passes_mypy_strict():
+def test_the_package_passes_mypy_strict():
+    """The whole package, as pyproject's [tool.mypy] sets it (strict; untyped third-party modules listed)."""
     pytest.importorskip("mypy")
-    modules = ["bncheck/__init__.py", "bncheck/api.py", "bncheck/report.py", "bncheck/findings.py",
-               "bncheck/errors.py"]
-    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-                             "--ignore-missing-imports", "--no-incremental", *modules],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success: no issues found in ")
     assert (ROOT / "bncheck" / "py.typed").exists()
 
 

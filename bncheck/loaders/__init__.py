@@ -82,22 +82,22 @@ def discover(path: str, notes: list[tuple[str, str]] | None = None) -> list[Targ
     targets: list[Target] = []
     for root, dirs, files in os.walk(path, onerror=unlistable):
         dirs.sort()
-        folder = own if root == path else _folder_target(root, dirs + files)
-        if folder is not None and folder.kind == "checkpoint" and root != path:
+        here = own if root == path else _folder_target(root, dirs + files)
+        if here is not None and here.kind == "checkpoint" and root != path:
             problem = _checkpoint_problem(root)
             if problem is not None:  # a state file left without its checkpoint: the folder is searched
                 skipped.append((os.path.join(root, "checkpoint"), f"skipped: {problem}"))
-                folder = None
-        if folder is not None:
-            targets.append(folder)
-            if folder.kind != "checkpoint":  # a SavedModel's subfolders are part of it
+                here = None
+        if here is not None:
+            targets.append(here)
+            if here.kind != "checkpoint":  # a SavedModel's subfolders are part of it
                 dirs[:] = []
                 continue
         for name in list(dirs):
             if os.path.islink(os.path.join(root, name)):
                 skipped.append((os.path.join(root, name), "skipped: symlinked folder (not followed)"))
                 dirs.remove(name)
-        if folder is not None:  # a checkpoint folder's files are the checkpoint; its subfolders are searched
+        if here is not None:  # a checkpoint folder's files are the checkpoint; its subfolders are searched
             continue
         for name in sorted(files):
             source = name.endswith(SOURCE_INPUTS) and source_wanted(path, root)  # source mode: .py, .ipynb
@@ -267,13 +267,6 @@ def load(target: Target) -> list[GraphModel]:
     if target.kind == "checkpoint":
         return _load_checkpoint_folder(target.path)
     return _load_file(target.path)
-
-
-def _open(path: str):
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
 
 
 def _read(path: str) -> bytes:

@@ -208,8 +208,8 @@ def variable_names(meta: Any, captured: dict[int, str] | None = None) -> dict[st
         if saved is None or not saved.bound_inputs:
             continue
         data = [t for t in node.input if not t.startswith("^")]
-        captured = data[len(data) - len(saved.bound_inputs):]
-        for handle, obj_id in zip(captured, saved.bound_inputs):
+        handles = data[len(data) - len(saved.bound_inputs):]
+        for handle, obj_id in zip(handles, saved.bound_inputs):
             name = unique.get(obj_id)
             if name is None:  # not a variable object (or an id out of range)
                 continue

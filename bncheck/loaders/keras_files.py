@@ -52,7 +52,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_axis(value: Any) -> bool:
-    ints = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))  # noqa: E731
+    def ints(v: Any) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
     return ints(value) or (isinstance(value, (list, tuple)) and len(value) <= 32 and all(ints(v) for v in value))
 
 
@@ -129,7 +131,8 @@ def bn_layers(model: dict[str, Any], source: str | None = None,
                 continue
             cls = layer.get("class_name")
             cls = cls if isinstance(cls, str) else ""
-            lcfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+            given = layer.get("config")
+            lcfg: dict[str, Any] = given if isinstance(given, dict) else {}
             name = next((n for n in (lcfg.get("name"), layer.get("name")) if isinstance(n, str) and n), cls)
             snake = _snake(cls)
             n = counts.get(snake, 0)
@@ -149,7 +152,8 @@ def bn_layers(model: dict[str, Any], source: str | None = None,
                 notes.append(f"layer {prefix + name!r} is of class {custom!r} (user code, never imported) and "
                              "its config is not a batch norm's: whether it runs a batch norm, and how, is not judged")
 
-    config = model.get("config") if isinstance(model.get("config"), dict) else {}
+    given = model.get("config")
+    config: dict[str, Any] = given if isinstance(given, dict) else {}
     top = "the model" if config.get("trainable") is False else ""
     walk(config, "", "", (), (), top)
     if notes is not None and not isinstance(config.get("layers"), list) and (custom := _custom_class(model)):
@@ -320,7 +324,7 @@ def _open_h5(data: Any, source: str) -> Any:
         raise InputError(source, f"not a readable HDF5 file ({_reason(exc)})") from None
 
 
-def _guarded(load):
+def _guarded(load: Callable[[str], list[GraphModel]]) -> Callable[[str], list[GraphModel]]:
     """HDF5 damage surfaces as h5py's OSError/KeyError/ValueError/RuntimeError: one-line input
     errors. Other exception types are bncheck bugs and reach the engine's last guard."""
     def wrapper(path: str) -> list[GraphModel]:
@@ -359,7 +363,7 @@ class _Window:
         left = max(0, self.size - self.pos)
         n = left if n is None or n < 0 else min(n, left)
         self.fh.seek(self.start + self.pos)
-        data = self.fh.read(n)
+        data: bytes = self.fh.read(n)
         self.pos += len(data)
         return data
 

@@ -313,8 +313,7 @@ def fix_notebook(path: str, edits: Sequence[CellEdit]) -> NotebookFix | None:
         if not isinstance(cell, dict) or number not in places:
             raise InputError(path, f"cell {number} changed since it was checked")
         source = cell.get("source")
-        lines = isinstance(source, list) and all(isinstance(part, str) for part in source)
-        before = "".join(source) if lines else source
+        before = "".join(source) if isinstance(source, list) and all(isinstance(p, str) for p in source) else source
         if not isinstance(before, str):
             raise InputError(path, f"cell {number} changed since it was checked")
         after = _apply(before, by_cell[number])

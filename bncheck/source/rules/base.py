@@ -81,7 +81,7 @@ class RuleContext:
         lines = self.memo.get(("lines", path))
         if lines is None:
             lines = self.memo[("lines", path)] = python_lines(self.texts.get(path, ""))
-        return lines  # type: ignore[no-any-return]
+        return lines
 
     def note(self, loc: Loc, message: str) -> None:
         item = (f"{loc.path}:{loc.line}", message)

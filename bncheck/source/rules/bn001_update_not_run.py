@@ -184,7 +184,7 @@ def _tf_alias(context: RuleContext, path: str) -> tuple[str, str]:
         text = context.texts.get(path, "")
         found = context.memo[("tf_alias", path)] = (
             ("tf", "tf") if "import tensorflow.compat.v1 as tf" in text else ("tf", "tf.compat.v1"))
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _wrap_edits(op: TrainOp, api: str, context: RuleContext) -> tuple[Edit, ...]:
