@@ -28,7 +28,7 @@ def _tolerant_streams() -> None:
     """A character the terminal cannot encode is shown as an escape, never a UnicodeEncodeError."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # a replaced stream may not be a TextIOWrapper: AttributeError is caught
         except (AttributeError, ValueError, OSError):
             pass
 

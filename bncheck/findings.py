@@ -107,5 +107,5 @@ def evidence(items: Mapping[str, EvidenceValue | Sequence[str] | None]) -> tuple
     for key, value in items.items():
         if value is None or value == () or value == []:
             continue
-        out.append((key, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value))  # type: ignore[arg-type]
+        out.append((key, tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else value))  # type: ignore[arg-type]  # EvidenceValue holds tuples of str; the sequence kinds are normalised here
     return tuple(out)

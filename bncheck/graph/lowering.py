@@ -99,7 +99,7 @@ class _Lowerer:
                        f"repeat the same functions); {fname} and further calls were not followed, so batch norms "
                        "inside them are not judged")
             return None
-        return self.body(fn, prefix, args, pivot, stack + (fname,))  # type: ignore[operator]
+        return self.body(fn, prefix, args, pivot, stack + (fname,))  # type: ignore[operator]  # a tuple of names, typed loosely by the caller's stack
 
     def _note(self, text: str) -> None:
         if not self.notes:  # the first limit hit says what was cut; later hits are the same story
@@ -153,7 +153,7 @@ class _Lowerer:
         for k in range(width):
             refs = tuple(r[k] for r, _ in branches if k < len(r) and r[k] is not None)
             if refs:
-                self._emit(Node(f"{name}/_merge_{k}", "Merge", refs, (), {}))  # type: ignore[arg-type]
+                self._emit(Node(f"{name}/_merge_{k}", "Merge", refs, (), {}))  # type: ignore[arg-type]  # the refs filtered of None just above
                 self.redirect[TensorRef(name, k)] = TensorRef(f"{name}/_merge_{k}", 0)
         done = []
         for b, (returns, control) in enumerate(branches):

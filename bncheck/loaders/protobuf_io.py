@@ -97,7 +97,7 @@ def parse_file(path: str, data: bytes, expect: tuple[str, ...] = (GRAPH_DEF, MET
                          "raise BNCHECK_MAX_TEXT_MB")
     text = _looks_textual(data)
     if text is not None:
-        lead = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)", text).group(1)  # type: ignore[union-attr]
+        lead = re.match(r"\s*(?:#[^\n]*\n\s*)*([A-Za-z_]+)", text).group(1)  # type: ignore[union-attr]  # the pattern always matches a text that _looks_textual accepted
         kind = _TEXT_LEAD[lead]
         if kind not in expect:
             raise InputError(path, f"holds a text {kind.split('.')[-1]}, not a {' or '.join(k.split('.')[-1] for k in expect)}")

@@ -52,7 +52,7 @@ def open_regular(path: str) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise InputError(path, "not a regular file")
         remote = open_mirrored(path)  # a placeholder of a file behind an fsspec URL: its bytes, as read
-        return remote if remote is not None else open(path, "rb")  # type: ignore[return-value]
+        return remote if remote is not None else open(path, "rb")  # type: ignore[return-value]  # a mirrored remote file is a binary file object like open()'s
     except (OSError, ValueError) as exc:
         raise InputError(path, os_reason(exc) if isinstance(exc, OSError) else str(exc)) from None
 

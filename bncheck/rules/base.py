@@ -50,7 +50,7 @@ class Rule:
             message=message,
             path=ctx.model.source,
             graph=ctx.model.label,
-            evidence=evidence(facts),  # type: ignore[arg-type]
+            evidence=evidence(facts),  # type: ignore[arg-type]  # facts are EvidenceValue-like; evidence() normalises them
             fix=fix,
         )
 

@@ -74,7 +74,7 @@ class MomentumOutOfRange(Rule):
             bad = [u for u in layer.updates if u.momentum is not None and not (LOW <= u.momentum < 1.0)]
             if not bad:
                 continue
-            values = sorted({fmt_momentum(u.momentum) for u in bad})  # type: ignore[arg-type]
+            values = sorted({fmt_momentum(u.momentum) for u in bad})  # type: ignore[arg-type]  # bad updates have a solved momentum (filtered above)
             shown = ", ".join(str(v) for v in values)
             below_range = all(u.momentum < LOW for u in bad if u.momentum is not None)  # raw values, not as printed
             why = "the moving average is essentially the last batch" if below_range else "the moving average never converges"

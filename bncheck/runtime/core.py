@@ -17,7 +17,7 @@ def _outside_bncheck() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside bncheck."""
     level, frame = 2, sys._getframe(2)  # 2: the caller of the function calling this one
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]  # f_back is Optional; the loop ends on None
     return level
 
 
@@ -53,7 +53,7 @@ def show_report(report: Report, title: str) -> None:
     if ip is not None and type(ip).__name__ == "ZMQInteractiveShell":
         from IPython.display import display
 
-        display(report)  # type: ignore[no-untyped-call]
+        display(report)  # type: ignore[no-untyped-call]  # IPython has no type stubs
         return
     print(f"bncheck {title}:\n{report}", file=sys.stderr)
 

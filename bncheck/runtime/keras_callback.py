@@ -30,7 +30,7 @@ def _flavour(keras: str | None) -> str:
 def _callback_class(flavour: str) -> type:
     base = importlib.import_module(f"{FLAVOURS[flavour]}.callbacks").Callback
 
-    class Monitor(base):  # type: ignore[misc, valid-type]
+    class Monitor(base):  # type: ignore[misc, valid-type]  # the Callback base is chosen at run time (Keras 3 or tf-keras)
         def __init__(self, steps: int, on_finding: str, show: bool, sample: Any) -> None:
             super().__init__()
             self._options = (steps, on_finding, show)

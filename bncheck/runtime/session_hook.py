@@ -39,7 +39,7 @@ def _names(fetches: list[Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]
+class BatchNormHook(tf.compat.v1.train.SessionRunHook):  # type: ignore[misc]  # TensorFlow has no type stubs: the base is Any
     """Watches the batch-norm layers of the graph a session runs, and proves what static checks
     can only suspect.
 

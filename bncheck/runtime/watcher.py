@@ -59,7 +59,7 @@ class Monitor:
             self.step()
             return result
 
-        return stepped  # type: ignore[return-value]
+        return stepped  # type: ignore[return-value]  # the wrapper has the decorated step's signature
 
 
 def watch(model: Any, steps: int = 20, on_finding: str = "warn", show: bool = True, sample: Any = None) -> Monitor:

@@ -68,12 +68,12 @@ class _PlainLines:
         holders: list[ast.AST] = [module.tree]
         for f in module.functions.values():
             holders.append(f.node)
-            self.functions.setdefault(f.name, []).append((f.node.lineno, f.node.end_lineno or 0))  # type: ignore[attr-defined]
+            self.functions.setdefault(f.name, []).append((f.node.lineno, f.node.end_lineno or 0))  # type: ignore[attr-defined]  # a function's node is a def, which has line numbers
         for c in module.classes.values():
             holders.append(c.node)
             for m in c.methods.values():
                 holders.append(m.node)
-                self.functions.setdefault(m.name, []).append((m.node.lineno, m.node.end_lineno or 0))  # type: ignore[attr-defined]
+                self.functions.setdefault(m.name, []).append((m.node.lineno, m.node.end_lineno or 0))  # type: ignore[attr-defined]  # a method's node is a def, which has line numbers
         for h in holders:
             body = getattr(h, "body", None)
             first = body[0] if isinstance(body, list) and body else None
@@ -164,7 +164,7 @@ def _start(node: ast.AST) -> tuple[int, int]:
     if decorators:
         first = decorators[0]
         return first.lineno, 0  # `@` is before the decorator's expression
-    return node.lineno, node.col_offset  # type: ignore[attr-defined]
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]  # a def or class node, which has a position
 
 
 def _holds(node: ast.AST, line: int, col: int) -> bool:

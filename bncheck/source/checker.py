@@ -72,7 +72,7 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     walked: set[int] = set()
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
 
-    def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]
+    def walk(run: Run, action) -> None:  # type: ignore[no-untyped-def]  # action is a callable of the walker, of many shapes
         walker = Walker(project, run, budget)
         action(walker)
         walker.finish()
@@ -97,7 +97,7 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
             if notes is not None:
                 left = [f for f in roots[roots.index(func):] if id(f.node) not in walked]
                 names = ", ".join(f.qualname for f in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
-                notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]
+                notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]  # a function's node is a def, which has line numbers
                               f"source analysis stopped: a program (files that import each other) gets at most "
                               f"{MAX_PROGRAM_STEPS:,} statements, and {len(left)} functions were not walked "
                               f"({names}); nothing is reported about them"))
@@ -158,7 +158,7 @@ _BATCH_NORM_WORDS = ("batch_norm", "BatchNorm", "UPDATE_OPS", "update_ops", "Gra
 
 def _mentions_batch_norm(func: FunctionInfo) -> bool:
     node = func.node
-    text = "\n".join(func.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]
+    text = "\n".join(func.module.lines[node.lineno - 1:node.end_lineno])  # type: ignore[attr-defined]  # a function's node is a def, which has line numbers
     return any(word in text for word in _BATCH_NORM_WORDS)
 
 

@@ -80,7 +80,7 @@ class ModuleInfo:
         """The node's span, with UTF-8 byte offsets turned into 1-based character columns."""
         if self.ascii and isinstance(node, (ast.expr, ast.stmt)) and node.end_lineno is not None:
             return Loc(self.path, node.lineno, node.col_offset + 1, node.end_lineno,
-                       node.end_col_offset + 1)  # type: ignore[operator]
+                       node.end_col_offset + 1)  # type: ignore[operator]  # end_col_offset is set whenever end_lineno is
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
         col, end_col = getattr(node, "col_offset", 0), getattr(node, "end_col_offset", None) or 0
@@ -172,7 +172,7 @@ def _collect_stmt(module: ModuleInfo, stmt: ast.stmt, g: dict[str, Value]) -> No
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
         if stmt.targets[0].id == "__all__" and isinstance(stmt.value, (ast.List, ast.Tuple)) and all(
                 isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts):
-            module.exports = tuple(e.value for e in stmt.value.elts)  # type: ignore[attr-defined]
+            module.exports = tuple(e.value for e in stmt.value.elts)  # type: ignore[attr-defined]  # the elts are checked to be str constants just above
         value = static_value(module, stmt.value, g)
         if value is not None:
             g[stmt.targets[0].id] = value

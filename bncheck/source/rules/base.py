@@ -31,7 +31,7 @@ class SourceFinding:
         at = f"{self.loc.path}:{self.loc.line}:{self.loc.col}"
         return Finding(
             code=self.code, rule=self.rule, severity=self.severity, layer=self.layer, message=self.message,
-            path=self.loc.path, graph="source", evidence=evidence(dict([("at", at), *self.facts])),  # type: ignore[list-item]
+            path=self.loc.path, graph="source", evidence=evidence(dict([("at", at), *self.facts])),  # type: ignore[list-item]  # facts are (str, EvidenceValue) pairs
             fix=self.fix, line=self.loc.line, column=self.loc.col, edits=self.edits,
         )
 
