@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
-from bncheck.rules import RULES
 from conftest import ROOT
+
+from bncheck.rules import RULES
 
 README = (ROOT / "README.md").read_text()
 
@@ -21,7 +22,7 @@ def test_the_docs_rule_index_links_every_rule_of_the_catalogue():
 
     index = (ROOT / "docs" / "rules" / "index.md").read_text()
     table = "| Code |" + index.split("\n| Code |", 1)[1].split("\n\n", 1)[0]
-    linked = re.sub(r"^\| \[(BN\d{3})\]\(\1\.md\) \|", r"| \1 |", table, flags=re.M)
+    linked = re.sub(r"^\| \[(BN\d{3})\]\(\1\.md\) \|", r"| \1 |", table, flags=re.MULTILINE)
     assert linked == markdown_table() and linked != table
 
 

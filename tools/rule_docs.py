@@ -1,6 +1,6 @@
 """Write (or ``--check``) one documentation page per rule, docs/rules/BNxxx.md, from the catalogue.
 
-The pages are generated, never edited: ``tests/test_docs.py`` fails when one differs from what this
+The pages are generated, never edited: ``tests/test_docs_examples.py`` fails when one differs from what this
 script writes, so the docs cannot drift from ``bncheck --explain``.
 """
 from __future__ import annotations
@@ -12,6 +12,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "docs" / "rules"
+sys.path.insert(0, str(ROOT))  # this tree's bncheck, whatever is installed
+
+from bncheck.catalogue import ENTRIES, Entry, implementations
 
 
 def _sentence(text: str) -> str:
@@ -20,35 +23,31 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def page(entry: object) -> str:
+def page(entry: Entry) -> str:
     """The Markdown page of one catalogue entry."""
-    from bncheck.catalogue import implementations
-
-    code, name = getattr(entry, "code"), getattr(entry, "name")
-    analyses = getattr(entry, "analyses")
-    lines = [f"# {code} {name}", "",
-             f"**Severity:** {getattr(entry, 'severity')} · **Found by:** "
-             + ", ".join(f"{a} mode" for a in analyses), "",
-             _sentence(str(getattr(entry, "summary"))), "",
-             inspect.cleandoc(getattr(entry, "doc")), "",
-             "## Bad", "", "```python", getattr(entry, "bad").strip("\n"), "```", "",
-             "## Good", "", "```python", getattr(entry, "good").strip("\n"), "```", ""]
+    analyses = entry.analyses
+    lines = [f"# {entry.code} {entry.name}", "",
+             f"**Severity:** {entry.severity} · **Found by:** " + ", ".join(f"{a} mode" for a in analyses), "",
+             _sentence(entry.summary), "",
+             inspect.cleandoc(entry.doc), "",
+             "## Bad", "", "```python", entry.bad.strip("\n"), "```", "",
+             "## Good", "", "```python", entry.good.strip("\n"), "```", ""]
     for analysis in analyses:
         for impl in implementations(analysis):
-            if impl.code == code and impl.__doc__:
+            if impl.code == entry.code and impl.__doc__:
                 lines += [f"## In {analysis} mode", "", inspect.cleandoc(impl.__doc__), ""]
-    lines += [f"`bncheck --explain {code}` prints this page in the terminal; "
-              f"`--select {code}` / `--ignore {code}` choose it.", ""]
+    lines += [(f"`bncheck --explain {entry.code}` prints this page in the terminal; "
+               f"`--select {entry.code}` / `--ignore {entry.code}` choose it."), ""]
     return "\n".join(lines)
 
 
 def pages() -> dict[pathlib.Path, str]:
-    from bncheck.catalogue import ENTRIES
-
+    """Every rule page, by path."""
     return {RULES_DIR / f"{e.code}.md": page(e) for e in ENTRIES}
 
 
 def main() -> int:
+    """Write the pages, or with ``--check`` report the stale ones (exit 1)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a page differs, write nothing")
     args = parser.parse_args()
