@@ -1,4 +1,4 @@
-"""Issue 20 items 8 and 13: malformed suppression comments are reported, and the README's
+"""Issue 20 items 8 and 13: malformed suppression comments are reported, and the docs'
 suppression comment survives ``ruff check --fix`` (ruff deletes a ``# noqa: BN007`` it does not
 know unless ``lint.external = ["BN"]``)."""
 from __future__ import annotations
@@ -58,8 +58,8 @@ def _bncheck_findings(path) -> list[str]:
     return result.stdout.splitlines()
 
 
-def test_the_readme_suppression_survives_ruff_fix(tmp_path):
-    readme = (ROOT / "README.md").read_text()
+def test_the_documented_suppression_survives_ruff_fix(tmp_path):
+    readme = (ROOT / "docs" / "source-mode.md").read_text()
     assert "with a trailing `# bncheck: ignore[BN001]`" in readme and 'external = ["BN"]' in readme
     line = f"x = {BN}  # bncheck: ignore[BN007]\n"
     (tmp_path / "m.py").write_text(f"from keras import layers\n\n{line}")

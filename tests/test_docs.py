@@ -1,10 +1,11 @@
-"""The README's rule table and quick start agree with bncheck itself."""
+"""The README's rule table and quick start, and the docs' rule index, agree with bncheck itself."""
 from __future__ import annotations
 
 import re
 
-from bncheck.rules import RULES
 from conftest import ROOT
+
+from bncheck.rules import RULES
 
 README = (ROOT / "README.md").read_text()
 
@@ -14,6 +15,15 @@ def test_rule_table_matches_the_catalogue():
 
     table = README.split("## Rules\n\n", 1)[1].split("\n\n", 1)[0]
     assert table == markdown_table()
+
+
+def test_the_docs_rule_index_links_every_rule_of_the_catalogue():
+    from bncheck.catalogue import markdown_table
+
+    index = (ROOT / "docs" / "rules" / "index.md").read_text()
+    table = "| Code |" + index.split("\n| Code |", 1)[1].split("\n\n", 1)[0]
+    linked = re.sub(r"^\| \[(BN\d{3})\]\(\1\.md\) \|", r"| \1 |", table, flags=re.MULTILINE)
+    assert linked == markdown_table() and linked != table
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_same_test_command():

@@ -312,8 +312,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_readme_documents_the_isolation_options():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_document_the_isolation_options():
+    readme = (ROOT / "docs" / "usage.md").read_text()
     for option in ("--jobs N", "--timeout SECONDS", "--memory-limit MIB", "gave up after 60 s"):
         assert option in readme, option
     defaults = {p.name: p.default for p in main.params}

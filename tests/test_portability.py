@@ -1,5 +1,5 @@
 """Issue 20 item 16: the worker pool without ``select.select`` on pipes (Windows cannot), the spawn
-path as macOS and Windows run it, the parent watch where there is no ``prctl``, the README's
+path as macOS and Windows run it, the parent watch where there is no ``prctl``, the docs'
 per-system limits and the project's own CI workflow."""
 from __future__ import annotations
 
@@ -119,8 +119,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_readme_says_which_limits_hold_where():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_say_which_limits_hold_where():
+    readme = (ROOT / "docs" / "untrusted-inputs.md").read_text()
     assert "| Limit | Linux | macOS | Windows |" in readme
     for row in ("| Deadline (`--timeout`) | yes | yes | yes |", "| Memory limit (`--memory-limit`) | yes | no | no |"):
         assert row in readme, row
