@@ -21,7 +21,10 @@ from bncheck.source.model import (
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, either, merge_tensors
+from bncheck.source.value_ops import (
+    MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
+    single_input,
+)
 
 MAX_DEPTH = 12
 MAX_STEPS = 200_000  # statements walked in one run (cost is linear in them)
@@ -335,6 +338,10 @@ class Walker:
                     owner.bn_layers = bn_of_attrs(owner.attrs)  # only layers and models hold batch norms
         elif isinstance(target, ast.Starred):
             self.bind(target.value, UNKNOWN, frame)
+        elif isinstance(target, ast.Subscript):
+            owner = self.expr(target.value, frame)
+            if isinstance(owner, DictVal):
+                dict_store(owner, *dict_key(target.slice, self.expr(target.slice, frame)), value)
 
     def if_stmt(self, stmt: ast.If, frame: Frame) -> None:
         test = self.expr(stmt.test, frame)
@@ -491,6 +498,8 @@ class Walker:
                 return base
             if isinstance(base, (UpdateOps, ModelUpdates)):
                 return base
+            if isinstance(base, DictVal):  # weights['b1']: a bias variable kept in a dict
+                return dict_load(base, *dict_key(node.slice, self.expr(node.slice, frame)))
             return UNKNOWN
         if isinstance(node, ast.NamedExpr):
             value = self.expr(node.value, frame)
@@ -629,15 +638,16 @@ class Walker:
         return entry[1] if entry is not None and entry[0] is func else None
 
     def call_passed_functions(self, args: list[Value], kwargs: dict[str, Value], tensors: list[TensorVal],
-                              frame: Frame) -> list[TensorVal]:
+                              frame: Frame, as_is: bool = False) -> list[TensorVal]:
         """Functions of the program handed to a call bncheck does not model (``tf.map_fn(task, x)``,
         ``tf.while_loop``, ``strategy.run(step)``) are walked there, under the graph contexts of the
-        call, with its tensors as their argument; the tensors they return flow out."""
+        call, with its tensors as their argument; the tensors they return flow out. ``as_is``: the one
+        tensor is passed with its producer (a layer's ``activation_fn`` applied to its output)."""
         out: list[TensorVal] = []
         for value in list(args) + list(kwargs.values()):
             if not isinstance(value, (FuncRef, Bound)):
                 continue
-            passed: list[Value] = [merge_tensors(tensors)] if tensors else []
+            passed: list[Value] = [single_input(tensors) if as_is else merge_tensors(tensors)] if tensors else []
             if isinstance(value, Bound):
                 result = self.call_function(value.func, passed, {}, frame, self_obj=value.obj)
             else:
