@@ -21,6 +21,7 @@ from bncheck.source.model import (
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
+from bncheck.source.branches import ArmEnds
 from bncheck.source.value_ops import (
     MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
     single_input,
@@ -349,12 +350,15 @@ class Walker:
                 isinstance(test, Const) and test.value in ("", )):
             self.body(stmt.body if test.value else stmt.orelse, frame)
             return
+        ends = ArmEnds(stmt, frame.env)
         for arm, body in enumerate((stmt.body, stmt.orelse)):  # both walked: events know which arm they are in
             self.branches.append((id(stmt), arm))
             try:
                 self.body(body, frame)
             finally:
                 self.branches.pop()
+            ends.arm_done(body, frame.env)
+        ends.settle(frame.env)
 
     def for_stmt(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         it = self.expr(stmt.iter, frame)
