@@ -814,6 +814,19 @@ def _sequential_add(lib: Library, c: LibCall) -> Optional[Value]:
     return None
 
 
+MAX_LIST_KEPT = 256  # a list grown by append keeps its last items (only the last is read: ``outputs[-1]``)
+
+
+@handles_method("append")
+def _list_append(lib: Library, c: LibCall) -> Optional[Value]:
+    """``outputs.append(out)`` on a list: a model class chaining layers on ``self.outputs[-1]``."""
+    if isinstance(c.receiver, ListVal) and len(c.args) == 1 and not c.kwargs:
+        kept = c.receiver.items[-(MAX_LIST_KEPT - 1):] if len(c.receiver.items) >= MAX_LIST_KEPT else c.receiver.items
+        c.receiver.items = kept + (c.args[0],)
+        return Const(None)
+    return None
+
+
 @handles_method("assign", "assign_sub")
 def _assign_method(lib: Library, c: LibCall) -> Value:
     return lib.assign(c, [c.receiver] + c.args, c.canon)

@@ -504,6 +504,8 @@ class Walker:
                 return base
             if isinstance(base, DictVal):  # weights['b1']: a bias variable kept in a dict
                 return dict_load(base, *dict_key(node.slice, self.expr(node.slice, frame)))
+            if isinstance(base, ListVal) and base.items and _is_last(node.slice):
+                return base.items[-1]  # self.outputs[-1]: the layer appended last
             return UNKNOWN
         if isinstance(node, ast.NamedExpr):
             value = self.expr(node.value, frame)
@@ -660,6 +662,11 @@ class Walker:
             if isinstance(result, TensorVal):
                 out.append(result)
         return out
+
+
+def _is_last(index: ast.expr) -> bool:
+    return isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(
+        index.operand, ast.Constant) and index.operand.value == 1
 
 
 _BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "control_dependencies", "updates",
