@@ -9,7 +9,6 @@ arms' producers as the tensor's ``alternatives`` (what it is, its batch norms, a
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 from bncheck.source.model import TensorVal, Value
 
@@ -36,7 +35,7 @@ class ArmEnds:
 
     def __init__(self, stmt: ast.If, env: dict[str, Value]) -> None:
         self.names = sorted(bound_names(stmt.body) | bound_names(stmt.orelse))
-        self.ends: list[dict[str, Optional[Value]]] = []
+        self.ends: list[dict[str, Value | None]] = []
         if self.names and not stmt.orelse:  # no else: the value from before the if flows on too
             self.ends.append({n: env.get(n) for n in self.names})
 
