@@ -21,7 +21,7 @@ from bncheck.source.model import (
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.branches import ArmEnds
+from bncheck.source.branches import ArmEnds, BoundNames
 from bncheck.source.value_ops import (
     MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
     single_input,
@@ -78,6 +78,7 @@ class Walker:
         # [statements left, limit], shared by a program's runs
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
+        self.bound_names = BoundNames()  # names each if statement binds
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
         # id(FunctionInfo) of a nested def or lambda -> (it, its defining frame); see closure_of
         self.closures: dict[int, tuple[FunctionInfo, Frame]] = {}
@@ -350,7 +351,7 @@ class Walker:
                 isinstance(test, Const) and test.value in ("", )):
             self.body(stmt.body if test.value else stmt.orelse, frame)
             return
-        ends = ArmEnds(stmt, frame.env)
+        ends = ArmEnds(stmt, frame.env, self.bound_names)
         for arm, body in enumerate((stmt.body, stmt.orelse)):  # both walked: events know which arm they are in
             self.branches.append((id(stmt), arm))
             try:
