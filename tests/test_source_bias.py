@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import FIXTURES
 
 from bncheck.source import check_files
-from conftest import FIXTURES
 
 BIAS = FIXTURES / "source" / "bias"
 
@@ -122,3 +122,24 @@ def test_a_bias_added_only_in_one_arm_of_an_if(tmp_path) -> None:  # type: ignor
         "    return tf.layers.batch_normalization(y, training=t, name='bn')\n")
     result = check_files([str(path)])
     assert ([(f.code, f.loc.line, f.layer) for f in result.findings], result.notes) == ([("BN010", 9, "bn")], [])
+
+
+def test_names_an_if_binds_are_computed_once_per_if_statement(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An elif chain of n arms is n nested ifs: each is scanned once (not once per enclosing if)."""
+    import ast
+
+    from bncheck.source import branches
+
+    arms = "".join(f"elif k == {i}:\n    x{i} = f(x)\n" for i in range(1, 200))
+    tree = ast.parse("if k == 0:\n    x0 = f(x)\n" + arms + "else:\n    def g():\n        hidden = 1\n    raise E\n")
+    outer = tree.body[0]
+    assert isinstance(outer, ast.If)
+    scanned: list[ast.If] = []
+    direct = branches._direct_names
+    monkeypatch.setattr(branches, "_direct_names", lambda s: (scanned.append(s), direct(s))[1])
+    bound = branches.BoundNames()
+    assert bound.of(outer) == frozenset(f"x{i}" for i in range(200))  # not `hidden`: g's own name space
+    inner = outer.orelse[0]
+    assert isinstance(inner, ast.If)
+    assert bound.of(inner) == frozenset(f"x{i}" for i in range(1, 200))
+    assert len(scanned) == 200 and len({id(s) for s in scanned}) == 200
