@@ -340,8 +340,8 @@ class Walker:
                     owner.bn_layers = bn_of_attrs(owner.attrs)  # only layers and models hold batch norms
         elif isinstance(target, ast.Starred):
             self.bind(target.value, UNKNOWN, frame)
-        elif isinstance(target, ast.Subscript):
-            owner = self.expr(target.value, frame)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, (ast.Name, ast.Attribute)):
+            owner = self.expr(target.value, frame)  # weights['b1'] = ...: a dict the walk can read back
             if isinstance(owner, DictVal):
                 dict_store(owner, *dict_key(target.slice, self.expr(target.slice, frame)), value)
 
