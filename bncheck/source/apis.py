@@ -31,6 +31,10 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     ("keras.layers.experimental.SyncBatchNormalization", "keras.layers.SyncBatchNormalization"),
     ("keras.layers.normalization.batch_normalization", "keras.layers"),
     ("keras.layers.normalization", "keras.layers"),
+    ("keras.layers.convolutional", "keras.layers"),  # Keras 2's submodules: keras.layers.convolutional.Conv2D
+    ("keras.layers.core", "keras.layers"),
+    ("keras.layers.merge", "keras.layers"),
+    ("keras.layers.advanced_activations", "keras.layers"),
     ("tensorflow.python.ops.nn", "tensorflow.nn"),
     ("tensorflow.python.training", "tensorflow.train"),
     ("tensorflow.python.framework.graph_util", "tensorflow.graph_util"),

@@ -88,7 +88,7 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     # a followed module's own entry points are not walked: nothing there is reported (only what the
     # given files' calls reach is)
     roots = [f for f in hot if f.module.path not in followed and (
-        f.name in ("call", "train_step") and f.cls is not None
+        f.name in ("call", "train_step", "__call__") and f.cls is not None
         or not (f.name in called or f.name.startswith("__") and f.cls is not None))]
     # under a budget, the roots most likely to hold a batch-norm mistake go first
     roots.sort(key=lambda f: not _mentions_batch_norm(f))

@@ -50,6 +50,9 @@ class Interpreter(Protocol):
                       caller: Optional["Frame"], closure: Optional["Frame"] = None, self_obj: Optional[Value] = None,
                       as_root: bool = False) -> Value: ...
 
+    def call_passed_functions(self, args: list[Value], kwargs: dict[str, Value], tensors: list[TensorVal],
+                              frame: "Frame", as_is: bool = False) -> list[TensorVal]: ...
+
 
 @dataclass
 class LibCall:
@@ -401,6 +404,14 @@ def _slim_layer(lib: Library, c: LibCall) -> Value:
             bn_params = {"is_training": UNKNOWN, "updates_collections": UNKNOWN, "decay": UNKNOWN}
         return lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
     base = merge_tensors(inputs) if inputs else TensorVal()
+    activation = params.get("activation_fn")
+    if isinstance(activation, (FuncRef, Bound)):
+        # an activation of the program (`activation_fn=relu_batch_norm`): walked on the layer's output
+        # before any activation, so a batch norm it applies first is fed by the layer's bias
+        linear = dict(params, activation_fn=Const(None))
+        out = lib.interp.call_passed_functions(
+            [activation], {}, [TensorVal(_slim_bias(linear, c.loc), base.bn_layers, base.fixed_training)], c.frame, as_is=True)
+        return out[0] if out else TensorVal(None, base.bn_layers, base.fixed_training)
     return TensorVal(_slim_bias(params, c.loc), base.bn_layers, base.fixed_training)
 
 
@@ -800,6 +811,19 @@ def _sequential_add(lib: Library, c: LibCall) -> Optional[Value]:
     if isinstance(c.receiver, ModelObj) and c.receiver.cls is None and len(c.args) == 1 and not c.kwargs:
         _append_layer(lib, c.receiver, c.args[0])
         return UNKNOWN
+    return None
+
+
+MAX_LIST_KEPT = 256  # a list grown by append keeps its last items (only the last is read: ``outputs[-1]``)
+
+
+@handles_method("append")
+def _list_append(lib: Library, c: LibCall) -> Optional[Value]:
+    """``outputs.append(out)`` on a list: a model class chaining layers on ``self.outputs[-1]``."""
+    if isinstance(c.receiver, ListVal) and len(c.args) == 1 and not c.kwargs:
+        kept = c.receiver.items[-(MAX_LIST_KEPT - 1):] if len(c.receiver.items) >= MAX_LIST_KEPT else c.receiver.items
+        c.receiver.items = kept + (c.args[0],)
+        return Const(None)
     return None
 
 

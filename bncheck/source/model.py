@@ -138,6 +138,8 @@ class ListVal(Value):
 @dataclass(eq=False)
 class DictVal(Value):
     items: dict[str, Value]
+    # values stored under a key known only by its literal start (``weights['b' + str(i)] = ...``)
+    by_prefix: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

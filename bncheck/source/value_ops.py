@@ -10,7 +10,7 @@ from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo
 from bncheck.source.model import (
     UNKNOWN, Alias, Chain, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates, TensorVal, UpdateOps,
-    Value,
+    Value, VariableVal,
 )
 
 MAX_UNROLL = 16  # loops over literal sequences up to this long are unrolled
@@ -186,3 +186,48 @@ def same_tree(a: object, b: object) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))
     return a == b
+
+
+def dict_key(node: ast.expr, key: Value) -> tuple[Optional[str], Optional[str]]:
+    """A dict subscript's key: (the key, None) when it is a known string, else (None, its literal start)
+    for ``'b' + str(i)`` / ``f'b{i}'``, else (None, None)."""
+    if isinstance(key, Const) and isinstance(key.value, str):
+        return key.value, None
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
+        return None, node.value
+    return None, None
+
+
+def dict_store(d: DictVal, key: Optional[str], prefix: Optional[str], value: Value) -> None:
+    """``d[key] = value``; under an unknown key, a value stored under a literal start is kept by it."""
+    if key is not None:
+        d.items[key] = value
+    elif prefix is not None:
+        before = d.by_prefix.get(prefix)
+        d.by_prefix[prefix] = value if before is None or _same_variable(before, value) else UNKNOWN
+
+
+def dict_load(d: DictVal, key: Optional[str], prefix: Optional[str]) -> Value:
+    """``d[key]``. Under an unknown key with a literal start, or a key not stored but starting like keys
+    stored by their start, only a variable of one rank is known: every value that key can reach is one."""
+    if key is not None and key in d.items:
+        return d.items[key]
+    if key is not None:
+        reached = [v for p, v in d.by_prefix.items() if key.startswith(p)]
+    elif prefix is not None:
+        reached = [v for k, v in d.items.items() if k.startswith(prefix)]
+        reached += [v for p, v in d.by_prefix.items() if p.startswith(prefix) or prefix.startswith(p)]
+    else:
+        return UNKNOWN
+    first = reached[0] if reached else None
+    if isinstance(first, VariableVal) and all(_same_variable(first, v) for v in reached):
+        return first
+    return UNKNOWN
+
+
+def _same_variable(a: Value, b: Value) -> bool:
+    return isinstance(a, VariableVal) and isinstance(b, VariableVal) and a.rank == b.rank

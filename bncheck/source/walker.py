@@ -21,7 +21,11 @@ from bncheck.source.model import (
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
-from bncheck.source.value_ops import MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, either, merge_tensors
+from bncheck.source.branches import ArmEnds, BoundNames
+from bncheck.source.value_ops import (
+    MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
+    single_input,
+)
 
 MAX_DEPTH = 12
 MAX_STEPS = 200_000  # statements walked in one run (cost is linear in them)
@@ -74,6 +78,7 @@ class Walker:
         # [statements left, limit], shared by a program's runs
         self.budget = budget if budget is not None else [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]
         self.walked: set[int] = set()  # ids of function nodes walked (inlined or as roots)
+        self.bound_names = BoundNames()  # names each if statement binds
         self.pending: list[tuple[FunctionInfo, Frame]] = []  # nested defs never called
         # id(FunctionInfo) of a nested def or lambda -> (it, its defining frame); see closure_of
         self.closures: dict[int, tuple[FunctionInfo, Frame]] = {}
@@ -335,6 +340,10 @@ class Walker:
                     owner.bn_layers = bn_of_attrs(owner.attrs)  # only layers and models hold batch norms
         elif isinstance(target, ast.Starred):
             self.bind(target.value, UNKNOWN, frame)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, (ast.Name, ast.Attribute)):
+            owner = self.expr(target.value, frame)  # weights['b1'] = ...: a dict the walk can read back
+            if isinstance(owner, DictVal):
+                dict_store(owner, *dict_key(target.slice, self.expr(target.slice, frame)), value)
 
     def if_stmt(self, stmt: ast.If, frame: Frame) -> None:
         test = self.expr(stmt.test, frame)
@@ -342,12 +351,15 @@ class Walker:
                 isinstance(test, Const) and test.value in ("", )):
             self.body(stmt.body if test.value else stmt.orelse, frame)
             return
+        ends = ArmEnds(stmt, frame.env, self.bound_names)
         for arm, body in enumerate((stmt.body, stmt.orelse)):  # both walked: events know which arm they are in
             self.branches.append((id(stmt), arm))
             try:
                 self.body(body, frame)
             finally:
                 self.branches.pop()
+            ends.arm_done(body, frame.env)
+        ends.settle(frame.env)
 
     def for_stmt(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         it = self.expr(stmt.iter, frame)
@@ -491,6 +503,10 @@ class Walker:
                 return base
             if isinstance(base, (UpdateOps, ModelUpdates)):
                 return base
+            if isinstance(base, DictVal):  # weights['b1']: a bias variable kept in a dict
+                return dict_load(base, *dict_key(node.slice, self.expr(node.slice, frame)))
+            if isinstance(base, ListVal) and base.items and _is_last(node.slice):
+                return base.items[-1]  # self.outputs[-1]: the layer appended last
             return UNKNOWN
         if isinstance(node, ast.NamedExpr):
             value = self.expr(node.value, frame)
@@ -629,15 +645,16 @@ class Walker:
         return entry[1] if entry is not None and entry[0] is func else None
 
     def call_passed_functions(self, args: list[Value], kwargs: dict[str, Value], tensors: list[TensorVal],
-                              frame: Frame) -> list[TensorVal]:
+                              frame: Frame, as_is: bool = False) -> list[TensorVal]:
         """Functions of the program handed to a call bncheck does not model (``tf.map_fn(task, x)``,
         ``tf.while_loop``, ``strategy.run(step)``) are walked there, under the graph contexts of the
-        call, with its tensors as their argument; the tensors they return flow out."""
+        call, with its tensors as their argument; the tensors they return flow out. ``as_is``: the one
+        tensor is passed with its producer (a layer's ``activation_fn`` applied to its output)."""
         out: list[TensorVal] = []
         for value in list(args) + list(kwargs.values()):
             if not isinstance(value, (FuncRef, Bound)):
                 continue
-            passed: list[Value] = [merge_tensors(tensors)] if tensors else []
+            passed: list[Value] = [single_input(tensors) if as_is else merge_tensors(tensors)] if tensors else []
             if isinstance(value, Bound):
                 result = self.call_function(value.func, passed, {}, frame, self_obj=value.obj)
             else:
@@ -646,6 +663,11 @@ class Walker:
             if isinstance(result, TensorVal):
                 out.append(result)
         return out
+
+
+def _is_last(index: ast.expr) -> bool:
+    return isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(
+        index.operand, ast.Constant) and index.operand.value == 1
 
 
 _BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "control_dependencies", "updates",
