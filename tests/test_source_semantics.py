@@ -50,6 +50,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # tf.cond between a training and an inference batch norm: both branch functions are walked
     "cond_batch_norm_after_dropout.py": [("BN011", "cond_batch_norm_after_dropout.py", 9, "bn1"),
                                          ("BN011", "cond_batch_norm_after_dropout.py", 10, "bn1")],
+    # a model's own training flag (call(self, x, is_training=False) passing it on as its batch norms'
+    # training, through a helper method and a nested layer's train_mode): left at its default in the step
+    "keras_own_mode_flag.py": [("BN009", "keras_own_mode_flag.py", 52, "unit_bn"),
+                               ("BN009", "keras_own_mode_flag.py", 56, "maker_bn")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }
@@ -235,3 +239,54 @@ def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
                     f"    loss = tf.reduce_mean(h)\n    {train}\n")
     result = check_files([str(path)])
     assert (result.findings, [n[1] for n in result.notes]) == ([], notes)
+
+
+def test_a_model_own_flag_is_what_the_fix_sets() -> None:
+    """The fix for a model whose call() takes ``is_training`` sets that flag, not ``training``."""
+    found = {f.loc.line: f for f in _check("keras_own_mode_flag.py").findings}
+    assert found[56].message.startswith("maker(...) without is_training=True in a train step")
+    assert [(e.loc.line, e.loc.col, e.text) for e in found[56].edits] == [(56, 52, ", is_training=True")]
+
+
+@pytest.mark.parametrize(("signature", "call", "codes"), [
+    # the default True is training mode; False, None or none at all is not
+    ("is_training=True", "model(x)", []),
+    ("is_training=False", "model(x)", ["BN009"]),
+    ("is_training=None", "model(x)", ["BN009"]),
+    ("is_training", "model(x, True)", []),
+    ("is_training", "model(x, is_training=True)", []),
+    ("is_training=False", "model(x, is_training=False)", []),  # given: freezing is deliberate
+    # keyword-only, and a second parameter before it: bound by name, not by position
+    ("*, is_training=False", "model(x, is_training=True)", []),
+    ("mask=None, is_training=False", "model(x, True)", ["BN009"]),
+    ("mask=None, is_training=False", "model(x, None, True)", []),
+])
+def test_a_model_own_flag_is_bound_as_python_binds_it(tmp_path, signature: str, call: str,  # type: ignore[no-untyped-def]
+                                                      codes: list[str]) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow as tf\n\n\nclass Net(tf.keras.Model):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.bn = tf.keras.layers.BatchNormalization(name='bn')\n\n"
+                    f"    def call(self, x, {signature}):\n        return self.bn(x, training=is_training)\n\n\n"
+                    "model = Net()\nopt = tf.keras.optimizers.SGD()\n\n\ndef step(x):\n"
+                    f"    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean({call})\n"
+                    "    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), "
+                    "model.trainable_variables))\n")
+    result = check_files([str(path)])
+    assert [(f.code, f.loc.line, f.layer) for f in result.findings] == [(c, 19, "bn") for c in codes]
+    assert result.notes == []
+
+
+def test_a_flag_that_reaches_only_some_batch_norms_leaves_the_others_in_inference_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``is_training`` set at the call reaches bn1; bn2, called without it, is still frozen."""
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow as tf\n\n\nclass Net(tf.keras.Model):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.bn1 = tf.keras.layers.BatchNormalization(name='bn1')\n"
+                    "        self.bn2 = tf.keras.layers.BatchNormalization(name='bn2')\n\n"
+                    "    def call(self, x, is_training=False):\n        return self.bn2(self.bn1(x, training=is_training))\n"
+                    "\n\nmodel = Net()\nopt = tf.keras.optimizers.SGD()\n\n\ndef step(x):\n"
+                    "    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x, is_training=True))\n"
+                    "    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), "
+                    "model.trainable_variables))\n")
+    result = check_files([str(path)])
+    assert [(f.code, f.loc.line, f.layer, f.message.split(" in a")[0]) for f in result.findings] == [
+        ("BN009", 20, "bn2", "model(...) without training=True")]

@@ -327,6 +327,7 @@ class KerasCall:
     call_end: Loc  # position just before the closing parenthesis (to add training=True)
     known: bool = True  # False: a callee bncheck cannot follow (defined outside the scanned files, loaded)
     training_is_param: bool = False  # training=<a parameter of the enclosing function>, passed through
+    mode_param: str = "training"  # the argument that sets the mode (a model's own `is_training`)
 
 
 @dataclass(eq=False)

@@ -16,6 +16,7 @@ from bncheck.source.apis import canonical
 from bncheck.source.inheritance import method_of
 from bncheck.source.library import Library, handler_for, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
+from bncheck.source.modes import MAX_VISITS, ModeParam, mode_of
 from bncheck.source.model import (
     UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
     Run, TensorVal, UpdateOp, UpdateOps, Value,
@@ -612,7 +613,7 @@ class Walker:
                 and (dunder := method_of(self.project, callee.cls, "__call__")) is not None:
             return self.call_function(dunder, args, kwargs, frame, self_obj=callee)  # an object with __call__
         if isinstance(callee, (LayerObj, ModelObj)):
-            return self.library.call_layer(callee, node, frame, args, kwargs, loc)
+            return self.library.call_layer(callee, node, frame, args, kwargs, loc, self.mode_of(callee, loc))
         if method is not None:
             known = self.library.method_call(method, receiver, node, frame, args, kwargs, loc, stmt)
             if known is not None:
@@ -623,6 +624,17 @@ class Walker:
         if callee is UNKNOWN:
             tensors += self.call_passed_functions(args, kwargs, tensors, frame)
         return merge_tensors(tensors) if tensors else UNKNOWN
+
+    def mode_of(self, callee: LayerObj | ModelObj, loc: Loc) -> Optional[ModeParam]:
+        """A subclassed model's own training-flag parameter (``call(self, x, is_training=False)``)."""
+        if not isinstance(callee, ModelObj) or callee.cls is None or not callee.bn_layers:
+            return None
+        mode, exhausted = mode_of(self.project, callee)
+        if exhausted:
+            self.run.note(loc, f"the training flag of {callee.cls.name}.call is not worked out: its call passes "
+                               f"parameters on through more than {MAX_VISITS:,} calls; the call is read as "
+                               "Keras reads it (training= only)")
+        return mode
 
     def closure_of(self, func: FunctionInfo) -> Optional[Frame]:
         entry = self.closures.get(id(func))
