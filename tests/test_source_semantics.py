@@ -25,6 +25,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
         ("BN002", "restore_predict_slim_default_training.py", 10, "conv2/BatchNorm")],
     "restore_predict_layers_training_true.py": [("BN002", "restore_predict_layers_training_true.py", 8, "bn1")],
     "restore_or_train_by_phase.py": [("BN002", "restore_or_train_by_phase.py", 29, "conv1/BatchNorm")],
+    # a generic layer wrapper that drops is_training (f(x, *args, **kwargs)), its model built at a module's top
+    # level and evaluated after a restore from another module: batch_norm keeps its default is_training=True
+    "restore_predict_wrapper_drops_flag": [("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn1"),
+                                           ("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn2")],
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
@@ -290,3 +294,18 @@ def test_a_flag_that_reaches_only_some_batch_norms_leaves_the_others_in_inferenc
     result = check_files([str(path)])
     assert [(f.code, f.loc.line, f.layer, f.message.split(" in a")[0]) for f in result.findings] == [
         ("BN009", 20, "bn2", "model(...) without training=True")]
+
+
+def test_keywords_of_unknown_keys_leave_the_training_mode_unknown(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``f(x, **opts)`` with opts bncheck cannot list may set is_training: no default is assumed."""
+    path = tmp_path / "predict.py"
+    path.write_text("import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n\n\n"
+                    "def wrap(f, **kwargs):\n    return lambda x: f(x, **kwargs)\n\n\n"
+                    "def predict(ckpt, x, opts):\n    y = wrap(slim.batch_norm, **opts)(x)\n"
+                    "    saver = tf.train.Saver()\n    with tf.Session() as sess:\n"
+                    "        saver.restore(sess, ckpt)\n        return sess.run(y)\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:6", "BN007 not judged for BatchNorm: decay is a value bncheck cannot tell"),
+                            (f"{path}:13", "BN002 not judged for the predictions after the checkpoint restored here: "
+                                           "the training mode of BatchNorm is a value bncheck cannot tell")]

@@ -68,6 +68,14 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
     run out is not walked, and a note says so."""
     project = Project(modules, followed)
+    try:
+        return _walk_program(project, modules, notes, followed)
+    finally:
+        project.release_closures()
+
+
+def _walk_program(project: Project, modules: list[ModuleInfo], notes: list[tuple[str, str]] | None,
+                  followed: frozenset[str]) -> list[Run]:
     runs: list[Run] = []
     walked: set[int] = set()
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit

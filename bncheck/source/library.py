@@ -18,7 +18,8 @@ from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo, ModuleInfo
 from bncheck.source.model import (
-    UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
+    UNKNOWN, UNKNOWN_KWARGS, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue,
+    FlagUnknown, FlagUse,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
     Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
@@ -206,6 +207,8 @@ class Library:
                  params: dict[str, Value], training_kw: str, training_default: bool, momentum_kw: str,
                  momentum_default: float, inputs: list[TensorVal]) -> TensorVal:
         run = self.run
+        if UNKNOWN_KWARGS in params:  # `**mapping` of unknown keys: what is not written may be in it
+            params = {k: params.get(k, UNKNOWN) for k in (momentum_kw, training_kw, "updates_collections")} | params
         momentum = params.get(momentum_kw, Const(momentum_default))
         run.constructs.append(BnConstruct(api, layer, loc, momentum, momentum_kw))
         training = params.get(training_kw, Const(training_default))

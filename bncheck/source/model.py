@@ -242,6 +242,10 @@ class TensorVal(Value):
 @dataclass(eq=False)
 class FuncRef(Value):
     func: Any  # FunctionInfo
+    closure: Any = None  # a nested def's or lambda's defining Frame, for walks other than the one that made it
+
+
+UNKNOWN_KWARGS = "**"  # a call's keywords hold this key when a `**mapping` of unknown keys is passed
 
 
 @dataclass(eq=False)

@@ -18,7 +18,8 @@ from bncheck.source.library import Library, handler_for, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
 from bncheck.source.modes import MAX_VISITS, ModeParam, mode_of
 from bncheck.source.model import (
-    UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
+    UNKNOWN, UNKNOWN_KWARGS, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj,
+    ModelUpdates,
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
@@ -186,10 +187,14 @@ class Walker:
                 env[p.arg] = self.expr(default_of[p.arg], def_frame)
             else:
                 env[p.arg] = UNKNOWN
+        known_call = caller is not None and not as_root  # a root's arguments are unknown
         if params.vararg:
-            env[params.vararg.arg] = UNKNOWN
+            extra = args[len(positional):] if known_call else None
+            env[params.vararg.arg] = ListVal(tuple(extra)) if extra is not None else UNKNOWN
         if params.kwarg:
-            env[params.kwarg.arg] = UNKNOWN
+            names = {p.arg for p in positional} | {p.arg for p in params.kwonlyargs}
+            rest = {k: v for k, v in kwargs.items() if k not in names}
+            env[params.kwarg.arg] = DictVal(rest) if known_call and UNKNOWN_KWARGS not in rest else UNKNOWN
         frame = Frame(func.module, env, closure, info, func)
         self.stack.append(key)
         saved_tape, saved_here, saved_site = self.tape, (self.here_stmt, self.here_module), self.given_site
@@ -311,7 +316,7 @@ class Walker:
             if frame.func is None and frame.env is frame.module.globals:
                 return  # module-level: collected by the loader, walked when called or as a root
             info = FunctionInfo(stmt.name, stmt, frame.module)
-            frame.env[stmt.name] = FuncRef(info)
+            frame.env[stmt.name] = self.closure_ref(info, frame)
             self.closures[id(info)] = (info, frame)  # a nested function sees its definer's names (`self`...)
             self.pending.append((info, frame))
         elif isinstance(stmt, ast.ClassDef):
@@ -479,7 +484,7 @@ class Walker:
         if isinstance(node, ast.Lambda):
             info = FunctionInfo("<lambda>", node, frame.module)
             self.closures[id(info)] = (info, frame)
-            return FuncRef(info)
+            return self.closure_ref(info, frame)
         if isinstance(node, ast.Starred):
             return self.expr(node.value, frame)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
@@ -572,13 +577,21 @@ class Walker:
             special = self.library.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
                 return special
-        args = [self.expr(a, frame) for a in node.args]
+        args: list[Value] = []
+        for a in node.args:
+            value = self.expr(a, frame)
+            if isinstance(a, ast.Starred) and isinstance(value, ListVal):
+                args.extend(value.items)  # f(x, *args) of a known tuple: its items, in place
+            else:
+                args.append(value)
         kwargs: dict[str, Value] = {}
         for kw in node.keywords:
             value = self.expr(kw.value, frame)
             if kw.arg is None:
                 if isinstance(value, DictVal):
                     kwargs.update(value.items)
+                else:
+                    kwargs[UNKNOWN_KWARGS] = UNKNOWN  # keywords bncheck cannot list: no default is certain
             else:
                 kwargs[kw.arg] = value
         if isinstance(callee, Alias):
@@ -594,7 +607,7 @@ class Walker:
                     return merge_tensors(tensors) if tensors else UNKNOWN
                 return self.library.call(canon, node, frame, args, kwargs, stmt)
         if isinstance(callee, FuncRef):
-            closure = self.closure_of(callee.func)
+            closure = self.closure_of(callee.func) or callee.closure
             if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
                 closure = frame
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
@@ -635,6 +648,13 @@ class Walker:
                                f"parameters on through more than {MAX_VISITS:,} calls; the call is read as "
                                "Keras reads it (training= only)")
         return mode
+
+    def closure_ref(self, info: FunctionInfo, frame: Frame) -> FuncRef:
+        """A nested function with its defining frame: a later walk that calls it (a module's
+        ``model = Chain([...])`` called from a function) sees the names it closes over."""
+        ref = FuncRef(info, frame)
+        self.project.closure_refs.append(ref)
+        return ref
 
     def closure_of(self, func: FunctionInfo) -> Optional[Frame]:
         entry = self.closures.get(id(func))
