@@ -29,6 +29,11 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # level and evaluated after a restore from another module: batch_norm keeps its default is_training=True
     "restore_predict_wrapper_drops_flag": [("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn1"),
                                            ("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn2")],
+    # train ops built and run, then a checkpoint restored and only the generator sampled (a notebook's last
+    # cell): the batch norms the fetched tensor goes through, not the discriminator's; slim layers with
+    # normalizer_fn keep the batch norms behind their input
+    "restore_sample_beside_training.py": [("BN002", "restore_sample_beside_training.py", 11, "gen/g_fc/BatchNorm"),
+                                          ("BN002", "restore_sample_beside_training.py", 13, "gen/g_up1/BatchNorm")],
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
@@ -181,7 +186,8 @@ def test_every_api_name_has_a_handler_in_the_table() -> None:
         apis.DROPOUT_CLASSES, apis.DROPOUT_FUNCTIONS, apis.SEQUENTIAL, apis.FUNCTIONAL, apis.RAW_LINEAR_OPS,
         apis.RAW_BIAS_ADD, apis.RAW_ADD, apis.VARIABLES, apis.GET_COLLECTION, apis.VARIABLE_SCOPES, apis.ARG_SCOPE,
         apis.GRADIENT_TAPE, apis.GROUP, apis.WIRED_TRAIN_OPS, apis.PLACEHOLDER_WITH_DEFAULT, apis.ASSIGN_FUNCTIONS,
-        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS)
+        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS,
+        apis.INITIALIZERS)
     assert sorted(n for n in listed if not handled(n)) == []
     assert [handled(n) for n in ("tensorflow.nn.relu", "keras.layers.conv2d", "tensorflow.train.Checkpoint")] == [
         False, False, False]

@@ -19,7 +19,7 @@ from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo, ModuleInfo
 from bncheck.source.model import (
     UNKNOWN, UNKNOWN_KWARGS, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue,
-    FlagUnknown, FlagUse,
+    FlagUnknown, FlagUse, Fetch, InitOpVal,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
     Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
@@ -422,7 +422,9 @@ def _slim_layer(lib: Library, c: LibCall) -> Value:
             bn_params.update(np_.items)
         elif np_ is not None and not (isinstance(np_, Const) and np_.value is None):
             bn_params = {"is_training": UNKNOWN, "updates_collections": UNKNOWN, "decay": UNKNOWN}
-        return lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
+        out = lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
+        before = merge_tensors(inputs) if inputs else TensorVal()  # the batch norms behind the layer's input
+        return TensorVal(out.producer, before.bn_layers + out.bn_layers, before.fixed_training + out.fixed_training)
     base = merge_tensors(inputs) if inputs else TensorVal()
     return TensorVal(_slim_bias(params, c.loc), base.bn_layers, base.fixed_training)
 
@@ -808,8 +810,24 @@ def _export_meta_graph(lib: Library, c: LibCall) -> Optional[Value]:
 @handles_method("run")
 def _session_run(lib: Library, c: LibCall) -> Optional[Value]:
     if c.receiver is UNKNOWN and c.args:
-        lib.run.session_runs.append(lib.run.next_order())
+        order = lib.run.next_order()
+        lib.run.session_runs.append(order)
+        lib.run.fetches.append(Fetch(order, _flat_fetches(c.args[0]), tuple(lib.interp.branches)))
     return None
+
+
+def _flat_fetches(value: Value, depth: int = 0) -> tuple[Value, ...]:
+    """``sess.run``'s fetches: a value, or lists/tuples/dicts of them (nested a few levels)."""
+    if depth < 4 and isinstance(value, ListVal):
+        return tuple(v for item in value.items for v in _flat_fetches(item, depth + 1))
+    if depth < 4 and isinstance(value, DictVal):
+        return tuple(v for item in value.items.values() for v in _flat_fetches(item, depth + 1))
+    return (value,)
+
+
+@handles(*apis.INITIALIZERS)
+def _initializer(lib: Library, c: LibCall) -> Value:
+    return InitOpVal()
 
 
 @handles_method("get_concrete_function")

@@ -393,6 +393,20 @@ class FlagUse:
     use: Loc
 
 
+@dataclass(frozen=True, eq=False)
+class InitOpVal(Value):
+    """``tf.global_variables_initializer()`` and the like: an op that trains nothing."""
+
+
+@dataclass(eq=False)
+class Fetch:
+    """One ``sess.run(fetches)``: the values fetched (lists and dicts flattened)."""
+
+    order: int
+    values: tuple[Value, ...]
+    branch: tuple[tuple[int, int], ...] = ()
+
+
 @dataclass(eq=False)
 class Run:
     """The events of one abstract execution, in order."""
@@ -414,6 +428,7 @@ class Run:
     flag_uses: list[FlagUse] = field(default_factory=list)
     restores: list[Export] = field(default_factory=list)  # Saver.restore: weights from a checkpoint
     session_runs: list[int] = field(default_factory=list)  # orders of sess.run(...)
+    fetches: list["Fetch"] = field(default_factory=list)  # what each sess.run(...) fetched
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
     # (path, line) in a followed module (not given) -> the given file's call that reached that line
