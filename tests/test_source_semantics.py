@@ -34,6 +34,9 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # normalizer_fn keep the batch norms behind their input
     "restore_sample_beside_training.py": [("BN002", "restore_sample_beside_training.py", 11, "gen/g_fc/BatchNorm"),
                                           ("BN002", "restore_sample_beside_training.py", 13, "gen/g_up1/BatchNorm")],
+    # a training script that evaluates each epoch in a fresh graph after a restore, the model module chosen
+    # by importlib from package models/ (the only one given), a network of 20 layers looped over with enumerate
+    "train_evaluate_model_by_name": [("BN002", "train_evaluate_model_by_name/blocks.py", 9, "BatchNorm")],
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
@@ -77,7 +80,7 @@ SILENT = (
 def _paths(name: str) -> list[str]:
     path = SEMANTICS / name
     if path.is_dir():
-        return sorted(str(p) for p in path.glob("*.py"))
+        return sorted(str(p) for p in path.rglob("*.py"))
     return [str(path)]
 
 

@@ -319,10 +319,21 @@ def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[st
             for j in (j for target in targets for j in index.get(target, ())):
                 if j != i:
                     parent[find(i)] = find(j)
+    for i, (_, text) in enumerate(files):  # importlib.import_module(name, "pkg"): any scanned module of pkg
+        if "import_module" not in text:
+            continue
+        lines = [line for line in text.splitlines() if "import_module" in line and len(line) <= 1000]
+        for pkg in {m.group(1) for line in lines[:100] for m in _IMPORT_MODULE.finditer(line)}:
+            for j, name in enumerate(names):
+                if j != i and name.startswith(pkg + ".") and "." not in name[len(pkg) + 1:]:
+                    parent[find(i)] = find(j)
     out: dict[int, list[tuple[str, str]]] = {}
     for i, item in enumerate(files):
         out.setdefault(find(i), []).append(item)
     return list(out.values())
+
+
+_IMPORT_MODULE = re.compile(r"import_module\([^\n]*?,\s*(?:package\s*=\s*)?['\"]([A-Za-z_][\w.]{0,200})['\"]\s*\)")
 
 
 def _imported(text: str, modname: str) -> Iterable[str]:

@@ -40,6 +40,7 @@ class Interpreter(Protocol):
     (``with`` blocks), and evaluating an expression in a frame."""
 
     run: Run
+    project: Any  # the scanned modules (bncheck.source.project.Project)
     deps: list[ContextVal]
     scopes: list[Optional[str]]
     arg_scopes: list[ArgScopeVal]
@@ -745,6 +746,15 @@ def _keras_optimizer(lib: Library, c: LibCall) -> Value:
     return Optimizer("keras")
 
 
+@handles("enumerate", "builtins.enumerate")
+def _enumerate(lib: Library, c: LibCall) -> Value:
+    """``enumerate(layers)`` over a known list: its (index, item) pairs, so a loop over it is unrolled."""
+    start = c.arg(1, "start") if len(c.args) > 1 or "start" in c.kwargs else Const(0)
+    if not (c.args and isinstance(c.args[0], ListVal) and isinstance(start, Const) and isinstance(start.value, int)):
+        return UNKNOWN
+    return ListVal(tuple(ListVal((Const(start.value + i), item)) for i, item in enumerate(c.args[0].items)))
+
+
 @handles("range", "builtins.range")
 def _range(lib: Library, c: LibCall) -> Value:
     return literal_range(c.args)
@@ -823,6 +833,28 @@ def _flat_fetches(value: Value, depth: int = 0) -> tuple[Value, ...]:
     if depth < 4 and isinstance(value, DictVal):
         return tuple(v for item in value.items.values() for v in _flat_fetches(item, depth + 1))
     return (value,)
+
+
+@handles("importlib.import_module")
+def _import_module(lib: Library, c: LibCall) -> Value:
+    """``importlib.import_module(name, package)``: a scanned module. A name bncheck cannot tell names
+    one of the scanned modules of ``package``; when exactly one was given, it is that one."""
+    name, package = c.arg(0, "name"), c.arg(1, "package")
+    pkg = package.value if isinstance(package, Const) and isinstance(package.value, str) else None
+    if isinstance(name, Const) and isinstance(name.value, str):
+        qual = name.value if not name.value.startswith(".") else (f"{pkg}{name.value}" if pkg else None)
+        return Alias(qual) if qual and lib.interp.project.module(qual) is not None else UNKNOWN
+    if pkg is None:
+        return UNKNOWN
+    found = sorted(m.modname for m in lib.interp.project.modules
+                   if m.modname.startswith(pkg + ".") and "." not in m.modname[len(pkg) + 1:])
+    if len(found) == 1:
+        return Alias(found[0])
+    if found:
+        lib.run.note(c.loc, f"the module imported here by a name bncheck cannot tell is one of {len(found)} scanned "
+                            f"modules of {pkg!r} ({', '.join(found[:3])}{'...' if len(found) > 3 else ''}): what it "
+                            "builds is not followed")
+    return UNKNOWN
 
 
 @handles(*apis.INITIALIZERS)

@@ -573,6 +573,9 @@ class Walker:
                 callee = UNKNOWN
         else:
             callee = self.expr(func_node, frame)
+            if callee is UNKNOWN and isinstance(func_node, ast.Name) and func_node.id in _BUILTINS_MODELLED \
+                    and frame.lookup(func_node.id) is None:
+                callee = _member("builtins", func_node.id)  # enumerate(layers): a loop over it is unrolled
         if isinstance(callee, Alias):
             special = self.library.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
@@ -684,6 +687,7 @@ _BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "cont
                 "train_op", "export", "save")
 
 _MEMBERS: dict[tuple[str, str], Alias] = {}
+_BUILTINS_MODELLED = frozenset({"enumerate"})  # builtins the library's table knows, called by their bare name
 
 
 def _member(qual: str, attr: str) -> Alias:
