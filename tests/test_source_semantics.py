@@ -318,3 +318,21 @@ def test_keywords_of_unknown_keys_leave_the_training_mode_unknown(tmp_path) -> N
     assert result.notes == [(f"{path}:6", "BN007 not judged for BatchNorm: decay is a value bncheck cannot tell"),
                             (f"{path}:13", "BN002 not judged for the predictions after the checkpoint restored here: "
                                            "the training mode of BatchNorm is a value bncheck cannot tell")]
+
+
+def test_a_module_imported_by_an_unknown_name_among_several_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two scanned modules of the package: which one runs is not known, and nothing is guessed."""
+    (tmp_path / "models").mkdir()
+    for name in ("small", "large"):
+        (tmp_path / "models" / f"{name}.py").write_text(
+            "import tensorflow as tf\n\n\ndef model(x):\n    return tf.contrib.layers.batch_norm(x)\n")
+    main = tmp_path / "main.py"
+    main.write_text("import importlib\nimport sys\n\nimport tensorflow as tf\n\n\ndef predict(x, ckpt):\n"
+                    "    m = importlib.import_module('.' + sys.argv[1], 'models')\n    y = m.model(x)\n"
+                    "    with tf.Session() as sess:\n        tf.train.Saver().restore(sess, ckpt)\n"
+                    "        return sess.run(y)\n")
+    result = check_files([str(main), str(tmp_path / "models" / "large.py"), str(tmp_path / "models" / "small.py")])
+    assert result.findings == []
+    assert result.notes == [(f"{main}:8", "the module imported here by a name bncheck cannot tell is one of 2 scanned "
+                                          "modules of 'models' (models.large, models.small): what it builds is not "
+                                          "followed")]
