@@ -25,6 +25,18 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
         ("BN002", "restore_predict_slim_default_training.py", 10, "conv2/BatchNorm")],
     "restore_predict_layers_training_true.py": [("BN002", "restore_predict_layers_training_true.py", 8, "bn1")],
     "restore_or_train_by_phase.py": [("BN002", "restore_or_train_by_phase.py", 29, "conv1/BatchNorm")],
+    # a generic layer wrapper that drops is_training (f(x, *args, **kwargs)), its model built at a module's top
+    # level and evaluated after a restore from another module: batch_norm keeps its default is_training=True
+    "restore_predict_wrapper_drops_flag": [("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn1"),
+                                           ("BN002", "restore_predict_wrapper_drops_flag/blocks.py", 9, "bn2")],
+    # train ops built and run, then a checkpoint restored and only the generator sampled (a notebook's last
+    # cell): the batch norms the fetched tensor goes through, not the discriminator's; slim layers with
+    # normalizer_fn keep the batch norms behind their input
+    "restore_sample_beside_training.py": [("BN002", "restore_sample_beside_training.py", 11, "gen/g_fc/BatchNorm"),
+                                          ("BN002", "restore_sample_beside_training.py", 13, "gen/g_up1/BatchNorm")],
+    # a training script that evaluates each epoch in a fresh graph after a restore, the model module chosen
+    # by importlib from package models/ (the only one given), a network of 20 layers looped over with enumerate
+    "train_evaluate_model_by_name": [("BN002", "train_evaluate_model_by_name/blocks.py", 9, "BatchNorm")],
     "export_meta_graph_training_mode.py": [("BN002", "export_meta_graph_training_mode.py", 8, "bn1")],
     "serving_module_wraps_model.py": [("BN002", "serving_module_wraps_model.py", 21, "bn1")],
     # 6: a bias from a helper, from a method inherited from another module's class, added by hand
@@ -50,6 +62,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
     # tf.cond between a training and an inference batch norm: both branch functions are walked
     "cond_batch_norm_after_dropout.py": [("BN011", "cond_batch_norm_after_dropout.py", 9, "bn1"),
                                          ("BN011", "cond_batch_norm_after_dropout.py", 10, "bn1")],
+    # a model's own training flag (call(self, x, is_training=False) passing it on as its batch norms'
+    # training, through a helper method and a nested layer's train_mode): left at its default in the step
+    "keras_own_mode_flag.py": [("BN009", "keras_own_mode_flag.py", 52, "unit_bn"),
+                               ("BN009", "keras_own_mode_flag.py", 56, "maker_bn")],
     # 8: training=True as call()'s default, passed on, is the caller's mode; a literal is fixed
     "keras_call_training_default_true.py": [("BN008", "keras_call_training_default_true.py", 24, "enc_bn")],
 }
@@ -64,7 +80,7 @@ SILENT = (
 def _paths(name: str) -> list[str]:
     path = SEMANTICS / name
     if path.is_dir():
-        return sorted(str(p) for p in path.glob("*.py"))
+        return sorted(str(p) for p in path.rglob("*.py"))
     return [str(path)]
 
 
@@ -173,7 +189,8 @@ def test_every_api_name_has_a_handler_in_the_table() -> None:
         apis.DROPOUT_CLASSES, apis.DROPOUT_FUNCTIONS, apis.SEQUENTIAL, apis.FUNCTIONAL, apis.RAW_LINEAR_OPS,
         apis.RAW_BIAS_ADD, apis.RAW_ADD, apis.VARIABLES, apis.GET_COLLECTION, apis.VARIABLE_SCOPES, apis.ARG_SCOPE,
         apis.GRADIENT_TAPE, apis.GROUP, apis.WIRED_TRAIN_OPS, apis.PLACEHOLDER_WITH_DEFAULT, apis.ASSIGN_FUNCTIONS,
-        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS)
+        apis.SET_LEARNING_PHASE, apis.GRAPH_EXPORTS, apis.TF2_EXPORTS, apis.TF_FUNCTION, apis.SAVERS,
+        apis.INITIALIZERS)
     assert sorted(n for n in listed if not handled(n)) == []
     assert [handled(n) for n in ("tensorflow.nn.relu", "keras.layers.conv2d", "tensorflow.train.Checkpoint")] == [
         False, False, False]
@@ -235,3 +252,87 @@ def test_tf1_batch_norm_left_in_inference_mode_is_judged_only_when_trained(
                     f"    loss = tf.reduce_mean(h)\n    {train}\n")
     result = check_files([str(path)])
     assert (result.findings, [n[1] for n in result.notes]) == ([], notes)
+
+
+def test_a_model_own_flag_is_what_the_fix_sets() -> None:
+    """The fix for a model whose call() takes ``is_training`` sets that flag, not ``training``."""
+    found = {f.loc.line: f for f in _check("keras_own_mode_flag.py").findings}
+    assert found[56].message.startswith("maker(...) without is_training=True in a train step")
+    assert [(e.loc.line, e.loc.col, e.text) for e in found[56].edits] == [(56, 52, ", is_training=True")]
+
+
+@pytest.mark.parametrize(("signature", "call", "codes"), [
+    # the default True is training mode; False, None or none at all is not
+    ("is_training=True", "model(x)", []),
+    ("is_training=False", "model(x)", ["BN009"]),
+    ("is_training=None", "model(x)", ["BN009"]),
+    ("is_training", "model(x, True)", []),
+    ("is_training", "model(x, is_training=True)", []),
+    ("is_training=False", "model(x, is_training=False)", []),  # given: freezing is deliberate
+    # keyword-only, and a second parameter before it: bound by name, not by position
+    ("*, is_training=False", "model(x, is_training=True)", []),
+    ("mask=None, is_training=False", "model(x, True)", ["BN009"]),
+    ("mask=None, is_training=False", "model(x, None, True)", []),
+])
+def test_a_model_own_flag_is_bound_as_python_binds_it(tmp_path, signature: str, call: str,  # type: ignore[no-untyped-def]
+                                                      codes: list[str]) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow as tf\n\n\nclass Net(tf.keras.Model):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.bn = tf.keras.layers.BatchNormalization(name='bn')\n\n"
+                    f"    def call(self, x, {signature}):\n        return self.bn(x, training=is_training)\n\n\n"
+                    "model = Net()\nopt = tf.keras.optimizers.SGD()\n\n\ndef step(x):\n"
+                    f"    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean({call})\n"
+                    "    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), "
+                    "model.trainable_variables))\n")
+    result = check_files([str(path)])
+    assert [(f.code, f.loc.line, f.layer) for f in result.findings] == [(c, 19, "bn") for c in codes]
+    assert result.notes == []
+
+
+def test_a_flag_that_reaches_only_some_batch_norms_leaves_the_others_in_inference_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``is_training`` set at the call reaches bn1; bn2, called without it, is still frozen."""
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow as tf\n\n\nclass Net(tf.keras.Model):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.bn1 = tf.keras.layers.BatchNormalization(name='bn1')\n"
+                    "        self.bn2 = tf.keras.layers.BatchNormalization(name='bn2')\n\n"
+                    "    def call(self, x, is_training=False):\n        return self.bn2(self.bn1(x, training=is_training))\n"
+                    "\n\nmodel = Net()\nopt = tf.keras.optimizers.SGD()\n\n\ndef step(x):\n"
+                    "    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x, is_training=True))\n"
+                    "    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), "
+                    "model.trainable_variables))\n")
+    result = check_files([str(path)])
+    assert [(f.code, f.loc.line, f.layer, f.message.split(" in a")[0]) for f in result.findings] == [
+        ("BN009", 20, "bn2", "model(...) without training=True")]
+
+
+def test_keywords_of_unknown_keys_leave_the_training_mode_unknown(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``f(x, **opts)`` with opts bncheck cannot list may set is_training: no default is assumed."""
+    path = tmp_path / "predict.py"
+    path.write_text("import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n\n\n"
+                    "def wrap(f, **kwargs):\n    return lambda x: f(x, **kwargs)\n\n\n"
+                    "def predict(ckpt, x, opts):\n    y = wrap(slim.batch_norm, **opts)(x)\n"
+                    "    saver = tf.train.Saver()\n    with tf.Session() as sess:\n"
+                    "        saver.restore(sess, ckpt)\n        return sess.run(y)\n")
+    result = check_files([str(path)])
+    assert result.findings == []
+    assert result.notes == [(f"{path}:6", "BN007 not judged for BatchNorm: decay is a value bncheck cannot tell"),
+                            (f"{path}:13", "BN002 not judged for the predictions after the checkpoint restored here: "
+                                           "the training mode of BatchNorm is a value bncheck cannot tell")]
+
+
+def test_a_module_imported_by_an_unknown_name_among_several_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two scanned modules of the package: which one runs is not known, and nothing is guessed."""
+    (tmp_path / "models").mkdir()
+    for name in ("small", "large"):
+        (tmp_path / "models" / f"{name}.py").write_text(
+            "import tensorflow as tf\n\n\ndef model(x):\n    return tf.contrib.layers.batch_norm(x)\n")
+    main = tmp_path / "main.py"
+    main.write_text("import importlib\nimport sys\n\nimport tensorflow as tf\n\n\ndef predict(x, ckpt):\n"
+                    "    m = importlib.import_module('.' + sys.argv[1], 'models')\n    y = m.model(x)\n"
+                    "    with tf.Session() as sess:\n        tf.train.Saver().restore(sess, ckpt)\n"
+                    "        return sess.run(y)\n")
+    result = check_files([str(main), str(tmp_path / "models" / "large.py"), str(tmp_path / "models" / "small.py")])
+    assert result.findings == []
+    assert result.notes == [(f"{main}:8", "the module imported here by a name bncheck cannot tell is one of 2 scanned "
+                                          "modules of 'models' (models.large, models.small): what it builds is not "
+                                          "followed")]

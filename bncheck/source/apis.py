@@ -125,6 +125,11 @@ PLACEHOLDER_WITH_DEFAULT = {"tensorflow.placeholder_with_default"}
 ASSIGN_FUNCTIONS = {"tensorflow.assign"}
 SET_LEARNING_PHASE = {"keras.backend.set_learning_phase"}
 SAVERS = {"tensorflow.train.Saver"}
+INITIALIZERS = {  # ops that set variables' initial values: running one trains nothing
+    "tensorflow.global_variables_initializer", "tensorflow.initialize_all_variables",
+    "tensorflow.local_variables_initializer", "tensorflow.initialize_local_variables",
+    "tensorflow.variables_initializer", "tensorflow.tables_initializer",
+}
 GRAPH_EXPORTS = {
     "tensorflow.saved_model.simple_save", "tensorflow.graph_util.convert_variables_to_constants",
     "tensorflow.io.write_graph", "tensorflow.train.write_graph", "tensorflow.train.export_meta_graph",

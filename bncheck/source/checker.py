@@ -68,6 +68,14 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     One program gets a bounded number of steps (:data:`MAX_PROGRAM_STEPS`); what is left when they
     run out is not walked, and a note says so."""
     project = Project(modules, followed)
+    try:
+        return _walk_program(project, modules, notes, followed)
+    finally:
+        project.release_closures()
+
+
+def _walk_program(project: Project, modules: list[ModuleInfo], notes: list[tuple[str, str]] | None,
+                  followed: frozenset[str]) -> list[Run]:
     runs: list[Run] = []
     walked: set[int] = set()
     budget = [MAX_PROGRAM_STEPS, MAX_PROGRAM_STEPS]  # statements left, limit
@@ -311,10 +319,21 @@ def groups_of(files: Sequence[tuple[str, str]], root: str) -> list[list[tuple[st
             for j in (j for target in targets for j in index.get(target, ())):
                 if j != i:
                     parent[find(i)] = find(j)
+    for i, (_, text) in enumerate(files):  # importlib.import_module(name, "pkg"): any scanned module of pkg
+        if "import_module" not in text:
+            continue
+        lines = [line for line in text.splitlines() if "import_module" in line and len(line) <= 1000]
+        for pkg in {m.group(1) for line in lines[:100] for m in _IMPORT_MODULE.finditer(line)}:
+            for j, name in enumerate(names):
+                if j != i and name.startswith(pkg + ".") and "." not in name[len(pkg) + 1:]:
+                    parent[find(i)] = find(j)
     out: dict[int, list[tuple[str, str]]] = {}
     for i, item in enumerate(files):
         out.setdefault(find(i), []).append(item)
     return list(out.values())
+
+
+_IMPORT_MODULE = re.compile(r"import_module\([^\n]*?,\s*(?:package\s*=\s*)?['\"]([A-Za-z_][\w.]{0,200})['\"]\s*\)")
 
 
 def _imported(text: str, modname: str) -> Iterable[str]:

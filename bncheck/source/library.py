@@ -18,10 +18,12 @@ from bncheck.source import apis
 from bncheck.source.apis import canonical
 from bncheck.source.loader import FunctionInfo, ModuleInfo
 from bncheck.source.model import (
-    UNKNOWN, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue, FlagUnknown, FlagUse,
+    UNKNOWN, UNKNOWN_KWARGS, Adjacent, Alias, BnBuild, BnConstruct, CollectionVal, Const, DictVal, Export, FlagTrue,
+    FlagUnknown, FlagUse, Fetch, InitOpVal,
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
     Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
+from bncheck.source.modes import ALL, ModeParam, call_training
 from bncheck.source.value_ops import (
     ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, either, ema_decay, holds_updates,
     is_update_ops_key, literal_range, merge_tensors, single_input, tensors_in,
@@ -38,6 +40,7 @@ class Interpreter(Protocol):
     (``with`` blocks), and evaluating an expression in a frame."""
 
     run: Run
+    project: Any  # the scanned modules (bncheck.source.project.Project)
     deps: list[ContextVal]
     scopes: list[Optional[str]]
     arg_scopes: list[ArgScopeVal]
@@ -208,6 +211,8 @@ class Library:
                  params: dict[str, Value], training_kw: str, training_default: bool, momentum_kw: str,
                  momentum_default: float, inputs: list[TensorVal]) -> TensorVal:
         run = self.run
+        if UNKNOWN_KWARGS in params:  # `**mapping` of unknown keys: what is not written may be in it
+            params = {k: params.get(k, UNKNOWN) for k in (momentum_kw, training_kw, "updates_collections")} | params
         momentum = params.get(momentum_kw, Const(momentum_default))
         run.constructs.append(BnConstruct(api, layer, loc, momentum, momentum_kw))
         training = params.get(training_kw, Const(training_default))
@@ -271,7 +276,9 @@ class Library:
 
     # ---- Keras layers and models called ----------------------------------------------------
     def call_layer(self, callee: LayerObj | ModelObj, node: ast.Call, frame: "Frame", args: list[Value],
-                   kwargs: dict[str, Value], loc: Loc) -> Value:
+                   kwargs: dict[str, Value], loc: Loc, mode: Optional[ModeParam] = None) -> Value:
+        """A Keras layer or model called; ``mode``: the model's own training-flag parameter, if its
+        ``call`` passes one on to its batch norms (:mod:`bncheck.source.modes`)."""
         inputs = tensors_in(args[0] if args else kwargs.get("inputs", UNKNOWN))
         base = single_input(inputs)
         training = kwargs.get("training") if "training" in kwargs else (args[1] if len(args) > 1 else None)
@@ -279,7 +286,7 @@ class Library:
         for kw in node.keywords:
             if kw.arg == "training":
                 training_loc = frame.module.loc(kw.value)
-        if _own_call_default(node, frame, training):
+        if _own_call_default(_training_node(node), frame, training):
             training = UNKNOWN  # `call(self, x, training=True)` passing training on: the caller's mode
         run = self.run
         if isinstance(callee, LayerObj):
@@ -291,26 +298,42 @@ class Library:
                                       training if training is not None else UNKNOWN, False, training_loc))
             self.flag(training, name, loc)
             self.adjacent(name, loc, base)
-            self.record_keras_call(node, frame, loc, (name,), training, training_loc)
+            self.record_keras_call(node, frame, loc, (name,), training, training_loc, flag_expr=_training_node(node))
             fixed = base.fixed_training
             if isinstance(training, Const) and training.value is True and training_loc is not None:
                 fixed = fixed + ((name, training_loc),)
             return TensorVal(callee, base.bn_layers + (name,), fixed)
-        # a model
-        if callee.bn_layers:
-            self.record_keras_call(node, frame, loc, callee.bn_layers, training, training_loc)
+        # a model: its batch norms in groups that share one training flag
+        groups: list[tuple[tuple[str, ...], Optional[Value], Optional[Loc], str, Optional[ast.expr]]] = []
+        rest = tuple(callee.bn_layers)
+        if mode is not None and rest:
+            value, expr = call_training(mode, node, args, kwargs, frame.module)
+            if _own_call_default(expr, frame, value):
+                value = UNKNOWN  # the enclosing call()'s own default, passed on: its caller's mode
+            own = rest if mode.layers == ALL or mode.name == "training" else tuple(
+                b for b in rest if b in mode.layers)
+            groups.append((own, value, frame.module.loc(expr) if expr is not None else None, mode.name, expr))
+            rest = tuple(b for b in rest if b not in own)
+        if rest:
+            groups.append((rest, training, training_loc, "training", _training_node(node)))
+        fixed = base.fixed_training
+        for layers, flag, flag_loc, flag_name, flag_expr in groups:
+            if not layers:
+                continue
+            self.record_keras_call(node, frame, loc, layers, flag, flag_loc, mode_param=flag_name,
+                                   flag_expr=flag_expr)
             if run.graph_mode:
                 prefix = f"{callee.name}/" if callee.name else ""
-                for bn in callee.bn_layers:
+                for bn in layers:
                     run.builds.append(BnBuild("keras-graph", prefix + bn, loc, run.next_order(),
-                                              training if training is not None else UNKNOWN, False, training_loc))
-        fixed = base.fixed_training
-        if callee.bn_layers and isinstance(training, Const) and training.value is True and training_loc is not None:
-            fixed = fixed + tuple((b, training_loc) for b in callee.bn_layers)
+                                              flag if flag is not None else UNKNOWN, False, flag_loc))
+            if isinstance(flag, Const) and flag.value is True and flag_loc is not None:
+                fixed = fixed + tuple((b, flag_loc) for b in layers)
         return TensorVal(None, base.bn_layers + tuple(callee.bn_layers), fixed)
 
     def record_keras_call(self, node: ast.Call, frame: "Frame", loc: Loc, bn_layers: tuple[str, ...],
-                          training: Optional[Value], training_loc: Optional[Loc], known: bool = True) -> None:
+                          training: Optional[Value], training_loc: Optional[Loc], known: bool = True,
+                          mode_param: str = "training", flag_expr: Optional[ast.expr] = None) -> None:
         callee_text = segment(frame.module, node.func) or "model"
         end = Loc(loc.path, loc.end_line, loc.end_col - 1, loc.end_line, loc.end_col - 1)
         info = frame.info
@@ -319,7 +342,7 @@ class Library:
             info.applies_gradients = False
             self.tape_frames.append((info, frame.info))
         self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, training, training_loc, info, end, known,
-                                              _training_is_param(node, frame)))
+                                              _training_is_param(flag_expr, frame), mode_param))
 
     def record_unknown_call(self, node: ast.Call, frame: "Frame", args: list[Value], kwargs: dict[str, Value]) -> None:
         """A call of something bncheck cannot follow, in a train step, a tape, a serving function or a
@@ -328,7 +351,8 @@ class Library:
             return
         training = kwargs.get("training") if "training" in kwargs else None
         training_loc = next((frame.module.loc(kw.value) for kw in node.keywords if kw.arg == "training"), None)
-        self.record_keras_call(node, frame, frame.module.loc(node), (), training, training_loc, known=False)
+        self.record_keras_call(node, frame, frame.module.loc(node), (), training, training_loc, known=False,
+                               flag_expr=_training_node(node))
 
     def finish(self) -> None:
         """Tape frames learn whether their enclosing function applied gradients."""
@@ -402,7 +426,9 @@ def _slim_layer(lib: Library, c: LibCall) -> Value:
             bn_params.update(np_.items)
         elif np_ is not None and not (isinstance(np_, Const) and np_.value is None):
             bn_params = {"is_training": UNKNOWN, "updates_collections": UNKNOWN, "decay": UNKNOWN}
-        return lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
+        out = lib.bn_build("slim", layer, c.loc, None, c.frame, bn_params, "is_training", True, "decay", 0.999, [])
+        before = merge_tensors(inputs) if inputs else TensorVal()  # the batch norms behind the layer's input
+        return TensorVal(out.producer, before.bn_layers + out.bn_layers, before.fixed_training + out.fixed_training)
     base = merge_tensors(inputs) if inputs else TensorVal()
     activation = params.get("activation_fn")
     if isinstance(activation, (FuncRef, Bound)):
@@ -731,6 +757,15 @@ def _keras_optimizer(lib: Library, c: LibCall) -> Value:
     return Optimizer("keras")
 
 
+@handles("enumerate", "builtins.enumerate")
+def _enumerate(lib: Library, c: LibCall) -> Value:
+    """``enumerate(layers)`` over a known list: its (index, item) pairs, so a loop over it is unrolled."""
+    start = c.arg(1, "start") if len(c.args) > 1 or "start" in c.kwargs else Const(0)
+    if not (c.args and isinstance(c.args[0], ListVal) and isinstance(start, Const) and isinstance(start.value, int)):
+        return UNKNOWN
+    return ListVal(tuple(ListVal((Const(start.value + i), item)) for i, item in enumerate(c.args[0].items)))
+
+
 @handles("range", "builtins.range")
 def _range(lib: Library, c: LibCall) -> Value:
     return literal_range(c.args)
@@ -796,8 +831,46 @@ def _export_meta_graph(lib: Library, c: LibCall) -> Optional[Value]:
 @handles_method("run")
 def _session_run(lib: Library, c: LibCall) -> Optional[Value]:
     if c.receiver is UNKNOWN and c.args:
-        lib.run.session_runs.append(lib.run.next_order())
+        order = lib.run.next_order()
+        lib.run.session_runs.append(order)
+        lib.run.fetches.append(Fetch(order, _flat_fetches(c.args[0]), tuple(lib.interp.branches)))
     return None
+
+
+def _flat_fetches(value: Value, depth: int = 0) -> tuple[Value, ...]:
+    """``sess.run``'s fetches: a value, or lists/tuples/dicts of them (nested a few levels)."""
+    if depth < 4 and isinstance(value, ListVal):
+        return tuple(v for item in value.items for v in _flat_fetches(item, depth + 1))
+    if depth < 4 and isinstance(value, DictVal):
+        return tuple(v for item in value.items.values() for v in _flat_fetches(item, depth + 1))
+    return (value,)
+
+
+@handles("importlib.import_module")
+def _import_module(lib: Library, c: LibCall) -> Value:
+    """``importlib.import_module(name, package)``: a scanned module. A name bncheck cannot tell names
+    one of the scanned modules of ``package``; when exactly one was given, it is that one."""
+    name, package = c.arg(0, "name"), c.arg(1, "package")
+    pkg = package.value if isinstance(package, Const) and isinstance(package.value, str) else None
+    if isinstance(name, Const) and isinstance(name.value, str):
+        qual = name.value if not name.value.startswith(".") else (f"{pkg}{name.value}" if pkg else None)
+        return Alias(qual) if qual and lib.interp.project.module(qual) is not None else UNKNOWN
+    if pkg is None:
+        return UNKNOWN
+    found = sorted(m.modname for m in lib.interp.project.modules
+                   if m.modname.startswith(pkg + ".") and "." not in m.modname[len(pkg) + 1:])
+    if len(found) == 1:
+        return Alias(found[0])
+    if found:
+        lib.run.note(c.loc, f"the module imported here by a name bncheck cannot tell is one of {len(found)} scanned "
+                            f"modules of {pkg!r} ({', '.join(found[:3])}{'...' if len(found) > 3 else ''}): what it "
+                            "builds is not followed")
+    return UNKNOWN
+
+
+@handles(*apis.INITIALIZERS)
+def _initializer(lib: Library, c: LibCall) -> Value:
+    return InitOpVal()
 
 
 @handles_method("get_concrete_function")
@@ -845,9 +918,8 @@ def _training_node(node: ast.Call) -> Optional[ast.expr]:
     return node.args[1] if value is None and len(node.args) > 1 else value
 
 
-def _training_is_param(node: ast.Call, frame: "Frame") -> bool:
+def _training_is_param(value: Optional[ast.expr], frame: "Frame") -> bool:
     """``training=training``: the enclosing function passes its own parameter through."""
-    value = _training_node(node)
     if not isinstance(value, ast.Name) or frame.func is None:
         return False
     params = getattr(frame.func.node, "args", None)
@@ -857,20 +929,20 @@ def _training_is_param(node: ast.Call, frame: "Frame") -> bool:
     return value.id in names
 
 
-def _own_call_default(node: ast.Call, frame: "Frame", training: Any) -> bool:
+def _own_call_default(value: Optional[ast.expr], frame: "Frame", training: Any) -> bool:
     """In a model's own ``call(self, x, training=True)``, ``training=training`` holding the signature's
     default: the mode is whatever the model's caller passes, not fixed in the model."""
     func = frame.func
     if not (frame.info.kind == "model_call" and func is not None and func.name == "call" and func.cls is not None
             and isinstance(training, Const)):
         return False
-    if not _training_is_param(node, frame):
+    if not _training_is_param(value, frame):
         return False
     params = func.node.args  # type: ignore[attr-defined]
     positional = list(params.posonlyargs) + list(params.args)
     defaults = list(zip(positional[len(positional) - len(params.defaults):], params.defaults))
     defaults += [(p, d) for p, d in zip(params.kwonlyargs, params.kw_defaults) if d is not None]
-    name = _training_node(node).id  # type: ignore[union-attr]
+    name = value.id  # type: ignore[union-attr]
     return any(p.arg == name and training._node is d for p, d in defaults)
 
 

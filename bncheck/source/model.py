@@ -244,6 +244,10 @@ class TensorVal(Value):
 @dataclass(eq=False)
 class FuncRef(Value):
     func: Any  # FunctionInfo
+    closure: Any = None  # a nested def's or lambda's defining Frame, for walks other than the one that made it
+
+
+UNKNOWN_KWARGS = "**"  # a call's keywords hold this key when a `**mapping` of unknown keys is passed
 
 
 @dataclass(eq=False)
@@ -329,6 +333,7 @@ class KerasCall:
     call_end: Loc  # position just before the closing parenthesis (to add training=True)
     known: bool = True  # False: a callee bncheck cannot follow (defined outside the scanned files, loaded)
     training_is_param: bool = False  # training=<a parameter of the enclosing function>, passed through
+    mode_param: str = "training"  # the argument that sets the mode (a model's own `is_training`)
 
 
 @dataclass(eq=False)
@@ -390,6 +395,20 @@ class FlagUse:
     use: Loc
 
 
+@dataclass(frozen=True, eq=False)
+class InitOpVal(Value):
+    """``tf.global_variables_initializer()`` and the like: an op that trains nothing."""
+
+
+@dataclass(eq=False)
+class Fetch:
+    """One ``sess.run(fetches)``: the values fetched (lists and dicts flattened)."""
+
+    order: int
+    values: tuple[Value, ...]
+    branch: tuple[tuple[int, int], ...] = ()
+
+
 @dataclass(eq=False)
 class Run:
     """The events of one abstract execution, in order."""
@@ -411,6 +430,7 @@ class Run:
     flag_uses: list[FlagUse] = field(default_factory=list)
     restores: list[Export] = field(default_factory=list)  # Saver.restore: weights from a checkpoint
     session_runs: list[int] = field(default_factory=list)  # orders of sess.run(...)
+    fetches: list["Fetch"] = field(default_factory=list)  # what each sess.run(...) fetched
     incomplete: bool = False  # the walk hit a budget: rules that need the whole run stay silent
     notes: list[tuple[Loc, str]] = field(default_factory=list)  # what the walk could not follow, and why
     # (path, line) in a followed module (not given) -> the given file's call that reached that line

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from bncheck.source.apis import canonical
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo
@@ -34,6 +34,14 @@ class Project:
         self._bind_star_imports()
         self.serving: dict[ModuleInfo, set[str]] = {m: serving_names(m) for m in self.modules}
         self.frozen = any("trainable = False" in m.text or "trainable=False" in m.text for m in self.modules)
+        # nested functions with their defining frames, walked by later roots too; their frames refer back
+        # to them, so :meth:`release_closures` breaks those cycles once the program is analysed
+        self.closure_refs: list[Any] = []
+
+    def release_closures(self) -> None:
+        for ref in self.closure_refs:
+            ref.closure = None
+        self.closure_refs.clear()
 
     def module(self, qual: str) -> Optional[ModuleInfo]:
         """The scanned module an import names (``pkg.ops`` also as ``ops`` when the scan started in pkg)."""

@@ -13,7 +13,7 @@ from bncheck.source.model import (
     Value, VariableVal,
 )
 
-MAX_UNROLL = 16  # loops over literal sequences up to this long are unrolled
+MAX_UNROLL = 64  # loops over literal sequences up to this long are unrolled (a network as a list of layers)
 
 
 @dataclass(frozen=True, eq=False)

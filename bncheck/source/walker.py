@@ -16,8 +16,10 @@ from bncheck.source.apis import canonical
 from bncheck.source.inheritance import method_of
 from bncheck.source.library import Library, handler_for, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
+from bncheck.source.modes import MAX_VISITS, ModeParam, mode_of
 from bncheck.source.model import (
-    UNKNOWN, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj, ModelUpdates,
+    UNKNOWN, UNKNOWN_KWARGS, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj,
+    ModelUpdates,
     Run, TensorVal, UpdateOp, UpdateOps, Value,
 )
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
@@ -190,10 +192,14 @@ class Walker:
                 env[p.arg] = self.expr(default_of[p.arg], def_frame)
             else:
                 env[p.arg] = UNKNOWN
+        known_call = caller is not None and not as_root  # a root's arguments are unknown
         if params.vararg:
-            env[params.vararg.arg] = UNKNOWN
+            extra = args[len(positional):] if known_call else None
+            env[params.vararg.arg] = ListVal(tuple(extra)) if extra is not None else UNKNOWN
         if params.kwarg:
-            env[params.kwarg.arg] = UNKNOWN
+            names = {p.arg for p in positional} | {p.arg for p in params.kwonlyargs}
+            rest = {k: v for k, v in kwargs.items() if k not in names}
+            env[params.kwarg.arg] = DictVal(rest) if known_call and UNKNOWN_KWARGS not in rest else UNKNOWN
         frame = Frame(func.module, env, closure, info, func)
         self.stack.append(key)
         saved_tape, saved_here, saved_site = self.tape, (self.here_stmt, self.here_module), self.given_site
@@ -315,7 +321,7 @@ class Walker:
             if frame.func is None and frame.env is frame.module.globals:
                 return  # module-level: collected by the loader, walked when called or as a root
             info = FunctionInfo(stmt.name, stmt, frame.module)
-            frame.env[stmt.name] = FuncRef(info)
+            frame.env[stmt.name] = self.closure_ref(info, frame)
             self.closures[id(info)] = (info, frame)  # a nested function sees its definer's names (`self`...)
             self.pending.append((info, frame))
         elif isinstance(stmt, ast.ClassDef):
@@ -490,7 +496,7 @@ class Walker:
         if isinstance(node, ast.Lambda):
             info = FunctionInfo("<lambda>", node, frame.module)
             self.closures[id(info)] = (info, frame)
-            return FuncRef(info)
+            return self.closure_ref(info, frame)
         if isinstance(node, ast.Starred):
             return self.expr(node.value, frame)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
@@ -583,17 +589,28 @@ class Walker:
                 callee = UNKNOWN
         else:
             callee = self.expr(func_node, frame)
+            if callee is UNKNOWN and isinstance(func_node, ast.Name) and func_node.id in _BUILTINS_MODELLED \
+                    and frame.lookup(func_node.id) is None:
+                callee = _member("builtins", func_node.id)  # enumerate(layers): a loop over it is unrolled
         if isinstance(callee, Alias):
             special = self.library.special_call(node, frame, callee, receiver, method, stmt)
             if special is not None:
                 return special
-        args = [self.expr(a, frame) for a in node.args]
+        args: list[Value] = []
+        for a in node.args:
+            value = self.expr(a, frame)
+            if isinstance(a, ast.Starred) and isinstance(value, ListVal):
+                args.extend(value.items)  # f(x, *args) of a known tuple: its items, in place
+            else:
+                args.append(value)
         kwargs: dict[str, Value] = {}
         for kw in node.keywords:
             value = self.expr(kw.value, frame)
             if kw.arg is None:
                 if isinstance(value, DictVal):
                     kwargs.update(value.items)
+                else:
+                    kwargs[UNKNOWN_KWARGS] = UNKNOWN  # keywords bncheck cannot list: no default is certain
             else:
                 kwargs[kw.arg] = value
         if isinstance(callee, Alias):
@@ -609,7 +626,7 @@ class Walker:
                     return merge_tensors(tensors) if tensors else UNKNOWN
                 return self.library.call(canon, node, frame, args, kwargs, stmt)
         if isinstance(callee, FuncRef):
-            closure = self.closure_of(callee.func)
+            closure = self.closure_of(callee.func) or callee.closure
             if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
                 closure = frame
             return self.call_function(callee.func, args, kwargs, frame, closure=closure)
@@ -628,7 +645,7 @@ class Walker:
                 and (dunder := method_of(self.project, callee.cls, "__call__")) is not None:
             return self.call_function(dunder, args, kwargs, frame, self_obj=callee)  # an object with __call__
         if isinstance(callee, (LayerObj, ModelObj)):
-            return self.library.call_layer(callee, node, frame, args, kwargs, loc)
+            return self.library.call_layer(callee, node, frame, args, kwargs, loc, self.mode_of(callee, loc))
         if method is not None:
             known = self.library.method_call(method, receiver, node, frame, args, kwargs, loc, stmt)
             if known is not None:
@@ -639,6 +656,24 @@ class Walker:
         if callee is UNKNOWN:
             tensors += self.call_passed_functions(args, kwargs, tensors, frame)
         return merge_tensors(tensors) if tensors else UNKNOWN
+
+    def mode_of(self, callee: LayerObj | ModelObj, loc: Loc) -> Optional[ModeParam]:
+        """A subclassed model's own training-flag parameter (``call(self, x, is_training=False)``)."""
+        if not isinstance(callee, ModelObj) or callee.cls is None or not callee.bn_layers:
+            return None
+        mode, exhausted = mode_of(self.project, callee)
+        if exhausted:
+            self.run.note(loc, f"the training flag of {callee.cls.name}.call is not worked out: its call passes "
+                               f"parameters on through more than {MAX_VISITS:,} calls; the call is read as "
+                               "Keras reads it (training= only)")
+        return mode
+
+    def closure_ref(self, info: FunctionInfo, frame: Frame) -> FuncRef:
+        """A nested function with its defining frame: a later walk that calls it (a module's
+        ``model = Chain([...])`` called from a function) sees the names it closes over."""
+        ref = FuncRef(info, frame)
+        self.project.closure_refs.append(ref)
+        return ref
 
     def closure_of(self, func: FunctionInfo) -> Optional[Frame]:
         entry = self.closures.get(id(func))
@@ -674,6 +709,7 @@ _BN001_WORDS = ("minimize", "apply_gradients", "UPDATE_OPS", "update_ops", "cont
                 "train_op", "export", "save")
 
 _MEMBERS: dict[tuple[str, str], Alias] = {}
+_BUILTINS_MODELLED = frozenset({"enumerate"})  # builtins the library's table knows, called by their bare name
 
 
 def _member(qual: str, attr: str) -> Alias:

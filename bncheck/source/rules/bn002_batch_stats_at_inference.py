@@ -5,7 +5,7 @@ from typing import Iterator
 
 from bncheck.rules import fixes
 from bncheck.source.edits import Edit
-from bncheck.source.model import Const, Run, exclusive, followed_calls
+from bncheck.source.model import BnBuild, Const, InitOpVal, Run, TensorVal, exclusive, followed_calls
 from bncheck.source.rules.base import RuleContext, SourceFinding, SourceRule, calls_fixing_training
 
 
@@ -69,6 +69,7 @@ class BatchStatsAtInferenceSource(SourceRule):
         events = sorted((e for e in events if any(b.order < e.order and not exclusive(b.branch, e.branch)
                                                   for b in graph_builds)), key=lambda e: e.order)
         if not events:
+            yield from self._predictions_beside_training(run, graph_builds, context)
             return
         event = events[0]
         # the graph as it is at the event: built before it, and not in another arm of an if
@@ -97,6 +98,43 @@ class BatchStatsAtInferenceSource(SourceRule):
                 {"restored at" if restore else "export": f"{event.loc.path}:{event.loc.line}",
                  "built with": fixes.api_name(build.api)},
                 fixes.inference_mode(build.api))
+
+    def _predictions_beside_training(self, run: Run, graph_builds: list[BnBuild],
+                                     context: RuleContext) -> Iterator[SourceFinding]:
+        """A program that builds train ops, then restores a checkpoint and only predicts: every
+        ``sess.run`` after the restore fetches tensors (or initialisers), none a train op (a notebook's
+        "use the trained network" cell). The batch norms judged are those the fetched tensors go through."""
+        for restore in run.restores:
+            if all(exclusive(t.branch, restore.branch) for t in run.train_ops):
+                continue  # no train op in its graph: judged as a restore-and-predict script
+            after = [f for f in run.fetches if f.order > restore.order and not exclusive(f.branch, restore.branch)]
+            values = [v for f in after for v in f.values]
+            if not any(isinstance(v, TensorVal) for v in values):
+                continue
+            if not all(isinstance(v, (TensorVal, InitOpVal)) for v in values):
+                continue  # something fetched may be a train op: a script that restores and trains
+            layers = {b for v in values if isinstance(v, TensorVal) for b in v.bn_layers}
+            builds = [b for b in graph_builds if b.layer in layers and b.order < restore.order
+                      and not exclusive(b.branch, restore.branch)]
+            if not builds:
+                continue
+            if not all(isinstance(b.training, Const) and b.training.value is True for b in builds):
+                unknown = [b for b in builds if not isinstance(b.training, Const)]
+                if unknown and not any(isinstance(b.training, Const) and not b.training.value for b in builds):
+                    context.note(restore.loc, f"BN002 not judged for the predictions after the checkpoint restored "
+                                              f"here: the training mode of {unknown[0].layer} is a value bncheck "
+                                              "cannot tell")
+                return
+            for build in builds:
+                yield self.finding(
+                    build.layer, build.training_loc or build.loc,
+                    f"a checkpoint is restored at line {restore.loc.line} and the tensors run after it (no train op) "
+                    "go through this layer, built only in training mode: each prediction is normalised with its "
+                    "own batch's statistics",
+                    {"restored at": f"{restore.loc.path}:{restore.loc.line}", "built with": fixes.api_name(build.api)},
+                    fixes.inference_mode(build.api))
+            return
+
 
 SERVING_EXPORTS = ("simple_save", "convert_variables_to_constants", "SavedModelBuilder", "Builder",
                    "add_meta_graph_and_variables")

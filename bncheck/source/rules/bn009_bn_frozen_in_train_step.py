@@ -48,12 +48,13 @@ class BnFrozenInTrainStepSource(SourceRule):
                     continue
                 line = line_text(context, call.call_end)
                 before = line[: call.call_end.col - 1].rstrip()
-                text = "training=True" if before.endswith("(") else ", training=True"
+                flag = f"{call.mode_param}=True"  # a model's own flag (call(self, x, is_training=False))
+                text = flag if before.endswith("(") else f", {flag}"
                 edit = insert_at(call.loc.path, call.call_end.line, call.call_end.col, text, safe=False)
                 for layer in call.bn_layers:
                     yield self.finding(
                         layer, call.loc,
-                        f"{call.callee}(...) without training=True in a train step: batch norm runs in inference "
+                        f"{call.callee}(...) without {flag} in a train step: batch norm runs in inference "
                         "mode while the optimizer trains its gamma/beta",
                         {"training function": frame.name, "built with": fixes.api_name("keras")},
                         fixes.training_mode_in_train_step("keras"), (edit,))
