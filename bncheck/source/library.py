@@ -435,9 +435,9 @@ def _slim_layer(lib: Library, c: LibCall) -> Value:
         # an activation of the program (`activation_fn=relu_batch_norm`): walked on the layer's output
         # before any activation, so a batch norm it applies first is fed by the layer's bias
         linear = dict(params, activation_fn=Const(None))
-        out = lib.interp.call_passed_functions(
+        walked = lib.interp.call_passed_functions(
             [activation], {}, [TensorVal(_slim_bias(linear, c.loc), base.bn_layers, base.fixed_training)], c.frame, as_is=True)
-        return out[0] if out else TensorVal(None, base.bn_layers, base.fixed_training)
+        return walked[0] if walked else TensorVal(None, base.bn_layers, base.fixed_training)
     return TensorVal(_slim_bias(params, c.loc), base.bn_layers, base.fixed_training)
 
 
