@@ -33,6 +33,9 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
                                   ("BN010", "keras_branches_conv_bn.py", 18, "BatchNormalization@21")],
     # methods chaining on self.outputs (append, read at [-1]); the scope is "%s_L%03d" % (...), unknown
     "model_chain_outputs_list.py": [("BN010", "model_chain_outputs_list.py", 19, "?/BatchNorm")],
+    # `self.forward` (and the weights' maker) bound to different methods in an undecided if's arms: a
+    # call follows each, so the conv path gets its weights dict and its bias variable is known
+    "method_chosen_in_if.py": [("BN010", "method_chosen_in_if.py", 31, "conv1")],
 }
 
 
