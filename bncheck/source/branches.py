@@ -11,8 +11,7 @@ them all, so a later call follows each (``if conv: self.forward = self.forward_c
 from __future__ import annotations
 
 import ast
-
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from bncheck.source.model import ModelObj, TensorVal, Value
 from bncheck.source.value_ops import MAX_CHOICES, choices
@@ -120,7 +119,7 @@ class ArmEnds:
                                       final.alternatives + unique)
 
 
-def _read(env: dict[str, Value], name: str) -> Optional[Value]:
+def _read(env: dict[str, Value], name: str) -> Value | None:
     """The value of a name, or of ``owner.attr`` when the owner is an object the walk models."""
     head, _, attr = name.partition(".")
     if not attr:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
@@ -55,7 +56,7 @@ def callable_key(value: Value) -> tuple[int, int]:
     return id(value.func.node) if isinstance(value, FuncRef) else id(value), 0
 
 
-def choices(values: list[Value]) -> tuple[Optional[Value], int]:
+def choices(values: list[Value]) -> tuple[Value | None, int]:
     """The callables ``values`` may be, as one value (None unless every value is a function, a bound
     method or a :class:`Choices`), and how many distinct options there were before the cap."""
     flat: dict[tuple[int, int], Value] = {}
