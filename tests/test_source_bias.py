@@ -33,6 +33,9 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
                                   ("BN010", "keras_branches_conv_bn.py", 18, "BatchNormalization@21")],
     # methods chaining on self.outputs (append, read at [-1]); the scope is "%s_L%03d" % (...), unknown
     "model_chain_outputs_list.py": [("BN010", "model_chain_outputs_list.py", 19, "?/BatchNorm")],
+    # `self.forward` (and the weights' maker) bound to different methods in an undecided if's arms: a
+    # call follows each, so the conv path gets its weights dict and its bias variable is known
+    "method_chosen_in_if.py": [("BN010", "method_chosen_in_if.py", 31, "conv1")],
 }
 
 
@@ -143,3 +146,23 @@ def test_names_an_if_binds_are_computed_once_per_if_statement(monkeypatch) -> No
     assert isinstance(inner, ast.If)
     assert bound.of(inner) == frozenset(f"x{i}" for i in range(1, 200))
     assert len(scanned) == 200 and len({id(s) for s in scanned}) == 200
+
+
+def test_a_function_chosen_among_too_many_in_an_if_is_followed_up_to_the_cap(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`f` bound to one of 5 functions in an if/elif chain: a call of it follows the first 4 (each a
+    finding), and the if carries a note that the others are not judged."""
+    from bncheck.source.value_ops import MAX_CHOICES
+
+    assert MAX_CHOICES == 4
+    helpers = "".join(f"def g{i}(x, w):\n    return tf.nn.bias_add(tf.nn.conv2d(x, w, 1, 'SAME'), "
+                      f"tf.get_variable('b{i}', [8]))\n\n\n" for i in range(5))
+    arms = "".join(f"    elif k == {i}:\n        f = g{i}\n" for i in range(1, 4))
+    path = tmp_path / "m.py"
+    path.write_text("import tensorflow.compat.v1 as tf\n\n\n" + helpers +
+                    "def build(x, w, k, t):\n    if k == 0:\n        f = g0\n" + arms + "    else:\n        f = g4\n"
+                    "    return tf.layers.batch_normalization(f(x, w), training=t, name='bn')\n")
+    result = check_files([str(path)])
+    assert [(f.code, f.loc.line, f.layer) for f in result.findings] == [("BN010", line, "bn") for line in (5, 9, 13, 17)]
+    note = ("f may be any of 5 functions after this if; a call of it follows only 4 of them, and what the "
+            "others build is not judged")
+    assert result.notes == [(f"{path}:25", note)]

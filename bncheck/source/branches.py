@@ -5,12 +5,16 @@ what the last arm bound. For bias-before-batch-norm that loses the other arms: i
 ``if a: x = conv_a(x) else: x = conv_b(x)`` then ``bn(x)``, both convolutions feed the batch norm.
 :class:`ArmEnds` records each arm's value of the names the ``if`` binds, and afterwards keeps the other
 arms' producers as the tensor's ``alternatives`` (what it is, its batch norms, are unchanged).
+A name or ``owner.attr`` bound to a function or bound method in every arm becomes a :class:`Choices` of
+them all, so a later call follows each (``if conv: self.forward = self.forward_conv else: ...``).
 """
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
-from bncheck.source.model import TensorVal, Value
+from bncheck.source.model import ModelObj, TensorVal, Value
+from bncheck.source.value_ops import MAX_CHOICES, choices
 
 _LEAVING = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -45,7 +49,7 @@ class BoundNames:
 
 
 def _direct_names(stmt: ast.If) -> tuple[set[str], list[ast.If]]:
-    """Names that statements in ``stmt``'s arms assign (outside nested ifs, functions and classes;
+    """Names (and ``name.attr`` attributes) that statements in ``stmt``'s arms assign (outside nested ifs, functions and classes;
     expressions are not searched), and those nested ifs."""
     names: set[str] = set()
     nested: list[ast.If] = []
@@ -64,6 +68,8 @@ def _direct_names(stmt: ast.If) -> tuple[set[str], list[ast.If]]:
             targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
         for target in targets:
             names.update(t.id for t in ast.walk(target) if isinstance(t, ast.Name))
+            names.update(f"{t.value.id}.{t.attr}" for t in ast.walk(target)
+                         if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name))
         for field in ("body", "orelse", "finalbody"):
             if not isinstance(node, _SCOPES):
                 todo.extend(getattr(node, field, ()))
@@ -79,17 +85,28 @@ class ArmEnds:
         self.names = sorted(bound.of(stmt))
         self.ends: list[dict[str, Value | None]] = []
         if self.names and not stmt.orelse:  # no else: the value from before the if flows on too
-            self.ends.append({n: env.get(n) for n in self.names})
+            self.ends.append({n: _read(env, n) for n in self.names})
 
     def arm_done(self, body: list[ast.stmt], env: dict[str, Value]) -> None:
         if self.names and body and not isinstance(body[-1], _LEAVING):
-            self.ends.append({n: env.get(n) for n in self.names})
+            self.ends.append({n: _read(env, n) for n in self.names})
 
-    def settle(self, env: dict[str, Value]) -> None:
-        """Each name still holding a tensor gets the producers the other arms left it with."""
+    def settle(self, env: dict[str, Value], note: Callable[[str], None]) -> None:
+        """Each name still holding a tensor gets the producers the other arms left it with; each name or
+        attribute every arm bound to a function becomes the choice of them (``note`` tells of a cap)."""
         if len(self.ends) < 2:
             return
         for name in self.names:
+            values = [end.get(name) for end in self.ends]
+            if all(v is not None for v in values):
+                merged, count = choices(values)  # type: ignore[arg-type]
+                if merged is not None and count > 1:
+                    _write(env, name, merged)
+                    if count > MAX_CHOICES:
+                        note(f"{name} may be any of {count} functions after this if; a call of it follows only "
+                             f"{MAX_CHOICES} of them, and what the others build is not judged")
+            if "." in name:
+                continue
             final = env.get(name)
             if not isinstance(final, TensorVal):
                 continue
@@ -100,3 +117,21 @@ class ArmEnds:
                 unique = tuple({id(p): p for p in extra}.values())
                 env[name] = TensorVal(final.producer, final.bn_layers, final.fixed_training,
                                       final.alternatives + unique)
+
+
+def _read(env: dict[str, Value], name: str) -> Value | None:
+    """The value of a name, or of ``owner.attr`` when the owner is an object the walk models."""
+    head, _, attr = name.partition(".")
+    if not attr:
+        return env.get(name)
+    owner = env.get(head)
+    return owner.attrs.get(attr) if isinstance(owner, ModelObj) else None
+
+
+def _write(env: dict[str, Value], name: str, value: Value) -> None:
+    head, _, attr = name.partition(".")
+    owner = env.get(head) if attr else None
+    if isinstance(owner, ModelObj):
+        owner.attrs[attr] = value
+    elif not attr:
+        env[name] = value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Optional
 
@@ -34,6 +35,73 @@ class ContextVal(Value):
 class Bound(Value):
     func: FunctionInfo
     obj: ModelObj
+
+
+MAX_CHOICES = 4  # functions one callable bound in the arms of an undecided if may be, all followed when called
+
+
+@dataclass(frozen=True, eq=False)
+class Choices(Value):
+    """A name or attribute bound to different functions in the arms of an ``if`` bncheck cannot decide
+    (``if conv: self.forward = self.forward_conv else: self.forward = self.forward_fc``): a call follows
+    each, with the same arguments, and its result is what they agree on (:func:`one_of`)."""
+
+    options: tuple[Value, ...]  # FuncRef or Bound, at most MAX_CHOICES, no two alike
+
+
+def callable_key(value: Value) -> tuple[int, int]:
+    """Two references to one function (and, for a bound method, one object) are the same option."""
+    if isinstance(value, Bound):
+        return id(value.func.node), id(value.obj)
+    return id(value.func.node) if isinstance(value, FuncRef) else id(value), 0
+
+
+def choices(values: list[Value]) -> tuple[Value | None, int]:
+    """The callables ``values`` may be, as one value (None unless every value is a function, a bound
+    method or a :class:`Choices`), and how many distinct options there were before the cap."""
+    flat: dict[tuple[int, int], Value] = {}
+    for value in values:
+        if isinstance(value, Choices):
+            items: tuple[Value, ...] = value.options
+        elif isinstance(value, (FuncRef, Bound)):
+            items = (value,)
+        else:
+            return None, 0
+        for item in items:
+            flat.setdefault(callable_key(item), item)
+    options = tuple(flat.values())
+    if len(options) == 1:
+        return options[0], 1
+    return Choices(options[:MAX_CHOICES]), len(options)
+
+
+def one_of(values: list[Value]) -> Value:
+    """One of ``values``, which one unknown (what one of several alternative functions returned): what
+    they agree on. Tensors keep every producer, dicts every key (shared keys merged alike), variables
+    of one rank stay one; anything else that differs is unknown."""
+    first = values[0]
+    if all(v is first for v in values):
+        return first
+    if all(isinstance(v, TensorVal) for v in values):
+        return either(values)  # type: ignore[arg-type]
+    if all(isinstance(v, VariableVal) for v in values) and all(_same_variable(first, v) for v in values):
+        return first
+    if all(isinstance(v, Const) for v in values) and all(
+            type(v.value) is type(first.value) and v.value == first.value for v in values):  # type: ignore[attr-defined]
+        return first
+    if all(isinstance(v, DictVal) for v in values):
+        dicts: list[DictVal] = values  # type: ignore[assignment]
+        return DictVal(_merged(d.items for d in dicts), _merged(d.by_prefix for d in dicts))
+    merged, _ = choices(values)
+    return merged if merged is not None else UNKNOWN
+
+
+def _merged(mappings: Iterable[dict[str, Value]]) -> dict[str, Value]:
+    by_key: dict[str, list[Value]] = {}
+    for mapping in mappings:
+        for key, value in mapping.items():
+            by_key.setdefault(key, []).append(value)
+    return {key: one_of(vs) for key, vs in by_key.items()}
 
 
 def const_str(value: Optional[Value]) -> Optional[str]:

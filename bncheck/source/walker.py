@@ -25,8 +25,8 @@ from bncheck.source.model import (
 from bncheck.source.project import Project, decorated_tf_function, is_keras_class
 from bncheck.source.branches import ArmEnds, BoundNames
 from bncheck.source.value_ops import (
-    MAX_UNROLL, ArgScopeVal, Bound, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
-    single_input,
+    MAX_UNROLL, ArgScopeVal, Bound, Choices, ContextVal, bn_of_attrs, dict_key, dict_load, dict_store, either, merge_tensors,
+    one_of, single_input,
 )
 
 MAX_DEPTH = 12
@@ -365,7 +365,7 @@ class Walker:
             finally:
                 self.branches.pop()
             ends.arm_done(body, frame.env)
-        ends.settle(frame.env)
+        ends.settle(frame.env, lambda message: self.run.note(frame.module.loc(stmt), message))
 
     def for_stmt(self, stmt: ast.For | ast.AsyncFor, frame: Frame) -> None:
         it = self.expr(stmt.iter, frame)
@@ -625,13 +625,10 @@ class Walker:
                     tensors += self.call_passed_functions(args, kwargs, tensors, frame)  # tf.map_fn(task, x)
                     return merge_tensors(tensors) if tensors else UNKNOWN
                 return self.library.call(canon, node, frame, args, kwargs, stmt)
-        if isinstance(callee, FuncRef):
-            closure = self.closure_of(callee.func) or callee.closure
-            if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
-                closure = frame
-            return self.call_function(callee.func, args, kwargs, frame, closure=closure)
-        if isinstance(callee, Bound):
-            return self.call_function(callee.func, args, kwargs, frame, self_obj=callee.obj)
+        if isinstance(callee, Choices):  # bound in the arms of an undecided if: each one, same arguments
+            return one_of([self.call_callable(option, args, kwargs, frame) for option in callee.options])
+        if isinstance(callee, (FuncRef, Bound)):
+            return self.call_callable(callee, args, kwargs, frame)
         loc = frame.module.loc(node)  # from here on, the call may be recorded
         if isinstance(callee, ClassRef):
             if is_keras_class(self.project, callee.cls):
@@ -656,6 +653,17 @@ class Walker:
         if callee is UNKNOWN:
             tensors += self.call_passed_functions(args, kwargs, tensors, frame)
         return merge_tensors(tensors) if tensors else UNKNOWN
+
+    def call_callable(self, callee: Value, args: list[Value], kwargs: dict[str, Value], frame: Frame) -> Value:
+        """Call a user function (``FuncRef``) or bound method (``Bound``)."""
+        if isinstance(callee, FuncRef):
+            closure = self.closure_of(callee.func) or callee.closure
+            if closure is None and callee.func.module is frame.module and callee.func.name == "<lambda>":
+                closure = frame
+            return self.call_function(callee.func, args, kwargs, frame, closure=closure)
+        if isinstance(callee, Bound):
+            return self.call_function(callee.func, args, kwargs, frame, self_obj=callee.obj)
+        return UNKNOWN
 
     def mode_of(self, callee: LayerObj | ModelObj, loc: Loc) -> Optional[ModeParam]:
         """A subclassed model's own training-flag parameter (``call(self, x, is_training=False)``)."""
