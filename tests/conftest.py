@@ -70,53 +70,35 @@ SLOW = {
 }
 
 
-# Scheduling (`--dist loadgroup`, set in pyproject.toml): a module whose module-scoped fixture trains
-# or builds for tens of seconds is one xdist group (one worker runs the fixture once), and groups
-# are handed out first; the longest single tests come next, so no worker starts a long test last.
-GROUPS = ("tests/test_runtime_keras3.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
-          "tests/test_runtime_tf_keras.py", "tests/test_remote.py")
-FIRST = (
-    "tests/test_output_formats.py::test_pre_commit_try_repo_runs_the_artefact_hook",
-    "tests/test_output_formats.py::test_the_declared_protobuf_floor_gives_the_same_findings",
-    "tests/test_output_formats.py::test_public_api_passes_mypy_strict",
-    "tests/test_ci_packaging.py::test_the_editable_install_is_visible_to_mypy_strict",
-    "tests/test_fuzz_quick.py::test_mutants_never_escape_as_bugs*",
-    "tests/test_fuzz_quick.py::test_coverage_guided_targets_run_from_the_fixture_seeds*",
-    "tests/test_exact_core.py::test_cost_is_linear_*",
-    "tests/test_hostile_files.py::test_cost_of_a_chain_is_linear_in_its_length",
-    "tests/test_keras_configs.py::test_live_models_get_their_own_flavours_semantics*",
-    "tests/test_ci_executor.py::*",
-    "tests/test_ci_notebook.py::*",
-)
-# Tests that import TensorFlow into the xdist worker itself run last: from then on every fork the
-# worker makes (each isolated check) copies TensorFlow's address space, several times the system time.
-LAST = (
-    "tests/test_live_graphs.py::*",
-    "tests/test_exact_core.py::test_a_graph_without_batch_norm_is_a_note_not_a_clean_verdict",
-    "tests/test_exact_core.py::test_a_momentum_that_cannot_be_solved_is_a_note_never_a_number",
-    "tests/test_exact_core.py::test_a_keras_config_without_batch_norm_is_a_note",
-    "tests/test_checkpoint_bundle.py::test_every_tensor_matches_tensorflows_reader*",
-    "tests/test_tf2_keras.py::test_live_keras_model_and_train_step",
-)
+# Scheduling (`--dist loadfile --no-loadscope-reorder`, set in pyproject.toml): one worker runs a
+# whole file, so a module-scoped fixture that trains or builds for tens of seconds runs once (and the
+# in-memory filesystem of test_remote stays in one process). Files are handed out in this order:
+# the longest first, so no worker starts a long file last; then the rest as collected; then the
+# files that import TensorFlow into the worker itself: from then on every fork that worker makes
+# (each isolated check) copies TensorFlow's address space, several times the system time.
+FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
+         "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
+         "tests/test_runtime_tf_keras.py", "tests/test_keras_configs.py", "tests/test_ci_formats.py",
+         "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
+         "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
+LAST = ("tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
+        "tests/test_tf2_keras.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: installs, trains, fuzzes or measures (see SLOW in tests/conftest.py)")
 
 
-def _matches(nodeid: str, patterns: Any) -> bool:
+def _matches(nodeid: str, patterns: dict[str, str]) -> bool:
     return any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in patterns)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank: dict[str, int] = {}
+    rank: dict[str, tuple[int, int]] = {}
     for item in items:
         nodeid = item.nodeid if item.nodeid.startswith("tests/") else f"tests/{item.nodeid}"
         if _matches(nodeid, SLOW):
             item.add_marker(pytest.mark.slow)
-        group = nodeid.split("::")[0]
-        if group in GROUPS:
-            item.add_marker(pytest.mark.xdist_group(group))
-        rank[item.nodeid] = 0 if group in GROUPS or _matches(nodeid, FIRST) else 2 if _matches(nodeid, LAST) else 1
-    items.sort(key=lambda item: rank[item.nodeid])  # stable: a module's other tests keep their order
+        file = nodeid.split("::")[0]
+        rank[item.nodeid] = (0, FIRST.index(file)) if file in FIRST else (2, LAST.index(file)) if file in LAST else (1, 0)
+    items.sort(key=lambda item: rank[item.nodeid])  # stable: a file's tests keep their order
