@@ -3,6 +3,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import pathlib
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,18 @@ FIXTURES = ROOT / "fixtures"
 @pytest.fixture
 def fixtures() -> pathlib.Path:
     return FIXTURES
+
+
+class LazyModule:
+    """A module imported (or the test skipped, as ``pytest.importorskip``) on first use, not at
+    collection: importing TensorFlow costs every xdist worker seconds and makes each of its later
+    forks (every isolated check) copy a far larger address space."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(pytest.importorskip(self._name), attribute)
 
 try:  # property tests: random locally, a fixed example sequence in CI (a red CI is then reproducible)
     from hypothesis import settings
@@ -57,12 +70,35 @@ SLOW = {
 }
 
 
+# Scheduling (`--dist loadfile --no-loadscope-reorder`, set in pyproject.toml): one worker runs a
+# whole file, so a module-scoped fixture that trains or builds for tens of seconds runs once (and the
+# in-memory filesystem of test_remote stays in one process). Files are handed out in this order:
+# the longest first, so no worker starts a long file last; then the rest as collected; then the
+# files that import TensorFlow into the worker itself: from then on every fork that worker makes
+# (each isolated check) copies TensorFlow's address space, several times the system time.
+FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
+         "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
+         "tests/test_runtime_tf_keras.py", "tests/test_keras_configs.py", "tests/test_ci_formats.py",
+         "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
+         "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
+LAST = ("tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
+        "tests/test_tf2_keras.py")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: installs, trains, fuzzes or measures (see SLOW in tests/conftest.py)")
 
 
+def _matches(nodeid: str, patterns: dict[str, str]) -> bool:
+    return any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in patterns)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank: dict[str, tuple[int, int]] = {}
     for item in items:
         nodeid = item.nodeid if item.nodeid.startswith("tests/") else f"tests/{item.nodeid}"
-        if any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in SLOW):
+        if _matches(nodeid, SLOW):
             item.add_marker(pytest.mark.slow)
+        file = nodeid.split("::")[0]
+        rank[item.nodeid] = (0, FIRST.index(file)) if file in FIRST else (2, LAST.index(file)) if file in LAST else (1, 0)
+    items.sort(key=lambda item: rank[item.nodeid])  # stable: a file's tests keep their order

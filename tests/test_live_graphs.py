@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 import bncheck
+from conftest import LazyModule
 
-tf = pytest.importorskip("tensorflow")
-v1 = tf.compat.v1
+tf = LazyModule("tensorflow")  # imported by the first test that uses it, not at collection
+v1 = LazyModule("tensorflow.compat.v1")
 
 
 def _model(x, training, momentum=0.99):

@@ -19,6 +19,11 @@ from conftest import ROOT
 HERE = "test_portability"  # importable by spawned workers through PYTHONPATH
 
 
+def job_ready():
+    """Passed as ``warm``: a spawned worker imports this module (pytest, bncheck) before it reports
+    ready, so a job's deadline never pays for that import (a loaded machine took seconds)."""
+
+
 def job_echo(value):
     return ("echo", value)
 
@@ -39,7 +44,7 @@ def _no_select(*_args, **_kwargs):
 @pytest.mark.parametrize("start", ["fork", "spawn"] if sys.platform.startswith("linux") else ["spawn"])
 def test_the_pool_never_selects_on_pipes(start, monkeypatch):
     monkeypatch.setattr(select, "select", _no_select)
-    with Pool(jobs=2, timeout=3.0, start=start) as pool:
+    with Pool(jobs=2, timeout=3.0, start=start, warm=f"{HERE}:job_ready") as pool:
         outcomes = pool.map(f"{HERE}:job_sleep", [3600, 0.01, 0.02])
     assert [o.status for o in outcomes] == ["timeout", "ok", "ok"]
     assert [o.value for o in outcomes[1:]] == [0.01, 0.02]
@@ -48,7 +53,7 @@ def test_the_pool_never_selects_on_pipes(start, monkeypatch):
 def test_spawned_workers_as_windows_and_macos_run_them_keep_deadline_order_and_errors():
     """The spawn path on Linux exactly as elsewhere: a reader thread per worker, a queue, the parent's kill."""
     before = threading.active_count()
-    with Pool(jobs=2, timeout=3.0, start="spawn", memory_mb=None) as pool:
+    with Pool(jobs=2, timeout=3.0, start="spawn", memory_mb=None, warm=f"{HERE}:job_ready") as pool:
         outcomes = pool.map(f"{HERE}:job_echo", list(range(5)))
         assert [o.value for o in outcomes] == [("echo", i) for i in range(5)]
         assert len([t for t in threading.enumerate() if t.name.startswith("bncheck-worker-")]) == 2
