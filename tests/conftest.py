@@ -67,6 +67,10 @@ SLOW = {
     "tests/test_no_tensorflow.py::test_checking_every_fixture_imports_no_tensorflow": "every fixture",
     "tests/test_source_libcst_oracle.py::*": "LibCST over every fixture",
     "tests/test_docs_examples.py::test_the_site_builds_in_strict_mode": "mkdocs build",
+    "tests/test_robustness.py::*": "9 corrupt copies of every fixture: 1,359 isolated checks",
+    "tests/test_remote.py::*": "its module fixture builds TF artefacts in a subprocess",
+    "tests/test_findings_on_fixtures.py::test_clean_models_have_no_error_findings": "every clean fixture",
+    "tests/test_source_program.py::test_cost_is_linear_*": "cost ratio, large scripts",
 }
 
 
