@@ -22,6 +22,7 @@ from typing import Any
 from bncheck.errors import InputError
 from bncheck.findings import Finding
 from bncheck.loaders import NOTEBOOK_SUFFIXES
+from bncheck.loaders.safe_io import JSON_STRING, nesting_depth
 from bncheck.source.edits import Edit
 from bncheck.source.reading import SourceText, read_bytes
 from bncheck.source.rules.base import SourceFinding
@@ -65,7 +66,7 @@ def read_notebook(path: str) -> SourceText:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not a readable notebook: not UTF-8 (byte {exc.start})") from None
-    if _json_depth(text) > MAX_JSON_NESTING:
+    if nesting_depth(text, "[{", "]}") > MAX_JSON_NESTING:
         raise InputError(path, f"not a readable notebook: its JSON nests deeper than {MAX_JSON_NESTING} levels")
     try:
         notebook = json.loads(text)
@@ -206,21 +207,6 @@ def _indent(line: str) -> str:
     return line[:len(line) - len(line.lstrip(" \t"))]
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: long runs in one step
-
-
-def _json_depth(text: str) -> int:
-    """The deepest nesting of ``[``/``{`` outside JSON strings, counted without recursion."""
-    depth = deepest = 0
-    for char in re.sub(r"[^\[\]{}]+", "", _JSON_STRING.sub("", text)):
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
 # ---- --fix: edits inside the cells' sources, every other byte of the file kept -------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -292,7 +278,7 @@ def fix_notebook(path: str, edits: Sequence[CellEdit]) -> NotebookFix | None:
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8-sig")
-        if _json_depth(text) > MAX_JSON_NESTING:
+        if nesting_depth(text, "[{", "]}") > MAX_JSON_NESTING:
             raise ValueError(f"its JSON nests deeper than {MAX_JSON_NESTING} levels")
         notebook = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except (ValueError, RecursionError) as exc:
@@ -303,7 +289,7 @@ def fix_notebook(path: str, edits: Sequence[CellEdit]) -> NotebookFix | None:
     by_cell: dict[int, list[CellEdit]] = {}
     for edit in edits:
         by_cell.setdefault(edit.cell, []).append(edit)
-    tokens = [m.span() for m in _JSON_STRING.finditer(text)]  # in valid JSON, every string, in order
+    tokens = [m.span() for m in JSON_STRING.finditer(text)]  # in valid JSON, every string, in order
     places = _source_tokens(notebook)
     replaced: list[tuple[int, int, str]] = []
     fixed_sources: dict[int, Any] = {}

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bncheck.errors import InputError
-from bncheck.loaders.safe_io import file_size, open_regular, os_reason
+from bncheck.loaders.safe_io import read_bounded
 
 if TYPE_CHECKING:
     from bncheck.source.checker import SourceResult
@@ -75,18 +75,7 @@ def _rebuild(text: str, how: dict[str, Any]) -> SourceText:
 
 def read_bytes(path: str, what: str) -> bytes:
     """A regular file's bytes, refused above :data:`MAX_SOURCE_BYTES`."""
-    with open_regular(path) as fh:
-        try:
-            size = file_size(fh)
-            if size > MAX_SOURCE_BYTES:
-                raise InputError(path, f"{what} of {size} bytes is larger than the {MAX_SOURCE_BYTES >> 20} MiB "
-                                 "bncheck reads")
-            data = fh.read(size + 1)
-        except OSError as exc:
-            raise InputError(path, os_reason(exc)) from None
-    if len(data) > size:
-        raise InputError(path, f"{what} grew while being read")
-    return data
+    return read_bounded(path, MAX_SOURCE_BYTES, what, raised_by=None)
 
 
 def decode_python(path: str, data: bytes) -> tuple[str, str]:
