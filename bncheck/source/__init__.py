@@ -45,30 +45,10 @@ def plan(paths: Sequence[str]) -> tuple[list[list[tuple[str, str]]], str, list[I
     with the sibling modules of the project their imports reach (``followed``: read, never reported
     as inputs; :mod:`bncheck.source.following`); ``checked`` are the files of programs that mention
     nothing the rules read (counted as checked, never parsed); ``notes``: imports not followed."""
-    from bncheck.errors import InputError
-    from bncheck.source.checker import _common_root, groups_of, relevant
-    from bncheck.source.following import follow_imports
-    from bncheck.source.loader import read_source
+    from bncheck.source.checker import plan_programs
 
-    paths = list(dict.fromkeys(paths))
-    files: list[tuple[str, str]] = []
-    errors: list[InputError] = []
-    checked: list[str] = []
-    for path in paths:
-        try:
-            files.append((path, read_source(path)))
-        except InputError as exc:
-            errors.append(exc)
-    extra, notes = follow_imports(files) if files else ([], [])
-    followed = frozenset(p for p, _ in extra)
-    root = _common_root(paths + sorted(followed))
-    groups = []
-    for group in groups_of(files + extra, root):
-        if any(relevant(t) for _, t in group):
-            groups.append(group)
-        else:
-            checked += [p for p, _ in group if p not in followed]
-    return groups, root, errors, checked, followed, notes
+    found = plan_programs(paths)
+    return found.groups, found.root, found.errors, found.checked, found.followed, found.notes
 
 
 def check_program(files: Sequence[tuple[str, str]], root: str,

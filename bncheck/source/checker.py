@@ -369,6 +369,46 @@ def _check_batch(args: tuple[list[list[tuple[str, str]]], str, list[str], list[s
     return out
 
 
+@dataclass
+class Programs:
+    """The given ``.py`` files read and grouped into programs (files that import each other)."""
+
+    groups: list[list[tuple[str, str]]]  # the (path, text) of each program that mentions a rule word
+    root: str
+    errors: list[InputError]  # given files that could not be read
+    checked: list[str]  # given files of programs that mention nothing the rules read (never parsed)
+    followed: frozenset[str]  # modules read only because a given file imports them
+    notes: list[tuple[str, str]]  # imports not followed, and why
+    texts: dict[str, str]  # every given file read, by path
+
+
+def plan_programs(paths: Sequence[str], follow: bool = True, root: str | None = None) -> Programs:
+    """Read ``paths``, follow their imports into the project (``follow``) and group them into
+    programs; the one place both :func:`check_files` and the engine's jobs are planned."""
+    paths = list(dict.fromkeys(paths))
+    files: list[tuple[str, str]] = []
+    errors: list[InputError] = []
+    for path in paths:
+        try:
+            files.append((path, read_source(path)))
+        except InputError as exc:
+            errors.append(exc)
+    extra: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
+    if follow and files:
+        extra, notes = follow_imports(files)
+    followed = frozenset(p for p, _ in extra)
+    root = root if root is not None else _common_root(paths + sorted(followed))
+    groups: list[list[tuple[str, str]]] = []
+    checked: list[str] = []
+    for group in groups_of(files + extra, root):
+        if any(relevant(t) for _, t in group):
+            groups.append(group)
+        else:
+            checked += [p for p, _ in group if p not in followed]
+    return Programs(groups, root, errors, checked, followed, notes, dict(files))
+
+
 def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignore: Sequence[str] | None = None,
                 jobs: int | None = None, root: str | None = None, follow: bool = True) -> SourceResult:
     """Check ``.py`` files; groups of files that import each other are checked in parallel.
@@ -381,26 +421,11 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
     result = SourceResult()
     if not paths:
         return result
-    files: list[tuple[str, str]] = []
-    read: dict[str, str] = {}
-    for path in paths:
-        try:
-            text = read[path] = read_source(path)
-            files.append((path, text))
-        except InputError as exc:
-            result.errors.append(exc)
-    extra: list[tuple[str, str]] = []
-    if follow and files:
-        extra, notes = follow_imports(files)
-        result.notes += notes
-    followed = frozenset(p for p, _ in extra)
-    root = root if root is not None else _common_root(paths + list(followed))
-    groups = []
-    for group in groups_of(files + extra, root):
-        if any(relevant(t) for _, t in group):
-            groups.append(group)
-        else:
-            result.checked += [p for p, _ in group if p not in followed]
+    found = plan_programs(paths, follow, root)
+    result.errors += found.errors
+    result.notes += found.notes
+    result.checked += found.checked
+    groups, root, followed, read = found.groups, found.root, found.followed, found.texts
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     sel, ign = list(select or ()), list(ignore or ())
     if jobs <= 1 or sum(len(g) for g in groups) < PARALLEL_MIN_FILES or len(groups) < 2:
