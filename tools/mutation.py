@@ -1,9 +1,11 @@
 """Mutation testing of the analysis core and the rules with mutmut, in a scratch copy of the repo.
 
-    pip install -e ".[test]" mutmut && python tools/mutation.py [--core | --only bncheck/graph/analysis.py ...] [--jobs 2]
+    pip install -e ".[test]" mutmut && python tools/mutation.py [--core | --loaders | --source | --only bncheck/graph/analysis.py ...] [--jobs 2]
 
 Copies the committed tree (``git archive HEAD``) to a temporary folder, configures mutmut there
-(mutants of ``bncheck/graph`` and ``bncheck/rules``, judged by the tests that read real fixtures),
+(by default mutants of ``bncheck/graph`` and ``bncheck/rules``, judged by the tests that read real
+fixtures; ``--loaders``: the format loaders, ``--source``: the source analysis, each judged by its
+own tests),
 runs it, and prints every surviving mutant and the counts. The working tree is never touched.
 ``tools/mutation_probe.py`` then tells which fixture, if any, sees a survivor; the survivors judged
 equivalent are listed with the reason in ``tools/mutation_equivalents.md``.
@@ -28,6 +30,16 @@ TESTS = ["tests/test_exact_core.py", "tests/test_findings_on_fixtures.py", "test
 CORE = ["bncheck/graph/analysis.py", "bncheck/graph/batchnorm.py", "bncheck/rules/context.py",
         "bncheck/rules/bn001_update_not_run.py", "bncheck/rules/bn002_batch_stats_at_inference.py",
         "bncheck/rules/bn005_stats_never_updated.py", "bncheck/rules/bn007_momentum_out_of_range.py"]
+LOADERS = ["bncheck/loaders/*"]
+LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "tests/test_object_graph.py",
+                "tests/test_keras_configs.py", "tests/test_findings_on_fixtures.py", "tests/test_special_files.py",
+                "tests/test_hostile_files.py", "tests/test_hostile_sizes.py", "tests/test_tf2_keras.py",
+                "tests/test_mutation_loaders.py"]
+SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
+SOURCE_TESTS = ["tests/test_source_rules.py", "tests/test_source_semantics.py", "tests/test_source_bias.py",
+                "tests/test_source_program.py", "tests/test_source_names.py", "tests/test_source_notes.py",
+                "tests/test_source_inputs.py", "tests/test_source_suppression.py", "tests/test_source_robustness.py",
+                "tests/test_source_line_index.py", "tests/test_rule_examples.py", "tests/test_mutation_source.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
@@ -44,20 +56,28 @@ def main() -> None:
                         help="glob patterns of the files to mutate")
     parser.add_argument("--core", action="store_true",
                         help="mutate only the analysis core (the files the README's numbers are about)")
+    parser.add_argument("--loaders", action="store_true", help="mutate the format loaders (bncheck/loaders)")
+    parser.add_argument("--source", action="store_true", help="mutate the source analysis (bncheck/source)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--keep", help="work in this folder instead of a temporary one (reusable between runs)")
     parser.add_argument("--mutants", nargs="*", default=[],
                         help="only these mutant names (e.g. the survivors of an earlier run, from `mutmut results`)")
     args = parser.parse_args()
+    tests = TESTS
     if args.core:
         args.only = CORE
+    elif args.loaders:
+        args.only, tests = LOADERS, LOADER_TESTS
+    elif args.source:
+        args.only, tests = SOURCE, SOURCE_TESTS
+    tests = [test for test in tests if (ROOT / test).exists()]
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
     if not (work / "pyproject.toml").exists():
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(work, filter="data")
         with open(work / "pyproject.toml", "a") as fh:
-            fh.write(CONFIG.format(only=list(args.only), tests=TESTS).replace("'", '"'))
+            fh.write(CONFIG.format(only=list(args.only), tests=tests).replace("'", '"'))
     env = {**os.environ, "BNCHECK_IN_PROCESS": "1"}  # workers would import the installed, unmutated bncheck
     subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs), *args.mutants],
                    cwd=work, env=env)
