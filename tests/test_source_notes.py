@@ -301,3 +301,88 @@ def test_nesting_too_deep_for_the_stack_is_a_note(tmp_path) -> None:  # type: ig
     assert result.errors == [] and [(f.code, f.loc.line) for f in result.findings] == [("BN007", 3)]
     assert result.notes == [(f"{path}:2", "this statement is nested too deeply for Python's stack and is not "
                                           "analysed (what it assigns is unknown); the rest of the file is")]
+
+
+def _own_flag_model(extra_lines: int, flag: str) -> str:
+    """A subclassed model whose ``call`` passes its own ``is_training`` to its batch norm, after
+    ``extra_lines`` other calls that also pass it; the train step calls it with ``flag``."""
+    return ("import tensorflow as tf\n\n\n"
+            "class Maker(tf.keras.Model):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.fc = tf.keras.layers.Dense(16, use_bias=False)\n"
+            "        self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n\n"
+            "    def call(self, z, is_training=False):\n"
+            + "        tf.debugging.assert_type(is_training, tf.bool)\n" * extra_lines
+            + "        return tf.nn.relu(self.bn(self.fc(z), training=is_training))\n\n\n"
+            "maker = Maker()\n"
+            "opt = tf.keras.optimizers.Adam(2e-4)\n\n\n"
+            "def train_step(noise):\n"
+            "    with tf.GradientTape() as tape:\n"
+            f"        loss = tf.reduce_mean(maker(noise{flag}))\n"
+            "    grads = tape.gradient(loss, maker.trainable_variables)\n"
+            "    opt.apply_gradients(zip(grads, maker.trainable_variables))\n")
+
+
+def test_a_mode_parameter_past_the_sites_limit_is_a_note_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, few = _check(tmp_path, _own_flag_model(3, ""))
+    assert [(f.code, f.loc.line, f.layer) for f in few.findings] == [("BN009", 23, "maker_bn")]
+    _, few_fixed = _check(tmp_path, _own_flag_model(3, ", is_training=True"))
+    assert few_fixed.findings == [] and few_fixed.notes == []
+    for flag in ("", ", is_training=True"):  # past MAX_SITES: neither twin is judged (Keras' reading would guess)
+        path, many = _check(tmp_path, _own_flag_model(300, flag))
+        assert many.findings == []
+        assert many.notes == [(f"{path}:320", "the training flag of Maker.call is not worked out: its call passes "
+                                              "parameters on through more than bncheck follows (2,000 calls, 12 nested "
+                                              "models or helpers, 256 calls in one method); the training mode of its "
+                                              "batch norms at this call is not judged")]
+
+
+def test_a_mode_parameter_past_the_helper_depth_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def helpers(depth: int) -> str:
+        chain = "".join(f"    def h{i}(self, z, t):\n        return self.h{i + 1}(z, t)\n\n" for i in range(depth))
+        return ("import tensorflow as tf\n\n\n"
+                "class Maker(tf.keras.Model):\n"
+                "    def __init__(self):\n"
+                "        super().__init__()\n"
+                "        self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n\n"
+                "    def call(self, z, is_training=False):\n"
+                "        return self.h0(z, is_training)\n\n"
+                + chain
+                + f"    def h{depth}(self, z, t):\n        return self.bn(z, training=t)\n\n\n"
+                "maker = Maker()\n"
+                "opt = tf.keras.optimizers.Adam(2e-4)\n\n\n"
+                "def train_step(noise):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        loss = tf.reduce_mean(maker(noise))\n"
+                "    grads = tape.gradient(loss, maker.trainable_variables)\n"
+                "    opt.apply_gradients(zip(grads, maker.trainable_variables))\n")
+    _, shallow = _check(tmp_path, helpers(4))
+    assert [(f.code, f.loc.line, f.layer) for f in shallow.findings] == [("BN009", 34, "maker_bn")]
+    path, deep = _check(tmp_path, helpers(14))
+    assert deep.findings == []
+    assert [note for note in deep.notes if "Maker.call" in note[1]] == [
+        (f"{path}:64", "the training flag of Maker.call is not worked out: its call passes parameters on through "
+                       "more than bncheck follows (2,000 calls, 12 nested models or helpers, 256 calls in one "
+                       "method); the training mode of its batch norms at this call is not judged")]
+
+
+def test_a_method_inherited_past_the_bases_limit_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def hierarchy(levels: int) -> str:
+        classes = "".join(f"class B{i}(B{i - 1}):\n    pass\n\n\n" for i in range(1, levels + 1))
+        return ("import tensorflow as tf\n\n\n"
+                "class B0:\n"
+                "    def block(self, x):\n"
+                "        return tf.keras.layers.BatchNormalization(momentum=0.1, name='bn')(x)\n\n\n"
+                + classes
+                + f"class Top(B{levels}):\n"
+                "    def run(self, x):\n"
+                "        return self.block(x)\n\n\n"
+                "Top().run(tf.zeros([1, 4]))\n")
+    _, near = _check(tmp_path, hierarchy(5))
+    assert [(f.code, f.loc.line, f.layer) for f in near.findings] == [("BN007", 6, "bn")]
+    assert near.notes == []
+    path, far = _check(tmp_path, hierarchy(40))
+    assert far.findings == []
+    assert far.notes == [(f"{path}:169", "methods Top inherits from more than 32 classes up are not looked for: calls "
+                                         "of them are not followed, and nothing is reported about what they build")]

@@ -29,6 +29,7 @@ from bncheck.source.loader import FunctionInfo, ModuleInfo, module_name, parse_m
 from bncheck.source.model import Alias, Loc, Run
 from bncheck.source.reading import settle
 from bncheck.source.rules import RuleContext, SourceFinding, SourceRule, selected
+from bncheck.source.inheritance import MAX_BASES
 from bncheck.source.callgraph import called_names
 from bncheck.source.following import follow_imports
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
@@ -69,7 +70,13 @@ def analyse(modules: list[ModuleInfo], notes: list[tuple[str, str]] | None = Non
     run out is not walked, and a note says so."""
     project = Project(modules, followed)
     try:
-        return _walk_program(project, modules, notes, followed)
+        runs = _walk_program(project, modules, notes, followed)
+        if notes is not None:
+            for cls in project.cut_hierarchies.values():
+                notes.append((f"{cls.module.path}:{cls.node.lineno}",
+                              f"methods {cls.name} inherits from more than {MAX_BASES} classes up are not looked "
+                              f"for: calls of them are not followed, and nothing is reported about what they build"))
+        return runs
     finally:
         project.release_closures()
 

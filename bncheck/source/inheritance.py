@@ -13,7 +13,9 @@ MAX_BASES = 32  # classes looked at for one method (a hostile file's hierarchy s
 
 def method_of(project: Project, cls: ClassInfo, name: str) -> Optional[FunctionInfo]:
     """``cls.name`` as Python finds it for single inheritance: the class's own method, else its
-    bases' (depth first, left to right); None when no scanned class defines it."""
+    bases' (depth first, left to right); None when no scanned class defines it, or when it is
+    further up than :data:`MAX_BASES` classes (then ``project.cut_hierarchies`` holds ``cls``, and
+    the program's notes say so)."""
     if name in cls.methods:
         return cls.methods[name]
     stack = [(cls, node) for node in reversed(cls.bases)]
@@ -29,6 +31,8 @@ def method_of(project: Project, cls: ClassInfo, name: str) -> Optional[FunctionI
         if name in base.methods:
             return base.methods[name]
         stack += [(base, b) for b in reversed(base.bases)]
+    if stack:
+        project.cut_hierarchies.setdefault(id(cls), cls)
     return None
 
 

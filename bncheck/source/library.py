@@ -23,7 +23,7 @@ from bncheck.source.model import (
     FrameInfo, FuncRef, FunctionalModel, HandUpdate, KerasCall, LayerObj, LearningPhase, ListVal, Loc, ModelObj,
     Optimizer, Run, SaverVal, TensorVal, TrainOp, TrainOpVal, UpdateOp, UpdateOps, Value, VariableVal,
 )
-from bncheck.source.modes import ALL, ModeParam, call_training
+from bncheck.source.modes import ALL, UNWORKED, ModeParam, call_training
 from bncheck.source.value_ops import (
     ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, either, ema_decay, holds_updates,
     is_update_ops_key, literal_range, merge_tensors, single_input, tensors_in,
@@ -306,7 +306,10 @@ class Library:
         # a model: its batch norms in groups that share one training flag
         groups: list[tuple[tuple[str, ...], Optional[Value], Optional[Loc], str, Optional[ast.expr]]] = []
         rest = tuple(callee.bn_layers)
-        if mode is not None and rest:
+        if mode is UNWORKED and rest:
+            groups.append((rest, UNKNOWN, None, "training", None))
+            rest = ()
+        elif mode is not None and rest:
             value, expr = call_training(mode, node, args, kwargs, frame.module)
             if _own_call_default(expr, frame, value):
                 value = UNKNOWN  # the enclosing call()'s own default, passed on: its caller's mode

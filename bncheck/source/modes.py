@@ -58,7 +58,11 @@ class ModeParam:
         return False, self.default
 
 
-_SITES: "weakref.WeakKeyDictionary[FunctionInfo, tuple[PassSite, ...]]" = weakref.WeakKeyDictionary()
+# a model whose mode parameter could not be worked out within the limits: the training flag of every
+# batch norm it holds is unknown at its calls (no verdict; the walker notes why)
+UNWORKED = ModeParam("", None, None, ALL)
+
+_SITES: "weakref.WeakKeyDictionary[FunctionInfo, tuple[tuple[PassSite, ...], bool]]" = weakref.WeakKeyDictionary()
 
 
 def mode_param(project: "Project", model: ModelObj, depth: int = 0,
@@ -66,9 +70,12 @@ def mode_param(project: "Project", model: ModelObj, depth: int = 0,
     """The one parameter of ``model``'s ``call`` passed on as the training flag of its batch norms
     (directly, through a helper method of the class, or as the mode parameter of a nested model); None
     when there is no such parameter, or more than one (then the call is read as Keras reads it)."""
-    if model.cls is None or depth > MAX_DEPTH:
-        return None
     budget = [MAX_VISITS] if budget is None else budget
+    if model.cls is None:
+        return None
+    if depth > MAX_DEPTH:
+        budget[0] = -1  # cut: the caller's search says it ran out
+        return None
     func = method_of(project, model.cls, "call")
     if func is None:
         return None
@@ -90,7 +97,9 @@ def mode_param(project: "Project", model: ModelObj, depth: int = 0,
 
 
 def mode_of(project: "Project", model: ModelObj) -> tuple[Optional[ModeParam], bool]:
-    """:func:`mode_param`, and whether the search hit its budget (then no mode parameter is known)."""
+    """:func:`mode_param`, and whether the search hit one of its limits (:data:`MAX_VISITS` sites looked at,
+    :data:`MAX_DEPTH` nested models or helpers, :data:`MAX_SITES` sites in one method): then no mode
+    parameter is known."""
     budget = [MAX_VISITS]
     found = mode_param(project, model, budget=budget)
     return (None, True) if budget[0] < 0 else (found, False)
@@ -107,7 +116,11 @@ def _param_reaches(project: "Project", model: ModelObj, func: FunctionInfo, para
     """The batch norms that a method of ``model`` hands its parameter ``param`` to as their training
     flag (past the budget: none found, so the call is read as Keras reads it)."""
     out: list[str] = []
-    for site in _sites(func):
+    sites, cut = _sites(func)
+    if cut:
+        budget[0] = -1
+        return out
+    for site in sites:
         budget[0] -= 1
         if budget[0] < 0:
             break
@@ -133,15 +146,20 @@ def call_training(mode: ModeParam, node: ast.Call, args: list[Value], kwargs: di
     return None, None
 
 
-def _sites(func: FunctionInfo) -> tuple[PassSite, ...]:
+def _sites(func: FunctionInfo) -> tuple[tuple[PassSite, ...], bool]:
+    """The passing sites of a method, and whether there were more than :data:`MAX_SITES`."""
     cached = _SITES.get(func)
     if cached is not None:
         return cached
     params = set(_params(func))
     out: list[PassSite] = []
     for node in ast.walk(func.node):
-        if not isinstance(node, ast.Call) or len(out) >= MAX_SITES:
+        if not isinstance(node, ast.Call):
             continue
+        if len(out) >= MAX_SITES:
+            result = (tuple(out), True)
+            _SITES[func] = result
+            return result
         attr = _self_attr(node.func)
         for i, a in enumerate(node.args):
             if isinstance(a, ast.Starred):
@@ -151,7 +169,7 @@ def _sites(func: FunctionInfo) -> tuple[PassSite, ...]:
         for kw in node.keywords:
             if isinstance(kw.value, ast.Name) and kw.value.id in params and kw.arg is not None:
                 out.append(PassSite(kw.value.id, attr, kw.arg, None))
-    result = tuple(out)
+    result = (tuple(out), False)
     _SITES[func] = result
     return result
 
@@ -192,6 +210,7 @@ def _helper_reaches(project: "Project", model: ModelObj, helper: FunctionInfo, s
                     depth: int, budget: list[int]) -> list[str]:
     """``self.block(x, is_training)``: what the helper method does with the parameter it receives."""
     if depth >= MAX_DEPTH:
+        budget[0] = -1
         return []
     names = _params(helper)
     args = helper.node.args  # type: ignore[attr-defined]

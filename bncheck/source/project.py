@@ -37,6 +37,8 @@ class Project:
         # nested functions with their defining frames, walked by later roots too; their frames refer back
         # to them, so :meth:`release_closures` breaks those cycles once the program is analysed
         self.closure_refs: list[Any] = []
+        # classes whose bases were searched only up to inheritance.MAX_BASES for some method
+        self.cut_hierarchies: dict[int, Any] = {}
 
     def release_closures(self) -> None:
         for ref in self.closure_refs:

@@ -16,7 +16,7 @@ from bncheck.source.apis import canonical
 from bncheck.source.inheritance import method_of
 from bncheck.source.library import Library, handler_for, segment
 from bncheck.source.loader import ClassInfo, FunctionInfo, ModuleInfo, bind_import
-from bncheck.source.modes import MAX_VISITS, ModeParam, mode_of
+from bncheck.source.modes import MAX_DEPTH, MAX_SITES, MAX_VISITS, UNWORKED, ModeParam, mode_of
 from bncheck.source.model import (
     UNKNOWN, UNKNOWN_KWARGS, Alias, ClassRef, Const, DictVal, FrameInfo, FuncRef, LayerObj, ListVal, Loc, ModelObj,
     ModelUpdates,
@@ -672,8 +672,10 @@ class Walker:
         mode, exhausted = mode_of(self.project, callee)
         if exhausted:
             self.run.note(loc, f"the training flag of {callee.cls.name}.call is not worked out: its call passes "
-                               f"parameters on through more than {MAX_VISITS:,} calls; the call is read as "
-                               "Keras reads it (training= only)")
+                               f"parameters on through more than bncheck follows ({MAX_VISITS:,} calls, {MAX_DEPTH} "
+                               f"nested models or helpers, {MAX_SITES} calls in one method); the training mode "
+                               "of its batch norms at this call is not judged")
+            return UNWORKED
         return mode
 
     def closure_ref(self, info: FunctionInfo, frame: Frame) -> FuncRef:
