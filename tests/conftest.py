@@ -28,7 +28,10 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):  # pytest's collector probes module globals (`_pytestfixturefunction`)
+            raise AttributeError(attribute)
         return getattr(pytest.importorskip(self._name), attribute)
+
 
 try:  # property tests: random locally, a fixed example sequence in CI (a red CI is then reproducible)
     from hypothesis import settings
