@@ -76,7 +76,6 @@ SLOW = {
     "tests/test_docs_examples.py::test_the_site_builds_in_strict_mode": "mkdocs build",
     "tests/test_robustness.py::*": "9 corrupt copies of every fixture: 1,359 isolated checks",
     "tests/test_remote.py::*": "its module fixture builds TF artefacts in a subprocess",
-    "tests/test_findings_on_fixtures.py::test_clean_models_have_no_error_findings": "every clean fixture",
     "tests/test_source_program.py::test_cost_is_linear_*": "cost ratio, large scripts",
 }
 
@@ -89,10 +88,10 @@ SLOW = {
 # (each isolated check) copies TensorFlow's address space, several times the system time.
 FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
          "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
-         "tests/test_runtime_tf_keras.py", "tests/test_keras_configs.py", "tests/test_ci_formats.py",
+         "tests/test_runtime_tf_keras.py", "tests/test_ci_formats.py",
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
-LAST = ("tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
+LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
         "tests/test_tf2_keras.py")
 
 
