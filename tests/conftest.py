@@ -3,6 +3,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import pathlib
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -84,15 +85,28 @@ SLOW = {
 # whole file, so a module-scoped fixture that trains or builds for tens of seconds runs once (and the
 # in-memory filesystem of test_remote stays in one process). Files are handed out in this order:
 # the longest first, so no worker starts a long file last; then the rest as collected; then the
-# files that import TensorFlow into the worker itself: from then on every fork that worker makes
-# (each isolated check) copies TensorFlow's address space, several times the system time.
+# files that import TensorFlow into the worker itself (test_keras_configs: its live models, at the
+# end of the file): from then on every fork that worker makes (each isolated check) copies
+# TensorFlow's address space, several times the system time. Nothing else may import TensorFlow into
+# a worker (a test that only needs to know whether it is installed asks importlib.util.find_spec),
+# and no test may leave a Python thread running: with one alive, `can_fork()` is false and each later
+# check in that worker spawns a fresh interpreter (~0.2 s of CPU) instead of forking.
 FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
          "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
          "tests/test_runtime_tf_keras.py", "tests/test_ci_formats.py",
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
-LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
-        "tests/test_tf2_keras.py")
+LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py",
+        "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """``-n auto``: one worker more than pytest-xdist counts cores (unless PYTEST_XDIST_AUTO_NUM_WORKERS
+    says how many). Some tests wait without using a core (for the deadline of a hung input, for a
+    spawned worker to start); the spare worker runs tests meanwhile."""
+    cores = yield
+    return cores if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else cores + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
