@@ -20,7 +20,7 @@ NO_SAMPLE = ("the moving statistics were not compared with the statistics of the
              "pass sample=<one batch of training inputs> to measure it")
 
 
-def run_scenarios(test_file: str, legacy_keras: bool, timeout: int = 240) -> dict[str, Any]:
+def run_scenarios(test_file: str, legacy_keras: bool, timeout: int = 900) -> dict[str, Any]:
     """Run ``python <test_file>`` (its scenarios) in a fresh process; the results by scenario."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
     if legacy_keras:
