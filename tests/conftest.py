@@ -83,7 +83,9 @@ SLOW = {
 
 # Scheduling (`--dist loadfile --no-loadscope-reorder`, set in pyproject.toml): one worker runs a
 # whole file, so a module-scoped fixture that trains or builds for tens of seconds runs once (and the
-# in-memory filesystem of test_remote stays in one process). Files are handed out in this order:
+# in-memory filesystem of test_remote stays in one process). The runtime files train in pairs, one
+# process per pair (test_runtime_harness.GROUPS): the first of a pair is in FIRST, the second comes
+# in collection order, when the pair's results are long written. Files are handed out in this order:
 # the longest first, so no worker starts a long file last; then the rest as collected; then the
 # files that import TensorFlow into the worker itself (test_keras_configs: its live models, at the
 # end of the file): from then on every fork that worker makes (each isolated check) copies
@@ -92,8 +94,7 @@ SLOW = {
 # and no test may leave a Python thread running: with one alive, `can_fork()` is false and each later
 # check in that worker spawns a fresh interpreter (~0.2 s of CPU) instead of forking.
 FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
-         "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
-         "tests/test_runtime_tf_keras.py", "tests/test_ci_formats.py",
+         "tests/test_runtime_tf_keras.py", "tests/test_robustness.py", "tests/test_ci_formats.py",
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
 LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py",
