@@ -28,8 +28,14 @@ def warm() -> None:
     """Import what checking an input needs (a pre-started worker does it while the command starts)."""
     import bncheck.loaders.checkpoint_values  # noqa: F401  (numpy)
     import bncheck.loaders.graphs  # noqa: F401  (protobuf, the vendored messages)
+    import bncheck.loaders.keras_files  # noqa: F401  (.keras/.h5: imports h5py only when called)
     import bncheck.rules.registry  # noqa: F401
     import bncheck.rules.context  # noqa: F401
+
+    try:  # h5py (and the HDF5 library) once here, not again in every worker forked for an input (~50 ms)
+        import h5py  # noqa: F401
+    except ImportError:  # a broken install: the .keras/.h5 job reports it
+        pass
 
 
 def warm_source() -> None:

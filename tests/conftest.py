@@ -3,6 +3,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import pathlib
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -28,7 +29,10 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):  # pytest's collector probes module globals (`_pytestfixturefunction`)
+            raise AttributeError(attribute)
         return getattr(pytest.importorskip(self._name), attribute)
+
 
 try:  # property tests: random locally, a fixed example sequence in CI (a red CI is then reproducible)
     from hypothesis import settings
@@ -63,30 +67,47 @@ SLOW = {
     "tests/test_hostile_files.py::test_chain_of_200k_nodes_is_checked": "200k nodes",
     "tests/test_hostile_files.py::test_diamond_function_library_is_not_expanded_exponentially": "deep library",
     "tests/test_exact_core.py::test_cost_is_linear_*": "cost ratio, 8,000 layers",
+    "tests/test_exact_core.py::test_a_graph_without_batch_norm_is_a_note_not_a_clean_verdict": "live TensorFlow",
+    "tests/test_exact_core.py::test_a_momentum_that_cannot_be_solved_is_a_note_never_a_number": "live TensorFlow",
+    "tests/test_exact_core.py::test_a_keras_config_without_batch_norm_is_a_note": "live Keras model",
+    "tests/test_checkpoint_bundle.py::test_every_tensor_matches_tensorflows_reader*": "TensorFlow's own reader",
     "tests/test_properties.py::test_index_tables_decode_to_exactly_their_entries": "many examples",
     "tests/test_no_tensorflow.py::test_checking_every_fixture_imports_no_tensorflow": "every fixture",
     "tests/test_source_libcst_oracle.py::*": "LibCST over every fixture",
     "tests/test_docs_examples.py::test_the_site_builds_in_strict_mode": "mkdocs build",
     "tests/test_robustness.py::*": "9 corrupt copies of every fixture: 1,359 isolated checks",
     "tests/test_remote.py::*": "its module fixture builds TF artefacts in a subprocess",
-    "tests/test_findings_on_fixtures.py::test_clean_models_have_no_error_findings": "every clean fixture",
     "tests/test_source_program.py::test_cost_is_linear_*": "cost ratio, large scripts",
 }
 
 
 # Scheduling (`--dist loadfile --no-loadscope-reorder`, set in pyproject.toml): one worker runs a
 # whole file, so a module-scoped fixture that trains or builds for tens of seconds runs once (and the
-# in-memory filesystem of test_remote stays in one process). Files are handed out in this order:
+# in-memory filesystem of test_remote stays in one process). The runtime files train in pairs, one
+# process per pair (test_runtime_harness.GROUPS): the first of a pair is in FIRST, the second comes
+# in collection order, when the pair's results are long written. Files are handed out in this order:
 # the longest first, so no worker starts a long file last; then the rest as collected; then the
-# files that import TensorFlow into the worker itself: from then on every fork that worker makes
-# (each isolated check) copies TensorFlow's address space, several times the system time.
+# files that import TensorFlow into the worker itself (test_keras_configs: its live models, at the
+# end of the file): from then on every fork that worker makes (each isolated check) copies
+# TensorFlow's address space, several times the system time. Nothing else may import TensorFlow into
+# a worker (a test that only needs to know whether it is installed asks importlib.util.find_spec),
+# and no test may leave a Python thread running: with one alive, `can_fork()` is false and each later
+# check in that worker spawns a fresh interpreter (~0.2 s of CPU) instead of forking.
 FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test_output_formats.py",
-         "tests/test_robustness.py", "tests/test_runtime_distribute.py", "tests/test_runtime_tf1.py",
-         "tests/test_runtime_tf_keras.py", "tests/test_keras_configs.py", "tests/test_ci_formats.py",
+         "tests/test_runtime_tf_keras.py", "tests/test_robustness.py", "tests/test_ci_formats.py",
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
-LAST = ("tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_checkpoint_bundle.py",
-        "tests/test_tf2_keras.py")
+LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py",
+        "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """``-n auto``: one worker more than pytest-xdist counts cores (unless PYTEST_XDIST_AUTO_NUM_WORKERS
+    says how many). Some tests wait without using a core (for the deadline of a hung input, for a
+    spawned worker to start); the spare worker runs tests meanwhile."""
+    cores = yield
+    return cores if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else cores + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:

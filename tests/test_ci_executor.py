@@ -50,6 +50,12 @@ def dask_executor():
         yield client.get_executor()
     finally:
         client.close()
+        # Dask keeps an "offload" thread for the life of the process: with a thread running, every later
+        # check in this pytest worker would spawn an interpreter per worker instead of forking (can_fork)
+        offload = getattr(distributed.utils, "_offload_executor", None)
+        if isinstance(offload, ThreadPoolExecutor):
+            offload.shutdown(wait=True)
+            distributed.utils._offload_executor = ThreadPoolExecutor(1, thread_name_prefix="Dask-Offload")  # lazy
 
 
 def test_a_local_dask_cluster_checks_and_keeps_deadline_and_memory_limit_in_the_worker(dask_executor, tmp_path,

@@ -1,6 +1,8 @@
 """Exact (code, layer) outcomes of all rules together on every TF1 fixture."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 import bncheck
@@ -95,9 +97,15 @@ EXPECTED = {
 }
 
 
+@functools.cache
+def checked(name: str) -> bncheck.Report:
+    """The report on one fixture, computed once per worker (the two tests below read the same ones)."""
+    return bncheck.check_path(FIXTURES / "tf1" / name)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_exact_findings(name):
-    report = bncheck.check_path(FIXTURES / "tf1" / name)
+    report = checked(name)
     assert not report.errors
     assert report.codes() == EXPECTED[name]
 
@@ -105,7 +113,7 @@ def test_exact_findings(name):
 def test_clean_models_have_no_error_findings():
     for name, expected in EXPECTED.items():
         if not expected:
-            report = bncheck.check_path(FIXTURES / "tf1" / name)
+            report = checked(name)
             assert not [f for f in report if f.severity >= bncheck.Severity.WARNING], name
 
 

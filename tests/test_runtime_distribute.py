@@ -1,5 +1,6 @@
 """The runtime monitor under tf.distribute.MirroredStrategy (two logical CPU devices) and with mixed
-precision (float16 activations, float32 moving statistics), Keras 3, in one subprocess."""
+precision (float16 activations, float32 moving statistics), Keras 3, in one subprocess with
+test_runtime_keras3's (``test_runtime_harness.GROUPS``)."""
 from __future__ import annotations
 
 import sys
@@ -123,10 +124,10 @@ SCENARIOS = {f.__name__: f for f in (mirrored_clean, mirrored_bn_fixed_inference
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from test_runtime_harness import run_scenarios, shared_folder
 
-    return run_scenarios(__file__, legacy_keras=False)
+    return run_scenarios(__file__, legacy_keras=False, shared=shared_folder(tmp_path_factory))
 
 
 def test_mirrored_strategy_clean(results):

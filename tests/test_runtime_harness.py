@@ -20,14 +20,46 @@ NO_SAMPLE = ("the moving statistics were not compared with the statistics of the
              "pass sample=<one batch of training inputs> to measure it")
 
 
-def run_scenarios(test_file: str, legacy_keras: bool, timeout: int = 240) -> dict[str, Any]:
-    """Run ``python <test_file>`` (its scenarios) in a fresh process; the results by scenario."""
+# The files whose scenarios run in one process (one TensorFlow import instead of two), in this order.
+# Keras 3: distribute first (it gives TensorFlow two logical CPUs before TF initialises its devices),
+# keras3 last (its last scenario turns on op determinism); tf-keras: tf_keras, then tf1 (likewise).
+GROUPS = {False: ("test_runtime_distribute.py", "test_runtime_keras3.py"),
+          True: ("test_runtime_tf_keras.py", "test_runtime_tf1.py")}
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """A folder every xdist worker of this run sees: the parent of the workers' own base folders."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def run_scenarios(test_file: str, legacy_keras: bool, shared: pathlib.Path, timeout: int = 900) -> dict[str, Any]:
+    """The results of ``test_file``'s scenarios, by scenario. They run with those of the other file of
+    its group (:data:`GROUPS`) in one fresh process, once per test run: the first of the two module
+    fixtures runs it under a file lock in ``shared``, the other (in any worker) reads what it wrote."""
+    from filelock import FileLock
+
+    group, name = GROUPS[legacy_keras], pathlib.Path(test_file).name
+    assert name in group, name
+    stem = "runtime-tf-keras" if legacy_keras else "runtime-keras3"
+    done = shared / f"{stem}.json"
+    with FileLock(str(shared / f"{stem}.lock")):
+        if not done.exists():
+            results = _run_group(group, legacy_keras, timeout)
+            partial = shared / f"{stem}.json.part"
+            partial.write_text(json.dumps(results))
+            os.replace(partial, done)
+    return dict(json.loads(done.read_text())[name])
+
+
+def _run_group(files: tuple[str, ...], legacy_keras: bool, timeout: int) -> dict[str, Any]:
+    """``python tests/test_runtime_harness.py <files>`` in a fresh process; the results by file."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
     if legacy_keras:
         env["TF_USE_LEGACY_KERAS"] = "1"
     else:
         env.pop("TF_USE_LEGACY_KERAS", None)
-    proc = subprocess.run(["nice", "-n", "5", sys.executable, test_file], capture_output=True, text=True,
+    proc = subprocess.run(["nice", "-n", "5", sys.executable, __file__, *files], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=ROOT, check=False)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
     assert proc.returncode == 0 and lines, proc.stderr[-4000:]
@@ -51,6 +83,19 @@ def main(scenarios: dict[str, Callable[[], dict[str, Any]]]) -> None:
         warnings.simplefilter("ignore")
         for name in names:
             results[name] = scenarios[name]()
+    print(MARK + json.dumps(results))
+
+
+def run_files(files: list[str]) -> None:
+    """Run every scenario of each test file named, in order; print the results by file on one line."""
+    import importlib
+
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for file in files:
+            module = importlib.import_module(pathlib.Path(file).stem)
+            results[file] = {name: scenario() for name, scenario in module.SCENARIOS.items()}
     print(MARK + json.dumps(results))
 
 
@@ -304,3 +349,8 @@ def gap_twins(keras: Any, tf: Any, make: Callable[[], Any]) -> dict[str, Any]:
         keras.utils.set_random_seed(0)
         out["raw" if raw else "preprocessed"] = semi_supervised_loop(keras, tf, make(), raw)
     return out
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    run_files(sys.argv[1:])

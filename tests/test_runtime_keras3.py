@@ -1,6 +1,6 @@
 """BatchNormMonitor and watch() on real Keras 3 training: each scenario trains a tiny model a few
-steps, all in one subprocess (``python tests/test_runtime_keras3.py``; Keras 3 needs
-``TF_USE_LEGACY_KERAS`` unset)."""
+steps, all in one subprocess with test_runtime_distribute's (``test_runtime_harness.GROUPS``; alone:
+``python tests/test_runtime_keras3.py``; Keras 3 needs ``TF_USE_LEGACY_KERAS`` unset)."""
 from __future__ import annotations
 
 import sys
@@ -277,10 +277,10 @@ SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, 
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from test_runtime_harness import run_scenarios, shared_folder
 
-    return run_scenarios(__file__, legacy_keras=False)
+    return run_scenarios(__file__, legacy_keras=False, shared=shared_folder(tmp_path_factory))
 
 
 def test_custom_loop_without_training_true_is_bn009(results):

@@ -1,6 +1,7 @@
 """BatchNormHook on real TF1 training sessions: each scenario trains a tiny model a few steps.
 
-The scenarios run in one subprocess (``python tests/test_runtime_tf1.py``): TF1 layers need
+The scenarios run in one subprocess, after test_runtime_tf_keras's (``test_runtime_harness.GROUPS``;
+alone: ``python tests/test_runtime_tf1.py``): TF1 layers need
 ``TF_USE_LEGACY_KERAS=1`` before TensorFlow is imported.
 """
 from __future__ import annotations
@@ -249,10 +250,10 @@ SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from test_runtime_harness import run_scenarios, shared_folder
 
-    return run_scenarios(__file__, legacy_keras=True)
+    return run_scenarios(__file__, legacy_keras=True, shared=shared_folder(tmp_path_factory))
 
 
 def test_minimize_without_update_ops_is_bn001_naming_the_fetched_train_op(results):

@@ -1,5 +1,6 @@
 """BatchNormMonitor and watch() on real tf-keras training (``TF_USE_LEGACY_KERAS=1``), each scenario
-a tiny model trained a few steps, all in one subprocess (``python tests/test_runtime_tf_keras.py``)."""
+a tiny model trained a few steps, all in one subprocess with test_runtime_tf1's
+(``test_runtime_harness.GROUPS``; alone: ``python tests/test_runtime_tf_keras.py``)."""
 from __future__ import annotations
 
 import sys
@@ -92,10 +93,10 @@ SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, 
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from test_runtime_harness import run_scenarios, shared_folder
 
-    return run_scenarios(__file__, legacy_keras=True)
+    return run_scenarios(__file__, legacy_keras=True, shared=shared_folder(tmp_path_factory))
 
 
 def test_custom_loop_without_training_true_is_bn009(results):
