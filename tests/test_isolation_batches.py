@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 import pytest
 from conftest import FIXTURES
+from test_isolation import START_METHODS, fifo  # noqa: F401  (fifo: the fixture, used by name)
 
 import bncheck.engine
 import bncheck.source
@@ -17,7 +17,6 @@ from bncheck.engine import SourceJob, batches, check_paths
 from bncheck.isolation import run_isolated
 
 HERE = "test_isolation_batches"  # this module, importable in spawned workers through PYTHONPATH
-START_METHODS = ["fork", "spawn"] if sys.platform.startswith("linux") else ["spawn"]
 
 
 def job(order):
@@ -37,13 +36,6 @@ def job(order):
     return value, os.getpid()
 
 
-@pytest.fixture
-def fifo(tmp_path):
-    path = tmp_path / "never_written.fifo"
-    os.mkfifo(path)
-    return str(path)
-
-
 @pytest.mark.parametrize("start", START_METHODS)
 def test_a_batch_is_one_worker_and_one_outcome_per_job_in_order(start):
     orders = [("echo", "a"), ("echo", "b"), ("echo", "c"), ("echo", "d")]
@@ -53,7 +45,7 @@ def test_a_batch_is_one_worker_and_one_outcome_per_job_in_order(start):
 
 
 @pytest.mark.parametrize("start", START_METHODS)
-def test_each_job_of_a_batch_has_the_whole_deadline_and_a_hang_fails_alone(start, fifo):
+def test_each_job_of_a_batch_has_the_whole_deadline_and_a_hang_fails_alone(start, fifo):  # noqa: F811
     """Two 0.7 s jobs in a batch under a 1.5 s deadline both finish (1.4 s together would not if the
     deadline were the batch's... and 2.1 s with the third); the hung one is killed at its own
     deadline, and the job after it runs in a fresh worker."""
