@@ -11,8 +11,8 @@ from bncheck import collector
 from bncheck.catalogue import UsageError
 from bncheck.errors import InputError, NotAnArtefact
 from bncheck.findings import Finding
-from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, discard_prestarted,
-                               run_in_process, run_isolated)
+from bncheck.isolation import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Outcome, WorkersUnavailable, default_jobs,
+                               discard_prestarted, run_in_process, run_isolated)
 from bncheck.loaders import NOTHING_FOUND, Target, discover, load, summarise_skips
 from bncheck.remote import fetch, forget, is_remote, restore
 from bncheck.report import Report
@@ -346,10 +346,39 @@ def _run(work: list[Job], jobs: int | None, timeout: float | None, memory_mb: in
         try:
             artefacts = any(not isinstance(job, SourceJob) for job in work)
             return run_isolated("bncheck.engine:check_job", work, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
-                                warm="bncheck.engine:warm" if artefacts else "bncheck.engine:warm_source")
+                                warm="bncheck.engine:warm" if artefacts else "bncheck.engine:warm_source",
+                                batches=batches(work, jobs or default_jobs()))
         except WorkersUnavailable:
             pass  # no way to start a worker here: check in this process rather than not at all
     return run_in_process(check_job, work)
+
+
+BATCH_PROGRAMS = 64  # source programs sent to a worker at once, at most
+BATCH_BYTES = 1 << 20  # and at most this much source text (unless one program is bigger)
+
+
+def batches(work: Sequence[Job], workers: int) -> list[list[int]]:
+    """Indices of ``work`` in the groups sent to a worker together: each artefact alone, source
+    programs (most are one small file) by the dozen, so that a repository is not a few thousand
+    round trips to the workers. Each job keeps its own deadline and outcome (:meth:`Pool.map`);
+    there are at least four batches per worker, so the work spreads over them."""
+    sources = [i for i, job in enumerate(work) if isinstance(job, SourceJob)]
+    out = [[i] for i, job in enumerate(work) if not isinstance(job, SourceJob)]
+    size = max(1, min(BATCH_PROGRAMS, -(-len(sources) // (4 * max(1, workers)))))
+    batch: list[int] = []
+    weight = 0
+    for i in sources:
+        job = work[i]
+        assert isinstance(job, SourceJob)
+        cost = sum(len(text) for _, text in job.files)
+        if batch and (len(batch) >= size or weight + cost > BATCH_BYTES):
+            out.append(batch)
+            batch, weight = [], 0
+        batch.append(i)
+        weight += cost
+    if batch:
+        out.append(batch)
+    return out
 
 
 def _result(job: Job, outcome: Outcome, timeout: float | None, memory_mb: int | None) -> TargetResult:

@@ -208,7 +208,8 @@ def _watch_parent_handle(parent: int) -> None:  # pragma: no cover - Windows
 
 
 def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None, parent: int | None = None) -> None:
-    """The worker loop: answer ``(function reference, argument)`` requests until end of input."""
+    """The worker loop: answer ``(function reference, arguments)`` requests until end of input, one
+    reply per argument (a batch), each sent when it is done."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends a worker silently
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if parent is not None:
@@ -217,21 +218,22 @@ def serve(requests: IO[bytes], replies: IO[bytes], memory_mb: int | None, parent
     _send(replies, ("ready", os.getpid()))
     while True:
         try:
-            ref, argument = _recv(requests)
+            ref, arguments = _recv(requests)
         except EOFError:
             return
-        try:
-            reply: tuple[str, Any] = ("ok", _resolve(ref)(argument))
-            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        except MemoryError:
-            data = pickle.dumps(("memory", ""))
-        except BaseException as exc:  # noqa: BLE001 - every failure is an answer, never a dead pipe
+        for argument in arguments:  # a batch: one reply per argument, as soon as it is done
             try:
-                data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+                reply: tuple[str, Any] = ("ok", _resolve(ref)(argument))
+                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
             except MemoryError:
                 data = pickle.dumps(("memory", ""))
-        replies.write(_HEADER.pack(len(data)) + data)
-        replies.flush()
+            except BaseException as exc:  # noqa: BLE001 - every failure is an answer, never a dead pipe
+                try:
+                    data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+                except MemoryError:
+                    data = pickle.dumps(("memory", ""))
+            replies.write(_HEADER.pack(len(data)) + data)
+            replies.flush()
 
 
 def _spawned_main() -> None:
@@ -276,14 +278,45 @@ class _Worker:
         self.popen = popen
         self.ready = False
         self.started = time.monotonic()
-        self.job: int | None = None
+        self.batch: list[int] = []  # the jobs sent and not answered yet, in order: the first one runs
         self.deadline: float | None = None
         self.since = 0.0
         self.status: int | None = None
         self.reader: threading.Thread | None = None  # spawned workers: the thread that reads replies
+        self.received = bytearray()  # forked workers: reply bytes read, not yet a whole message
+
+    @property
+    def job(self) -> int | None:
+        """The job running now (the first of its batch not answered yet), or None."""
+        return self.batch[0] if self.batch else None
 
     def fileno(self) -> int:
         return self.replies.fileno()
+
+    def arrived(self) -> list[Any]:
+        """The whole replies on the pipe once ``select`` says it is readable (read without blocking:
+        a batch's replies can arrive back to back, and a buffered read would keep the second one
+        where ``select`` cannot see it); end of the pipe, or a reply that cannot be read, is an
+        ``EOFError`` last."""
+        try:
+            data = os.read(self.replies.fileno(), 1 << 16)
+        except OSError as exc:
+            return [EOFError(str(exc))]
+        self.received += data
+        out: list[Any] = []
+        while len(self.received) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self.received)
+            if len(self.received) < _HEADER.size + size:
+                break
+            body = bytes(self.received[_HEADER.size:_HEADER.size + size])
+            del self.received[:_HEADER.size + size]
+            try:
+                out.append(pickle.loads(body))
+            except Exception as exc:  # noqa: BLE001 - a reply that cannot be read ends the worker
+                return out + [EOFError(str(exc))]
+        if not data:
+            out.append(EOFError("end of the reply pipe"))
+        return out
 
     def read_into(self, inbox: "queue.Queue[tuple[_Worker, Any]]") -> None:
         """Read replies in a daemon thread and queue them; end of the pipe is queued as ``EOFError``.
@@ -529,10 +562,15 @@ class Pool:
         worker.kill()
         self.workers.remove(worker)
 
-    def map(self, ref: str, arguments: Sequence[Any]) -> list[Outcome]:
-        """``ref`` (``"module:function"``) applied to each argument, outcomes in argument order."""
+    def map(self, ref: str, arguments: Sequence[Any], batches: Sequence[Sequence[int]] | None = None) -> list[Outcome]:
+        """``ref`` (``"module:function"``) applied to each argument, outcomes in argument order.
+
+        ``batches`` (indices into ``arguments``; default: each alone) are sent to a worker together,
+        to save round trips on many small jobs. Each job of a batch still has the whole ``timeout``
+        from when the one before it was answered, and its own outcome; when one is killed (deadline,
+        death), the jobs after it go to another worker."""
         outcomes: list[Outcome | None] = [None] * len(arguments)
-        queue = list(range(len(arguments)))[::-1]
+        queue = [list(b) for b in (batches if batches is not None else [[i] for i in range(len(arguments))]) if b][::-1]
         while queue or self._busy():
             while queue and len(self.workers) < min(self.jobs, len(queue) + self._busy()):
                 self._new_worker()
@@ -543,11 +581,13 @@ class Pool:
             deadlines += [w.started + STARTUP_TIMEOUT for w in self.workers if not w.ready]
             wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             for worker, message in self._replies(wait):
-                self._answer(worker, outcomes, message)
+                self._answer(worker, outcomes, message, queue)
             now = time.monotonic()
             for worker in list(self.workers):
                 if worker.job is not None and worker.deadline is not None and now >= worker.deadline:
-                    outcomes[worker.job] = Outcome("timeout", seconds=now - worker.since)
+                    outcomes[worker.batch[0]] = Outcome("timeout", seconds=now - worker.since)
+                    if worker.batch[1:]:
+                        queue.append(worker.batch[1:])  # the rest of its batch: next, in a fresh worker
                     self._drop(worker)
                 elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT:
                     self._drop(worker)
@@ -579,25 +619,23 @@ class Pool:
             ready = [key.data for key, _ in selector.select(wait)]
         out = []
         for worker in ready:
-            try:
-                out.append((worker, _recv(worker.replies)))
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
-                out.append((worker, EOFError(str(exc))))
+            out += [(worker, message) for message in worker.arrived()]
         return out
 
     def _busy(self) -> int:
         return sum(1 for w in self.workers if w.job is not None)
 
-    def _dispatch(self, worker: _Worker, job: int, ref: str, arguments: Sequence[Any]) -> None:
-        worker.job = job
+    def _dispatch(self, worker: _Worker, batch: list[int], ref: str, arguments: Sequence[Any]) -> None:
+        worker.batch = batch
         worker.since = time.monotonic()
         worker.deadline = worker.since + self.timeout if self.timeout else None
         try:
-            _send(worker.requests, (ref, arguments[job]))
+            _send(worker.requests, (ref, [arguments[job] for job in batch]))
         except (BrokenPipeError, OSError):
             pass  # the worker is gone: its reply pipe reads EOF and _answer reports how it ended
 
-    def _answer(self, worker: _Worker, outcomes: list[Outcome | None], message: Any) -> None:
+    def _answer(self, worker: _Worker, outcomes: list[Outcome | None], message: Any,
+                queue: list[list[int]]) -> None:
         if isinstance(message, EOFError):
             job = worker.job
             how = worker.how_it_ended()
@@ -606,16 +644,22 @@ class Pool:
                 self.failed_starts += 1
             elif job is not None:
                 outcomes[job] = Outcome("died", detail=how, seconds=time.monotonic() - worker.since)
+                if worker.batch[1:]:
+                    queue.append(worker.batch[1:])  # the rest of its batch: next, in a fresh worker
             return
         if not worker.ready:
             worker.ready = True
             self.started_any = True
             return
         status, value = message
-        job, worker.job, worker.deadline = worker.job, None, None
+        job = worker.job
         if job is None:
             return
-        seconds = time.monotonic() - worker.since
+        now = time.monotonic()
+        seconds = now - worker.since
+        worker.batch = worker.batch[1:]
+        worker.since = now  # the next job of the batch starts now, with the whole timeout
+        worker.deadline = now + self.timeout if self.timeout and worker.batch else None
         if status == "ok":
             outcomes[job] = Outcome("ok", value=value, seconds=seconds)
         else:
@@ -624,12 +668,13 @@ class Pool:
 
 def run_isolated(ref: str, arguments: Sequence[Any], *, jobs: int | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = DEFAULT_MEMORY_MB,
-                 start: str | None = None, warm: str | None = None) -> list[Outcome]:
-    """Apply ``ref`` to each argument in worker processes; see :class:`Pool`."""
+                 start: str | None = None, warm: str | None = None,
+                 batches: Sequence[Sequence[int]] | None = None) -> list[Outcome]:
+    """Apply ``ref`` to each argument in worker processes; see :class:`Pool` (``batches``: :meth:`Pool.map`)."""
     if not arguments:
         return []
     with Pool(jobs, timeout, memory_mb, start, warm) as pool:
-        return pool.map(ref, arguments)
+        return pool.map(ref, arguments, batches)
 
 
 def run_in_process(function: Callable[[Any], Any], arguments: Sequence[Any]) -> list[Outcome]:

@@ -54,10 +54,15 @@ def _headline(finding: Finding, count: int | None = None) -> RenderableType:
     return Padding(text, (0, 0, 0, 4))
 
 
-def _fix(finding: Finding) -> RenderableType:
+def _fix(finding: Finding, as_text: bool = False) -> RenderableType:
+    code = printable_lines(finding.fix)
+    if as_text and "\t" not in code and not code.startswith("\n") and not code.endswith("\n"):
+        # not a terminal: no colours, so the code's text as Syntax would print it, without lexing it
+        # (a third of the report's time on a repository's findings)
+        return Padding(Text(code), (0, 0, 0, 6))
     from rich.syntax import Syntax  # pygments: only when a finding has fix code to show
 
-    return Padding(Syntax(printable_lines(finding.fix), "python", theme="ansi_dark", background_color="default", word_wrap=True),
+    return Padding(Syntax(code, "python", theme="ansi_dark", background_color="default", word_wrap=True),
                    (0, 0, 0, 6))
 
 
@@ -85,7 +90,8 @@ def compact_layer_list(layers: list[str]) -> tuple[str, str, str]:
     return prefix, ", ".join(parts), suffix
 
 
-def _file_block(path: str, findings: list[Finding], plain: bool = False) -> list[RenderableType]:
+def _file_block(path: str, findings: list[Finding], plain: bool = False,
+                code_as_text: bool = False) -> list[RenderableType]:
     out: list[RenderableType] = []
     graphs = sorted({f.graph for f in findings})
     title = Text(printable(path), style="bold")
@@ -107,7 +113,7 @@ def _file_block(path: str, findings: list[Finding], plain: bool = False) -> list
             out += [_headline(f), _evidence(f)]
             if f.fix not in shown_fixes:
                 shown_fixes.add(f.fix)
-                out += [Text("      fix:", style="green"), _fix(f)]
+                out += [Text("      fix:", style="green"), _fix(f, code_as_text)]
             else:
                 out.append(Text("      fix: as above", style="green"))
     for (_, _, _, fix), group in sorted(collapsed.items(), key=lambda kv: kv[0][1]):
@@ -121,7 +127,7 @@ def _file_block(path: str, findings: list[Finding], plain: bool = False) -> list
         out.append(Padding(names, (0, 0, 0, 6)))
         out.append(Text(f"      evidence, first layer ({printable(group[0].layer)}):", style="dim"))
         out.append(_evidence(group[0]))
-        out += [Text("      fix:", style="green"), _fix(group[0])]
+        out += [Text("      fix:", style="green"), _fix(group[0], code_as_text)]
     return out
 
 
@@ -165,7 +171,7 @@ def render(report: "Report", show_errors: bool = True, *, show_notes: bool = Tru
     for f in report.findings:
         by_path[f.path].append(f)
     for path in sorted(by_path):
-        yield Group(*_file_block(path, by_path[path], plain))
+        yield Group(*_file_block(path, by_path[path], plain, code_as_text=plain))  # plain: no colours
     if quiet:
         return
     if show_notes:
@@ -193,7 +199,7 @@ def print_report(report: "Report", console: Console | None = None, show_errors: 
     wide = Console(file=buffer, width=UNWRAPPED_WIDTH, no_color=True, color_system=None, force_terminal=False,
                    highlight=False)
     for part in parts:
-        wide.print(part)
+        wide.print(part, soft_wrap=True)  # never wrapped, whatever the width (and no wrapping work)
     console.file.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
     console.file.flush()
 

@@ -143,7 +143,9 @@ def _reaching_the_library(project: Project, defined: list[FunctionInfo]) -> list
     for m in project.modules:
         library[id(m)] = frozenset(n for n, v in m.globals.items() if isinstance(v, Alias)
                                    and project.module(v.qual) is None)
-    users: dict[str, list[FunctionInfo]] = {}  # identifier -> functions that name it
+    # only a name defined in the program can make a function hot through the fixpoint
+    propagating = {f.name for f in defined} | {c for m in project.modules for c in m.classes}
+    users: dict[str, list[FunctionInfo]] = {}  # defined name -> functions that name it
     hot: set[int] = set()
     queue: list[str] = []
     for f in defined:
@@ -153,7 +155,7 @@ def _reaching_the_library(project: Project, defined: list[FunctionInfo]) -> list
             hot.add(id(f.node))
             queue += [f.name] + ([f.cls.name] if f.cls is not None else [])
         else:
-            for w in own:
+            for w in own & propagating:
                 users.setdefault(w, []).append(f)
     seen: set[str] = set()
     while queue:
