@@ -152,3 +152,19 @@ def test_when_no_process_can_be_forked_the_command_checks_in_process():
                 "isolation.prestart('os:getcwd')\n"
                 "print(isolation._prestarted, len(os.listdir('/proc/self/fd')) - before)\n")
     assert _python(fds_code) == "None 0\n"  # no worker, and the four pipe ends were closed
+
+
+def test_the_prestarted_worker_imports_what_the_named_inputs_need(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bncheck.command import warm_for
+
+    (tmp_path / "train.py").write_text("x = 1\n")
+    (tmp_path / "cells.ipynb").write_text("{}")
+    (tmp_path / "model.pb").write_bytes(b"")
+    py, nb, pb = (str(tmp_path / name) for name in ("train.py", "cells.ipynb", "model.pb"))
+    assert warm_for([py, "--output-format", "json"]) == "bncheck.engine:warm_source"
+    assert warm_for([py, nb, "--show-notes"]) == "bncheck.engine:warm_source"
+    assert warm_for([py, pb]) == "bncheck.engine:warm"
+    assert warm_for([str(tmp_path)]) == "bncheck.engine:warm"  # a folder may hold either
+    assert warm_for([py, str(tmp_path)]) == "bncheck.engine:warm"
+    assert warm_for(["--stdin-filename", "train.py", "-"]) == "bncheck.engine:warm"
+    assert warm_for([]) == "bncheck.engine:warm"
