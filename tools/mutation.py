@@ -32,7 +32,8 @@ CORE = ["bncheck/graph/analysis.py", "bncheck/graph/batchnorm.py", "bncheck/rule
         "bncheck/rules/bn005_stats_never_updated.py", "bncheck/rules/bn007_momentum_out_of_range.py"]
 LOADERS = ["bncheck/loaders/*"]
 # Not the `slow` tests (live TensorFlow, 200k-node graphs, every clean fixture: too slow per mutant),
-# nor the two that need a worker process to give up on a hang (mutants run with BNCHECK_IN_PROCESS=1).
+# nor the two that need a worker process to give up on a hang (mutants run with BNCHECK_IN_PROCESS=1),
+# nor one that reads a file the work folder does not hold.
 LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "tests/test_object_graph.py",
                 "tests/test_keras_configs.py", "tests/test_findings_on_fixtures.py", "tests/test_special_files.py",
                 "tests/test_hostile_files.py", "tests/test_hostile_sizes.py", "tests/test_golden_reports.py",
@@ -40,7 +41,8 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
                 "-mnot slow",
                 "--deselect=tests/test_hostile_files.py::test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line",
                 "--deselect=tests/test_special_files.py::"
-                "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest"]
+                "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest",
+                "--deselect=tests/test_folder_search.py::test_the_artefact_hook_reports_a_checkpoint_once"]  # reads .pre-commit-hooks.yaml
 SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
 SOURCE_TESTS = ["tests/test_source_rules.py", "tests/test_source_semantics.py", "tests/test_source_bias.py",
                 "tests/test_source_program.py", "tests/test_source_names.py", "tests/test_source_notes.py",
