@@ -42,6 +42,10 @@ def test_a_file_over_the_limit_is_named_a_file_by_default(tmp_path: pathlib.Path
     assert _error(read_bounded, str(path), 1 << 20) == (
         f"{path}: file of 1048577 bytes is larger than the 1 MiB bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
     assert read_bounded(str(path), 2 << 20) == b"x" * ((1 << 20) + 1)
+    assert _error(read_bounded, str(path), 1 << 20, "a baseline", raised_by=None) == (
+        f"{path}: a baseline of 1048577 bytes is larger than the 1 MiB bncheck reads")
+    path.write_bytes(b"x" * (1 << 20))  # exactly at the limit: read
+    assert len(read_bounded(str(path), 1 << 20)) == 1 << 20
 
 
 def test_os_reason_prefers_the_strerror_then_the_message_then_the_type() -> None:
@@ -88,3 +92,73 @@ def test_json_nesting_is_counted_outside_strings_only() -> None:
         "m: config is not JSON (Expecting value: line 1 column 1 (char 0))")
     assert _error(load_json, "[X" * 101, "m", "config") == "m: config nests JSON deeper than 100 levels"
     assert load_json('{"a": "[[[[#' + "{" * 200 + '"}', "m", "config") == {"a": "[[[[#" + "{" * 200}
+
+
+# protobuf_io: which message a file holds ------------------------------------------------------
+
+GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL = "tensorflow.GraphDef", "tensorflow.MetaGraphDef", "tensorflow.SavedModel"
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (payloads under 128 bytes)."""
+    assert len(payload) < 128
+    return bytes([tag, len(payload)]) + payload
+
+
+# A NodeDef named "HA" of op "HA": its bytes also parse as a message with an unknown varint field
+# (0x48 is field 9, varint), so one byte string can be a plausible GraphDef and MetaGraphDef at once.
+_NODE = _field(0x0A, b"HA") + _field(0x12, b"HA")
+_GRAPH = _field(0x0A, _NODE)
+
+
+def _graph_def(names_and_ops: list[tuple[str, str]]) -> bytes:
+    from bncheck.protos import message_class
+
+    graph = message_class(GRAPH_DEF)()
+    for name, op in names_and_ops:
+        node = graph.node.add()
+        node.name, node.op = name, op
+    return graph.SerializeToString()
+
+
+def test_a_file_both_a_graph_and_a_meta_graph_is_read_as_its_name_says() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    both = _field(0x0A, _field(0x0A, b"v") + _field(0x12, b"HA")) + _field(0x12, _GRAPH)
+    assert parse_file("model.meta", both)[0] == META_GRAPH_DEF
+    assert parse_file("dir/model.pb", both)[0] == GRAPH_DEF
+
+
+def test_a_file_starting_with_a_varint_is_tried_as_a_saved_model_first() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    data = b"\x08\x01" + _field(0x0A, _NODE) + _field(0x12, _field(0x12, _GRAPH))
+    assert parse_file("model.pb", data, (GRAPH_DEF,))[0] == GRAPH_DEF  # a plausible GraphDef too
+    assert parse_file("model.pb", data)[0] == SAVED_MODEL
+
+
+def test_graph_plausibility_looks_at_names_and_op_types() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    unreadable = "m.pb: not a readable GraphDef: truncated, corrupt or another format"
+    assert _error(parse_file, "m.pb", b"\x22\x02\x08\x01", (GRAPH_DEF,)) == unreadable  # no nodes
+    assert _error(parse_file, "m.pb", _graph_def([("a", "1bad")]), (GRAPH_DEF,)) == unreadable
+    assert _error(parse_file, "m.pb", _graph_def([("", "Const")]), (GRAPH_DEF,)) == unreadable
+    # up to 128 nodes every node is looked at; beyond, the first and last 64
+    nodes = [(f"n{i}", "Const") for i in range(150)]
+    nodes[70] = ("", "Const")  # neither among the first nor the last 64
+    assert parse_file("m.pb", _graph_def(nodes), (GRAPH_DEF,))[0] == GRAPH_DEF
+    nodes = [(f"n{i}", "Const") for i in range(200)]
+    nodes[-1] = ("last", "")
+    assert _error(parse_file, "m.pb", _graph_def(nodes), (GRAPH_DEF,)) == unreadable
+    nodes = [(f"n{i}", "Const") for i in range(128)]
+    nodes[70] = ("", "Const")
+    assert _error(parse_file, "m.pb", _graph_def(nodes), (GRAPH_DEF,)) == unreadable
+
+
+def test_a_file_named_saved_model_is_tried_as_a_saved_model_first() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    data = _field(0x0A, _NODE) + _field(0x12, _field(0x12, _GRAPH))  # no leading varint
+    assert parse_file("export/saved_model.pb", data)[0] == SAVED_MODEL
+    assert parse_file("export/model.pb", data)[0] == GRAPH_DEF
