@@ -162,3 +162,55 @@ def test_a_file_named_saved_model_is_tried_as_a_saved_model_first() -> None:
     data = _field(0x0A, _NODE) + _field(0x12, _field(0x12, _GRAPH))  # no leading varint
     assert parse_file("export/saved_model.pb", data)[0] == SAVED_MODEL
     assert parse_file("export/model.pb", data)[0] == GRAPH_DEF
+
+
+@pytest.mark.parametrize("path", ["a/b/saved_model.pb", "saved_model.pb", "a\\b\\saved_model.pb"])
+def test_the_file_name_is_the_last_part_of_the_path(path: str) -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    data = _field(0x0A, _NODE) + _field(0x12, _field(0x12, _GRAPH))
+    assert parse_file(path, data)[0] == SAVED_MODEL
+    assert parse_file(path.replace("saved_model", "model"), data)[0] == GRAPH_DEF
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t\r "])
+def test_an_empty_or_blank_file_is_empty(data: bytes) -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    assert _error(parse_file, "dir/m.pbtxt", data) == "dir/m.pbtxt: file is empty"
+
+
+def test_the_text_size_cap_looks_at_the_first_4096_bytes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    monkeypatch.setattr("bncheck.loaders.protobuf_io.MAX_TEXT_BYTES", 8192)
+    node = "node { name: 'a' op: 'Const' }\n"
+    refused = ("m.pbtxt: a text protobuf of {} bytes is larger than the 0 MiB bncheck parses as text (about 10 MiB "
+               "of memory and 0.6 s a MB): convert it to a binary .pb, or raise BNCHECK_MAX_TEXT_MB")
+
+    def padded(head: str, size: int) -> bytes:
+        return (head + "#" + "x" * (size - len(head) - 1)).encode()
+
+    assert parse_file("m.pbtxt", padded(node, 8192))[0] == GRAPH_DEF  # at the cap: parsed
+    assert _error(parse_file, "m.pbtxt", padded(node, 8193)) == refused.format(8193)
+    # a character cut at byte 4096 is no reason to give up on the lead
+    cut = (node + "#" + "x" * (4095 - len(node) - 1) + "é\n").encode()
+    assert cut[4095:4097] == "é".encode()
+    assert _error(parse_file, "m.pbtxt", cut + b"#" * 5000) == refused.format(len(cut) + 5000)
+    # the lead's ':' is the 4097th byte: not seen, so the text is parsed, not refused
+    late = "#" + "x" * 4090 + "\nnode: { name: 'a' op: 'Const' }\n"
+    assert late.index(":") == 4096
+    assert parse_file("m.pbtxt", padded(late, 9000))[0] == GRAPH_DEF
+
+
+@pytest.mark.parametrize("at", [4093, 4095])
+def test_a_text_with_a_character_across_byte_4096_is_text(at: int) -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    node = "node { name: 'a' op: 'Const' }\n"
+    char = "\N{GRINNING FACE}" if at == 4093 else "é"  # 4 bytes / 2 bytes, cut at byte 4096
+    data = (node + "#" + "x" * (at - len(node) - 1) + char + "\n").encode()
+    assert data[at:at + len(char.encode())] == char.encode()
+    assert parse_file("m.pbtxt", data)[0] == GRAPH_DEF
+    assert _error(parse_file, "m.pbtxt", data[:at] + b"\xff" + data[at + 1:]).startswith(
+        "m.pbtxt: not a readable GraphDef or MetaGraphDef or SavedModel: truncated, corrupt or another format")
