@@ -94,6 +94,45 @@ def test_json_nesting_is_counted_outside_strings_only() -> None:
     assert load_json('{"a": "[[[[#' + "{" * 200 + '"}', "m", "config") == {"a": "[[[[#" + "{" * 200}
 
 
+def test_open_regular_refuses_folders_and_names_the_os_reason(tmp_path: pathlib.Path) -> None:
+    from bncheck.loaders.safe_io import open_regular
+
+    assert _error(open_regular, str(tmp_path)) == f"{tmp_path}: not a regular file"
+    assert _error(open_regular, str(tmp_path / "missing.pb")) == f"{tmp_path / 'missing.pb'}: No such file or directory"
+    assert _error(open_regular, str(tmp_path / "a\x00b")) == f"{tmp_path / 'a'}\x00b: embedded null byte"
+    (tmp_path / "m.pb").write_bytes(b"abc")
+    with open_regular(str(tmp_path / "m.pb")) as fh:
+        assert fh.read() == b"abc"
+
+
+def test_a_file_that_reads_longer_than_its_size_is_refused() -> None:
+    # /proc files are regular files of size 0 that read as text
+    assert _error(read_bounded, "/proc/self/status", what="state") == "/proc/self/status: state grew while being read"
+
+
+def test_a_remote_placeholder_is_read_through_its_remote_file_by_ranges(tmp_path: pathlib.Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    from bncheck import remote
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bncheck-mutation-loaders/model.pb", b"remote bytes")
+    fs.pipe("/bncheck-mutation-loaders/gone.pb", b"remote bytes")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        local = remote.fetch("memory://bncheck-mutation-loaders/model.pb", str(tmp_path / "a"))
+        gone = remote.fetch("memory://bncheck-mutation-loaders/gone.pb", str(tmp_path / "b"))
+        assert read_bounded(local) == b"remote bytes"
+        # its size came from the remote file: the placeholder was never filled in
+        assert pathlib.Path(local).read_bytes() == bytes(12)
+        fs.rm("/bncheck-mutation-loaders/gone.pb")
+        assert _error(read_bounded, gone) == f"{gone}: /bncheck-mutation-loaders/gone.pb"  # fsspec's FileNotFoundError
+    finally:
+        remote.forget(str(tmp_path / "a"))
+        remote.forget(str(tmp_path / "b"))
+        fs.rm("/bncheck-mutation-loaders", recursive=True)
+
+
 # protobuf_io: which message a file holds ------------------------------------------------------
 
 GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL = "tensorflow.GraphDef", "tensorflow.MetaGraphDef", "tensorflow.SavedModel"
