@@ -253,3 +253,45 @@ def test_a_text_with_a_character_across_byte_4096_is_text(at: int) -> None:
     assert parse_file("m.pbtxt", data)[0] == GRAPH_DEF
     assert _error(parse_file, "m.pbtxt", data[:at] + b"\xff" + data[at + 1:]).startswith(
         "m.pbtxt: not a readable GraphDef or MetaGraphDef or SavedModel: truncated, corrupt or another format")
+
+
+def test_text_protobuf_errors_name_the_kind_and_the_parser_reason() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    expect = (GRAPH_DEF, META_GRAPH_DEF)
+    assert _error(parse_file, "m.pbtxt", b"meta_graphs { }", expect) == (
+        "m.pbtxt: holds a text SavedModel, not a GraphDef or MetaGraphDef")
+    deep = "node {" + "{" * 99  # 100 levels: parsed (and wrong)
+    assert _error(parse_file, "m.pbtxt", deep.encode(), (GRAPH_DEF,)) == (
+        f"m.pbtxt: not a valid text GraphDef (1:7 : '{deep}': Expected identifier or number, got {{.)")
+    assert _error(parse_file, "m.pbtxt", b"node {" + b"<" * 100, (GRAPH_DEF,)) == (
+        "m.pbtxt: text GraphDef nests messages deeper than 100 levels")
+    assert _error(parse_file, "m.pbtxt", b"node { name: 1 2 }") == (
+        "m.pbtxt: not a valid text GraphDef (1:14 : 'node { name: 1 2 }': Expected string but found: '1')")
+    long = ('1:8 : Message type "tensorflow.NodeDef" has no field named "' + "x" * 400 + '".')[:300]
+    assert _error(parse_file, "m.pbtxt", b"node { " + b"x" * 400 + b": 1 }") == (
+        f"m.pbtxt: not a valid text GraphDef ({long})")
+
+
+def test_a_text_any_field_resolves_in_bncheck_s_own_descriptor_pool() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    text = (b'meta_info_def { any_info { [type.googleapis.com/tensorflow.GraphDef] { node { name: "a" op: "B" } } } }'
+            b' graph_def { node { name: "a" op: "B" } }')
+    kind, meta = parse_file("m.pbtxt", text)
+    assert kind == META_GRAPH_DEF
+    assert meta.meta_info_def.any_info.type_url == "type.googleapis.com/tensorflow.GraphDef"
+
+
+def test_binary_parse_errors_go_on_to_the_next_kind_and_the_first_is_named() -> None:
+    from bncheck.loaders.protobuf_io import parse_file
+
+    assert _error(parse_file, "m.pb", b"\xff\xff\xff", (GRAPH_DEF, META_GRAPH_DEF)) == (
+        "m.pb: not a readable GraphDef or MetaGraphDef: truncated, corrupt or another format "
+        "(Error parsing message with type 'tensorflow.GraphDef': Wire format was corrupt)")
+    # field 1 of a MetaGraphDef holds an Any of non-UTF-8 bytes: no GraphDef (its nodes' inputs are strings)
+    meta = _field(0x0A, _field(0x1A, _field(0x12, b"\xff"))) + _field(0x12, _GRAPH)
+    assert _error(parse_file, "m.pb", meta, (GRAPH_DEF,)) == (
+        "m.pb: not a readable GraphDef: truncated, corrupt or another format "
+        "(Error parsing message with type 'tensorflow.GraphDef': String field had bad UTF-8)")
+    assert parse_file("m.pb", meta)[0] == META_GRAPH_DEF
