@@ -295,3 +295,160 @@ def test_binary_parse_errors_go_on_to_the_next_kind_and_the_first_is_named() -> 
         "m.pb: not a readable GraphDef: truncated, corrupt or another format "
         "(Error parsing message with type 'tensorflow.GraphDef': String field had bad UTF-8)")
     assert parse_file("m.pb", meta)[0] == META_GRAPH_DEF
+
+
+# graphs: GraphDefs and function bodies as Graphs -----------------------------------------------
+
+def _graph_proto(*nodes: tuple[str, str, list[str]]) -> object:
+    from bncheck.protos import message_class
+
+    graph = message_class(GRAPH_DEF)()
+    for name, op, inputs in nodes:
+        node = graph.node.add()
+        node.name, node.op = name, op
+        node.input.extend(inputs)
+    return graph
+
+
+def test_graph_inputs_read_their_output_index_and_nothing_else() -> None:
+    from bncheck.graph.model import TensorRef
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph = graph_from_proto(_graph_proto(
+        ("a", "Const", []),
+        ("b", "AddN", ["a:123456789", "a:1234567890", "a:x", "a", "a:2", "^a"])))
+    assert graph.nodes["b"].inputs == (TensorRef("a", 123456789), TensorRef("a", 0), TensorRef("a", 0),
+                                       TensorRef("a", 0), TensorRef("a", 2))
+    assert graph.nodes["b"].control_inputs == ("a",)
+    assert graph.consumers["a"] == [("b", 0), ("b", 1), ("b", 2), ("b", 3), ("b", 4), ("b", None)]
+
+
+def test_a_duplicate_node_name_keeps_the_last_node_and_its_consumers_only() -> None:
+    from bncheck.loaders.graphs import graph_from_proto
+
+    graph = graph_from_proto(_graph_proto(("a", "Const", []), ("b", "Identity", ["a"]), ("b", "Const", [])))
+    assert graph.nodes["b"].op == "Const"
+    assert graph.consumers.get("a", []) == []
+
+
+def test_graph_errors_name_the_source_and_cut_the_op_type_at_80_characters() -> None:
+    from bncheck.loaders.graphs import flat_graph, graph_from_proto
+
+    op = "1" + "x" * 100
+    assert _error(graph_from_proto, _graph_proto(("a", op, [])), "m.pb") == (
+        f"m.pb: not a readable graph: node 'a' has op type {op[:80]!r}, not an op name (truncated or corrupt)")
+    nameless = _graph_proto(("a", "Const", []), ("", "Const", []))
+    assert _error(graph_from_proto, nameless) == "<graph>: not a readable graph: node #1 has no name (truncated or corrupt)"
+    assert _error(flat_graph, nameless) == "<graph>: not a readable graph: node #1 has no name (truncated or corrupt)"
+
+
+def _function(name: str = "f") -> object:
+    from bncheck.protos import message_class
+
+    fdef = message_class("tensorflow.FunctionDef")()
+    fdef.signature.name = name
+    fdef.signature.input_arg.add().name = "x"
+    for node_name, op, inputs in [("bn", "FusedBatchNormV3", ["x"]), ("sw", "Switch", ["x", "x"]),
+                                  ("m", "Merge", ["x", "x"]), ("n", "Identity", ["x"])]:
+        node = fdef.node_def.add()
+        node.name, node.op = node_name, op
+        node.input.extend(inputs)
+    node = fdef.node_def.add()
+    node.name, node.op = "use", "AddN"
+    node.input.extend(["x", "bn:batch_mean:0", "bn:batch_variance:1", "sw:output_true:0", "m:value_index:0",
+                       "n:output:3", "n:output:x", "n:output:1234567890", "n:output:123456789", "bn:y:0", "q:out",
+                       "^n"])
+    for out in ("y", "missing"):
+        fdef.signature.output_arg.add().name = out
+    fdef.ret["y"] = "bn:y:0"
+    fdef.signature.control_output.extend(["done", "absent"])
+    fdef.control_ret["done"] = "n"
+    return fdef
+
+
+def test_function_inputs_count_output_args_of_multi_output_ops() -> None:
+    from bncheck.graph.model import TensorRef
+    from bncheck.loaders.graphs import function_from_proto
+
+    graph = function_from_proto(_function())
+    assert graph.nodes["use"].inputs == (
+        TensorRef("x", 0), TensorRef("bn", 1), TensorRef("bn", 3), TensorRef("sw", 1), TensorRef("m", 1),
+        TensorRef("n", 3), TensorRef("n", 0), TensorRef("n", 0), TensorRef("n", 123456789), TensorRef("bn", 0),
+        TensorRef("q", 0))
+    assert graph.nodes["use"].control_inputs == ("n",)
+    assert (graph.name, graph.args, graph.returns, graph.control_returns) == ("f", ("x",), (TensorRef("bn", 0), None), ("n",))
+    arg = graph.nodes["x"]
+    assert (arg.op, arg.inputs, arg.control_inputs, dict(arg.attrs)) == ("_Arg", (), (), {})
+
+
+def test_a_function_library_converts_each_body_once_and_counts_nodes_and_arguments() -> None:
+    from bncheck.loaders.graphs import FunctionLibrary
+
+    graph_def = _graph_proto(("a", "Const", []))
+    graph_def.library.function.append(_function("f"))
+    graph_def.library.function.append(_function("g"))
+    library = FunctionLibrary(graph_def)
+    assert library["f"] is library["f"]
+    assert library["g"].name == "g"
+    assert library.node_count() == 2 * (5 + 1)
+    assert sorted(library) == ["f", "g"] and len(library) == 2 and "f" in library and "h" not in library
+
+
+def _meta_graph(*nodes: tuple[str, str, list[str]], function: str = "", tags: tuple[str, ...] = ()) -> object:
+    from bncheck.protos import message_class
+
+    meta = message_class(META_GRAPH_DEF)()
+    meta.graph_def.CopyFrom(_graph_proto(*nodes))
+    meta.meta_info_def.tags.extend(tags)
+    return meta
+
+
+def test_models_are_labelled_by_their_kind_and_tags() -> None:
+    from bncheck.loaders.graphs import model_from_graph_def, model_from_meta_graph, models_from_saved_model
+    from bncheck.protos import message_class
+
+    graph = model_from_graph_def(_graph_proto(("a", "Const", [])), "m.pb")
+    assert (graph.kind, graph.label, graph.source) == ("graphdef", "GraphDef", "m.pb")
+    saved = message_class(SAVED_MODEL)()
+    saved.meta_graphs.append(_meta_graph(("a", "Const", []), tags=("serve", "gpu")))
+    saved.meta_graphs.append(_meta_graph(("a", "Const", [])))
+    assert [(m.kind, m.label) for m in models_from_saved_model(saved, "s/saved_model.pb", [{}, {}])] == [
+        ("saved_model", "MetaGraph [serve,gpu]"), ("saved_model", "MetaGraph [no tags]")]
+    assert [m.label for m in models_from_saved_model(saved, "s/saved_model.pb")] == [
+        "MetaGraph [serve,gpu]", "MetaGraph [no tags]"]  # captured names not known yet: found per MetaGraph
+    meta = model_from_meta_graph(_meta_graph(("a", "Const", [])), "m.meta", "meta_graph", "MetaGraph")
+    assert (meta.kind, meta.label) == ("meta_graph", "MetaGraph")
+    assert _error(model_from_meta_graph, _meta_graph(("", "Const", [])), "m.meta", "meta_graph", "MetaGraph") == (
+        "m.meta: not a readable graph: node #0 has no name (truncated or corrupt)")
+
+
+def _saved_meta(calls: list[tuple[str, str, list[str]]], functions: dict[str, list[int]],
+                variables: dict[int, str]) -> object:
+    """A MetaGraph whose object graph holds ``variables`` (node id -> TF name) and saved concrete
+    functions binding object ids; ``calls``: (name, op, inputs), each calling the function named
+    like the node's last input list (attr ``f`` = name with the ``call_`` prefix removed)."""
+    meta = _meta_graph(*[(name, op, inputs) for name, op, inputs in calls])
+    objects = meta.object_graph_def
+    for node_id in range(1 + max(variables, default=0)):
+        node = objects.nodes.add()
+        if node_id in variables:
+            node.variable.name = variables[node_id]
+    for name, bound in functions.items():
+        objects.concrete_functions[name].bound_inputs.extend(bound)
+    for node in meta.graph_def.node:
+        if node.name.startswith("call_"):
+            node.attr["f"].func.name = node.name[len("call_"):].split(".")[0]
+    return meta
+
+
+def test_captured_variables_are_named_from_the_object_graph() -> None:
+    from bncheck.loaders.graphs import variable_names
+
+    meta = _saved_meta(
+        [("call_unknown", "StatefulPartitionedCall", ["x", "h0"]),  # no saved function of that name
+         ("call_f", "StatefulPartitionedCall", ["x", "h1", "h2:0", "^dep"]),  # object 1 is no variable
+         ("call_g", "PartitionedCall", ["h4", "h3"]),  # object 2 bound again: the first binding wins
+         ("call_k.x", "Identity", ["x", "h5"])],  # not a call op
+        {"f": [1, 2], "g": [2, 3], "k": [4]}, {2: "dense/kernel:0", 3: "bn/moving_mean", 4: "other/v"})
+    assert variable_names(meta) == {"h2": "dense/kernel", "h3": "bn/moving_mean"}
+    assert variable_names(meta, {2: "k2", 3: "m3", 4: "o4"}) == {"h2": "k2", "h3": "m3"}
