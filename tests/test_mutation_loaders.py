@@ -111,7 +111,7 @@ def test_a_file_that_reads_longer_than_its_size_is_refused() -> None:
 
 
 def test_a_remote_placeholder_is_read_through_its_remote_file_by_ranges(tmp_path: pathlib.Path) -> None:
-    fsspec = pytest.importorskip("fsspec")
+    import fsspec  # the remote extra, installed with the test extras
     from bncheck import remote
 
     fs = fsspec.filesystem("memory")
