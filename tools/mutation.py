@@ -40,8 +40,8 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
                 "tests/test_properties.py", "tests/test_folder_search.py", "tests/test_mutation_loaders.py",
                 "-mnot slow",
                 "--deselect=tests/test_hostile_files.py::test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line",
-                "--deselect=tests/test_special_files.py::"
-                "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest",
+                ("--deselect=tests/test_special_files.py::"
+                 "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest"),
                 "--deselect=tests/test_folder_search.py::test_the_artefact_hook_reports_a_checkpoint_once"]  # reads .pre-commit-hooks.yaml
 SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
 SOURCE_TESTS = ["tests/test_source_rules.py", "tests/test_source_semantics.py", "tests/test_source_bias.py",
