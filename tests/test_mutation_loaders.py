@@ -460,3 +460,19 @@ def test_captured_variables_are_named_from_the_object_graph() -> None:
         {"f": [1, 2], "g": [2, 3], "k": [4]}, {2: "dense/kernel:0", 3: "bn/moving_mean", 4: "other/v"})
     assert variable_names(meta) == {"h2": "dense/kernel", "h3": "bn/moving_mean"}
     assert variable_names(meta, {2: "k2", 3: "m3", 4: "o4"}) == {"h2": "k2", "h3": "m3"}
+
+
+# keras_files ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version, config, flavour", [
+    ("3.1.0", {}, "keras3"), (" 2.15.0", {}, "tf_keras"), ("", [{"batch_shape": [None, 3]}], ""),  # a config that is no object tells nothing
+    ("", {"module": "tf_keras.src.engine"}, "tf_keras"), ("", {"a": {"batch_input_shape": [None, 3]}}, "tf_keras"),
+    ("", {"module": "keras.src.models.functional"}, "keras3"), ("", {"batch_shape": [None, 3]}, "keras3"),
+    ("", {"module": "keras.layers", "batch_size": 3}, ""), ("1.2", {"module": "TF_KERAS.x"}, ""),
+])
+def test_the_keras_flavour_comes_from_the_version_else_the_modules_named(version: str, config: object,
+                                                                          flavour: str) -> None:
+    from bncheck.graph.keras_model import KERAS3, TF_KERAS
+    from bncheck.loaders.keras_files import keras_flavour
+
+    assert {KERAS3: "keras3", TF_KERAS: "tf_keras", "": ""}[keras_flavour(version, config)] == flavour
