@@ -53,7 +53,7 @@ source_paths = ["bncheck/"]
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
-also_copy = ["fixtures/", "fuzz/"]
+also_copy = ["fixtures/", "fuzz/", ".pre-commit-hooks.yaml"]
 """
 
 
