@@ -815,3 +815,100 @@ def test_bn010_slim_layer_and_a_hand_added_bias(tmp_path: pathlib.Path) -> None:
                        'the offset'),
                       [])]
     assert notes == []
+
+
+def test_bn001_a_train_op_built_before_a_hand_written_assignment_does_not_run_it(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        first = slim.learning.create_train_op(tf.reduce_mean(x), opt)
+        h = bn(x, "bn1")
+        second = opt.minimize(tf.reduce_mean(h))
+        with tf.control_dependencies([first, second]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'h.py',
+                      16,
+                      10,
+                      'bn1',
+                      ("the train op does not run this hand-written layer's moving-average assignment (line 8): "
+                       'the moving statistics are never updated'),
+                      {'assignment': 'h.py:8', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      ('# make the train op depend on the moving-average assignments:\n'
+                       'with tf.control_dependencies([update_mean, update_var]):\n'
+                       '    train_op = optimizer.minimize(loss)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_unknown_dependencies_of_a_train_op_built_before_a_hand_written_assignment_do_not_run_it(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        with tf.control_dependencies(helpers()):
+            first = opt.minimize(tf.reduce_mean(x))
+        h = bn(x, "bn1")
+        with tf.control_dependencies([first]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'h.py',
+                      18,
+                      16,
+                      'bn1',
+                      ("the train op does not run this hand-written layer's moving-average assignment (line 8): "
+                       'the moving statistics are never updated'),
+                      {'assignment': 'h.py:8', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      ('# make the train op depend on the moving-average assignments:\n'
+                       'with tf.control_dependencies([update_mean, update_var]):\n'
+                       '    train_op = optimizer.minimize(loss)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_a_hand_written_assignment_run_by_a_train_op_the_train_op_depends_on(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = bn(x, "bn1")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            first = opt.minimize(tf.reduce_mean(h))
+        with tf.control_dependencies([first]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
