@@ -912,3 +912,301 @@ def test_bn001_a_hand_written_assignment_run_by_a_train_op_the_train_op_depends_
         """})
     assert found == []
     assert notes == []
+
+
+def test_bn001_create_train_op_runs_the_update_ops_of_tf_layers(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        train_op = slim.learning.create_train_op(tf.reduce_mean(h), opt)
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_create_train_op_and_keras_layers_in_a_graph_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        train_op = tf.contrib.slim.learning.create_train_op(loss, opt)
+        """})
+    assert found == []
+    assert notes == [('k.py:8',
+                      ('BN001 not judged for net/bn1: the train op may run its update ops through something '
+                       'bncheck cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_a_group_between_the_layer_and_the_train_op_runs_the_updates(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        updates = tf.group(*tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+        train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_a_group_after_the_train_op_may_be_the_real_train_op(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        train_op = opt.minimize(tf.reduce_mean(h))
+        step = tf.group(train_op, *tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+        """})
+    assert found == []
+    assert notes == [('g.py:7',
+                      ('BN001 not judged for bn: the train op may run its update ops through something bncheck '
+                       'cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_a_group_and_keras_layers_in_a_graph_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        updates = tf.group(*model.updates)
+        train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == [('k.py:9',
+                      ('BN001 not judged for net/bn1: the train op may run its update ops through something '
+                       'bncheck cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_update_ops_and_keras_layers_in_a_graph_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+            train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == [('k.py:9',
+                      ('BN001 not judged for net/bn1: the train op may run its update ops through something '
+                       'bncheck cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_model_updates_run_keras_layers_in_a_graph(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        with tf.control_dependencies(model.updates):
+            train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_model_updates_do_not_run_tf_layers(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        model = tf.keras.Sequential([])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies(model.updates):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == [('g.py:9',
+                      ('BN001 not judged for bn: the train op may run its update ops through something bncheck '
+                       'cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_a_loss_under_control_dependencies_of_the_update_ops_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            loss = tf.reduce_mean(h)
+        train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == [('g.py:9',
+                      ('BN001 not judged for bn: the train op may run its update ops through something bncheck '
+                       'cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]
+
+
+def test_bn001_a_train_op_that_depends_on_one_reading_update_ops_too_early(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies(ops):
+            first = opt.minimize(tf.reduce_mean(h))
+        with tf.control_dependencies([first]):
+            second = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'g.py',
+                      6,
+                      7,
+                      'bn',
+                      ("UPDATE_OPS is read at line 6, before this layer is built at line 7: the train op's control"
+                       ' dependency does not hold its update ops'),
+                      {'layer built at': 'g.py:7',
+                       'train op': 'g.py:9',
+                       'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('# after the whole model is built, before minimize():\n'
+                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
+                       'with tf.control_dependencies(update_ops):\n'
+                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      [((8, 30, 8, 33), 'tf.get_collection(tf.GraphKeys.UPDATE_OPS)', False)])]
+    assert notes == []
+
+
+def test_bn001_a_train_op_built_before_the_layer_runs_none_of_its_updates(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        first = slim.learning.create_train_op(tf.reduce_mean(x), opt)
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies([first]):
+            second = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'g.py',
+                      9,
+                      14,
+                      'bn',
+                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
+                       'never updated'),
+                      {'layer built at': 'g.py:7', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('# after the whole model is built, before minimize():\n'
+                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
+                       'with tf.control_dependencies(update_ops):\n'
+                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_keras_layers_run_through_a_keras_optimizer_step_the_train_op_depends_on(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        with tf.control_dependencies(model.updates):
+            first = tf.keras.optimizers.Adam().apply_gradients(zip(tf.gradients(loss, model.trainable_variables), model.trainable_variables))
+        with tf.control_dependencies([first]):
+            train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_other_collections_and_none_hold_no_update_op(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies([tf.get_collection("mine"), None]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'g.py',
+                      8,
+                      16,
+                      'bn',
+                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
+                       'never updated'),
+                      {'layer built at': 'g.py:6', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('# after the whole model is built, before minimize():\n'
+                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
+                       'with tf.control_dependencies(update_ops):\n'
+                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_none_and_other_collections_before_update_ops_read_after_the_layer(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies([None, tf.get_collection("mine"), tf.get_collection(tf.GraphKeys.UPDATE_OPS)]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_keras_layers_behind_a_keras_optimizer_step_with_unknown_dependencies_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        loss = tf.reduce_mean(logits)
+        opt = tf.compat.v1.train.AdamOptimizer()
+        with tf.control_dependencies(helpers()):
+            first = tf.keras.optimizers.Adam().apply_gradients(zip(tf.gradients(loss, model.trainable_variables), model.trainable_variables))
+        with tf.control_dependencies([first]):
+            train_op = opt.minimize(loss)
+        """})
+    assert found == []
+    assert notes == [('k.py:11',
+                      ('BN001 not judged for net/bn1: the train op may run its update ops through something '
+                       'bncheck cannot follow (a control dependency, a tf.group, or a loss computed under '
+                       'control_dependencies)'))]

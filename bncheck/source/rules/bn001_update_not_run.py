@@ -136,6 +136,8 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
     verdict = "not run"
     for dep in _flat(op.deps):
         if isinstance(dep, TrainOpVal):  # runs that train op first, and what it depends on
+            if dep.op.order < build.order:
+                continue  # built before the layer: it cannot run the layer's updates
             inner = _coverage(dep.op, build, run, early) if dep.op.order < op.order else "unknown"
             if inner == "covered":
                 return "covered"
