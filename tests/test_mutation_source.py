@@ -1210,3 +1210,54 @@ def test_bn001_keras_layers_behind_a_keras_optimizer_step_with_unknown_dependenc
                       ('BN001 not judged for net/bn1: the train op may run its update ops through something '
                        'bncheck cannot follow (a control dependency, a tf.group, or a loss computed under '
                        'control_dependencies)'))]
+
+
+def test_bn001_an_assignment_used_elsewhere_is_not_judged_and_the_next_one_is(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+
+        def kept(x, name, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3), update
+
+        def dropped(x, name, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h, u = kept(x, "bn1")
+        h = dropped(h, "bn2")
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'h.py',
+                      20,
+                      12,
+                      'bn2',
+                      ("the train op does not run this hand-written layer's moving-average assignment (line 14): "
+                       'the moving statistics are never updated'),
+                      {'assignment': 'h.py:14', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      ('# make the train op depend on the moving-average assignments:\n'
+                       'with tf.control_dependencies([update_mean, update_var]):\n'
+                       '    train_op = optimizer.minimize(loss)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_update_ops_in_a_nested_list_run_the_updates(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies([[None, tf.get_collection(tf.GraphKeys.UPDATE_OPS)]]):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
