@@ -1261,3 +1261,99 @@ def test_bn001_update_ops_in_a_nested_list_run_the_updates(tmp_path: pathlib.Pat
         """})
     assert found == []
     assert notes == []
+
+
+def test_bn002_a_restore_before_the_network_in_another_arm_than_training_leaves_the_later_restore_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        sess = tf.Session()
+        saver = tf.train.Saver()
+        if MODE == "resume":
+            saver.restore(sess, "old")
+            sess.run(x)
+        else:
+            h = tf.layers.batch_normalization(x, training=True, name="bn")
+            update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+            with tf.control_dependencies(update_ops):
+                train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+            saver.restore(sess, "ckpt")
+            print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      10,
+                      51,
+                      'bn',
+                      ('a checkpoint is restored at line 14 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:14', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
+
+
+def test_bn002_a_restore_that_trains_again_leaves_a_later_restore_that_predicts_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            sess.run(train_op, {x: [[1, 2, 3, 4]]})
+            saver.restore(sess, "ckpt")
+            print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      4,
+                      47,
+                      'bn',
+                      ('a checkpoint is restored at line 12 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:12', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
+
+
+def test_bn002_a_restore_with_nothing_run_after_it_leaves_the_restore_in_the_other_arm_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            if MODE == "a":
+                saver.restore(sess, "a")
+            else:
+                saver.restore(sess, "b")
+                print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      4,
+                      47,
+                      'bn',
+                      ('a checkpoint is restored at line 13 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:13', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
