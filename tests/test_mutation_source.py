@@ -1357,3 +1357,75 @@ def test_bn002_a_restore_with_nothing_run_after_it_leaves_the_restore_in_the_oth
                        ' False'),
                       [])]
     assert notes == []
+
+
+def test_bn002_predictions_through_a_layer_of_unknown_mode_beside_training_are_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=FLAGS.train, name="bn")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == []
+    assert notes == [('r.py:10',
+                      ('BN002 not judged for the predictions after the checkpoint restored here: the training mode'
+                       ' of bn is a value bncheck cannot tell'))]
+
+
+def test_bn002_predictions_through_a_layer_in_inference_mode_beside_training_say_nothing(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=FLAGS.train, name="bn")
+        h = tf.layers.batch_normalization(h, training=False, name="bn2")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn002_a_restore_whose_predictions_go_through_no_batch_norm_leaves_the_other_arm_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            if MODE == "a":
+                saver.restore(sess, "a")
+                print(sess.run(x, {x: [[1, 2, 3, 4]]}))
+            else:
+                saver.restore(sess, "b")
+                print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      4,
+                      47,
+                      'bn',
+                      ('a checkpoint is restored at line 14 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:14', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
