@@ -1429,3 +1429,85 @@ def test_bn002_a_restore_whose_predictions_go_through_no_batch_norm_leaves_the_o
                        ' False'),
                       [])]
     assert notes == []
+
+
+def test_bn002_learning_phase_1_after_the_save_exports_nothing(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"lp.py": """
+        import tensorflow as tf
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        model.save("out")
+        tf.keras.backend.set_learning_phase(1)
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn002_keras_layers_in_a_tf1_graph_exported_in_training_mode(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4])
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        h = model(x, training=True)
+        with tf.compat.v1.Session() as sess:
+            tf.compat.v1.saved_model.simple_save(sess, "out", {"x": x}, {"h": h})
+        """})
+    assert found == [('BN002',
+                      'k.py',
+                      6,
+                      23,
+                      'net/bn1',
+                      ('the graph exported at line 8 builds this layer only in training mode: serving normalises '
+                       "each request with its own batch's statistics"),
+                      {'export': 'k.py:8', 'built with': 'a Keras BatchNormalization layer in graph mode'},
+                      'outputs = model(x, training=False)',
+                      [])]
+    assert notes == []
+
+
+def test_bn002_a_graph_written_before_the_train_op_is_built_is_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"w.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        tf.train.write_graph(tf.get_default_graph(), "out", "graph.pbtxt")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN002',
+                      'w.py',
+                      4,
+                      47,
+                      'bn',
+                      ('the graph exported at line 5 builds this layer only in training mode: serving normalises '
+                       "each request with its own batch's statistics"),
+                      {'export': 'w.py:5', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
+
+
+def test_bn002_learning_phase_computed_has_no_edit(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"lp.py": """
+        import tensorflow as tf
+
+        tf.keras.backend.set_learning_phase(2 - 1)
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        model.save("out")
+        """})
+    assert found == [('BN002',
+                      'lp.py',
+                      3,
+                      1,
+                      'bn',
+                      ('set_learning_phase(1) before save (line 5): the exported or predicting model runs batch '
+                       'norm in training mode'),
+                      {'export': 'lp.py:5', 'built with': 'a Keras BatchNormalization layer'},
+                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
+                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      [])]
+    assert notes == []
