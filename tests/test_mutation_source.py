@@ -1511,3 +1511,32 @@ def test_bn002_learning_phase_computed_has_no_edit(tmp_path: pathlib.Path) -> No
                        '# or model.export(path): Keras serving endpoints run in inference mode'),
                       [])]
     assert notes == []
+
+
+def test_bn002_a_graph_written_before_any_layer_leaves_the_predictions_beside_training_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        tf.train.write_graph(tf.get_default_graph(), "out", "empty.pbtxt")
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      5,
+                      47,
+                      'bn',
+                      ('a checkpoint is restored at line 10 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:10', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
