@@ -1540,3 +1540,58 @@ def test_bn002_a_graph_written_before_any_layer_leaves_the_predictions_beside_tr
                        ' False'),
                       [])]
     assert notes == []
+
+
+def test_bn002_a_serving_method_of_an_object_made_around_the_model_is_judged_once_without_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"s.py": """
+        import tensorflow as tf
+
+        class Exported(tf.Module):
+            def __init__(self, model):
+                super().__init__()
+                self.model = model
+
+            @tf.function
+            def serve(self, x):
+                return self.model(x, training=True)
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        exported = Exported(model)
+        tf.saved_model.save(exported, "out", signatures={"serving_default": exported.serve})
+        """})
+    assert found == [('BN002',
+                      's.py',
+                      10,
+                      39,
+                      'bn',
+                      ("the serving function 'Exported.serve' calls self.model with training=True: each request is"
+                       " normalised with its own batch's statistics"),
+                      {'serving function': 'Exported.serve', 'built with': 'a Keras BatchNormalization layer'},
+                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
+                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      [((10, 39, 10, 43), 'False', True)])]
+    assert notes == []
+
+
+def test_bn002_training_passed_by_position_has_no_edit(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"s.py": """
+        import tensorflow as tf
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+
+        @tf.function
+        def serve(x):
+            return model(x, True)
+        """})
+    assert found == [('BN002',
+                      's.py',
+                      7,
+                      12,
+                      'bn',
+                      ("the serving function 'serve' calls model with training=True: each request is normalised "
+                       "with its own batch's statistics"),
+                      {'serving function': 'serve', 'built with': 'a Keras BatchNormalization layer'},
+                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
+                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      [])]
+    assert notes == []
