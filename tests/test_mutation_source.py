@@ -1595,3 +1595,19 @@ def test_bn002_training_passed_by_position_has_no_edit(tmp_path: pathlib.Path) -
                        '# or model.export(path): Keras serving endpoints run in inference mode'),
                       [])]
     assert notes == []
+
+
+def test_bn002_an_export_with_one_layer_in_training_mode_and_one_of_unknown_mode_is_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"e.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        h = tf.layers.batch_normalization(h, training=FLAGS.train, name="bn2")
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, "out", {"x": x}, {"h": h})
+        """})
+    assert found == []
+    assert notes == [('e.py:7',
+                      ('BN002 not judged for the graph exported here: the training mode of bn2 is a value bncheck '
+                       'cannot tell'))]
