@@ -1611,3 +1611,96 @@ def test_bn002_an_export_with_one_layer_in_training_mode_and_one_of_unknown_mode
     assert notes == [('e.py:7',
                       ('BN002 not judged for the graph exported here: the training mode of bn2 is a value bncheck '
                        'cannot tell'))]
+
+
+def test_bn009_a_layer_with_training_given_leaves_the_next_defaulted_one_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=False, name="bn0")
+        h = tf.layers.batch_normalization(h, name="bn")
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN009',
+                      'g.py',
+                      5,
+                      5,
+                      'bn',
+                      ('training is left at its default False in a graph whose train op (line 6) trains every '
+                       'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
+                       'are fitted'),
+                      {'train op': 'g.py:6', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
+                       'True  # in the train step'),
+                      [((5, 47, 5, 47), ', training=True', False)])]
+    assert notes == []
+
+
+def test_bn009_a_defaulted_layer_built_after_the_train_op_is_an_evaluation_copy(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        e = tf.layers.batch_normalization(x, name="bn_eval")
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn009_a_defaulted_layer_in_an_arm_without_training_leaves_the_other_arm_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        if MODE == "a":
+            h = tf.layers.batch_normalization(x, name="bn1")
+        else:
+            h = tf.layers.batch_normalization(x, name="bn2")
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN009',
+                      'g.py',
+                      7,
+                      9,
+                      'bn2',
+                      ('training is left at its default False in a graph whose train op (line 8) trains every '
+                       'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
+                       'are fitted'),
+                      {'train op': 'g.py:8', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
+                       'True  # in the train step'),
+                      [((7, 52, 7, 52), ', training=True', False)])]
+    assert notes == []
+
+
+def test_bn009_a_train_op_of_unknown_variables_is_a_note_and_the_other_arm_is_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        if MODE == "a":
+            h = tf.layers.batch_normalization(x, name="bn1")
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h), var_list=VARS)
+        else:
+            h = tf.layers.batch_normalization(x, name="bn2")
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN009',
+                      'g.py',
+                      8,
+                      9,
+                      'bn2',
+                      ('training is left at its default False in a graph whose train op (line 9) trains every '
+                       'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
+                       'are fitted'),
+                      {'train op': 'g.py:9', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
+                       'True  # in the train step'),
+                      [((8, 52, 8, 52), ', training=True', False)])]
+    assert notes == [('g.py:6',
+                      ("BN009 not judged for bn1: the train op's variables (var_list, or apply_gradients' pairs) "
+                       'are values bncheck cannot tell, so it may not train this layer'))]
