@@ -1704,3 +1704,19 @@ def test_bn009_a_train_op_of_unknown_variables_is_a_note_and_the_other_arm_is_ju
     assert notes == [('g.py:6',
                       ("BN009 not judged for bn1: the train op's variables (var_list, or apply_gradients' pairs) "
                        'are values bncheck cannot tell, so it may not train this layer'))]
+
+
+def test_bn009_a_frozen_layer_anywhere_makes_a_defaulted_layer_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, name="bn")
+        dense = tf.layers.Dense(4)
+        dense.trainable = False
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(dense(h)))
+        """})
+    assert found == []
+    assert notes == [('g.py:4',
+                      ('BN009 not judged for bn: some layer in the scanned files is frozen with trainable = False,'
+                       ' so inference-mode batch norm here may be deliberate'))]
