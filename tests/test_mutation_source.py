@@ -1712,6 +1712,7 @@ def test_bn009_a_frozen_layer_anywhere_makes_a_defaulted_layer_a_note(tmp_path: 
 
         x = tf.placeholder(tf.float32, [None, 4])
         h = tf.layers.batch_normalization(x, name="bn")
+        h = tf.layers.batch_normalization(h, name="bn2")
         dense = tf.layers.Dense(4)
         dense.trainable = False
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(dense(h)))
