@@ -1706,7 +1706,7 @@ def test_bn009_a_train_op_of_unknown_variables_is_a_note_and_the_other_arm_is_ju
                        'are values bncheck cannot tell, so it may not train this layer'))]
 
 
-def test_bn009_a_frozen_layer_anywhere_makes_a_defaulted_layer_a_note(tmp_path: pathlib.Path) -> None:
+def test_bn009_a_frozen_layer_anywhere_makes_each_defaulted_layer_a_note(tmp_path: pathlib.Path) -> None:
     found, notes = _details(tmp_path, {"g.py": """
         import tensorflow.compat.v1 as tf
 
@@ -1720,4 +1720,7 @@ def test_bn009_a_frozen_layer_anywhere_makes_a_defaulted_layer_a_note(tmp_path: 
     assert found == []
     assert notes == [('g.py:4',
                       ('BN009 not judged for bn: some layer in the scanned files is frozen with trainable = False,'
+                       ' so inference-mode batch norm here may be deliberate')),
+                     ('g.py:5',
+                      ('BN009 not judged for bn2: some layer in the scanned files is frozen with trainable = False,'
                        ' so inference-mode batch norm here may be deliberate'))]
