@@ -1724,3 +1724,26 @@ def test_bn009_a_frozen_layer_anywhere_makes_each_defaulted_layer_a_note(tmp_pat
                      ('g.py:5',
                       ('BN009 not judged for bn2: some layer in the scanned files is frozen with trainable = False,'
                        ' so inference-mode batch norm here may be deliberate'))]
+
+
+def test_bn009_a_defaulted_layer_called_on_a_one_letter_name_gets_a_comma_before_training(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN009',
+                      'g.py',
+                      4,
+                      5,
+                      'batch_normalization@4',
+                      ('training is left at its default False in a graph whose train op (line 5) trains every '
+                       'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
+                       'are fitted'),
+                      {'train op': 'g.py:5', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
+                       'True  # in the train step'),
+                      [((4, 36, 4, 36), ', training=True', False)])]
+    assert notes == []
