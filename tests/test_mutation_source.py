@@ -1747,3 +1747,117 @@ def test_bn009_a_defaulted_layer_called_on_a_one_letter_name_gets_a_comma_before
                        'True  # in the train step'),
                       [((4, 36, 4, 36), ', training=True', False)])]
     assert notes == []
+
+
+def test_bn009_a_teacher_called_first_is_a_note_and_the_student_is_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"t.py": """
+        import tensorflow as tf
+
+        student = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        teacher = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="tbn")])
+        optimizer = tf.keras.optimizers.Adam()
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(teacher(x)) + tf.reduce_mean(student(x))
+            grads = tape.gradient(loss, student.trainable_variables)
+            optimizer.apply_gradients(zip(grads, student.trainable_variables))
+        """})
+    assert found == [('BN009',
+                      't.py',
+                      10,
+                      60,
+                      'bn',
+                      ('student(...) without training=True in a train step: batch norm runs in inference mode '
+                       'while the optimizer trains its gamma/beta'),
+                      {'training function': 'step', 'built with': 'a Keras BatchNormalization layer'},
+                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
+                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
+                       '# in inference mode) so gamma/beta are not trained either'),
+                      [((10, 69, 10, 69), ', training=True', False)])]
+    assert notes == [('t.py:10',
+                      ('BN009 not judged for teacher(...) in step: the train step does not read its '
+                       'trainable_variables, so it may be a model that is not trained here (a teacher, a frozen '
+                       'feature extractor)'))]
+
+
+def test_bn009_a_model_defined_elsewhere_called_first_is_a_note_and_the_next_call_is_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"t.py": """
+        import tensorflow as tf
+
+        student = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        teacher = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="tbn")])
+        optimizer = tf.keras.optimizers.Adam()
+        from zoo import build
+
+        other = build()
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(other(x)) + tf.reduce_mean(student(x))
+            variables = other.trainable_variables + student.trainable_variables
+            grads = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(grads, variables))
+        """})
+    assert found == [('BN009',
+                      't.py',
+                      13,
+                      58,
+                      'bn',
+                      ('student(...) without training=True in a train step: batch norm runs in inference mode '
+                       'while the optimizer trains its gamma/beta'),
+                      {'training function': 'step', 'built with': 'a Keras BatchNormalization layer'},
+                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
+                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
+                       '# in inference mode) so gamma/beta are not trained either'),
+                      [((13, 67, 13, 67), ', training=True', False)])]
+    assert notes == [('t.py:13',
+                      ("BN009 not judged for other(...) in step: the model's definition is not in the scanned "
+                       'files (or it is loaded), so bncheck cannot tell whether it holds batch norm'))]
+
+
+def test_bn009_a_frozen_layer_makes_each_call_in_a_train_step_a_note(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"t.py": """
+        import tensorflow as tf
+
+        student = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        teacher = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="tbn")])
+        optimizer = tf.keras.optimizers.Adam()
+        teacher.trainable = False
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(student(x))
+                loss += tf.reduce_mean(student(x + 1))
+            grads = tape.gradient(loss, student.trainable_variables)
+            optimizer.apply_gradients(zip(grads, student.trainable_variables))
+        """})
+    assert found == []
+    assert notes == [('t.py:11',
+                      ('BN009 not judged for student(...) in step: some layer in the scanned files is frozen with '
+                       'trainable = False, so inference-mode batch norm here may be deliberate fine-tuning')),
+                     ('t.py:12',
+                      ('BN009 not judged for student(...) in step: some layer in the scanned files is frozen with '
+                       'trainable = False, so inference-mode batch norm here may be deliberate fine-tuning'))]
+
+
+def test_bn009_a_tape_that_applies_no_gradients_is_not_a_train_step(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"t.py": """
+        import tensorflow as tf
+
+        student = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        teacher = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="tbn")])
+        optimizer = tf.keras.optimizers.Adam()
+
+        @tf.function
+        def saliency(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_mean(student(x))
+            return tape.gradient(loss, x)
+        """})
+    assert found == []
+    assert notes == []
