@@ -1861,3 +1861,43 @@ def test_bn009_a_tape_that_applies_no_gradients_is_not_a_train_step(tmp_path: pa
         """})
     assert found == []
     assert notes == []
+
+
+def test_bn007_a_momentum_written_over_two_lines_has_no_edit_and_a_negative_one_on_one_line_has(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        from tensorflow.keras import layers
+
+        bn1 = layers.BatchNormalization(momentum=-
+                                        0.5, name="bn1")
+        bn2 = layers.BatchNormalization(momentum=-0.5, name="bn2")
+        bn3 = layers.BatchNormalization(momentum=(
+            1.5), name="bn3")
+        """})
+    assert found == [('BN007',
+                      'k.py',
+                      3,
+                      42,
+                      'bn1',
+                      'momentum=-0.5: the moving average is essentially the last batch',
+                      {'momentum': -0.5, 'built with': 'a Keras BatchNormalization layer'},
+                      'BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum',
+                      []),
+                     ('BN007',
+                      'k.py',
+                      5,
+                      42,
+                      'bn2',
+                      'momentum=-0.5: the moving average is essentially the last batch',
+                      {'momentum': -0.5, 'built with': 'a Keras BatchNormalization layer'},
+                      'BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum',
+                      [((5, 42, 5, 46), '0.99', True)]),
+                     ('BN007',
+                      'k.py',
+                      7,
+                      5,
+                      'bn3',
+                      'momentum=1.5: the moving average never converges',
+                      {'momentum': 1.5, 'built with': 'a Keras BatchNormalization layer'},
+                      'BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum',
+                      [((7, 5, 7, 8), '0.99', True)])]
+    assert notes == []
