@@ -38,10 +38,10 @@ def _details(tmp_path: pathlib.Path, files: dict[str, str]) -> tuple[list[tuple[
     def rel(value: object) -> object:
         return value.replace(here, "") if isinstance(value, str) else value
 
-    found = [(f.code, rel(f.loc.path), f.loc.line, f.loc.col, f.layer, rel(f.message),
-              {k: rel(v) for k, v in f.facts}, f.fix,
-              [((e.loc.line, e.loc.col, e.loc.end_line, e.loc.end_col), e.text, e.safe) for e in f.edits])
-             for f in result.findings]
+    found: list[tuple[object, ...]] = [
+        (f.code, rel(f.loc.path), f.loc.line, f.loc.col, f.layer, rel(f.message), {k: rel(v) for k, v in f.facts},
+         f.fix, [((e.loc.line, e.loc.col, e.loc.end_line, e.loc.end_col), e.text, e.safe) for e in f.edits])
+        for f in result.findings]
     return found, [(str(rel(where)), str(rel(note))) for where, note in result.notes]
 
 
