@@ -27,6 +27,24 @@ def _write(tmp_path: pathlib.Path, files: dict[str, str]) -> list[str]:
 
 Notes = list[tuple[str, str]]
 
+# the rules' message and fix texts that recur below, exactly as the findings give them
+NOT_RUN = "the train op does not run this layer's moving-average updates: the moving statistics are never updated"
+FIX_UPDATE_OPS = ('# after the whole model is built, before minimize():\n'
+                  'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
+                  'with tf.control_dependencies(update_ops):\n'
+                  '    train_op = optimizer.minimize(loss, global_step=global_step)')
+FIX_HANDWRITTEN = ('# make the train op depend on the moving-average assignments:\n'
+                   'with tf.control_dependencies([update_mean, update_var]):\n'
+                   '    train_op = optimizer.minimize(loss)')
+FIX_KERAS_INFERENCE = ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
+                       '# or model.export(path): Keras serving endpoints run in inference mode')
+FIX_LAYERS_INFERENCE = ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False')
+FIX_KERAS_TRAINING = ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
+                      '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
+                      '# in inference mode) so gamma/beta are not trained either')
+FIX_LAYERS_TRAINING = ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
+                       'True  # in the train step')
+
 
 def _details(tmp_path: pathlib.Path, files: dict[str, str]) -> tuple[list[tuple[object, ...]], Notes]:
     """Every finding in full: (code, file, line, col, layer, message, facts, fix, edits), each edit as
@@ -92,13 +110,9 @@ def test_bn004_and_bn001_say_where_the_flag_is_used_and_wrap_the_train_op_for_a_
                       7,
                       12,
                       'bn',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'g.py:5', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [((7, 1, 7, 51),
                         ('with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n'
                          '    train_op = tf.train.AdamOptimizer().minimize(loss)'),
@@ -120,13 +134,9 @@ def test_bn001_wraps_an_indented_train_op_naming_tf_compat_v1_for_a_tensorflow_i
                       6,
                       16,
                       'bn',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'g.py:4', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [((6, 1, 6, 78),
                         ('    with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):\n'
                          '        train_op = tf.compat.v1.train.AdamOptimizer().minimize(tf.reduce_mean(h))'),
@@ -154,10 +164,7 @@ def test_bn001_update_ops_read_before_the_layer_is_at_the_read_and_reads_them_ag
                       {'layer built at': 'g.py:5',
                        'train op': 'g.py:7',
                        'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [((6, 30, 6, 40), 'tf.get_collection(tf.GraphKeys.UPDATE_OPS)', False)])]
     assert notes == []
 
@@ -188,10 +195,7 @@ def test_bn001_update_ops_read_before_a_layer_built_in_another_file_names_that_f
                       {'layer built at': 'model.py:4',
                        'train op': 'train.py:8',
                        'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [((7, 30, 7, 33), 'tf.get_collection(tf.GraphKeys.UPDATE_OPS)', False)])]
     assert notes == []
 
@@ -219,9 +223,7 @@ def test_bn001_a_hand_written_assignment_nothing_runs(tmp_path: pathlib.Path) ->
                       ("the train op does not run this hand-written layer's moving-average assignment (line 7): "
                        'the moving statistics are never updated'),
                       {'assignment': 'h.py:7', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
-                      ('# make the train op depend on the moving-average assignments:\n'
-                       'with tf.control_dependencies([update_mean, update_var]):\n'
-                       '    train_op = optimizer.minimize(loss)'),
+                      FIX_HANDWRITTEN,
                       [])]
     assert notes == []
 
@@ -364,8 +366,7 @@ def test_bn002_serving_function_with_training_true_is_rewritten_to_false(tmp_pat
                       ("the serving function 'serve' calls model with training=True: each request is normalised "
                        "with its own batch's statistics"),
                       {'serving function': 'serve', 'built with': 'a Keras BatchNormalization layer'},
-                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
-                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      FIX_KERAS_INFERENCE,
                       [((7, 30, 7, 34), 'False', True)])]
     assert notes == []
 
@@ -386,8 +387,7 @@ def test_bn002_learning_phase_1_before_a_save(tmp_path: pathlib.Path) -> None:
                       ('set_learning_phase(1) before save (line 5): the exported or predicting model runs batch '
                        'norm in training mode'),
                       {'export': 'lp.py:5', 'built with': 'a Keras BatchNormalization layer'},
-                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
-                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      FIX_KERAS_INFERENCE,
                       [((3, 37, 3, 38), '0', False)])]
     assert notes == []
 
@@ -409,8 +409,7 @@ def test_bn002_tf1_graph_exported_with_its_layer_in_training_mode(tmp_path: path
                       ('the graph exported at line 6 builds this layer only in training mode: serving normalises '
                        "each request with its own batch's statistics"),
                       {'export': 'e.py:6', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -464,8 +463,7 @@ def test_bn002_predictions_after_a_restore_beside_a_train_op(tmp_path: pathlib.P
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'p.py:10', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -539,9 +537,7 @@ def test_bn009_train_step_calling_self_without_training(tmp_path: pathlib.Path) 
                       ('self(...) without training=True in a train step: batch norm runs in inference mode while '
                        'the optimizer trains its gamma/beta'),
                       {'training function': 'Net.train_step', 'built with': 'a Keras BatchNormalization layer'},
-                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
-                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
-                       '# in inference mode) so gamma/beta are not trained either'),
+                      FIX_KERAS_TRAINING,
                       [((14, 41, 14, 41), ', training=True', False)])]
     assert notes == []
 
@@ -575,9 +571,7 @@ def test_bn009_tape_loop_at_module_level_and_bn010_of_a_dense_layer(tmp_path: pa
                       ('model(...) without training=True in a train step: batch norm runs in inference mode while '
                        'the optimizer trains its gamma/beta'),
                       {'training function': 't', 'built with': 'a Keras BatchNormalization layer'},
-                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
-                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
-                       '# in inference mode) so gamma/beta are not trained either'),
+                      FIX_KERAS_TRAINING,
                       [((7, 38, 7, 38), ', training=True', False)])]
     assert notes == []
 
@@ -601,8 +595,7 @@ def test_bn009_tf1_layers_left_at_their_default_training_one_of_them_closed_on_t
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:7', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((4, 47, 4, 47), ', training=True', False)]),
                      ('BN009',
                       'g.py',
@@ -613,8 +606,7 @@ def test_bn009_tf1_layers_left_at_their_default_training_one_of_them_closed_on_t
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:7', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((6, 6, 6, 6), ', training=True', False)])]
     assert notes == []
 
@@ -665,9 +657,7 @@ def test_bn001_control_dependencies_of_none_run_no_hand_written_assignment(tmp_p
                       ("the train op does not run this hand-written layer's moving-average assignment (line 7): "
                        'the moving statistics are never updated'),
                       {'assignment': 'h.py:7', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
-                      ('# make the train op depend on the moving-average assignments:\n'
-                       'with tf.control_dependencies([update_mean, update_var]):\n'
-                       '    train_op = optimizer.minimize(loss)'),
+                      FIX_HANDWRITTEN,
                       [])]
     assert notes == []
 
@@ -709,13 +699,9 @@ def test_bn001_control_dependencies_of_none_run_no_update_and_the_statement_is_n
                       6,
                       16,
                       'bn',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'g.py:4', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [])]
     assert notes == []
 
@@ -734,8 +720,7 @@ def test_bn001_keras_layers_in_a_graph_are_wrapped_with_model_updates(tmp_path: 
                       6,
                       12,
                       'net/bn1',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'k.py:5', 'built with': 'a Keras BatchNormalization layer in graph mode'},
                       ('# Keras layers keep their updates on the model, not in UPDATE_OPS:\n'
                        'with tf.control_dependencies(model.updates):\n'
@@ -777,9 +762,7 @@ def test_bn009_names_the_models_own_training_parameter(tmp_path: pathlib.Path) -
                       ('model(...) without is_training=True in a train step: batch norm runs in inference mode '
                        'while the optimizer trains its gamma/beta'),
                       {'training function': 'step', 'built with': 'a Keras BatchNormalization layer'},
-                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
-                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
-                       '# in inference mode) so gamma/beta are not trained either'),
+                      FIX_KERAS_TRAINING,
                       [((17, 38, 17, 38), ', is_training=True', False)])]
     assert notes == []
 
@@ -846,9 +829,7 @@ def test_bn001_a_train_op_built_before_a_hand_written_assignment_does_not_run_it
                       ("the train op does not run this hand-written layer's moving-average assignment (line 8): "
                        'the moving statistics are never updated'),
                       {'assignment': 'h.py:8', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
-                      ('# make the train op depend on the moving-average assignments:\n'
-                       'with tf.control_dependencies([update_mean, update_var]):\n'
-                       '    train_op = optimizer.minimize(loss)'),
+                      FIX_HANDWRITTEN,
                       [])]
     assert notes == []
 
@@ -882,9 +863,7 @@ def test_bn001_unknown_dependencies_of_a_train_op_built_before_a_hand_written_as
                       ("the train op does not run this hand-written layer's moving-average assignment (line 8): "
                        'the moving statistics are never updated'),
                       {'assignment': 'h.py:8', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
-                      ('# make the train op depend on the moving-average assignments:\n'
-                       'with tf.control_dependencies([update_mean, update_var]):\n'
-                       '    train_op = optimizer.minimize(loss)'),
+                      FIX_HANDWRITTEN,
                       [])]
     assert notes == []
 
@@ -1095,10 +1074,7 @@ def test_bn001_a_train_op_that_depends_on_one_reading_update_ops_too_early(tmp_p
                       {'layer built at': 'g.py:7',
                        'train op': 'g.py:9',
                        'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [((8, 30, 8, 33), 'tf.get_collection(tf.GraphKeys.UPDATE_OPS)', False)])]
     assert notes == []
 
@@ -1120,13 +1096,9 @@ def test_bn001_a_train_op_built_before_the_layer_runs_none_of_its_updates(tmp_pa
                       9,
                       14,
                       'bn',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'g.py:7', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [])]
     assert notes == []
 
@@ -1165,13 +1137,9 @@ def test_bn001_other_collections_and_none_hold_no_update_op(tmp_path: pathlib.Pa
                       8,
                       16,
                       'bn',
-                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
-                       'never updated'),
+                      NOT_RUN,
                       {'layer built at': 'g.py:6', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('# after the whole model is built, before minimize():\n'
-                       'update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n'
-                       'with tf.control_dependencies(update_ops):\n'
-                       '    train_op = optimizer.minimize(loss, global_step=global_step)'),
+                      FIX_UPDATE_OPS,
                       [])]
     assert notes == []
 
@@ -1243,9 +1211,7 @@ def test_bn001_an_assignment_used_elsewhere_is_not_judged_and_the_next_one_is(tm
                       ("the train op does not run this hand-written layer's moving-average assignment (line 14): "
                        'the moving statistics are never updated'),
                       {'assignment': 'h.py:14', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
-                      ('# make the train op depend on the moving-average assignments:\n'
-                       'with tf.control_dependencies([update_mean, update_var]):\n'
-                       '    train_op = optimizer.minimize(loss)'),
+                      FIX_HANDWRITTEN,
                       [])]
     assert notes == []
 
@@ -1290,8 +1256,7 @@ def test_bn002_a_restore_before_the_network_in_another_arm_than_training_leaves_
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'r.py:14', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1321,8 +1286,7 @@ def test_bn002_a_restore_that_trains_again_leaves_a_later_restore_that_predicts_
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'r.py:12', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1353,8 +1317,7 @@ def test_bn002_a_restore_with_nothing_run_after_it_leaves_the_restore_in_the_oth
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'r.py:13', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1425,8 +1388,7 @@ def test_bn002_a_restore_whose_predictions_go_through_no_batch_norm_leaves_the_o
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'r.py:14', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1485,8 +1447,7 @@ def test_bn002_a_graph_written_before_the_train_op_is_built_is_judged(tmp_path: 
                       ('the graph exported at line 5 builds this layer only in training mode: serving normalises '
                        "each request with its own batch's statistics"),
                       {'export': 'w.py:5', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1507,8 +1468,7 @@ def test_bn002_learning_phase_computed_has_no_edit(tmp_path: pathlib.Path) -> No
                       ('set_learning_phase(1) before save (line 5): the exported or predicting model runs batch '
                        'norm in training mode'),
                       {'export': 'lp.py:5', 'built with': 'a Keras BatchNormalization layer'},
-                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
-                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      FIX_KERAS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1536,8 +1496,7 @@ def test_bn002_a_graph_written_before_any_layer_leaves_the_predictions_beside_tr
                        'this layer, built only in training mode: each prediction is normalised with its own '
                        "batch's statistics"),
                       {'restored at': 'r.py:10', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
-                       ' False'),
+                      FIX_LAYERS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1567,8 +1526,7 @@ def test_bn002_a_serving_method_of_an_object_made_around_the_model_is_judged_onc
                       ("the serving function 'Exported.serve' calls self.model with training=True: each request is"
                        " normalised with its own batch's statistics"),
                       {'serving function': 'Exported.serve', 'built with': 'a Keras BatchNormalization layer'},
-                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
-                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      FIX_KERAS_INFERENCE,
                       [((10, 39, 10, 43), 'False', True)])]
     assert notes == []
 
@@ -1591,8 +1549,7 @@ def test_bn002_training_passed_by_position_has_no_edit(tmp_path: pathlib.Path) -
                       ("the serving function 'serve' calls model with training=True: each request is normalised "
                        "with its own batch's statistics"),
                       {'serving function': 'serve', 'built with': 'a Keras BatchNormalization layer'},
-                      ('serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n'
-                       '# or model.export(path): Keras serving endpoints run in inference mode'),
+                      FIX_KERAS_INFERENCE,
                       [])]
     assert notes == []
 
@@ -1631,8 +1588,7 @@ def test_bn009_a_layer_with_training_given_leaves_the_next_defaulted_one_judged(
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:6', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((5, 47, 5, 47), ', training=True', False)])]
     assert notes == []
 
@@ -1671,8 +1627,7 @@ def test_bn009_a_defaulted_layer_in_an_arm_without_training_leaves_the_other_arm
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:8', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((7, 52, 7, 52), ', training=True', False)])]
     assert notes == []
 
@@ -1698,8 +1653,7 @@ def test_bn009_a_train_op_of_unknown_variables_is_a_note_and_the_other_arm_is_ju
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:9', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((8, 52, 8, 52), ', training=True', False)])]
     assert notes == [('g.py:6',
                       ("BN009 not judged for bn1: the train op's variables (var_list, or apply_gradients' pairs) "
@@ -1743,8 +1697,7 @@ def test_bn009_a_defaulted_layer_called_on_a_one_letter_name_gets_a_comma_before
                        'variable: batch norm normalises with moving statistics nothing updates while gamma/beta '
                        'are fitted'),
                       {'train op': 'g.py:5', 'built with': 'tf.compat.v1.layers.batch_normalization'},
-                      ('tf.compat.v1.layers.batch_normalization(x, training=True)  # or feed the training flag as '
-                       'True  # in the train step'),
+                      FIX_LAYERS_TRAINING,
                       [((4, 36, 4, 36), ', training=True', False)])]
     assert notes == []
 
@@ -1772,9 +1725,7 @@ def test_bn009_a_teacher_called_first_is_a_note_and_the_student_is_judged(tmp_pa
                       ('student(...) without training=True in a train step: batch norm runs in inference mode '
                        'while the optimizer trains its gamma/beta'),
                       {'training function': 'step', 'built with': 'a Keras BatchNormalization layer'},
-                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
-                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
-                       '# in inference mode) so gamma/beta are not trained either'),
+                      FIX_KERAS_TRAINING,
                       [((10, 69, 10, 69), ', training=True', False)])]
     assert notes == [('t.py:10',
                       ('BN009 not judged for teacher(...) in step: the train step does not read its '
@@ -1809,9 +1760,7 @@ def test_bn009_a_model_defined_elsewhere_called_first_is_a_note_and_the_next_cal
                       ('student(...) without training=True in a train step: batch norm runs in inference mode '
                        'while the optimizer trains its gamma/beta'),
                       {'training function': 'step', 'built with': 'a Keras BatchNormalization layer'},
-                      ('logits = model(x, training=True)  # in the train step, inside the GradientTape\n'
-                       '# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n'
-                       '# in inference mode) so gamma/beta are not trained either'),
+                      FIX_KERAS_TRAINING,
                       [((13, 67, 13, 67), ', training=True', False)])]
     assert notes == [('t.py:13',
                       ("BN009 not judged for other(...) in step: the model's definition is not in the scanned "
