@@ -1850,3 +1850,155 @@ def test_bn007_a_momentum_written_over_two_lines_has_no_edit_and_a_negative_one_
                       'BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum',
                       [((7, 5, 7, 8), '0.99', True)])]
     assert notes == []
+
+
+def test_bn001_a_hand_written_assignment_in_a_collection_named_with_a_colon_is_run(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, collection=None, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                if collection:
+                    tf.add_to_collection(collection, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = bn(x, "bn1", "my:updates")
+        with tf.control_dependencies(tf.get_collection("my:updates")):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_create_train_op_runs_a_hand_written_assignment_in_update_ops(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, collection=None, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                if collection:
+                    tf.add_to_collection(collection, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = bn(x, "bn1", tf.GraphKeys.UPDATE_OPS)
+        train_op = slim.learning.create_train_op(tf.reduce_mean(h), opt)
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_update_ops_after_a_train_op_in_the_same_dependencies_run_a_hand_written_assignment(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, collection=None, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                if collection:
+                    tf.add_to_collection(collection, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        first = opt.minimize(tf.reduce_mean(x))
+        h = bn(x, "bn1", tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies([first, tf.get_collection(tf.GraphKeys.UPDATE_OPS)]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_a_covered_hand_written_assignment_leaves_the_next_one_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        def bn(x, name, collection=None, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                if collection:
+                    tf.add_to_collection(collection, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        h = bn(x, "bn1", "mine")
+        h = bn(h, "bn2")
+        with tf.control_dependencies(tf.get_collection("mine")):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == [('BN001',
+                      'h.py',
+                      18,
+                      16,
+                      'bn2',
+                      ("the train op does not run this hand-written layer's moving-average assignment (line 8): "
+                       'the moving statistics are never updated'),
+                      {'assignment': 'h.py:8', 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      ('# make the train op depend on the moving-average assignments:\n'
+                       'with tf.control_dependencies([update_mean, update_var]):\n'
+                       '    train_op = optimizer.minimize(loss)'),
+                      [])]
+    assert notes == []
+
+
+def test_bn001_update_ops_after_a_train_op_built_before_the_layer_run_its_updates(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"g.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        opt = tf.train.AdamOptimizer()
+        first = opt.minimize(tf.reduce_mean(x))
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.control_dependencies([first, tf.get_collection(tf.GraphKeys.UPDATE_OPS)]):
+            train_op = opt.minimize(tf.reduce_mean(h))
+        """})
+    assert found == []
+    assert notes == []
+
+
+def test_bn001_a_loss_under_update_ops_does_not_run_keras_layers_in_a_graph(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"k.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+        with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+            loss = tf.reduce_mean(logits)
+        train_op = tf.compat.v1.train.AdamOptimizer().minimize(loss)
+        """})
+    assert found == [('BN001',
+                      'k.py',
+                      8,
+                      12,
+                      'net/bn1',
+                      ("the train op does not run this layer's moving-average updates: the moving statistics are "
+                       'never updated'),
+                      {'layer built at': 'k.py:5', 'built with': 'a Keras BatchNormalization layer in graph mode'},
+                      ('# Keras layers keep their updates on the model, not in UPDATE_OPS:\n'
+                       'with tf.control_dependencies(model.updates):\n'
+                       '    train_op = optimizer.minimize(loss)'),
+                      [((8, 1, 8, 61),
+                        ('with tf.control_dependencies(model.updates):\n'
+                         '    train_op = tf.compat.v1.train.AdamOptimizer().minimize(loss)'),
+                        False)])]
+    assert notes == []
