@@ -2002,3 +2002,40 @@ def test_bn001_a_loss_under_update_ops_does_not_run_keras_layers_in_a_graph(tmp_
                          '    train_op = tf.compat.v1.train.AdamOptimizer().minimize(loss)'),
                         False)])]
     assert notes == []
+
+
+def test_bn008_calls_without_training_leave_no_note_and_a_dynamic_value_on_its_own_line_is_noted_there(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"m.py": """
+        import keras
+        from zoo import Block
+
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.block = Block()
+                self.bn = keras.layers.BatchNormalization(name="bn")
+                self.bn2 = keras.layers.BatchNormalization(name="bn2")
+                self.mode = read_mode()
+
+            def call(self, x, training=None):
+                x = self.block(x, training=True)
+                x = self.bn(x, training=True)
+                x = self.bn2(x)
+                return self.bn(x,
+                               training=self.mode)
+        """})
+    assert found == [('BN008',
+                      'm.py',
+                      14,
+                      33,
+                      'bn',
+                      'Net.call calls self.bn with training=True: inference runs it with batch statistics',
+                      {'model method': 'Net.call', 'built with': 'a Keras BatchNormalization layer'},
+                      ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                       '# in a subclassed model: self.bn(x, training=training)'),
+                      [((14, 33, 14, 37), 'training', False)])]
+    assert notes == [('m.py:13',
+                      ('BN008 not judged for self.block(..., training=True) in Net.call: its definition is not in '
+                       'the scanned files, so bncheck cannot tell whether it holds batch norm')),
+                     ('m.py:17',
+                      'BN008 not judged for self.bn in Net.call: training= is a value bncheck cannot tell')]
