@@ -2039,3 +2039,37 @@ def test_bn008_calls_without_training_leave_no_note_and_a_dynamic_value_on_its_o
                        'the scanned files, so bncheck cannot tell whether it holds batch norm')),
                      ('m.py:17',
                       'BN008 not judged for self.bn in Net.call: training= is a value bncheck cannot tell')]
+
+
+def test_bn002_a_restore_whose_tensors_go_through_no_batch_norm_leaves_the_other_arm_judged(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"r.py": """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        m = tf.layers.dense(x, 2)
+        with tf.Session() as sess:
+            if MODE == "a":
+                saver.restore(sess, "a")
+                print(sess.run(m, {x: [[1, 2, 3, 4]]}))
+            else:
+                saver.restore(sess, "b")
+                print(sess.run(h, {x: [[1, 2, 3, 4]]}))
+        """})
+    assert found == [('BN002',
+                      'r.py',
+                      4,
+                      47,
+                      'bn',
+                      ('a checkpoint is restored at line 15 and the tensors run after it (no train op) go through '
+                       'this layer, built only in training mode: each prediction is normalised with its own '
+                       "batch's statistics"),
+                      {'restored at': 'r.py:15', 'built with': 'tf.compat.v1.layers.batch_normalization'},
+                      ('tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as'
+                       ' False'),
+                      [])]
+    assert notes == []
