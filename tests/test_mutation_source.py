@@ -2073,3 +2073,40 @@ def test_bn002_a_restore_whose_tensors_go_through_no_batch_norm_leaves_the_other
                        ' False'),
                       [])]
     assert notes == []
+
+
+def test_bn007_hand_written_decays_from_a_default_and_from_a_computed_argument(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+
+        def bn(x, name, decay=1e-5):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                with tf.control_dependencies([update]):
+                    return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = bn(x, "bn1")
+        h = bn(h, "bn2", decay=2 - 1)
+        """})
+    assert found == [('BN007',
+                      'h.py',
+                      3,
+                      23,
+                      'bn1',
+                      'decay=1e-05: the moving average is essentially the last batch',
+                      {'decay': 1e-05, 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      'decay = 0.99  # new = decay * moving + (1 - decay) * batch',
+                      [((3, 23, 3, 27), '0.99', True)]),
+                     ('BN007',
+                      'h.py',
+                      7,
+                      69,
+                      'bn2',
+                      'decay=1: the moving average never converges',
+                      {'decay': 1.0, 'built with': 'a hand-written batch norm (tf.nn.moments + assign)'},
+                      'decay = 0.99  # new = decay * moving + (1 - decay) * batch',
+                      [])]
+    assert notes == []
