@@ -2110,3 +2110,28 @@ def test_bn007_hand_written_decays_from_a_default_and_from_a_computed_argument(t
                       'decay = 0.99  # new = decay * moving + (1 - decay) * batch',
                       [])]
     assert notes == []
+
+
+def test_bn008_training_passed_by_position_has_no_edit(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"m.py": """
+        import keras
+
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = keras.layers.BatchNormalization(name="bn")
+
+            def call(self, x, training=None):
+                return self.bn(x, True)
+        """})
+    assert found == [('BN008',
+                      'm.py',
+                      9,
+                      16,
+                      'bn',
+                      'Net.call calls self.bn with training=True: inference runs it with batch statistics',
+                      {'model method': 'Net.call', 'built with': 'a Keras BatchNormalization layer'},
+                      ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                       '# in a subclassed model: self.bn(x, training=training)'),
+                      [])]
+    assert notes == []
