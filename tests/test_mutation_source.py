@@ -2135,3 +2135,21 @@ def test_bn008_training_passed_by_position_has_no_edit(tmp_path: pathlib.Path) -
                        '# in a subclassed model: self.bn(x, training=training)'),
                       [])]
     assert notes == []
+
+
+def test_bn007_a_hand_written_decay_of_unknown_value_is_a_note_at_the_assignment(tmp_path: pathlib.Path) -> None:
+    found, notes = _details(tmp_path, {"h.py": """
+        import tensorflow.compat.v1 as tf
+
+        def bn(x, name, decay):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                with tf.control_dependencies([update]):
+                    return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+        h = bn(tf.placeholder(tf.float32, [None, 4]), "bn1", FLAGS.decay)
+        """})
+    assert found == []
+    assert notes == [('h.py:7', 'BN007 not judged for bn1: decay is a value bncheck cannot tell')]
