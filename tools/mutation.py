@@ -44,24 +44,32 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
                  "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest"),
                 "--deselect=tests/test_folder_search.py::test_the_artefact_hook_reports_a_checkpoint_once"]  # reads .pre-commit-hooks.yaml
 SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
+# the engine's deadline and memory-limit tests need worker processes, which mutation runs turn off; the
+# linear-cost test times 3 x 4,000 layers (5 s) against every mutant and is a benchmark, not a judge of outcomes
 SOURCE_TESTS = ["tests/test_source_rules.py", "tests/test_source_semantics.py", "tests/test_source_bias.py",
                 "tests/test_source_program.py", "tests/test_source_names.py", "tests/test_source_notes.py",
                 "tests/test_source_inputs.py", "tests/test_source_suppression.py", "tests/test_source_robustness.py",
-                "tests/test_source_line_index.py", "tests/test_rule_examples.py", "tests/test_mutation_source.py"]
+                "tests/test_source_line_index.py", "tests/test_rule_examples.py", "tests/test_source_agreement.py",
+                "tests/test_source_cli.py", "tests/test_source_libcst_oracle.py", "tests/test_engine_source_jobs.py",
+                "--deselect=tests/test_engine_source_jobs.py::test_a_program_that_never_finishes_is_given_up_at_the_deadline",
+                "--deselect=tests/test_engine_source_jobs.py::test_a_program_past_the_memory_limit_is_an_error_and_the_rest_is_checked",
+                "--deselect=tests/test_source_program.py::test_cost_is_linear_in_the_layers_of_one_script",
+                "tests/test_mutation_source.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
-also_copy = ["fixtures/", "fuzz/"]
+also_copy = ["fixtures/", "fuzz/", ".pre-commit-hooks.yaml"]
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", help="glob patterns of the files to mutate (default: graph and rules, "
-                        "or the preset's files)")
+    parser.add_argument("--only", nargs="*",
+                        help="glob patterns of the files to mutate (default: bncheck/graph and bncheck/rules, "
+                             "or the preset's files; with a preset, judged by the preset's tests)")
     parser.add_argument("--core", action="store_true",
                         help="mutate only the analysis core (the files the README's numbers are about)")
     parser.add_argument("--loaders", action="store_true", help="mutate the format loaders (bncheck/loaders)")
@@ -78,7 +86,7 @@ def main() -> None:
         only, tests = LOADERS, LOADER_TESTS
     elif args.source:
         only, tests = SOURCE, SOURCE_TESTS
-    args.only = args.only or only  # --only narrows a preset to some of its files, judged by its tests
+    args.only = args.only or only
     tests = [test for test in tests if test.startswith("-") or (ROOT / test).exists()]
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
     if not (work / "pyproject.toml").exists():

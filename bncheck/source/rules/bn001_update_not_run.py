@@ -83,10 +83,12 @@ class UpdateNotRunSource(SourceRule):
                 continue
             collections = {u.split(":", 1)[1] for u in update.uses if u.startswith("collection:")}
             covered = unknown = False
-            for op in later:
-                if any(o.wired_builtin for o in _with_dependencies(op)) and "update_ops" in collections:
+            for op in later:  # a train op another depends on is judged itself: one built before cannot run it
+                if op.wired_builtin and "update_ops" in collections:
                     covered = True
-                for dep in _flat_through_train_ops(op):
+                for dep in _flat(op.deps):
+                    if isinstance(dep, TrainOpVal):
+                        continue
                     if isinstance(dep, CollectionVal) and dep.name in collections and dep.order > update.order:
                         covered = True
                     elif isinstance(dep, UpdateOps) and "update_ops" in collections and dep.order > update.order:
@@ -121,23 +123,6 @@ def _flat(values: tuple[Value, ...]) -> list[Value]:
     return out
 
 
-def _with_dependencies(op: TrainOp) -> list[TrainOp]:
-    """The train op and the train ops it depends on (``control_dependencies([d_train])``), transitively."""
-    out, queue = [], [op]
-    while queue:
-        current = queue.pop()
-        if current in out:
-            continue
-        out.append(current)
-        queue += [d.op for d in _flat(current.deps) if isinstance(d, TrainOpVal) and d.op.order < current.order]
-    return out
-
-
-def _flat_through_train_ops(op: TrainOp) -> list[Value]:
-    """The op's control dependencies, with each train op among them replaced by its own."""
-    return [d for o in _with_dependencies(op) for d in _flat(o.deps) if not isinstance(d, TrainOpVal)]
-
-
 def _known_empty(value: Value) -> bool:
     return isinstance(value, Const) and value.value in (None, (), [])
 
@@ -151,6 +136,8 @@ def _coverage(op: TrainOp, build: BnBuild, run: Run, early: list[UpdateOps]) -> 
     verdict = "not run"
     for dep in _flat(op.deps):
         if isinstance(dep, TrainOpVal):  # runs that train op first, and what it depends on
+            if dep.op.order < build.order:
+                continue  # built before the layer: it cannot run the layer's updates
             inner = _coverage(dep.op, build, run, early) if dep.op.order < op.order else "unknown"
             if inner == "covered":
                 return "covered"
