@@ -62,6 +62,12 @@ SLOW = {
     "tests/test_runtime_*.py::*": "trains real models",
     "tests/test_ci_notebook.py::*": "a real Jupyter kernel",
     "tests/test_isolation.py::test_check_path_in_a_real_jupyter_kernel*": "a real Jupyter kernel",
+    # the pool under the spawn start method (Windows', macOS's): each worker is a new interpreter; the fast
+    # loop keeps the same tests under fork, the Linux default
+    "tests/test_isolation.py::*[[]spawn[]]": "spawned interpreters",
+    "tests/test_isolation_batches.py::*[[]spawn[]]": "spawned interpreters",
+    "tests/test_portability.py::*[[]spawn[]]": "spawned interpreters",
+    "tests/test_portability.py::test_spawned_workers_as_windows_and_macos_run_them*": "spawned interpreters",
     "tests/test_ci_executor.py::*": "a local Dask cluster",
     "tests/test_hostile_files.py::test_cost_of_a_chain_is_linear_in_its_length": "cost ratio, 160k nodes",
     "tests/test_hostile_files.py::test_chain_of_200k_nodes_is_checked": "200k nodes",
