@@ -37,3 +37,32 @@ def _printed(renderable) -> str:
 def test_plain_fix_code_prints_as_the_highlighted_block_did(fix):
     finding = Finding("BN007", "momentum", Severity.WARNING, "bn", "m", "train.py", "", (), fix)
     assert _printed(_fix(finding, as_text=True)) == _printed(_fix(finding, as_text=False))
+
+
+def _report_text(report, monkeypatch=None) -> str:  # type: ignore[no-untyped-def]
+    from bncheck.reporters.terminal import print_report
+
+    buffer = io.StringIO()
+    print_report(report, Console(file=buffer, force_terminal=False), show_notes=True)
+    return buffer.getvalue()
+
+
+def test_a_report_to_a_pipe_is_exactly_what_rich_prints(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Text, padding and groups are written without rich's rendering; anything rich must lay out
+    (tabs, a line wider than the unwrapped width) still goes through it: the bytes are the same."""
+    from bncheck.errors import InputError
+    from bncheck.report import Report
+    from bncheck.reporters import terminal
+
+    messages = ["plain", "tab\there", "wide 名前 ünï", "bell \x07 nul \x00 esc \x1b[31m", "line\u2028separator",
+                "x" * (UNWRAPPED_WIDTH + 10), "trailing spaces   "]
+    findings = [Finding("BN007", "momentum", Severity.WARNING, f"layer{i}", message, "train.py", "", (("momentum", 0.1),
+                        ("where", message)), fix) for i, (message, fix) in enumerate(zip(messages, FIXES))]
+    findings += [Finding("BN001", "update-not-run", Severity.ERROR, f"block{i}/bn", "collapsed", "model.pb", "g",
+                         (("train op", "train"),), "fix it") for i in range(5)]
+    report = Report(findings, errors=[InputError("bad.pb", "not a GraphDef\twith a tab")], checked=["train.py", "model.pb"],
+                    notes=[("train.py", "a note \u2028 with a separator"), ("model.pb", "x" * (UNWRAPPED_WIDTH + 1))])
+    fast = _report_text(report)
+    monkeypatch.setattr(terminal, "_plain_lines", lambda part, indent: None)  # every part through rich
+    assert fast == _report_text(report)
+    assert fast.count("\n") > 40

@@ -196,12 +196,45 @@ def print_report(report: "Report", console: Console | None = None, show_errors: 
             console.print(part)
         return
     buffer = io.StringIO()
-    wide = Console(file=buffer, width=UNWRAPPED_WIDTH, no_color=True, color_system=None, force_terminal=False,
-                   highlight=False)
+    wide: Console | None = None
     for part in parts:
+        lines = _plain_lines(part, 0)
+        if lines is not None:  # what rich would print, without its rendering work
+            buffer.write("".join(line + "\n" for line in lines))
+            continue
+        if wide is None:
+            wide = Console(file=buffer, width=UNWRAPPED_WIDTH, no_color=True, color_system=None,
+                           force_terminal=False, highlight=False)
         wide.print(part, soft_wrap=True)  # never wrapped, whatever the width (and no wrapping work)
     console.file.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
     console.file.flush()
+
+
+def _plain_lines(part: RenderableType, indent: int) -> list[str] | None:
+    """The lines rich prints for ``part`` without colours or wrapping, when ``part`` is made only of
+    text, left padding and groups whose lines fit the unwrapped width; None for anything else (rich
+    prints that: tabs, which it expands, or a text ending in a newline)."""
+    if isinstance(part, Text):
+        plain = part.plain
+        if "\t" in plain or plain.endswith("\n") or part.end != "\n":
+            return None
+        lines = plain.split("\n")
+        if any(len(line) + indent >= UNWRAPPED_WIDTH for line in lines):
+            return None
+        return [" " * indent + line for line in lines]
+    if isinstance(part, Padding):
+        if (part.top, part.right, part.bottom) != (0, 0, 0):
+            return None
+        return _plain_lines(part.renderable, indent + part.left)
+    if isinstance(part, Group):
+        out: list[str] = []
+        for item in part.renderables:
+            inner = _plain_lines(item, indent)
+            if inner is None:
+                return None
+            out += inner
+        return out
+    return None
 
 
 _HTML_BLOCK = ('<pre style="font-family:Menlo,\'DejaVu Sans Mono\',consolas,\'Courier New\',monospace;'
