@@ -38,7 +38,7 @@ class Project:
         # to them, so :meth:`release_closures` breaks those cycles once the program is analysed
         self.closure_refs: list[Any] = []
         # classes whose bases were searched only up to inheritance.MAX_BASES for some method
-        self.cut_hierarchies: dict[int, Any] = {}
+        self.cut_hierarchies: dict[int, ClassInfo] = {}
 
     def release_closures(self) -> None:
         for ref in self.closure_refs:
