@@ -33,14 +33,17 @@ def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def run_scenarios(test_file: str, legacy_keras: bool, shared: pathlib.Path, timeout: int = 900) -> dict[str, Any]:
+def run_scenarios(test_file: str, tmp_path_factory: pytest.TempPathFactory, timeout: int = 900) -> dict[str, Any]:
     """The results of ``test_file``'s scenarios, by scenario. They run with those of the other file of
-    its group (:data:`GROUPS`) in one fresh process, once per test run: the first of the two module
-    fixtures runs it under a file lock in ``shared``, the other (in any worker) reads what it wrote."""
+    its group (:data:`GROUPS`, which also says whether it needs tf-keras) in one fresh process, once per
+    test run: the first of the two module fixtures runs it under a file lock in the folder all workers
+    share, the other (in any worker) reads what it wrote."""
     from filelock import FileLock
 
-    group, name = GROUPS[legacy_keras], pathlib.Path(test_file).name
-    assert name in group, name
+    name = pathlib.Path(test_file).name
+    found = [legacy for legacy, files in GROUPS.items() if name in files]
+    assert len(found) == 1, name
+    legacy_keras, group, shared = found[0], GROUPS[found[0]], shared_folder(tmp_path_factory)
     stem = "runtime-tf-keras" if legacy_keras else "runtime-keras3"
     done = shared / f"{stem}.json"
     with FileLock(str(shared / f"{stem}.lock")):

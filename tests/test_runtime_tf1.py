@@ -251,9 +251,9 @@ SCENARIOS = {f.__name__: f for f in (eval_session_updating_statistics, stops_the
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios, shared_folder
+    from test_runtime_harness import run_scenarios
 
-    return run_scenarios(__file__, legacy_keras=True, shared=shared_folder(tmp_path_factory))
+    return run_scenarios(__file__, tmp_path_factory)
 
 
 def test_minimize_without_update_ops_is_bn001_naming_the_fetched_train_op(results):

@@ -94,9 +94,9 @@ SCENARIOS = {f.__name__: f for f in (loop_without_training, loop_with_training, 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from test_runtime_harness import run_scenarios, shared_folder
+    from test_runtime_harness import run_scenarios
 
-    return run_scenarios(__file__, legacy_keras=True, shared=shared_folder(tmp_path_factory))
+    return run_scenarios(__file__, tmp_path_factory)
 
 
 def test_custom_loop_without_training_true_is_bn009(results):
