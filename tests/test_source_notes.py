@@ -303,9 +303,9 @@ def test_nesting_too_deep_for_the_stack_is_a_note(tmp_path) -> None:  # type: ig
                                           "analysed (what it assigns is unknown); the rest of the file is")]
 
 
-def _own_flag_model(extra_lines: int, flag: str) -> str:
-    """A subclassed model whose ``call`` passes its own ``is_training`` to its batch norm, after
-    ``extra_lines`` other calls that also pass it; the train step calls it with ``flag``."""
+def _own_flag_model(call: str, flag: str = "") -> str:
+    """A subclassed model whose ``call`` (``call``: its body and the methods after it) passes its own
+    ``is_training`` on to its batch norm; the train step calls it with ``flag``."""
     return ("import tensorflow as tf\n\n\n"
             "class Maker(tf.keras.Model):\n"
             "    def __init__(self):\n"
@@ -313,9 +313,8 @@ def _own_flag_model(extra_lines: int, flag: str) -> str:
             "        self.fc = tf.keras.layers.Dense(16, use_bias=False)\n"
             "        self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n\n"
             "    def call(self, z, is_training=False):\n"
-            + "        tf.debugging.assert_type(is_training, tf.bool)\n" * extra_lines
-            + "        return tf.nn.relu(self.bn(self.fc(z), training=is_training))\n\n\n"
-            "maker = Maker()\n"
+            + call
+            + "\n\nmaker = Maker()\n"
             "opt = tf.keras.optimizers.Adam(2e-4)\n\n\n"
             "def train_step(noise):\n"
             "    with tf.GradientTape() as tape:\n"
@@ -324,13 +323,19 @@ def _own_flag_model(extra_lines: int, flag: str) -> str:
             "    opt.apply_gradients(zip(grads, maker.trainable_variables))\n")
 
 
+def _passing_calls(extra_lines: int) -> str:
+    """A ``call`` body that passes ``is_training`` to ``extra_lines`` other calls before the batch norm."""
+    return ("        tf.debugging.assert_type(is_training, tf.bool)\n" * extra_lines
+            + "        return tf.nn.relu(self.bn(self.fc(z), training=is_training))\n")
+
+
 def test_a_mode_parameter_past_the_sites_limit_is_a_note_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    _, few = _check(tmp_path, _own_flag_model(3, ""))
+    _, few = _check(tmp_path, _own_flag_model(_passing_calls(3)))
     assert [(f.code, f.loc.line, f.layer) for f in few.findings] == [("BN009", 23, "maker_bn")]
-    _, few_fixed = _check(tmp_path, _own_flag_model(3, ", is_training=True"))
+    _, few_fixed = _check(tmp_path, _own_flag_model(_passing_calls(3), ", is_training=True"))
     assert few_fixed.findings == [] and few_fixed.notes == []
     for flag in ("", ", is_training=True"):  # past MAX_SITES: neither twin is judged (Keras' reading would guess)
-        path, many = _check(tmp_path, _own_flag_model(300, flag))
+        path, many = _check(tmp_path, _own_flag_model(_passing_calls(300), flag))
         assert many.findings == []
         assert many.notes == [(f"{path}:320", "the training flag of Maker.call is not worked out: its call passes "
                                               "parameters on through more than bncheck follows (2,000 calls, 12 nested "
@@ -341,28 +346,15 @@ def test_a_mode_parameter_past_the_sites_limit_is_a_note_not_a_verdict(tmp_path)
 def test_a_mode_parameter_past_the_helper_depth_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
     def helpers(depth: int) -> str:
         chain = "".join(f"    def h{i}(self, z, t):\n        return self.h{i + 1}(z, t)\n\n" for i in range(depth))
-        return ("import tensorflow as tf\n\n\n"
-                "class Maker(tf.keras.Model):\n"
-                "    def __init__(self):\n"
-                "        super().__init__()\n"
-                "        self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n\n"
-                "    def call(self, z, is_training=False):\n"
-                "        return self.h0(z, is_training)\n\n"
-                + chain
-                + f"    def h{depth}(self, z, t):\n        return self.bn(z, training=t)\n\n\n"
-                "maker = Maker()\n"
-                "opt = tf.keras.optimizers.Adam(2e-4)\n\n\n"
-                "def train_step(noise):\n"
-                "    with tf.GradientTape() as tape:\n"
-                "        loss = tf.reduce_mean(maker(noise))\n"
-                "    grads = tape.gradient(loss, maker.trainable_variables)\n"
-                "    opt.apply_gradients(zip(grads, maker.trainable_variables))\n")
+        return _own_flag_model("        return self.h0(z, is_training)\n\n" + chain
+                               + f"    def h{depth}(self, z, t):\n        return self.bn(z, training=t)\n")
+
     _, shallow = _check(tmp_path, helpers(4))
-    assert [(f.code, f.loc.line, f.layer) for f in shallow.findings] == [("BN009", 34, "maker_bn")]
+    assert [(f.code, f.loc.line, f.layer) for f in shallow.findings] == [("BN009", 35, "maker_bn")]
     path, deep = _check(tmp_path, helpers(14))
     assert deep.findings == []
     assert [note for note in deep.notes if "Maker.call" in note[1]] == [
-        (f"{path}:64", "the training flag of Maker.call is not worked out: its call passes parameters on through "
+        (f"{path}:65", "the training flag of Maker.call is not worked out: its call passes parameters on through "
                        "more than bncheck follows (2,000 calls, 12 nested models or helpers, 256 calls in one "
                        "method); the training mode of its batch norms at this call is not judged")]
 
