@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
 
 import pytest
@@ -12,6 +13,7 @@ import bncheck
 from bncheck.cli import main
 from bncheck.source import check_files
 from bncheck.source.notebooks import _without_ipython
+from bncheck.source.loader import parse_module
 from bncheck.source.reading import SourceText, python3_of, read_python
 
 SOURCE = FIXTURES / "source"
@@ -50,8 +52,19 @@ def test_python2_fixed_twin_is_clean_and_also_says_how_it_was_read() -> None:
     assert report.notes == [(str(PY2_FIXED), READ_AS_PY2)]
 
 
+def _analysed(path: pathlib.Path) -> str:
+    """The text the analysis parses: the file's, or its Python 3 conversion."""
+    return parse_module(str(path), read_python(str(path)), "train").text
+
+
+def test_reading_does_not_convert_only_the_parse_does() -> None:
+    """Python 2 is converted where the text is parsed, after Python 3 refused it: a valid Python 3
+    file (nearly all of them) is parsed once, whatever Python 2-looking text it holds."""
+    assert type(read_python(str(PY2))) is str and read_python(str(PY2)) == PY2.read_text()
+
+
 def test_the_conversion_keeps_every_line_where_it_was() -> None:
-    text = read_python(str(PY2))
+    text = _analysed(PY2)
     assert isinstance(text, SourceText) and text.python2 and text.original == PY2.read_text()
     converted, original = text.splitlines(), text.original.splitlines()
     assert len(converted) == len(original) == 34
@@ -78,7 +91,7 @@ def test_python2_file_gets_no_fix_written(tmp_path) -> None:  # type: ignore[no-
     """Its Python 3 twin (the same code converted) has an unsafe fix; the Python 2 file gets none,
     and is left byte for byte as it was."""
     converted = tmp_path / "converted.py"
-    converted.write_text(str(read_python(str(PY2))))
+    converted.write_text(str(_analysed(PY2)))
     assert _run("--diff", "--unsafe-fixes", converted).exit_code == 1
     script = tmp_path / "train.py"
     shutil.copyfile(PY2, script)
@@ -105,7 +118,7 @@ def test_python3_with_python2_looking_text_is_parsed_as_python3(tmp_path) -> Non
     script = tmp_path / "train.py"
     script.write_text('import tensorflow as tf\n"""print x and `x` in a docstring, 0777"""\n'
                       "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n")
-    assert type(read_python(str(script))) is str
+    assert type(_analysed(script)) is str
     report = bncheck.check_path(str(script))
     assert _where(report) == [("BN007", str(script), None, 3, 50)] and report.notes == []
 
@@ -374,9 +387,10 @@ def test_python2_conversion_is_bounded(tmp_path) -> None:  # type: ignore[no-unt
     from bncheck.source.reading import MAX_PYTHON2_BYTES
 
     big = tmp_path / "big.py"
-    big.write_text("import tensorflow as tf\n" + "print 'x'\n" * (MAX_PYTHON2_BYTES // 10 + 1))
+    bn = "bn = tf.keras.layers.BatchNormalization()\n"  # files the rules read (others are never parsed)
+    big.write_text("import tensorflow as tf\n" + "print 'x'\n" * (MAX_PYTHON2_BYTES // 10 + 1) + bn)
     deep = tmp_path / "deep.py"
-    deep.write_text("import tensorflow as tf\nprint x\ny = " + "[" * 300 + "]" * 300 + "\n")
+    deep.write_text("import tensorflow as tf\nprint x\ny = " + "[" * 300 + "]" * 300 + "\n" + bn)
     result = _run(big, deep)
     assert result.exit_code == 2
     assert result.stderr == (

@@ -195,9 +195,14 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
     modules: list[ModuleInfo] = []
     texts = dict(files)
     given = {p: t for p, t in files if p not in followed}
+    converted: dict[str, str] = {}  # files read as Python 2 here: findings are mapped back to their lines
     for path, text in files:
         try:
             modules.append(parse_module(path, text, module_name(path, root)))
+            if modules[-1].text is not text:
+                texts[path] = converted[path] = modules[-1].text
+                if path in given:
+                    given[path] = modules[-1].text
             if path in given:
                 result.checked.append(path)
         except InputError as exc:
@@ -264,6 +269,8 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
             item = (where if mapped is None else f"{mapped.path}:{mapped.line}", message)
             if item not in result.notes:
                 result.notes.append(item)
+    if converted:
+        settle(result, converted)
     result.findings.sort(key=lambda f: (f.loc.path, f.loc.line, f.loc.col, f.code, f.layer))
     return result
 

@@ -119,12 +119,17 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 def parse_module(path: str, text: str, modname: str) -> ModuleInfo:
     """The whole file as a module (never pruned by its text: a function that mentions no rule word may
-    still be the link of a call chain that builds a batch norm)."""
+    still be the link of a call chain that builds a batch norm). A text Python 3 refuses is read as
+    Python 2 when it has Python 2's syntax: the module's ``text`` is then the converted
+    :class:`bncheck.source.reading.SourceText`."""
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         line = exc.lineno if exc.lineno is not None else text.count("\n", 0, max(text.find("\0"), 0)) + 1
-        raise InputError(path, f"not valid Python: {exc.msg} (line {line})") from None
+        from bncheck.source.reading import as_python2
+
+        text = as_python2(path, text, f"{exc.msg} (line {line})")  # or InputError: neither Python 3 nor 2
+        tree = ast.parse(text, filename=path)
     except (ValueError, RecursionError, MemoryError) as exc:
         raise InputError(path, f"not valid Python: {exc}") from None
     module = ModuleInfo(path, modname, text, tree, python_lines(text),

@@ -119,13 +119,10 @@ def _shown(text: str) -> str:
 
 
 def read_python(path: str) -> str:
-    """A ``.py`` file's text for the analysis: plain text, or a :class:`SourceText` when it was read
-    in another encoding or converted from Python 2."""
+    """A ``.py`` file's text: plain text, or a :class:`SourceText` when it was read in another
+    encoding. Python 2 is converted where the text is parsed (:func:`as_python2`), only when the
+    Python 3 parse fails: most files are valid Python 3 and are parsed once."""
     text, encoding = decode_python(path, read_bytes(path, "Python file"))
-    if looks_like_python2(text):
-        converted = python2_or_none(path, text)
-        if converted is not None:
-            return SourceText(converted, python2=True, original=text, encoding=encoding)
     return text if encoding == "utf-8" else SourceText(text, encoding=encoding)
 
 
@@ -224,6 +221,20 @@ def python2_or_none(path: str, text: str) -> str | None:
         problem = f"{exc.msg} (line {exc.lineno})"
     except (ValueError, RecursionError, MemoryError):
         return None  # the loader says what is wrong
+    return _converted(path, text, problem)
+
+
+def as_python2(path: str, text: str, problem: str) -> SourceText:
+    """``text``, which Python 3 refused with ``problem``, read as Python 2: its conversion, which
+    remembers the file's text and encoding. Raises :class:`InputError` (``not valid Python: problem``)
+    when it has nothing of Python 2's syntax or cannot be converted."""
+    if not looks_like_python2(text):
+        raise InputError(path, f"not valid Python: {problem}")
+    converted = _converted(path, text, problem)
+    return SourceText(converted, python2=True, original=str(text), encoding=getattr(text, "encoding", "utf-8"))
+
+
+def _converted(path: str, text: str, problem: str) -> str:
     if "too many nested parentheses" in problem:  # no more readable as Python 2
         raise InputError(path, f"not valid Python: {problem}")
     if len(text) > MAX_PYTHON2_BYTES:
@@ -422,4 +433,4 @@ def _column_on(converted: str, original: str, col: int) -> int:
     return len(original)
 
 
-__all__ = ["MAX_SOURCE_BYTES", "SourceText", "decode_python", "python3_of", "read_python", "read_text", "settle"]
+__all__ = ["MAX_SOURCE_BYTES", "SourceText", "as_python2", "decode_python", "python3_of", "read_python", "read_text", "settle"]
