@@ -13,6 +13,7 @@ import ast
 import functools
 import os
 import re
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -60,13 +61,8 @@ class ModuleInfo:
 
     def line_starts(self) -> list[int]:
         """Offsets in ``text`` where each line starts (``[0]`` for line 1), computed once."""
-        if self._line_starts is None:
-            starts = [0]
-            at = self.text.find("\n")
-            while at >= 0:
-                starts.append(at + 1)
-                at = self.text.find("\n", at + 1)
-            self._line_starts = starts
+        if self._line_starts is None:  # each line's length plus its newline, summed (in C)
+            self._line_starts = list(accumulate(map((1).__add__, map(len, self.text.split("\n")[:-1])), initial=0))
         return self._line_starts
 
     def span_text(self, node: ast.AST) -> str:
@@ -111,7 +107,8 @@ def module_name(path: str, root: str) -> str:
 
 def python_lines(text: str) -> list[str]:
     """The lines as Python numbers them (``str.splitlines`` also splits at form feeds, ``\\x1c`` ...)."""
-    return _LINE_END.split(text[:-1] if text.endswith("\n") else text)
+    text = text[:-1] if text.endswith("\n") else text
+    return text.split("\n") if "\r" not in text else _LINE_END.split(text)
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
