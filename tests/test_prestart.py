@@ -155,7 +155,7 @@ def test_when_no_process_can_be_forked_the_command_checks_in_process():
 
 
 def test_the_prestarted_worker_imports_what_the_named_inputs_need(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bncheck.command import warm_for
+    from bncheck.command import GUESS_ENTRIES, warm_for
 
     (tmp_path / "train.py").write_text("x = 1\n")
     (tmp_path / "cells.ipynb").write_text("{}")
@@ -164,7 +164,31 @@ def test_the_prestarted_worker_imports_what_the_named_inputs_need(tmp_path) -> N
     assert warm_for([py, "--output-format", "json"]) == "bncheck.engine:warm_source"
     assert warm_for([py, nb, "--show-notes"]) == "bncheck.engine:warm_source"
     assert warm_for([py, pb]) == "bncheck.engine:warm"
-    assert warm_for([str(tmp_path)]) == "bncheck.engine:warm"  # a folder may hold either
+    assert warm_for([str(tmp_path)]) == "bncheck.engine:warm"  # a folder with an artefact
     assert warm_for([py, str(tmp_path)]) == "bncheck.engine:warm"
+    code = tmp_path / "repo"  # a folder whose first entries are only code (a training repository)
+    (code / "pkg" / "deep").mkdir(parents=True)
+    (code / "pkg" / "train.py").write_text("x = 1\n")
+    (code / ".git").mkdir()
+    (code / ".git" / "model.pb").write_bytes(b"")  # hidden folders are not looked into
+    assert warm_for([str(code)]) == warm_for([str(code), py]) == "bncheck.engine:warm_source"
+    (code / "pkg" / "deep" / "variables.index").write_bytes(b"")  # a checkpoint below
+    assert warm_for([str(code)]) == "bncheck.engine:warm"
+    (code / "pkg" / "deep" / "variables.index").unlink()
+    (code / "pkg" / "checkpoint").write_text("")
+    assert warm_for([str(code)]) == "bncheck.engine:warm"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert warm_for([str(empty)]) == "bncheck.engine:warm"  # nothing known: the artefact loaders
+    wide = tmp_path / "wide"  # past the entries looked at, nothing is known
+    wide.mkdir()
+    for i in range(GUESS_ENTRIES):
+        (wide / f"notes{i}.txt").write_text("")
+    (wide / "zz").mkdir()
+    (wide / "zz" / "train.py").write_text("x = 1\n")
+    assert warm_for([str(wide)]) == "bncheck.engine:warm"  # 257 entries before zz's (in any order)
+    for i in range(10):
+        (wide / f"notes{i}.txt").unlink()
+    assert warm_for([str(wide)]) == "bncheck.engine:warm_source"  # 248 in all
     assert warm_for(["--stdin-filename", "train.py", "-"]) == "bncheck.engine:warm"
     assert warm_for([]) == "bncheck.engine:warm"
