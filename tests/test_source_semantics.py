@@ -336,3 +336,59 @@ def test_a_module_imported_by_an_unknown_name_among_several_is_a_note(tmp_path) 
     assert result.notes == [(f"{main}:8", "the module imported here by a name bncheck cannot tell is one of 2 scanned "
                                           "modules of 'models' (models.large, models.small): what it builds is not "
                                           "followed")]
+
+
+_TF1_EXPORT = '''import tensorflow as tf
+
+
+def export(path):
+    x = tf.placeholder(tf.float32, [None, 32, 32, 3])
+    h = tf.layers.batch_normalization(x, training=FLAG, name='bn')
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        saver.restore(sess, "ckpt/model")
+        tf.saved_model.simple_save(sess, path, {"x": x}, {"y": h})
+'''
+
+_KERAS_SERVING = '''import tensorflow as tf
+
+
+class Net(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.bn = tf.keras.layers.BatchNormalization(name='bn')
+
+    def call(self, x, training=None):
+        return self.bn(x, training=FLAG)
+
+
+class Serving(tf.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8])])
+    def serve(self, x):
+        return self.model(x, training=FLAG)
+
+
+def export():
+    module = Serving(Net())
+    tf.saved_model.save(module, "out", signatures=module.serve)
+'''
+
+
+@pytest.mark.parametrize("flag, mode", [("True", True), ("1", True), ("False", False), ("0", False)])
+def test_a_training_flag_of_1_or_0_is_read_as_tensorflow_reads_it(tmp_path, flag: str, mode: bool) -> None:  # type: ignore[no-untyped-def]
+    """``smart_cond`` takes 1 and 0 as True and False, and Keras 3 tests the flag's truth: ``training=1``
+    is training mode (it was silent), ``training=0`` inference."""
+    tf1, keras = tmp_path / "export_tf1.py", tmp_path / "export_keras.py"
+    tf1.write_text(_TF1_EXPORT.replace("FLAG", flag))
+    keras.write_text(_KERAS_SERVING.replace("FLAG", flag))
+    result = check_files([str(tf1), str(keras)], jobs=1)
+    assert result.notes == [] and result.errors == []
+    assert [(f.code, os.path.basename(f.loc.path), f.loc.line, f.loc.col, f.layer) for f in result.findings] == ([
+        ("BN002", "export_tf1.py", 6, 51, "bn"),  # at the flag
+        ("BN008", "export_keras.py", 10, 36, "bn"),
+        ("BN002", "export_keras.py", 20, 39, "bn"),
+    ] if mode else [])

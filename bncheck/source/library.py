@@ -25,7 +25,7 @@ from bncheck.source.model import (
 )
 from bncheck.source.modes import ALL, UNWORKED, ModeParam, call_training
 from bncheck.source.value_ops import (
-    ArgScopeVal, Bound, ContextVal, bias_kind, collection_name, const_str, either, ema_decay, holds_updates,
+    ArgScopeVal, Bound, ContextVal, as_flag, bias_kind, collection_name, const_str, either, ema_decay, holds_updates,
     is_update_ops_key, literal_range, merge_tensors, single_input, tensors_in,
 )
 
@@ -215,7 +215,7 @@ class Library:
             params = {k: params.get(k, UNKNOWN) for k in (momentum_kw, training_kw, "updates_collections")} | params
         momentum = params.get(momentum_kw, Const(momentum_default))
         run.constructs.append(BnConstruct(api, layer, loc, momentum, momentum_kw))
-        training = params.get(training_kw, Const(training_default))
+        training = as_flag(params.get(training_kw, Const(training_default)))
         in_place: Optional[bool] = False
         if api == "slim":
             uc = params.get("updates_collections", Const("update_ops") if not self.unknown_arg_scope() else UNKNOWN)
@@ -281,7 +281,7 @@ class Library:
         ``call`` passes one on to its batch norms (:mod:`bncheck.source.modes`)."""
         inputs = tensors_in(args[0] if args else kwargs.get("inputs", UNKNOWN))
         base = single_input(inputs)
-        training = kwargs.get("training") if "training" in kwargs else (args[1] if len(args) > 1 else None)
+        training = as_flag(kwargs.get("training") if "training" in kwargs else (args[1] if len(args) > 1 else None))
         training_loc = None
         for kw in node.keywords:
             if kw.arg == "training":
@@ -344,7 +344,7 @@ class Library:
             info = FrameInfo(info.name, info.kind, in_tape=True)
             info.applies_gradients = False
             self.tape_frames.append((info, frame.info))
-        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, training, training_loc, info, end, known,
+        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, as_flag(training), training_loc, info, end, known,
                                               _training_is_param(flag_expr, frame), mode_param))
 
     def record_unknown_call(self, node: ast.Call, frame: "Frame", args: list[Value], kwargs: dict[str, Value]) -> None:

@@ -122,6 +122,10 @@ class Const(Value):
     def __repr__(self) -> str:
         return f"Const({self.value!r})"
 
+    def with_value(self, value: Any) -> "Const":
+        """The same literal read as ``value`` (where it is written is kept)."""
+        return Const(value, self._loc, self._node, self._module)
+
 
 @dataclass(eq=False)
 class Alias(Value):

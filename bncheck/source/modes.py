@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Optional
 from bncheck.source.inheritance import method_of
 from bncheck.source.loader import FunctionInfo
 from bncheck.source.model import UNKNOWN, Const, LayerObj, ListVal, ModelObj, Value
+from bncheck.source.value_ops import as_flag
 
 if TYPE_CHECKING:
     from bncheck.source.project import Project
@@ -137,9 +138,9 @@ def call_training(mode: ModeParam, node: ast.Call, args: list[Value], kwargs: di
     passed, expr = mode.binding(node)
     if passed:
         if mode.name in kwargs and any(kw.arg == mode.name for kw in node.keywords):
-            return kwargs[mode.name], expr
+            return as_flag(kwargs[mode.name]), expr
         if mode.position is not None and mode.position < len(args):
-            return args[mode.position], expr
+            return as_flag(args[mode.position]), expr
         return UNKNOWN, expr
     if isinstance(expr, ast.Constant) and expr.value is True:
         return Const(True, node=expr, module=module), None

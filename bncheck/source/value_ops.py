@@ -104,6 +104,14 @@ def _merged(mappings: Iterable[dict[str, Value]]) -> dict[str, Value]:
     return {key: one_of(vs) for key, vs in by_key.items()}
 
 
+def as_flag(value: Optional[Value]) -> Optional[Value]:
+    """A training flag as TensorFlow and Keras read it: the integers ``1`` and ``0`` are ``True`` and
+    ``False`` (``smart_cond`` accepts them as booleans; Keras 3 tests the flag's truth)."""
+    if isinstance(value, Const) and type(value.value) is int and value.value in (0, 1):
+        return value.with_value(bool(value.value))
+    return value
+
+
 def const_str(value: Optional[Value]) -> Optional[str]:
     return value.value if isinstance(value, Const) and isinstance(value.value, str) else None
 
