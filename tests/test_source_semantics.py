@@ -385,10 +385,27 @@ def test_a_training_flag_of_1_or_0_is_read_as_tensorflow_reads_it(tmp_path, flag
     tf1, keras = tmp_path / "export_tf1.py", tmp_path / "export_keras.py"
     tf1.write_text(_TF1_EXPORT.replace("FLAG", flag))
     keras.write_text(_KERAS_SERVING.replace("FLAG", flag))
-    result = check_files([str(tf1), str(keras)], jobs=1)
+    default = tmp_path / "export_default.py"  # no signatures=: TensorFlow serves the one input_signature function
+    default.write_text(_KERAS_SERVING.replace("FLAG", flag).replace(', signatures=module.serve)', ')'))
+    result = check_files([str(tf1), str(keras), str(default)], jobs=1)
     assert result.notes == [] and result.errors == []
     assert [(f.code, os.path.basename(f.loc.path), f.loc.line, f.loc.col, f.layer) for f in result.findings] == ([
         ("BN002", "export_tf1.py", 6, 51, "bn"),  # at the flag
         ("BN008", "export_keras.py", 10, 36, "bn"),
         ("BN002", "export_keras.py", 20, 39, "bn"),
+        ("BN008", "export_default.py", 10, 36, "bn"),
+        ("BN002", "export_default.py", 20, 39, "bn"),
     ] if mode else [])
+
+
+def test_a_saved_object_with_two_signed_functions_and_no_signatures_is_a_note(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """TensorFlow picks a default signature only when exactly one method has an input_signature."""
+    path = tmp_path / "export.py"
+    path.write_text(_KERAS_SERVING.replace("FLAG", "True").replace(', signatures=module.serve)', ')').replace(
+        "    def serve(self, x):", "    def other(self, x):\n        return x\n\n"
+        "    @tf.function(input_signature=[tf.TensorSpec([None, 8])])\n    def serve(self, x):"))
+    result = check_files([str(path)], jobs=1)
+    assert [(f.code, f.loc.line, f.loc.col, f.layer) for f in result.findings] == [("BN008", 10, 36, "bn")]
+    assert result.notes == [(f"{path}:24", "BN002 not judged for self.model(..., training=True) in the serving "
+                                           "function 'Serving.serve': its definition is not in the scanned files, so "
+                                           "bncheck cannot tell whether it holds batch norm")]

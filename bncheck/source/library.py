@@ -717,12 +717,40 @@ def _export(lib: Library, c: LibCall) -> Value:
     lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon.rsplit(".", 1)[-1], tuple(lib.interp.branches)))
     signatures = c.kwargs.get("signatures")
     functions = list(signatures.items.values()) if isinstance(signatures, DictVal) else [signatures]
+    if signatures is None and c.canon == "tensorflow.saved_model.save":
+        functions = [_default_signature(lib.interp.project, c.arg(0, "obj"))]
     for function in functions:  # a serving function of an object made here (`Exported(model).serve`)
         if isinstance(function, Bound):
             lib.interp.call_function(function.func, [], {}, c.frame, self_obj=function.obj)
         elif isinstance(function, FuncRef):
             lib.interp.call_function(function.func, [], {}, c.frame)
     return UNKNOWN
+
+
+def _default_signature(project: Any, obj: Value) -> Optional[Bound]:
+    """What ``tf.saved_model.save(obj, path)`` without ``signatures`` serves: the one method of a
+    (non-Keras) object's class decorated ``@tf.function(input_signature=...)``, if there is exactly one
+    (TensorFlow's rule); a Keras model is served with its own inference signature."""
+    from bncheck.source.inheritance import base_class, MAX_BASES
+    from bncheck.source.project import decorated_tf_function, is_keras_class
+
+    if not isinstance(obj, ModelObj) or obj.cls is None or is_keras_class(project, obj.cls):
+        return None
+    methods: dict[str, FunctionInfo] = {}
+    classes, seen = [obj.cls], {id(obj.cls)}
+    while classes and len(seen) <= MAX_BASES:  # the class, then its scanned bases (a subclass's method first)
+        cls = classes.pop(0)
+        for name, method in cls.methods.items():
+            methods.setdefault(name, method)
+        for node in cls.bases:
+            base = base_class(project, cls, node)
+            if base is not None and id(base) not in seen:
+                seen.add(id(base))
+                classes.append(base)
+    signed = [m for m in methods.values() if decorated_tf_function(m) and any(
+        isinstance(d, ast.Call) and any(k.arg == "input_signature" for k in d.keywords)
+        for d in m.node.decorator_list)]  # type: ignore[attr-defined]  # a method's node is a def
+    return Bound(signed[0], obj) if len(signed) == 1 else None
 
 
 @handles(*apis.COND)
