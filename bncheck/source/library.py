@@ -716,7 +716,7 @@ def _set_learning_phase(lib: Library, c: LibCall) -> Value:
 def _export(lib: Library, c: LibCall) -> Value:
     lib.run.exports.append(Export(c.loc, lib.run.next_order(), c.canon.rsplit(".", 1)[-1], tuple(lib.interp.branches)))
     signatures = c.kwargs.get("signatures")
-    functions = list(signatures.items.values()) if isinstance(signatures, DictVal) else [signatures]
+    functions: list[Optional[Value]] = list(signatures.items.values()) if isinstance(signatures, DictVal) else [signatures]
     if signatures is None and c.canon == "tensorflow.saved_model.save":
         functions = [_default_signature(lib.interp.project, c.arg(0, "obj"))]
     for function in functions:  # a serving function of an object made here (`Exported(model).serve`)

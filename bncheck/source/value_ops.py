@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, overload
 
 from bncheck.source import apis
 from bncheck.source.apis import canonical
@@ -104,6 +104,10 @@ def _merged(mappings: Iterable[dict[str, Value]]) -> dict[str, Value]:
     return {key: one_of(vs) for key, vs in by_key.items()}
 
 
+@overload
+def as_flag(value: Value) -> Value: ...
+@overload
+def as_flag(value: None) -> None: ...
 def as_flag(value: Optional[Value]) -> Optional[Value]:
     """A training flag as TensorFlow and Keras read it: the integers ``1`` and ``0`` are ``True`` and
     ``False`` (``smart_cond`` accepts them as booleans; Keras 3 tests the flag's truth)."""
