@@ -1,6 +1,6 @@
 """Mutation testing of the analysis core and the rules with mutmut, in a scratch copy of the repo.
 
-    pip install -e ".[test]" mutmut && python tools/mutation.py [--core | --loaders | --source | --only bncheck/graph/analysis.py ...] [--jobs 2]
+    pip install -e ".[test]" mutmut && python tools/mutation.py [--core | --loaders | --live | --source | --only bncheck/graph/analysis.py ...] [--jobs 2]
 
 Copies the committed tree (``git archive HEAD``) to a temporary folder, configures mutmut there
 (by default mutants of ``bncheck/graph`` and ``bncheck/rules``, judged by the tests that read real
@@ -43,6 +43,10 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
                 ("--deselect=tests/test_special_files.py::"
                  "test_mixed_folder_with_inputs_that_hang_gives_up_on_each_and_checks_the_rest"),
                 "--deselect=tests/test_folder_search.py::test_the_artefact_hook_reports_a_checkpoint_once"]  # reads .pre-commit-hooks.yaml
+# live.py reads objects TensorFlow and Keras build in the process: only the tests that build them (slow ones
+# included) reach it, each importing TensorFlow once in mutmut's parent process
+LIVE = ["bncheck/loaders/live.py"]
+LIVE_TESTS = ["tests/test_live_graphs.py", "tests/test_exact_core.py", "tests/test_tf2_keras.py::test_live_keras_model_and_train_step"]
 SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
 # the engine's deadline and memory-limit tests need worker processes, which mutation runs turn off; the
 # linear-cost test times 3 x 4,000 layers (5 s) against every mutant and is a benchmark, not a judge of outcomes
@@ -74,6 +78,9 @@ def main() -> None:
                         help="mutate only the analysis core (the files the README's numbers are about)")
     parser.add_argument("--loaders", action="store_true", help="mutate the format loaders (bncheck/loaders)")
     parser.add_argument("--source", action="store_true", help="mutate the source analysis (bncheck/source)")
+    parser.add_argument("--live", action="store_true",
+                        help="mutate the live-object loader (bncheck/loaders/live.py), judged by the tests that build "
+                             "graphs and models with TensorFlow")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
     parser.add_argument("--keep", help="work in this folder instead of a temporary one (reusable between runs)")
     parser.add_argument("--mutants", nargs="*", default=[],
@@ -86,8 +93,10 @@ def main() -> None:
         only, tests = LOADERS, LOADER_TESTS
     elif args.source:
         only, tests = SOURCE, SOURCE_TESTS
+    elif args.live:
+        only, tests = LIVE, LIVE_TESTS
     args.only = args.only or only
-    tests = [test for test in tests if test.startswith("-") or (ROOT / test).exists()]
+    tests = [test for test in tests if test.startswith("-") or (ROOT / test.split("::")[0]).exists()]
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="bncheck-mutation-"))
     if not (work / "pyproject.toml").exists():
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
