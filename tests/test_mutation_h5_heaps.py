@@ -59,7 +59,7 @@ def superblock(version: int, offsets: int, lengths: int) -> bytes:
     return SIGNATURE + bytes([version, offsets, lengths, 0, 0, 2, 2, 0])
 
 
-def collection_probe(lengths: int) -> bytes:
+def collection_probe() -> bytes:
     """A global heap collection declaring all-ones bytes: the number in the message shows how many
     bytes were read as its size."""
     return b"GCOL\x01\x00\x00\x00" + FF
@@ -94,7 +94,7 @@ def looping_local_heap(offsets: int, lengths: int, base: int, at: int, segment: 
 @pytest.mark.parametrize("version", [0, 1, 2, 3])
 @pytest.mark.parametrize("lengths", [2, 4, 8, 16, 32])
 def test_the_size_of_lengths_is_read_where_the_superblock_version_keeps_it(version: int, lengths: int) -> None:
-    data = _file(4096, {0: superblock(version, 8, lengths), 1000: collection_probe(lengths)})
+    data = _file(4096, {0: superblock(version, 8, lengths), 1000: collection_probe()})
     assert _refusal(data) == _global(1000, declares(lengths))
 
 
@@ -108,7 +108,7 @@ def test_the_size_of_offsets_is_read_where_the_superblock_version_keeps_it(versi
 
 @pytest.mark.parametrize("declared", [0, 1, 3, 5, 9, 17, 33, 255])
 def test_a_size_hdf5_does_not_allow_counts_as_8_bytes(declared: int) -> None:
-    gcol = _file(4096, {0: superblock(0, 8, declared), 1000: collection_probe(8)})
+    gcol = _file(4096, {0: superblock(0, 8, declared), 1000: collection_probe()})
     assert _refusal(gcol) == _global(1000, declares(8))
     heap = _file(4096, {0: superblock(2, declared, 8), **looping_local_heap(8, 8, 0, 1000, 2000)})
     assert _refusal(heap) == _local(1000)
@@ -116,7 +116,7 @@ def test_a_size_hdf5_does_not_allow_counts_as_8_bytes(declared: int) -> None:
 
 @pytest.mark.parametrize("at", [512, 1024, 2048])
 def test_the_superblock_is_found_at_512_and_its_doublings_and_is_the_base_of_addresses(at: int) -> None:
-    data = _file(5000, {at: superblock(0, 4, 4), 100: collection_probe(4)})
+    data = _file(5000, {at: superblock(0, 4, 4), 100: collection_probe()})
     assert _refusal(data) == _global(100, declares(4))
     # a local heap's data segment address counts from the superblock
     data = _file(5000, {at: superblock(0, 4, 4), **looping_local_heap(4, 4, at, 300, at + 600)})
@@ -125,21 +125,21 @@ def test_the_superblock_is_found_at_512_and_its_doublings_and_is_the_base_of_add
 
 def test_the_superblock_is_looked_for_only_at_0_512_1024_and_so_on() -> None:
     for at in (1, 8, 256, 513, 1536):
-        data = _file(4096, {at: superblock(0, 4, 4), 3000: collection_probe(4)})
+        data = _file(4096, {at: superblock(0, 4, 4), 3000: collection_probe()})
         assert _refusal(data) == _global(3000, declares(8)), at
 
 
 def test_without_a_superblock_offsets_and_lengths_are_8_and_addresses_count_from_the_start() -> None:
-    assert _refusal(_file(4096, {1000: collection_probe(8)})) == _global(1000, declares(8))
+    assert _refusal(_file(4096, {1000: collection_probe()})) == _global(1000, declares(8))
     assert _refusal(_file(4096, looping_local_heap(8, 8, 0, 1000, 2000))) == _local(1000)
     # in a window of a larger file, from the window's start
-    data = _file(4096, {100: b"\x00" * 16, **looping_local_heap(8, 8, 100, 1100, 2100)})
+    data = _file(4096, looping_local_heap(8, 8, 100, 1100, 2100))
     assert _refusal(data, 100) == _local(1000)
 
 
 def test_the_superblock_is_looked_for_from_the_window_start() -> None:
     data = _file(5000, {300: superblock(0, 4, 4), 813: superblock(2, 8, 2),
-                        400: collection_probe(4)})
+                        400: collection_probe()})
     assert _refusal(data, 300) == _global(100, declares(4))
     assert _refusal(data, 301) == _global(99, declares(2))  # the next place: 301 + 512
 
@@ -147,19 +147,21 @@ def test_the_superblock_is_looked_for_from_the_window_start() -> None:
 def test_a_superblock_needs_16_bytes_inside_the_window() -> None:
     # at 512: inside a window ending 16 bytes after it, not one ending 15 bytes after it (its two
     # sizes, bytes 13 and 14, are inside both)
-    data = _file(2048, {512: superblock(0, 4, 4), 100: collection_probe(4)})
+    data = _file(2048, {512: superblock(0, 4, 4), 100: collection_probe()})
     assert _refusal(data, 0, 528) == _global(100, declares(4))
     assert _refusal(data, 0, 527) == _global(100, declares(8))
 
 
 # collection_problem: walking a global heap collection ----------------------------------------------
 
-def _collection(size: int, objects: bytes, lengths: int = 8) -> bytes:
-    return b"GCOL\x01\x00\x00\x00" + _n(size, lengths) + objects
+def _collection(size: int, objects: bytes) -> bytes:
+    """A collection (sizes of 8 bytes) declaring ``size`` bytes, then ``objects``."""
+    return b"GCOL\x01\x00\x00\x00" + _n(size, 8) + objects
 
 
-def _object(index: int, claimed: int, lengths: int = 8) -> bytes:
-    return _n(index, 2) + b"\x01\x00\x00\x00\x00\x00" + _n(claimed, lengths)
+def _object(index: int, claimed: int) -> bytes:
+    """An object's header: index, reference count 1, 4 reserved bytes, the size it claims."""
+    return _n(index, 2) + b"\x01\x00\x00\x00\x00\x00" + _n(claimed, 8)
 
 
 def test_a_collection_smaller_than_its_header_is_refused() -> None:
@@ -240,8 +242,9 @@ def test_a_zero_link_ends_the_walk() -> None:
 
 
 def test_a_block_running_past_the_heaps_end_ends_the_walk() -> None:
-    assert _refusal(_heap({8: (24, 100), 24: (8, 8)})) is None
-    assert _refusal(_heap({8: (24, 57), 24: (8, 8)})) is None
+    # (the bytes before each block are zeros: a length read from there would let the walk go on)
+    assert _refusal(_heap({8: (40, 100), 40: (8, 8)})) is None
+    assert _refusal(_heap({8: (40, 57), 40: (8, 8)})) is None
 
 
 def test_a_free_block_must_fit_inside_the_window() -> None:
@@ -267,7 +270,7 @@ def test_a_heap_at_the_very_start_is_walked() -> None:
 
 
 def test_a_collection_is_walked_when_its_header_fits_before_the_window_end() -> None:
-    data = _file(1024, {500: collection_probe(8)})
+    data = _file(1024, {500: collection_probe()})
     assert _refusal(data, 0, 516) == _global(500, declares(8))
     assert _refusal(data, 0, 515) is None
     assert _refusal(data, 0, 503) is None
@@ -281,7 +284,7 @@ def test_a_local_heap_is_walked_when_its_header_fits_before_the_window_end() -> 
 
 
 def test_nothing_past_the_window_end_is_walked() -> None:
-    data = _file(2048, {1000: collection_probe(8), **looping_local_heap(8, 8, 0, 1500, 300)})
+    data = _file(2048, {1000: collection_probe(), **looping_local_heap(8, 8, 0, 1500, 300)})
     assert _refusal(data, 0, 1000) is None
     assert _refusal(data, 0, 1016) == _global(1000, declares(8))
 
@@ -298,7 +301,7 @@ def test_only_version_1_collections_and_version_0_local_heaps_are_walked() -> No
 
 
 def test_the_refusal_names_the_file_and_the_place_in_the_window() -> None:
-    data = _file(2048, {1000: collection_probe(8), **looping_local_heap(8, 8, 0, 1500, 300)})
+    data = _file(2048, {1000: collection_probe(), **looping_local_heap(8, 8, 0, 1500, 300)})
     with pytest.raises(InputError) as info:
         check_heaps(data, SOURCE, 100)
     assert (info.value.source, info.value.reason) == (SOURCE, _global(900, declares(8)))
@@ -321,13 +324,13 @@ def _check_file(path: pathlib.Path, *args: int) -> str | None:
 
 def test_check_file_walks_the_whole_file_from_its_start(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "m.h5"
-    path.write_bytes(_file(4096, {0: superblock(0, 8, 4), 1000: collection_probe(4)}))
+    path.write_bytes(_file(4096, {0: superblock(0, 8, 4), 1000: collection_probe()}))
     assert _check_file(path) == _global(1000, declares(4))
 
 
 def test_check_file_walks_only_the_window_it_is_given(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "m.keras"
-    path.write_bytes(_file(4096, {100: superblock(0, 8, 4), 300: collection_probe(4), 2000: collection_probe(8)}))
+    path.write_bytes(_file(4096, {100: superblock(0, 8, 4), 300: collection_probe(), 2000: collection_probe()}))
     assert _check_file(path, 100, 212) == _global(200, declares(4))  # the collection's header: 12 bytes
     assert _check_file(path, 100, 211) is None
     assert _check_file(path, 1000, 1000) is None
@@ -363,7 +366,7 @@ def test_a_real_h5py_file_whose_string_is_patched_into_free_space_claiming_zero_
     raw = bytearray(path.read_bytes())
     at = raw.find(b"GCOL")
     first = at + 16  # after the collection's header (8 bytes and an 8-byte size): the string's object
-    assert (raw[first:first + 2], raw[first + 8:first + 16], raw[first + 16:first + 48]) == (
+    assert (bytes(raw[first:first + 2]), bytes(raw[first + 8:first + 16]), bytes(raw[first + 16:first + 48])) == (
         b"\x01\x00", _n(32, 8), b"abcdefgh" * 4)
     raw[first:first + 2] = b"\x00\x00"  # index 0: free space
     raw[first + 8:first + 16] = _n(0, 8)  # claiming 0 bytes: HDF5 would spin on it
