@@ -114,6 +114,14 @@ def test_a_size_hdf5_does_not_allow_counts_as_8_bytes(declared: int) -> None:
     assert _refusal(heap) == _local(1000)
 
 
+def test_a_superblock_needs_16_bytes_inside_the_window() -> None:
+    # at 512: inside a window ending 16 bytes after it, not one ending 15 bytes after it (its two
+    # sizes, bytes 13 and 14, are inside both)
+    data = _file(2048, {512: superblock(0, 4, 4), 100: collection_probe()})
+    assert _refusal(data, 0, 528) == _global(100, declares(4))
+    assert _refusal(data, 0, 527) == _global(100, declares(8))
+
+
 @pytest.mark.parametrize("at", [512, 1024, 2048])
 def test_the_superblock_is_found_at_512_and_its_doublings_and_is_the_base_of_addresses(at: int) -> None:
     data = _file(5000, {at: superblock(0, 4, 4), 100: collection_probe()})
@@ -142,14 +150,6 @@ def test_the_superblock_is_looked_for_from_the_window_start() -> None:
                         400: collection_probe()})
     assert _refusal(data, 300) == _global(100, declares(4))
     assert _refusal(data, 301) == _global(99, declares(2))  # the next place: 301 + 512
-
-
-def test_a_superblock_needs_16_bytes_inside_the_window() -> None:
-    # at 512: inside a window ending 16 bytes after it, not one ending 15 bytes after it (its two
-    # sizes, bytes 13 and 14, are inside both)
-    data = _file(2048, {512: superblock(0, 4, 4), 100: collection_probe()})
-    assert _refusal(data, 0, 528) == _global(100, declares(4))
-    assert _refusal(data, 0, 527) == _global(100, declares(8))
 
 
 # collection_problem: walking a global heap collection ----------------------------------------------
