@@ -136,7 +136,7 @@ def check_file(fh: BinaryIO, source: str, start: int = 0, size: int | None = Non
     archive's stored weights member), mapped rather than read."""
     fh.seek(0, 2)
     total = fh.tell()
-    size = total - start if size is None else size
+    size = total - start if size is None else min(size, total - start)  # an empty file cannot be mapped
     if size <= 0:
         return
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
