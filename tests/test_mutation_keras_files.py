@@ -117,3 +117,188 @@ def test_a_model_whose_own_config_is_not_trainable_freezes_every_bn_as_the_model
     assert [row[5] for row in _layers(_model(_bn("a"), _bn("b", trainable=True), trainable=False))] == [
         "the model", "the model"]
     assert [row[5] for row in _layers(_model(_bn("a"), _bn("b", trainable=False), trainable=True))] == ["", "b"]
+
+
+# .keras archives ---------------------------------------------------------------------------------
+
+KERAS_CONFIG = _model(_bn("bn"))
+METADATA = b'{"keras_version": "3.1.0"}'
+
+
+def _h5_bytes(build: Callable[[h5py.File], None]) -> bytes:
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        build(f)
+    return buf.getvalue()
+
+
+def _bn_vars(names: tuple[str, ...] = ("0", "1", "2", "3")) -> Callable[[h5py.File], None]:
+    def build(f: h5py.File) -> None:
+        for i, name in enumerate(names):
+            f[f"layers/batch_normalization/vars/{name}"] = np.full(2, float(i), "f4")
+    return build
+
+
+WEIGHTS = _h5_bytes(_bn_vars())
+
+
+def _keras(tmp_path: pathlib.Path, weights: bytes | None = WEIGHTS, metadata: bytes | None = METADATA,
+           config: Any = KERAS_CONFIG, compress: int = zipfile.ZIP_STORED, after: bytes | None = None) -> str:
+    """A .keras archive written by zipfile; ``after``: a stored member following the weights."""
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        if metadata is not None:
+            archive.writestr("metadata.json", metadata)
+        if weights is not None:
+            archive.writestr("model.weights.h5", weights, compress_type=compress)
+        if after is not None:
+            archive.writestr("assets/after.bin", after)
+    return str(path)
+
+
+def _zip(members: list[tuple[str, bytes]], header_names: dict[str, bytes] | None = None,
+         header_extras: dict[str, bytes] | None = None, declared: dict[str, int] | None = None,
+         last_holds_directory: bool = False) -> bytes:
+    """A zip of stored members built byte by byte: a local header may name another file or carry an
+    extra field, a member may declare another unpacked size, and the last member's data may run on over the
+    central directory to the archive's last byte."""
+    header_names, header_extras, declared = header_names or {}, header_extras or {}, declared or {}
+    directory_size = sum(46 + len(name.encode()) for name, _ in members)
+    out, directory = bytearray(), bytearray()
+    for i, (name, data) in enumerate(members):
+        local, extra, crc = header_names.get(name, name.encode()), header_extras.get(name, b""), zlib.crc32(data)
+        size = len(data) + directory_size + 22 if last_holds_directory and i == len(members) - 1 else len(data)
+        unpacked = declared.get(name, size)
+        directory += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 33, crc, size, unpacked,
+                                 len(name.encode()), 0, 0, 0, 0, 0, len(out)) + name.encode()
+        out += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 33, crc, size, unpacked, len(local), len(extra))
+        out += local + extra + data
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(out), 0)
+    return bytes(out + directory + end)
+
+
+def _write(tmp_path: pathlib.Path, data: bytes, name: str = "m.keras") -> str:
+    (tmp_path / name).write_bytes(data)
+    return str(tmp_path / name)
+
+
+def _summary(model: GraphModel) -> dict[str, Any]:
+    """What a loaded Keras file says: its class, format, flavour and version, its BN layers, where
+    their trained values are, the step counters, and the notes."""
+    keras, values = model.keras, model.values
+    assert keras is not None
+    return {"kind": model.kind, "label": model.label, "class": keras.model_class, "format": keras.format,
+            "flavour": keras.flavour, "version": keras.version, "layers": [bn.path for bn in keras.layers],
+            "values": None if values is None else values.layers, "steps": None if values is None else values.steps,
+            "notes": model.graph.notes}
+
+
+def _keras3(tmp_path: pathlib.Path, **kwargs: Any) -> dict[str, Any]:
+    [model] = load_keras_zip(_keras(tmp_path, **kwargs))
+    return _summary(model)
+
+
+def _vars(*names: str) -> dict[str, dict[str, str]]:
+    roles = ("gamma", "beta", "moving_mean", "moving_variance")
+    return {"bn": {role: f"layers/batch_normalization/vars/{name}" for role, name in zip(roles, names)}}
+
+
+def test_metadata_of_exactly_64_kib_is_read(tmp_path: pathlib.Path) -> None:
+    metadata = METADATA[:-1] + b" " * (65536 - len(METADATA)) + b"}"
+    assert len(metadata) == 65536
+    assert _keras3(tmp_path, metadata=metadata) == {
+        "kind": "keras", "label": "Keras 3 .keras", "class": "Functional", "format": "Keras 3 .keras",
+        "flavour": "Keras 3", "version": "3.1.0", "layers": ["bn"], "values": _vars("0", "1", "2", "3"), "steps": {},
+        "notes": []}
+
+
+@pytest.mark.parametrize("metadata, version", [
+    (b"{", ""), (b"[1]", ""), (b'{"keras_version": 3}', ""), (b'{"version": "3.1"}', ""),
+    (b'{"keras_version": "3.' + b"1" * 50 + b'"}', "3." + "1" * 38),  # cut at 40 characters
+])
+def test_an_unusable_keras_version_in_the_metadata_is_empty(tmp_path: pathlib.Path, metadata: bytes,
+                                                             version: str) -> None:
+    summary = _keras3(tmp_path, metadata=metadata)
+    assert (summary["version"], summary["flavour"]) == (version, "Keras 3" if version else "")
+
+
+def test_weights_are_taken_in_the_order_of_their_index_then_their_name(tmp_path: pathlib.Path) -> None:
+    # "0000000009" has 10 digits: no index, like "a"; "1" and "5" are indices; non-ASCII digits are no index
+    weights = _h5_bytes(_bn_vars(("1", "a", "0000000009", "5")))
+    assert _keras3(tmp_path, weights=weights)["values"] == _vars("0000000009", "a", "1", "5")
+    weights = _h5_bytes(_bn_vars(("\u0661", "0", "2", "b")))
+    assert _keras3(tmp_path, weights=weights)["values"] == _vars("0", "b", "\u0661", "2")
+
+
+def _with_note(f: h5py.File) -> None:
+    _bn_vars()(f)
+    f.attrs["note"] = np.array(["a text in the global heap"], dtype=h5py.string_dtype())
+
+
+NOTED = _h5_bytes(_with_note)
+HEAP = NOTED.find(b"GCOL")
+
+
+def _damaged_heap(data: bytes) -> bytes:
+    """The global heap's first object claims 0 bytes: HDF5 would walk it for ever."""
+    out = bytearray(data)
+    struct.pack_into("<HHIQ", out, HEAP + 16, 0, 0, 0, 0)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("compress", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_the_weights_heaps_are_checked_in_the_member_and_named_from_its_start(tmp_path: pathlib.Path,
+                                                                              compress: int) -> None:
+    path = _keras(tmp_path, weights=_damaged_heap(NOTED), compress=compress)
+    assert _error(load_keras_zip, path) == (
+        f"{path}: damaged HDF5 global heap at byte {HEAP}: object 0 at byte {HEAP + 16} claims 0 bytes, 4080 are "
+        "left; refused before HDF5 reads it")
+
+
+def test_the_heap_check_of_stored_weights_ends_at_the_member_s_end(tmp_path: pathlib.Path) -> None:
+    assert _keras3(tmp_path, weights=NOTED, after=_damaged_heap(NOTED))["values"] == _vars("0", "1", "2", "3")
+
+
+@pytest.mark.parametrize("weights", [b"not hdf5", b"\x89HDF\r\n\x1a\n" + bytes(100)])
+def test_weights_hdf5_cannot_open_are_named_with_its_reason(tmp_path: pathlib.Path, weights: bytes) -> None:
+    path = _keras(tmp_path, weights=weights)
+    reason = "file signature not found" if weights == b"not hdf5" else "bad byte number in an address"
+    assert _error(load_keras_zip, path) == (
+        f"{path}: not a readable HDF5 file (OSError: Unable to synchronously open file ({reason}))")
+
+
+def _members(weights: bytes = WEIGHTS) -> list[tuple[str, bytes]]:
+    return [("config.json", json.dumps(KERAS_CONFIG).encode()), ("model.weights.h5", weights)]
+
+
+def test_a_stored_weights_member_is_found_after_its_local_header_s_name_and_extra_field(tmp_path: pathlib.Path) -> None:
+    extra = struct.pack("<HH", 0xCAFE, 32764) + bytes(32764)  # 32,768 bytes: a length with its top bit set
+    [model] = load_keras_zip(_write(tmp_path, _zip(_members(), header_extras={"model.weights.h5": extra})))
+    assert _summary(model)["values"] == _vars("0", "1", "2", "3")
+
+
+def test_a_stored_weights_member_may_end_at_the_archive_s_last_byte(tmp_path: pathlib.Path) -> None:
+    [model] = load_keras_zip(_write(tmp_path, _zip(_members(), last_holds_directory=True)))
+    assert _summary(model)["values"] == _vars("0", "1", "2", "3")
+
+
+def test_a_stored_weights_member_without_a_local_header_signature_is_refused(tmp_path: pathlib.Path) -> None:
+    data = bytearray(_zip(_members()))
+    weights = data.find(b"PK\x03\x04", 1)
+    data[weights:weights + 4] = b"PK\x07\x08"
+    path = _write(tmp_path, bytes(data))
+    assert _error(load_keras_zip, path) == f"{path}: model.weights.h5: bad local zip header"
+
+
+def test_a_member_shorter_than_it_declares_is_refused(tmp_path: pathlib.Path) -> None:
+    config = json.dumps(KERAS_CONFIG).encode()
+    path = _write(tmp_path, _zip(_members(), declared={"config.json": len(config) + 5}))
+    assert _error(load_keras_zip, path) == (
+        f"{path}: config.json unpacks to another size than the {len(config) + 5} bytes it declares")
+
+
+def test_zip_reasons_are_cut_at_200_characters(tmp_path: pathlib.Path) -> None:
+    path = _write(tmp_path, _zip(_members(), header_names={"config.json": b"c" * 300}))
+    reason = f"File name in directory 'config.json' and header {b'c' * 300!r} differ."[:200]
+    assert _error(load_keras_zip, path) == f"{path}: not a readable .keras file (BadZipFile: {reason})"
