@@ -302,3 +302,17 @@ def test_zip_reasons_are_cut_at_200_characters(tmp_path: pathlib.Path) -> None:
     path = _write(tmp_path, _zip(_members(), header_names={"config.json": b"c" * 300}))
     reason = f"File name in directory 'config.json' and header {b'c' * 300!r} differ."[:200]
     assert _error(load_keras_zip, path) == f"{path}: not a readable .keras file (BadZipFile: {reason})"
+
+
+@pytest.mark.parametrize("size", [16, 20, 24, 40, 64, 1000])
+def test_a_truncated_stored_weights_member_reads_as_the_same_bytes_in_a_file_do(tmp_path: pathlib.Path,
+                                                                               size: int) -> None:
+    # HDF5 reads its superblock in one piece: past the member's end it gets zeros, as from a file
+    # (not the archive's next bytes, nor whatever its buffer held before)
+    path = _keras(tmp_path, weights=WEIGHTS[:size])
+    (tmp_path / "w.h5").write_bytes(WEIGHTS[:size])
+    error = _error(load_keras_zip, path)
+    assert error.replace(path, "") == _error(load_h5, str(tmp_path / "w.h5")).replace(str(tmp_path / "w.h5"), "")
+    if size == 64:
+        assert error == (f"{path}: not a readable HDF5 file (OSError: Unable to synchronously open file (truncated "
+                         f"file: eof = 64, sblock->base_addr = 0, stored_eof = {len(WEIGHTS)}))")

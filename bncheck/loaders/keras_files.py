@@ -368,8 +368,10 @@ class _Window:
         return data
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[:len(data)] = data
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
+        view[len(data):] = bytes(len(view) - len(data))  # past the end: zeros, as HDF5's own driver reads a file
         return len(data)
 
 
