@@ -316,3 +316,187 @@ def test_a_truncated_stored_weights_member_reads_as_the_same_bytes_in_a_file_do(
     if size == 64:
         assert error == (f"{path}: not a readable HDF5 file (OSError: Unable to synchronously open file (truncated "
                          f"file: eof = 64, sblock->base_addr = 0, stored_eof = {len(WEIGHTS)}))")
+
+
+# .h5 files ---------------------------------------------------------------------------------------
+
+ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+NOT_KERAS = ("not a TensorFlow artefact by content (HDF5 without a Keras model or weights: no model_config, "
+             "keras_version or layer_names attribute, no Keras 3 'vars' group)")
+
+
+def _h5(tmp_path: pathlib.Path, build: Callable[[h5py.File], None], **options: Any) -> str:
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w", **options) as f:
+        build(f)
+    return str(path)
+
+
+def _tf_keras_group(f: h5py.File, group: str, scope: str, data: bool = True) -> None:
+    """A tf-keras layer group: ``weight_names`` naming the four BN tensors under ``scope``."""
+    names = [f"{scope}/{role}:0" for role in ROLES]
+    f.require_group(group).attrs["weight_names"] = np.array(names, dtype=h5py.string_dtype())
+    for i, name in enumerate(names if data else ()):
+        f[f"{group}/{name}"] = np.full(2, float(i), "f4")
+
+
+def _keys(prefix: str) -> dict[str, str]:
+    return {role: f"{prefix}/{role}:0" for role in ROLES}
+
+
+def _loaded(path: str) -> dict[str, Any]:
+    [model] = load_h5(path)
+    return _summary(model)
+
+
+def test_a_weights_file_without_layer_names_is_read_by_its_root_groups(tmp_path: pathlib.Path) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["keras_version"] = "2.15.0"
+        f.create_group(b"\xff")  # not UTF-8, and first: skipped, the next still read
+        _tf_keras_group(f, "bn", "bn")
+
+    assert _loaded(_h5(tmp_path, build, track_order=True)) == {
+        "kind": "keras", "label": "tf-keras .h5", "class": "Model", "format": "tf-keras .h5", "flavour": "tf-keras",
+        "version": "2.15.0", "layers": [], "values": {"bn": _keys("bn/bn")}, "steps": {}, "notes": []}
+
+
+def _soft(target: str, at: str, *extra: str) -> Callable[[h5py.File], None]:
+    def build(f: h5py.File) -> None:
+        for name in extra:
+            if name == "keras_version":
+                f.attrs[name] = "2.15.0"
+            else:
+                f.require_group(name)
+        f[at] = h5py.SoftLink(target)
+    return build
+
+
+@pytest.mark.parametrize("build, link", [
+    (_soft("/real", "model_weights", "real"), "model_weights"),  # looked for on the root
+    (_soft("/real", "vars", "real"), "vars"),
+    (_soft("/real", "a", "real"), "a"),  # a root member, looked into for a 'vars' group
+    (_soft("/real", "layer/vars", "real"), "vars"),  # a root member's 'vars'
+    (_soft("/real", "a", "real", "keras_version"), "a"),  # a root member read as a layer's group
+])
+def test_a_soft_link_on_the_way_is_refused_naming_the_file(tmp_path: pathlib.Path, build: Callable[[h5py.File], None],
+                                                           link: str) -> None:
+    path = _h5(tmp_path, build)
+    assert _error(load_h5, path) == f"{path}: {link!r} is a soft link; bncheck follows hard links only"
+
+
+def test_a_listed_layer_group_is_reached_through_hard_links_only(tmp_path: pathlib.Path) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = np.array(["blk/bn"], dtype=h5py.string_dtype())
+        _tf_keras_group(f, "real/bn", "bn")
+        f["blk"] = h5py.SoftLink("/real")
+
+    path = _h5(tmp_path, build)
+    assert _error(load_h5, path) == f"{path}: 'blk/bn' is a soft link; bncheck follows hard links only"
+
+
+@pytest.mark.parametrize("build", [
+    lambda f: f.attrs.create("layer_names", np.array(["dense"], dtype=h5py.string_dtype())),
+    lambda f: f.create_group("model_weights"),
+    lambda f: f.create_group("vars"),
+    lambda f: f.create_group("dense/vars"),
+], ids=["layer_names", "model_weights", "vars", "a layer's vars"])
+def test_what_makes_an_hdf5_file_a_keras_one(tmp_path: pathlib.Path, build: Callable[[h5py.File], None]) -> None:
+    summary = _loaded(_h5(tmp_path, build))
+    assert (summary["version"], summary["flavour"], summary["values"]) == ("", "", {})
+
+
+@pytest.mark.parametrize("others, keras", [(999, True), (1000, False)])
+def test_the_first_1000_root_members_are_looked_into_for_a_vars_group(tmp_path: pathlib.Path, others: int,
+                                                                      keras: bool) -> None:
+    def build(f: h5py.File) -> None:
+        for i in range(others):
+            f.create_group(f"g{i:04d}")
+        f.create_group("z/vars")
+
+    path = _h5(tmp_path, build)
+    if keras:
+        assert _loaded(path)["values"] == {}
+    else:
+        assert _error(load_h5, path) == f"{path}: {NOT_KERAS}"
+
+
+def _bn_file(f: h5py.File) -> None:
+    f.attrs["layer_names"] = np.array(["bn"], dtype=h5py.string_dtype())
+    _tf_keras_group(f, "bn", "bn")
+
+
+def _read(tmp_path: pathlib.Path, build: Callable[[h5py.File], None], key: str) -> Any:
+    [model] = load_h5(_h5(tmp_path, build))
+    assert model.values is not None
+    return model.values.read(key)
+
+
+@pytest.mark.parametrize("empty, reason", [(False, "is missing or not a dataset"), (True, "has no usable shape")])
+def test_a_weight_that_is_no_dataset_with_a_shape_is_refused(tmp_path: pathlib.Path, empty: bool, reason: str) -> None:
+    def build(f: h5py.File) -> None:
+        _bn_file(f)
+        del f["bn/bn/moving_mean:0"]
+        if empty:  # HDF5's null dataspace: no shape at all
+            f["bn/bn"].create_dataset("moving_mean:0", data=h5py.Empty("f4"))
+
+    assert _error(_read, tmp_path, build, "bn/bn/moving_mean:0") == (
+        f"{tmp_path / 'm.h5'}: weight 'bn/bn/moving_mean:0' {reason}")
+
+
+def test_a_weight_of_32_dimensions_is_read(tmp_path: pathlib.Path) -> None:
+    def build(f: h5py.File) -> None:
+        _bn_file(f)
+        del f["bn/bn/gamma:0"]
+        f["bn/bn/gamma:0"] = np.ones((1,) * 32, "f4")
+
+    assert _read(tmp_path, build, "bn/bn/gamma:0").shape == (1,) * 32
+
+
+def test_a_weight_of_exactly_the_tensor_limit_is_read(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keras_files, "MAX_TENSOR_BYTES", 1 << 20)
+
+    def build(f: h5py.File) -> None:
+        _bn_file(f)
+        del f["bn/bn/gamma:0"], f["bn/bn/beta:0"]
+        f.create_dataset("bn/bn/gamma:0", shape=(1 << 18,), dtype="f4")  # 1 MiB, never written: small on disk
+        f.create_dataset("bn/bn/beta:0", shape=((1 << 18) + 1,), dtype="f4")
+
+    assert _read(tmp_path, build, "bn/bn/gamma:0").shape == (1 << 18,)
+    assert _error(_read, tmp_path, build, "bn/bn/beta:0") == (
+        f"{tmp_path / 'm.h5'}: weight 'bn/bn/beta:0' declares 1048580 bytes, more than the 1 MiB bncheck reads for one "
+        "tensor (BNCHECK_MAX_TENSOR_MB)")
+
+
+def test_a_weight_hdf5_cannot_read_is_named_with_its_reason(tmp_path: pathlib.Path) -> None:
+    def build(f: h5py.File) -> None:
+        _bn_file(f)
+        del f["bn/bn/moving_mean:0"]
+        f.create_dataset("bn/bn/moving_mean:0", data=np.arange(100, dtype="f4"), compression="gzip", chunks=(100,))
+
+    path = _h5(tmp_path, build)
+    with h5py.File(path, "r") as f:
+        chunk = f["bn/bn/moving_mean:0"].id.get_chunk_info(0)
+    data = bytearray(pathlib.Path(path).read_bytes())
+    data[chunk.byte_offset:chunk.byte_offset + chunk.size] = bytes(chunk.size)  # no deflate stream
+    pathlib.Path(path).write_bytes(bytes(data))
+    [model] = load_h5(path)
+    assert model.values is not None
+    assert _error(model.values.read, "bn/bn/moving_mean:0") == (
+        f"{path}: cannot read weight 'bn/bn/moving_mean:0' (OSError: Can't synchronously read data (filter returned "
+        "failure during read))")
+
+
+def test_hdf5_damage_found_while_reading_a_keras_h5_is_one_input_error(tmp_path: pathlib.Path) -> None:
+    path = _h5(tmp_path, _bn_file)
+    with h5py.File(path, "r") as f:
+        header = h5py.h5o.get_info(f["bn"].id).addr
+    data = bytearray(pathlib.Path(path).read_bytes())
+    data[header] = 0xFF  # the layer group's object header version
+    pathlib.Path(path).write_bytes(bytes(data))
+    assert _error(load_h5, path) == (f"{path}: not a readable Keras file (KeyError: 'Unable to synchronously open "
+                                     "object (bad object header version number)')")
+
+
+def test_the_loaders_keep_their_documentation() -> None:
+    assert load_h5.__doc__ == 'A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``.'
+    assert load_keras_zip.__doc__ == "A Keras 3 ``.keras`` zip: ``config.json`` and ``model.weights.h5``."
