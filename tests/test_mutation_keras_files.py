@@ -500,3 +500,70 @@ def test_hdf5_damage_found_while_reading_a_keras_h5_is_one_input_error(tmp_path:
 def test_the_loaders_keep_their_documentation() -> None:
     assert load_h5.__doc__ == 'A tf-keras ``model.save("m.h5")`` file (config in ``model_config``), or a weights-only ``.h5``.'
     assert load_keras_zip.__doc__ == "A Keras 3 ``.keras`` zip: ``config.json`` and ``model.weights.h5``."
+
+
+def _config_file(tmp_path: pathlib.Path, config: Any, build: Callable[[h5py.File], None] | None = None) -> str:
+    def write(f: h5py.File) -> None:
+        f.attrs["model_config"] = config if isinstance(config, (str, bytes, np.ndarray)) else json.dumps(config)
+        if build is not None:
+            build(f)
+    return _h5(tmp_path, write, libver="latest")  # dense attribute storage: attributes over 64 KiB
+
+
+@pytest.mark.parametrize("config, model_class", [
+    ("[1]", "Model"), (json.dumps({"config": {"layers": []}}), "Model"), (json.dumps({"class_name": 7}), "7")])
+def test_the_model_class_is_model_when_the_config_does_not_name_one(tmp_path: pathlib.Path, config: str,
+                                                                    model_class: str) -> None:
+    summary = _loaded(_config_file(tmp_path, config))
+    assert (summary["kind"], summary["class"], summary["layers"]) == ("keras", model_class, [])
+
+
+def test_a_model_config_of_fixed_length_bytes_is_read_as_utf_8_replacing_what_is_not(tmp_path: pathlib.Path) -> None:
+    config = json.dumps(_model(_bn("bn-"))).encode().replace(b"bn-", b"bn\xff")
+    assert _loaded(_config_file(tmp_path, np.bytes_(config)))["layers"] == ["bn\ufffd"]
+
+
+def test_a_model_config_that_is_a_list_of_one_string_is_no_string(tmp_path: pathlib.Path) -> None:
+    path = _config_file(tmp_path, np.array([json.dumps(_model())], dtype=h5py.string_dtype()))
+    assert _error(load_h5, path) == f"{path}: attribute 'model_config' is not a string"
+
+
+@pytest.mark.parametrize("count, error", [(120000, "is not a string"), (131072, "is not a string"),
+                                          (131073, "is larger than 1 MiB")])
+def test_an_attribute_of_more_elements_than_an_eighth_of_its_limit_is_refused_before_it_is_read(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, count: int, error: str) -> None:
+    monkeypatch.setattr(keras_files, "MAX_CONFIG_BYTES", 1 << 20)
+    path = _config_file(tmp_path, np.zeros(count, "i1"))
+    assert _error(load_h5, path) == f"{path}: attribute 'model_config' {error}"
+
+
+def test_a_list_attribute_over_the_tensor_limit_is_refused_before_it_is_read(tmp_path: pathlib.Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keras_files, "MAX_TENSOR_BYTES", 1 << 20)
+    path = _h5(tmp_path, lambda f: f.attrs.create("layer_names", np.zeros(131073, "i1")), libver="latest")
+    assert _error(load_h5, path) == f"{path}: attribute 'layer_names' is larger than 1 MiB"
+
+
+WEIGHTS_ONLY = ("a weights file without the model's config, whose weights are not named (Keras 3 .weights.h5 stores "
+                "each layer's as vars/0, vars/1, ...): which layers are batch norms cannot be told, so none is judged; "
+                "check the .keras file or the SavedModel instead")
+
+
+@pytest.mark.parametrize("names", [np.array("bn", dtype=h5py.string_dtype()),  # one string, not a list
+                                   np.array([["bn"]], dtype=h5py.string_dtype()),  # a list of 1 x 1
+                                   np.array([b"bn", b"b\xffn"])])  # fixed-length bytes, one not UTF-8
+def test_layer_names_are_any_strings_in_any_shape(tmp_path: pathlib.Path, names: np.ndarray) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = names
+        _tf_keras_group(f, "bn", "bn")
+
+    assert _loaded(_h5(tmp_path, build))["values"] == {"bn": _keys("bn/bn")}
+
+
+def test_list_attributes_are_read_as_utf_8_replacing_what_is_not(tmp_path: pathlib.Path) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = np.array([b"b\xffn"])
+        f.create_group("b\ufffdn")
+
+    assert _loaded(_h5(tmp_path, build))["notes"] == [WEIGHTS_ONLY]
+
