@@ -567,3 +567,59 @@ def test_list_attributes_are_read_as_utf_8_replacing_what_is_not(tmp_path: pathl
 
     assert _loaded(_h5(tmp_path, build))["notes"] == [WEIGHTS_ONLY]
 
+
+
+@pytest.mark.parametrize("value, version", [
+    (None, ""), (3, ""),  # absent, not a string
+    ("3." + "0" * 1022, "3." + "0" * 38),  # 1,024 characters: read, cut to 40
+    ("3." + "0" * 1023, ""), ("3." + "0" * 1500, ""),  # longer than 1 KiB: unusable
+    (np.array(b"3.1.0", dtype="S1024"), "3.1.0"), (np.array(b"3.1.0", dtype="S1025"), ""),  # its stored size counts
+])
+def test_the_keras_version_of_an_h5_is_a_string_of_at_most_1_kib(tmp_path: pathlib.Path, value: Any,
+                                                                 version: str) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = np.array([], dtype=h5py.string_dtype())
+        f.create_group("vars")
+        if value is not None:
+            f.attrs["keras_version"] = value
+
+    summary = _loaded(_h5(tmp_path, build))
+    assert (summary["version"], summary["flavour"]) == (version, "Keras 3" if version else "")
+
+
+def _nested(*names: str) -> dict[str, Any]:
+    """A model config whose BN layer ``names[-1]`` sits in models named by the names before it."""
+    layer = _bn(names[-1])
+    for name in reversed(names[:-1]):
+        layer = {"class_name": "Functional", "config": {"name": name, "layers": [layer]}}
+    return _model(layer)
+
+
+@pytest.mark.parametrize("names, group, scope", [
+    (("bn",), "other", "bn"),  # not in its own group: found by its name among all the file's weights
+    (("outer", "bn"), "outer", "outer/bn"),  # in its model's group, under its path
+    (("outer", "bn"), "outer", "bn"),  # in its model's group, under its own name
+    (("a", "b", "bn"), "x", "bn"),  # not in its model's group: by the last part of its path
+])
+def test_a_config_bn_layer_s_weights_are_found_where_tf_keras_puts_them(tmp_path: pathlib.Path, names: tuple[str, ...],
+                                                                        group: str, scope: str) -> None:
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = np.array([group], dtype=h5py.string_dtype())
+        _tf_keras_group(f, group, scope)
+
+    summary = _loaded(_config_file(tmp_path, _nested(*names), build))
+    assert (summary["layers"], summary["values"], summary["notes"]) == (
+        ["/".join(names)], {"/".join(names): _keys(f"{group}/{scope}")}, [])
+
+
+def test_weights_found_by_the_layer_s_name_in_another_group_are_judged_once(tmp_path: pathlib.Path) -> None:
+    import bncheck
+
+    def build(f: h5py.File) -> None:
+        f.attrs["layer_names"] = np.array(["other"], dtype=h5py.string_dtype())
+        _tf_keras_group(f, "other", "bn")
+        del f["other/bn/moving_variance:0"]
+        f["other/bn/moving_variance:0"] = np.array([-1.0, 1.0], "f4")
+
+    report = bncheck.check_path(_config_file(tmp_path, _nested("bn"), build))
+    assert [(f.code, f.layer) for f in report] == [("BN006", "bn")]  # not again as a layer 'other/bn'
