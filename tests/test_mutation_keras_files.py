@@ -17,11 +17,11 @@ import h5py
 import numpy as np
 import pytest
 
-import bncheck.loaders.keras_files as keras_files
+import bncheck
 from bncheck.errors import InputError
 from bncheck.graph.model import GraphModel
+from bncheck.loaders import keras_files
 from bncheck.loaders.keras_files import bn_layers, load_h5, load_keras_zip
-from fuzz.hostile import looping_free_list
 
 SOURCE = "m.keras"
 BN_KEYS = {"axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True,
@@ -613,8 +613,6 @@ def test_a_config_bn_layer_s_weights_are_found_where_tf_keras_puts_them(tmp_path
 
 
 def test_weights_found_by_the_layer_s_name_in_another_group_are_judged_once(tmp_path: pathlib.Path) -> None:
-    import bncheck
-
     def build(f: h5py.File) -> None:
         f.attrs["layer_names"] = np.array(["other"], dtype=h5py.string_dtype())
         _tf_keras_group(f, "other", "bn")
