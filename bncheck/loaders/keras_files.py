@@ -368,8 +368,10 @@ class _Window:
         return data
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[:len(data)] = data
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
+        view[len(data):] = bytes(len(view) - len(data))  # past the end: zeros, as HDF5's own driver reads a file
         return len(data)
 
 
@@ -533,10 +535,11 @@ def load_h5(path: str) -> list[GraphModel]:
                          ".weights.h5 stores each layer's as vars/0, vars/1, ...): which layers are batch norms "
                          "cannot be told, so none is judged; check the .keras file or the SavedModel instead")
     else:  # moving statistics no config BN layer explains (inside a custom layer): judged by value
-        claimed = {id(keys) for keys in values.layers.values()}
+        # by what they hold: a layer found by its name among all weights has a copy of its group's keys
+        claimed = {frozenset(keys.items()) for keys in values.layers.values()}
         for group_name, inside in scopes.items():
             for scope, keys in inside.items():
-                if id(keys) not in claimed:
+                if frozenset(keys.items()) not in claimed:
                     values.layers.setdefault(scope if scope.startswith(group_name + "/") else f"{group_name}/{scope}",
                                              keys)
     version = _h5_version(h5, path)
