@@ -1,0 +1,300 @@
+"""Exact outcomes mutation testing of the source analysis outside its rules showed (issue 22, item 5).
+
+The mutants of ``bncheck/source/*.py`` (``checker.py`` first) that the source tests let survive,
+each told apart here by a small program written in the test: every finding (code, file, line,
+column, layer, message, evidence, edits), note and error of the check asserted in full. The
+survivors no program tells apart are listed with their reason in ``tools/mutation_equivalents.md``
+("Files outside rules/").
+"""
+from __future__ import annotations
+
+import pathlib
+import textwrap
+
+import pytest
+
+from bncheck.source import check_files, check_program
+from bncheck.source import checker
+from bncheck.source.checker import SourceResult, check_group
+
+Finding = tuple[object, ...]
+Notes = list[tuple[str, str]]
+
+STOPPED = "source analysis stopped: a program (files that import each other) gets at most {n} statements, and {left}"
+STOPPED_HERE = ("source analysis of {name} stopped here: a program (files that import each other) gets at most {n} "
+                "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up to here")
+NOT_JUDGED_BIAS = "BN010 not judged for {}: this layer's use_bias or activation is a value bncheck cannot tell"
+LAST_BATCH = "momentum={}: the moving average is essentially the last batch"
+# the fix texts of the findings below, exactly as they give them
+FIX_MOMENTUM = "BatchNormalization(momentum=0.99)  # Keras momentum = 1 - PyTorch momentum"
+FIX_BIAS = "Conv2D(filters, 3, use_bias=False)  # batch norm's beta already provides the offset"
+FIX_TRAINING = ("logits = model(x, training=True)  # in the train step, inside the GradientTape\n"
+                "# to freeze BN on purpose instead: layer.trainable = False (since TF 2.0 this also runs it\n"
+                "# in inference mode) so gamma/beta are not trained either")
+
+
+def _write(folder: pathlib.Path, files: dict[str, str]) -> list[str]:
+    paths = []
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        paths.append(str(path))
+    return paths
+
+
+def _outcome(result: SourceResult, folder: pathlib.Path) -> tuple[list[Finding], Notes, list[str], list[str]]:
+    """(findings in full: code, file, line, column, layer, message, evidence, fix and edits; notes; errors;
+    checked files), every path relative to ``folder``."""
+    here = str(folder) + "/"
+
+    def rel(value: object) -> object:
+        return value.replace(here, "") if isinstance(value, str) else value
+
+    found: list[Finding] = [
+        (f.code, rel(f.loc.path), f.loc.line, f.loc.col, f.layer, rel(f.message), {k: rel(v) for k, v in f.facts},
+         f.fix, [((rel(e.loc.path), e.loc.line, e.loc.col, e.loc.end_line, e.loc.end_col), e.text) for e in f.edits])
+        for f in result.findings]
+    return (found, [(str(rel(where)), str(rel(note))) for where, note in result.notes],
+            [str(rel(str(e))) for e in result.errors], [str(rel(p)) for p in result.checked])
+
+
+def _check(folder: pathlib.Path, files: dict[str, str], given: int | None = None,
+           **options: object) -> tuple[list[Finding], Notes, list[str], list[str]]:
+    """Write ``files``, check the first ``given`` of them (all by default; the others are only there to
+    be followed) with one job, and return the outcome relative to ``folder``."""
+    paths = _write(folder, files)
+    options.setdefault("jobs", 1)
+    return _outcome(check_files(paths[:given], **options), folder)  # type: ignore[arg-type]
+
+
+# ---- checker.py: the order of the roots under the program budget -------------------------------
+
+BUDGETED = """
+    import tensorflow as tf
+
+
+    def a(x):
+        return tf.nn.relu(x)
+
+
+    def g(x):
+        return tf.keras.layers.BatchNormalization(momentum=0.1, name="g")(x)
+    def h(x):
+        return tf.nn.relu(x)
+
+
+    def train_step(x):
+        return tf.nn.relu(x)
+    """
+
+
+def test_under_the_program_budget_the_roots_that_name_batch_norm_are_walked_first(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the module takes 5 statements, g one and train_step the last: `a` and `h` (defined before and
+    # right after g's last line, which names BatchNormalization) are left, in the order they are defined
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 6)
+    assert _check(tmp_path, {"m.py": BUDGETED}) == (
+        [("BN007", "m.py", 9, 56, "g", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM, [(("m.py", 9, 56, 9, 59), "0.9")])],
+        [("m.py:4", STOPPED.format(n=6, left="2 functions were not walked (a, h); nothing is reported about them")),
+         ("m.py:15", STOPPED_HERE.format(name="train_step", n=6))],
+        [], ["m.py"])
+
+
+CALLED_ROOT = """
+    import tensorflow as tf
+
+
+    class Head:
+        def __call__(self, x):
+            return tf.nn.relu(x)
+
+
+    def main(x):
+        y = Head()(x)
+        return tf.keras.layers.BatchNormalization()(y)
+
+
+    def other(x):
+        return tf.nn.relu(x)
+    """
+
+
+def test_a_root_walked_from_an_earlier_root_is_not_among_those_the_budget_left(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # main (first: it names BatchNormalization) walks Head.__call__, then runs out at its last line
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 6)
+    assert _check(tmp_path, {"m.py": CALLED_ROOT}) == (
+        [], [("m.py:11", STOPPED_HERE.format(name="main", n=6)),
+             ("m.py:14", STOPPED.format(n=6, left="1 functions were not walked (other); nothing is reported about them"))],
+        [], ["m.py"])
+
+
+def test_when_the_last_root_left_uses_up_the_budget_no_note_says_that_none_were_left(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `other` runs out; Head.__call__, the next root, was walked from main: nothing was left unwalked
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 7)
+    assert _check(tmp_path, {"m.py": CALLED_ROOT}) == (
+        [], [("m.py:15", STOPPED_HERE.format(name="other", n=7))], [], ["m.py"])
+
+
+def test_a_models_call_and_train_step_are_roots_though_called_by_name_and_an_unused_classs_init_is_not(
+        tmp_path: pathlib.Path) -> None:
+    code = """
+        import tensorflow as tf
+
+
+        class Net(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(momentum=0.2, name="init_bn")
+
+            def call(self, x):
+                return tf.keras.layers.BatchNormalization(momentum=0.1, name="call_bn")(x)
+
+            def train_step(self, data):
+                return tf.keras.layers.BatchNormalization(momentum=0.3, name="step_bn")(data)
+
+
+        class Block:
+            def __init__(self):
+                self.bn = tf.keras.layers.BatchNormalization(momentum=0.4, name="block_bn")
+
+
+        def run(obj, x):
+            obj.train_step(x)
+            return obj.call(x)
+        """
+    keras = {"built with": "a Keras BatchNormalization layer"}
+    assert _check(tmp_path, {"m.py": code}) == (
+        [("BN007", "m.py", 7, 63, "init_bn", LAST_BATCH.format("0.2"), {"momentum": 0.2, **keras}, FIX_MOMENTUM,
+          [(("m.py", 7, 63, 7, 66), "0.8")]),
+         ("BN007", "m.py", 10, 60, "call_bn", LAST_BATCH.format("0.1"), {"momentum": 0.1, **keras}, FIX_MOMENTUM,
+          [(("m.py", 10, 60, 10, 63), "0.9")]),
+         ("BN007", "m.py", 13, 60, "step_bn", LAST_BATCH.format("0.3"), {"momentum": 0.3, **keras}, FIX_MOMENTUM,
+          [(("m.py", 13, 60, 13, 63), "0.7")])],
+        [], [], ["m.py"])
+
+
+# ---- checker.py: selections, roots and module names ---------------------------------------------
+
+SELECTED = """
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([
+        tf.keras.layers.Conv2D(8, 3, use_bias=cfg.bias, name="conv"),
+        tf.keras.layers.BatchNormalization(momentum=0.1, name="bn"),
+    ])
+    """
+
+
+def test_check_files_runs_only_the_selected_rules(tmp_path: pathlib.Path) -> None:
+    bn007 = ("BN007", "m.py", 5, 49, "bn", LAST_BATCH.format("0.1"),
+             {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM, [(("m.py", 5, 49, 5, 52), "0.9")])
+    assert _check(tmp_path, {"m.py": SELECTED}, select=["BN007"]) == ([bn007], [], [], ["m.py"])
+    assert _check(tmp_path, {"m.py": SELECTED}) == (
+        [bn007], [("m.py:4", NOT_JUDGED_BIAS.format("bn"))], [], ["m.py"])
+
+
+def test_check_group_runs_the_selected_rules_without_the_ignored_ones(tmp_path: pathlib.Path) -> None:
+    path = _write(tmp_path, {"m.py": SELECTED})[0]
+    files = [(path, pathlib.Path(path).read_text())]
+    assert _outcome(check_group(files, str(tmp_path), None, ["BN007"]), tmp_path) == (
+        [], [("m.py:4", NOT_JUDGED_BIAS.format("bn"))], [], ["m.py"])
+    # the engine's jobs: one program, the rules its files select
+    assert _outcome(check_program(files, str(tmp_path), [(["BN007"], None)]), tmp_path) == (
+        [("BN007", "m.py", 5, 49, "bn", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM, [(("m.py", 5, 49, 5, 52), "0.9")])],
+        [], [], ["m.py"])
+
+
+TAPE = """
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4, use_bias=False), tf.keras.layers.BatchNormalization(name="bn")])
+    opt = tf.keras.optimizers.Adam()
+    x = tf.zeros([2, 4])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    """
+
+
+def _tape_finding(module: str) -> Finding:
+    return ("BN009", "pkg/train.py", 7, 27, "bn",
+            "model(...) without training=True in a train step: batch norm runs in inference mode while the "
+            "optimizer trains its gamma/beta",
+            {"training function": module, "built with": "a Keras BatchNormalization layer"}, FIX_TRAINING,
+            [(("pkg/train.py", 7, 34, 7, 34), ", training=True")])
+
+
+def test_the_given_root_names_the_modules(tmp_path: pathlib.Path) -> None:
+    # a train step at module level is named after its module, whose name starts at the root
+    assert _check(tmp_path, {"pkg/train.py": TAPE}, root=str(tmp_path)) == (
+        [_tape_finding("pkg.train")], [], [], ["pkg/train.py"])
+    assert _check(tmp_path, {"pkg/train.py": TAPE}) == ([_tape_finding("train")], [], [], ["pkg/train.py"])
+    path = str(tmp_path / "pkg" / "train.py")
+    files = [(path, pathlib.Path(path).read_text())]
+    assert _outcome(check_program(files, str(tmp_path), [(None, None)]), tmp_path) == (
+        [_tape_finding("pkg.train")], [], [], ["pkg/train.py"])
+
+
+def test_an_edit_in_a_followed_module_is_dropped_from_a_finding_in_a_given_file(tmp_path: pathlib.Path) -> None:
+    # use_bias is the literal `True` written in cfg.py, which is only followed: bncheck never edits it
+    assert _check(tmp_path, {"train.py": """
+        import tensorflow as tf
+        import cfg
+
+        model = tf.keras.Sequential([
+            tf.keras.layers.Conv2D(8, 3, use_bias=cfg.bias(), name="conv"),
+            tf.keras.layers.BatchNormalization(name="bn"),
+        ])
+        """, "cfg.py": """
+        def bias():
+            return True
+        """}, given=1) == (
+        [("BN010", "train.py", 5, 5, "bn", "this layer's bias feeds batch norm directly (line 6): BN cancels it",
+          {"batch norm at": "train.py:6"}, FIX_BIAS, [])],
+        [], [], ["train.py"])
+
+
+# ---- checker.py: parallel checks and the order of notes -----------------------------------------
+
+def test_a_parallel_check_with_a_file_python_refuses_gives_the_serial_result(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refused file is the smallest, so its batch is the last to come back from the workers. The
+    error it holds once broke the pool (it could not be unpickled), and the serial check run then
+    came on top of the batches already received: their findings and files were counted twice."""
+    monkeypatch.setattr(checker, "PARALLEL_MIN_FILES", 10)
+    files = {"m0.py": "Dense(\n"} | {
+        f"m{i}.py": f"import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum=0.1, name='bn{i}')\n"
+        for i in range(1, 12)}
+    expected = (
+        [("BN007", f"m{i}.py", 2, 50, f"bn{i}", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM, [((f"m{i}.py", 2, 50, 2, 53), "0.9")])
+         for i in range(1, 12)],
+        [], ["m0.py: not valid Python: '(' was never closed (line 1)"], [f"m{i}.py" for i in range(1, 12)])
+    assert _check(tmp_path, files, jobs=1) == expected
+    assert _check(tmp_path, files, jobs=2) == expected
+
+
+def test_notes_are_in_the_order_of_the_given_files_then_the_followed_ones_by_path(tmp_path: pathlib.Path) -> None:
+    # a folder name with a colon: a note's place is split at its last colon; the followed modules'
+    # notes (a path without a line) come after the given files', by path, not by message
+    folder = tmp_path / "x:y"
+    assert _check(folder, {"z.py": """
+        import tensorflow as tf
+        import h1
+        import h2
+        bn = tf.keras.layers.BatchNormalization(momentum=cfg.m, name="z")
+        """, "a.py": """
+        import tensorflow as tf
+        bn = tf.keras.layers.BatchNormalization(momentum=cfg.m, name="a")
+        """, "h1.py": "x = 1\ndef (:\n", "h2.py": "def (:\n"}, given=2) == (
+        [], [("z.py:4", "BN007 not judged for z: momentum is a value bncheck cannot tell"),
+             ("a.py:2", "BN007 not judged for a: momentum is a value bncheck cannot tell"),
+             ("h1.py", "imported module not followed: not valid Python: invalid syntax (line 2)"),
+             ("h2.py", "imported module not followed: not valid Python: invalid syntax (line 1)")],
+        [], ["z.py", "a.py"])
