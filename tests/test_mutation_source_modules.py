@@ -298,3 +298,202 @@ def test_notes_are_in_the_order_of_the_given_files_then_the_followed_ones_by_pat
              ("h1.py", "imported module not followed: not valid Python: invalid syntax (line 2)"),
              ("h2.py", "imported module not followed: not valid Python: invalid syntax (line 1)")],
         [], ["z.py", "a.py"])
+
+
+# ---- checker.py: which functions are roots, walked on their own ---------------------------------
+
+def _roots_left(folder: pathlib.Path, code: str, monkeypatch: pytest.MonkeyPatch) -> Notes:
+    """The notes of a program whose budget runs out at the module's first statement: the second
+    lists the roots, the functions that would have been walked on their own."""
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 0)
+    found, notes, errors, checked = _check(folder, {"m.py": code})
+    assert (found, errors, checked) == ([], [], ["m.py"])
+    return notes
+
+
+def test_the_roots_are_a_models_call_and_the_functions_that_name_a_library_alias(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Net.call names nothing the rules read, but a Keras model's call is always a root; uses_tf names
+    # `tf`, an alias of the library; plain and Net.helper reach nothing that records an event
+    assert _roots_left(tmp_path, """
+        import tensorflow as tf
+
+
+        class Net(tf.keras.Model):
+            def call(self, x):
+                return self.inner(x)
+
+            def helper(self):
+                return self.value
+
+
+        def plain(x):
+            return x + 1
+
+
+        def uses_tf(x):
+            return tf.nn.relu(x)
+
+
+        momentum = 0.99
+        """, monkeypatch) == [
+        ("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+        ("m.py:16", STOPPED.format(n=0, left="2 functions were not walked (uses_tf, Net.call); nothing is reported "
+                                           "about them"))]
+
+
+@pytest.mark.parametrize("count, names", [(5, "f0, f1, f2, f3, f4"), (6, "f0, f1, f2, f3, f4 and 1 more")])
+def test_the_budget_note_names_five_roots_left_then_counts_the_rest(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, count: int, names: str) -> None:
+    code = ("import tensorflow as tf\n" + "".join(f"def f{i}(x):\n    return tf.nn.relu(x)\n" for i in range(count))
+            + "momentum = 0.99\n")
+    assert _roots_left(tmp_path, code, monkeypatch) == [
+        ("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+        ("m.py:2", STOPPED.format(n=0, left=f"{count} functions were not walked ({names}); nothing is reported about "
+                                            "them"))]
+
+
+SERVED = """
+    import tensorflow as tf
+
+
+    class Net(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.bn = tf.keras.layers.BatchNormalization(name="bn")
+
+        def call(self, x):
+            return self.bn(x)
+
+
+    net = Net()
+
+
+    def endpoint(x):
+        return net(x, True)
+
+
+    tf.saved_model.save(net, "out", signatures=endpoint)
+    """
+
+
+def test_a_serving_function_that_names_nothing_the_rules_read_is_a_root(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `endpoint` is passed as the SavedModel's signature: it passes training=True by position
+    assert _check(tmp_path / "all", {"m.py": SERVED}) == (
+        [("BN002", "m.py", 17, 12, "bn",
+          "the serving function 'endpoint' calls net with training=True: each request is normalised with its own "
+          "batch's statistics",
+          {"serving function": "endpoint", "built with": "a Keras BatchNormalization layer"},
+          "serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n"
+          "# or model.export(path): Keras serving endpoints run in inference mode", [])],
+        [], [], ["m.py"])
+    assert _roots_left(tmp_path / "budget", SERVED, monkeypatch) == [
+        ("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+        ("m.py:16", STOPPED.format(n=0, left="2 functions were not walked (endpoint, Net.call); nothing is reported "
+                                            "about them"))]
+
+
+def test_a_function_that_only_calls_one_that_builds_a_layer_is_a_root(tmp_path: pathlib.Path) -> None:
+    # wrapper names h1 (which builds the layer), and h2 is found to reach the library after it
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        def h1(x):
+            return tf.keras.layers.BatchNormalization(momentum=0.1, name="h1")(x)
+
+
+        def wrapper(x):
+            return h1(x)
+
+
+        def h2(x):
+            return tf.nn.relu(x)
+        """}) == (
+        [("BN007", "m.py", 5, 56, "h1", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("m.py", 5, 56, 5, 59), "0.9")])],
+        [], [], ["m.py"])
+
+
+def test_a_function_that_only_names_a_class_whose_method_builds_a_layer_is_a_root(tmp_path: pathlib.Path) -> None:
+    # Block.__call__ on its own cannot tell the momentum (a note); make gives it
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        class Block:
+            def __init__(self, m):
+                self.m = m
+
+            def __call__(self, x):
+                return tf.keras.layers.BatchNormalization(momentum=self.m, name="blk")(x)
+
+
+        def make(x):
+            return Block(0.1)(x)
+        """}) == (
+        [("BN007", "m.py", 13, 18, "blk", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("m.py", 13, 18, 13, 21), "0.9")])],
+        [("m.py:9", "BN007 not judged for blk: momentum is a value bncheck cannot tell")], [], ["m.py"])
+
+
+def test_a_function_of_a_graph_mode_module_walked_on_its_own_builds_keras_layers_in_graph_mode(
+        tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+        tf.compat.v1.disable_eager_execution()
+
+
+        def build():
+            model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn1")], name="net")
+            logits = model(tf.compat.v1.placeholder(tf.float32, [None, 4]), training=True)
+            return tf.compat.v1.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(logits))
+        """}) == (
+        [("BN001", "m.py", 9, 12, "net/bn1",
+          "the train op does not run this layer's moving-average updates: the moving statistics are never updated",
+          {"layer built at": "m.py:8", "built with": "a Keras BatchNormalization layer in graph mode"},
+          "# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
+          "with tf.control_dependencies(model.updates):\n"
+          "    train_op = optimizer.minimize(loss)",
+          [(("m.py", 9, 1, 9, 83),
+            "    with tf.control_dependencies(model.updates):\n"
+            "        return tf.compat.v1.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(logits))")])],
+        [], [], ["m.py"])
+
+
+REVISITED = """
+    import tensorflow as tf
+
+
+    class Head:
+        def __call__(self, x):  # before batch_norm
+            return tf.nn.relu(x)
+
+
+    def main(x):
+        y = Head()(x)
+        return tf.keras.layers.BatchNormalization()(y)
+
+
+    class Tail:
+        def __call__(self, x):
+            return tf.keras.layers.BatchNormalization(momentum=0.1, name="tail")(x)
+    """
+
+
+def test_a_root_walked_from_another_is_skipped_and_the_next_roots_are_walked(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the roots in order: main (which walks Head.__call__), Head.__call__, Tail.__call__
+    assert _check(tmp_path / "all", {"m.py": REVISITED}) == (
+        [("BN007", "m.py", 16, 60, "tail", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("m.py", 16, 60, 16, 63), "0.9")])],
+        [], [], ["m.py"])
+    # the module and main take the 7 statements: Head.__call__ is not walked again, Tail.__call__ runs out
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 7)
+    assert _check(tmp_path / "budget", {"m.py": REVISITED}) == (
+        [], [("m.py:16", STOPPED_HERE.format(name="Tail.__call__", n=7))], [], ["m.py"])
