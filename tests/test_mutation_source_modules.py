@@ -497,3 +497,50 @@ def test_a_root_walked_from_another_is_skipped_and_the_next_roots_are_walked(
     monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 7)
     assert _check(tmp_path / "budget", {"m.py": REVISITED}) == (
         [], [("m.py:16", STOPPED_HERE.format(name="Tail.__call__", n=7))], [], ["m.py"])
+
+
+# ---- checker.py: one program's check ------------------------------------------------------------
+
+def _chain(depth: int) -> str:
+    return ("import tensorflow as tf\n" + "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n" for i in range(depth))
+            + f"def f{depth}(x):\n    return tf.keras.layers.BatchNormalization(momentum=0.1, name='bn')(x)\n")
+
+
+def test_a_walk_note_in_a_followed_module_is_at_the_given_files_call(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": "import helper\ny = helper.f0(1)\n", "helper.py": _chain(14)}, given=1) == (
+        [], [("m.py:2", "f12 is not followed from here: calls nested deeper than 12 are not walked, and what it "
+                        "returns is unknown")], [], ["m.py"])
+
+
+def test_a_layer_frozen_without_spaces_around_the_equals_sign_is_seen(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"pkg/train.py": TAPE + "model.layers[0].trainable=False\n"}) == (
+        [], [("pkg/train.py:7", "BN009 not judged for model(...) in train: some layer in the scanned files is frozen "
+                                "with trainable = False, so inference-mode batch norm here may be deliberate "
+                                "fine-tuning")], [], ["pkg/train.py"])
+
+
+def test_a_walker_bug_is_an_error_on_each_given_file_of_the_program(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def walker_bug(*args: object) -> None:
+        raise RuntimeError("walker bug")
+
+    monkeypatch.setattr(checker, "analyse", walker_bug)
+    assert _check(tmp_path, {"m.py": "import helper\ny = helper.f0(1)\n", "helper.py": _chain(2)}, given=1) == (
+        [], [], ["m.py: internal error while checking (RuntimeError: walker bug)"], ["m.py"])
+
+
+def test_a_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_checked(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parse = checker.parse_module
+
+    def parse_module(path: str, text: str, modname: str) -> object:
+        if path.endswith("deep.py"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return parse(path, text, modname)
+
+    monkeypatch.setattr(checker, "parse_module", parse_module)
+    assert _check(tmp_path, {"m.py": "import deep\n" + _chain(0), "deep.py": "momentum = 0.1\n"}) == (
+        [("BN007", "m.py", 4, 56, "bn", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("m.py", 4, 56, 4, 59), "0.9")])],
+        [], ["deep.py: too deeply nested to analyse (RecursionError)"], ["m.py"])
