@@ -544,3 +544,29 @@ def test_a_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_c
           {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
           [(("m.py", 4, 56, 4, 59), "0.9")])],
         [], ["deep.py: too deeply nested to analyse (RecursionError)"], ["m.py"])
+
+
+def test_a_rule_note_in_a_followed_module_is_at_the_given_files_call(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import helper
+
+        y = helper.block(1, cfg.m)
+        """, "helper.py": """
+        import tensorflow as tf
+        def block(x, m):
+            return tf.keras.layers.BatchNormalization(momentum=m, name="b")(x)
+        """}, given=1) == (
+        [], [("m.py:3", "BN007 not judged for b: momentum is a value bncheck cannot tell")], [], ["m.py"])
+
+
+def test_a_rule_bug_is_an_error_on_the_programs_first_file_and_the_other_rules_still_report(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bncheck.source.rules.bn007_momentum_out_of_range import MomentumOutOfRangeSource
+
+    def rule_bug(*args: object) -> None:
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr(MomentumOutOfRangeSource, "check", rule_bug)
+    assert _check(tmp_path, {"m.py": "import helper\n" + textwrap.dedent(SELECTED).lstrip("\n"), "helper.py": "momentum = 0.1\n"}) == (
+        [], [("m.py:5", NOT_JUDGED_BIAS.format("bn"))], ["m.py: internal error in BN007 (RuntimeError: rule bug)"],
+        ["m.py", "helper.py"])
