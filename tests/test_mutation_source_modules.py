@@ -529,7 +529,7 @@ def test_a_walker_bug_is_an_error_on_each_given_file_of_the_program(
         [], [], ["m.py: internal error while checking (RuntimeError: walker bug)"], ["m.py"])
 
 
-def test_a_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_checked(
+def test_a_given_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_checked(
         tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parse = checker.parse_module
 
@@ -539,11 +539,16 @@ def test_a_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_c
         return parse(path, text, modname)
 
     monkeypatch.setattr(checker, "parse_module", parse_module)
-    assert _check(tmp_path, {"m.py": "import deep\n" + _chain(0), "deep.py": "momentum = 0.1\n"}) == (
-        [("BN007", "m.py", 4, 56, "bn", LAST_BATCH.format("0.1"),
-          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
-          [(("m.py", 4, 56, 4, 59), "0.9")])],
-        [], ["deep.py: too deeply nested to analyse (RecursionError)"], ["m.py"])
+    files = {"m.py": "import deep\n" + _chain(0), "deep.py": "momentum = 0.1\n"}
+    bn007 = ("BN007", "m.py", 4, 56, "bn", LAST_BATCH.format("0.1"),
+             {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+             [(("m.py", 4, 56, 4, 59), "0.9")])
+    assert _check(tmp_path / "given", files) == (
+        [bn007], [], ["deep.py: too deeply nested to analyse (RecursionError)"], ["m.py"])
+    # only followed, it is a note: an error (exit status 2) would name a file the user did not give
+    assert _check(tmp_path / "followed", files, given=1) == (
+        [bn007], [("deep.py", "imported module not followed: too deeply nested to analyse (RecursionError)")], [],
+        ["m.py"])
 
 
 def test_a_rule_note_in_a_followed_module_is_at_the_given_files_call(tmp_path: pathlib.Path) -> None:

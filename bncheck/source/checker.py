@@ -211,7 +211,11 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
             else:
                 result.notes.append((path, f"imported module not followed: {exc.reason}"))
         except (RecursionError, MemoryError) as exc:
-            result.errors.append(InputError(path, f"too deeply nested to analyse ({type(exc).__name__})"))
+            reason = f"too deeply nested to analyse ({type(exc).__name__})"
+            if path in given:
+                result.errors.append(InputError(path, reason))
+            else:  # as any other module that cannot be read: the user did not give it
+                result.notes.append((path, f"imported module not followed: {reason}"))
     rules = _rules(tuple(select or ()), tuple(ignore or ()))
     if not rules:
         return result
