@@ -575,3 +575,85 @@ def test_a_rule_bug_is_an_error_on_the_programs_first_file_and_the_other_rules_s
     assert _check(tmp_path, {"m.py": "import helper\n" + textwrap.dedent(SELECTED).lstrip("\n"), "helper.py": "momentum = 0.1\n"}) == (
         [], [("m.py:5", NOT_JUDGED_BIAS.format("bn"))], ["m.py: internal error in BN007 (RuntimeError: rule bug)"],
         ["m.py", "helper.py"])
+
+
+def test_a_finding_on_a_layer_whose_name_a_second_walk_could_not_tell_is_dropped(tmp_path: pathlib.Path) -> None:
+    # Net.call and Block.__call__, walked on their own first, build their layers without the names
+    # their callers give (`BatchNormalization@7`, `?/bn`): only the named findings are reported
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        class Net(tf.keras.Model):
+            def __init__(self, name_):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(momentum=0.1, name=name_)
+
+            def call(self, x):
+                return self.bn(x)
+
+
+        net = Net("bn1")
+
+
+        class Block:
+            def __init__(self, scope):
+                self.scope = scope
+
+            def __call__(self, x):
+                with tf.compat.v1.variable_scope(self.scope):
+                    return tf.compat.v1.layers.batch_normalization(x, momentum=0.1, name="bn")
+
+
+        def main(x):
+            return Block("block1")(x)
+        """}) == (
+        [("BN007", "m.py", 7, 63, "bn1", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("m.py", 7, 63, 7, 66), "0.9")]),
+         ("BN007", "m.py", 22, 72, "block1/bn", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "tf.compat.v1.layers.batch_normalization"},
+          "tf.compat.v1.layers.batch_normalization(x, momentum=0.99)  # weight of the old value, not of the batch",
+          [(("m.py", 22, 72, 22, 75), "0.9")])],
+        [], [], ["m.py"])
+
+
+# ---- checker.py: which given files are one program (they import each other) --------------------
+
+def _calls_helper(line: str, call: str) -> str:
+    """A file that imports the helper by ``line`` and passes ``call`` a momentum: BN007 at the literal
+    when the two are one program, a note in the helper (which cannot tell it) when they are not."""
+    return f"{line}\n\ny = {call}(1, 0.1)\n"
+
+
+HELPER = """
+    import tensorflow as tf
+
+
+    def block(x, m):
+        return tf.keras.layers.BatchNormalization(momentum=m)(x)
+    """
+
+
+@pytest.mark.parametrize("line, call", [
+    ("import helper, os", "helper.block"),
+    ("import helper as h", "h.block"),
+    ("from pkg import (helper, other)", "helper.block"),
+    ("from pkg import (other, helper)", "helper.block"),
+    ("from pkg import (helper,)", "helper.block"),
+    # black's layout of a long import: the names on lines of their own, a comma after the last
+    ("from pkg import (  # the helpers\n    helper,  # the one called\n)", "helper.block"),
+    ('"""Use:\n\n    import helper,\n"""\nimport helper', "helper.block"),  # no module named by the docstring
+    ("from . import helper", "helper.block"),
+    ("from .helper import block", "block"),
+    ("from .. import helper", "helper.block"),
+])
+def test_a_given_file_imported_by_another_is_checked_with_it(tmp_path: pathlib.Path, line: str, call: str) -> None:
+    importer = "pkg/sub/main.py" if line.startswith("from ..") else "pkg/main.py" if line.startswith("from") else "main.py"
+    module = "pkg/helper.py" if line.startswith("from") else "helper.py"
+    row, col = line.count("\n") + 3, len(f"y = {call}(") + 4
+    assert _check(tmp_path, {importer: _calls_helper(line, call), module: HELPER}) == (
+        [("BN007", importer, row, col, "BatchNormalization@5", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [((importer, row, col, row, col + 3), "0.9")])],
+        [], [], [importer, module])

@@ -35,8 +35,10 @@ from bncheck.source.following import follow_imports
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
-# matched against "\n" + text: the literal newline first lets the regex engine skip ahead
-_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))")
+# matched against "\n" + text: the literal newline first lets the regex engine skip ahead; names in
+# parentheses may span lines (bounded: an unclosed one costs no scan to the end of the file)
+_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+(\([^)]{0,2000}\)|[\w ,.*()]+)|import\s+([\w., ]+))")
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 @dataclass
@@ -369,7 +371,7 @@ def _imported(text: str, modname: str) -> Iterable[str]:
                 base = ".".join(pkg + ([base.lstrip(".")] if base.lstrip(".") else []))
             if base:
                 yield base
-            for name in m.group(2).replace("(", "").replace(")", "").split(","):
+            for name in _COMMENT.sub("", m.group(2)).replace("(", "").replace(")", "").split(","):
                 name = name.split(" as ")[0].strip()
                 if name and name != "*":
                     yield f"{base}.{name}" if base else name
