@@ -657,3 +657,35 @@ def test_a_given_file_imported_by_another_is_checked_with_it(tmp_path: pathlib.P
           {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
           [((importer, row, col, row, col + 3), "0.9")])],
         [], [], [importer, module])
+
+
+FROZEN_ELSEWHERE = """
+    import tensorflow as tf
+
+    base = tf.keras.applications.MobileNetV2(include_top=False)
+    base.trainable = False
+    """
+
+
+@pytest.mark.parametrize("line, call, other", [
+    ("from .helper import block", "block", "helper"),
+    ("from . import helper", "helper.block", "helper"),
+    ("from .X import block", "block", "X"),
+    ("from .Xhelper import block", "block", "Xhelper"),
+])
+def test_a_relative_import_deep_in_packages_joins_the_module_it_names_and_no_other(
+        tmp_path: pathlib.Path, line: str, call: str, other: str) -> None:
+    # x/helper.py (x/X.py...) is another program: its frozen layer does not make main's BN009 a note
+    module = f"a/b/c/{other}.py"
+    row, col = TAPE.count("\n") + 1, len(f"y = {call}(") + 4
+    assert _check(tmp_path, {"a/b/c/main.py": f"{line}\n" + textwrap.dedent(TAPE).lstrip("\n") + f"y = {call}(1, 0.1)\n",
+                             module: HELPER, f"x/{other}.py": FROZEN_ELSEWHERE}) == (
+        [("BN009", "a/b/c/main.py", 8, 27, "bn",
+          "model(...) without training=True in a train step: batch norm runs in inference mode while the "
+          "optimizer trains its gamma/beta",
+          {"training function": "a.b.c.main", "built with": "a Keras BatchNormalization layer"}, FIX_TRAINING,
+          [(("a/b/c/main.py", 8, 34, 8, 34), ", training=True")]),
+         ("BN007", "a/b/c/main.py", row, col, "BatchNormalization@5", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("a/b/c/main.py", row, col, row, col + 3), "0.9")])],
+        [], [], ["a/b/c/main.py", module, f"x/{other}.py"])
