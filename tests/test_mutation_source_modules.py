@@ -689,3 +689,66 @@ def test_a_relative_import_deep_in_packages_joins_the_module_it_names_and_no_oth
           {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
           [(("a/b/c/main.py", row, col, row, col + 3), "0.9")])],
         [], [], ["a/b/c/main.py", module, f"x/{other}.py"])
+
+
+def _tape_outcome(text: str, frozen: bool) -> tuple[list[Finding], Notes]:
+    """The findings and notes of main.py, which holds TAPE: BN009 on its train step, or the note that
+    a frozen layer in the program (``frozen``) makes instead."""
+    row = text.splitlines().index("    loss = tf.reduce_mean(model(x))") + 1
+    if frozen:
+        return [], [("main.py:" + str(row), "BN009 not judged for model(...) in main: some layer in the scanned "
+                                             "files is frozen with trainable = False, so inference-mode batch norm "
+                                             "here may be deliberate fine-tuning")]
+    return [("BN009", "main.py", row, 27, "bn",
+             "model(...) without training=True in a train step: batch norm runs in inference mode while the "
+             "optimizer trains its gamma/beta",
+             {"training function": "main", "built with": "a Keras BatchNormalization layer"}, FIX_TRAINING,
+             [(("main.py", row, 34, row, 34), ", training=True")])], []
+
+
+def _load(line: str) -> str:
+    return f'mod = importlib.import_module({line}, "pkg")\n'
+
+
+@pytest.mark.parametrize("before, grouped", [
+    ("x = 0\n" * 101 + _load('"." + name'), True),  # after 100 other lines
+    (_load('"." + name' + " " * (1000 - len(_load('"." + name')) + 1)), True),  # a line of 1,000 characters
+    (_load('"." + name' + " " * (1001 - len(_load('"." + name')) + 1)), False),  # 1,001: not read
+    (_load('"x"').replace('"pkg"', '"other"') * 100 + _load('"." + name'), False),  # only 100 such lines are read
+])
+def test_a_module_loaded_by_import_module_in_a_package_joins_the_packages_modules(
+        tmp_path: pathlib.Path, before: str, grouped: bool) -> None:
+    text = "import importlib\n" + before + textwrap.dedent(TAPE).lstrip("\n")
+    found, notes = _tape_outcome(text, frozen=grouped)
+    assert _check(tmp_path, {"main.py": text, "pkg/frozen.py": FROZEN_ELSEWHERE}) == (
+        found, notes, [], ["main.py", "pkg/frozen.py"])
+
+
+@pytest.mark.parametrize("frozen", ["pkg/sub/frozen.py", "zz.py", "other/frozen.py"])
+def test_import_module_joins_only_the_modules_right_inside_the_package(tmp_path: pathlib.Path, frozen: str) -> None:
+    text = "import importlib\n" + _load('"." + name') + textwrap.dedent(TAPE).lstrip("\n")
+    found, notes = _tape_outcome(text, frozen=False)
+    assert _check(tmp_path, {"main.py": text, "pkg/layers.py": "momentum = 0.99\n", frozen: FROZEN_ELSEWHERE}) == (
+        found, notes, [], ["main.py", "pkg/layers.py", frozen])
+
+
+def test_a_module_imported_by_its_last_name_from_inside_its_package_joins_it(tmp_path: pathlib.Path) -> None:
+    # the scan starts above pkg: helper is pkg.helper, and main (a script run from pkg) imports `helper`
+    row, col = 3, len("y = helper.block(") + 4
+    assert _check(tmp_path, {"pkg/main.py": _calls_helper("import helper", "helper.block"), "pkg/helper.py": HELPER,
+                             "x.py": "momentum = 0.99\n"}) == (
+        [("BN007", "pkg/main.py", row, col, "BatchNormalization@5", LAST_BATCH.format("0.1"),
+          {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+          [(("pkg/main.py", row, col, row, col + 3), "0.9")])],
+        [], [], ["pkg/main.py", "pkg/helper.py", "x.py"])
+
+
+def test_files_that_mention_nothing_the_rules_read_are_all_counted_as_checked(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 2\n", "c.py": "momentum = 0.99\n"}) == (
+        [], [], [], ["a.py", "b.py", "c.py"])
+
+
+def test_planning_no_source_file_gives_an_empty_plan() -> None:
+    from bncheck.source import plan
+
+    assert plan([]) == ([], "", [], [], frozenset(), [])
