@@ -641,6 +641,7 @@ HELPER = """
     ("from pkg import (helper, other)", "helper.block"),
     ("from pkg import (other, helper)", "helper.block"),
     ("from pkg import (helper,)", "helper.block"),
+    ("from pkg import helper as h", "h.block"),
     # black's layout of a long import: the names on lines of their own, a comma after the last
     ("from pkg import (  # the helpers\n    helper,  # the one called\n)", "helper.block"),
     ('"""Use:\n\n    import helper,\n"""\nimport helper', "helper.block"),  # no module named by the docstring
@@ -752,3 +753,70 @@ def test_planning_no_source_file_gives_an_empty_plan() -> None:
     from bncheck.source import plan
 
     assert plan([]) == ([], "", [], [], frozenset(), [])
+
+
+H1 = """
+    import tensorflow as tf
+
+
+    def h1(x, m):
+        return tf.keras.layers.BatchNormalization(momentum=m, name="h1")(x)
+    """
+H1_NOTE = ("m.py:5", "BN007 not judged for h1: momentum is a value bncheck cannot tell")
+
+
+def _h1_finding(line: int, col: int) -> Finding:
+    return ("BN007", "m.py", line, col, "h1", LAST_BATCH.format("0.1"),
+            {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM,
+            [(("m.py", line, col, line, col + 3), "0.9")])
+
+
+def test_every_function_that_names_a_function_reaching_the_library_is_found_to(tmp_path: pathlib.Path) -> None:
+    # both wrappers name h1; outer names only wrapper_a, and passes the momentum
+    assert _check(tmp_path, {"m.py": H1 + """
+
+    def wrapper_a(x, m):
+        return h1(x, m)
+
+
+    def wrapper_b(x, m):
+        return h1(x, m)
+
+
+    def outer(x):
+        return wrapper_a(x, 0.1)
+    """}) == ([_h1_finding(17, 25)], [H1_NOTE], [], ["m.py"])
+
+
+def test_a_function_that_names_a_class_whose_method_only_calls_into_the_library_is_a_root(
+        tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": H1 + """
+
+    class Block:
+        def __init__(self, m):
+            self.m = m
+
+        def __call__(self, x):
+            return h1(x, self.m)
+
+
+    def make(x):
+        return Block(0.1)(x)
+    """}) == ([_h1_finding(17, 18)], [], [], ["m.py"])
+
+
+def test_the_search_for_functions_reaching_the_library_goes_on_past_a_name_met_twice(tmp_path: pathlib.Path) -> None:
+    # Net's two methods each name Net: the second is met again before h1, which outer names
+    assert _check(tmp_path, {"m.py": H1 + """
+
+    def outer(x):
+        return h1(x, 0.1)
+
+
+    class Net(tf.keras.Model):
+        def call(self, x):
+            return x
+
+        def train_step(self, data):
+            return data
+    """}) == ([_h1_finding(9, 18)], [], [], ["m.py"])
