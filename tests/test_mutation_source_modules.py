@@ -13,9 +13,10 @@ import textwrap
 
 import pytest
 
-from bncheck.source import check_files, check_program
-from bncheck.source import checker
+from bncheck.source import check_files, check_program, checker, plan
 from bncheck.source.checker import SourceResult, check_group
+from bncheck.source.loader import parse_module as parse
+from bncheck.source.rules.bn007_momentum_out_of_range import MomentumOutOfRangeSource
 
 Finding = tuple[object, ...]
 Notes = list[tuple[str, str]]
@@ -271,7 +272,7 @@ def test_a_parallel_check_with_a_file_python_refuses_gives_the_serial_result(
     files = {"m0.py": "Dense(\n"} | {
         f"m{i}.py": f"import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum=0.1, name='bn{i}')\n"
         for i in range(1, 12)}
-    expected = (
+    expected: tuple[list[Finding], Notes, list[str], list[str]] = (
         [("BN007", f"m{i}.py", 2, 50, f"bn{i}", LAST_BATCH.format("0.1"),
           {"momentum": 0.1, "built with": "a Keras BatchNormalization layer"}, FIX_MOMENTUM, [((f"m{i}.py", 2, 50, 2, 53), "0.9")])
          for i in range(1, 12)],
@@ -531,8 +532,6 @@ def test_a_walker_bug_is_an_error_on_each_given_file_of_the_program(
 
 def test_a_given_file_too_deeply_nested_for_the_stack_is_an_error_and_the_others_are_checked(
         tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    parse = checker.parse_module
-
     def parse_module(path: str, text: str, modname: str) -> object:
         if path.endswith("deep.py"):
             raise RecursionError("maximum recursion depth exceeded")
@@ -566,8 +565,6 @@ def test_a_rule_note_in_a_followed_module_is_at_the_given_files_call(tmp_path: p
 
 def test_a_rule_bug_is_an_error_on_the_programs_first_file_and_the_other_rules_still_report(
         tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bncheck.source.rules.bn007_momentum_out_of_range import MomentumOutOfRangeSource
-
     def rule_bug(*args: object) -> None:
         raise RuntimeError("rule bug")
 
@@ -750,8 +747,6 @@ def test_files_that_mention_nothing_the_rules_read_are_all_counted_as_checked(tm
 
 
 def test_planning_no_source_file_gives_an_empty_plan() -> None:
-    from bncheck.source import plan
-
     assert plan([]) == ([], "", [], [], frozenset(), [])
 
 
