@@ -815,3 +815,105 @@ def test_the_search_for_functions_reaching_the_library_goes_on_past_a_name_met_t
         def train_step(self, data):
             return data
     """}) == ([_h1_finding(9, 18)], [], [], ["m.py"])
+
+
+# ---- callgraph.py: which functions of a program something calls --------------------------------
+
+def _called(text: str, names: set[str] | None = None) -> set[str]:
+    from bncheck.source.callgraph import called_names
+
+    module = parse("m.py", textwrap.dedent(text).lstrip("\n"), "m")
+    return called_names([module], names if names is not None else
+                        set(module.functions) | {m for c in module.classes.values() for m in c.methods})
+
+
+def test_only_a_call_in_code_makes_a_function_called() -> None:
+    # plain lines; not a definition, a comment, a string, a docstring or a call of itself inside itself
+    assert _called('''
+        def a(x):
+            """b(x) in a docstring"""
+            return a(x)  # c(x) in a comment
+
+
+        def b(x):
+            s = "d(x) in a string"
+            return s
+
+
+        def c(x):
+            return e(x) + obj.f(x)
+
+
+        def d():
+            pass
+
+
+        def e(x):
+            return x
+
+
+        def f(x):
+            return x
+
+
+        def g(x):
+            return \\
+                h(x)
+
+
+        def h(x):
+            return x
+        ''') == {"e", "f", "h"}
+
+
+def test_calls_are_found_by_the_syntax_tree_where_the_text_is_not_plain() -> None:
+    # another triple-quoted string: no line is taken as plain code, each spot is read from the tree
+    assert _called('''
+        X = """b(x) in a string"""
+
+
+        def a(x):
+            """b(x) in a docstring"""
+            return a(x) + c(x)  # d(x)
+
+
+        def b(x):
+            return [e(v) for v in x] + list(map(lambda v: f(v), x))
+
+
+        @g(1)
+        def c(x):
+            return x
+
+
+        def d(x):
+            return x
+
+
+        def e(x):
+            return x
+
+
+        def f(x):
+            return x
+
+
+        def g(n):
+            return n
+        ''') == {"c", "e", "f", "g"}
+
+
+def test_calls_in_long_blocks_and_after_wide_characters_are_found() -> None:
+    body = "".join(f"    v{i} = {i}\n" for i in range(12))
+    text = ("def a(x):\n" + body + "    s = 'é'; return b(x)\n\n\n"
+            "def b(x):\n" + body + "    return x\n\n\n"
+            "def c(x):\n    return x\n\n\n"
+            "X = 'ü' + str(a(1))\n"
+            "Y = '''c(x)'''\n")
+    assert _called(text) == {"a", "b"}
+
+
+def test_many_candidate_names_are_found_by_one_pattern() -> None:
+    names = {f"f{i}" for i in range(70)}
+    text = "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n" for i in range(69)) + "def f69(x):\n    return x\n"
+    assert _called(text, names) == names - {"f0"}
