@@ -917,3 +917,24 @@ def test_many_candidate_names_are_found_by_one_pattern() -> None:
     names = {f"f{i}" for i in range(70)}
     text = "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n" for i in range(69)) + "def f69(x):\n    return x\n"
     assert _called(text, names) == names - {"f0"}
+
+
+def test_a_call_of_another_name_ending_in_the_name_or_of_a_method_inside_itself_is_not_a_call() -> None:
+    # f is called at the file's first character, in a file that ends without a newline
+    assert _called("f(1)\n"
+                   "def f(x):\n    return xg(x) + _g(x)\n"
+                   "def g(x):\n    return x\n"
+                   "class A:\n    def h(self):\n        return self.h()\n"
+                   "s = 'k(x) in a string'\n"
+                   "def k(x):\n    return x\n"
+                   "z = 1") == {"f"}
+    # a triple-quoted string that is not a docstring: `m(` on its own line is text
+    assert _called('X = """\nm(x) in a string\n"""\ndef m(x):\n    return x\n') == set()
+
+
+@pytest.mark.parametrize("count", [64, 65])
+def test_a_name_that_only_ends_a_longer_identifier_is_not_called_however_many_names_are_looked_for(
+        count: int) -> None:
+    names = {f"f{i}" for i in range(count)}
+    text = "".join(f"def f{i}(x):\n    return x\n" for i in range(count)) + "y = éf0(1) + g1f1(2)\n"
+    assert _called(text, names) == set()

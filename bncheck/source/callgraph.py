@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 from bncheck.source.loader import ModuleInfo
 
-_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"(?<!\w)([A-Za-z_]\w*)\s*\(")  # a whole identifier: not `f` of `éf(` or `1f(`
 _DEFINITION = re.compile(r"(?:^|[^\w.])(?:def|class)\s+$")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
