@@ -938,3 +938,40 @@ def test_a_name_that_only_ends_a_longer_identifier_is_not_called_however_many_na
     names = {f"f{i}" for i in range(count)}
     text = "".join(f"def f{i}(x):\n    return x\n" for i in range(count)) + "y = éf0(1) + g1f1(2)\n"
     assert _called(text, names) == set()
+
+
+def test_calls_on_later_lines_of_a_statement_in_decorators_and_after_wide_characters_are_read_from_the_tree() -> None:
+    # the string that is not a docstring makes every spot be read from the syntax tree
+    assert _called('''
+        X = """not a docstring"""
+
+
+        @decorate(
+            1)
+        def a(x):
+            return [
+                b(x),
+                obj.c(
+                    x),
+            ]
+
+
+        def b(x):
+            y = 'é'; return d(x)
+
+
+        def c(x):
+            return x
+
+
+        def d(x):
+            return x
+
+
+        def decorate(n):
+            return n
+        ''') == {"b", "c", "d", "decorate"}
+
+
+def test_a_call_on_the_line_after_a_comment_is_a_call() -> None:
+    assert _called("# a(x) in a comment\ny = a(1)\ndef a(x):\n    return x\n") == {"a"}
