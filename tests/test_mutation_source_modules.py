@@ -975,3 +975,9 @@ def test_calls_on_later_lines_of_a_statement_in_decorators_and_after_wide_charac
 
 def test_a_call_on_the_line_after_a_comment_is_a_call() -> None:
     assert _called("# a(x) in a comment\ny = a(1)\ndef a(x):\n    return x\n") == {"a"}
+
+
+def test_calls_in_both_long_arms_of_an_if_are_read_from_the_tree() -> None:
+    body = "".join(f"        v{i} = {i}\n" for i in range(10))
+    assert _called('X = """not a docstring"""\n\n\ndef a(x):\n    if x:\n' + body + "        b(x)\n    else:\n" + body
+                   + "        c(x)\n\n\ndef b(x):\n    return x\n\n\ndef c(x):\n    return x\n") == {"b", "c"}

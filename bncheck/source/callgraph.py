@@ -140,8 +140,8 @@ class _Finder:
                 if isinstance(value, ast.AST):
                     children.append(value)
                 elif isinstance(value, list):
-                    if field in _BLOCKS and len(value) > 8:
-                        block = value  # a long statement list: found by bisection
+                    if field in _BLOCKS and len(value) > 8 and block is None:
+                        block = value  # a long statement list: found by bisection (a second one, e.g. a long else, is scanned)
                     else:
                         children.extend(v for v in value if isinstance(v, ast.AST))
 
