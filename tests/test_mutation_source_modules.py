@@ -981,3 +981,32 @@ def test_calls_in_both_long_arms_of_an_if_are_read_from_the_tree() -> None:
     body = "".join(f"        v{i} = {i}\n" for i in range(10))
     assert _called('X = """not a docstring"""\n\n\ndef a(x):\n    if x:\n' + body + "        b(x)\n    else:\n" + body
                    + "        c(x)\n\n\ndef b(x):\n    return x\n\n\ndef c(x):\n    return x\n") == {"b", "c"}
+
+
+@pytest.mark.parametrize("text", [
+    # the inner and the last line of a docstring
+    'def a(x):\n    """Text\n    b(x) in the docstring\n    b(x) at its end"""\n    return x\n',
+    # a function calling itself on its def line
+    "def b(x): return b(x)\n",
+    # a string continued by a backslash
+    's = "text \\\nb(x) in a string"\n',
+    # a string that is not a docstring, beside two that are
+    'def a():\n    """doc"""\ndef c():\n    """doc"""\nX = """\nb(x) in a string\n"""\n',
+    "X = '''\nb(x) in a string\n'''\n",
+])
+def test_text_that_only_looks_like_a_call_on_a_plain_line_is_not_one(text: str) -> None:
+    assert _called(text + ("" if "def b(" in text else "def b(x):\n    return x\n"), {"b"}) == set()
+
+
+def test_calls_in_the_first_statement_of_a_long_body_and_in_a_comprehensions_for_are_read_from_the_tree() -> None:
+    # the quote before each call makes its spot be read from the tree
+    body = "".join(f"    v{i} = {i}\n" for i in range(10))
+    assert _called("def a(x):\n    y = ['q', b(x)]\n" + body + "    return [\n        'q' for v in c(x)]\n"
+                   "def b(x):\n    return x\n"
+                   "def c(x):\n    return x\n") == {"b", "c"}
+
+
+def test_a_module_of_comments_only_calls_nothing() -> None:
+    from bncheck.source.callgraph import called_names
+
+    assert called_names([parse("m.py", "# b(x) in a comment\n", "m")], {"b"}) == set()
