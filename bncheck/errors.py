@@ -13,6 +13,18 @@ class InputError(Exception):
         self.source = source
         self.reason = reason
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled whole (a worker process sends it back): by default unpickling would call __init__
+        # with the message alone, and the pool that received it would break
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[InputError], args: tuple[object, ...], state: dict[str, object]) -> InputError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 NOT_AN_ARTEFACT = "not a TensorFlow artefact by content"
 

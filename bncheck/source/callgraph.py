@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 from bncheck.source.loader import ModuleInfo
 
-_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"(?<!\w)([A-Za-z_]\w*)\s*\(")  # a whole identifier: not `f` of `éf(` or `1f(`
 _DEFINITION = re.compile(r"(?:^|[^\w.])(?:def|class)\s+$")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
@@ -140,8 +140,8 @@ class _Finder:
                 if isinstance(value, ast.AST):
                     children.append(value)
                 elif isinstance(value, list):
-                    if field in _BLOCKS and len(value) > 8:
-                        block = value  # a long statement list: found by bisection
+                    if field in _BLOCKS and len(value) > 8 and block is None:
+                        block = value  # a long statement list: found by bisection (a second one, e.g. a long else, is scanned)
                     else:
                         children.extend(v for v in value if isinstance(v, ast.AST))
 

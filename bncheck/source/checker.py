@@ -35,8 +35,10 @@ from bncheck.source.following import follow_imports
 from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 
 PARALLEL_MIN_FILES = 200
-# matched against "\n" + text: the literal newline first lets the regex engine skip ahead
-_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+([\w ,.*()]+)|import\s+([\w., ]+))")
+# matched against "\n" + text: the literal newline first lets the regex engine skip ahead; names in
+# parentheses may span lines (bounded: an unclosed one costs no scan to the end of the file)
+_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+(\([^)]{0,2000}\)|[\w ,.*()]+)|import\s+([\w., ]+))")
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 @dataclass
@@ -109,10 +111,10 @@ def _walk_program(project: Project, modules: list[ModuleInfo], notes: list[tuple
     roots.sort(key=lambda f: not _mentions_batch_norm(f))
     for func in roots:
         if budget[0] < 0:
-            if notes is not None:
-                left = [f for f in roots[roots.index(func):] if id(f.node) not in walked]
+            left = [f for f in roots[roots.index(func):] if id(f.node) not in walked]
+            if notes is not None and left:  # the roots left may all have been walked from others
                 names = ", ".join(f.qualname for f in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
-                notes.append((f"{func.module.path}:{func.node.lineno}",  # type: ignore[attr-defined]  # a function's node is a def, which has line numbers
+                notes.append((f"{left[0].module.path}:{left[0].node.lineno}",  # type: ignore[attr-defined]  # a function's node is a def, which has line numbers
                               f"source analysis stopped: a program (files that import each other) gets at most "
                               f"{MAX_PROGRAM_STEPS:,} statements, and {len(left)} functions were not walked "
                               f"({names}); nothing is reported about them"))
@@ -211,7 +213,11 @@ def _check_group(files: Sequence[tuple[str, str]], root: str, select: Sequence[s
             else:
                 result.notes.append((path, f"imported module not followed: {exc.reason}"))
         except (RecursionError, MemoryError) as exc:
-            result.errors.append(InputError(path, f"too deeply nested to analyse ({type(exc).__name__})"))
+            reason = f"too deeply nested to analyse ({type(exc).__name__})"
+            if path in given:
+                result.errors.append(InputError(path, reason))
+            else:  # as any other module that cannot be read: the user did not give it
+                result.notes.append((path, f"imported module not followed: {reason}"))
     rules = _rules(tuple(select or ()), tuple(ignore or ()))
     if not rules:
         return result
@@ -365,7 +371,7 @@ def _imported(text: str, modname: str) -> Iterable[str]:
                 base = ".".join(pkg + ([base.lstrip(".")] if base.lstrip(".") else []))
             if base:
                 yield base
-            for name in m.group(2).replace("(", "").replace(")", "").split(","):
+            for name in _COMMENT.sub("", m.group(2)).replace("(", "").replace(")", "").split(","):
                 name = name.split(" as ")[0].strip()
                 if name and name != "*":
                     yield f"{base}.{name}" if base else name
@@ -454,12 +460,13 @@ def check_files(paths: Sequence[str], select: Sequence[str] | None = None, ignor
         gc.freeze()  # forked workers: the collector leaves the parent's objects (and their pages) alone
         try:
             with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-                for part in pool.map(_check_batch, [(b, root, sel, ign, followed) for b in batches if b]):
-                    result.extend(part)
+                parts = list(pool.map(_check_batch, [(b, root, sel, ign, followed) for b in batches if b]))
         except (OSError, concurrent.futures.process.BrokenProcessPool):
-            result.extend(_check_batch((groups, root, sel, ign, followed)))
+            parts = [_check_batch((groups, root, sel, ign, followed))]  # all of it: no part is kept twice
         finally:
             gc.unfreeze()
+        for part in parts:
+            result.extend(part)
     order = {p: i for i, p in enumerate(paths)}
     result.checked.sort(key=lambda p: order.get(p, 0))
     result.findings.sort(key=lambda f: (order.get(f.loc.path, 0), f.loc.line, f.loc.col, f.code, f.layer))
