@@ -1,0 +1,294 @@
+"""Exact outcomes of checking objects TensorFlow and Keras build in the caller's process
+(``bncheck.check_model`` / ``check_graph`` on Keras 3 and tf-keras models, tf.functions, concrete
+functions, TF1 graphs and graph messages): the tests that judge ``bncheck/loaders/live.py``'s mutants
+(tools/mutation.py ``--live``). Every object is built once per session: TensorFlow is slow."""
+from __future__ import annotations
+
+import os
+import types
+from typing import Any
+
+import pytest
+
+import bncheck
+from bncheck.findings import Severity
+
+pytestmark = pytest.mark.slow  # live TensorFlow (conftest.SLOW lists the file too)
+
+
+def _keras3(keras: Any) -> dict[str, Any]:
+    """Keras 3 models: functional, nested, subclassed; BN correct, momentum=0.1 + training=True,
+    trained, frozen, and one that only shows a step counter."""
+    keras.utils.set_random_seed(0)
+    out: dict[str, Any] = {}
+    inp = keras.Input((8, 8, 3))
+    h = keras.layers.BatchNormalization(name="bn1")(keras.layers.Conv2D(4, 3, name="conv1")(inp))
+    out["good"] = keras.Model(inp, keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling2D()(h)),
+                              name="good")
+    inp = keras.Input((8, 8, 3))
+    out["hard"] = keras.Model(inp, keras.layers.BatchNormalization(name="bn_fixed", momentum=0.1)(inp, training=True),
+                              name="hard")
+    inp = keras.Input((4,))
+    trained = keras.Model(inp, keras.layers.BatchNormalization(name="bn_t")(inp), name="trained")
+    trained.get_layer("bn_t").gamma.assign([1.5, 1.0, 1.0, 1.0])
+    trained.get_layer("bn_t").beta.assign([0.0, 0.0, 0.25, 0.0])
+    out["trained"] = trained
+    inp = keras.Input((4,))
+    steps = keras.Model(inp, keras.layers.BatchNormalization(name="bn_s")(inp), name="steps")
+    steps.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    steps.optimizer.iterations.assign(7)
+    out["steps"] = steps
+    inner_in = keras.Input((4,))
+    inner = keras.Model(inner_in, keras.layers.BatchNormalization(name="bn_in")(inner_in), name="inner")
+    inner.get_layer("bn_in").moving_variance.assign([1.0, 1.0, 1.0, 1.0])
+    inner.get_layer("bn_in").beta.assign([0.5, 0.0, 0.0, 0.0])
+    inp = keras.Input((4,))
+    out["nested"] = keras.Model(inp, keras.layers.Dense(2, name="head")(inner(inp)), name="outer")
+    inp = keras.Input((4,))
+    frozen_bn = keras.layers.BatchNormalization(name="bn_frozen")
+    frozen = keras.Model(inp, frozen_bn(inp), name="frozen")
+    frozen_bn.trainable = False
+    out["frozen"] = frozen
+
+    class Net(keras.Model):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__(name="net")
+            self.bn = keras.layers.BatchNormalization(name="bn_sub", momentum=0.1)
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            return self.bn(x, training=training)
+
+    net = Net()
+    net(keras.ops.zeros((1, 4)))
+    out["subclassed"] = net
+    return out
+
+
+def _train_steps(tf: Any, keras: Any, model: Any) -> dict[str, Any]:
+    opt = keras.optimizers.Adam()
+    spec = [tf.TensorSpec([None, 8, 8, 3]), tf.TensorSpec([None], tf.int32)]
+
+    def step_fn(training: bool | None, signature: Any) -> Any:
+        @tf.function(input_signature=signature)
+        def step(x: Any, y: Any) -> Any:
+            with tf.GradientTape() as tape:
+                logits = model(x) if training is None else model(x, training=training)
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+        return step
+
+    return {"step_missing": step_fn(None, spec).get_concrete_function(), "step_true": step_fn(True, spec),
+            "no_signature": step_fn(True, None)}
+
+
+def _tf1(tf: Any) -> dict[str, Any]:
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 8, 8, 3], name="x")
+        h = v1.layers.batch_normalization(v1.layers.conv2d(x, 4, 3, name="conv"), training=True, name="bn")
+        logits = v1.layers.dense(tf.reduce_mean(h, [1, 2]), 2, name="head")
+        loss = tf.reduce_mean(logits, name="loss")
+        train_op = v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+        v1.add_to_collection("not_ops", 3)  # a collection of no ops: left out
+        v1.add_to_collection("mixed", 3)
+        v1.add_to_collection("mixed", "head/BiasAdd:0")
+        v1.add_to_collection("mixed", logits)
+        v1.add_to_collection("mixed", train_op)
+        meta = v1.train.export_meta_graph(graph=graph)
+    return {"graph": graph, "train_op": train_op, "logits": logits, "graph_def": graph.as_graph_def(),
+            "meta": meta}
+
+
+def build() -> types.SimpleNamespace:
+    """Every live object the tests check (also used by a mutation driver that runs them per mutant)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.compat.v1.layers need tf-keras (as conftest sets)
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    tf_keras = pytest.importorskip("tf_keras")
+    objs = _keras3(keras)
+    objs.update(_train_steps(tf, keras, objs["good"]))
+    objs.update(_tf1(tf))
+    inp = tf_keras.Input((4,))
+    objs["tfk"] = tf_keras.Model(inp, tf_keras.layers.BatchNormalization(name="bn_tfk", momentum=0.1)(inp, training=True),
+                                 name="tfk")
+    objs["versions"] = {"keras": keras.__version__, "tf_keras": tf_keras.__version__}
+    return types.SimpleNamespace(**objs)
+
+
+@pytest.fixture(scope="session")
+def live() -> types.SimpleNamespace:
+    return build()
+
+
+def _only(report: bncheck.Report) -> Any:
+    assert not report.errors
+    (finding,) = report
+    return finding
+
+
+BN005_UNJUDGED = ("BN005: 1 layer(s) ({}) hold their initial values (moving 0/1, gamma 1, beta 0) and nothing "
+                  "shows training ran: whether their statistics update could not be judged from the values")
+
+
+def test_a_correct_functional_model_is_clean_with_the_untrained_note(live: Any) -> None:
+    report = bncheck.check_model(live.good)
+    assert (report.findings, report.errors, report.checked) == ([], [], ["<good>"])
+    assert report.notes == [("<good>", BN005_UNJUDGED.format("bn1"))]
+
+
+def test_momentum_and_fixed_training_in_a_keras3_model(live: Any) -> None:
+    report = bncheck.check_model(live.hard)
+    assert report.codes() == {("BN007", "bn_fixed"), ("BN008", "bn_fixed")}
+    by_code = {f.code: f for f in report}
+    assert {f.severity for f in report} == {Severity.WARNING}
+    assert {f.path for f in report} == {"<hard>"} and {f.graph for f in report} == {"live Keras model"}
+    assert by_code["BN007"].evidence_dict["momentum"] == 0.1
+    assert by_code["BN008"].evidence == (("call in the model config", ("bn_fixed(..., training=True)",)),
+                                         ("written by", f"Keras {live.versions['keras']}"),
+                                         ("model", "Functional (live Keras model)"))
+    assert report.notes == [("<hard>", BN005_UNJUDGED.format("bn_fixed"))]
+
+
+def test_a_tf_keras_model_is_judged_with_tf_keras_semantics(live: Any) -> None:
+    report = bncheck.check_model(live.tfk)
+    assert report.codes() == {("BN007", "bn_tfk"), ("BN008", "bn_tfk")}
+    bn008 = next(f for f in report if f.code == "BN008")
+    assert bn008.severity == Severity.ERROR  # tf-keras: training=True overrides the caller
+    assert bn008.evidence_dict["written by"] == f"tf-keras {live.versions['tf_keras']}"
+    assert bn008.message.startswith("training=True is fixed in the model and tf-keras lets it override the caller")
+
+
+def test_trained_gamma_and_beta_with_moving_statistics_at_0_1(live: Any) -> None:
+    finding = _only(bncheck.check_model(live.trained))
+    assert (finding.code, finding.layer, finding.severity, finding.path) == ("BN005", "bn_t", Severity.ERROR, "<trained>")
+    assert finding.message == "after training the moving statistics are still exactly 0 and 1: their updates never ran"
+    assert finding.evidence == (("moving_mean", "all 0 (4 values)"), ("moving_variance", "all 1 (4 values)"),
+                                ("gamma (trained)", "min 1, max 1.5 (4 values)"),
+                                ("beta (trained)", "min 0, max 0.25 (4 values)"),
+                                ("values from", "live model weights"),
+                                ("built with", "a Keras BatchNormalization layer"))
+
+
+def test_the_optimizer_step_counter_is_read(live: Any) -> None:
+    finding = _only(bncheck.check_model(live.steps))
+    assert (finding.code, finding.layer, finding.severity) == ("BN005", "bn_s", Severity.WARNING)
+    assert finding.message.startswith("after 7 steps the moving statistics are still exactly 0 and 1")
+    assert finding.evidence_dict["optimizer iterations"] == 7
+    assert "gamma (trained)" not in finding.evidence_dict
+
+
+def test_a_layer_of_a_nested_model_is_found_by_its_path(live: Any) -> None:
+    finding = _only(bncheck.check_model(live.nested))
+    assert (finding.code, finding.layer, finding.severity, finding.path) == ("BN005", "inner/bn_in", Severity.ERROR,
+                                                                              "<outer>")
+    assert finding.evidence_dict["beta (trained)"] == "min 0, max 0.5 (4 values)"
+    assert "gamma (trained)" not in finding.evidence_dict
+
+
+def test_a_frozen_layer_is_not_a_finding(live: Any) -> None:
+    report = bncheck.check_model(live.frozen)
+    assert (report.findings, report.errors) == ([], [])
+    assert report.notes == [("<frozen>", BN005_UNJUDGED.format("bn_frozen"))]
+
+
+def test_a_subclassed_model_says_nothing_was_judged(live: Any) -> None:
+    report = bncheck.check_model(live.subclassed)
+    assert (report.findings, report.errors, report.checked) == ([], [], ["<net>"])
+    assert report.notes == [("<net>", "bncheck: no batch-norm layer was recognised in this model config, so nothing "
+                                      "in it was judged (a model without batch norm, or one built in a way bncheck "
+                                      "does not know)")]
+
+
+def _function_path(fn: Any) -> str:
+    name = fn.name
+    return f"<{name.decode() if isinstance(name, bytes) else name}>"
+
+
+def test_a_train_step_without_training_true(live: Any) -> None:
+    report = bncheck.check_model(live.step_missing)
+    finding = _only(report)
+    assert (finding.code, finding.layer, finding.severity) == ("BN009", "bn1", Severity.WARNING)
+    assert report.checked == [finding.path] == [_function_path(live.step_missing)]
+    assert finding.path.startswith("<__inference_step_")
+    assert finding.graph == "concrete function"
+    evidence = finding.evidence_dict  # captured variables are named after the layers' variables
+    assert evidence["trained by the optimizer"] == ("bn1/beta", "bn1/gamma")
+    assert evidence["moving variables never updated"] == ("bn1/moving_mean", "bn1/moving_variance")
+
+
+def test_a_tf_function_train_step_with_training_true_is_clean(live: Any) -> None:
+    report = bncheck.check_model(live.step_true)
+    assert (report.findings, report.errors, report.notes) == ([], [], [])
+    assert report.checked == [_function_path(live.step_true.get_concrete_function())]
+
+
+def test_a_tf_function_without_input_signature_is_an_error(live: Any) -> None:
+    report = bncheck.check_model(live.no_signature)
+    assert (report.findings, report.checked) == ([], [])
+    (error,) = report.errors
+    assert error.source == "<Function>"
+    assert error.reason.startswith("a tf.function needs an input_signature to be checked (Binding inputs to "
+                                   "tf.function failed")
+
+
+def test_a_live_tf1_graph_uses_its_collections(live: Any) -> None:
+    finding = _only(bncheck.check_graph(live.graph))
+    assert (finding.code, finding.layer, finding.severity, finding.path, finding.graph) == (
+        "BN001", "bn", Severity.ERROR, "<tf.Graph>", "tf.Graph")
+    assert finding.evidence_dict["train op"] == ("train",)
+    assert finding.evidence_dict["train op found from"] == "the MetaGraph's train_op collection"
+    assert finding.evidence_dict["built with"] == "tf.compat.v1.layers.batch_normalization"  # from UPDATE_OPS
+
+
+def test_the_collections_of_a_live_graph() -> None:
+    from bncheck.loaders.live import model_from_object
+
+    tf = pytest.importorskip("tensorflow")
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [2], name="x")
+        y = tf.identity(x, name="y")
+        tf.compat.v1.add_to_collection("numbers", 3)
+        tf.compat.v1.add_to_collection("mixed", 3)
+        tf.compat.v1.add_to_collection("mixed", "^y:0")
+        tf.compat.v1.add_to_collection("mixed", y)
+        tf.compat.v1.add_to_collection("mixed", x.op)
+    model = model_from_object(graph)
+    assert model.has_collections is True
+    assert model.collections == {"mixed": ("y", "y", "x")}
+
+
+def test_graph_def_and_meta_graph_messages(live: Any) -> None:
+    from_def = _only(bncheck.check_graph(live.graph_def))
+    assert (from_def.code, from_def.layer, from_def.path, from_def.graph) == ("BN001", "bn", "<GraphDef>", "GraphDef")
+    assert from_def.evidence_dict["train op found from"] == "inferred: fetch roots that run optimizer updates"
+    from_meta = _only(bncheck.check_graph(live.meta))
+    assert (from_meta.code, from_meta.layer, from_meta.path, from_meta.graph) == (
+        "BN001", "bn", "<MetaGraphDef>", "MetaGraph")
+    assert from_meta.evidence_dict["train op found from"] == "the MetaGraph's train_op collection"
+
+
+@pytest.mark.parametrize("kind", ["operation", "name", "caret name", "list"])
+def test_train_op_named_every_way(live: Any, kind: str) -> None:
+    train_op = {"operation": live.train_op, "name": "train:0", "caret name": "^train", "list": [live.train_op]}[kind]
+    finding = _only(bncheck.check_graph(live.graph, train_op=train_op))
+    assert (finding.code, finding.layer) == ("BN001", "bn")
+    assert finding.evidence_dict["train op"] == ("train",)
+    assert finding.evidence_dict["train op found from"] == "named by you"
+
+
+def test_outputs_as_a_tensor_make_an_inference_graph(live: Any) -> None:
+    finding = _only(bncheck.check_graph(live.graph, outputs=live.logits))
+    assert (finding.code, finding.layer) == ("BN002", "bn")
+
+
+def test_unsupported_objects_are_type_errors(live: Any) -> None:
+    with pytest.raises(TypeError, match=r"^cannot check a builtins\.int: pass a tf\.Graph, GraphDef, MetaGraphDef, "
+                                        r"Keras model, concrete function or a path$"):
+        bncheck.check_model(3)
+    with pytest.raises(TypeError, match=r"^expected an op name, tf\.Operation or tf\.Tensor, got builtins\.float$"):
+        bncheck.check_graph(live.graph, train_op=[1.5])
