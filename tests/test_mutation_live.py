@@ -8,6 +8,7 @@ import os
 import types
 from typing import Any
 
+import numpy as np
 import pytest
 
 import bncheck
@@ -58,9 +59,38 @@ def _keras3(keras: Any) -> dict[str, Any]:
         def call(self, x: Any, training: Any = None) -> Any:
             return self.bn(x, training=training)
 
+        def get_config(self) -> dict[str, Any]:  # values json cannot encode: a set, a numpy scalar
+            return {"name": self.name, "tags": {"a"}, "scale": np.float32(2), "sizes": (1, 2)}
+
     net = Net()
     net(keras.ops.zeros((1, 4)))
     out["subclassed"] = net
+
+    class FunctionalNet(keras.Model):  # type: ignore[misc, name-defined]
+        """A functional model of a class in this module, which has no __version__."""
+
+    class Tagged(keras.layers.Layer):  # type: ignore[misc, name-defined]
+        def call(self, x: Any) -> Any:
+            return x
+
+    class Block(keras.layers.Layer):  # type: ignore[misc, name-defined]
+        """A custom layer whose config lists a batch norm that get_layer cannot reach."""
+
+        def call(self, x: Any) -> Any:
+            return x
+
+        def get_config(self) -> dict[str, Any]:
+            hidden = keras.layers.BatchNormalization(name="bn_hidden")
+            return {**super().get_config(), "layers": [keras.saving.serialize_keras_object(hidden)]}
+
+    inp = keras.Input((4,))
+    bn_f = keras.layers.BatchNormalization(name="bn_f", momentum=0.1)
+    out["fnet"] = FunctionalNet(inp, bn_f(Block(name="block")(Tagged(name="tagged")(inp)), training=True), name="fnet")
+    bn_f.beta.assign([0.5, 0.0, 0.0, 0.0])
+    inp = keras.Input((4,))
+    noscale = keras.Model(inp, keras.layers.BatchNormalization(name="bn_ns", scale=False)(inp), name="noscale")
+    noscale.get_layer("bn_ns").beta.assign([0.5, 0.0, 0.0, 0.0])
+    out["noscale"] = noscale
     return out
 
 
@@ -294,3 +324,105 @@ def test_unsupported_objects_are_type_errors(live: Any) -> None:
         bncheck.check_model(3)
     with pytest.raises(TypeError, match=r"^expected an op name, tf\.Operation or tf\.Tensor, got builtins\.float$"):
         bncheck.check_graph(live.graph, train_op=[1.5])
+
+
+def test_a_model_class_of_a_module_without_version_and_custom_layers(live: Any) -> None:
+    report = bncheck.check_model(live.fnet)
+    assert report.codes() == {("BN005", "bn_f"), ("BN007", "bn_f"), ("BN008", "bn_f")}
+    bn008 = next(f for f in report if f.code == "BN008")
+    assert bn008.severity == Severity.WARNING  # Keras 3 semantics, told by the config (no version to read)
+    assert bn008.evidence == (("call in the model config", ("bn_f(..., training=True)",)), ("written by", "Keras 3"),
+                              ("model", "FunctionalNet (live Keras model)"))
+    # block/bn_hidden (in a custom layer's config, out of get_layer's reach) does not stop bn_f's weights being read
+    assert next(f for f in report if f.code == "BN005").evidence_dict["beta (trained)"] == "min 0, max 0.5 (4 values)"
+    assert report.notes == [("<fnet>", "bncheck: layer 'tagged' is of class 'test_mutation_live.Tagged' (user code, "
+                                       "never imported) and its config is not a batch norm's: whether it runs a "
+                                       "batch norm, and how, is not judged")]
+
+
+def test_a_layer_without_gamma(live: Any) -> None:
+    finding = _only(bncheck.check_model(live.noscale))
+    assert (finding.code, finding.layer, finding.severity) == ("BN005", "bn_ns", Severity.ERROR)
+    assert [k for k, _ in finding.evidence] == ["moving_mean", "moving_variance", "beta (trained)", "values from",
+                                                "built with"]
+
+
+class _OnlyGetLayer:
+    def get_layer(self, name: str) -> None:
+        return None
+
+
+class _OnlyGetConfig:
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class _OnlyAsGraphDef:
+    def as_graph_def(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("cls", [_OnlyGetLayer, _OnlyGetConfig, _OnlyAsGraphDef])
+def test_half_a_live_object_is_a_type_error(cls: type) -> None:
+    with pytest.raises(TypeError, match=rf"^cannot check a [\w.]*{cls.__qualname__}: pass a tf\.Graph"):
+        bncheck.check_model(cls())
+
+
+def test_a_keras_layer_and_a_tf_operation_are_type_errors(live: Any) -> None:
+    keras = pytest.importorskip("keras")
+    with pytest.raises(TypeError, match=r"^cannot check a keras\.src\.layers\.normalization\.batch_normalization\."
+                                        r"BatchNormalization: "):
+        bncheck.check_model(keras.layers.BatchNormalization())
+    with pytest.raises(TypeError, match=r"^cannot check a tensorflow\.python\.framework\.ops\.Operation: "):
+        bncheck.check_graph(live.train_op)
+
+
+def test_model_from_object_names_an_unsupported_object() -> None:
+    from bncheck.errors import InputError
+    from bncheck.loaders.live import model_from_object
+
+    with pytest.raises(InputError) as caught:
+        model_from_object(types.SimpleNamespace())
+    assert (caught.value.source, caught.value.reason) == (
+        "<SimpleNamespace>", "cannot check a types.SimpleNamespace: pass a tf.Graph, GraphDef, MetaGraphDef, Keras "
+                             "model, concrete function or a path")
+
+
+class _Traced:
+    """A concrete function seen through its duck-typed surface (``graph``, ``captured_inputs``,
+    optionally ``variables`` and ``name``); ``get_concrete_function`` must not be called on it."""
+
+    def __init__(self, fn: Any, *, variables: bool, name: str | None) -> None:
+        self.graph, self.captured_inputs = fn.graph, fn.captured_inputs
+        if variables:
+            self.variables = fn.variables
+        if name is not None:
+            self.name = name
+
+    def get_concrete_function(self) -> Any:
+        raise AssertionError("already a concrete function")
+
+
+def test_a_concrete_function_is_not_traced_again_and_its_str_name_is_used(live: Any) -> None:
+    report = bncheck.check_model(_Traced(live.step_missing, variables=True, name="my_step"))
+    assert report.codes() == {("BN009", "bn1")} and report.checked == ["<my_step>"]
+    assert next(iter(report)).evidence_dict["trained by the optimizer"] == ("bn1/beta", "bn1/gamma")
+
+
+def test_a_concrete_function_without_variables_or_name(live: Any) -> None:
+    report = bncheck.check_model(_Traced(live.step_missing, variables=False, name=None))
+    assert report.checked == ["<concrete function>"] and report.errors == []
+    # without its variables nothing names the captured handles: the layer is not recognised
+    assert [f.code for f in report] == []
+
+
+def test_op_name_of_every_kind_of_name(live: Any) -> None:
+    from bncheck.loaders.live import op_name
+
+    assert [op_name("^Xy:0"), op_name("train"), op_name(live.train_op), op_name(live.logits)] == [
+        "Xy", "train", "train", live.logits.op.name]
+    for odd in (types.SimpleNamespace(op="train"), types.SimpleNamespace(op=types.SimpleNamespace(node_def=1)),
+                types.SimpleNamespace(name="v")):
+        with pytest.raises(TypeError, match=r"^expected an op name, tf\.Operation or tf\.Tensor, got "
+                                            r"types\.SimpleNamespace$"):
+            op_name(odd)
