@@ -141,6 +141,9 @@ def build() -> types.SimpleNamespace:
     tf_keras = pytest.importorskip("tf_keras")
     objs = _keras3(keras)
     objs.update(_train_steps(tf, keras, objs["good"]))
+    hard = objs["hard"]
+    objs["hard_fn"] = tf.function(lambda x: hard(x, training=True),
+                                  input_signature=[tf.TensorSpec([None, 8, 8, 3])]).get_concrete_function()
     objs.update(_tf1(tf))
     inp = tf_keras.Input((4,))
     objs["tfk"] = tf_keras.Model(inp, tf_keras.layers.BatchNormalization(name="bn_tfk", momentum=0.1)(inp, training=True),
@@ -426,3 +429,13 @@ def test_op_name_of_every_kind_of_name(live: Any) -> None:
         with pytest.raises(TypeError, match=r"^expected an op name, tf\.Operation or tf\.Tensor, got "
                                             r"types\.SimpleNamespace$"):
             op_name(odd)
+
+
+def test_a_concrete_function_of_a_keras_layer_in_training_mode(live: Any) -> None:
+    report = bncheck.check_model(live.hard_fn)  # no optimizer: a serving function running BN in training mode
+    assert report.codes() == {("BN002", "bn_fixed"), ("BN003", "bn_fixed"), ("BN007", "bn_fixed")}
+    assert {f.graph for f in report} == {"concrete function"}
+    bn007 = next(f for f in report if f.code == "BN007")
+    assert bn007.evidence_dict["momentum"] == 0.1
+    # a TF2 graph: moving variables named as Keras names them make it a Keras layer
+    assert {f.evidence_dict["built with"] for f in report} == {"a Keras BatchNormalization layer"}
