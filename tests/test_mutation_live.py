@@ -14,8 +14,6 @@ import pytest
 import bncheck
 from bncheck.findings import Severity
 
-pytestmark = pytest.mark.slow  # live TensorFlow (conftest.SLOW lists the file too)
-
 
 def _keras3(keras: Any) -> dict[str, Any]:
     """Keras 3 models: functional, nested, subclassed; BN correct, momentum=0.1 + training=True,
