@@ -49,7 +49,7 @@ def _keras3(keras: Any) -> dict[str, Any]:
     frozen_bn.trainable = False
     out["frozen"] = frozen
 
-    class Net(keras.Model):  # type: ignore[misc, name-defined]
+    class Net(keras.Model):  # type: ignore[misc]  # keras is Any here
         def __init__(self) -> None:
             super().__init__(name="net")
             self.bn = keras.layers.BatchNormalization(name="bn_sub", momentum=0.1)
@@ -64,14 +64,14 @@ def _keras3(keras: Any) -> dict[str, Any]:
     net(keras.ops.zeros((1, 4)))
     out["subclassed"] = net
 
-    class FunctionalNet(keras.Model):  # type: ignore[misc, name-defined]
+    class FunctionalNet(keras.Model):  # type: ignore[misc]  # keras is Any here
         """A functional model of a class in this module, which has no __version__."""
 
-    class Tagged(keras.layers.Layer):  # type: ignore[misc, name-defined]
+    class Tagged(keras.layers.Layer):  # type: ignore[misc]  # keras is Any here
         def call(self, x: Any) -> Any:
             return x
 
-    class Block(keras.layers.Layer):  # type: ignore[misc, name-defined]
+    class Block(keras.layers.Layer):  # type: ignore[misc]  # keras is Any here
         """A custom layer whose config lists a batch norm that get_layer cannot reach."""
 
         def call(self, x: Any) -> Any:
@@ -97,7 +97,7 @@ def _train_steps(tf: Any, keras: Any, model: Any) -> dict[str, Any]:
     spec = [tf.TensorSpec([None, 8, 8, 3]), tf.TensorSpec([None], tf.int32)]
 
     def step_fn(training: bool | None, signature: Any) -> Any:
-        @tf.function(input_signature=signature)
+        @tf.function(input_signature=signature)  # type: ignore[untyped-decorator]  # tf is Any here
         def step(x: Any, y: Any) -> Any:
             with tf.GradientTape() as tape:
                 logits = model(x) if training is None else model(x, training=training)
@@ -229,9 +229,9 @@ def test_a_frozen_layer_is_not_a_finding(live: Any) -> None:
 def test_a_subclassed_model_says_nothing_was_judged(live: Any) -> None:
     report = bncheck.check_model(live.subclassed)
     assert (report.findings, report.errors, report.checked) == ([], [], ["<net>"])
-    assert report.notes == [("<net>", "bncheck: no batch-norm layer was recognised in this model config, so nothing "
-                                      "in it was judged (a model without batch norm, or one built in a way bncheck "
-                                      "does not know)")]
+    nothing = ("bncheck: no batch-norm layer was recognised in this model config, so nothing in it was judged (a "
+               "model without batch norm, or one built in a way bncheck does not know)")
+    assert report.notes == [("<net>", nothing)]
 
 
 def _function_path(fn: Any) -> str:
@@ -336,12 +336,11 @@ def test_a_model_class_of_a_module_without_version_and_custom_layers(live: Any) 
                               ("model", "FunctionalNet (live Keras model)"))
     # block/bn_hidden (in a custom layer's config, out of get_layer's reach) does not stop bn_f's weights being read
     assert next(f for f in report if f.code == "BN005").evidence_dict["beta (trained)"] == "min 0, max 0.5 (4 values)"
-    assert report.notes == [("<fnet>", "bncheck: layer 'tagged' is of class 'test_mutation_live.Tagged' (user code, "
-                                       "never imported) and its config is not a batch norm's: whether it runs a "
-                                       "batch norm, and how, is not judged"),
-                            ("<fnet>", "bncheck: layer 'block/bn_hidden': get_layer does not reach it in the live "
-                                       "model, so its weights were not read: whether its moving statistics were "
-                                       "updated is not judged")]
+    custom = ("bncheck: layer 'tagged' is of class 'test_mutation_live.Tagged' (user code, never imported) and its "
+              "config is not a batch norm's: whether it runs a batch norm, and how, is not judged")
+    unreached = ("bncheck: layer 'block/bn_hidden': get_layer does not reach it in the live model, so its weights "
+                 "were not read: whether its moving statistics were updated is not judged")
+    assert report.notes == [("<fnet>", custom), ("<fnet>", unreached)]
 
 
 def test_a_layer_without_gamma(live: Any) -> None:
@@ -387,9 +386,9 @@ def test_model_from_object_names_an_unsupported_object() -> None:
 
     with pytest.raises(InputError) as caught:
         model_from_object(types.SimpleNamespace())
-    assert (caught.value.source, caught.value.reason) == (
-        "<SimpleNamespace>", "cannot check a types.SimpleNamespace: pass a tf.Graph, GraphDef, MetaGraphDef, Keras "
-                             "model, concrete function or a path")
+    assert caught.value.source == "<SimpleNamespace>"
+    assert caught.value.reason == ("cannot check a types.SimpleNamespace: pass a tf.Graph, GraphDef, MetaGraphDef, "
+                                   "Keras model, concrete function or a path")
 
 
 class _Traced:
