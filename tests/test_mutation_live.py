@@ -93,19 +93,18 @@ def _keras3(keras: Any) -> dict[str, Any]:
 
 
 def _train_steps(tf: Any, keras: Any, model: Any) -> dict[str, Any]:
-    opt = keras.optimizers.Adam()
+    """A Keras 3 custom loop's step (``optimizer.apply``), traced with and without ``training=True``."""
+    opt, loss_fn = keras.optimizers.SGD(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     spec = [tf.TensorSpec([None, 8, 8, 3]), tf.TensorSpec([None], tf.int32)]
 
     def step_fn(training: bool | None, signature: Any) -> Any:
-        @tf.function(input_signature=signature)  # type: ignore[untyped-decorator]  # tf is Any here
         def step(x: Any, y: Any) -> Any:
+            weights = model.trainable_weights
             with tf.GradientTape() as tape:
-                logits = model(x) if training is None else model(x, training=training)
-                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            opt.apply_gradients(zip(grads, model.trainable_variables))
+                loss = loss_fn(y, model(x) if training is None else model(x, training=training))
+            opt.apply(tape.gradient(loss, weights), weights)
             return loss
-        return step
+        return tf.function(step, input_signature=signature)
 
     return {"step_missing": step_fn(None, spec).get_concrete_function(), "step_true": step_fn(True, spec),
             "no_signature": step_fn(True, None)}
