@@ -104,8 +104,8 @@ FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test
          "tests/test_runtime_tf_keras.py", "tests/test_robustness.py", "tests/test_ci_formats.py",
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
-LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py", "tests/test_mutation_live.py",
-        "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
+LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py",
+        "tests/test_mutation_live.py", "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
 
 
 @pytest.hookimpl(wrapper=True)
