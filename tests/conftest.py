@@ -59,6 +59,7 @@ SLOW = {
     "tests/test_keras_configs.py::test_live_models_get_their_own_flavours_semantics*": "live Keras models",
     "tests/test_tf2_keras.py::*": "live TensorFlow",
     "tests/test_live_graphs.py::*": "live TensorFlow",
+    "tests/test_mutation_live.py::*": "live TensorFlow and Keras models",
     "tests/test_runtime_*.py::*": "trains real models",
     "tests/test_ci_notebook.py::*": "a real Jupyter kernel",
     "tests/test_isolation.py::test_check_path_in_a_real_jupyter_kernel*": "a real Jupyter kernel",
@@ -104,7 +105,7 @@ FIRST = ("tests/test_runtime_keras3.py", "tests/test_fuzz_quick.py", "tests/test
          "tests/test_hostile_files.py", "tests/test_remote.py", "tests/test_isolation.py",
          "tests/test_ci_packaging.py", "tests/test_ci_executor.py", "tests/test_ci_notebook.py")
 LAST = ("tests/test_keras_configs.py", "tests/test_exact_core.py", "tests/test_live_graphs.py",
-        "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
+        "tests/test_mutation_live.py", "tests/test_checkpoint_bundle.py", "tests/test_tf2_keras.py")
 
 
 @pytest.hookimpl(wrapper=True)

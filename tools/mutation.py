@@ -47,7 +47,8 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
 # live.py reads objects TensorFlow and Keras build in the process: only the tests that build them (slow ones
 # included) reach it, each importing TensorFlow once in mutmut's parent process
 LIVE = ["bncheck/loaders/live.py"]
-LIVE_TESTS = ["tests/test_live_graphs.py", "tests/test_exact_core.py", "tests/test_tf2_keras.py::test_live_keras_model_and_train_step"]
+LIVE_TESTS = ["tests/test_live_graphs.py", "tests/test_exact_core.py", "tests/test_tf2_keras.py::test_live_keras_model_and_train_step",
+              "tests/test_mutation_live.py"]
 SOURCE = ["bncheck/source/*", "bncheck/source/rules/*"]
 # the engine's deadline and memory-limit tests need worker processes, which mutation runs turn off; the
 # linear-cost test times 3 x 4,000 layers (5 s) against every mutant and is a benchmark, not a judge of outcomes

@@ -81,7 +81,9 @@ def model_from_keras(model: Any) -> GraphModel:
     values = TrainedValues(store, origin="live model weights")
     for layer in layers:
         obj = _find_layer(model, layer.path.split("/"))
-        if obj is None:
+        if obj is None:  # e.g. listed in a custom layer's config: its config is judged, its weights are not
+            notes.append(f"layer {layer.path!r}: get_layer does not reach it in the live model, so its weights were "
+                         "not read: whether its moving statistics were updated is not judged")
             continue
         keys = {}
         for role in ROLES:
