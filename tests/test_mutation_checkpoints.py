@@ -55,9 +55,9 @@ def _string(data: bytes) -> tuple[bytes, int]:
 
 def _checkpoint(folder: pathlib.Path, tensors: dict[str, Any], header: dict[str, int] | None = None,
                 name: str = "ckpt", shards: int = 1, **entry_changes: dict[str, Any]) -> str:
-    """A checkpoint ``folder/name`` holding ``tensors`` (key -> numpy array, or bytes for a scalar
-    string) in shard 0 of ``shards``; ``header`` the BundleHeaderProto's fields (None: no header
-    entry); ``entry_changes`` overrides a key's BundleEntryProto fields."""
+    """A checkpoint ``folder/name`` holding ``tensors`` (key -> numpy array, bytes for a scalar
+    string, or (dtype, raw bytes) for a scalar of any bytes) in shard 0 of ``shards``; ``header`` the BundleHeaderProto's fields (None: no header
+    entry); ``entry_changes`` overrides a key's BundleEntryProto fields (``dims``: its shape)."""
     entry_cls = message_class("tensorflow.BundleEntryProto")
     data = bytearray()
     rows = []
@@ -69,6 +69,8 @@ def _checkpoint(folder: pathlib.Path, tensors: dict[str, Any], header: dict[str,
         if isinstance(value, bytes):
             raw, entry.crc32c = _string(value)
             entry.dtype = 7
+        elif isinstance(value, tuple):  # (dtype, raw bytes): a tensor's bytes as given, no checksum
+            entry.dtype, raw = value
         else:
             raw = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<")).tobytes()
             entry.dtype = {"float32": 1, "int64": 9, "int32": 3}[value.dtype.name]
@@ -77,7 +79,12 @@ def _checkpoint(folder: pathlib.Path, tensors: dict[str, Any], header: dict[str,
                 entry.shape.dim.add().size = size
         entry.size = len(raw)
         for field, change in entry_changes.get(key, {}).items():
-            setattr(entry, field, change)
+            if field == "dims":
+                del entry.shape.dim[:]
+                for size in change:
+                    entry.shape.dim.add().size = size
+            else:
+                setattr(entry, field, change)
         data += raw
         rows.append((key.encode(), entry.SerializeToString()))
     prefix = folder / name
@@ -186,3 +193,186 @@ def test_only_variables_named_other_than_their_tf_name_are_renamed() -> None:
     meta.object_graph_def.CopyFrom(_saved_objects({}, {1: "bn/moving_mean", 2: "bn/moving_mean"}, 4))
     captured = {1: "bn/moving_mean", 2: "model/bn_b/moving_mean", 3: "not/a/variable"}
     assert renamed_variables(saved_model, [captured]) == {2: ("bn/moving_mean", "model/bn_b/moving_mean")}
+
+
+# -- checkpoint_bundle.py: the index table -----------------------------------------------------
+
+def _footer(index_offset: int, index_size: int) -> bytes:
+    handles = _varint(0) + _varint(0) + _varint(index_offset) + _varint(index_size)
+    return handles.ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
+
+
+def _block(*entries: tuple[int, int, int, bytes]) -> bytes:
+    """A table block of (shared, unshared, value size, key and value bytes) entries, no restarts."""
+    body = b"".join(_varint(a) + _varint(b) + _varint(c) + rest for a, b, c, rest in entries)
+    return body + struct.pack("<I", 0)
+
+
+def _index_with_block(block: bytes) -> bytes:
+    return block + b"\x00" * 5 + _footer(0, len(block))
+
+
+@pytest.mark.parametrize(("index", "reason"), [
+    (bytes(47), "file too short for a table footer"),
+    (bytes(48), "no table magic number"),
+    (_footer(0, 0), "block too short"),  # the index block is empty
+    (_index_with_block(b"\xff\xff\xff\xff"), "bad restart count"),
+    (_index_with_block(_block((2, 0, 0, b""))), "entry overruns its block"),  # shares 2 bytes of no key
+    (_index_with_block(_block((0, 0, 9, b"ab"))), "entry overruns its block"),  # value past the block
+    (_index_with_block(_block((0, 9, 0, b"ab"))), "entry overruns its block"),  # key past the block
+    (_index_with_block(_block((0, 1, 1, b"k\x80"))), "bad varint"),  # a block handle cut short
+    (_index_with_block(_block((0, 1, 2, b"k" + _varint(0) + _varint(59)))),  # ends 4 bytes before the file
+     "block handle points past the end of the file"),
+    (_footer(39, 4), "compressed table blocks are not supported"),  # ends 5 bytes before the file
+], ids=["47_bytes", "no_magic", "empty_block", "restarts", "shared", "value", "key", "handle", "past_end", "at_end"])
+def test_an_unreadable_index_names_the_index_and_the_table_s_fault(tmp_path: pathlib.Path, index: bytes,
+                                                                     reason: str) -> None:
+    (tmp_path / "ckpt.index").write_bytes(index)
+    prefix = str(tmp_path / "ckpt")
+    assert _error(CheckpointReader, prefix) == (prefix + ".index", f"not a readable checkpoint index ({reason})")
+
+
+def test_an_index_block_of_no_entries_is_an_empty_checkpoint(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "ckpt.index").write_bytes(_index_with_block(b"\x00\x00\x00\x00"))
+    reader = CheckpointReader(str(tmp_path / "ckpt"))
+    assert (reader.keys(), reader.header) == ([], None)
+
+
+def test_a_big_endian_checkpoint_is_refused(tmp_path: pathlib.Path) -> None:
+    prefix = _checkpoint(tmp_path, {"x": np.zeros(1, np.float32)}, header={"num_shards": 1, "endianness": 1})
+    assert _error(CheckpointReader, prefix) == (prefix + ".index", "big-endian checkpoints are not supported")
+
+
+def test_an_index_key_of_bytes_that_are_no_utf8_is_read_with_replacement_characters(tmp_path: pathlib.Path) -> None:
+    entry = message_class("tensorflow.BundleEntryProto")(dtype=1, size=0)
+    (tmp_path / "ckpt.index").write_bytes(write_table([(b"bn/\xff", entry.SerializeToString())]))
+    assert CheckpointReader(str(tmp_path / "ckpt")).keys() == ["bn/\ufffd"]
+
+
+def test_an_index_over_the_size_limit_is_refused_before_it_is_read(tmp_path: pathlib.Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from bncheck.loaders import checkpoint_bundle
+
+    monkeypatch.setattr(checkpoint_bundle, "MAX_FILE_BYTES", 1 << 20)
+    (tmp_path / "ckpt.index").write_bytes(bytes((1 << 20) + 1))
+    prefix = str(tmp_path / "ckpt")
+    assert _error(CheckpointReader, prefix) == (prefix + ".index", "checkpoint index of 1048577 bytes is larger "
+                                                "than the 1 MiB bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+
+
+# -- checkpoint_bundle.py: tensors -------------------------------------------------------------
+
+def test_tensors_keep_their_shape_and_a_reference_dtype_reads_as_its_value_dtype(tmp_path: pathlib.Path) -> None:
+    grid = np.arange(6, dtype=np.float32).reshape(2, 3)
+    rank32 = np.ones((1,) * 32, np.float32)
+    prefix = _checkpoint(tmp_path, {"grid": grid, "ref": np.array([2.5], np.float32), "empty": np.zeros((2, 0), np.float32),
+                                    "rank32": rank32}, ref={"dtype": 101})  # DT_FLOAT_REF
+    reader = CheckpointReader(prefix)
+    assert reader.read("grid").shape == (2, 3) and reader.read("grid").tolist() == grid.tolist()
+    assert reader.read("ref").tolist() == [2.5]
+    assert reader.read("empty").shape == (2, 0)
+    assert reader.read("rank32").shape == (1,) * 32
+
+
+def test_tensor_shapes_the_bytes_cannot_hold_are_refused_naming_eight_dimensions(tmp_path: pathlib.Path) -> None:
+    prefix = _checkpoint(tmp_path, {"rank33": np.ones((1,) * 33, np.float32), "rank9": np.ones((1,) * 9, np.float32)},
+                         rank9={"size": 8})
+    reader = CheckpointReader(prefix)
+    assert _error(reader.read, "rank33") == (prefix + ".index", f"tensor 'rank33' has an invalid shape {[1] * 8}")
+    assert _error(reader.read, "rank9") == (
+        prefix + ".index", f"tensor 'rank9': shape {[1] * 8} of float32 needs 4 bytes, the index says 8")
+
+
+def test_tensor_places_are_checked_against_the_shards(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bncheck.loaders import checkpoint_bundle
+
+    two = np.array([1.0, 2.0], np.float32)
+    prefix = _checkpoint(tmp_path, {"a_shard": two, "b_past": two, "c_bad_crc": two, "d_three": np.ones(3, np.float32),
+                                    "e_two": two},
+                         a_shard={"shard_id": 1}, b_past={"offset": 40}, c_bad_crc={"crc32c": 1})
+    shard = prefix + ".data-00000-of-00001"
+    reader = CheckpointReader(prefix)
+    assert _error(reader.read, "a_shard") == (prefix + ".index", "tensor 'a_shard' names shard 1 of a 1-shard checkpoint")
+    assert _error(reader.read, "b_past") == (shard, "truncated: tensor 'b_past' needs 8 bytes at 40, the file has 44")
+    assert _error(reader.read, "c_bad_crc") == (shard, "checksum mismatch for tensor 'c_bad_crc'")
+    monkeypatch.setattr(checkpoint_bundle, "MAX_TENSOR_BYTES", 8)
+    assert reader.read("e_two").tolist() == [1.0, 2.0]  # exactly at the limit
+    assert _error(reader.read, "d_three") == (shard, "tensor 'd_three' declares 12 bytes, more than the 0 MiB "
+                                              "bncheck reads for one tensor (BNCHECK_MAX_TENSOR_MB)")
+
+
+def test_scalar_strings_are_checked_for_type_length_and_checksum(tmp_path: pathlib.Path) -> None:
+    ok, crc = _string(b"abc")
+    prefix = _checkpoint(tmp_path, {"float": np.array(1.0, np.float32), "vector": b"abc", "no_length": (7, b"\x80"),
+                                    "short": (7, _varint(10) + b"\x00" * 4 + b"abc"), "bad_crc": b"abc",
+                                    "trailing": (7, ok + b"!")},
+                         vector={"dims": [1]},
+                         bad_crc={"crc32c": 1}, trailing={"crc32c": crc})
+    reader = CheckpointReader(prefix)
+    assert _error(reader.read_string, "float") == (prefix, "tensor 'float' is not a scalar string")
+    assert _error(reader.read_string, "vector") == (prefix, "tensor 'vector' is not a scalar string")
+    assert _error(reader.read_string, "no_length") == (prefix, "tensor 'no_length': bad string length")
+    assert _error(reader.read_string, "short") == (prefix, "tensor 'short': string shorter than its length")
+    assert _error(reader.read_string, "bad_crc") == (prefix, "checksum mismatch for tensor 'bad_crc'")
+    assert reader.read_string("trailing") == b"abc"
+
+
+def test_a_remote_shard_that_fails_or_shrinks_is_an_error_naming_the_shard(tmp_path: pathlib.Path) -> None:
+    import fsspec  # the remote extra, installed with the test extras
+
+    from bncheck import remote
+
+    built = tmp_path / "built"
+    built.mkdir()
+    _checkpoint(built, {"a": np.array([1.0, 2.0], np.float32), "b": np.array([3.0, 4.0], np.float32)})
+    fs = fsspec.filesystem("memory")
+    root = "/bncheck-mutation-checkpoints/ckpt_folder"
+    for path in built.iterdir():
+        fs.pipe(f"{root}/{path.name}", path.read_bytes())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    try:
+        prefix = remote.fetch(f"memory:/{root}", str(scratch)) + "/ckpt"
+        shard = prefix + ".data-00000-of-00001"
+        reader = CheckpointReader(prefix)
+        fs.rm(f"{root}/ckpt.data-00000-of-00001")
+        assert _error(reader.read, "a") == (shard, f"{root}/ckpt.data-00000-of-00001")  # fsspec's FileNotFoundError
+        fs.pipe(f"{root}/ckpt.data-00000-of-00001", b"\x00" * 12)  # back, shorter than when it was laid out
+        assert _error(reader.read, "b") == (shard, "truncated: tensor 'b' needs 8 bytes at 8")
+    finally:
+        remote.forget(str(scratch))
+        fs.rm("/bncheck-mutation-checkpoints", recursive=True)
+
+
+# -- checkpoint_bundle.py: crc32c --------------------------------------------------------------
+
+class _FakeCrc:
+    """A stand-in for the ``google_crc32c`` package."""
+
+    def __init__(self, implementation: str) -> None:
+        self.implementation = implementation
+
+    def value(self, data: bytes) -> int:
+        assert self.implementation == "c", "the pure Python implementation of google_crc32c is never called"
+        return 7
+
+
+@pytest.mark.parametrize("installed", [None, _FakeCrc("python")], ids=["not_installed", "python_build"])
+def test_crc32c_in_pure_python_gives_the_standard_answers(monkeypatch: pytest.MonkeyPatch, installed: Any) -> None:
+    from bncheck.loaders import checkpoint_bundle
+
+    monkeypatch.setitem(__import__("sys").modules, "google_crc32c", installed)  # None: the import fails
+    monkeypatch.setattr(checkpoint_bundle, "_CRC_TABLE", [])
+    data = bytes(range(256)) * 3 + b"\xff\x00\x80"
+    assert checkpoint_bundle.crc32c(b"123456789") == 0xE3069283  # the standard check value
+    assert checkpoint_bundle.crc32c(b"") == 0
+    assert checkpoint_bundle.crc32c(data) == _crc32c(data)
+    assert checkpoint_bundle.crc32c(b"\x00" * 32) == 0x8A9136AA  # RFC 3720, B.4: 32 bytes of zeros
+    assert checkpoint_bundle.crc32c(b"\xff" * 32) == 0x62A8AB43  # and of ones
+
+
+def test_crc32c_uses_the_c_build_of_google_crc32c(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bncheck.loaders import checkpoint_bundle
+
+    monkeypatch.setitem(__import__("sys").modules, "google_crc32c", _FakeCrc("c"))
+    assert checkpoint_bundle.crc32c(b"123456789") == 7
