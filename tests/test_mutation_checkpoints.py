@@ -376,3 +376,284 @@ def test_crc32c_uses_the_c_build_of_google_crc32c(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setitem(__import__("sys").modules, "google_crc32c", _FakeCrc("c"))
     assert checkpoint_bundle.crc32c(b"123456789") == 7
+
+
+# -- loaders/__init__.py: finding inputs -------------------------------------------------------
+
+from bncheck.loaders import Target, discover, latest_checkpoint_prefix, load, summarise_skips  # noqa: E402
+from conftest import FIXTURES  # noqa: E402
+
+CHECKPOINT = FIXTURES / "tf1" / "layers_checkpoint_no_updates"
+GRAPH = FIXTURES / "tf1" / "frozen_layer_norm.pb"
+
+
+def _copy(source: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    return target
+
+
+def test_a_saved_model_file_given_by_a_bare_name_stands_for_the_current_folder(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert discover("saved_model.pb") == [Target(".", "saved_model")]
+
+
+def test_a_python_file_given_by_name_is_source(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "train.py").write_text("x = 1\n")
+    assert discover(str(tmp_path / "train.py")) == [Target(str(tmp_path / "train.py"), "source")]
+
+
+def test_a_path_with_a_nul_byte_names_python_s_reason(tmp_path: pathlib.Path) -> None:
+    assert _error(discover, f"{tmp_path}/a\0b") == (f"{tmp_path}/a\0b", "embedded null byte")
+
+
+def test_checkpoint_folders_are_searched_below_and_saved_models_are_not(tmp_path: pathlib.Path) -> None:
+    top = _copy(CHECKPOINT, tmp_path / "top")
+    _copy(GRAPH, top / "below" / "g.pb")
+    inner = _copy(CHECKPOINT, tmp_path / "search" / "inner")
+    _copy(GRAPH, inner / "deeper" / "g.pb")
+    saved = tmp_path / "search" / "saved"
+    _copy(GRAPH, saved / "assets" / "g.pb")
+    (saved / "saved_model.pb").write_bytes(b"")
+    _copy(GRAPH, tmp_path / "search" / "checkpoint" / "g.pb")  # a folder named checkpoint is no state file
+    (tmp_path / "search" / "notes.pb").write_text("not a graph")
+    assert discover(str(top)) == [Target(str(top), "checkpoint"), Target(str(top / "below" / "g.pb"), "file")]
+    assert discover(str(tmp_path / "search")) == [  # no notes list given: the skipped notes.pb is not told
+        Target(str(tmp_path / "search" / "checkpoint" / "g.pb"), "file"), Target(str(inner), "checkpoint"),
+        Target(str(inner / "deeper" / "g.pb"), "file"), Target(str(saved), "saved_model")]
+
+
+def test_python_files_in_a_searched_folder_are_source_unless_in_a_virtual_environment(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "train.py").write_text("x = 1\n")
+    _copy(tmp_path / "train.py", tmp_path / "venv" / "lib.py")
+    _copy(tmp_path / "train.py", tmp_path / "code" / "model.py")
+    assert discover(str(tmp_path)) == [Target(str(tmp_path / "train.py"), "source"),
+                                       Target(str(tmp_path / "code" / "model.py"), "source")]
+
+
+def test_an_index_beside_an_unusable_state_file_is_a_file_of_its_own(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "checkpoint").write_text("not a state file")
+    (tmp_path / "m.index").write_bytes(b"")
+    assert discover(str(tmp_path / "m.index")) == [Target(str(tmp_path / "m.index"), "file")]
+
+
+def test_a_text_graph_is_recognised_by_its_first_4096_bytes_only(tmp_path: pathlib.Path) -> None:
+    _copy(GRAPH, tmp_path / "g.pb")
+    (tmp_path / "late.pbtxt").write_text("#" * 4100 + "\nnode {\n}\n")
+    notes: list[tuple[str, str]] = []
+    assert discover(str(tmp_path), notes) == [Target(str(tmp_path / "g.pb"), "file")]
+    assert notes == [(str(tmp_path / "late.pbtxt"), "skipped: not a TensorFlow artefact by content (neither a "
+                      "binary nor a text GraphDef, MetaGraphDef or SavedModel)")]
+
+
+@pytest.mark.parametrize(("count", "examples"), [(3, "a, b, c"), (4, "a, b, c and 1 more"), (5, "a, b, c and 2 more")])
+def test_grouped_skips_name_three_paths_and_count_the_rest(count: int, examples: str) -> None:
+    notes = [(f"/s/{name}", "skipped: symlinked folder (not followed)") for name in "abcde"[:count]]
+    assert summarise_skips("/s", notes) == [("/s", f"skipped {count} paths: symlinked folder (not followed): {examples}")]
+
+
+def _deep(top: pathlib.Path, length: int) -> str:
+    """Folders of 200-character names under ``top`` until the path is ``length`` characters or more."""
+    os_ = __import__("os")
+    old = os_.getcwd()
+    os_.chdir(top)
+    path = str(top)
+    try:
+        while len(path) < length:
+            os_.mkdir("d" * 200)
+            os_.chdir("d" * 200)
+            path += "/" + "d" * 200
+    finally:
+        os_.chdir(old)
+    return path
+
+
+def test_folders_past_the_path_limit_are_counted_in_the_nothing_found_error(tmp_path: pathlib.Path) -> None:
+    for name, count in (("a", "1 folder"), ("b", "2 folders")):
+        (tmp_path / name).mkdir()
+        _deep(tmp_path / name, 4200)
+        assert _error(discover, str(tmp_path)) == (str(tmp_path), "no GraphDef, MetaGraph, SavedModel, checkpoint or "
+                                                   f"Keras file found in this folder; {count} in it could not be "
+                                                   "listed (File name too long)")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _error(discover, str(empty)) == (str(empty), "no GraphDef, MetaGraph, SavedModel, checkpoint or "
+                                            "Keras file found in this folder")
+
+
+def test_a_file_whose_path_is_too_long_to_open_is_skipped_with_the_reason(tmp_path: pathlib.Path) -> None:
+    os_ = __import__("os")
+    deep = _deep(tmp_path, 3800)
+    name = "g" * (4100 - len(deep)) + ".pb"
+    fd = os_.open(name, os_.O_WRONLY | os_.O_CREAT, 0o644, dir_fd=os_.open(deep[len(str(tmp_path)) + 1:],
+                                                                             os_.O_RDONLY, dir_fd=os_.open(tmp_path, os_.O_RDONLY)))
+    os_.close(fd)
+    _copy(GRAPH, tmp_path / "g.pb")
+    notes: list[tuple[str, str]] = []
+    assert discover(str(tmp_path), notes) == [Target(str(tmp_path / "g.pb"), "file")]
+    assert notes == [(f"{deep}/{name}", "skipped: File name too long")]
+
+
+def test_a_socket_or_block_device_given_as_the_path_is_refused(tmp_path: pathlib.Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "s"))
+        assert _error(discover, str(tmp_path / "s")) == (str(tmp_path / "s"), "not a regular file or folder (a socket)")
+    if not pathlib.Path("/dev/loop0").is_block_device():
+        pytest.skip("no block device /dev/loop0 here")
+    assert _error(discover, "/dev/loop0") == ("/dev/loop0", "not a regular file or folder (a block device)")
+
+
+# -- loaders/__init__.py: loading --------------------------------------------------------------
+
+def test_a_file_over_the_size_limit_is_named_a_file(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bncheck.loaders as loaders
+
+    import tracemalloc
+
+    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1 << 20)
+    (tmp_path / "big.pb").write_bytes(b"\x0a" + bytes(1 << 20))
+    assert _error(load, Target(str(tmp_path / "big.pb"), "file")) == (
+        str(tmp_path / "big.pb"), "file of 1048577 bytes is larger than the 1 MiB bncheck reads "
+                                  "(raise BNCHECK_MAX_FILE_MB to allow it)")
+    with open(tmp_path / "huge.pb", "wb") as fh:  # 16 MiB (sparse): refused with only its first bytes read
+        fh.truncate(16 << 20)
+    tracemalloc.start()
+    try:
+        assert _error(load, Target(str(tmp_path / "huge.pb"), "file"))[1].startswith("file of 16777216 bytes")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
+def test_a_keras_file_without_a_signature_is_refused(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "m.keras").write_bytes(b"not a zip")
+    assert _error(load, Target(str(tmp_path / "m.keras"), "file")) == (
+        str(tmp_path / "m.keras"), "not a Keras file: no zip or HDF5 signature (truncated or another format)")
+
+
+def test_models_from_files_are_labelled_by_their_kind() -> None:
+    meta = CHECKPOINT / "model.ckpt-20.meta"
+    saved = FIXTURES / "tfkeras" / "saved_model_clean" / "saved_model.pb"
+    assert [(m.kind, m.source, m.label) for m in load(Target(str(meta), "file"))] == [
+        ("meta_graph", str(meta), "MetaGraph")]
+    assert [(m.kind, m.source, m.label) for m in load(Target(str(saved), "file"))] == [
+        ("saved_model", str(saved), "MetaGraph [serve]")]
+    [model] = load(Target(str(CHECKPOINT), "checkpoint"))
+    assert (model.kind, model.source, model.label) == ("meta_graph", str(CHECKPOINT), "checkpoint model.ckpt-20")
+
+
+def test_a_saved_model_folder_or_checkpoint_meta_of_another_message_is_refused(tmp_path: pathlib.Path) -> None:
+    _copy(GRAPH, tmp_path / "saved" / "saved_model.pb")
+    assert _error(load, Target(str(tmp_path / "saved"), "saved_model"))[0] == str(tmp_path / "saved" / "saved_model.pb")
+    (tmp_path / "none").mkdir()
+    assert _error(load, Target(str(tmp_path / "none"), "saved_model")) == (
+        str(tmp_path / "none"), "no saved_model.pb or saved_model.pbtxt in this folder")
+    folder = _copy(CHECKPOINT, tmp_path / "ckpt")
+    _copy(GRAPH, folder / "model.ckpt-20.meta")
+    assert _error(load, Target(str(folder), "checkpoint"))[0] == str(folder / "model.ckpt-20.meta")
+
+
+def test_a_remote_file_gone_before_its_signature_is_read_names_the_file(tmp_path: pathlib.Path) -> None:
+    import fsspec
+
+    from bncheck import remote
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bncheck-mutation-checkpoints/gone.pb", GRAPH.read_bytes())
+    try:
+        local = remote.fetch("memory://bncheck-mutation-checkpoints/gone.pb", str(tmp_path))
+        fs.rm("/bncheck-mutation-checkpoints/gone.pb")
+        assert _error(load, Target(local, "file")) == (local, "/bncheck-mutation-checkpoints/gone.pb")
+    finally:
+        remote.forget(str(tmp_path))
+        if fs.exists("/bncheck-mutation-checkpoints"):
+            fs.rm("/bncheck-mutation-checkpoints", recursive=True)
+
+
+# -- loaders/__init__.py: the checkpoint state file --------------------------------------------
+
+def test_a_state_file_over_1_mib_is_refused(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "m"\n' + "#" * (1 << 20))
+    size = (tmp_path / "checkpoint").stat().st_size
+    assert _error(latest_checkpoint_prefix, str(tmp_path)) == (
+        str(tmp_path / "checkpoint"), f"checkpoint state file of {size} bytes is larger than the 1 MiB bncheck "
+                                      "reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+
+
+@pytest.mark.parametrize(("recorded", "odd_file"), [("/elsewhere/", ".index"), ("/elsewhere/.", "..index"),
+                                                    ("/elsewhere/..", "...index")])
+def test_a_recorded_path_without_a_file_name_is_never_looked_for_beside(tmp_path: pathlib.Path, recorded: str,
+                                                                         odd_file: str) -> None:
+    (tmp_path / "checkpoint").write_text(f'model_checkpoint_path: "{recorded}"\n')
+    (tmp_path / odd_file).write_bytes(b"")
+    base = recorded.rpartition("/")[2]
+    assert _error(latest_checkpoint_prefix, str(tmp_path)) == (
+        str(tmp_path / "checkpoint"), f"model_checkpoint_path {recorded!r} is outside this folder and no "
+                                      f"checkpoint {base!r} is beside the state file")
+
+
+@pytest.mark.parametrize("suffix", [".index", ".meta"])
+def test_a_moved_checkpoint_is_found_beside_the_state_file_by_its_index_or_its_meta(tmp_path: pathlib.Path,
+                                                                                    suffix: str) -> None:
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "/old/place/model.ckpt"\n')
+    (tmp_path / f"model.ckpt{suffix}").write_bytes(b"")
+    assert latest_checkpoint_prefix(str(tmp_path)) == str(tmp_path / "model.ckpt")
+
+
+def test_a_checkpoint_in_a_subfolder_of_a_folder_named_with_a_trailing_space(tmp_path: pathlib.Path) -> None:
+    folder = tmp_path / "ckpt "
+    (folder / "sub").mkdir(parents=True)
+    (folder / "checkpoint").write_text('model_checkpoint_path: "sub/model.ckpt"\n')
+    (folder / "sub" / "model.ckpt.index").write_bytes(b"")
+    assert latest_checkpoint_prefix(str(folder)) == str(folder / "sub" / "model.ckpt")
+
+
+def _as_nobody(call: Any, *args: Any) -> tuple[str, str] | None:
+    """``call(*args)``'s InputError (source, reason) in a forked child running as user ``nobody``."""
+    import json
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to pytest
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                call(*args)
+                result = None
+            except InputError as exc:
+                result = [exc.source, exc.reason]
+            os.write(write, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data)
+    return None if result is None else (result[0], result[1])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork") or __import__("os").geteuid() != 0,
+                    reason="needs root to switch to an unprivileged user")
+def test_a_folder_that_can_be_entered_but_not_listed_is_refused_with_the_os_reason() -> None:
+    import os
+    import shutil
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="bncheck-locked-", dir="/tmp")
+    try:
+        os.chmod(top, 0o711)
+        locked = os.path.join(top, "locked")
+        os.mkdir(locked, 0o311)  # search, no read: stat works, listing does not
+        assert _as_nobody(discover, locked) == (locked, "cannot list this folder (Permission denied)")
+    finally:
+        shutil.rmtree(top)
