@@ -4,21 +4,40 @@ them left alive (see ``docs/development/mutation-testing.md``). Checkpoints are 
 byte: an index table (``fuzz.mutators.write_table``) and one data shard."""
 from __future__ import annotations
 
+import os
 import pathlib
+import shutil
 import struct
+import sys
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 from bncheck.errors import InputError
+from bncheck.loaders import (
+    Target,
+    discover,
+    latest_checkpoint_prefix,
+    load,
+    summarise_skips,
+)
 from bncheck.loaders.checkpoint_bundle import CheckpointReader
-from bncheck.loaders.checkpoint_values import OBJECT_GRAPH_KEY, values_from_checkpoint, variable_keys
-from bncheck.loaders.object_graph import (captured_variable_names, distinct_name, object_paths, renamed_variables,
-                                          tf_name)
+from bncheck.loaders.checkpoint_values import (
+    OBJECT_GRAPH_KEY,
+    values_from_checkpoint,
+    variable_keys,
+)
+from bncheck.loaders.object_graph import (
+    captured_variable_names,
+    distinct_name,
+    object_paths,
+    renamed_variables,
+    tf_name,
+)
 from bncheck.protos import message_class
 from fuzz.mutators import write_table
-
 
 # -- building checkpoints ----------------------------------------------------------------------
 
@@ -256,8 +275,8 @@ def test_an_index_over_the_size_limit_is_refused_before_it_is_read(tmp_path: pat
     monkeypatch.setattr(checkpoint_bundle, "MAX_FILE_BYTES", 1 << 20)
     (tmp_path / "ckpt.index").write_bytes(bytes((1 << 20) + 1))
     prefix = str(tmp_path / "ckpt")
-    assert _error(CheckpointReader, prefix) == (prefix + ".index", "checkpoint index of 1048577 bytes is larger "
-                                                "than the 1 MiB bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+    assert _error(CheckpointReader, prefix) == (prefix + ".index", ("checkpoint index of 1048577 bytes is larger "
+                                                "than the 1 MiB bncheck reads (raise BNCHECK_MAX_FILE_MB to allow it)"))
 
 
 # -- checkpoint_bundle.py: tensors -------------------------------------------------------------
@@ -297,8 +316,8 @@ def test_tensor_places_are_checked_against_the_shards(tmp_path: pathlib.Path, mo
     assert _error(reader.read, "c_bad_crc") == (shard, "checksum mismatch for tensor 'c_bad_crc'")
     monkeypatch.setattr(checkpoint_bundle, "MAX_TENSOR_BYTES", 8)
     assert reader.read("e_two").tolist() == [1.0, 2.0]  # exactly at the limit
-    assert _error(reader.read, "d_three") == (shard, "tensor 'd_three' declares 12 bytes, more than the 0 MiB "
-                                              "bncheck reads for one tensor (BNCHECK_MAX_TENSOR_MB)")
+    assert _error(reader.read, "d_three") == (shard, ("tensor 'd_three' declares 12 bytes, more than the 0 MiB "
+                                              "bncheck reads for one tensor (BNCHECK_MAX_TENSOR_MB)"))
 
 
 def test_scalar_strings_are_checked_for_type_length_and_checksum(tmp_path: pathlib.Path) -> None:
@@ -361,7 +380,7 @@ class _FakeCrc:
 def test_crc32c_in_pure_python_gives_the_standard_answers(monkeypatch: pytest.MonkeyPatch, installed: Any) -> None:
     from bncheck.loaders import checkpoint_bundle
 
-    monkeypatch.setitem(__import__("sys").modules, "google_crc32c", installed)  # None: the import fails
+    monkeypatch.setitem(sys.modules, "google_crc32c", installed)  # None: the import fails
     monkeypatch.setattr(checkpoint_bundle, "_CRC_TABLE", [])
     data = bytes(range(256)) * 3 + b"\xff\x00\x80"
     assert checkpoint_bundle.crc32c(b"123456789") == 0xE3069283  # the standard check value
@@ -374,22 +393,17 @@ def test_crc32c_in_pure_python_gives_the_standard_answers(monkeypatch: pytest.Mo
 def test_crc32c_uses_the_c_build_of_google_crc32c(monkeypatch: pytest.MonkeyPatch) -> None:
     from bncheck.loaders import checkpoint_bundle
 
-    monkeypatch.setitem(__import__("sys").modules, "google_crc32c", _FakeCrc("c"))
+    monkeypatch.setitem(sys.modules, "google_crc32c", _FakeCrc("c"))
     assert checkpoint_bundle.crc32c(b"123456789") == 7
 
 
 # -- loaders/__init__.py: finding inputs -------------------------------------------------------
-
-from bncheck.loaders import Target, discover, latest_checkpoint_prefix, load, summarise_skips  # noqa: E402
-from conftest import FIXTURES  # noqa: E402
 
 CHECKPOINT = FIXTURES / "tf1" / "layers_checkpoint_no_updates"
 GRAPH = FIXTURES / "tf1" / "frozen_layer_norm.pb"
 
 
 def _copy(source: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
-    import shutil
-
     target.parent.mkdir(parents=True, exist_ok=True)
     (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
     return target
@@ -446,8 +460,8 @@ def test_a_text_graph_is_recognised_by_its_first_4096_bytes_only(tmp_path: pathl
     (tmp_path / "late.pbtxt").write_text("#" * 4100 + "\nnode {\n}\n")
     notes: list[tuple[str, str]] = []
     assert discover(str(tmp_path), notes) == [Target(str(tmp_path / "g.pb"), "file")]
-    assert notes == [(str(tmp_path / "late.pbtxt"), "skipped: not a TensorFlow artefact by content (neither a "
-                      "binary nor a text GraphDef, MetaGraphDef or SavedModel)")]
+    assert notes == [(str(tmp_path / "late.pbtxt"), ("skipped: not a TensorFlow artefact by content (neither a "
+                      "binary nor a text GraphDef, MetaGraphDef or SavedModel)"))]
 
 
 @pytest.mark.parametrize(("count", "examples"), [(3, "a, b, c"), (4, "a, b, c and 1 more"), (5, "a, b, c and 2 more")])
@@ -458,17 +472,16 @@ def test_grouped_skips_name_three_paths_and_count_the_rest(count: int, examples:
 
 def _deep(top: pathlib.Path, length: int) -> str:
     """Folders of 200-character names under ``top`` until the path is ``length`` characters or more."""
-    os_ = __import__("os")
-    old = os_.getcwd()
-    os_.chdir(top)
+    old = os.getcwd()
+    os.chdir(top)
     path = str(top)
     try:
         while len(path) < length:
-            os_.mkdir("d" * 200)
-            os_.chdir("d" * 200)
+            os.mkdir("d" * 200)
+            os.chdir("d" * 200)
             path += "/" + "d" * 200
     finally:
-        os_.chdir(old)
+        os.chdir(old)
     return path
 
 
@@ -476,22 +489,23 @@ def test_folders_past_the_path_limit_are_counted_in_the_nothing_found_error(tmp_
     for name, count in (("a", "1 folder"), ("b", "2 folders")):
         (tmp_path / name).mkdir()
         _deep(tmp_path / name, 4200)
-        assert _error(discover, str(tmp_path)) == (str(tmp_path), "no GraphDef, MetaGraph, SavedModel, checkpoint or "
+        assert _error(discover, str(tmp_path)) == (str(tmp_path), ("no GraphDef, MetaGraph, SavedModel, checkpoint or "
                                                    f"Keras file found in this folder; {count} in it could not be "
-                                                   "listed (File name too long)")
+                                                   "listed (File name too long)"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert _error(discover, str(empty)) == (str(empty), "no GraphDef, MetaGraph, SavedModel, checkpoint or "
-                                            "Keras file found in this folder")
+    assert _error(discover, str(empty)) == (str(empty), ("no GraphDef, MetaGraph, SavedModel, checkpoint or "
+                                            "Keras file found in this folder"))
 
 
 def test_a_file_whose_path_is_too_long_to_open_is_skipped_with_the_reason(tmp_path: pathlib.Path) -> None:
-    os_ = __import__("os")
     deep = _deep(tmp_path, 3800)
     name = "g" * (4100 - len(deep)) + ".pb"
-    fd = os_.open(name, os_.O_WRONLY | os_.O_CREAT, 0o644, dir_fd=os_.open(deep[len(str(tmp_path)) + 1:],
-                                                                             os_.O_RDONLY, dir_fd=os_.open(tmp_path, os_.O_RDONLY)))
-    os_.close(fd)
+    top = os.open(tmp_path, os.O_RDONLY)
+    folder = os.open(deep[len(str(tmp_path)) + 1:], os.O_RDONLY, dir_fd=top)  # a relative path under the limit
+    os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder))
+    os.close(folder)
+    os.close(top)
     _copy(GRAPH, tmp_path / "g.pb")
     notes: list[tuple[str, str]] = []
     assert discover(str(tmp_path), notes) == [Target(str(tmp_path / "g.pb"), "file")]
@@ -512,15 +526,15 @@ def test_a_socket_or_block_device_given_as_the_path_is_refused(tmp_path: pathlib
 # -- loaders/__init__.py: loading --------------------------------------------------------------
 
 def test_a_file_over_the_size_limit_is_named_a_file(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bncheck.loaders as loaders
-
     import tracemalloc
+
+    from bncheck import loaders
 
     monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1 << 20)
     (tmp_path / "big.pb").write_bytes(b"\x0a" + bytes(1 << 20))
     assert _error(load, Target(str(tmp_path / "big.pb"), "file")) == (
-        str(tmp_path / "big.pb"), "file of 1048577 bytes is larger than the 1 MiB bncheck reads "
-                                  "(raise BNCHECK_MAX_FILE_MB to allow it)")
+        str(tmp_path / "big.pb"), ("file of 1048577 bytes is larger than the 1 MiB bncheck reads "
+                                  "(raise BNCHECK_MAX_FILE_MB to allow it)"))
     with open(tmp_path / "huge.pb", "wb") as fh:  # 16 MiB (sparse): refused with only its first bytes read
         fh.truncate(16 << 20)
     tracemalloc.start()
@@ -583,8 +597,8 @@ def test_a_state_file_over_1_mib_is_refused(tmp_path: pathlib.Path) -> None:
     (tmp_path / "checkpoint").write_text('model_checkpoint_path: "m"\n' + "#" * (1 << 20))
     size = (tmp_path / "checkpoint").stat().st_size
     assert _error(latest_checkpoint_prefix, str(tmp_path)) == (
-        str(tmp_path / "checkpoint"), f"checkpoint state file of {size} bytes is larger than the 1 MiB bncheck "
-                                      "reads (raise BNCHECK_MAX_FILE_MB to allow it)")
+        str(tmp_path / "checkpoint"), (f"checkpoint state file of {size} bytes is larger than the 1 MiB bncheck "
+                                      "reads (raise BNCHECK_MAX_FILE_MB to allow it)"))
 
 
 @pytest.mark.parametrize(("recorded", "odd_file"), [("/elsewhere/", ".index"), ("/elsewhere/.", "..index"),
@@ -595,8 +609,8 @@ def test_a_recorded_path_without_a_file_name_is_never_looked_for_beside(tmp_path
     (tmp_path / odd_file).write_bytes(b"")
     base = recorded.rpartition("/")[2]
     assert _error(latest_checkpoint_prefix, str(tmp_path)) == (
-        str(tmp_path / "checkpoint"), f"model_checkpoint_path {recorded!r} is outside this folder and no "
-                                      f"checkpoint {base!r} is beside the state file")
+        str(tmp_path / "checkpoint"), (f"model_checkpoint_path {recorded!r} is outside this folder and no "
+                                      f"checkpoint {base!r} is beside the state file"))
 
 
 @pytest.mark.parametrize("suffix", [".index", ".meta"])
@@ -618,7 +632,6 @@ def test_a_checkpoint_in_a_subfolder_of_a_folder_named_with_a_trailing_space(tmp
 def _as_nobody(call: Any, *args: Any) -> tuple[str, str] | None:
     """``call(*args)``'s InputError (source, reason) in a forked child running as user ``nobody``."""
     import json
-    import os
 
     read, write = os.pipe()
     pid = os.fork()
@@ -642,11 +655,9 @@ def _as_nobody(call: Any, *args: Any) -> tuple[str, str] | None:
     return None if result is None else (result[0], result[1])
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork") or __import__("os").geteuid() != 0,
+@pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0,
                     reason="needs root to switch to an unprivileged user")
 def test_a_folder_that_can_be_entered_but_not_listed_is_refused_with_the_os_reason() -> None:
-    import os
-    import shutil
     import tempfile
 
     top = tempfile.mkdtemp(prefix="bncheck-locked-", dir="/tmp")
