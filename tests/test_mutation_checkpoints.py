@@ -165,18 +165,16 @@ def test_trained_values_of_a_checkpoint_read_its_tensors(tmp_path: pathlib.Path)
 # -- object_graph.py ---------------------------------------------------------------------------
 
 def _saved_objects(children: dict[int, list[tuple[str, int]]], variables: dict[int, str], count: int,
-                   bound: list[int] = ()) -> Any:  # type: ignore[assignment]
-    graph = message_class("tensorflow.SavedObjectGraph")()
-    for node_id in range(count):
-        node = graph.nodes.add()
-        for local_name, child in children.get(node_id, []):
-            node.children.add(local_name=local_name, node_id=child)
-        if node_id in variables:
-            node.variable.name = variables[node_id]
-        else:
-            node.user_object.identifier = "_generic_user_object"
-    graph.concrete_functions["f"].bound_inputs.extend(bound)
-    return graph
+                   bound: tuple[int, ...] = ()) -> Any:
+    """A SavedObjectGraph of ``count`` nodes: variables named as given, the others plain objects, and
+    one function capturing ``bound``."""
+    from google.protobuf import json_format
+
+    nodes = [{"children": [{"local_name": name, "node_id": child} for name, child in children.get(i, [])],
+              **({"variable": {"name": variables[i]}} if i in variables
+                 else {"user_object": {"identifier": "_generic_user_object"}})} for i in range(count)]
+    return json_format.ParseDict({"nodes": nodes, "concrete_functions": {"f": {"bound_inputs": list(bound)}}},
+                                 message_class("tensorflow.SavedObjectGraph")())
 
 
 def test_object_paths_of_no_nodes_and_of_a_child_one_past_the_last_node() -> None:
@@ -192,7 +190,7 @@ def test_a_variable_object_without_a_name_has_no_tf_name() -> None:
 
 
 def test_captured_variables_include_the_root_and_skip_ids_past_the_last_node() -> None:
-    graph = _saved_objects({}, {0: "root/v", 1: "bn/moving_mean"}, 2, bound=[2, 0, 1, 1, 5])
+    graph = _saved_objects({}, {0: "root/v", 1: "bn/moving_mean"}, 2, bound=(2, 0, 1, 1, 5))
     assert captured_variable_names(graph) == {0: "root/v", 1: "bn/moving_mean"}
 
 
