@@ -38,7 +38,8 @@ LOADER_TESTS = ["tests/test_protos.py", "tests/test_checkpoint_bundle.py", "test
                 "tests/test_keras_configs.py", "tests/test_findings_on_fixtures.py", "tests/test_special_files.py",
                 "tests/test_hostile_files.py", "tests/test_hostile_sizes.py", "tests/test_golden_reports.py",
                 "tests/test_properties.py", "tests/test_folder_search.py", "tests/test_mutation_loaders.py",
-                "tests/test_mutation_keras_files.py", "tests/test_mutation_h5_heaps.py",
+                "tests/test_mutation_keras_files.py", "tests/test_mutation_h5_heaps.py", "tests/test_mutation_checkpoints.py",
+                "tests/test_hostile_messages.py",
                 "-mnot slow",
                 "--deselect=tests/test_hostile_files.py::test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line",
                 ("--deselect=tests/test_special_files.py::"
