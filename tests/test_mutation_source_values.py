@@ -1,0 +1,104 @@
+"""Exact outcomes mutation testing of ``bncheck/source/value_ops.py`` showed (issue 22, item 5).
+
+The helpers over abstract values, called with the values the walker builds, their results asserted
+exactly (which object, which count). The survivors no input tells apart are listed with their reason
+in ``tools/mutation_equivalents.md`` ("Files outside rules/").
+"""
+from __future__ import annotations
+
+import ast
+from types import SimpleNamespace
+
+from bncheck.source.model import UNKNOWN, Alias, Const, DictVal, FuncRef, ListVal, Loc, ModelObj, UpdateOps, VariableVal
+from bncheck.source.value_ops import (
+    Bound, Choices, callable_key, choices, collection_name, holds_updates, is_update_ops_key, one_of,
+)
+
+HERE = Loc("m.py", 1, 1, 1, 2)
+
+
+def _function(name: str) -> SimpleNamespace:
+    """A function as the walker knows it: what ``callable_key`` reads is its ``def`` node."""
+    return SimpleNamespace(node=ast.parse(f"def {name}(x):\n    return x\n").body[0])
+
+
+def _model() -> ModelObj:
+    return ModelObj((), "net", HERE)
+
+
+# ---- callable_key and choices: one function, one option ---------------------------------------
+
+def test_two_references_to_one_function_are_one_option() -> None:
+    f = _function("f")
+    first, second = FuncRef(f), FuncRef(f)
+    assert callable_key(first) == (id(f.node), 0)
+    assert choices([first, second]) == (first, 1)
+
+
+def test_one_method_bound_to_two_objects_is_two_options() -> None:
+    f = _function("forward")
+    a, b = _model(), _model()
+    first, second = Bound(f, a), Bound(f, b)  # type: ignore[arg-type]
+    assert callable_key(first) == (id(f.node), id(a))
+    merged, count = choices([first, second, Bound(f, a)])  # type: ignore[arg-type]
+    assert count == 2
+    assert isinstance(merged, Choices) and merged.options == (first, second)
+
+
+def test_a_value_that_is_no_function_is_its_own_key_and_no_choice() -> None:
+    value = Const(3)
+    assert callable_key(value) == (id(value), 0)
+    assert choices([FuncRef(_function("f")), value]) == (None, 0)
+
+
+# ---- one_of: what alternative results agree on ---------------------------------------------------
+
+def test_one_value_returned_by_every_alternative_is_that_value() -> None:
+    model = _model()
+    assert one_of([model, model]) is model
+
+
+def test_variables_agree_only_when_their_ranks_do() -> None:
+    first, same, other = VariableVal(2), VariableVal(2), VariableVal(3)
+    assert one_of([first, same]) is first
+    assert one_of([first, other]) is UNKNOWN
+
+
+def test_constants_agree_only_when_equal_and_of_one_type() -> None:
+    first = Const(1)
+    assert one_of([first, Const(1)]) is first
+    assert one_of([first, Const(True)]) is UNKNOWN  # 1 == True, but a flag is not a count
+    assert one_of([first, Const(2)]) is UNKNOWN
+
+
+def test_dicts_merge_their_keys_and_their_prefixed_keys() -> None:
+    w, b = VariableVal(4), VariableVal(1)
+    merged = one_of([DictVal({"w": w}, {"b": b}), DictVal({"w": VariableVal(4)}, {"b": VariableVal(1)})])
+    assert isinstance(merged, DictVal)
+    assert merged.items == {"w": w} and merged.by_prefix == {"b": b}
+
+
+def test_different_functions_are_a_choice_and_anything_else_unknown() -> None:
+    f, g = FuncRef(_function("f")), FuncRef(_function("g"))
+    merged = one_of([f, g])
+    assert isinstance(merged, Choices) and merged.options == (f, g)
+    assert one_of([Alias("tensorflow.nn.relu"), Alias("tensorflow.nn.elu")]) is UNKNOWN
+
+
+# ---- collection keys and update ops --------------------------------------------------------------
+
+def test_a_collection_named_by_a_name_without_a_dot_is_that_name() -> None:
+    assert collection_name(Alias("UPDATE_OPS")) == "update_ops"
+    assert collection_name(Alias("tensorflow.GraphKeys.TRAINABLE_VARIABLES")) == "trainable_variables"
+
+
+def test_the_update_ops_key_by_its_api_name_or_its_last_parts() -> None:
+    assert is_update_ops_key(Alias("tensorflow.GraphKeys.UPDATE_OPS")) is True
+    assert is_update_ops_key(Alias("mylib.GraphKeys.UPDATE_OPS")) is True  # an alias bncheck does not know
+    assert is_update_ops_key(Alias("tensorflow.nn.relu")) is False
+
+
+def test_update_ops_are_held_by_a_list_holding_them_only() -> None:
+    assert holds_updates(ListVal((Const(1), UpdateOps(1, HERE)))) is True
+    assert holds_updates(ListVal((Const(1),))) is False
+    assert holds_updates(Const(1)) is False
