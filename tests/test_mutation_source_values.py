@@ -9,9 +9,12 @@ from __future__ import annotations
 import ast
 from types import SimpleNamespace
 
-from bncheck.source.model import UNKNOWN, Alias, Const, DictVal, FuncRef, ListVal, Loc, ModelObj, UpdateOps, VariableVal
+from bncheck.source.model import (
+    UNKNOWN, Alias, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, TensorVal, UpdateOps, Value, VariableVal,
+)
 from bncheck.source.value_ops import (
-    Bound, Choices, callable_key, choices, collection_name, holds_updates, is_update_ops_key, one_of,
+    Bound, Choices, bias_kind, bn_of_attrs, callable_key, choices, collection_name, dict_key, dict_load, dict_store,
+    either, ema_decay, holds_updates, is_update_ops_key, one_of, same_tree,
 )
 
 HERE = Loc("m.py", 1, 1, 1, 2)
@@ -96,9 +99,89 @@ def test_the_update_ops_key_by_its_api_name_or_its_last_parts() -> None:
     assert is_update_ops_key(Alias("tensorflow.GraphKeys.UPDATE_OPS")) is True
     assert is_update_ops_key(Alias("mylib.GraphKeys.UPDATE_OPS")) is True  # an alias bncheck does not know
     assert is_update_ops_key(Alias("tensorflow.nn.relu")) is False
+    assert is_update_ops_key(Const("update_ops")) is True  # the collection's name as a string
+    assert is_update_ops_key(Const("UPDATE_OPS")) is False
 
 
 def test_update_ops_are_held_by_a_list_holding_them_only() -> None:
     assert holds_updates(ListVal((Const(1), UpdateOps(1, HERE)))) is True
     assert holds_updates(ListVal((Const(1),))) is False
     assert holds_updates(Const(1)) is False
+
+
+# ---- bias_kind, either, bn_of_attrs ---------------------------------------------------------------
+
+def test_a_linear_activation_by_its_name_or_its_api_keeps_the_bias() -> None:
+    assert bias_kind({"activation": Const("linear")}) == "bias"
+    assert bias_kind({"activation": Alias("tensorflow.identity")}) == "bias"
+    assert bias_kind({"activation": Alias("tensorflow.nn.relu")}) == "other"
+    assert bias_kind({"activation": UNKNOWN}) == "bias?"
+
+
+def test_one_tensor_is_itself() -> None:
+    tensor = TensorVal()
+    assert either([tensor]) is tensor
+
+
+def test_the_batch_norms_of_a_list_attribute() -> None:
+    bn = LayerObj("bn", "keras", "bn1", HERE)
+    assert bn_of_attrs({"layers": ListVal((bn, LayerObj("bn", "keras", None, Loc("m.py", 7, 1, 7, 2))))}) == (
+        "bn1", "BatchNormalization@7")
+
+
+# ---- ema_decay and same_tree: the decay of a moving average update ----------------------------------
+
+def _decay(text: str, method: str) -> str | None:
+    found = ema_decay(ast.parse(text, mode="eval").body, method)
+    return None if found is None else ast.unparse(found)
+
+
+def test_the_decay_of_an_assign_sub_update() -> None:
+    assert _decay("(v - x) * (1 - d)", "assign_sub") == "d"
+    assert _decay("(v - x) * d", "assign_sub") is None
+
+
+def test_the_decay_of_an_assign_update_in_any_operand_order() -> None:
+    assert _decay("v * d + x * (1 - d)", "assign") == "d"
+    assert _decay("d * v + (1 - d) * x", "assign") == "d"
+    assert _decay("v * d + x * (1 - e)", "assign") is None  # 1 - e is no complement of d
+    assert _decay("v", "assign") is None
+
+
+def test_same_tree_compares_code_not_positions() -> None:
+    def expr(text: str) -> ast.expr:
+        return ast.parse(text, mode="eval").body
+    assert same_tree(expr("f(a, b)"), expr("f(a,  b)")) is True
+    assert same_tree(expr("f(a)"), expr("f(a, b)")) is False
+    assert same_tree(expr("f(a)"), expr("f(b)")) is False
+    assert same_tree(expr("a"), expr("1")) is False
+
+
+# ---- dict keys known by their literal start ---------------------------------------------------------
+
+def _key(text: str) -> tuple[str | None, str | None]:
+    return dict_key(ast.parse(text, mode="eval").body, UNKNOWN)
+
+
+def test_a_key_known_only_by_its_literal_start() -> None:
+    assert _key("'b' + str(i)") == (None, "b")
+    assert _key("'' + str(i)") == (None, None)
+    assert _key("5 + i") == (None, None)
+    assert _key("k") == (None, None)
+
+
+def test_values_stored_by_a_prefix_stay_known_only_while_they_agree() -> None:
+    d = DictVal({})
+    first, same = VariableVal(2), VariableVal(2)
+    dict_store(d, None, "b", first)
+    dict_store(d, None, "b", same)
+    assert d.by_prefix == {"b": same}
+    dict_store(d, None, "b", VariableVal(3))
+    assert d.by_prefix == {"b": UNKNOWN}
+
+
+def test_a_load_by_prefix_reaches_keys_and_prefixes_either_way() -> None:
+    w: Value = VariableVal(2)
+    assert dict_load(DictVal({"b1": w}), None, "b") is w
+    assert dict_load(DictVal({}, {"b": w}), None, "b1") is w
+    assert dict_load(DictVal({"b1": w}), None, "z") is UNKNOWN
