@@ -10,11 +10,11 @@ import ast
 from types import SimpleNamespace
 
 from bncheck.source.model import (
-    UNKNOWN, Alias, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, TensorVal, UpdateOps, Value, VariableVal,
+    UNKNOWN, Alias, Chain, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, TensorVal, UpdateOps, Value, VariableVal,
 )
 from bncheck.source.value_ops import (
     Bound, Choices, bias_kind, bn_of_attrs, callable_key, choices, collection_name, dict_key, dict_load, dict_store,
-    either, ema_decay, holds_updates, is_update_ops_key, one_of, same_tree,
+    either, ema_decay, holds_updates, is_update_ops_key, literal_range, merge_tensors, one_of, same_tree, MAX_UNROLL,
 )
 
 HERE = Loc("m.py", 1, 1, 1, 2)
@@ -185,3 +185,34 @@ def test_a_load_by_prefix_reaches_keys_and_prefixes_either_way() -> None:
     assert dict_load(DictVal({"b1": w}), None, "b") is w
     assert dict_load(DictVal({}, {"b": w}), None, "b1") is w
     assert dict_load(DictVal({"b1": w}), None, "z") is UNKNOWN
+
+
+def test_an_activation_of_the_scanned_files_is_an_activation() -> None:
+    assert bias_kind({"activation": FuncRef(_function("swish"))}) == "other"
+
+
+def test_merged_tensors_keep_every_batch_norm_and_training_call() -> None:
+    a = TensorVal(None, Chain(("bn1",)), Chain((("bn1", HERE),)))
+    b = TensorVal(None, Chain(("bn2",)))
+    one, both = merge_tensors([a]), merge_tensors([a, b])
+    assert (one.producer, [*iter(one.bn_layers)], [*iter(one.fixed_training)]) == (None, ["bn1"], [("bn1", HERE)])
+    assert (both.producer, [*iter(both.bn_layers)], [*iter(both.fixed_training)]) == (
+        None, ["bn1", "bn2"], [("bn1", HERE)])
+
+
+def test_a_range_of_literal_integers_is_unrolled_up_to_the_limit() -> None:
+    assert [c.value for c in literal_range([Const(1), Const(7), Const(2)]).items] == [1, 3, 5]  # type: ignore[attr-defined]
+    assert literal_range([Const(MAX_UNROLL)]).items[-1].value == MAX_UNROLL - 1  # type: ignore[attr-defined]
+    assert literal_range([Const(MAX_UNROLL + 1)]) is UNKNOWN
+    assert literal_range([]) is UNKNOWN
+    assert literal_range([Const(1.5)]) is UNKNOWN
+    assert literal_range([Const(1), UNKNOWN]) is UNKNOWN
+    assert literal_range([Const(0), Const(5), Const(0)]) is UNKNOWN  # a zero step
+
+
+def test_a_chain_is_read_as_a_sequence() -> None:
+    """A bug this file's tests showed: ``len``, ``in``, ``tuple()`` and ``list()`` of a chain recursed
+    without end (tuple() asked ``__len__`` for a size hint, which made a tuple of the chain)."""
+    chain = Chain(("bn2",), (Chain(("bn1",)),))
+    assert (len(chain), "bn1" in chain, "bn3" in chain, tuple(chain), [*chain], repr(chain)) == (
+        2, True, False, ("bn1", "bn2"), ["bn1", "bn2"], "Chain('bn1', 'bn2')")
