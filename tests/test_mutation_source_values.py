@@ -10,11 +10,42 @@ import ast
 from types import SimpleNamespace
 
 from bncheck.source.model import (
-    UNKNOWN, Alias, Chain, Const, DictVal, FuncRef, LayerObj, ListVal, Loc, ModelObj, TensorVal, UpdateOps, Value, VariableVal,
+    UNKNOWN,
+    Alias,
+    Chain,
+    Const,
+    DictVal,
+    FuncRef,
+    LayerObj,
+    ListVal,
+    Loc,
+    ModelObj,
+    TensorVal,
+    UpdateOps,
+    Value,
+    VariableVal,
 )
 from bncheck.source.value_ops import (
-    Bound, Choices, bias_kind, bn_of_attrs, callable_key, choices, collection_name, dict_key, dict_load, dict_store,
-    either, ema_decay, holds_updates, is_update_ops_key, literal_range, merge_tensors, one_of, same_tree, MAX_UNROLL,
+    MAX_UNROLL,
+    Bound,
+    Choices,
+    bias_kind,
+    bn_of_attrs,
+    callable_key,
+    choices,
+    collection_name,
+    dict_key,
+    dict_load,
+    dict_store,
+    either,
+    ema_decay,
+    holds_updates,
+    is_update_ops_key,
+    literal_range,
+    merge_tensors,
+    one_of,
+    same_tree,
+    single_input,
 )
 
 HERE = Loc("m.py", 1, 1, 1, 2)
@@ -216,3 +247,10 @@ def test_a_chain_is_read_as_a_sequence() -> None:
     chain = Chain(("bn2",), (Chain(("bn1",)),))
     assert (len(chain), "bn1" in chain, "bn3" in chain, tuple(chain), [*chain], repr(chain)) == (
         2, True, False, ("bn1", "bn2"), ["bn1", "bn2"], "Chain('bn1', 'bn2')")
+
+
+def test_a_layer_of_several_inputs_keeps_the_batch_norms_of_all() -> None:
+    a, b = TensorVal(None, Chain(("bn1",))), TensorVal(None, Chain(("bn2",)))
+    assert single_input([a]) is a
+    assert [*iter(single_input([a, b]).bn_layers)] == ["bn1", "bn2"]
+    assert [*iter(single_input([]).bn_layers)] == []
