@@ -46,6 +46,7 @@ from bncheck.source.value_ops import (
     one_of,
     same_tree,
     single_input,
+    tensors_in,
 )
 
 HERE = Loc("m.py", 1, 1, 1, 2)
@@ -254,3 +255,9 @@ def test_a_layer_of_several_inputs_keeps_the_batch_norms_of_all() -> None:
     assert single_input([a]) is a
     assert [*iter(single_input([a, b]).bn_layers)] == ["bn1", "bn2"]
     assert [*iter(single_input([]).bn_layers)] == []
+
+
+def test_the_tensors_in_nested_lists_and_dicts() -> None:
+    a, b = TensorVal(), TensorVal()
+    assert tensors_in(ListVal((a, Const(1), DictVal({"x": ListVal((b,))})))) == [a, b]
+    assert tensors_in(DictVal({"x": a})) == [a]
