@@ -25,6 +25,7 @@ from bncheck.source.model import (
     Value,
     VariableVal,
 )
+from bncheck.source.suppression import Suppression, parse, suppressed, unused
 from bncheck.source.value_ops import (
     MAX_UNROLL,
     Bound,
@@ -261,3 +262,63 @@ def test_the_tensors_in_nested_lists_and_dicts() -> None:
     a, b = TensorVal(), TensorVal()
     assert tensors_in(ListVal((a, Const(1), DictVal({"x": ListVal((b,))})))) == [a, b]
     assert tensors_in(DictVal({"x": a})) == [a]
+
+
+# ---- suppression.py: suppression comments read exactly ---------------------------------------------
+
+def _unknown_code(text: str, codes: str) -> str:
+    return f"suppression `{text}` names no rule: {codes} (see --list-rules); it silences nothing for that code"
+
+
+def _malformed(shown: str) -> str:
+    return (f"malformed suppression `{shown}`: it silences nothing (write `# bncheck: ignore[BN001]` "
+            "or `# bncheck: ignore`)")
+
+
+def test_suppression_comments_of_each_form_are_read_exactly() -> None:
+    text = ("a = 1  # bncheck: ignore[BN001, bn999,BN9X]\n"
+            "b = 2  # bncheck: ignore\n"
+            "c = 3  # noqa\n"
+            "d = 4  # noqa: E501, BN001 BN002\n"
+            "e = 5  # noqa: BN999\n")
+    first = "# bncheck: ignore[BN001, bn999,BN9X]"
+    assert parse(text) == {
+        1: [Suppression(1, ("BN001", "BN999", "BN9X"), first, True, set(), _unknown_code(first, "BN999, BN9X"))],
+        2: [Suppression(2, (), "# bncheck: ignore", True, set())],
+        3: [Suppression(3, (), "# noqa", False, set())],
+        4: [Suppression(4, ("BN001", "BN002"), "# noqa: E501, BN001 BN002", True, set())],
+        5: [Suppression(5, ("BN999",), "# noqa: BN999", True, set(), _unknown_code("# noqa: BN999", "BN999"))],
+    }
+
+
+def test_a_malformed_suppression_is_shown_up_to_80_characters_and_the_next_lines_still_read() -> None:
+    exact = "# bncheck: ignroe " + "x" * 62  # 80 characters
+    longer = exact + "y"
+    cut = longer[:77] + "..."
+    table = parse(f"a = 1  {exact}\nb = 2  {longer}\nc = 3  # bncheck: ignore\n")
+    assert table == {
+        1: [Suppression(1, ("-",), exact, False, set(), _malformed(exact))],
+        2: [Suppression(2, ("-",), cut, False, set(), _malformed(cut))],
+        3: [Suppression(3, (), "# bncheck: ignore", True, set())],
+    }
+    assert unused(table, {"BN001"}) == [(1, _malformed(exact)), (2, _malformed(cut)),
+                                        (3, "unused suppression `# bncheck: ignore`: no finding on this line")]
+
+
+def test_a_suppression_inside_a_string_is_no_comment() -> None:
+    assert parse('s = "# bncheck: ignore"\nt = \'# bncheck: ignore\'\n') == {}
+    assert parse("s = 'a'  # bncheck: ignore\n") == {1: [Suppression(1, (), "# bncheck: ignore", True, set())]}
+    assert parse('s = "a"  # bncheck: ignore\n') == {1: [Suppression(1, (), "# bncheck: ignore", True, set())]}
+
+
+def test_unused_suppressions_name_their_idle_codes() -> None:
+    text = "a = 1  # bncheck: ignore[BN001, BN002, BN999]\nb = 2  # bncheck: ignore\nc = 3  # bncheck: ignore\n"
+    table = parse(text)
+    assert suppressed(table, 2, "BN001") is True
+    assert suppressed(table, 1, "BN005") is False
+    assert suppressed(table, 4, "BN001") is False
+    assert unused(table, {"BN001", "BN002", "BN005"}) == [
+        (1, _unknown_code("# bncheck: ignore[BN001, BN002, BN999]", "BN999")),
+        (1, "unused suppression `# bncheck: ignore[BN001, BN002, BN999]`: no BN001, BN002 finding on this line"),
+        (3, "unused suppression `# bncheck: ignore`: no finding on this line"),
+    ]
