@@ -7,8 +7,12 @@ in ``tools/mutation_equivalents.md`` ("Files outside rules/").
 from __future__ import annotations
 
 import ast
+import pathlib
 from types import SimpleNamespace
 
+import pytest
+
+from bncheck.source.edits import Edit, _header, apply, patch_path, unified_diff
 from bncheck.source.model import (
     UNKNOWN,
     Alias,
@@ -322,3 +326,46 @@ def test_unused_suppressions_name_their_idle_codes() -> None:
         (1, "unused suppression `# bncheck: ignore[BN001, BN002, BN999]`: no BN001, BN002 finding on this line"),
         (3, "unused suppression `# bncheck: ignore`: no finding on this line"),
     ]
+
+
+# ---- edits.py: edits applied, paths and headers of a patch --------------------------------------------
+
+def _edit(line: int, col: int, end_line: int, end_col: int, text: str) -> Edit:
+    return Edit(Loc("m.py", line, col, end_line, end_col), text, True)
+
+
+def test_edits_inside_the_file_and_at_its_end_are_applied_and_the_others_skipped() -> None:
+    text = "ab\ncd\n"  # two lines: an edit may start or end on line 3, the end of the file
+    assert apply(text, [_edit(1, 1, 4, 1, "X"), _edit(4, 1, 4, 1, "Y"), _edit(3, 1, 3, 1, "e\n")]) == "ab\ncd\ne\n"
+    assert apply(text, [_edit(2, 1, 3, 1, "")]) == "ab\n"
+    assert apply(text, [_edit(4, 1, 3, 1, "X")]) == text  # starts past the end (ends before it starts)
+    assert apply(text, [_edit(1, 1, 1, 1, "<"), _edit(1, 1, 1, 2, "A"), _edit(1, 2, 1, 3, "B"),
+                        _edit(2, 1, 2, 2, "C")]) == "<AB\nCd\n"
+    # an edit overlapping an earlier one is skipped, the ones after it are not
+    assert apply(text, [_edit(1, 1, 1, 3, "Z"), _edit(1, 2, 1, 3, "Q"), _edit(2, 1, 2, 2, "C")]) == "Z\nCd\n"
+
+
+def test_a_patch_path_relative_to_the_working_directory_or_from_the_root(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert patch_path(str(tmp_path / "work" / "d" / "a.py")) == "d/a.py"
+    assert patch_path("d/../a.py") == "a.py"
+    outside = str(tmp_path / "a.py")
+    assert patch_path(outside) == outside.lstrip("/")
+    assert patch_path("..") == str(tmp_path).lstrip("/")
+    assert patch_path("/Xdir/a.py") == "Xdir/a.py"  # only the leading separator is stripped
+
+
+def test_patch_headers_are_quoted_as_git_quotes_them() -> None:
+    assert _header("a/", "d/X.py") == "a/d/X.py"
+    assert _header("b/", 'x"y\\z.py') == '"b/x\\"y\\\\z.py"'
+    assert _header("a/", "t\tb\x01\u200b.py") == '"a/t\\tb\\001\\342\\200\\213.py"'
+    assert _header("a/", "s\udcff.py") == '"a/s\\377.py"'  # a byte the file system name did not decode
+
+
+def test_a_unified_diff_marks_a_last_line_without_a_line_end(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert unified_diff("a.py", "x = 1\ny = 2", "x = 3\ny = 2") == (
+        "--- a/a.py\n+++ b/a.py\n@@ -1,2 +1,2 @@\n-x = 1\n+x = 3\n y = 2\n\\ No newline at end of file\n")
