@@ -7,12 +7,18 @@ in ``tools/mutation_equivalents.md`` ("Files outside rules/").
 from __future__ import annotations
 
 import ast
+import dataclasses
 import pathlib
+import textwrap
 from types import SimpleNamespace
 
 import pytest
 
+from bncheck.findings import Finding
+from bncheck.remote import LOCAL_ONLY
+from bncheck.source import check_files
 from bncheck.source.edits import Edit, _header, apply, patch_path, unified_diff
+from bncheck.source.fixer import plan_fixes, run_fixes
 from bncheck.source.model import (
     UNKNOWN,
     Alias,
@@ -369,3 +375,87 @@ def test_a_unified_diff_marks_a_last_line_without_a_line_end(
     monkeypatch.chdir(tmp_path)
     assert unified_diff("a.py", "x = 1\ny = 2", "x = 3\ny = 2") == (
         "--- a/a.py\n+++ b/a.py\n@@ -1,2 +1,2 @@\n-x = 1\n+x = 3\n y = 2\n\\ No newline at end of file\n")
+
+
+# ---- fixer.py: which fixes are planned, printed and written ---------------------------------------------
+
+FIXABLE = """
+    import tensorflow as tf
+
+
+    def net(inp):
+        x = tf.keras.layers.Conv2D(8, 3)(inp)
+        x = tf.keras.layers.BatchNormalization(momentum=0.1)(x)
+        return tf.keras.layers.BatchNormalization(momentum=0.2)(x)
+"""
+FIXED_DIFF = ("--- a/m.py\n+++ b/m.py\n@@ -3,5 +3,5 @@\n \n def net(inp):\n"
+              "     x = tf.keras.layers.Conv2D(8, 3)(inp)\n"
+              "-    x = tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n"
+              "-    return tf.keras.layers.BatchNormalization(momentum=0.2)(x)\n"
+              "+    x = tf.keras.layers.BatchNormalization(momentum=0.9)(x)\n"
+              "+    return tf.keras.layers.BatchNormalization(momentum=0.8)(x)\n")
+
+
+def _fixable(folder: pathlib.Path) -> list[Finding]:
+    path = folder / "m.py"
+    path.write_text(textwrap.dedent(FIXABLE).lstrip("\n"))
+    return check_files([str(path)], jobs=1).findings  # BN010 (an unsafe fix), BN007 twice (safe fixes)
+
+
+def _moved(finding: Finding, path: str) -> Finding:
+    return dataclasses.replace(finding, edits=tuple(
+        dataclasses.replace(e, loc=dataclasses.replace(e.loc, path=path)) for e in finding.edits))
+
+
+def test_safe_fixes_are_planned_by_default_and_counted_by_file(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    findings = _fixable(tmp_path)
+    outcome, texts = plan_fixes(findings)
+    path = str(tmp_path / "m.py")
+    assert (outcome.diffs, outcome.fixed, outcome.unsafe_skipped, outcome.errors, outcome.per_file) == (
+        {path: FIXED_DIFF}, 2, 1, [], {path: 2})
+    assert list(texts) == [path]
+
+
+def test_a_remote_file_is_never_fixed_and_the_files_after_it_are(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _, first, second = _fixable(tmp_path)
+    path = str(tmp_path / "m.py")
+    missing = str(tmp_path / "gone.py")
+    outcome, _ = plan_fixes([_moved(first, "s3://bucket/m.py"), _moved(second, missing), first,
+                             _moved(second, "file://" + path), _moved(second, "local://" + path)])
+    assert [(e.source, e.reason) for e in outcome.errors] == [
+        ("s3://bucket/m.py", LOCAL_ONLY), (missing, outcome.errors[1].reason)]
+    assert sorted(outcome.diffs) == sorted([path, "file://" + path, "local://" + path])
+
+
+def test_the_diff_and_the_messages_of_a_fix_run(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    said: list[tuple[str, dict[str, object]]] = []
+
+    def echo(text: str, **options: object) -> None:
+        said.append((text, options))
+    findings = _fixable(tmp_path)
+    assert run_fixes(findings, [str(tmp_path)], write=False, unsafe=False, echo=echo) == (True, False)
+    assert said == [(FIXED_DIFF, {"nl": False}), ("bncheck: 2 fixable findings in 1 file", {"err": True}),
+                    ("bncheck: 1 more fix available with --unsafe-fixes", {"err": True})]
+    said.clear()
+    root = "file://" + str(tmp_path)
+    assert run_fixes(findings, [root], write=True, unsafe=False, echo=echo) == (True, False)
+    assert said == [("bncheck: fixed 2 findings in 1 file", {"err": True}),
+                    ("bncheck: 1 more fix available with --unsafe-fixes", {"err": True})]
+    assert "momentum=0.9" in (tmp_path / "m.py").read_text()
+
+
+def test_a_fix_outside_the_paths_given_fails_and_is_not_counted(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "given").mkdir()
+    said: list[str] = []
+    findings = _fixable(tmp_path)
+    changed, failed = run_fixes(findings, [str(tmp_path / "given")], write=True, unsafe=False,
+                                echo=lambda text, **_: said.append(text))
+    assert (changed, failed, said[-2:]) == (False, True, [
+        "bncheck: fixed 0 findings in 0 files", "bncheck: 1 more fix available with --unsafe-fixes"])
