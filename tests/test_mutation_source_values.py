@@ -459,3 +459,15 @@ def test_a_fix_outside_the_paths_given_fails_and_is_not_counted(
                                 echo=lambda text, **_: said.append(text))
     assert (changed, failed, said[-2:]) == (False, True, [
         "bncheck: fixed 0 findings in 0 files", "bncheck: 1 more fix available with --unsafe-fixes"])
+
+
+def test_a_finding_fixed_in_two_files_counts_once(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _, first, _ = _fixable(tmp_path)
+    (tmp_path / "n.py").write_text((tmp_path / "m.py").read_text())
+    both = dataclasses.replace(first, edits=first.edits + _moved(first, str(tmp_path / "n.py")).edits)
+    said: list[str] = []
+    assert run_fixes([both], ["local://" + str(tmp_path)], write=True, unsafe=False,
+                     echo=lambda text, **_: said.append(text)) == (True, False)
+    assert said == ["bncheck: fixed 1 finding in 2 files"]
+    assert "momentum=0.9" in (tmp_path / "n.py").read_text()
