@@ -1,13 +1,16 @@
-"""Exact outcomes mutation testing of ``bncheck/source/value_ops.py`` showed (issue 22, item 5).
+"""Exact outcomes mutation testing of ``bncheck/source/value_ops.py``, ``suppression.py``, ``edits.py`` and
+``fixer.py`` showed (issue 22, item 5).
 
 The helpers over abstract values, called with the values the walker builds, their results asserted
-exactly (which object, which count). The survivors no input tells apart are listed with their reason
+exactly (which object, which count); suppression tables, applied edits, patch paths and headers, and the
+fixes planned, printed and written, asserted in full. The survivors no input tells apart are listed with their reason
 in ``tools/mutation_equivalents.md`` ("Files outside rules/").
 """
 from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import pathlib
 import textwrap
 from types import SimpleNamespace
@@ -471,3 +474,25 @@ def test_a_finding_fixed_in_two_files_counts_once(tmp_path: pathlib.Path, monkey
                      echo=lambda text, **_: said.append(text)) == (True, False)
     assert said == ["bncheck: fixed 1 finding in 2 files"]
     assert "momentum=0.9" in (tmp_path / "n.py").read_text()
+
+
+NOTEBOOK = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                       "source": ["import tensorflow as tf\n", "x = tf.keras.layers.BatchNormalization(momentum=0.1)\n"]}],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_the_files_after_a_notebook_are_fixed_whether_its_fix_is_made_or_refused(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    notebook = tmp_path / "n.ipynb"
+    notebook.write_text(json.dumps(NOTEBOOK, indent=1))
+    _fixable(tmp_path)
+    findings = check_files([str(notebook), str(tmp_path / "m.py")], jobs=1).findings
+    assert [(f.code, f.loc.path, type(f.edits[0]).__name__) for f in findings] == [
+        ("BN007", str(notebook), "CellEdit"), ("BN010", str(tmp_path / "m.py"), "Edit"),
+        ("BN007", str(tmp_path / "m.py"), "Edit"), ("BN007", str(tmp_path / "m.py"), "Edit")]
+    outcome, _ = plan_fixes(findings)
+    assert sorted(outcome.diffs) == [str(tmp_path / "m.py"), str(notebook)]
+    notebook.unlink()
+    outcome, _ = plan_fixes(findings)
+    assert (sorted(outcome.diffs), [p for p, _ in outcome.not_applied]) == ([str(tmp_path / "m.py")], [str(notebook)])
