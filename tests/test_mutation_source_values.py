@@ -402,7 +402,7 @@ FIXED_DIFF = ("--- a/m.py\n+++ b/m.py\n@@ -3,5 +3,5 @@\n \n def net(inp):\n"
 def _fixable(folder: pathlib.Path) -> list[Finding]:
     path = folder / "m.py"
     path.write_text(textwrap.dedent(FIXABLE).lstrip("\n"))
-    return check_files([str(path)], jobs=1).findings  # BN010 (an unsafe fix), BN007 twice (safe fixes)
+    return [f.to_finding() for f in check_files([str(path)], jobs=1).findings]  # BN010 (an unsafe fix), BN007 twice (safe fixes)
 
 
 def _moved(finding: Finding, path: str) -> Finding:
@@ -487,8 +487,8 @@ def test_the_files_after_a_notebook_are_fixed_whether_its_fix_is_made_or_refused
     notebook = tmp_path / "n.ipynb"
     notebook.write_text(json.dumps(NOTEBOOK, indent=1))
     _fixable(tmp_path)
-    findings = check_files([str(notebook), str(tmp_path / "m.py")], jobs=1).findings
-    assert [(f.code, f.loc.path, type(f.edits[0]).__name__) for f in findings] == [
+    findings = [f.to_finding() for f in check_files([str(notebook), str(tmp_path / "m.py")], jobs=1).findings]
+    assert [(f.code, f.path, type(f.edits[0]).__name__) for f in findings] == [
         ("BN007", str(notebook), "CellEdit"), ("BN010", str(tmp_path / "m.py"), "Edit"),
         ("BN007", str(tmp_path / "m.py"), "Edit"), ("BN007", str(tmp_path / "m.py"), "Edit")]
     outcome, _ = plan_fixes(findings)
