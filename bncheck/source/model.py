@@ -58,6 +58,10 @@ class Chain:
         return Chain((), tuple(parts)) if parts else EMPTY_CHAIN
 
     def __iter__(self) -> Any:
+        return iter(self._flat())
+
+    def _flat(self) -> list[Any]:
+        # not tuple(self): tuple() and list() ask __len__ for a size hint, which would ask them again
         seen: set[Any] = set()
         out: list[Any] = []
         visited: set[int] = set()
@@ -75,19 +79,19 @@ class Chain:
             visited.add(id(node))
             stack.append((node, True))
             stack.extend((p, False) for p in reversed(node.parents))
-        return iter(out)
+        return out
 
     def __bool__(self) -> bool:
         return bool(self.items or self.parents)
 
     def __len__(self) -> int:
-        return len(tuple(self))
+        return len(self._flat())
 
     def __contains__(self, item: object) -> bool:
-        return item in tuple(self)
+        return item in self._flat()
 
     def __repr__(self) -> str:
-        return f"Chain{tuple(self)!r}"
+        return f"Chain{tuple(self._flat())!r}"
 
 
 EMPTY_CHAIN = Chain()
