@@ -23,6 +23,19 @@ def _layer(name: str) -> LayerObj:
     return LayerObj("bias", "keras", name, Loc("m.py", 1, 0, 1, 1))
 
 
+def _settle_no_else(name: str, before: Value, after: Value) -> tuple[dict[str, Value], list[str]]:
+    """``if c: <name> = ...`` with no else, ``name`` holding ``before`` before it and ``after`` after the arm."""
+    stmt = _if(f"if c:\n    {name} = make(b)\n")
+    env: dict[str, Value] = {name: before}
+    ends = ArmEnds(stmt, env, BoundNames())
+    env[name] = after
+    ends.arm_done(stmt.body, env)
+    ends.arm_done(stmt.orelse, env)
+    notes: list[str] = []
+    ends.settle(env, notes.append)
+    return env, notes
+
+
 def test_bound_names_of_a_nested_if_reached_twice() -> None:
     """A nested ``if`` already settled when met again is skipped, and the walk goes on to the outer one."""
     outer = _if("if a:\n    if b:\n        x = 1\nelse:\n    y = 2\n")
@@ -61,14 +74,7 @@ def test_settle_one_function_in_every_arm_keeps_the_last_arms_closure() -> None:
     """Both arms bind one function (one option) through different closures: the last arm's stays."""
     func = SimpleNamespace(node=ast.parse("def g(x):\n    return x\n").body[0])
     before, after = FuncRef(func, closure="frame a"), FuncRef(func, closure="frame b")
-    stmt = _if("if c:\n    f = make(b)\n")
-    env: dict[str, Value] = {"f": before}
-    ends = ArmEnds(stmt, env, BoundNames())
-    env["f"] = after
-    ends.arm_done(stmt.body, env)
-    ends.arm_done(stmt.orelse, env)
-    notes: list[str] = []
-    ends.settle(env, notes.append)
+    env, notes = _settle_no_else("f", before, after)
     assert env == {"f": after}
     assert notes == []
 
@@ -77,13 +83,8 @@ def test_settle_adds_each_other_producer_once() -> None:
     """The other arm's producers join the tensor's alternatives, less those it already has, in order."""
     p1, p2, p3 = _layer("p1"), _layer("p2"), _layer("p3")
     other, final = TensorVal(p2, alternatives=(p1, p3)), TensorVal(p1)
-    stmt = _if("if c:\n    x = conv(x)\n")
-    env: dict[str, Value] = {"x": other}
-    ends = ArmEnds(stmt, env, BoundNames())
-    env["x"] = final
-    ends.arm_done(stmt.body, env)
-    ends.arm_done(stmt.orelse, env)
-    ends.settle(env, lambda message: None)
+    env, notes = _settle_no_else("x", other, final)
+    assert notes == []
     settled = env["x"]
     assert isinstance(settled, TensorVal) and settled is not final
     assert settled.producer is p1
