@@ -72,6 +72,22 @@ def test_cycle_of_bases_ends_without_a_cut() -> None:
     assert project.cut_hierarchies == {}
 
 
+def test_cycle_above_the_class_ends_without_a_cut() -> None:
+    # M is outside the cycle C -> (second) D -> C
+    project, modules = _project({"m": """
+        class D:
+            pass
+        class C(D):
+            pass
+        class D(C):
+            pass
+        class M(C):
+            pass
+    """})
+    assert _line(project, modules["m"], "M") is None
+    assert project.cut_hierarchies == {}
+
+
 def test_class_seen_again_through_a_cycle_costs_one_look() -> None:
     # A's bases: B (whose second binding leads back to A: one look), then C1 ... C30 (30 looks): 32 in all
     chain = [f"class C{i}(C{i + 1}):\n    pass" for i in range(29, 0, -1)]
