@@ -8,6 +8,7 @@ apart are listed with their reason in ``tools/mutation_equivalents.md`` ("Files 
 """
 from __future__ import annotations
 
+import ast
 import textwrap
 
 from bncheck.source.inheritance import MAX_BASES, method_of
@@ -25,7 +26,10 @@ def _project(files: dict[str, str]) -> tuple[Project, dict[str, ModuleInfo]]:
 def _line(project: Project, module: ModuleInfo, cls: str) -> int | None:
     """The line of the ``call`` method ``cls`` gets, None when none is found."""
     found = method_of(project, module.classes[cls], "call")
-    return None if found is None else found.node.lineno
+    if found is None:
+        return None
+    assert isinstance(found.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    return found.node.lineno
 
 
 def _chain_of(length: int) -> str:
@@ -175,7 +179,9 @@ def test_unknown_repr() -> None:
 
 def test_const_with_value_keeps_where_it_is_written() -> None:
     module = parse("m.py", "x = 0.1\n", "m")
-    node = module.tree.body[0].value
+    assign = module.tree.body[0]
+    assert isinstance(assign, ast.Assign)
+    node = assign.value
     read = Const(0.1, None, node, module).with_value(0.9)
     assert (read.value, read.loc) == (0.9, module.loc(node))
     given = Const(0.1, module.loc(node)).with_value(0.9)
