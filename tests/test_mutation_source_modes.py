@@ -128,6 +128,29 @@ def visits(n_params_extra: int, n_sites: int) -> str:
                  + "        return self.bn(z, training=is_training)\n", sig=sig)
 
 
+def chain_inner(k: int) -> str:
+    """Helpers h0..h{k} handing ``is_training`` on; h{k} passes it to the nested model ``Inner`` as ``flag``."""
+    return ("        return self.h0(z, is_training)\n\n"
+            + "".join(f"    def h{i}(self, z, t):\n        return self.h{i + 1}(z, t)\n\n" for i in range(k))
+            + f"    def h{k}(self, z, t):\n        return self.inner(z, flag=t)\n")
+
+
+def chain_inner_prog(k: int) -> str:
+    return (INNER2.format(sig="flag=False", body="        return self.bn2(self.bn(z, training=flag), training=flag)")
+            + model(chain_inner(k)).replace("import tensorflow as tf\n\n\n", "").replace(
+                "self.fc = tf.keras.layers.Dense(16, use_bias=False)", "self.inner = Inner()"))
+
+
+CASES.update({
+    "ci6": chain_inner_prog(6),  # Inner's mode parameter looked for at depth 8 (MAX_DEPTH): worked out
+    "ci7": chain_inner_prog(7),  # at depth 9: cut
+    "star_before": model(BN).replace("maker(noise)", "maker(*[noise], True)"),
+    "star_after": model(BN).replace("maker(noise)", "maker(noise, True, *rest)"),
+    "pos_unknown": model(BN).replace("maker(noise)", "maker(noise, cfg.train)"),
+    "pos_true": model(BN).replace("maker(noise)", "maker(noise, True)"),
+})
+
+
 def test_helper_reaches_binds_keywords_positions_and_the_depth_limit(tmp_path: pathlib.Path) -> None:
     assert _check(tmp_path, CASES['kw_helper']) == ([('BN009', 23, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, CASES['kw_helper_true']) == ([], [], [])
@@ -181,3 +204,12 @@ def test_param_reaches_visits_exactly_the_limit(tmp_path: pathlib.Path) -> None:
     # 8 parameters x 250 sites = 2,000 visits (MAX_VISITS): worked out; 8 x 251: not
     assert _check(tmp_path, visits(6, 249)) == ([('BN009', 268, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, visits(6, 250)) == ([], [('m.py:269', NOT_WORKED.format("Maker"))], [])
+
+
+def test_mode_param_depth_limit_through_helpers_and_binding_positions(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, CASES["ci6"]) == ([('BN009', 50, 31, 'inner_bn'), ('BN009', 50, 31, 'inner_bn2'),
+                                               ('BN009', 50, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES["ci7"]) == ([], [("m.py:53", NOT_WORKED.format("Maker"))], [])
+    assert _check(tmp_path, CASES["star_before"]) == ([('BN009', 20, 31, 'maker_bn')], [], [])
+    for case in ("star_after", "pos_unknown", "pos_true"):
+        assert _check(tmp_path, CASES[case]) == ([], [], [])
