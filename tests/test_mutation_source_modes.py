@@ -213,3 +213,18 @@ def test_mode_param_depth_limit_through_helpers_and_binding_positions(tmp_path: 
     assert _check(tmp_path, CASES["star_before"]) == ([('BN009', 20, 31, 'maker_bn')], [], [])
     for case in ("star_after", "pos_unknown", "pos_true"):
         assert _check(tmp_path, CASES[case]) == ([], [], [])
+
+
+# a base class in another file: its ``call`` and helpers are found only through the project's imports
+BASE_FILE = 'import tensorflow as tf\n\n\nclass Base(tf.keras.Model):\n    def call(self, z, is_training=False):\n        return self.h(z, is_training)\n\n    def h(self, z, t):\n        return self.g(z, t)\n\n    def g(self, z, t):\n        return self.bn(z, training=t)\n'
+SUB_FILE = "import tensorflow as tf\nfrom base import Base\n\n\nclass Inner(Base):\n    def __init__(self):\n        super().__init__()\n        self.bn = tf.keras.layers.BatchNormalization(name='inner_bn')\n\n\nclass Maker(Base):\n    def __init__(self):\n        super().__init__()\n        self.inner = Inner()\n        self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n\n    def g(self, z, t):\n        return self.bn(self.inner(z, is_training=t), training=t)\n\n\nmaker = Maker()\nopt = tf.keras.optimizers.Adam(2e-4)\n\n\ndef train_step(noise):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(maker(noise))\n    grads = tape.gradient(loss, maker.trainable_variables)\n    opt.apply_gradients(zip(grads, maker.trainable_variables))\n"
+
+
+def test_methods_inherited_from_another_file_are_followed(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "base.py").write_text(BASE_FILE)
+    (tmp_path / "m.py").write_text(SUB_FILE)
+    result = check_files([str(tmp_path / "base.py"), str(tmp_path / "m.py")])
+    here = str(tmp_path) + "/"
+    assert [(f.loc.path.replace(here, ""), f.code, f.loc.line, f.loc.col, f.layer) for f in result.findings] == [
+        ("m.py", "BN009", 27, 31, "inner_bn"), ("m.py", "BN009", 27, 31, "maker_bn")]
+    assert result.notes == [] and result.errors == []
