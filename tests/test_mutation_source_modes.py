@@ -228,3 +228,12 @@ def test_methods_inherited_from_another_file_are_followed(tmp_path: pathlib.Path
     assert [(f.loc.path.replace(here, ""), f.code, f.loc.line, f.loc.col, f.layer) for f in result.findings] == [
         ("m.py", "BN009", 27, 31, "inner_bn"), ("m.py", "BN009", 27, 31, "maker_bn")]
     assert result.notes == [] and result.errors == []
+
+
+def test_helper_reaches_spends_no_visit_on_a_parameter_the_helper_lacks(tmp_path: pathlib.Path) -> None:
+    # 8 parameters x 250 sites = 2,000 visits exactly (one site passes is_training to the helper as a keyword it
+    # has no parameter of): nothing of the helper is visited, so the limit is not passed
+    source = visits(6, 249).replace("        tf.debugging.assert_type(is_training, tf.bool)\n",
+                                    "        self.block(flag=is_training)\n", 1).replace(
+        "training=is_training)\n", "training=is_training)\n\n    def block(self, q):\n        return tf.identity(q)\n", 1)
+    assert _check(tmp_path, source) == ([("BN009", 271, 31, "maker_bn")], [], [])
