@@ -151,6 +151,22 @@ CASES.update({
 })
 
 
+# a second batch norm, maker_bn2, beside maker_bn
+BN2 = "self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')\n        self.bn2 = tf.keras.layers.BatchNormalization(name='maker_bn2')"
+CASES.update({
+ "mixed_all_true": model("        return self.bn2(batch_norm(self.bn(self.fc(z), training=is_training), training=is_training))\n", FLAG).replace("self.bn = tf.keras.layers.BatchNormalization(name='maker_bn')", BN2),
+ "inner_flag_all_true": inner_outer("flag=False", "        return batch_norm(self.bn2(self.bn(z)), training=flag)", "self.inner(z, flag=is_training)", FLAG),
+ "inner_flag_one_true": inner_outer("flag=False", "        return self.bn2(self.bn(z, training=flag))", "self.inner(z, flag=is_training)", FLAG),
+ "kwonly_helper_true": model(helper("self.block(z, is_training)", "self, z, *, t=False"), FLAG),
+ "selfless_helper_true": model(helper("self.block(is_training)", "*, t=False"), FLAG),
+ "inner_plain_kw_true": inner_outer("training=None", "        return self.bn2(self.bn(z))", "self.inner(z, training=is_training)", FLAG),
+ "inner_plain_pos_true": inner_outer("training=None", "        return self.bn2(self.bn(z))", "self.inner(z, is_training)", FLAG),
+ "inner_flag_pos_true": inner_outer("flag=False", "        return self.bn2(self.bn(z, training=flag))", "self.inner(z, is_training)", FLAG),
+ "inner_kwonly_true": inner_outer("*, flag=False", "        return self.bn2(self.bn(z, training=flag))", "self.inner(z, other=is_training)", FLAG),
+ "print_flag_true": model("        tf.print(is_training)\n        return self.bn(z)\n", FLAG),
+})
+
+
 def test_helper_reaches_binds_keywords_positions_and_the_depth_limit(tmp_path: pathlib.Path) -> None:
     assert _check(tmp_path, CASES['kw_helper']) == ([('BN009', 23, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, CASES['kw_helper_true']) == ([], [], [])
@@ -237,3 +253,17 @@ def test_helper_reaches_spends_no_visit_on_a_parameter_the_helper_lacks(tmp_path
                                     "        self.block(flag=is_training)\n", 1).replace(
         "training=is_training)\n", "training=is_training)\n\n    def block(self, q):\n        return tf.identity(q)\n", 1)
     assert _check(tmp_path, source) == ([("BN009", 271, 31, "maker_bn")], [], [])
+
+
+def test_flag_true_at_the_call_reaches_exactly_the_batch_norms_passed_to(tmp_path: pathlib.Path) -> None:
+    # the train step passes is_training=True: the batch norms it reaches train; the others are read as Keras reads them
+    assert _check(tmp_path, CASES['mixed_all_true']) == ([], [], [])
+    assert _check(tmp_path, CASES['inner_flag_all_true']) == ([('BN008', 20, 66, 'maker_bn'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['inner_flag_one_true']) == ([('BN008', 20, 66, 'maker_bn'), ('BN009', 29, 31, 'inner_bn2'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['kwonly_helper_true']) == ([('BN009', 23, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['selfless_helper_true']) == ([('BN009', 23, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['inner_plain_kw_true']) == ([('BN008', 20, 70, 'maker_bn'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['inner_plain_pos_true']) == ([('BN008', 20, 61, 'maker_bn'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['inner_flag_pos_true']) == ([('BN008', 20, 61, 'maker_bn'), ('BN009', 29, 31, 'inner_bn2'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['inner_kwonly_true']) == ([('BN008', 20, 67, 'maker_bn'), ('BN009', 29, 31, 'inner_bn'), ('BN009', 29, 31, 'inner_bn2'), ('BN009', 29, 31, 'maker_bn')], [], [])
+    assert _check(tmp_path, CASES['print_flag_true']) == ([('BN009', 21, 31, 'maker_bn')], [], [])
