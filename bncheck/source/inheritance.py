@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Optional
+from typing import Iterator, Optional
 
 from bncheck.source.loader import ClassInfo, FunctionInfo
 from bncheck.source.model import Alias, ClassRef
@@ -16,8 +16,17 @@ def method_of(project: Project, cls: ClassInfo, name: str) -> Optional[FunctionI
     bases' (depth first, left to right); None when no scanned class defines it, or when it is
     further up than :data:`MAX_BASES` classes (then ``project.cut_hierarchies`` holds ``cls``, and
     the program's notes say so)."""
-    if name in cls.methods:
-        return cls.methods[name]
+    for owner in lineage(project, cls):
+        if name in owner.methods:
+            return owner.methods[name]
+    return None
+
+
+def lineage(project: Project, cls: ClassInfo) -> Iterator[ClassInfo]:
+    """``cls``, then the scanned classes it derives from, in the order :func:`method_of` looks for a
+    method (depth first, left to right, each once), at most :data:`MAX_BASES` bases looked at; when
+    more are left once all are taken, ``project.cut_hierarchies`` holds ``cls`` (a note)."""
+    yield cls
     stack = [(cls, node) for node in reversed(cls.bases)]
     seen = {id(cls)}
     looked = 0
@@ -28,12 +37,10 @@ def method_of(project: Project, cls: ClassInfo, name: str) -> Optional[FunctionI
         if base is None or id(base) in seen:
             continue
         seen.add(id(base))
-        if name in base.methods:
-            return base.methods[name]
+        yield base
         stack += [(base, b) for b in reversed(base.bases)]
     if stack:
         project.cut_hierarchies.setdefault(id(cls), cls)
-    return None
 
 
 def base_class(project: Project, cls: ClassInfo, base: ast.expr) -> Optional[ClassInfo]:

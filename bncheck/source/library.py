@@ -344,7 +344,7 @@ class Library:
             info = FrameInfo(info.name, info.kind, in_tape=True)
             info.applies_gradients = False
             self.tape_frames.append((info, frame.info))
-        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, as_flag(training), training_loc, info, end, known,
+        self.run.keras_calls.append(KerasCall(loc, callee_text, bn_layers, training, training_loc, info, end, known,
                                               _training_is_param(flag_expr, frame), mode_param))
 
     def record_unknown_call(self, node: ast.Call, frame: "Frame", args: list[Value], kwargs: dict[str, Value]) -> None:
@@ -352,7 +352,7 @@ class Library:
         model's ``call``: rules that would judge a model there say why they cannot."""
         if not (self.interp.tape or frame.info.kind in ("train_step", "serving", "model_call")):
             return
-        training = kwargs.get("training") if "training" in kwargs else None
+        training = as_flag(kwargs.get("training")) if "training" in kwargs else None
         training_loc = next((frame.module.loc(kw.value) for kw in node.keywords if kw.arg == "training"), None)
         self.record_keras_call(node, frame, frame.module.loc(node), (), training, training_loc, known=False,
                                flag_expr=_training_node(node))
@@ -731,22 +731,15 @@ def _default_signature(project: Any, obj: Value) -> Optional[Bound]:
     """What ``tf.saved_model.save(obj, path)`` without ``signatures`` serves: the one method of a
     (non-Keras) object's class decorated ``@tf.function(input_signature=...)``, if there is exactly one
     (TensorFlow's rule); a Keras model is served with its own inference signature."""
-    from bncheck.source.inheritance import base_class, MAX_BASES
+    from bncheck.source.inheritance import lineage
     from bncheck.source.project import decorated_tf_function, is_keras_class
 
     if not isinstance(obj, ModelObj) or obj.cls is None or is_keras_class(project, obj.cls):
         return None
     methods: dict[str, FunctionInfo] = {}
-    classes, seen = [obj.cls], {id(obj.cls)}
-    while classes and len(seen) <= MAX_BASES:  # the class, then its scanned bases (a subclass's method first)
-        cls = classes.pop(0)
+    for cls in lineage(project, obj.cls):  # a subclass's method first, as method_of finds it
         for name, method in cls.methods.items():
             methods.setdefault(name, method)
-        for node in cls.bases:
-            base = base_class(project, cls, node)
-            if base is not None and id(base) not in seen:
-                seen.add(id(base))
-                classes.append(base)
     signed = [m for m in methods.values() if decorated_tf_function(m) and any(
         isinstance(d, ast.Call) and any(k.arg == "input_signature" for k in d.keywords)
         for d in m.node.decorator_list)]  # type: ignore[attr-defined]  # a method's node is a def
