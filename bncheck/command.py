@@ -11,7 +11,6 @@ import os
 import sys
 
 _NO_CHECK = frozenset({"-h", "--help", "--version", "--list-rules", "--explain", "--show-settings"})
-_SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
 def warm_for(args: list[str]) -> str:
@@ -20,8 +19,11 @@ def warm_for(args: list[str]) -> str:
     :data:`GUESS_ENTRIES` entries (breadth first) hold such files and no artefact; else the artefact
     loaders (numpy, protobuf, h5py). Only a guess to save time: any other input still works, imported
     when its job comes."""
+    # light: the parent imports the loaders next anyway
+    from bncheck.loaders import SOURCE_INPUTS
+
     named = [a for a in args if not a.startswith("-") and (os.path.isfile(a) or os.path.isdir(a))]
-    if named and all(_holds_only_source(a) if os.path.isdir(a) else a.endswith(_SOURCE_SUFFIXES) for a in named):
+    if named and all(_holds_only_source(a) if os.path.isdir(a) else a.endswith(SOURCE_INPUTS) for a in named):
         return "bncheck.engine:warm_source"
     return "bncheck.engine:warm"
 
@@ -32,7 +34,7 @@ GUESS_ENTRIES = 256
 def _holds_only_source(folder: str) -> bool:
     """Whether the folder's first entries, breadth first, hold a ``.py`` file or notebook and nothing
     that looks like an artefact (never following a symlink, never opening a file)."""
-    from bncheck.loaders import GRAPH_SUFFIXES, KERAS_SUFFIXES  # light: the parent imports them next anyway
+    from bncheck.loaders import GRAPH_SUFFIXES, KERAS_SUFFIXES, SOURCE_INPUTS
 
     artefact = GRAPH_SUFFIXES + KERAS_SUFFIXES + (".index",)  # .index: a checkpoint's
     queue, budget, source = [folder], GUESS_ENTRIES, False
@@ -46,7 +48,7 @@ def _holds_only_source(folder: str) -> bool:
                     name = entry.name
                     if name.endswith(artefact) or name == "checkpoint":
                         return False
-                    if name.endswith(_SOURCE_SUFFIXES):
+                    if name.endswith(SOURCE_INPUTS):
                         source = True
                     elif not name.startswith(".") and entry.is_dir(follow_symlinks=False):
                         queue.append(entry.path)

@@ -586,8 +586,7 @@ class Pool:
             for worker in list(self.workers):
                 if worker.job is not None and worker.deadline is not None and now >= worker.deadline:
                     outcomes[worker.batch[0]] = Outcome("timeout", seconds=now - worker.since)
-                    if worker.batch[1:]:
-                        queue.append(worker.batch[1:])  # the rest of its batch: next, in a fresh worker
+                    _requeue_rest(worker, queue)
                     self._drop(worker)
                 elif not worker.ready and now >= worker.started + STARTUP_TIMEOUT:
                     self._drop(worker)
@@ -644,8 +643,7 @@ class Pool:
                 self.failed_starts += 1
             elif job is not None:
                 outcomes[job] = Outcome("died", detail=how, seconds=time.monotonic() - worker.since)
-                if worker.batch[1:]:
-                    queue.append(worker.batch[1:])  # the rest of its batch: next, in a fresh worker
+                _requeue_rest(worker, queue)
             return
         if not worker.ready:
             worker.ready = True
@@ -664,6 +662,12 @@ class Pool:
             outcomes[job] = Outcome("ok", value=value, seconds=seconds)
         else:
             outcomes[job] = Outcome(status, detail=value, seconds=seconds)
+
+
+def _requeue_rest(worker: _Worker, queue: list[list[int]]) -> None:
+    """The jobs of a killed or dead worker's batch after the one it was running: next, in a fresh worker."""
+    if worker.batch[1:]:
+        queue.append(worker.batch[1:])
 
 
 def run_isolated(ref: str, arguments: Sequence[Any], *, jobs: int | None = None,
