@@ -8,21 +8,12 @@ judges; the survivors judged equivalent are listed in ``tools/mutation_equivalen
 from __future__ import annotations
 
 import pathlib
-import textwrap
+
+from source_support import write_sources
 
 from bncheck.source import check_files
 
 Found = list[tuple[str, str, int, str]]
-
-
-def _write(tmp_path: pathlib.Path, files: dict[str, str]) -> list[str]:
-    paths = []
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-        paths.append(str(path))
-    return paths
 
 
 Notes = list[tuple[str, str]]
@@ -49,7 +40,7 @@ FIX_LAYERS_TRAINING = ('tf.compat.v1.layers.batch_normalization(x, training=True
 def _details(tmp_path: pathlib.Path, files: dict[str, str]) -> tuple[list[tuple[object, ...]], Notes]:
     """Every finding in full: (code, file, line, col, layer, message, facts, fix, edits), each edit as
     ((line, col, end_line, end_col), text, safe), and the notes; paths relative to ``tmp_path``."""
-    result = check_files(_write(tmp_path, files), jobs=1)
+    result = check_files(write_sources(tmp_path, files), jobs=1)
     assert not result.errors, result.errors
     here = str(tmp_path) + "/"
 
@@ -65,7 +56,7 @@ def _details(tmp_path: pathlib.Path, files: dict[str, str]) -> tuple[list[tuple[
 
 def _check(tmp_path: pathlib.Path, files: dict[str, str], **options: object) -> tuple[Found, Notes]:
     """(code, file, line, layer) of every finding, and the notes (place relative to ``tmp_path``)."""
-    result = check_files(_write(tmp_path, files), jobs=1, **options)  # type: ignore[arg-type]
+    result = check_files(write_sources(tmp_path, files), jobs=1, **options)  # type: ignore[arg-type]
     assert not result.errors, result.errors
     found = [(f.code, pathlib.Path(f.loc.path).relative_to(tmp_path).as_posix(), f.loc.line, f.layer)
              for f in result.findings]

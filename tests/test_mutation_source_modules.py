@@ -12,6 +12,7 @@ import pathlib
 import textwrap
 
 import pytest
+from source_support import write_sources
 
 from bncheck.source import check_files, check_program, checker, plan
 from bncheck.source.checker import SourceResult, check_group
@@ -34,16 +35,6 @@ FIX_TRAINING = ("logits = model(x, training=True)  # in the train step, inside t
                 "# in inference mode) so gamma/beta are not trained either")
 
 
-def _write(folder: pathlib.Path, files: dict[str, str]) -> list[str]:
-    paths = []
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-        paths.append(str(path))
-    return paths
-
-
 def _outcome(result: SourceResult, folder: pathlib.Path) -> tuple[list[Finding], Notes, list[str], list[str]]:
     """(findings in full: code, file, line, column, layer, message, evidence, fix and edits; notes; errors;
     checked files), every path relative to ``folder``."""
@@ -64,7 +55,7 @@ def _check(folder: pathlib.Path, files: dict[str, str], given: int | None = None
            **options: object) -> tuple[list[Finding], Notes, list[str], list[str]]:
     """Write ``files``, check the first ``given`` of them (all by default; the others are only there to
     be followed) with one job, and return the outcome relative to ``folder``."""
-    paths = _write(folder, files)
+    paths = write_sources(folder, files)
     options.setdefault("jobs", 1)
     return _outcome(check_files(paths[:given], **options), folder)  # type: ignore[arg-type]
 
@@ -199,7 +190,7 @@ def test_check_files_runs_only_the_selected_rules(tmp_path: pathlib.Path) -> Non
 
 
 def test_check_group_runs_the_selected_rules_without_the_ignored_ones(tmp_path: pathlib.Path) -> None:
-    path = _write(tmp_path, {"m.py": SELECTED})[0]
+    path = write_sources(tmp_path, {"m.py": SELECTED})[0]
     files = [(path, pathlib.Path(path).read_text())]
     assert _outcome(check_group(files, str(tmp_path), None, ["BN007"]), tmp_path) == (
         [], [("m.py:4", NOT_JUDGED_BIAS.format("bn"))], [], ["m.py"])
