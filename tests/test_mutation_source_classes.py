@@ -135,6 +135,26 @@ def test_base_imported_from_another_file() -> None:
     assert _line(project, modules["m"], "M") == 2
 
 
+
+def test_a_base_imported_as_a_module_is_not_the_class_its_name_also_aliases() -> None:
+    """``import Real as Base`` binds module ``Real``, not the class ``Real`` names in the module."""
+    project, modules = _project({
+        "pkg": """
+            class Thing:
+                def call(self, x):
+                    return x
+        """,
+        "m": """
+            from pkg import Thing as Real
+            import Real as Base
+            class M(Base):
+                pass
+            class N(Real):
+                pass
+        """})
+    assert _line(project, modules["m"], "M") is None
+    assert _line(project, modules["m"], "N") == 2
+
 def test_chain_reads_each_item_once_parents_first() -> None:
     a = Chain(("a",))
     deep = a + ("b",) + ("c",)

@@ -48,7 +48,10 @@ def base_class(project: Project, cls: ClassInfo, base: ast.expr) -> Optional[Cla
     qual = static_qual(cls.module, base)
     if qual is None:
         return None
-    target = cls.module.globals.get(qual) if "." not in qual else project.resolve(qual)
+    # a bare name bound in this module is looked up here; an imported path (``import Real as Base`` binds
+    # module ``Real``, whatever ``Real`` names in this module) is looked up where it leads
+    local = isinstance(base, ast.Name) and not isinstance(cls.module.globals.get(base.id), Alias)
+    target = cls.module.globals.get(qual) if local else project.resolve(qual)
     if isinstance(target, Alias):
         target = project.resolve(target.qual)
     return target.cls if isinstance(target, ClassRef) else None
