@@ -997,6 +997,13 @@ def test_calls_in_the_first_statement_of_a_long_body_and_in_a_comprehensions_for
                    "def c(x):\n    return x\n") == {"b", "c"}
 
 
+
+def test_a_name_in_a_string_argument_that_ends_where_the_called_function_ends_is_not_a_call() -> None:
+    # `outer_function` ends at column 18 of line 2; `helper(` in the string on line 3 starts at column 12,
+    # 18 - len("helper"): only the attribute call of the name at the spot is a call, not any call ending there
+    assert _called('def main():\n    outer_function(\n           "helper(x)")\n\n\n'
+                   'def helper(x):\n    return x\n\n\ndef outer_function(s):\n    return s\n') == {"outer_function"}
+
 def test_a_module_of_comments_only_calls_nothing() -> None:
     from bncheck.source.callgraph import called_names
 
