@@ -54,10 +54,6 @@ class Rule:
             fix=fix,
         )
 
-    @classmethod
-    def explain(cls) -> str:
-        """``bncheck --explain``: the catalogue entry's documentation."""
-        return catalogue.entry(cls.code).explain()  # type: ignore[union-attr]  # describe() checked it
 
 
 def fmt_momentum(value: float) -> EvidenceValue:

@@ -55,10 +55,6 @@ class SourceRule:
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         raise NotImplementedError
 
-    @classmethod
-    def explain(cls) -> str:
-        """``bncheck --explain``: the catalogue entry's documentation."""
-        return catalogue.entry(cls.code).explain()  # type: ignore[union-attr]  # describe() checked it
 
     def finding(self, layer: str, loc: Loc, message: str, facts: Mapping[str, object], fix: str,
                 edits: tuple[Edit, ...] = (), severity: Severity | None = None) -> SourceFinding:
