@@ -259,7 +259,7 @@ def test_sarif_structure_rules_locations_and_fingerprints(mixed_report):
     rules = run_["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [r.code for r in bncheck.rules.RULES] + ["BN010", "BN011"]
     assert rules[-1]["help"]["text"].startswith("BN011 dropout-before-bn (warning, source mode only)")
-    assert rules[0]["help"]["text"] == bncheck.rules.RULES[0].explain()
+    assert rules[0]["help"]["text"] == bncheck.catalogue.entry(bncheck.rules.RULES[0].code).explain()
     results = run_["results"]
     assert [r["ruleId"] for r in results] == ["BN007", "BN007", "BN002", "BN003", "BN002", "BN003"]
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
