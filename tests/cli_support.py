@@ -4,8 +4,9 @@ the exit status or the split between stdout and stderr, not the process around t
 A real ``python -m bncheck`` costs about 0.3 s of CPU (an interpreter, its imports, a pre-started
 worker); this costs the check alone. What only the process shows (a traceback printed by the
 interpreter, a closed pipe, ``os._exit``, the pre-started worker) keeps its own tests running the
-real command (``test_cli_exit.py``, ``test_prestart.py``, and one real run in each file that
-converted its other runs to this)."""
+real command: ``test_cli_exit.py``, ``test_prestart.py``, ``test_special_files.py`` (without root's
+power to read), and one real run each in ``test_ci_formats.py`` (two reports, stdin from a pipe),
+``test_cli.py`` (a bad input) and ``test_output_escaping.py`` (non-UTF-8 arguments)."""
 from __future__ import annotations
 
 import contextlib
