@@ -69,6 +69,18 @@ SLOW = {
     "tests/test_isolation_batches.py::*[[]spawn[]]": "spawned interpreters",
     "tests/test_portability.py::*[[]spawn[]]": "spawned interpreters",
     "tests/test_portability.py::test_spawned_workers_as_windows_and_macos_run_them*": "spawned interpreters",
+    "tests/test_prestart.py::*[[]spawn[]]": "spawned interpreters",
+    # a threaded host's workers spawned, its __main__ read from stdin; the fast loop keeps `python -c`
+    "tests/test_isolation.py::test_api_in_a_threaded_host_like_jupyter_spawns_workers[[]python - (stdin)[]]":
+        "spawned interpreters",
+    # an input that spins inside HDF5 until a 2 s deadline: the deadline's one-line error stays in the
+    # fast loop, under fork, as test_isolation.py::test_cli_gives_up_on_a_hang_after_the_timeout_and_checks_the_rest
+    "tests/test_hostile_files.py::test_a_hang_inside_hdf5_is_given_up_at_the_timeout_in_one_line":
+        "spins in HDF5 until its deadline",
+    "tests/test_fuzz_quick.py::test_a_hang_bncheck_gives_up_on_in_time_is_contained_not_past_the_budget":
+        "spins in HDF5 until its deadline",
+    "tests/test_fuzz_quick.py::test_campaign_re_runs_bncheck_on_a_mutant_its_worker_could_not_finish":
+        "spins in HDF5 until its deadline",
     "tests/test_ci_executor.py::*": "a local Dask cluster",
     "tests/test_hostile_files.py::test_cost_of_a_chain_is_linear_in_its_length": "cost ratio, 160k nodes",
     "tests/test_hostile_files.py::test_chain_of_200k_nodes_is_checked": "200k nodes",

@@ -3,13 +3,13 @@ suppression comment survives ``ruff check --fix`` (ruff deletes a ``# noqa: BN00
 know unless ``lint.external = ["BN"]``)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from bncheck.source import check_files
+from cli_support import bncheck_in_process
 from conftest import ROOT
 
 BN = "layers.BatchNormalization(momentum=0.1)"  # BN007 at column 40 of `x = ...`
@@ -53,9 +53,8 @@ def _ruff_fix(folder, *config: str) -> None:
 
 
 def _bncheck_findings(path) -> list[str]:
-    result = subprocess.run([sys.executable, "-m", "bncheck", str(path), "--output-format", "concise", "-q"],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return result.stdout.splitlines()
+    result = bncheck_in_process(path, "--output-format", "concise", "-q")
+    return result.stdout.decode().splitlines()
 
 
 def test_the_documented_suppression_survives_ruff_fix(tmp_path):

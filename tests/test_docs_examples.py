@@ -13,6 +13,7 @@ import sys
 import pytest
 import tomllib
 import yaml
+from cli_support import bncheck_in_process
 from conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -42,10 +43,8 @@ def test_python_examples_compile(where, code):
 def test_toml_examples_are_configurations_bncheck_accepts(where, code, tmp_path):
     tomllib.loads(code)
     (tmp_path / "pyproject.toml").write_text(code)
-    result = subprocess.run([sys.executable, "-m", "bncheck", "--show-settings", "--config",
-                             str(tmp_path / "pyproject.toml"), str(ROOT / "fixtures" / "tf1")],
-                            check=False, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, (where, result.stderr)
+    result = bncheck_in_process("--show-settings", "--config", tmp_path / "pyproject.toml", ROOT / "fixtures" / "tf1")
+    assert result.returncode == 0, (where, result.stderr.decode())
 
 
 @pytest.mark.parametrize("where, code", blocks("yaml"), ids=ids(blocks("yaml")))

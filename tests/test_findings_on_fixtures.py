@@ -6,6 +6,7 @@ import functools
 import pytest
 
 import bncheck
+from bncheck.engine import check_paths
 from conftest import FIXTURES
 
 BN = ("model/bn1", "model/bn2")
@@ -99,8 +100,10 @@ EXPECTED = {
 
 @functools.cache
 def checked(name: str) -> bncheck.Report:
-    """The report on one fixture, computed once per worker (the two tests below read the same ones)."""
-    return bncheck.check_path(FIXTURES / "tf1" / name)
+    """The report on one fixture, computed once per worker (the two tests below read the same ones), in
+    this process: the report does not depend on it (test_isolation.py), a worker forked per fixture
+    cost more than the check of a small one."""
+    return check_paths([str(FIXTURES / "tf1" / name)], isolate=False)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -22,6 +22,7 @@ from bncheck.report import Report
 from bncheck.reporters import json as json_reporter
 from bncheck.reporters import terminal
 from bncheck.reporters.escaping import printable, printable_lines, valid_unicode
+from cli_support import bncheck_in_process
 from conftest import FIXTURES, ROOT
 
 CLEAR = "\x1b[2J"
@@ -102,9 +103,15 @@ def test_cli_stderr_is_one_escaped_line_per_error(monkeypatch):
 
 # ---- end to end: hostile names inside real artefacts -----------------------------------------
 
-def _bncheck(*args: str) -> subprocess.CompletedProcess:
+def _real_bncheck(*args: str) -> subprocess.CompletedProcess:
+    """The real command: its arguments pass through the interpreter's decoding and its output through a pipe."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="300")
     return subprocess.run([sys.executable, "-m", "bncheck", *args], capture_output=True, env=env, timeout=120)
+
+
+def _bncheck(*args: str) -> subprocess.CompletedProcess:
+    """The command in this process: the same exit status and stdout and stderr bytes as :func:`_real_bncheck`."""
+    return bncheck_in_process(*args, env={"COLUMNS": "300"})
 
 
 def test_graph_node_names_with_terminal_control(tmp_path):
@@ -156,7 +163,7 @@ def test_non_utf8_and_control_character_file_names(tmp_path):
     folder.mkdir()
     shutil.copy(FIXTURES / "tf1" / "layers_momentum_0.1.meta", folder / os.fsdecode(b"m\xe9\n.meta"))
     (folder / "broken\r.pb").write_bytes(b"\x0a\x05garbage")
-    result = _bncheck(str(folder))
+    result = _real_bncheck(str(folder))
     out, err = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
     assert result.returncode == 2
     assert_clean(out + err)

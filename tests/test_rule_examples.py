@@ -1,9 +1,13 @@
-"""Each rule's own VALID/INVALID examples (real artefacts under fixtures/) are its tests."""
+"""Each rule's own VALID/INVALID examples (real artefacts under fixtures/) are its tests.
+
+Each example is checked in the test's process (``isolate=False``): the 176 checks are of the repo's own
+fixtures, whose reading in a worker process is what test_isolation.py tests; a worker forked per
+example cost three times the check itself."""
 from __future__ import annotations
 
 import pytest
 
-import bncheck
+from bncheck.engine import check_paths
 from bncheck.rules import RULES
 from conftest import FIXTURES
 
@@ -16,7 +20,7 @@ CASES = [
 
 @pytest.mark.parametrize(("rule", "example"), CASES)
 def test_rule_example(rule, example):
-    report = bncheck.check_path(FIXTURES / example.fixture, select=[rule.code])
+    report = check_paths([str(FIXTURES / example.fixture)], select=[rule.code], isolate=False)
     assert not report.errors
     assert sorted(f.layer for f in report) == sorted(example.layers)
     assert {f.code for f in report} <= {rule.code}

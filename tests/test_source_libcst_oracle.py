@@ -33,8 +33,6 @@ from bncheck.source.model import Alias, Run, Value
 from bncheck.source.project import Project
 from bncheck.source.walker import Walker
 
-import libcst  # the [test] extra installs it: a missing oracle must fail, not skip  # noqa: E402
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, QualifiedNameSource  # noqa: E402
 
 # id -> (code, relation, bncheck's qualified name for the last batch-norm call's callee, its canonical API)
 CASES: dict[str, tuple[str, str, Optional[str], Optional[str]]] = {
@@ -152,6 +150,11 @@ def bncheck_names(code: str) -> dict[tuple[int, int], str]:
 
 def libcst_names(code: str) -> dict[tuple[int, int], set[tuple[str, str]]]:
     """(line, column) of each callee -> LibCST's qualified names for it, with their source."""
+    # imported here, not while every xdist worker collects this (slow-only) file: 0.3 s of CPU each. The
+    # [test] extra installs it: a missing oracle must fail, not skip.
+    import libcst
+    from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+
     found: dict[tuple[int, int], set[tuple[str, str]]] = {}
 
     class Calls(libcst.CSTVisitor):
@@ -176,6 +179,8 @@ def _last_call(code: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_name_resolution_matches_libcst(case: str) -> None:
+    from libcst.metadata import QualifiedNameSource
+
     code, relation, expected, api = CASES[case]
     at = _last_call(code)
     ours = bncheck_names(code).get(at)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import bncheck
 from bncheck.cli import main
 from bncheck.loaders import discover
+from cli_support import bncheck_in_process
 from conftest import FIXTURES, ROOT
 
 META = FIXTURES / "tf1" / "layers_momentum_0.1.meta"
@@ -279,7 +280,7 @@ def test_mixed_folder_finishes_within_the_deadline_and_checks_every_other_input(
         "skipped: a 'checkpoint' file that is not a usable TensorFlow checkpoint state file "
         "(model_checkpoint_path is empty or holds control characters)"]
     # the text report: no raw control character either
-    text = bncheck_process("--timeout", timeout, root, timeout=90)
+    text = bncheck_in_process("--timeout", timeout, root, env={"COLUMNS": "200"})  # the command in this process
     out = text.stdout.decode("utf-8")
     assert text.returncode == 2 and text.stderr.decode("utf-8") == stderr
     assert "\x1b" not in out and "Traceback" not in out
