@@ -62,6 +62,17 @@ SOURCE_TESTS = ["tests/test_source_rules.py", "tests/test_source_semantics.py", 
                 "--deselect=tests/test_engine_source_jobs.py::test_a_program_past_the_memory_limit_is_an_error_and_the_rest_is_checked",
                 "--deselect=tests/test_source_program.py::test_cost_is_linear_in_the_layers_of_one_script",
                 "tests/test_mutation_source.py"]
+# the same, less its five slowest tests (23 of its 32 s: the LibCST oracle over every fixture script, the
+# pre-commit hook and two numpy-import checks as subprocesses, the walk budget on a large program), plus the
+# exact tests the earlier survivors led to: a surviving mutant runs every test that reaches it, so a run of
+# the walker's 1,558 mutants takes about a third of the time
+SOURCE_QUICK_TESTS = [t for t in SOURCE_TESTS if t != "tests/test_mutation_source.py"] + [
+    "--deselect=tests/test_source_libcst_oracle.py::test_the_fixture_scripts_resolve_as_libcst_says",
+    "--deselect=tests/test_source_cli.py::test_pre_commit_hook_runs_source_mode_on_python_files",
+    "--deselect=tests/test_source_notes.py::test_the_walk_budget_is_a_note_not_a_silent_no",
+    "--deselect=tests/test_engine_source_jobs.py::test_checking_py_files_never_imports_numpy_or_the_graph_analysis",
+    "tests/test_mutation_source.py", "tests/test_mutation_source_modules.py", "tests/test_mutation_source_values.py",
+    "tests/test_mutation_source_branches.py", "tests/test_mutation_source_classes.py", "tests/test_mutation_source_modes.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
@@ -81,6 +92,9 @@ def main() -> None:
                         help="mutate only the analysis core (the files the README's numbers are about)")
     parser.add_argument("--loaders", action="store_true", help="mutate the format loaders (bncheck/loaders)")
     parser.add_argument("--source", action="store_true", help="mutate the source analysis (bncheck/source)")
+    parser.add_argument("--source-quick", action="store_true",
+                        help="mutate the source analysis, judged by its tests less the five slowest, plus the "
+                             "exact tests earlier survivors led to")
     parser.add_argument("--live", action="store_true",
                         help="mutate the live-object loader (bncheck/loaders/live.py), judged by the tests that build "
                              "graphs and models with TensorFlow")
@@ -96,6 +110,8 @@ def main() -> None:
         only, tests = LOADERS, LOADER_TESTS
     elif args.source:
         only, tests = SOURCE, SOURCE_TESTS
+    elif args.source_quick:
+        only, tests = SOURCE, SOURCE_QUICK_TESTS
     elif args.live:
         only, tests = LIVE, LIVE_TESTS
     args.only = args.only or only
