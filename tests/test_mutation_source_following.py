@@ -16,8 +16,9 @@ import pathlib
 import pytest
 
 import bncheck.source
-import bncheck.source.checker as checker  # a submodule's import never asks the package's __getattr__
-import bncheck.source.following as following
+# `import a.b as b`, not `from a import b`: a submodule's import never asks the package's __getattr__
+import bncheck.source.checker as checker  # noqa: PLR0402
+import bncheck.source.following as following  # noqa: PLR0402
 from bncheck.source import check_program, wanted
 from bncheck.source.following import follow_imports, imports_of
 
@@ -210,3 +211,40 @@ def test_a_module_that_is_not_utf8_is_a_note_with_the_readers_reason(project: pa
 def test_the_imports_of_every_given_file_are_followed(project: pathlib.Path) -> None:
     _tree(project, {"a.py": "import util\n", "b.py": "import ops\n", "util.py": "Y = 2\n", "ops.py": HELPER})
     assert _follow(project, "a.py", "b.py") == ([("util.py", "Y = 2\n"), ("ops.py", HELPER)], [])
+
+
+# ---- real bugs the survivors showed (fixed after 060e6ba: these fail on that tree) ------------------
+
+def test_an_import_continued_by_a_backslash_or_aliased_after_a_tab_is_read() -> None:
+    assert list(imports_of("import ops\tas o\nimport os, \\\n    util\nfrom pkg import a, \\\n    b \\\n as c\n"
+                           "import cfg\n")) == [
+        (1, 0, ["ops"], []), (2, 0, ["os"], []), (2, 0, ["util"], []), (4, 0, ["pkg"], ["a", "b"]), (7, 0, ["cfg"], [])]
+
+
+OPS = ("import tensorflow.compat.v1 as tf\n"
+       "def train(x):\n"
+       "    h = tf.layers.batch_normalization(x, training=True, name='bn')\n"
+       "    return tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))\n")
+
+
+@pytest.mark.parametrize("imports", ["import ops\tas o\n", "import numpy, \\\n    ops as o\n"])
+def test_a_helper_imported_by_a_backslash_continued_or_tab_aliased_import_is_followed(
+        project: pathlib.Path, imports: str) -> None:
+    # 060e6ba looked for a module named `ops\tas o`, or stopped at the backslash: no finding at all
+    lines = imports.count("\n")
+    _tree(project, {"train.py": f"import tensorflow.compat.v1 as tf\n{imports}x = tf.placeholder(tf.float32, [2, 4])\n"
+                                "train_op = o.train(x)\n", "ops.py": OPS})
+    result = checker.check_files([str(project / "train.py")], jobs=1)
+    assert [(f.code, f.loc.path, f.loc.line, f.loc.col, f.layer, dict(f.facts)["in imported code"])
+            for f in result.findings] == [("BN001", str(project / "train.py"), 3 + lines, 1, "bn",
+                                           f"{project / 'ops.py'}:4")]
+    assert (result.notes, result.errors, result.checked) == ([], [], [str(project / "train.py")])
+
+
+def test_a_note_on_a_name_of_an_import_list_names_that_module(project: pathlib.Path) -> None:
+    # 060e6ba's note said "import ops.util", joining the names imported
+    _tree(project, {"pkg/__init__.py": "", "pkg/ops.py": None, "pkg/util.py": HELPER,
+                    "pkg/train.py": "from . import ops, util\n"})
+    assert _follow(project, "pkg/train.py") == (
+        [("pkg/util.py", HELPER)],
+        [("pkg/train.py:1", NOT_FOLLOWED.format("ops", "pkg/ops.py", "it is not a regular file"))])
