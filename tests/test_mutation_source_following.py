@@ -15,8 +15,8 @@ import pathlib
 
 import pytest
 
-import bncheck.source
 # `import a.b as b`, not `from a import b`: a submodule's import never asks the package's __getattr__
+import bncheck.source
 import bncheck.source.checker as checker  # noqa: PLR0402
 import bncheck.source.following as following  # noqa: PLR0402
 from bncheck.source import check_program, wanted
