@@ -37,7 +37,8 @@ from bncheck.source.walker import MAX_PROGRAM_STEPS, Project, Walker
 PARALLEL_MIN_FILES = 200
 # matched against "\n" + text: the literal newline first lets the regex engine skip ahead; names in
 # parentheses may span lines (bounded: an unclosed one costs no scan to the end of the file)
-_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+(\([^)]{0,2000}\)|[\w ,.*()]+)|import\s+([\w., ]+))")
+_IMPORT = re.compile(r"\n[ \t]*(?:from\s+(\.*[\w.]*)\s+import\s+(\([^)]{0,2000}\)|[\w ,.*()]+(?:\\\r?\n[\w ,.*()]*)*)"
+                     r"|import\s+([\w., ]+(?:\\\r?\n[\w., ]*)*))")  # lists continued by backslashes
 _COMMENT = re.compile(r"#[^\n]*")
 
 
@@ -361,7 +362,7 @@ _IMPORT_MODULE = re.compile(r"import_module\([^\n]*?,\s*(?:package\s*=\s*)?['\"]
 def _imported(text: str, modname: str) -> Iterable[str]:
     for m in _IMPORT.finditer("\n" + text):
         if m.group(3):
-            for part in m.group(3).split(","):
+            for part in m.group(3).replace("\\", " ").split(","):
                 yield part.split(" as ")[0].strip()
         else:
             base = m.group(1)
@@ -371,7 +372,7 @@ def _imported(text: str, modname: str) -> Iterable[str]:
                 base = ".".join(pkg + ([base.lstrip(".")] if base.lstrip(".") else []))
             if base:
                 yield base
-            for name in _COMMENT.sub("", m.group(2)).replace("(", "").replace(")", "").split(","):
+            for name in _COMMENT.sub("", m.group(2)).replace("(", "").replace(")", "").replace("\\", " ").split(","):
                 name = name.split(" as ")[0].strip()
                 if name and name != "*":
                     yield f"{base}.{name}" if base else name

@@ -32,10 +32,11 @@ _LIBRARIES = frozenset(sys.stdlib_module_names) | {
     "tensorflow", "keras", "tf_keras", "tf_slim", "numpy", "scipy", "torch", "absl", "six", "cv2", "PIL", "sklearn",
     "pandas", "matplotlib", "tqdm", "yaml", "h5py", "google", "tensorboard", "tensorflow_datasets", "tensorflow_hub"}
 _NOT_PROJECT = {"site-packages", "dist-packages", "__pycache__", "node_modules"}
-# `from .a.b import c, d` / `import a.b as c, d` at the start of a line (a docstring line that looks
-# like an import only makes bncheck look for a file)
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w ,.*\t]+))"
-                     r"|import[ \t]+([\w., \t]+))", re.M)
+# `from .a.b import c, d` / `import a.b as c, d` at the start of a line, its lists continued over lines
+# by backslashes (a docstring line that looks like an import only makes bncheck look for a file)
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+"
+                     r"(?:\(([^)]*)\)|([\w ,.*\t]+(?:\\\r?\n[\w ,.*\t]*)*))"
+                     r"|import[ \t]+([\w., \t]+(?:\\\r?\n[\w., \t]*)*))", re.M)
 
 
 def imports_of(text: str) -> Iterable[tuple[int, int, list[str], list[str]]]:
@@ -46,13 +47,20 @@ def imports_of(text: str) -> Iterable[tuple[int, int, list[str], list[str]]]:
         at = m.start()
         if m.group(5) is not None:
             for part in m.group(5).split(","):
-                name = part.split(" as ")[0].strip()
+                name = _first_word(part)
                 if name:
                     yield line, 0, name.split("."), []
         else:
             listed = m.group(3) if m.group(3) is not None else m.group(4)
-            names = [n.split(" as ")[0].strip() for n in listed.split(",")]
+            names = [_first_word(n) for n in listed.split(",")]
             yield line, len(m.group(1)), [p for p in m.group(2).split(".") if p], [n for n in names if n]
+
+
+def _first_word(item: str) -> str:
+    """The name an item of an import list gives (``a.b`` of ``a.b as c``; any whitespace, backslashes
+    of a continued line), or ``""``."""
+    words = item.replace("\\", " ").split()
+    return words[0] if words else ""
 
 
 def _package_root(folder: str) -> str:
@@ -115,7 +123,8 @@ class _Follower:
             for boundary, candidate in looked:
                 if not os.path.lexists(candidate):
                     continue
-                read = self.read(path, line, boundary, candidate, ".".join(parts) or ".".join(names))
+                module = ".".join(parts) or os.path.basename(candidate)[:-3]  # `from . import a, b`: a or b
+                read = self.read(path, line, boundary, candidate, module)
                 if read is not None:
                     new.append(read)
         return new
