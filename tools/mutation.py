@@ -72,7 +72,8 @@ SOURCE_QUICK_TESTS = [t for t in SOURCE_TESTS if t != "tests/test_mutation_sourc
     "--deselect=tests/test_source_notes.py::test_the_walk_budget_is_a_note_not_a_silent_no",
     "--deselect=tests/test_engine_source_jobs.py::test_checking_py_files_never_imports_numpy_or_the_graph_analysis",
     "tests/test_mutation_source.py", "tests/test_mutation_source_modules.py", "tests/test_mutation_source_values.py",
-    "tests/test_mutation_source_branches.py", "tests/test_mutation_source_classes.py", "tests/test_mutation_source_modes.py"]
+    "tests/test_mutation_source_branches.py", "tests/test_mutation_source_classes.py", "tests/test_mutation_source_modes.py",
+    "tests/test_mutation_source_following.py"]
 CONFIG = """
 [tool.mutmut]
 source_paths = ["bncheck/"]
