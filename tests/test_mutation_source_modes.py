@@ -226,8 +226,9 @@ def test_mode_param_depth_limit_through_helpers_and_binding_positions(tmp_path: 
     assert _check(tmp_path, CASES["ci6"]) == ([('BN009', 50, 31, 'inner_bn'), ('BN009', 50, 31, 'inner_bn2'),
                                                ('BN009', 50, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, CASES["ci7"]) == ([], [("m.py:53", NOT_WORKED.format("Maker"))], [])
-    assert _check(tmp_path, CASES["star_before"]) == ([('BN009', 20, 31, 'maker_bn')], [], [])
-    for case in ("star_after", "pos_unknown", "pos_true"):
+    # `*[noise], True` gives is_training=True as Python expands the list: a starred item before the parameter
+    # makes its value unknown (no verdict), not the default
+    for case in ("star_before", "star_after", "pos_unknown", "pos_true"):
         assert _check(tmp_path, CASES[case]) == ([], [], [])
 
 
@@ -267,3 +268,33 @@ def test_flag_true_at_the_call_reaches_exactly_the_batch_norms_passed_to(tmp_pat
     assert _check(tmp_path, CASES['inner_flag_pos_true']) == ([('BN008', 20, 61, 'maker_bn'), ('BN009', 29, 31, 'inner_bn2'), ('BN009', 29, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, CASES['inner_kwonly_true']) == ([('BN008', 20, 67, 'maker_bn'), ('BN009', 29, 31, 'inner_bn'), ('BN009', 29, 31, 'inner_bn2'), ('BN009', 29, 31, 'maker_bn')], [], [])
     assert _check(tmp_path, CASES['print_flag_true']) == ([('BN009', 21, 31, 'maker_bn')], [], [])
+
+
+SERVING = ("import tensorflow as tf\n\n\nclass Net(tf.keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+           "        self.bn = tf.keras.layers.BatchNormalization()\n\n    def call(self, x, is_training=False):\n"
+           "        return self.bn(x, training=is_training)\n\n\nmodel = Net()\nopts = load()\n\n\n"
+           "@tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])\ndef serve(x):\n    return model({args})\n\n\n"
+           "tf.saved_model.save(model, 'export', signatures=serve)\n")
+NOT_JUDGED_SERVING = "BN002 not judged for model in the serving function 'serve': training= is a value bncheck cannot tell"
+
+
+def test_a_serving_call_binds_the_models_own_flag_by_keyword_position_or_default(tmp_path: pathlib.Path) -> None:
+    """The model's mode parameter at a serving call: a keyword, a position, and a default of ``True``."""
+    layer = "BatchNormalization@7"
+    assert _check(tmp_path, SERVING.format(args="x, is_training=True")) == ([("BN002", 19, 33, layer)], [], [])
+    assert _check(tmp_path, SERVING.format(args="x, is_training=False")) == ([], [], [])
+    assert _check(tmp_path, SERVING.format(args="x, True")) == ([("BN002", 19, 21, layer)], [], [])
+    default_true = SERVING.replace("is_training=False):", "is_training=True):")
+    assert _check(tmp_path, default_true.format(args="x")) == ([("BN002", 19, 12, layer)], [], [])
+    assert _check(tmp_path, default_true.format(args="x, is_training=False")) == ([], [], [])
+
+
+def test_a_mapping_or_sequence_unpacked_at_a_serving_call_gives_the_models_flag_or_a_note(tmp_path: pathlib.Path) -> None:
+    """A ``**`` mapping bncheck knows gives the parameter (the finding at the call: no expression is
+    written); one it cannot list, or a ``*`` sequence before the parameter, may give it: a note, not the
+    default's silence (before, both were read as the default, ``False``, and said nothing)."""
+    layer = "BatchNormalization@7"
+    assert _check(tmp_path, SERVING.format(args="x, **{'is_training': True}")) == ([("BN002", 19, 12, layer)], [], [])
+    assert _check(tmp_path, SERVING.format(args="x, **{'is_training': False}")) == ([], [], [])
+    assert _check(tmp_path, SERVING.format(args="x, **opts")) == ([], [("m.py:19", NOT_JUDGED_SERVING)], [])
+    assert _check(tmp_path, SERVING.format(args="*opts")) == ([], [("m.py:19", NOT_JUDGED_SERVING)], [])

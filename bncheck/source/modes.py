@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 from bncheck.source.inheritance import method_of
 from bncheck.source.loader import FunctionInfo
-from bncheck.source.model import UNKNOWN, Const, LayerObj, ListVal, ModelObj, Value
+from bncheck.source.model import UNKNOWN, UNKNOWN_KWARGS, Const, LayerObj, ListVal, ModelObj, Value
 from bncheck.source.value_ops import as_flag
 
 if TYPE_CHECKING:
@@ -134,7 +134,9 @@ def call_training(mode: ModeParam, node: ast.Call, args: list[Value], kwargs: di
                   module: object) -> tuple[Optional[Value], Optional[ast.expr]]:
     """What a call of the model binds to its mode parameter: (the value, or None for "no argument sets
     training mode"; the expression written at the call, if any). A default of ``True`` counts as
-    training mode; any other default as no argument."""
+    training mode; any other default as no argument. A ``**mapping`` gives the parameter when bncheck
+    knows it holds the name, and may give it when its keys are unknown, as may a ``*sequence`` before
+    the parameter's position (an unknown value, not the default)."""
     passed, expr = mode.binding(node)
     if passed:
         if mode.name in kwargs and any(kw.arg == mode.name for kw in node.keywords):
@@ -142,6 +144,11 @@ def call_training(mode: ModeParam, node: ast.Call, args: list[Value], kwargs: di
         if mode.position is not None and mode.position < len(args):
             return as_flag(args[mode.position]), expr
         return UNKNOWN, expr
+    if mode.name in kwargs:  # f(x, **{"is_training": True}): a mapping bncheck knows
+        return as_flag(kwargs[mode.name]), None
+    starred = mode.position is not None and any(isinstance(a, ast.Starred) for a in node.args[:mode.position + 1])
+    if UNKNOWN_KWARGS in kwargs or starred:
+        return UNKNOWN, None
     if isinstance(expr, ast.Constant) and expr.value is True:
         return Const(True, node=expr, module=module), None
     return None, None
