@@ -127,3 +127,75 @@ def test_the_warnings_python_gives_about_a_file_are_neither_printed_nor_made_err
             [("py2.py", "--fix does not edit files read as Python 2: the fixes of its findings are not applied"),
              ("py2.py", "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)")],
             [])
+
+
+# ---- ModuleInfo.line_starts and span_text: the lines a function's words are read from ------------
+
+STOPPED = "source analysis stopped: a program (files that import each other) gets at most {n} statements, and {left}"
+STOPPED_HERE = ("source analysis of {name} stopped here: a program (files that import each other) gets at most {n} "
+                "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up to here")
+
+
+def _roots(folder: pathlib.Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Outcome:
+    """The outcome of checking ``m.py`` (``text`` as given, no newline added) with a budget that runs out
+    at the module's first statement: its second note lists the roots, the functions that name
+    something the walk can record (read from their lines) and that no code calls."""
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 0)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "m.py").write_text(text)
+    return _outcome(check_files([str(folder / "m.py")], jobs=1), folder)
+
+
+SPANS = """\
+def first(x): return tf.nn.relu(x)
+import os as o
+import tensorflow as tf
+
+
+def plain(x):
+    return x + 1
+o.getcwd()
+
+
+def uses_tf(x):
+    return tf.nn.relu(x)
+
+
+momentum = 0.99
+"""
+
+
+def test_a_functions_words_are_read_from_its_own_lines_only(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `first` (line 1) names tf; `plain` names nothing the walk reads, though line 1 and the lines
+    # after it name tf, and the line right after its last starts with `o`, an alias of the library
+    assert _roots(tmp_path, SPANS, monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+             ("m.py:1", STOPPED.format(n=0, left="2 functions were not walked (first, uses_tf); nothing is reported "
+                                                "about them"))], [])
+
+
+def test_a_one_line_function_on_the_last_line_of_a_file_without_a_newline_is_read(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # its span runs to the end of the text: there is no next line to start at
+    assert _roots(tmp_path, "import tensorflow as tf\nmomentum = 0.99\ndef last(x): return tf.nn.relu(x)",
+                  monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+             ("m.py:3", STOPPED.format(n=0, left="1 functions were not walked (last); nothing is reported about them"))],
+        [])
+
+
+# ---- ModuleInfo._col: UTF-8 byte offsets to character columns, line by line ----------------------
+
+NON_ASCII = """
+    import tensorflow as tf; é = 1; bn = tf.keras.layers.BatchNormalization(momentum=0.1)
+    x = 1
+    bn2 = tf.keras.layers.BatchNormalization(name="é", momentum=0.2)
+    """
+
+
+def test_columns_of_a_non_ascii_file_count_the_characters_of_their_own_line(tmp_path: pathlib.Path) -> None:
+    # `é` is two bytes: the columns after it on lines 1 and 3 are one less than their byte offsets
+    # (line 3 follows an ASCII line, line 1 is the first)
+    assert _check(tmp_path, {"m.py": NON_ASCII}) == (
+        [_momentum("m.py", 1, 82, "0.1", "BatchNormalization@1"), _momentum("m.py", 3, 61, "0.2", "é")], [], [])
