@@ -199,3 +199,66 @@ def test_columns_of_a_non_ascii_file_count_the_characters_of_their_own_line(tmp_
     # (line 3 follows an ASCII line, line 1 is the first)
     assert _check(tmp_path, {"m.py": NON_ASCII}) == (
         [_momentum("m.py", 1, 82, "0.1", "BatchNormalization@1"), _momentum("m.py", 3, 61, "0.2", "é")], [], [])
+
+
+# ---- python_lines: lines as Python numbers them --------------------------------------------------
+
+def test_the_last_line_of_a_file_without_a_newline_keeps_its_last_character(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # b's one line ends the file with `batch_norm`: b names batch norm, so it is the first root
+    assert _roots(tmp_path, "import tensorflow as tf\nmomentum = 0.99\ndef a(x): return tf.nn.relu(x)\n"
+                            "def b(x): return tf.nn.relu(x), tf.compat.v1.layers.batch_norm", monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+             ("m.py:4", STOPPED.format(n=0, left="2 functions were not walked (b, a); nothing is reported about them"))],
+        [])
+
+
+def test_a_file_whose_lines_end_in_carriage_returns_has_its_fix_on_the_right_line(tmp_path: pathlib.Path) -> None:
+    # `\r` ends a line for Python: the momentum's text is read from line 2, and the fix replaces it
+    (tmp_path / "m.py").write_bytes(b"import tensorflow as tf\rbn = tf.keras.layers.BatchNormalization(momentum=0.1)\r")
+    result = check_files([str(tmp_path / "m.py")], jobs=1)
+    assert _outcome(result, tmp_path) == ([_momentum("m.py", 2, 50, "0.1", "BatchNormalization@2")], [], [])
+    assert [(e.loc.line, e.loc.col, e.loc.end_line, e.loc.end_col, e.text) for e in result.findings[0].edits] == [
+        (2, 50, 2, 53, "0.9")]
+
+
+# ---- parse_module: what Python's parser refuses --------------------------------------------------
+
+def test_a_null_byte_is_an_error_naming_the_line_of_the_first_one(tmp_path: pathlib.Path) -> None:
+    # Python's error has no line: it is counted from the text (an empty first line, then the
+    # first null byte on line 4; another on line 5, and more lines after)
+    (tmp_path / "m.py").write_bytes(b"\nimport tensorflow as tf\nbn = tf.keras.layers.BatchNormalization()\n"
+                                    b"x = 1\0\n\0\ny = 2\nz = 3\n")
+    assert _outcome(check_files([str(tmp_path / "m.py")], jobs=1), tmp_path) == (
+        [], [], ["m.py: not valid Python: source code string cannot contain null bytes (line 4)"])
+
+
+@pytest.mark.parametrize("depth, reason", [
+    (4500, "maximum recursion depth exceeded during ast construction"),
+    (100_000, "too deeply nested for Python's parser (MemoryError)")])
+def test_an_expression_nested_too_deeply_for_pythons_parser_is_an_error_that_says_so(
+        tmp_path: pathlib.Path, depth: int, reason: str) -> None:
+    # over the parser's depth limit its MemoryError has no message: the error says what it means
+    assert _check(tmp_path, {"m.py": "import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization()\n"
+                                     f"y = {'-' * depth}1\n"}) == ([], [], [f"m.py: not valid Python: {reason}"])
+
+
+# ---- static_value: a module's constants, as another module's star import binds them --------------
+
+def test_constants_a_star_import_binds_are_read_where_they_are_written(tmp_path: pathlib.Path) -> None:
+    # the findings are on the literals in consts.py, with their fixes; consts is walked after a.py
+    assert _check(tmp_path, {
+        "a.py": """
+            import tensorflow as tf
+            from consts import *
+
+            bn = tf.keras.layers.BatchNormalization(momentum=M)
+            bn2 = tf.keras.layers.BatchNormalization(momentum=N)
+            """,
+        "consts.py": """
+            M = 0.1
+            N = -2.0
+            """}) == (
+        [_momentum("consts.py", 1, 5, "0.1", "BatchNormalization@4"),
+         ("BN007", "consts.py", 2, 5, 2, 9, "BatchNormalization@5", LAST_BATCH.format("-2"),
+          {"momentum": -2.0, **BUILT})], [], [])

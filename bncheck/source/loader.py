@@ -128,8 +128,9 @@ def parse_module(path: str, text: str, modname: str) -> ModuleInfo:
 
         text = as_python2(path, text, f"{exc.msg} (line {line})")  # or InputError: neither Python 3 nor 2
         tree = _parse(text, path)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise InputError(path, f"not valid Python: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # the parser's MemoryError (its depth limit) says nothing
+        reason = str(exc) or f"too deeply nested for Python's parser ({type(exc).__name__})"
+        raise InputError(path, f"not valid Python: {reason}") from None
     module = ModuleInfo(path, modname, text, tree, python_lines(text),
                         graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES), ascii=text.isascii())
     _collect(module)
