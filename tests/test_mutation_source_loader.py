@@ -262,3 +262,23 @@ def test_constants_a_star_import_binds_are_read_where_they_are_written(tmp_path:
         [_momentum("consts.py", 1, 5, "0.1", "BatchNormalization@4"),
          ("BN007", "consts.py", 2, 5, 2, 9, "BatchNormalization@5", LAST_BATCH.format("-2"),
           {"momentum": -2.0, **BUILT})], [], [])
+
+
+def test_a_dotted_alias_of_the_library_is_a_library_alias_and_an_attribute_of_a_constant_is_nothing(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `v1 = tf.compat.v1` makes v1 an alias of the library: uses_v1, which names only v1, is a root;
+    # `(-1).real` and `"ab".upper` bind nothing the analysis knows
+    assert _roots(tmp_path, """\
+import tensorflow as tf
+v1 = tf.compat.v1
+LOW = (-1).real
+UPPER = "ab".upper
+momentum = 0.99
+
+
+def uses_v1(x):
+    return v1.nn.relu(x)
+""", monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+             ("m.py:8", STOPPED.format(n=0, left="1 functions were not walked (uses_v1); nothing is reported about "
+                                                "them"))], [])
