@@ -191,14 +191,18 @@ NON_ASCII = """
     import tensorflow as tf; é = 1; bn = tf.keras.layers.BatchNormalization(momentum=0.1)
     x = 1
     bn2 = tf.keras.layers.BatchNormalization(name="é", momentum=0.2)
+    bn3 = tf.keras.layers.BatchNormalization(momentum=-
+                                             0.5)
     """
 
 
 def test_columns_of_a_non_ascii_file_count_the_characters_of_their_own_line(tmp_path: pathlib.Path) -> None:
     # `é` is two bytes: the columns after it on lines 1 and 3 are one less than their byte offsets
-    # (line 3 follows an ASCII line, line 1 is the first)
+    # (line 3 follows an ASCII line, line 1 is the first); bn3's momentum spans two lines
     assert _check(tmp_path, {"m.py": NON_ASCII}) == (
-        [_momentum("m.py", 1, 82, "0.1", "BatchNormalization@1"), _momentum("m.py", 3, 61, "0.2", "é")], [], [])
+        [_momentum("m.py", 1, 82, "0.1", "BatchNormalization@1"), _momentum("m.py", 3, 61, "0.2", "é"),
+         ("BN007", "m.py", 4, 51, 5, 45, "BatchNormalization@4", LAST_BATCH.format("-0.5"), {"momentum": -0.5, **BUILT})],
+        [], [])
 
 
 # ---- python_lines: lines as Python numbers them --------------------------------------------------
