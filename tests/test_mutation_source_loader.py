@@ -75,6 +75,7 @@ RELATIVE = {
 
         def build(x):
             return blocks.block(x, 0.2), block(x, 0.3)
+        from .blocks import *
         """,
     "b/blocks.py": """
         def block(x, momentum):
@@ -250,7 +251,8 @@ def test_an_expression_nested_too_deeply_for_pythons_parser_is_an_error_that_say
 # ---- static_value: a module's constants, as another module's star import binds them --------------
 
 def test_constants_a_star_import_binds_are_read_where_they_are_written(tmp_path: pathlib.Path) -> None:
-    # the findings are on the literals in consts.py, with their fixes; consts is walked after a.py
+    # the findings are on the literals in consts.py (consts is walked after a.py); a global tuple of
+    # strings other than `__all__` does not limit what the star import binds
     assert _check(tmp_path, {
         "a.py": """
             import tensorflow as tf
@@ -262,6 +264,7 @@ def test_constants_a_star_import_binds_are_read_where_they_are_written(tmp_path:
         "consts.py": """
             M = 0.1
             N = -2.0
+            UNITS = ("cm", "in")
             """}) == (
         [_momentum("consts.py", 1, 5, "0.1", "BatchNormalization@4"),
          ("BN007", "consts.py", 2, 5, 2, 9, "BatchNormalization@5", LAST_BATCH.format("-2"),
@@ -285,4 +288,48 @@ def uses_v1(x):
 """, monkeypatch) == (
         [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
              ("m.py:8", STOPPED.format(n=0, left="1 functions were not walked (uses_v1); nothing is reported about "
+                                                "them"))], [])
+
+
+def test_a_from_import_of_names_binds_only_those_names(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `from consts import M` binds M (a name outside the program's modules, so a root names it: g),
+    # not consts' `tf`: f, whose `tf` is its parameter, names nothing the walk reads
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 0)
+    assert _check(tmp_path, {
+        "a.py": """
+            from consts import M
+
+
+            def f(tf, x):
+                return tf.nn.relu(x)
+
+
+            def g(x):
+                return M(x)
+            """,
+        "consts.py": """
+            import tensorflow as tf
+            M = tf.nn.relu
+            momentum = 0.99
+            """}) == (
+        [], [("a.py:1", STOPPED_HERE.format(name="a", n=0)),
+             ("a.py:8", STOPPED.format(n=0, left="1 functions were not walked (g); nothing is reported about them")),
+             ("consts.py:1", STOPPED_HERE.format(name="consts", n=0))],
+        [])
+
+
+def test_the_statements_after_one_too_deep_to_resolve_are_collected(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # resolving X's attribute chain exceeds Python's stack: X stays unbound, and the import and the
+    # function after it are still among the module's globals
+    assert _roots(tmp_path, "X = a" + ".b" * 1500 + """
+import tensorflow as tf
+momentum = 0.99
+
+
+def uses_tf(x):
+    return tf.nn.relu(x)
+""", monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
+             ("m.py:6", STOPPED.format(n=0, left="1 functions were not walked (uses_tf); nothing is reported about "
                                                 "them"))], [])
