@@ -333,3 +333,46 @@ def uses_tf(x):
         [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)),
              ("m.py:6", STOPPED.format(n=0, left="1 functions were not walked (uses_tf); nothing is reported about "
                                                 "them"))], [])
+
+
+def test_imports_in_a_modules_try_and_if_are_among_its_globals(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the module's walk stops at once: tf (imported in a `try`) and helpers (relative, in an `if`) are
+    # aliases of the library from the module's globals alone, so both functions are roots
+    assert _roots(tmp_path, """\
+try:
+    import tensorflow as tf
+except ImportError:
+    tf = None
+if tf is not None:
+    from . import helpers
+momentum = 0.99
+
+
+def uses_tf(x):
+    return tf.nn.relu(x)
+
+
+def uses_helpers(x):
+    return helpers.relu(x)
+""", monkeypatch) == (
+        [], [("m.py:1", STOPPED_HERE.format(name="m", n=0)), ("m.py:6", "import . not followed: no such module beside m.py"),
+             ("m.py:10", STOPPED.format(n=0, left="2 functions were not walked (uses_tf, uses_helpers); nothing is "
+                                                 "reported about them"))], [])
+
+
+def test_an_all_that_is_not_a_list_of_strings_leaves_every_public_name_to_a_star_import(
+        tmp_path: pathlib.Path) -> None:
+    # consts' `__all__` names a variable: it is not read, and the star import binds M and N
+    assert _check(tmp_path, {
+        "a.py": """
+            import tensorflow as tf
+            from consts import *
+
+            bn = tf.keras.layers.BatchNormalization(momentum=N)
+            """,
+        "consts.py": """
+            M = "N"
+            N = 0.1
+            __all__ = ("M", M)
+            """}) == ([_momentum("consts.py", 2, 5, "0.1", "BatchNormalization@4")], [], [])
