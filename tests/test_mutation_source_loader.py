@@ -95,6 +95,58 @@ def test_relative_imports_name_the_sibling_module_from_a_module_and_from_a_packa
         [], [])
 
 
+
+def test_relative_imports_two_levels_up_and_from_a_sub_package(tmp_path: pathlib.Path) -> None:
+    # in a/sub/deep.py `..blocks` is a.blocks and `.inner` is a.sub.inner (b/inner.py ends in `inner`
+    # too, and b/blocks.py in `blocks`)
+    assert _check(tmp_path, {**RELATIVE, **{
+        "a/sub/inner.py": """
+            import tensorflow as tf
+
+
+            def helper(x, momentum):
+                return tf.keras.layers.BatchNormalization(momentum=momentum)(x)
+            """,
+        "b/inner.py": """
+            def helper(x, momentum):
+                return x
+            """,
+        "a/sub/deep.py": """
+            from ..blocks import block
+            from .inner import helper
+
+
+            def run(x):
+                return block(x, 0.4), helper(x, 0.05)
+            """}}) == (
+        [_momentum("a/__init__.py", 5, 21, "0.1", "BatchNormalization@5"),
+         _momentum("a/main.py", 6, 28, "0.2", "BatchNormalization@5"),
+         _momentum("a/main.py", 6, 43, "0.3", "BatchNormalization@5"),
+         _momentum("a/sub/deep.py", 6, 21, "0.4", "BatchNormalization@5"),
+         _momentum("a/sub/deep.py", 6, 37, "0.05", "BatchNormalization@5")],
+        [], [])
+
+
+def test_a_relative_import_at_the_scan_root_names_the_sibling_not_a_class_of_the_same_name(
+        tmp_path: pathlib.Path) -> None:
+    # the files are checked from their own folder (a package's modules given alone): `.blocks` is the
+    # module blocks, not m's class `blocks`
+    assert _check(tmp_path, {
+        "m.py": """
+            from .blocks import block
+
+
+            class blocks:
+                @staticmethod
+                def block(x, momentum):
+                    return x
+
+
+            def build(x):
+                return block(x, 0.1)
+            """,
+        "blocks.py": RELATIVE["a/blocks.py"]}) == ([_momentum("m.py", 11, 21, "0.1", "BatchNormalization@5")], [], [])
+
 # ---- parse_module: Python's warnings about the user's code are not bncheck's ---------------------
 
 WARNED = {
