@@ -99,7 +99,8 @@ def test_relative_imports_name_the_sibling_module_from_a_module_and_from_a_packa
 def test_relative_imports_two_levels_up_and_from_a_sub_package(tmp_path: pathlib.Path) -> None:
     # in a/sub/deep.py `..blocks` is a.blocks and `.inner` is a.sub.inner (b/inner.py ends in `inner`
     # too, and b/blocks.py in `blocks`)
-    assert _check(tmp_path, {**RELATIVE, **{
+    assert _check(tmp_path, {
+        **RELATIVE,
         "a/sub/inner.py": """
             import tensorflow as tf
 
@@ -118,7 +119,7 @@ def test_relative_imports_two_levels_up_and_from_a_sub_package(tmp_path: pathlib
 
             def run(x):
                 return block(x, 0.4), helper(x, 0.05)
-            """}}) == (
+            """}) == (
         [_momentum("a/__init__.py", 5, 21, "0.1", "BatchNormalization@5"),
          _momentum("a/main.py", 6, 28, "0.2", "BatchNormalization@5"),
          _momentum("a/main.py", 6, 43, "0.3", "BatchNormalization@5"),
