@@ -13,6 +13,7 @@ import ast
 import functools
 import os
 import re
+import warnings
 from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Optional
@@ -120,19 +121,27 @@ def parse_module(path: str, text: str, modname: str) -> ModuleInfo:
     Python 2 when it has Python 2's syntax: the module's ``text`` is then the converted
     :class:`bncheck.source.reading.SourceText`."""
     try:
-        tree = ast.parse(text, filename=path)
+        tree = _parse(text, path)
     except SyntaxError as exc:
         line = exc.lineno if exc.lineno is not None else text.count("\n", 0, max(text.find("\0"), 0)) + 1
         from bncheck.source.reading import as_python2
 
         text = as_python2(path, text, f"{exc.msg} (line {line})")  # or InputError: neither Python 3 nor 2
-        tree = ast.parse(text, filename=path)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise InputError(path, f"not valid Python: {exc}") from None
+        tree = _parse(text, path)
+    except (ValueError, RecursionError, MemoryError) as exc:  # the parser's MemoryError (its depth limit) says nothing
+        reason = str(exc) or f"too deeply nested for Python's parser ({type(exc).__name__})"
+        raise InputError(path, f"not valid Python: {reason}") from None
     module = ModuleInfo(path, modname, text, tree, python_lines(text),
                         graph_mode=any(w in text for w in GRAPH_MODE_SWITCHES), ascii=text.isascii())
     _collect(module)
     return module
+
+
+def _parse(text: str, path: str) -> ast.Module:
+    """``ast.parse`` without the warnings it prints about the user's code (``"\\d"``, ``1if``, naming the file)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=path)
 
 
 def read_source(path: str) -> str:
