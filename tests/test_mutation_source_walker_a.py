@@ -117,3 +117,72 @@ def test_each_line_of_a_followed_module_is_reported_at_the_first_call_that_walke
          ("BN010", "train.py", 6, 5, "late_bn", _bias(18)),
          ("BN007", "train.py", 8, 5, "deep_bn", _last_batch("0.2")),
          ("BN007", "train.py", 9, 5, "early_bn", _last_batch("0.1"))], [], [])
+
+
+# ---- binop: constants folded, lists joined, tensors carried through arithmetic ----
+
+FOLDED = """
+    import tensorflow as tf
+
+
+    def build(x):
+        a = tf.keras.layers.BatchNormalization(momentum=0.05 + 0.05, name="bn" + "_add")
+        b = tf.keras.layers.BatchNormalization(momentum=0.5 * 0.4, name="bn_%d" % 2)
+        c = tf.keras.layers.BatchNormalization(momentum=3 / 10, name="bn_div")
+        d = tf.keras.layers.BatchNormalization(momentum=5 % 4, name="bn_%s" ** 2)
+        repeated = [tf.keras.layers.Conv2D(8, 3, name="twice")] * 2
+        for layer in [tf.keras.layers.Conv2D(8, 3, name="conv")] + [a]:
+            x = layer(x)
+        return b(c(x))
+    """
+
+SCALED_OUTPUT = """
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4,))
+    h = tf.keras.layers.BatchNormalization(name="bn")(inputs, training=True) * 2.0
+    model = tf.keras.Model(inputs, h)
+    """
+
+
+def test_constants_are_folded_lists_joined_and_tensors_carried_through_arithmetic(tmp_path: pathlib.Path) -> None:
+    # +, *, / of numbers and strings, `%` formatting of a string only (5 % 4 and ** are not folded);
+    # a list repeated is not a list the walk knows, two lists joined are (the loop is unrolled)
+    assert _check(tmp_path, {"m.py": FOLDED}) == (
+        [("BN007", "m.py", 5, 9, "bn_add", _last_batch("0.1")),
+         ("BN007", "m.py", 6, 9, "bn_2", _last_batch("0.2")),
+         ("BN007", "m.py", 7, 9, "bn_div", _last_batch("0.3")),
+         ("BN010", "m.py", 10, 19, "bn_add", _bias(11))],
+        [("m.py:8", "BN007 not judged for BatchNormalization@8: momentum is a value bncheck cannot tell")], [])
+    # a tensor scaled by a constant still holds the batch norm it went through (and its fixed flag)
+    assert _check(tmp_path, {"k.py": SCALED_OUTPUT}) == (
+        [("BN008", "k.py", 4, 68, "bn", "training=True is fixed on this layer inside the model built at line 5: "
+          "inference runs it with batch statistics")], [], [])
+
+
+# ---- _too_deep: a statement too deeply nested for the stack costs only itself ----
+
+DEEP = " + ".join(["a"] * 900)
+TOO_DEEP = f"""import tensorflow as tf
+export_dir = "out"
+total: float = {DEEP}
+total += {DEEP}
+
+
+def build(x, a):
+    enumerate = {DEEP}
+    for i, layer in enumerate([tf.keras.layers.Conv2D(8, 3, name="conv"), tf.keras.layers.BatchNormalization(name="bn")]):
+        x = layer(x)
+    return x
+"""
+SKIPPED = ("this statement is nested too deeply for Python's stack and is not analysed (what it assigns is unknown); "
+           "the rest of the file is")
+
+
+def test_a_too_deep_annotated_or_augmented_assignment_is_a_note_and_what_it_binds_is_unknown(
+        tmp_path: pathlib.Path) -> None:
+    # the line before the deep statement names an export (`export_dir`): only the statement's own lines
+    # decide whether BN001 is judged; the name it binds is unknown, not unbound (this `enumerate` is not
+    # the builtin: the loop over it is not unrolled, so no layer is known to feed the batch norm)
+    assert _check(tmp_path, {"m.py": TOO_DEEP}) == (
+        [], [("m.py:3", SKIPPED), ("m.py:4", SKIPPED), ("m.py:8", SKIPPED)], [])
