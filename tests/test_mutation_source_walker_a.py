@@ -186,3 +186,69 @@ def test_a_too_deep_annotated_or_augmented_assignment_is_a_note_and_what_it_bind
     # the builtin: the loop over it is not unrolled, so no layer is known to feed the batch norm)
     assert _check(tmp_path, {"m.py": TOO_DEEP}) == (
         [], [("m.py:3", SKIPPED), ("m.py:4", SKIPPED), ("m.py:8", SKIPPED)], [])
+
+
+# ---- _guarded: a walk the stack cannot hold outside any statement (a parameter's default) ----
+
+DEEP_DEFAULT = f"""import tensorflow as tf
+
+
+def main(x, scale={DEEP}):
+    return tf.keras.layers.BatchNormalization(momentum=0.1, name="bn")(x)
+"""
+
+
+def test_a_roots_too_deep_default_stops_its_walk_with_a_note_at_the_files_first_line(tmp_path: pathlib.Path) -> None:
+    # the default is read before any statement of the walk: the note is at the file's first line
+    assert _check(tmp_path, {"m.py": DEEP_DEFAULT}) == (
+        [], [("m.py:1", "source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
+                        "export checks of BN002 are not judged for it")], [])
+
+
+DEEP_NESTED_DEFAULT = f"""import tensorflow.compat.v1 as tf
+
+
+def main():
+    x = tf.placeholder(tf.float32, [None, 4])
+    h = tf.layers.batch_normalization(x, training=True, name="bn")
+
+    def unused(y, shift={DEEP}):
+        return y
+
+    return tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+"""
+
+
+def test_a_nested_defs_too_deep_default_leaves_bn001_unjudged_for_the_walk(tmp_path: pathlib.Path) -> None:
+    # without the nested def, BN001 is found at the train op (line 11); the never-called def is walked
+    # after main's body, and its default stops that walk: the train op's verdict would be a guess
+    assert _check(tmp_path, {"m.py": DEEP_NESTED_DEFAULT}) == (
+        [], [("m.py:1", "source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
+                        "export checks of BN002 are not judged for it")], [])
+
+
+# ---- _drain: nested functions never called are walked once, with the names they close over ----
+
+NESTED = """
+    import tensorflow as tf
+
+
+    def build(x):
+        m = 0.1
+
+        def called(y, momentum):
+            return tf.keras.layers.BatchNormalization(momentum=momentum, name="called_bn")(y)
+
+        def never(y):
+            return tf.keras.layers.BatchNormalization(momentum=m, name="never_bn")(y)
+
+        return called(x, 0.2)
+    """
+
+
+def test_a_nested_function_never_called_is_walked_with_its_definers_names_and_a_called_one_is_not_walked_again(
+        tmp_path: pathlib.Path) -> None:
+    # `called` walked again on its own would read an unknown momentum (a note)
+    assert _check(tmp_path, {"m.py": NESTED}) == (
+        [("BN007", "m.py", 5, 9, "never_bn", _last_batch("0.1")),
+         ("BN007", "m.py", 13, 22, "called_bn", _last_batch("0.2"))], [], [])
