@@ -252,3 +252,70 @@ def test_a_nested_function_never_called_is_walked_with_its_definers_names_and_a_
     assert _check(tmp_path, {"m.py": NESTED}) == (
         [("BN007", "m.py", 5, 9, "never_bn", _last_batch("0.1")),
          ("BN007", "m.py", 13, 22, "called_bn", _last_batch("0.2"))], [], [])
+
+
+# ---- _stmt, call: the statement a train op is built in (BN001's edit wraps it) ----
+
+TRAIN_OPS = """
+    import tensorflow.compat.v1 as tf
+
+
+    def assigned(x):
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        return train_op
+
+
+    def annotated(x):
+        h = tf.layers.batch_normalization(x, training=True, name="bn2")
+        train_op: tf.Operation = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        return train_op
+
+
+    def returned(x):
+        h = tf.layers.batch_normalization(x, training=True, name="bn3")
+        return tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+
+
+    def expression(x):
+        h = tf.layers.batch_normalization(x, training=True, name="bn4")
+        tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+
+
+    def parenthesised(x):
+        h = tf.layers.batch_normalization(x, training=True, name="bn5")
+        (tf.train.AdamOptimizer().minimize(tf.reduce_mean(h)))
+    """
+
+
+WIRED = """
+    import tensorflow.compat.v1 as tf
+    import tf_slim as slim
+
+
+    def wired(x):
+        h = slim.batch_norm(x, is_training=True, scope="bn")
+        train_op = slim.learning.create_train_op(tf.reduce_mean(h), tf.train.AdamOptimizer(), update_ops=[])
+        return train_op
+    """
+
+
+def _edits(folder: pathlib.Path, files: dict[str, str]) -> list[tuple[str, int, int, str, list[tuple[object, ...]]]]:
+    """(code, line, column, layer, edits as (line, column, end line, end column, text)) of each finding."""
+    result = check_files(write_sources(folder, files), jobs=1)
+    return [(f.code, f.loc.line, f.loc.col, f.layer,
+             [(e.loc.line, e.loc.col, e.loc.end_line, e.loc.end_col, e.text) for e in f.edits]) for f in result.findings]
+
+
+def test_bn001s_edit_wraps_the_whole_statement_that_builds_the_train_op(tmp_path: pathlib.Path) -> None:
+    wrap = "    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n        {}"
+    minimize = "tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))"
+    assert _edits(tmp_path, {"m.py": TRAIN_OPS}) == [
+        ("BN001", 6, 16, "bn1", [(6, 1, 6, 68, wrap.format(f"train_op = {minimize}"))]),
+        ("BN001", 12, 30, "bn2", [(12, 1, 12, 82, wrap.format(f"train_op: tf.Operation = {minimize}"))]),
+        ("BN001", 18, 12, "bn3", [(18, 1, 18, 64, wrap.format(f"return {minimize}"))]),
+        ("BN001", 23, 5, "bn4", [(23, 1, 23, 57, wrap.format(minimize))]),
+        ("BN001", 28, 6, "bn5", [(28, 1, 28, 59, wrap.format(f"({minimize})"))])]
+    # slim's train op told to run no update ops: the same edit, around its assignment
+    assert _edits(tmp_path, {"w.py": WIRED}) == [("BN001", 7, 16, "bn", [(7, 1, 7, 105, wrap.format(
+        "train_op = slim.learning.create_train_op(tf.reduce_mean(h), tf.train.AdamOptimizer(), update_ops=[])"))])]
