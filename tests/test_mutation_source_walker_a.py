@@ -319,3 +319,115 @@ def test_bn001s_edit_wraps_the_whole_statement_that_builds_the_train_op(tmp_path
     # slim's train op told to run no update ops: the same edit, around its assignment
     assert _edits(tmp_path, {"w.py": WIRED}) == [("BN001", 7, 16, "bn", [(7, 1, 7, 105, wrap.format(
         "train_op = slim.learning.create_train_op(tf.reduce_mean(h), tf.train.AdamOptimizer(), update_ops=[])"))])]
+
+
+# ---- bind: unpacking, starred names, a model's attributes and the batch norms they hold ----
+
+UNPACKED = """
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4,))
+    h = tf.keras.layers.BatchNormalization(name="fixed_bn")(inputs, training=True)
+    out, aux = tf.split(h, 2)
+    split_model = tf.keras.Model(inputs, out)
+    first, second = "ab"
+    named = tf.keras.layers.BatchNormalization(momentum=0.1, name=first)
+
+
+    def build(x, parts):
+        head, *enumerate = parts
+        for i, layer in enumerate([tf.keras.layers.Conv2D(8, 3, name="conv"), tf.keras.layers.BatchNormalization(name="bn")]):
+            x = layer(x)
+        return x
+    """
+
+
+def test_unpacking_gives_each_name_the_tensor_or_nothing_known_and_a_starred_name_nothing_known(
+        tmp_path: pathlib.Path) -> None:
+    # a tensor unpacked: each part still went through fixed_bn; a string unpacked: `first` is not the
+    # whole string; a starred name is unknown, not unbound (this `enumerate` is not the builtin)
+    assert _check(tmp_path, {"m.py": UNPACKED}) == (
+        [("BN008", "m.py", 4, 74, "fixed_bn", "training=True is fixed on this layer inside the model built at line 6: "
+          "inference runs it with batch statistics"),
+         ("BN007", "m.py", 8, 53, "BatchNormalization@8", _last_batch("0.1"))], [], [])
+
+
+ATTRIBUTES = """
+    import tensorflow as tf
+
+
+    class Net(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = tf.keras.layers.Dense(4, name="dense")
+            self.norm = tf.keras.layers.BatchNormalization(name="dropped_bn")
+
+        def call(self, x):
+            return self.dense(x)
+
+
+    net = Net()
+    net.norm = None
+    seq = tf.keras.Sequential()
+    seq.add(tf.keras.layers.BatchNormalization(name="added_bn"))
+    seq.trained_epochs = 0
+    plain = tf.keras.Sequential([tf.keras.layers.Dense(4, name="head")])
+    plain.norm = tf.keras.layers.BatchNormalization(name="set_bn")
+    opt = tf.keras.optimizers.Adam()
+
+
+    def train_step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(net(x)) + tf.reduce_mean(seq(x)) + tf.reduce_mean(plain(x))
+        variables = net.trainable_variables + seq.trainable_variables + plain.trainable_variables
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    """
+INFERENCE_MODE = ("{}(...) without training=True in a train step: batch norm runs in inference mode while the "
+                  "optimizer trains its gamma/beta")
+
+
+def test_a_models_batch_norms_follow_its_layer_attributes(tmp_path: pathlib.Path) -> None:
+    # a batch norm replaced by None is gone; a number set on a Sequential keeps what add() put in;
+    # a batch norm set on a built model after its construction is in it
+    assert _check(tmp_path, {"t.py": ATTRIBUTES}) == (
+        [("BN009", "t.py", 26, 56, "added_bn", INFERENCE_MODE.format("seq")),
+         ("BN009", "t.py", 26, 81, "set_bn", INFERENCE_MODE.format("plain"))], [], [])
+
+
+def test_a_layer_set_on_a_sequential_keeps_the_batch_norms_add_put_in(tmp_path: pathlib.Path) -> None:
+    # a bug the mutants of bind showed: a layer attribute recounted the model's batch norms from its
+    # attributes alone, dropping added_bn (BN009 missed)
+    code = ATTRIBUTES.replace('plain.norm', 'seq.norm')
+    assert _check(tmp_path, {"t.py": code}) == (
+        [("BN009", "t.py", 26, 56, "added_bn", INFERENCE_MODE.format("seq")),
+         ("BN009", "t.py", 26, 56, "set_bn", INFERENCE_MODE.format("seq"))], [], [])
+
+
+WEIGHTS = """
+    import tensorflow.compat.v1 as tf
+
+
+    def conv_bn(x, w, is_training):
+        weights = {"conv": {}}
+        key = "b1"
+        weights[key] = tf.get_variable("b1", [8])
+        weights["conv"]["b"] = tf.get_variable("b2", [8])
+        y = tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME") + weights["b1"]
+        h = tf.layers.batch_normalization(y, training=is_training, name="bn1")
+        z = tf.nn.conv2d(h, w, [1, 1, 1, 1], "SAME") + weights["conv"]["b"]
+        return tf.layers.batch_normalization(z, training=is_training, name="bn2")
+    """
+ADDED_BIAS = "this bias is added right before batch norm (line {}): BN cancels it"
+
+
+def test_a_bias_stored_under_a_key_held_in_a_name_is_read_back(tmp_path: pathlib.Path) -> None:
+    code = WEIGHTS.replace('        weights["conv"]["b"] = tf.get_variable("b2", [8])\n', "")
+    assert _check(tmp_path, {"m.py": code}) == ([("BN010", "m.py", 8, 9, "bn1", ADDED_BIAS.format(9))], [], [])
+
+
+def test_a_bias_stored_in_a_nested_dict_is_read_back(tmp_path: pathlib.Path) -> None:
+    # a bug bind's mutants showed: `weights["conv"]["b"] = ...` was not stored (only a name's or an
+    # attribute's dict was), so the bias added before bn2 was missed
+    assert _check(tmp_path, {"m.py": WEIGHTS}) == (
+        [("BN010", "m.py", 9, 9, "bn1", ADDED_BIAS.format(10)),
+         ("BN010", "m.py", 11, 9, "bn2", ADDED_BIAS.format(12))], [], [])
