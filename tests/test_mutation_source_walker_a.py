@@ -156,8 +156,8 @@ def test_constants_are_folded_lists_joined_and_tensors_carried_through_arithmeti
         [("m.py:8", "BN007 not judged for BatchNormalization@8: momentum is a value bncheck cannot tell")], [])
     # a tensor scaled by a constant still holds the batch norm it went through (and its fixed flag)
     assert _check(tmp_path, {"k.py": SCALED_OUTPUT}) == (
-        [("BN008", "k.py", 4, 68, "bn", "training=True is fixed on this layer inside the model built at line 5: "
-          "inference runs it with batch statistics")], [], [])
+        [("BN008", "k.py", 4, 68, "bn", ("training=True is fixed on this layer inside the model built at line 5: "
+          "inference runs it with batch statistics"))], [], [])
 
 
 # ---- _too_deep: a statement too deeply nested for the stack costs only itself ----
@@ -201,8 +201,8 @@ def main(x, scale={DEEP}):
 def test_a_roots_too_deep_default_stops_its_walk_with_a_note_at_the_files_first_line(tmp_path: pathlib.Path) -> None:
     # the default is read before any statement of the walk: the note is at the file's first line
     assert _check(tmp_path, {"m.py": DEEP_DEFAULT}) == (
-        [], [("m.py:1", "source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
-                        "export checks of BN002 are not judged for it")], [])
+        [], [("m.py:1", ("source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
+                        "export checks of BN002 are not judged for it"))], [])
 
 
 DEEP_NESTED_DEFAULT = f"""import tensorflow.compat.v1 as tf
@@ -223,8 +223,8 @@ def test_a_nested_defs_too_deep_default_leaves_bn001_unjudged_for_the_walk(tmp_p
     # without the nested def, BN001 is found at the train op (line 11); the never-called def is walked
     # after main's body, and its default stops that walk: the train op's verdict would be a guess
     assert _check(tmp_path, {"m.py": DEEP_NESTED_DEFAULT}) == (
-        [], [("m.py:1", "source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
-                        "export checks of BN002 are not judged for it")], [])
+        [], [("m.py:1", ("source analysis of main stopped here: nested too deeply for Python's stack; BN001 and the "
+                        "export checks of BN002 are not judged for it"))], [])
 
 
 # ---- _drain: nested functions never called are walked once, with the names they close over ----
@@ -347,8 +347,8 @@ def test_unpacking_gives_each_name_the_tensor_or_nothing_known_and_a_starred_nam
     # a tensor unpacked: each part still went through fixed_bn; a string unpacked: `first` is not the
     # whole string; a starred name is unknown, not unbound (this `enumerate` is not the builtin)
     assert _check(tmp_path, {"m.py": UNPACKED}) == (
-        [("BN008", "m.py", 4, 74, "fixed_bn", "training=True is fixed on this layer inside the model built at line 6: "
-          "inference runs it with batch statistics"),
+        [("BN008", "m.py", 4, 74, "fixed_bn", ("training=True is fixed on this layer inside the model built at line 6: "
+          "inference runs it with batch statistics")),
          ("BN007", "m.py", 8, 53, "BatchNormalization@8", _last_batch("0.1"))], [], [])
 
 
