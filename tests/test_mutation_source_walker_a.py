@@ -431,3 +431,32 @@ def test_a_bias_stored_in_a_nested_dict_is_read_back(tmp_path: pathlib.Path) -> 
     assert _check(tmp_path, {"m.py": WEIGHTS}) == (
         [("BN010", "m.py", 9, 9, "bn1", ADDED_BIAS.format(10)),
          ("BN010", "m.py", 11, 9, "bn2", ADDED_BIAS.format(12))], [], [])
+
+
+# ---- _member: one alias object per dotted name ----
+
+CHOSEN_CLASS = """
+    import tensorflow as tf
+
+
+    def keras_norm():
+        return tf.keras.layers.BatchNormalization
+
+
+    def also_keras_norm():
+        return tf.keras.layers.BatchNormalization
+
+
+    def build(x, use_first):
+        if use_first:
+            pick = keras_norm
+        else:
+            pick = also_keras_norm
+        norm = pick()
+        return norm(momentum=0.1, name="bn")(x)
+    """
+
+
+def test_two_functions_returning_the_same_library_class_agree_on_it(tmp_path: pathlib.Path) -> None:
+    # either function may be called: what both return is the one alias of the dotted name
+    assert _check(tmp_path, {"m.py": CHOSEN_CLASS}) == ([("BN007", "m.py", 18, 26, "bn", _last_batch("0.1"))], [], [])
