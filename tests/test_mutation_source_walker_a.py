@@ -460,3 +460,55 @@ CHOSEN_CLASS = """
 def test_two_functions_returning_the_same_library_class_agree_on_it(tmp_path: pathlib.Path) -> None:
     # either function may be called: what both return is the one alias of the dotted name
     assert _check(tmp_path, {"m.py": CHOSEN_CLASS}) == ([("BN007", "m.py", 18, 26, "bn", _last_batch("0.1"))], [], [])
+
+
+# ---- attribute: a class's method read off the class ----
+
+CLASS_METHOD_READ = """
+    import tensorflow as tf
+
+
+    class Builder:
+        @staticmethod
+        def block(x, momentum):
+            return tf.keras.layers.BatchNormalization(momentum=momentum, name="bn")(x)
+
+
+    def build(x):
+        layer_fn = Builder.block
+        return layer_fn(x, 0.1)
+    """
+
+
+def test_a_static_method_read_off_its_class_is_the_function(tmp_path: pathlib.Path) -> None:
+    # block is also walked on its own (nothing calls it by name), where its momentum is unknown
+    assert _check(tmp_path, {"m.py": CLASS_METHOD_READ}) == (
+        [("BN007", "m.py", 12, 24, "bn", _last_batch("0.1"))],
+        [("m.py:7", "BN007 not judged for bn: momentum is a value bncheck cannot tell")], [])
+
+
+INHERITED_STATIC = """
+    import tensorflow as tf
+
+
+    class Builder:
+        @staticmethod
+        def block(x, momentum, name):
+            return tf.keras.layers.BatchNormalization(momentum=momentum, name=name)(x)
+
+
+    class Child(Builder):
+        pass
+
+
+    def build(x):
+        layer_fn = Child.block
+        y = layer_fn(x, 0.1, "read_bn")
+        return Child.block(y, 0.2, "called_bn")
+    """
+
+
+def test_a_static_method_a_class_inherits_is_found_read_or_called_off_the_class(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": INHERITED_STATIC}) == (
+        [("BN007", "m.py", 16, 21, "read_bn", _last_batch("0.1")),
+         ("BN007", "m.py", 17, 27, "called_bn", _last_batch("0.2"))], [], [])
