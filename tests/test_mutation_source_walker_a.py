@@ -489,12 +489,7 @@ def test_a_static_method_read_off_its_class_is_the_function(tmp_path: pathlib.Pa
 
 INHERITED_STATIC = """
     import tensorflow as tf
-
-
-    class Builder:
-        @staticmethod
-        def block(x, momentum, name):
-            return tf.keras.layers.BatchNormalization(momentum=momentum, name=name)(x)
+    from blocks import Builder
 
 
     class Child(Builder):
@@ -506,9 +501,19 @@ INHERITED_STATIC = """
         y = layer_fn(x, 0.1, "read_bn")
         return Child.block(y, 0.2, "called_bn")
     """
+BUILDER = """
+    import tensorflow as tf
+
+
+    class Builder:
+        @staticmethod
+        def block(x, momentum, name):
+            return tf.keras.layers.BatchNormalization(momentum=momentum, name=name)(x)
+    """
 
 
 def test_a_static_method_a_class_inherits_is_found_read_or_called_off_the_class(tmp_path: pathlib.Path) -> None:
-    assert _check(tmp_path, {"m.py": INHERITED_STATIC}) == (
-        [("BN007", "m.py", 16, 21, "read_bn", _last_batch("0.1")),
-         ("BN007", "m.py", 17, 27, "called_bn", _last_batch("0.2"))], [], [])
+    # the base class is another module's, imported by name
+    assert _check(tmp_path, {"m.py": INHERITED_STATIC, "blocks.py": BUILDER}) == (
+        [("BN007", "m.py", 11, 21, "read_bn", _last_batch("0.1")),
+         ("BN007", "m.py", 12, 27, "called_bn", _last_batch("0.2"))], [], [])
