@@ -517,3 +517,73 @@ def test_a_static_method_a_class_inherits_is_found_read_or_called_off_the_class(
     assert _check(tmp_path, {"m.py": INHERITED_STATIC, "blocks.py": BUILDER}) == (
         [("BN007", "m.py", 11, 21, "read_bn", _last_batch("0.1")),
          ("BN007", "m.py", 12, 27, "called_bn", _last_batch("0.2"))], [], [])
+
+
+# ---- call: a keras class's keywords, a choice of functions, an object with an inherited __call__, the
+# functions and tensors handed to an unknown call ----
+
+CALLS = """
+    import tensorflow as tf
+    from blocks import Head
+
+
+    class Net(tf.keras.Model):
+        def __init__(self, momentum, **kwargs):
+            super().__init__(**kwargs)
+            self.bn = tf.keras.layers.BatchNormalization(momentum=momentum, name="net_bn")
+
+        def call(self, x):
+            return self.bn(x)
+
+
+    class Scaled(Head):
+        pass
+
+
+    def first(x, momentum):
+        return tf.keras.layers.BatchNormalization(momentum=momentum, name="first_bn")(x)
+
+
+    def second(x, momentum):
+        return tf.keras.layers.BatchNormalization(momentum=momentum, name="second_bn")(x)
+
+
+    def build(x, use_first, api):
+        net = Net(momentum=0.1, name="net")
+        y = net(x)
+        if use_first:
+            pick = first
+        else:
+            pick = second
+        z = pick(y, momentum=0.2)
+        inputs = tf.keras.Input((4,))
+        fixed = tf.keras.layers.BatchNormalization(name="fixed_bn")(inputs, training=True)
+        model = tf.keras.Model(inputs, api.transform(fixed))
+        w = api.map(lambda t: tf.keras.layers.BatchNormalization(momentum=0.3, name="lambda_bn")(t), z)
+        return Scaled()(w)
+    """
+HEAD = """
+    import tensorflow as tf
+
+
+    class Head:
+        def __call__(self, x):
+            return tf.keras.layers.BatchNormalization(momentum=0.4, name="head_bn")(x)
+    """
+
+
+def test_what_each_kind_of_callee_gets_and_gives(tmp_path: pathlib.Path) -> None:
+    # Net's keywords reach its __init__; both functions of the choice get the keyword; Scaled's
+    # __call__ is found in the followed module's Head; a lambda handed to an unknown call is walked, and
+    # the unknown call gives the tensors it was handed (fixed_bn is in the model)
+    assert _check(tmp_path, {"m.py": CALLS, "blocks.py": HEAD}, given=1) == (
+        [("BN007", "m.py", 27, 24, "net_bn", _last_batch("0.1")),
+         ("BN007", "m.py", 33, 26, "first_bn", _last_batch("0.2")),
+         ("BN007", "m.py", 33, 26, "second_bn", _last_batch("0.2")),
+         ("BN008", "m.py", 35, 82, "fixed_bn", ("training=True is fixed on this layer inside the model built at "
+                                               "line 36: inference runs it with batch statistics")),
+         ("BN007", "m.py", 37, 71, "lambda_bn", _last_batch("0.3")),
+         ("BN007", "m.py", 38, 5, "head_bn", _last_batch("0.4"))],
+        [("m.py:8", "BN007 not judged for net_bn: momentum is a value bncheck cannot tell"),
+         ("m.py:19", "BN007 not judged for first_bn: momentum is a value bncheck cannot tell"),
+         ("m.py:23", "BN007 not judged for second_bn: momentum is a value bncheck cannot tell")], [])
