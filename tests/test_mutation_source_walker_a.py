@@ -587,3 +587,25 @@ def test_what_each_kind_of_callee_gets_and_gives(tmp_path: pathlib.Path) -> None
         [("m.py:8", "BN007 not judged for net_bn: momentum is a value bncheck cannot tell"),
          ("m.py:19", "BN007 not judged for first_bn: momentum is a value bncheck cannot tell"),
          ("m.py:23", "BN007 not judged for second_bn: momentum is a value bncheck cannot tell")], [])
+
+
+# ---- _stmt: a bare return gives None, an annotated assignment binds ----
+
+ANNOTATED = """
+    import tensorflow as tf
+
+
+    def no_activation():
+        return
+
+
+    def build(x):
+        conv = tf.keras.layers.Conv2D(8, 3, activation=no_activation(), name="conv")
+        bn: tf.keras.layers.Layer = tf.keras.layers.BatchNormalization(name="bn")
+        return bn(conv(x))
+    """
+
+
+def test_a_bare_return_gives_none_and_an_annotated_assignment_binds_its_value(tmp_path: pathlib.Path) -> None:
+    # activation=None is known (no activation: the bias feeds bn); `bn` is the batch norm
+    assert _check(tmp_path, {"m.py": ANNOTATED}) == ([("BN010", "m.py", 9, 12, "bn", _bias(11))], [], [])
