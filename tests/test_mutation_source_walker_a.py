@@ -609,3 +609,34 @@ ANNOTATED = """
 def test_a_bare_return_gives_none_and_an_annotated_assignment_binds_its_value(tmp_path: pathlib.Path) -> None:
     # activation=None is known (no activation: the bias feeds bn); `bn` is the batch norm
     assert _check(tmp_path, {"m.py": ANNOTATED}) == ([("BN010", "m.py", 9, 12, "bn", _bias(11))], [], [])
+
+
+# ---- attribute: `.updates` of a model the walk does not know ----
+
+UNKNOWN_MODELS_UPDATES = """
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    keras = tf.keras
+
+
+    def train(trainer, images, labels):
+        net = keras.Sequential([keras.layers.Dense(4, use_bias=False, name="dense"),
+                                keras.layers.BatchNormalization(name="bn1")], name="net")
+        logits = net(images, training=True)
+        h = tf.compat.v1.layers.batch_normalization(logits, training=True, name="bn2")
+        loss = tf.reduce_mean(h)
+        with tf.control_dependencies(trainer.net.updates):
+            train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss)
+        return train_op
+    """
+NOT_FOLLOWED = ("BN001 not judged for {}: the train op may run its update ops through something bncheck cannot "
+                "follow (a control dependency, a tf.group, or a loss computed under control_dependencies)")
+
+
+def test_the_updates_of_an_unknown_model_cover_keras_batch_norms_in_a_graph_and_another_attribute_does_not(
+        tmp_path: pathlib.Path) -> None:
+    other = UNKNOWN_MODELS_UPDATES.replace("trainer.net.updates", "[trainer.extra_op]")
+    assert _check(tmp_path, {"m.py": UNKNOWN_MODELS_UPDATES, "n.py": other}) == (
+        [], [("m.py:14", NOT_FOLLOWED.format("bn2")), ("n.py:14", NOT_FOLLOWED.format("bn2")),
+             ("n.py:14", NOT_FOLLOWED.format("net/bn1"))], [])
