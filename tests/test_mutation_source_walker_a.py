@@ -640,3 +640,46 @@ def test_the_updates_of_an_unknown_model_cover_keras_batch_norms_in_a_graph_and_
     assert _check(tmp_path, {"m.py": UNKNOWN_MODELS_UPDATES, "n.py": other}) == (
         [], [("m.py:14", NOT_FOLLOWED.format("bn2")), ("n.py:14", NOT_FOLLOWED.format("bn2")),
              ("n.py:14", NOT_FOLLOWED.format("net/bn1"))], [])
+
+
+# ---- _stmt: augmented assignments, while loops and every part of a try ----
+
+STATEMENTS = """
+    import tensorflow as tf
+
+
+    def epoch_loss(x):
+        return tf.keras.layers.BatchNormalization(momentum=0.1, name="while_bn")(x)
+
+
+    def build(x, enumerate):
+        enumerate += 1
+        for i, layer in enumerate([tf.keras.layers.Conv2D(8, 3, name="conv"), tf.keras.layers.BatchNormalization(name="bn")]):
+            x = layer(x)
+        while epoch_loss(x) is None:
+            x = tf.nn.relu(x)
+        else:
+            x = tf.nn.relu(x)
+        try:
+            x = tf.keras.layers.BatchNormalization(momentum=0.2, name="try_bn")(x)
+        except* ValueError:
+            pass
+        try:
+            x = tf.nn.relu(x)
+        except ValueError:
+            pass
+        else:
+            x = tf.keras.layers.BatchNormalization(momentum=0.3, name="else_bn")(x)
+        finally:
+            x = tf.keras.layers.BatchNormalization(momentum=0.4, name="finally_bn")(x)
+        return x
+    """
+
+
+def test_a_while_test_and_else_and_every_part_of_a_try_are_walked(tmp_path: pathlib.Path) -> None:
+    # `enumerate += 1` leaves the parameter unknown, not unbound (the loop over it is not unrolled)
+    assert _check(tmp_path, {"m.py": STATEMENTS}) == (
+        [("BN007", "m.py", 5, 56, "while_bn", _last_batch("0.1")),
+         ("BN007", "m.py", 17, 57, "try_bn", _last_batch("0.2")),
+         ("BN007", "m.py", 25, 57, "else_bn", _last_batch("0.3")),
+         ("BN007", "m.py", 27, 57, "finally_bn", _last_batch("0.4"))], [], [])
