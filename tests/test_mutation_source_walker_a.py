@@ -642,7 +642,7 @@ def test_the_updates_of_an_unknown_model_cover_keras_batch_norms_in_a_graph_and_
              ("n.py:14", NOT_FOLLOWED.format("net/bn1"))], [])
 
 
-# ---- _stmt: augmented assignments, while loops and every part of a try ----
+# ---- _stmt: augmented assignments, while loops, every part of a try, match cases ----
 
 STATEMENTS = """
     import tensorflow as tf
@@ -672,14 +672,18 @@ STATEMENTS = """
             x = tf.keras.layers.BatchNormalization(momentum=0.3, name="else_bn")(x)
         finally:
             x = tf.keras.layers.BatchNormalization(momentum=0.4, name="finally_bn")(x)
+        match x:
+            case None:
+                x = tf.keras.layers.BatchNormalization(momentum=0.45, name="case_bn")(x)
         return x
     """
 
 
-def test_a_while_test_and_else_and_every_part_of_a_try_are_walked(tmp_path: pathlib.Path) -> None:
+def test_a_while_test_and_else_every_part_of_a_try_and_a_match_case_are_walked(tmp_path: pathlib.Path) -> None:
     # `enumerate += 1` leaves the parameter unknown, not unbound (the loop over it is not unrolled)
     assert _check(tmp_path, {"m.py": STATEMENTS}) == (
         [("BN007", "m.py", 5, 56, "while_bn", _last_batch("0.1")),
          ("BN007", "m.py", 17, 57, "try_bn", _last_batch("0.2")),
          ("BN007", "m.py", 25, 57, "else_bn", _last_batch("0.3")),
-         ("BN007", "m.py", 27, 57, "finally_bn", _last_batch("0.4"))], [], [])
+         ("BN007", "m.py", 27, 57, "finally_bn", _last_batch("0.4")),
+         ("BN007", "m.py", 30, 61, "case_bn", _last_batch("0.45"))], [], [])
