@@ -687,3 +687,25 @@ def test_a_while_test_and_else_every_part_of_a_try_and_a_match_case_are_walked(t
          ("BN007", "m.py", 25, 57, "else_bn", _last_batch("0.3")),
          ("BN007", "m.py", 27, 57, "finally_bn", _last_batch("0.4")),
          ("BN007", "m.py", 30, 61, "case_bn", _last_batch("0.45"))], [], [])
+
+
+# ---- call: a method of a value the walk does not know ----
+
+UNKNOWN_SAVER = """
+    import tensorflow.compat.v1 as tf
+
+
+    def evaluate(saver, batch):
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn")
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt/model")
+            return sess.run(h, {x: batch})
+    """
+
+
+def test_restore_on_an_unknown_saver_given_a_session_and_a_path_is_a_restore(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": UNKNOWN_SAVER}) == (
+        [("BN002", "m.py", 6, 51, "bn", ("the script restores a checkpoint at line 8 and runs predictions with this "
+                                         "layer built only in training mode: each prediction is normalised with its "
+                                         "own batch's statistics"))], [], [])
