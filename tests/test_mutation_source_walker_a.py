@@ -709,3 +709,32 @@ def test_restore_on_an_unknown_saver_given_a_session_and_a_path_is_a_restore(tmp
         [("BN002", "m.py", 6, 51, "bn", ("the script restores a checkpoint at line 8 and runs predictions with this "
                                          "layer built only in training mode: each prediction is normalised with its "
                                          "own batch's statistics"))], [], [])
+
+
+# ---- Walker.__init__: a walk starts with no statement and no module being walked ----
+
+FOLLOWED_CALLER = """
+    import tensorflow as tf
+    from blocks import block
+
+
+    def build(x):
+        return block(x)
+    """
+NESTED_UNUSED = """
+    import tensorflow as tf
+
+
+    def block(x):
+        def unused(y):
+            return tf.keras.layers.BatchNormalization(momentum=0.2, name="unused_bn")(y)
+
+        return tf.keras.layers.BatchNormalization(momentum=0.1, name="bn")(x)
+    """
+
+
+def test_a_followed_modules_nested_def_never_called_is_walked_after_the_walk_and_reported_nowhere(
+        tmp_path: pathlib.Path) -> None:
+    # `unused` is walked once build's walk is over, outside any given file's call: nothing maps its lines
+    assert _check(tmp_path, {"train.py": FOLLOWED_CALLER, "blocks.py": NESTED_UNUSED}, given=1) == (
+        [("BN007", "train.py", 6, 5, "bn", _last_batch("0.1"))], [], [])
