@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
+
 from source_support import write_sources
 
-from bncheck.source import check_files
+from bncheck.source import check_files, walker
 
 Finding = tuple[str, str, int, int, str, str]
 Outcome = tuple[list[Finding], list[tuple[str, str]], list[str]]
@@ -738,3 +740,31 @@ def test_a_followed_modules_nested_def_never_called_is_walked_after_the_walk_and
     # `unused` is walked once build's walk is over, outside any given file's call: nothing maps its lines
     assert _check(tmp_path, {"train.py": FOLLOWED_CALLER, "blocks.py": NESTED_UNUSED}, given=1) == (
         [("BN007", "train.py", 6, 5, "bn", _last_batch("0.1"))], [], [])
+
+
+# ---- Walker.__init__: a walk starts outside any tape, with no statement counted ----
+
+NO_TAPE = """
+    import tensorflow as tf
+
+    seq = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+    opt = tf.keras.optimizers.Adam()
+
+
+    def evaluate(x, tape):
+        loss = tf.reduce_mean(seq(x))
+        opt.apply_gradients(zip(tape.gradient(loss, seq.trainable_variables), seq.trainable_variables))
+        return loss
+    """
+
+
+def test_a_model_called_outside_a_gradient_tape_is_not_a_train_steps_call(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": NO_TAPE}) == ([], [], [])
+
+
+def test_one_walk_reads_exactly_max_steps_statements(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the module has 4 statements (its def is one): the 4th (line 7) is the first past a limit of 3
+    monkeypatch.setattr(walker, "MAX_STEPS", 3)
+    assert _check(tmp_path, {"m.py": NO_TAPE}) == (
+        [], [("m.py:7", "source analysis of m stopped here: one walk reads at most 3 statements; BN001 and the "
+                        "export checks of BN002 are not judged for it, other rules only up to here")], [])
