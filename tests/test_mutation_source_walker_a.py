@@ -12,7 +12,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-
 from source_support import write_sources
 
 from bncheck.source import check_files, walker
