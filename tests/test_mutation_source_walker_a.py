@@ -765,5 +765,5 @@ def test_one_walk_reads_exactly_max_steps_statements(tmp_path: pathlib.Path, mon
     # the module has 4 statements (its def is one): the 4th (line 7) is the first past a limit of 3
     monkeypatch.setattr(walker, "MAX_STEPS", 3)
     assert _check(tmp_path, {"m.py": NO_TAPE}) == (
-        [], [("m.py:7", "source analysis of m stopped here: one walk reads at most 3 statements; BN001 and the "
-                        "export checks of BN002 are not judged for it, other rules only up to here")], [])
+        [], [("m.py:7", ("source analysis of m stopped here: one walk reads at most 3 statements; BN001 and the "
+                        "export checks of BN002 are not judged for it, other rules only up to here"))], [])
