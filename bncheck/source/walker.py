@@ -341,13 +341,17 @@ class Walker:
             owner = self.expr(target.value, frame)
             if isinstance(owner, ModelObj):
                 before = owner.attrs.get(target.attr)
+                # only layers and models hold batch norms; those not held in an attribute (a Sequential's
+                # add(), a functional model's tensors) are kept
+                recount = value is not owner and any(isinstance(v, (LayerObj, ModelObj, ListVal)) for v in (value, before))
+                kept = tuple(b for b in owner.bn_layers if b not in bn_of_attrs(owner.attrs)) if recount else ()
                 owner.attrs[target.attr] = value
-                if value is not owner and any(isinstance(v, (LayerObj, ModelObj, ListVal)) for v in (value, before)):
-                    owner.bn_layers = bn_of_attrs(owner.attrs)  # only layers and models hold batch norms
+                if recount:
+                    owner.bn_layers = tuple(dict.fromkeys(kept + bn_of_attrs(owner.attrs)))
         elif isinstance(target, ast.Starred):
             self.bind(target.value, UNKNOWN, frame)
-        elif isinstance(target, ast.Subscript) and isinstance(target.value, (ast.Name, ast.Attribute)):
-            owner = self.expr(target.value, frame)  # weights['b1'] = ...: a dict the walk can read back
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, (ast.Name, ast.Attribute, ast.Subscript)):
+            owner = self.expr(target.value, frame)  # weights['b1'] = ..., w['conv1']['b'] = ...: dicts read back
             if isinstance(owner, DictVal):
                 dict_store(owner, *dict_key(target.slice, self.expr(target.slice, frame)), value)
 
