@@ -92,8 +92,7 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
                              "(PEP 263)") from None
         encoding = "utf-8"  # the first two lines are not UTF-8 and declare nothing: said below
     info = codecs.lookup(encoding)
-    if encoding not in ("utf-8", "utf-8-sig") and (
-            not getattr(info, "_is_text_encoding", True) or _ASCII_PROBE.encode(info.name, "replace") != _ASCII):
+    if encoding not in ("utf-8", "utf-8-sig") and not _keeps_ascii(info):
         raise InputError(path, f"declares the encoding {_shown(encoding)}, which is not a text encoding "
                          "that Python source can use")
     try:
@@ -111,6 +110,16 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
 
 _ASCII = bytes(range(32, 127)) + b"\n"
 _ASCII_PROBE = _ASCII.decode("ascii")  # a codec Python source can use keeps ASCII as it is
+
+
+def _keeps_ascii(info: codecs.CodecInfo) -> bool:
+    """Whether ``info`` is a text codec that keeps ASCII as it is (one Python source can use)."""
+    if not getattr(info, "_is_text_encoding", True):
+        return False
+    try:
+        return _ASCII_PROBE.encode(info.name, "replace") == _ASCII
+    except UnicodeError:  # 'idna' refuses the error handler, 'undefined' every text
+        return False
 
 
 def _shown(text: str) -> str:

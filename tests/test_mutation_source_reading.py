@@ -1,0 +1,226 @@
+"""Exact outcomes mutation testing of ``bncheck/source/reading.py`` showed (issue 22, item 5).
+
+How a source file's bytes become the text the analysis parses: PEP 263 encodings (the exact
+``(text, encoding)`` of :func:`decode_python`, or its one-line error), the size bound, which texts
+hint at Python 2 (:func:`looks_like_python2`), the exact Python 3 text of a conversion
+(:func:`python3_of`, :func:`as_python2`), fissix's grammar built in memory, and the mapping of a
+converted file's findings, facts, notes and errors back to its own lines and columns
+(:func:`settle`, :class:`LineMapper`). The survivors no input tells apart are listed with their
+reason in ``tools/mutation_equivalents.md``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import pickle
+import shutil
+import sys
+
+import pytest
+from source_support import write_sources
+
+import bncheck.source.reading as reading  # noqa: PLR0402
+from bncheck.errors import InputError
+from bncheck.source import check_files
+from bncheck.source.reading import (
+    MAX_SOURCE_BYTES,
+    LineMapper,
+    SourceText,
+    as_python2,
+    decode_python,
+    looks_like_python2,
+    python3_of,
+    read_python,
+)
+
+READ_AS_PY2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
+PY2_NO_FIX = "--fix does not edit files read as Python 2: the fixes of its findings are not applied"
+NOT_TEXT = "declares the encoding {!r}, which is not a text encoding that Python source can use"
+BN = "import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization(momentum=0.1)\n"
+
+
+def _decoded(data: bytes) -> tuple[str, str] | str:
+    """``decode_python``'s (text, encoding), or the reason of its error (which names the file)."""
+    try:
+        return decode_python("train.py", data)
+    except InputError as exc:
+        assert exc.source == "train.py"
+        return exc.reason
+
+
+# ---- decode_python, read_python -----------------------------------------------------------------
+
+def test_the_encoding_a_file_is_decoded_in() -> None:
+    assert _decoded(b"# coding: latin-1\nx = '\xe9'\n") == ("# coding: latin-1\nx = '\xe9'\n", "iso-8859-1")
+    assert _decoded(b"\xef\xbb\xbfx = 1\n") == ("x = 1\n", "utf-8-sig")
+    assert _decoded(b"x = 1\n") == ("x = 1\n", "utf-8")
+
+
+def test_a_byte_the_declared_encoding_refuses_is_named_with_its_line() -> None:
+    assert _decoded(b"# coding: ascii\nx = 1\ny = '\xe9'\n") == (
+        "not valid ascii text, as its coding line declares (byte b'\\xe9' on line 3)")
+
+
+def test_an_unknown_encoding_is_shown_up_to_60_characters() -> None:
+    assert _decoded(b"# coding: " + b"a" * 60 + b"\n") == f"declares an unknown encoding {'a' * 60!r} (PEP 263)"
+    assert _decoded(b"# coding: " + b"a" * 61 + b"\n") == f"declares an unknown encoding {'a' * 60 + '...'!r} (PEP 263)"
+
+
+def test_a_codec_that_changes_or_refuses_ascii_is_no_source_encoding(tmp_path: pathlib.Path) -> None:
+    """cp864 turns ``%`` into another byte; 'idna' refuses the error handler and 'undefined' every
+    text: each is a one-line error naming the file (these two were a traceback that stopped the
+    whole run), and the other inputs are still checked."""
+    paths = write_sources(tmp_path, {"cp864.py": "# coding: cp864\nx = 1\n", "idna.py": "# coding: idna\nx = 1\n",
+                                     "undefined.py": "# coding: undefined\nx = 1\n", "train.py": BN})
+    result = check_files(paths)
+    assert [(e.source, e.reason) for e in result.errors] == [
+        (paths[0], NOT_TEXT.format("cp864")), (paths[1], NOT_TEXT.format("idna")),
+        (paths[2], NOT_TEXT.format("undefined"))]
+    assert result.checked == [paths[3]]
+    assert [(f.code, f.loc.path, f.loc.line, f.loc.col) for f in result.findings] == [("BN007", paths[3], 2, 50)]
+
+
+def test_a_file_over_the_size_bound_is_refused_before_it_is_read(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "big.py"
+    with open(path, "wb") as fh:  # sparse: nothing is written, its size is what is refused
+        fh.truncate(MAX_SOURCE_BYTES + 1)
+    with pytest.raises(InputError) as raised:
+        read_python(str(path))
+    assert (raised.value.source, raised.value.reason) == (
+        str(path), f"Python file of {MAX_SOURCE_BYTES + 1} bytes is larger than the 64 MiB bncheck reads")
+
+
+def test_a_file_in_another_encoding_keeps_it_through_the_python2_conversion(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_bytes(b"# coding: latin-1\nprint 'caf\xe9'\n")
+    text = read_python(str(path))
+    assert type(text) is SourceText and (text, text.encoding, text.python2) == (
+        "# coding: latin-1\nprint 'caf\xe9'\n", "iso-8859-1", False)
+    converted = as_python2(str(path), text, "problem (line 2)")
+    assert type(converted) is SourceText
+    assert (converted, converted.encoding, converted.python2, converted.original, type(converted.original)) == (
+        "# coding: latin-1\nprint('caf\xe9')\n", "iso-8859-1", True, "# coding: latin-1\nprint 'caf\xe9'\n", str)
+    plain = as_python2(str(path), "print 'a'\n", "problem (line 1)")
+    assert (plain, plain.encoding, plain.python2, plain.original) == ("print('a')\n", "utf-8", True, "print 'a'\n")
+
+
+def test_a_source_text_keeps_its_attributes_through_pickling() -> None:
+    text = SourceText("print(x)\n", python2=True, original="print x\n", encoding="iso-8859-1")
+    copy = pickle.loads(pickle.dumps(text))
+    assert type(copy) is SourceText
+    assert (copy, copy.python2, copy.original, copy.encoding, copy.cells) == (
+        "print(x)\n", True, "print x\n", "iso-8859-1", None)
+    with pytest.raises(TypeError) as raised:
+        SourceText("x", python3=True)
+    assert raised.value.args == ("unknown attribute python3",)
+
+
+# ---- looks_like_python2 ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ('s = ur"a"\n', True),  # the double-quoted ur prefix alone
+    ("0777\n", True),  # an octal literal at the very start
+    ("ur'a'; b", True),  # a ur'' prefix at the very start, a text ending in a letter
+    ("our'\n", False), (" our'\n", False), ("x = a_ur'b'\n", False), ("_ur'a'\n", False),  # ur ends a word
+    ("if x:\n" + " " * 199 + "print 'a'\n", True),  # a statement word is looked for up to 200 characters
+    ("if x:\n" + " " * 200 + "print 'a'\n", False),  # back to its line's start, and no further
+])
+def test_python2_hints_at_the_edges(text: str, hint: bool) -> None:
+    assert looks_like_python2(text) is hint
+
+
+# ---- python3_of, as_python2 --------------------------------------------------------------------
+
+def test_the_conversion_keeps_the_texts_last_newline_or_its_absence() -> None:
+    assert python3_of("print 'a'\n") == "print('a')\n"
+    assert python3_of("print 'a'") == "print('a')"
+    assert python3_of("x = 1\nprint 'a'\n\n") == "x = 1\nprint('a')\n\n"
+
+
+def test_tabs_mixed_with_spaces_are_expanded_to_eight_columns() -> None:
+    text = "if x:\n\tprint 'a'\n        print 'b'\n"
+    assert python3_of(text) == "if x:\n        print('a')\n        print('b')\n"
+    assert python3_of(text[:-1]) == "if x:\n        print('a')\n        print('b')"
+
+
+def test_a_text_that_is_neither_python3_nor_python2_is_an_error() -> None:
+    with pytest.raises(InputError) as raised:
+        as_python2("train.py", "print 'a'\ny = (\n", "'(' was never closed (line 2)")
+    assert (raised.value.source, raised.value.reason) == (
+        "train.py", "not valid Python: '(' was never closed (line 2); not readable as Python 2 either")
+    with pytest.raises(InputError) as raised:
+        as_python2("train.py", "y = (\n", "'(' was never closed (line 1)")
+    assert (raised.value.source, raised.value.reason) == ("train.py", "not valid Python: '(' was never closed (line 1)")
+
+
+def test_fissix_grammar_is_built_in_memory(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first conversion of a process builds fissix's tool: its grammar tables are made in memory,
+    nothing is written in fissix's folder or the user's cache folder, and fissix's ``load_grammar`` is
+    left as it was. A copy of fissix is imported here, so that the installed one is never written to."""
+    spec = importlib.util.find_spec("fissix")  # found, not imported
+    assert spec is not None and spec.submodule_search_locations
+    copy = tmp_path / "site"
+    shutil.copytree(spec.submodule_search_locations[0], copy / "fissix", ignore=shutil.ignore_patterns("__pycache__"))
+    before = sorted(str(p.relative_to(copy)) for p in copy.rglob("*"))
+    grammar = (copy / "fissix" / "Grammar.txt").read_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(copy))
+    saved = {name: module for name, module in sys.modules.items() if name == "fissix" or name.startswith("fissix.")}
+    for name in saved:
+        del sys.modules[name]
+    monkeypatch.setattr(reading, "_TOOL", [])
+    try:
+        converted = python3_of("print 'a'\n")
+        tool = reading._TOOL
+        import fissix as fresh
+        from fissix.pgen2 import driver
+
+        loader = driver.load_grammar
+        origin = fresh.__file__
+    finally:
+        for name in [n for n in sys.modules if n == "fissix" or n.startswith("fissix.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    assert converted == "print('a')\n"
+    assert len(tool) == 1 and origin == str(copy / "fissix" / "__init__.py")
+    assert loader is fresh.load_grammar
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*")) == before
+    assert (copy / "fissix" / "Grammar.txt").read_bytes() == grammar
+    assert not (tmp_path / "cache").exists()
+
+
+# ---- settle, LineMapper ------------------------------------------------------------------------
+
+TUPLE_PARAMETER = "import tensorflow as tf\ndef pair_loss((a, b)):\n    return a - b\n"
+
+
+def test_a_python2_files_finding_and_its_facts_are_on_the_files_lines(tmp_path: pathlib.Path) -> None:
+    """The tuple parameter's unpacking is a line the conversion adds: the layer built on the file's
+    line 6 is on line 7 of the analysed text. A folder named with a colon is part of the path."""
+    folder = tmp_path / "a:b"
+    plain, = write_sources(folder, {"plain.py": BN})
+    train, = write_sources(folder, {"train.py": TUPLE_PARAMETER + (
+        "print 'building'\nx = tf.placeholder(tf.float32, [None, 4])\n"
+        "h = tf.layers.batch_normalization(x, training=True)\nloss = tf.reduce_mean(h)\n"
+        "train_op = tf.train.AdamOptimizer().minimize(loss)\n")})
+    result = check_files([plain, train])
+    assert [(f.code, f.loc, f.facts, len(f.edits)) for f in result.findings] == [
+        ("BN007", type(result.findings[0].loc)(plain, 2, 50, 2, 53), (
+            ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer")), 1),
+        ("BN001", type(result.findings[0].loc)(train, 8, 12, 8, 51), (
+            ("layer built at", f"{train}:6"), ("built with", "tf.compat.v1.layers.batch_normalization")), 0)]
+    assert result.notes == [(train, PY2_NO_FIX), (train, READ_AS_PY2)] and result.errors == []
+
+
+def test_a_finding_in_a_plain_file_names_the_python2_helpers_own_line(tmp_path: pathlib.Path) -> None:
+    main, helper = write_sources(tmp_path, {
+        "main.py": "import tensorflow as tf\nfrom helper import block\ny = block(tf.zeros([2, 4]))\n",
+        "helper.py": TUPLE_PARAMETER + (
+            "def block(x):\n    print 'block'\n    return tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n")})
+    result = check_files([main])
+    assert [(f.code, f.loc, f.facts, f.edits) for f in result.findings] == [
+        ("BN007", type(result.findings[0].loc)(main, 3, 1, 3, 28), (
+            ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer"),
+            ("in imported code", f"{helper}:6")), ())]
+    assert result.notes == [(helper, READ_AS_PY2)] and result.errors == []
