@@ -11,6 +11,7 @@ reason in ``tools/mutation_equivalents.md``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
 import pickle
 import shutil
@@ -22,7 +23,10 @@ from source_support import write_sources
 import bncheck.source.reading as reading  # noqa: PLR0402
 from bncheck.errors import InputError
 from bncheck.source import check_files
+from bncheck.source.model import Loc
+from bncheck.source.notebooks import CellEdit
 from bncheck.source.reading import (
+    MAX_PYTHON2_BYTES,
     MAX_SOURCE_BYTES,
     LineMapper,
     SourceText,
@@ -57,6 +61,8 @@ def test_the_encoding_a_file_is_decoded_in() -> None:
 
 
 def test_a_byte_the_declared_encoding_refuses_is_named_with_its_line() -> None:
+    assert _decoded(b"\n\nx = '\xe9'\n") == (
+        "not a UTF-8 Python file (byte b'\\xe9' on line 3) and declares no other encoding (PEP 263)")
     assert _decoded(b"# coding: ascii\nx = 1\ny = '\xe9'\n") == (
         "not valid ascii text, as its coding line declares (byte b'\\xe9' on line 3)")
 
@@ -206,9 +212,9 @@ def test_a_python2_files_finding_and_its_facts_are_on_the_files_lines(tmp_path: 
         "train_op = tf.train.AdamOptimizer().minimize(loss)\n")})
     result = check_files([plain, train])
     assert [(f.code, f.loc, f.facts, len(f.edits)) for f in result.findings] == [
-        ("BN007", type(result.findings[0].loc)(plain, 2, 50, 2, 53), (
+        ("BN007", Loc(plain, 2, 50, 2, 53), (
             ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer")), 1),
-        ("BN001", type(result.findings[0].loc)(train, 8, 12, 8, 51), (
+        ("BN001", Loc(train, 8, 12, 8, 51), (
             ("layer built at", f"{train}:6"), ("built with", "tf.compat.v1.layers.batch_normalization")), 0)]
     assert result.notes == [(train, PY2_NO_FIX), (train, READ_AS_PY2)] and result.errors == []
 
@@ -220,7 +226,91 @@ def test_a_finding_in_a_plain_file_names_the_python2_helpers_own_line(tmp_path: 
             "def block(x):\n    print 'block'\n    return tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n")})
     result = check_files([main])
     assert [(f.code, f.loc, f.facts, f.edits) for f in result.findings] == [
-        ("BN007", type(result.findings[0].loc)(main, 3, 1, 3, 28), (
+        ("BN007", Loc(main, 3, 1, 3, 28), (
             ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer"),
             ("in imported code", f"{helper}:6")), ())]
     assert result.notes == [(helper, READ_AS_PY2)] and result.errors == []
+
+
+def test_lines_and_columns_of_a_tuple_parameter_conversion_on_the_files_lines() -> None:
+    """``def pair_loss((a, b)):`` becomes two lines (the def, then the unpacking): both are on the
+    file's line 2; a column maps through the characters the conversion kept."""
+    text = as_python2("train.py", TUPLE_PARAMETER + "print 'building'\n", "problem (line 2)")
+    assert text.splitlines()[1:3] == ["def pair_loss(xxx_todo_changeme):", "    (a, b) = xxx_todo_changeme"]
+    mapper = LineMapper(text)
+    assert [mapper.line(n) for n in range(8)] == [0, 1, 2, 2, 3, 4, 6, 7]  # beyond the text: as given
+    assert [mapper.where(n) for n in range(7)] == ["0", "1", "2", "2", "3", "4", "6"]
+    assert [mapper.phrase(n) for n in (1, 5)] == ["line 1", "line 4"]
+    # print('building') -> print 'building': "(" maps to the next kept character, the closing ")" past the end
+    assert [mapper.column(5, c) for c in range(1, 19)] == [1, 2, 3, 4, 5, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 17]
+    assert [mapper.column(2, c) for c in (1, 14, 15, 32, 33, 34)] == [1, 14, 16, 21, 22, 23]
+    assert [mapper.column(n, 3) for n in (0, 1, 4, 6)] == [3, 3, 3, 3]  # unchanged lines, and beyond the text
+    assert mapper.loc(Loc("train.py", 5, 1, 5, 18)) == Loc("train.py", 4, 1, 4, 17)
+    assert mapper.loc(Loc("train.py", 2, 15, 3, 5)) == Loc("train.py", 2, 16, 2, 15)
+
+
+def test_where_a_notebooks_line_is() -> None:
+    program = SourceText("x = 1\n\ny = 2\n", cells=((1, 1), (1, 2), (3, 1)))
+    mapper = LineMapper(program)
+    assert [mapper.where(n) for n in range(6)] == ["0", "cell 1:1", "cell 1:2", "cell 3:1", "4", "5"]
+    assert [mapper.phrase(n) for n in range(5)] == [
+        "line 0", "cell 1, line 1", "cell 1, line 2", "cell 3, line 1", "line 4"]
+    loc = Loc("nb.ipynb", 3, 2, 3, 4)
+    assert mapper.loc(loc) is loc and [mapper.line(3), mapper.column(3, 2)] == [3, 2]  # the cell is in_cell's
+
+
+def test_a_python2_text_of_exactly_the_bound_is_converted_and_one_character_more_is_not() -> None:
+    head = "print 'a'\n#"  # then one long comment: a single token, converted in milliseconds
+    text = head + "x" * (MAX_PYTHON2_BYTES - len(head) - 1) + "\n"
+    assert len(text) == MAX_PYTHON2_BYTES
+    assert as_python2("train.py", text, "problem (line 1)") == "print('a')\n#" + text[len(head):]
+    with pytest.raises(InputError) as raised:
+        as_python2("train.py", text + "\n", "problem (line 1)")
+    assert (raised.value.source, raised.value.reason) == (
+        "train.py", "not valid Python: problem (line 1); a file over 256 KiB is not read as Python 2")
+
+
+def test_without_fissix_a_python2_file_is_an_error_that_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fissix", None)  # `import fissix` raises ImportError
+    monkeypatch.setattr(reading, "_TOOL", [])
+    with pytest.raises(InputError) as raised:
+        as_python2("train.py", "print 'a'\n", "problem (line 1)")
+    assert (raised.value.source, raised.value.reason) == (
+        "train.py", "not valid Python: problem (line 1); reading it as Python 2 needs fissix (pip install fissix)")
+
+
+def test_a_python2_files_message_and_notes_name_the_files_lines(tmp_path: pathlib.Path) -> None:
+    """The dropout is on the file's line 6 (line 7 of the analysed text): the message, the fact and
+    the note of the unused suppression on the batch norm's line name the file's lines."""
+    train, = write_sources(tmp_path, {"train.py": TUPLE_PARAMETER + (
+        "print 'building'\nx = tf.keras.Input((4,))\nh = tf.keras.layers.Dropout(0.5)(x)\n"
+        "h = tf.keras.layers.BatchNormalization()(h)  # bncheck: ignore[BN007]\n")})
+    result = check_files([train])
+    assert [(f.code, f.loc, f.facts, f.edits, f.message) for f in result.findings] == [
+        ("BN011", Loc(train, 7, 5, 7, 44), (("dropout at", f"{train}:6"),), (),
+         "dropout (line 6) feeds this batch norm directly: its moving variance will not match inference")]
+    assert result.notes == [
+        (train, READ_AS_PY2), (f"{train}:7", "unused suppression `# bncheck: ignore[BN007]`: no BN007 finding on this line")]
+    assert result.errors == []
+
+
+def _notebook(path: pathlib.Path, cells: list[str]) -> str:
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": []}
+                                          for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return str(path)
+
+
+def test_a_notebooks_findings_notes_and_errors_are_at_their_cells(tmp_path: pathlib.Path) -> None:
+    train = _notebook(tmp_path / "train.ipynb", [
+        "%%bash\necho hi\n", "import tensorflow as tf\n",
+        "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\nx = 1  # bncheck: ignore[BN007]\n"])
+    broken = _notebook(tmp_path / "broken.ipynb", [
+        "import tensorflow as tf\n", "bn = tf.keras.layers.BatchNormalization()\ny = (\n"])
+    result = check_files([train, broken])
+    assert [(type(f).__name__, f.code, f.loc, getattr(f, "cell", None), f.edits) for f in result.findings] == [
+        ("CellFinding", "BN007", Loc(train, 1, 50, 1, 53), 3, (CellEdit(Loc(train, 1, 50, 1, 53), "0.9", True, 3),))]
+    assert result.notes == [
+        (f"{train}:cell 3:2", "unused suppression `# bncheck: ignore[BN007]`: no BN007 finding on this line"),
+        (train, "not checked, not Python: cell 1 (%%bash)")]
+    assert [(e.source, e.reason) for e in result.errors] == [
+        (broken, "not valid Python: '(' was never closed (cell 2, line 2)")]
