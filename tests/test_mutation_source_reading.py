@@ -244,7 +244,7 @@ def test_lines_and_columns_of_a_tuple_parameter_conversion_on_the_files_lines() 
     # print('building') -> print 'building': "(" maps to the next kept character, the closing ")" past the end
     assert [mapper.column(5, c) for c in range(1, 19)] == [1, 2, 3, 4, 5, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 17]
     assert [mapper.column(2, c) for c in (1, 14, 15, 32, 33, 34)] == [1, 14, 16, 21, 22, 23]
-    assert [mapper.column(n, 3) for n in (0, 1, 4, 6)] == [3, 3, 3, 3]  # unchanged lines, and beyond the text
+    assert [mapper.column(n, 6) for n in (0, 1, 4, 6)] == [6, 6, 6, 6]  # unchanged lines, and beyond the text
     assert mapper.loc(Loc("train.py", 5, 1, 5, 18)) == Loc("train.py", 4, 1, 4, 17)
     assert mapper.loc(Loc("train.py", 2, 15, 3, 5)) == Loc("train.py", 2, 16, 2, 15)
 
@@ -314,3 +314,21 @@ def test_a_notebooks_findings_notes_and_errors_are_at_their_cells(tmp_path: path
         (train, "not checked, not Python: cell 1 (%%bash)")]
     assert [(e.source, e.reason) for e in result.errors] == [
         (broken, "not valid Python: '(' was never closed (cell 2, line 2)")]
+
+
+def test_lines_repeated_in_a_long_python2_file_are_still_on_the_files_lines(tmp_path: pathlib.Path) -> None:
+    """In a file of 200 lines or more, difflib's "autojunk" would ignore lines repeated more than
+    1% of the time: after the added unpacking line, the repeated lines would all be one line off."""
+    bn = "    bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n"
+    train, = write_sources(tmp_path, {"train.py": "import tensorflow as tf\nprint 'x'\n" + "x = 1\n" * 100
+                                      + "def build((a, b)):\n" + "    y = 1\n" * 96 + bn * 4})
+    result = check_files([train])
+    assert [(f.code, f.loc.line, f.loc.col) for f in result.findings] == [("BN007", n, 54) for n in range(200, 204)]
+    assert len((tmp_path / "train.py").read_text().splitlines()) == 203
+
+
+def test_lines_and_columns_of_a_conversion_that_keeps_the_line_count() -> None:
+    mapper = LineMapper(as_python2("train.py", "print 'a'\nx = 1\n", "problem (line 1)"))
+    assert [mapper.line(n) for n in range(4)] == [0, 1, 2, 3]
+    assert [mapper.column(1, c) for c in range(1, 12)] == [1, 2, 3, 4, 5, 7, 7, 8, 9, 10, 10]
+    assert mapper.column(2, 3) == 3
