@@ -332,3 +332,10 @@ def test_lines_and_columns_of_a_conversion_that_keeps_the_line_count() -> None:
     assert [mapper.line(n) for n in range(4)] == [0, 1, 2, 3]
     assert [mapper.column(1, c) for c in range(1, 12)] == [1, 2, 3, 4, 5, 7, 7, 8, 9, 10, 10]
     assert mapper.column(2, 3) == 3
+
+
+def test_the_unpacking_lines_after_a_docstring_are_on_the_docstrings_line() -> None:
+    text = as_python2("train.py", "import tensorflow as tf\ndef pair_loss((a, b), (c, d)):\n    '''The loss.'''\n"
+                      "    return a - d\nprint 'x'\n", "problem (line 2)")
+    assert text.splitlines()[3:5] == ["    (a, b) = xxx_todo_changeme", "    (c, d) = xxx_todo_changeme1"]
+    assert [LineMapper(text).line(n) for n in range(1, 9)] == [1, 2, 3, 3, 3, 4, 5, 8]
