@@ -339,3 +339,11 @@ def test_the_unpacking_lines_after_a_docstring_are_on_the_docstrings_line() -> N
                       "    return a - d\nprint 'x'\n", "problem (line 2)")
     assert text.splitlines()[3:5] == ["    (a, b) = xxx_todo_changeme", "    (c, d) = xxx_todo_changeme1"]
     assert [LineMapper(text).line(n) for n in range(1, 9)] == [1, 2, 3, 3, 3, 4, 5, 8]
+
+
+def test_columns_of_a_long_converted_line_map_through_every_kept_character() -> None:
+    """``0777`` becomes ``0o777`` fifty times on a line of 300 characters: difflib's "autojunk" would
+    ignore its frequent characters and map most columns to the end of the line."""
+    mapper = LineMapper(as_python2("train.py", "x = [" + "0777, " * 50 + "1]\n", "problem (line 1)"))
+    assert [mapper.column(1, c) for c in (1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 356, 357, 358)] == [
+        1, 6, 7, 7, 8, 9, 10, 11, 12, 13, 13, 14, 306, 307, 308]
