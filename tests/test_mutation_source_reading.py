@@ -205,7 +205,7 @@ def test_a_python2_files_finding_and_its_facts_are_on_the_files_lines(tmp_path: 
     """The tuple parameter's unpacking is a line the conversion adds: the layer built on the file's
     line 6 is on line 7 of the analysed text. A folder named with a colon is part of the path."""
     folder = tmp_path / "a:b"
-    plain, = write_sources(folder, {"plain.py": BN})
+    plain, = write_sources(folder, {"plain.py": BN.replace("0.1)\n", "0.1)  # bncheck: ignore[BN001]\n")})
     train, = write_sources(folder, {"train.py": TUPLE_PARAMETER + (
         "print 'building'\nx = tf.placeholder(tf.float32, [None, 4])\n"
         "h = tf.layers.batch_normalization(x, training=True)\nloss = tf.reduce_mean(h)\n"
@@ -216,7 +216,16 @@ def test_a_python2_files_finding_and_its_facts_are_on_the_files_lines(tmp_path: 
             ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer")), 1),
         ("BN001", Loc(train, 8, 12, 8, 51), (
             ("layer built at", f"{train}:6"), ("built with", "tf.compat.v1.layers.batch_normalization")), 0)]
-    assert result.notes == [(train, PY2_NO_FIX), (train, READ_AS_PY2)] and result.errors == []
+    assert result.notes == [
+        (f"{plain}:2", "unused suppression `# bncheck: ignore[BN001]`: no BN001 finding on this line"),
+        (train, PY2_NO_FIX), (train, READ_AS_PY2)]
+    assert result.errors == []
+
+
+def test_a_nesting_too_deep_for_python_is_not_read_as_python2_either() -> None:
+    with pytest.raises(InputError) as raised:
+        as_python2("train.py", "print x\ny = " + "[" * 300 + "]" * 300 + "\n", "too many nested parentheses (line 2)")
+    assert (raised.value.source, raised.value.reason) == ("train.py", "not valid Python: too many nested parentheses (line 2)")
 
 
 def test_a_finding_in_a_plain_file_names_the_python2_helpers_own_line(tmp_path: pathlib.Path) -> None:
