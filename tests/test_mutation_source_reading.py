@@ -28,6 +28,7 @@ from bncheck.source.notebooks import CellEdit
 from bncheck.source.reading import (
     MAX_PYTHON2_BYTES,
     MAX_SOURCE_BYTES,
+    ROUGH_COLUMNS,
     LineMapper,
     SourceText,
     as_python2,
@@ -356,3 +357,20 @@ def test_columns_of_a_long_converted_line_map_through_every_kept_character() -> 
     mapper = LineMapper(as_python2("train.py", "x = [" + "0777, " * 50 + "1]\n", "problem (line 1)"))
     assert [mapper.column(1, c) for c in (1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 356, 357, 358)] == [
         1, 6, 7, 7, 8, 9, 10, 11, 12, 13, 13, 14, 306, 307, 308]
+
+
+def test_a_finding_inside_a_long_changed_line_is_at_the_changes_start_and_says_so(tmp_path: pathlib.Path) -> None:
+    """Aligning a converted line of thousands of characters character by character took difflib
+    minutes (1,200 characters: 3.3 s a column); its common start and end still map exactly, and a
+    column inside a changed part longer than ``MAX_ALIGNED_CHARS`` is the change's start, with a note."""
+    items = "[" + "0777, " * 300 + "1]"
+    inside, after = write_sources(tmp_path, {
+        "inside.py": f"import tensorflow as tf\nx = {items}; bn = tf.keras.layers.BatchNormalization(momentum=0.1); y = {items}\n",
+        "after.py": f"import tensorflow as tf\nx = {items}; bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n"})
+    result = check_files([inside, after])
+    assert [(f.code, f.loc) for f in result.findings] == [
+        ("BN007", Loc(inside, 2, 7, 2, 7)), ("BN007", Loc(after, 2, 1859, 2, 1862))]
+    assert (tmp_path / "after.py").read_text().splitlines()[1][1858:1861] == "0.1"
+    assert result.notes == [
+        (inside, PY2_NO_FIX), (inside, READ_AS_PY2), (f"{inside}:2", ROUGH_COLUMNS),
+        (after, PY2_NO_FIX), (after, READ_AS_PY2)]

@@ -18,6 +18,7 @@ import codecs
 import dataclasses
 import difflib
 import io
+import os
 import re
 import threading
 import tokenize
@@ -36,6 +37,10 @@ MAX_SOURCE_BYTES = 64 << 20
 #: the largest file converted from Python 2: fissix reads about 30,000 tokens per second, so this
 #: bounds a conversion to seconds (measured: 160 KB of print statements, 5.4 s on a loaded core)
 MAX_PYTHON2_BYTES = 256 << 10
+#: a converted line's changed part (both sides, less their common start and end) longer than this is
+#: not aligned character by character: difflib's cost grows faster than the square of its length
+#: (measured: 1,200 characters, 3.3 s per column); a column in it is the change's start, and a note says so
+MAX_ALIGNED_CHARS = 800
 
 
 class SourceText(str):
@@ -335,6 +340,7 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
         elif path in fixes_dropped:
             notes.append((path, NOTEBOOK_NO_FIX))
         notes += [(path, message) for message in text.skipped]
+        notes += [(f"{path}:{maps[path].where(line)}", ROUGH_COLUMNS) for line in sorted(maps[path].rough)]
     result.notes[:] = notes
     for i, err in enumerate(result.errors):
         at = maps.get(err.source)
@@ -344,6 +350,8 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
 
 NOTEBOOK_NO_FIX = ("--fix does not edit a notebook's IPython lines (magics, shell and help lines) or across cells: "
                    "the fixes that would are not applied")
+ROUGH_COLUMNS = ("the columns of findings on this line are where its conversion from Python 2 starts to differ: "
+                 "the line is too long to align character by character")
 READ_AS_PYTHON2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
 LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
@@ -369,6 +377,7 @@ class LineMapper:
         self.lines: list[str] | None = None
         self.file_lines: list[str] | None = None
         self.line_of: list[int] | None = None
+        self.rough: set[int] = set()  # analysed lines whose columns are the start of a long change
 
     def _prepare(self) -> None:
         if self.lines is not None or self.original is None:
@@ -423,7 +432,24 @@ class LineMapper:
             self.file_lines) else ""
         if converted == original:
             return col
-        return _column_on(converted, original, col - 1) + 1
+        if len(converted) + len(original) <= MAX_ALIGNED_CHARS:
+            return _column_on(converted, original, col - 1) + 1
+        return self._long_column(line, converted, original, col - 1) + 1
+
+    def _long_column(self, line: int, converted: str, original: str, col: int) -> int:
+        """:func:`_column_on` on a long line: its common start and end are where they are, its changed
+        middle is aligned only when short enough (else its columns are the change's start, noted)."""
+        start = len(os.path.commonprefix([converted, original]))
+        end = len(os.path.commonprefix([converted[start:][::-1], original[start:][::-1]]))
+        if col < start:
+            return col
+        if col >= len(converted) - end:
+            return min(col - len(converted) + len(original), len(original))
+        middle, kept = converted[start:len(converted) - end], original[start:len(original) - end]
+        if len(middle) + len(kept) <= MAX_ALIGNED_CHARS:
+            return start + _column_on(middle, kept, col - start)
+        self.rough.add(line)
+        return start
 
     def loc(self, loc: Any) -> Any:
         if self.original is None:
