@@ -73,18 +73,36 @@ def test_an_unknown_encoding_is_shown_up_to_60_characters() -> None:
     assert _decoded(b"# coding: " + b"a" * 61 + b"\n") == f"declares an unknown encoding {'a' * 60 + '...'!r} (PEP 263)"
 
 
-def test_a_codec_that_changes_or_refuses_ascii_is_no_source_encoding(tmp_path: pathlib.Path) -> None:
-    """cp864 turns ``%`` into another byte; 'idna' refuses the error handler and 'undefined' every
-    text: each is a one-line error naming the file (these two were a traceback that stopped the
-    whole run), and the other inputs are still checked."""
-    paths = write_sources(tmp_path, {"cp864.py": "# coding: cp864\nx = 1\n", "idna.py": "# coding: idna\nx = 1\n",
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"# coding: cp864\nx = 1\n", NOT_TEXT.format("cp864")),  # turns `%` into another byte
+    (b"# coding: base64\nx = 1\n", NOT_TEXT.format("base64")),  # bytes to bytes
+    (b"# coding: utf-16\nx = 1\n", NOT_TEXT.format("utf-16")),  # ASCII as two bytes
+    (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "starts with a UTF-8 byte order mark but declares another encoding (PEP 263)"),
+    (b"# caf\xe9\nx = 1\n", "not a UTF-8 Python file (byte b'\\xe9' on line 1) and declares no other encoding (PEP 263)"),
+])
+def test_encodings_python_source_cannot_use(data: bytes, reason: str) -> None:
+    assert _decoded(data) == reason
+
+
+def test_a_byte_after_a_utf8_bom_is_named_on_its_own_line() -> None:
+    """utf-8-sig reports its error's offset in the bytes after the BOM: it was read in the file's bytes
+    three bytes early (here a space on line 1)."""
+    assert _decoded(b"\xef\xbb\xbfx = 1\n\xe9\n") == (
+        "not a UTF-8 Python file (byte b'\\xe9' on line 2) and declares no other encoding (PEP 263)")
+    assert _decoded(b"\xef\xbb\xbfx = 1\ny = '\xe9'\n") == (
+        "not a UTF-8 Python file (byte b'\\xe9' on line 2) and declares no other encoding (PEP 263)")
+
+
+def test_a_codec_that_refuses_ascii_is_no_source_encoding(tmp_path: pathlib.Path) -> None:
+    """'idna' refuses the error handler and 'undefined' every text: each is a one-line error naming
+    the file (both were a traceback that stopped the whole run), and the other inputs are still checked."""
+    paths = write_sources(tmp_path, {"idna.py": "# coding: idna\nx = 1\n",
                                      "undefined.py": "# coding: undefined\nx = 1\n", "train.py": BN})
     result = check_files(paths)
     assert [(e.source, e.reason) for e in result.errors] == [
-        (paths[0], NOT_TEXT.format("cp864")), (paths[1], NOT_TEXT.format("idna")),
-        (paths[2], NOT_TEXT.format("undefined"))]
-    assert result.checked == [paths[3]]
-    assert [(f.code, f.loc.path, f.loc.line, f.loc.col) for f in result.findings] == [("BN007", paths[3], 2, 50)]
+        (paths[0], NOT_TEXT.format("idna")), (paths[1], NOT_TEXT.format("undefined"))]
+    assert result.checked == [paths[2]]
+    assert [(f.code, f.loc.path, f.loc.line, f.loc.col) for f in result.findings] == [("BN007", paths[2], 2, 50)]
 
 
 def test_a_file_over_the_size_bound_is_refused_before_it_is_read(tmp_path: pathlib.Path) -> None:

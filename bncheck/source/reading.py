@@ -103,7 +103,8 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
+        # utf-8-sig decodes past its BOM: its error's offsets are in the bytes after it
+        at = exc.start + len(data) - len(exc.object) if isinstance(exc, UnicodeDecodeError) else 0
         line = data.count(b"\n", 0, at) + 1
         where = f"byte {data[at:at + 1]!r} on line {line}"
         if encoding in ("utf-8", "utf-8-sig"):
