@@ -380,7 +380,9 @@ def test_a_finding_inside_a_long_changed_line_is_at_the_changes_start_and_says_s
     """Aligning a converted line of thousands of characters character by character took difflib
     minutes (1,200 characters: 3.3 s a column); its common start and end still map exactly, and a
     column inside a changed part longer than ``MAX_ALIGNED_CHARS`` is the change's start, with a note."""
-    from bncheck.source.reading import ROUGH_COLUMNS  # (imported here: the tests above also run on 060e6ba)
+    from bncheck.source.reading import (
+        ROUGH_COLUMNS,  # (imported here: the tests above also run on 060e6ba)
+    )
 
     items = "[" + "0777, " * 300 + "1]"
     inside, after = write_sources(tmp_path, {
