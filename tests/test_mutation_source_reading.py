@@ -142,6 +142,7 @@ def test_a_source_text_keeps_its_attributes_through_pickling() -> None:
 # ---- looks_like_python2 ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "hint"), [
+    ("if a <> b: pass\n", True), ("x = `y`\n", True), ("try:\n  pass\nexcept E, e:\n  pass\n", True),
     ('s = ur"a"\n', True),  # the double-quoted ur prefix alone
     ("0777\n", True),  # an octal literal at the very start
     ("ur'a'; b", True),  # a ur'' prefix at the very start, a text ending in a letter
@@ -248,7 +249,7 @@ def test_a_nesting_too_deep_for_python_is_not_read_as_python2_either() -> None:
 
 def test_a_finding_in_a_plain_file_names_the_python2_helpers_own_line(tmp_path: pathlib.Path) -> None:
     main, helper = write_sources(tmp_path, {
-        "main.py": "import tensorflow as tf\nfrom helper import block\ny = block(tf.zeros([2, 4]))\n",
+        "main.py": "import tensorflow as tf\nfrom helper import block\ny = block(tf.zeros([2, 4]))  # bncheck: ignore[BN001]\n",
         "helper.py": TUPLE_PARAMETER + (
             "def block(x):\n    print 'block'\n    return tf.keras.layers.BatchNormalization(momentum=0.1)(x)\n")})
     result = check_files([main])
@@ -256,7 +257,9 @@ def test_a_finding_in_a_plain_file_names_the_python2_helpers_own_line(tmp_path: 
         ("BN007", Loc(main, 3, 1, 3, 28), (
             ("momentum", 0.1), ("built with", "a Keras BatchNormalization layer"),
             ("in imported code", f"{helper}:6")), ())]
-    assert result.notes == [(helper, READ_AS_PY2)] and result.errors == []
+    assert result.notes == [
+        (f"{main}:3", "unused suppression `# bncheck: ignore[BN001]`: no BN001 finding on this line"), (helper, READ_AS_PY2)]
+    assert result.errors == []
 
 
 def test_lines_and_columns_of_a_tuple_parameter_conversion_on_the_files_lines() -> None:
