@@ -145,6 +145,8 @@ def test_a_source_text_keeps_its_attributes_through_pickling() -> None:
     ("if a <> b: pass\n", True), ("x = `y`\n", True), ("try:\n  pass\nexcept E, e:\n  pass\n", True),
     ('s = ur"a"\n', True),  # the double-quoted ur prefix alone
     ("0777\n", True),  # an octal literal at the very start
+    ("x = 0777\n", True), ("y = 1.07\n", False), ("d = '2019-01-07'\n", False), ("v2_0777\n", False),
+    ("t = 'a:07'\n", False), ("p = 'a/07'\n", False), ("x = a07\n", False),
     ("ur'a'; b", True),  # a ur'' prefix at the very start, a text ending in a letter
     ("our'\n", False), (" our'\n", False), ("x = a_ur'b'\n", False), ("_ur'a'\n", False),  # ur ends a word
     ("if x:\n" + " " * 199 + "print 'a'\n", True),  # a statement word is looked for up to 200 characters
