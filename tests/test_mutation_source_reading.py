@@ -144,6 +144,7 @@ def test_a_source_text_keeps_its_attributes_through_pickling() -> None:
 @pytest.mark.parametrize(("text", "hint"), [
     ("if a <> b: pass\n", True), ("x = `y`\n", True), ("try:\n  pass\nexcept E, e:\n  pass\n", True),
     ('s = ur"a"\n', True),  # the double-quoted ur prefix alone
+    ("\tx = 1\n", True),  # a tab indentation at the very start
     ("0777\n", True),  # an octal literal at the very start
     ("x = 0777\n", True), ("y = 1.07\n", False), ("d = '2019-01-07'\n", False), ("v2_0777\n", False),
     ("t = 'a:07'\n", False), ("p = 'a/07'\n", False), ("x = a07\n", False),
@@ -400,3 +401,29 @@ def test_a_finding_inside_a_long_changed_line_is_at_the_changes_start_and_says_s
     assert result.notes == [
         (inside, PY2_NO_FIX), (inside, READ_AS_PY2), (f"{inside}:2", ROUGH_COLUMNS),
         (after, PY2_NO_FIX), (after, READ_AS_PY2)]
+
+
+def test_a_python2_notebook_is_converted_or_its_error_names_the_cell(tmp_path: pathlib.Path) -> None:
+    converted = _notebook(tmp_path / "train.ipynb", [
+        "import tensorflow as tf\nprint 'start'\n", "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n"])
+    broken = _notebook(tmp_path / "broken.ipynb", [
+        "import tensorflow as tf\nprint 'a'\n", "bn = tf.keras.layers.BatchNormalization()\ny = (\n"])
+    result = check_files([converted, broken])
+    assert [(type(f).__name__, f.code, f.loc, getattr(f, "cell", None), f.edits) for f in result.findings] == [
+        ("CellFinding", "BN007", Loc(converted, 1, 50, 1, 53), 2, ())]
+    assert result.notes == [(converted, READ_AS_PY2), (converted, PY2_NO_FIX)]
+    assert [(e.source, e.reason) for e in result.errors] == [
+        (broken, "not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? (cell 1, line 2); "
+                 "not readable as Python 2 either")]
+
+
+def test_a_utf8_file_is_read_as_plain_text_and_a_bad_one_is_an_error_naming_it(tmp_path: pathlib.Path) -> None:
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    good.write_bytes(b"x = 1\n")
+    bad.write_bytes(b"x = '\xe9'\n")
+    text = read_python(str(good))
+    assert type(text) is str and text == "x = 1\n"
+    with pytest.raises(InputError) as raised:
+        read_python(str(bad))
+    assert (raised.value.source, raised.value.reason) == (
+        str(bad), "not a UTF-8 Python file (byte b'\\xe9' on line 1) and declares no other encoding (PEP 263)")
