@@ -413,8 +413,8 @@ def test_a_python2_notebook_is_converted_or_its_error_names_the_cell(tmp_path: p
         ("CellFinding", "BN007", Loc(converted, 1, 50, 1, 53), 2, ())]
     assert result.notes == [(converted, READ_AS_PY2), (converted, PY2_NO_FIX)]
     assert [(e.source, e.reason) for e in result.errors] == [
-        (broken, "not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? (cell 1, line 2); "
-                 "not readable as Python 2 either")]
+        (broken, ("not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? (cell 1, line 2); "
+                  "not readable as Python 2 either"))]
 
 
 def test_a_utf8_file_is_read_as_plain_text_and_a_bad_one_is_an_error_naming_it(tmp_path: pathlib.Path) -> None:
