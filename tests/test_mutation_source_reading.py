@@ -23,6 +23,7 @@ from source_support import write_sources
 import bncheck.source.reading as reading  # noqa: PLR0402
 from bncheck.errors import InputError
 from bncheck.source import check_files
+from bncheck.source.edits import Edit
 from bncheck.source.model import Loc
 from bncheck.source.notebooks import CellEdit
 from bncheck.source.reading import (
@@ -427,3 +428,16 @@ def test_a_utf8_file_is_read_as_plain_text_and_a_bad_one_is_an_error_naming_it(t
         read_python(str(bad))
     assert (raised.value.source, raised.value.reason) == (
         str(bad), "not a UTF-8 Python file (byte b'\\xe9' on line 1) and declares no other encoding (PEP 263)")
+
+
+def test_a_plain_files_finding_and_its_python2_helpers_are_both_reported(tmp_path: pathlib.Path) -> None:
+    main, helper = write_sources(tmp_path, {
+        "main.py": "import tensorflow as tf\nfrom helper import block\n"
+                   "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\nb = block()\n",
+        "helper.py": "import tensorflow as tf\nprint 'helper'\ndef block():\n"
+                     "    return tf.keras.layers.BatchNormalization(momentum=0.2)\n"})
+    result = check_files([main, helper])
+    assert [(f.code, f.loc, f.edits) for f in result.findings] == [
+        ("BN007", Loc(main, 3, 50, 3, 53), (Edit(Loc(main, 3, 50, 3, 53), "0.9", True),)),
+        ("BN007", Loc(helper, 4, 56, 4, 59), ())]
+    assert result.notes == [(helper, PY2_NO_FIX), (helper, READ_AS_PY2)] and result.errors == []
