@@ -441,3 +441,12 @@ def test_a_plain_files_finding_and_its_python2_helpers_are_both_reported(tmp_pat
         ("BN007", Loc(main, 3, 50, 3, 53), (Edit(Loc(main, 3, 50, 3, 53), "0.9", True),)),
         ("BN007", Loc(helper, 4, 56, 4, 59), ())]
     assert result.notes == [(helper, PY2_NO_FIX), (helper, READ_AS_PY2)] and result.errors == []
+
+
+def test_a_changed_line_after_the_unpacking_is_on_its_own_line() -> None:
+    # the def, the unpacking and `print(a)` are one block the conversion replaced: kept in order, the
+    # unpacking on the def's next line (print a), and print(a) there too (the block has two file lines)
+    text = as_python2("train.py", "import tensorflow as tf\ndef pair_loss((a, b)):\n    print a\n    return a - b\n",
+                      "problem (line 3)")
+    assert text.splitlines()[1:4] == ["def pair_loss(xxx_todo_changeme):", "    (a, b) = xxx_todo_changeme", "    print(a)"]
+    assert [LineMapper(text).line(n) for n in range(1, 7)] == [1, 2, 3, 3, 4, 6]
