@@ -18,6 +18,7 @@ import codecs
 import dataclasses
 import difflib
 import io
+import os
 import re
 import threading
 import tokenize
@@ -36,6 +37,10 @@ MAX_SOURCE_BYTES = 64 << 20
 #: the largest file converted from Python 2: fissix reads about 30,000 tokens per second, so this
 #: bounds a conversion to seconds (measured: 160 KB of print statements, 5.4 s on a loaded core)
 MAX_PYTHON2_BYTES = 256 << 10
+#: a converted line's changed part (both sides, less their common start and end) longer than this is
+#: not aligned character by character: difflib's cost grows faster than the square of its length
+#: (measured: 1,200 characters, 3.3 s per column); a column in it is the change's start, and a note says so
+MAX_ALIGNED_CHARS = 800
 
 
 class SourceText(str):
@@ -92,14 +97,14 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
                              "(PEP 263)") from None
         encoding = "utf-8"  # the first two lines are not UTF-8 and declare nothing: said below
     info = codecs.lookup(encoding)
-    if encoding not in ("utf-8", "utf-8-sig") and (
-            not getattr(info, "_is_text_encoding", True) or _ASCII_PROBE.encode(info.name, "replace") != _ASCII):
+    if encoding not in ("utf-8", "utf-8-sig") and not _keeps_ascii(info):
         raise InputError(path, f"declares the encoding {_shown(encoding)}, which is not a text encoding "
                          "that Python source can use")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
+        # utf-8-sig decodes past its BOM: its error's offsets are in the bytes after it
+        at = exc.start + len(data) - len(exc.object) if isinstance(exc, UnicodeDecodeError) else 0
         line = data.count(b"\n", 0, at) + 1
         where = f"byte {data[at:at + 1]!r} on line {line}"
         if encoding in ("utf-8", "utf-8-sig"):
@@ -111,6 +116,16 @@ def decode_python(path: str, data: bytes) -> tuple[str, str]:
 
 _ASCII = bytes(range(32, 127)) + b"\n"
 _ASCII_PROBE = _ASCII.decode("ascii")  # a codec Python source can use keeps ASCII as it is
+
+
+def _keeps_ascii(info: codecs.CodecInfo) -> bool:
+    """Whether ``info`` is a text codec that keeps ASCII as it is (one Python source can use)."""
+    if not getattr(info, "_is_text_encoding", True):
+        return False
+    try:
+        return _ASCII_PROBE.encode(info.name, "replace") == _ASCII
+    except UnicodeError:  # 'idna' refuses the error handler, 'undefined' every text
+        return False
 
 
 def _shown(text: str) -> str:
@@ -326,6 +341,7 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
         elif path in fixes_dropped:
             notes.append((path, NOTEBOOK_NO_FIX))
         notes += [(path, message) for message in text.skipped]
+        notes += [(f"{path}:{maps[path].where(line)}", ROUGH_COLUMNS) for line in sorted(maps[path].rough)]
     result.notes[:] = notes
     for i, err in enumerate(result.errors):
         at = maps.get(err.source)
@@ -335,6 +351,8 @@ def settle(result: SourceResult, texts: Mapping[str, str]) -> None:
 
 NOTEBOOK_NO_FIX = ("--fix does not edit a notebook's IPython lines (magics, shell and help lines) or across cells: "
                    "the fixes that would are not applied")
+ROUGH_COLUMNS = ("the columns of findings on this line are where its conversion from Python 2 starts to differ: "
+                 "the line is too long to align character by character")
 READ_AS_PYTHON2 = "read as Python 2: converted to Python 3 in memory to be analysed (the file is not changed)"
 LINE_IN_ERROR = re.compile(r"(?<=\()line (\d+)(?=\))")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
@@ -360,6 +378,7 @@ class LineMapper:
         self.lines: list[str] | None = None
         self.file_lines: list[str] | None = None
         self.line_of: list[int] | None = None
+        self.rough: set[int] = set()  # analysed lines whose columns are the start of a long change
 
     def _prepare(self) -> None:
         if self.lines is not None or self.original is None:
@@ -414,7 +433,24 @@ class LineMapper:
             self.file_lines) else ""
         if converted == original:
             return col
-        return _column_on(converted, original, col - 1) + 1
+        if len(converted) + len(original) <= MAX_ALIGNED_CHARS:
+            return _column_on(converted, original, col - 1) + 1
+        return self._long_column(line, converted, original, col - 1) + 1
+
+    def _long_column(self, line: int, converted: str, original: str, col: int) -> int:
+        """:func:`_column_on` on a long line: its common start and end are where they are, its changed
+        middle is aligned only when short enough (else its columns are the change's start, noted)."""
+        start = len(os.path.commonprefix([converted, original]))
+        end = len(os.path.commonprefix([converted[start:][::-1], original[start:][::-1]]))
+        if col < start:
+            return col
+        if col >= len(converted) - end:
+            return min(col - len(converted) + len(original), len(original))
+        middle, kept = converted[start:len(converted) - end], original[start:len(original) - end]
+        if len(middle) + len(kept) <= MAX_ALIGNED_CHARS:
+            return start + _column_on(middle, kept, col - start)
+        self.rough.add(line)
+        return start
 
     def loc(self, loc: Any) -> Any:
         if self.original is None:
