@@ -197,8 +197,7 @@ class Library:
         values = []
         for elt in (arg_node.elts if isinstance(arg_node, (ast.List, ast.Tuple)) else [arg_node]):
             value = self._unescaped(elt.value if isinstance(elt, ast.Starred) else elt, frame)
-            if isinstance(value, UpdateOp):
-                value.update.uses.append("control")
+            _run_as_control(value)
             values.append(value)
         return ContextVal("deps", ListVal(tuple(values)), (frame.module.loc(arg_node),))
 
@@ -935,6 +934,16 @@ def _control_dependencies_method(lib: Library, c: LibCall) -> Value:
 
 
 # ==== helpers ======================================================================================
+
+def _run_as_control(value: Value, depth: int = 0) -> None:
+    """A control dependency's update ops, alone or in a list of them (``updates = [assign, assign]``,
+    nested a few levels), are run by what is built under it."""
+    if isinstance(value, UpdateOp):
+        value.update.uses.append("control")
+    elif depth < 4 and isinstance(value, ListVal):
+        for item in value.items:
+            _run_as_control(item, depth + 1)
+
 
 def _training_node(node: ast.Call) -> Optional[ast.expr]:
     """What a layer or model call passes as ``training``: the keyword, or the second positional argument."""
