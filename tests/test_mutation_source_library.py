@@ -97,3 +97,163 @@ def test_update_ops_starred_into_a_control_dependency_list_are_run(tmp_path: pat
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
         """) == ([], [])
+
+
+def test_a_control_dependency_given_by_keyword_is_a_dependency_bncheck_cannot_follow(tmp_path: pathlib.Path) -> None:
+    # `control_inputs=`: no positional argument to read, so the train op may run the updates (a note, no finding)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        with tf.control_dependencies(control_inputs=tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([], [("m.py:6", "BN001 not judged for bn1: the train op may run its update ops through something "
+                                  "bncheck cannot follow (a control dependency, a tf.group, or a loss computed under "
+                                  "control_dependencies)")])
+
+
+# ---- add_to_collection: which collection a hand-written update op is put in ----------------------
+
+def test_a_hand_written_update_is_run_only_through_the_collection_it_is_added_to(tmp_path: pathlib.Path) -> None:
+    # `mine` is read into the train op's control dependencies: run; a collection named by a value bncheck cannot
+    # tell: the op escapes (not judged); `others` is never read: BN001. The one-argument call adds nothing
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def bn(x, name, key, decay=0.999):
+            with tf.variable_scope(name):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                tf.add_to_collection(key, update)
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = bn(x, "mine", "mine") + bn(x, "unknown", keys()) + bn(x, "others", "others")
+        tf.add_to_collection("others")
+        with tf.control_dependencies(tf.get_collection("mine")):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([_not_run(17, 16, "others", 8)], [])
+
+
+# ---- hand-written updates: the method form, and the module body ----------------------------------
+
+def test_a_moving_average_assigned_by_the_variables_own_assign_method_is_a_hand_written_update(
+        tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def bn(x, decay=0.999):
+            with tf.variable_scope("bn1"):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = pop_mean.assign(pop_mean * decay + mean * (1 - decay))
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
+        """) == ([_not_run(13, 12, "bn1", 8)], [])
+
+
+def test_a_hand_written_update_in_the_module_body_with_a_literal_decay(tmp_path: pathlib.Path) -> None:
+    # the batch statistics are computed in the module body (its whole text is read), no scope: the layer is
+    # named after the module and the line. The literal decay is written twice, so BN007 is at the assignment
+    # with no edit (rewriting one of the two would break the average: a bug, fixed)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        mean, var = tf.nn.moments(x, [0])
+        pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+        update = tf.assign(pop_mean, pop_mean * 1e-5 + mean * (1 - 1e-5))
+        h = tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([("BN007", 6, 10, "m@6", "decay=1e-05: the moving average is essentially the last batch",
+                   {"decay": 1e-05, "built with": HANDWRITTEN},
+                   "decay = 0.99  # new = decay * moving + (1 - decay) * batch", []),
+                  _not_run(8, 12, "m@6", 6)], [])
+
+
+# ---- tensors passed through: tf.add, reshape by a tensor's own shape, sess.run's fetches ----------
+
+def test_a_batch_norm_fixed_in_training_mode_is_still_behind_tf_add(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        h = tf.keras.layers.BatchNormalization(name="bn")(inp, training=True)
+        model = tf.keras.Model(inp, tf.add(h, 1.0))
+        """) == ([("BN008", 4, 65, "bn", "training=True is fixed on this layer inside the model built at line 5: "
+                                         "inference runs it with batch statistics",
+                   {"model": "m.py:5", "built with": KERAS},
+                   "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                   "# in a subclassed model: self.bn(x, training=training)",
+                   [((4, 65, 4, 69), "None", False)])], [])
+
+
+def test_a_reshape_to_a_tensors_own_shape_keeps_the_bias_that_feeds_batch_norm(tmp_path: pathlib.Path) -> None:
+    # `tf.shape(h)` and `g.shape` of the reshaped tensor itself: the dense layer's bias still feeds the batch
+    # norm; `tf.shape(x)` of another tensor: values may move between channels, no finding
+    fix = "Conv2D(filters, 3, use_bias=False)  # batch norm's beta already provides the offset"
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.dense(x, 4, name="d1")
+        h = tf.layers.batch_normalization(tf.reshape(h, tf.shape(h)), training=True, name="bn1")
+        g = tf.layers.dense(x, 4, name="d2")
+        g = tf.layers.batch_normalization(tf.reshape(g, g.shape), training=True, name="bn2")
+        k = tf.layers.dense(x, 4, name="d3")
+        k = tf.layers.batch_normalization(tf.reshape(k, tf.shape(x)), training=True, name="bn3")
+        """) == ([("BN010", 4, 5, "bn1", "this layer's bias feeds batch norm directly (line 5): BN cancels it",
+                   {"batch norm at": "m.py:5"}, fix, [((4, 36, 4, 36), ", use_bias=False", False)]),
+                  ("BN010", 6, 5, "bn2", "this layer's bias feeds batch norm directly (line 7): BN cancels it",
+                   {"batch norm at": "m.py:7"}, fix, [((6, 36, 6, 36), ", use_bias=False", False)])], [])
+
+
+def test_tensors_fetched_in_nested_dicts_and_lists_after_a_restore_are_predictions(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            print(sess.run({"out": {"h": h}, "more": [(h,)]}))
+        """) == ([("BN002", 4, 47, "bn1",
+                   "a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
+                   "layer, built only in training mode: each prediction is normalised with its own batch's statistics",
+                   {"restored at": "m.py:9", "built with": "tf.compat.v1.layers.batch_normalization"},
+                   "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False",
+                   [])], [])
+
+
+# ---- Keras models: a Sequential inside a Sequential ---------------------------------------------
+
+def test_the_batch_norms_of_a_sequential_inside_a_sequential_are_the_outer_models(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inner = tf.keras.Sequential([tf.keras.layers.Dense(4, use_bias=False), tf.keras.layers.BatchNormalization(name="bn")])
+        outer = tf.keras.Sequential([inner, tf.keras.layers.Dense(2)])
+        opt = tf.keras.optimizers.Adam()
+
+
+        @tf.function
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                y = outer(x)
+            grads = tape.gradient(y, outer.trainable_variables)
+            opt.apply_gradients(zip(grads, outer.trainable_variables))
+        """) == ([("BN009", 11, 13, "bn", "outer(...) without training=True in a train step: batch norm runs in "
+                                          "inference mode while the optimizer trains its gamma/beta",
+                   {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
+                   [((11, 20, 11, 20), ", training=True", False)])], [])

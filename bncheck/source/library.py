@@ -386,7 +386,9 @@ class Library:
         if decay_node is None or not batch_norm_nearby(frame):
             return UNKNOWN
         decay = self.interp.expr(decay_node, frame)
-        if isinstance(decay, Const) and decay.loc is None:
+        if isinstance(decay, Const) and isinstance(decay_node, ast.Constant):
+            decay = Const(decay.value)  # a literal is written twice (`* 0.1`, `(1 - 0.1)`): no one place to fix
+        elif isinstance(decay, Const) and decay.loc is None:
             decay = Const(decay.value, frame.module.loc(decay_node))
         scopes = self.interp.scopes
         layer = "/".join(s if s is not None else "?" for s in scopes) if scopes else (
