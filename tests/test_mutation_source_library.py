@@ -257,3 +257,100 @@ def test_the_batch_norms_of_a_sequential_inside_a_sequential_are_the_outer_model
                                           "inference mode while the optimizer trains its gamma/beta",
                    {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
                    [((11, 20, 11, 20), ", training=True", False)])], [])
+
+
+# ---- batch norms built by TF1 functions: what their arguments say -------------------------------
+
+SLIM = "tf-slim batch_norm"
+LAYERS = "tf.compat.v1.layers.batch_normalization"
+FIX_SLIM_INFERENCE = ("slim.batch_norm(x, is_training=False)  # e.g. via arg_scope / resnet_arg_scope, or the net's "
+                      "is_training=False")
+
+
+def _exported(line: int, col: int, layer: str, export: int) -> tuple[object, ...]:
+    """BN002 on a slim batch norm built only in training mode in the graph exported at line ``export``."""
+    return ("BN002", line, col, layer,
+            f"the graph exported at line {export} builds this layer only in training mode: serving normalises each "
+            "request with its own batch's statistics", {"export": f"m.py:{export}", "built with": SLIM},
+            FIX_SLIM_INFERENCE, [])
+
+
+def test_a_training_flag_passed_by_position_is_where_bn002_points(tmp_path: pathlib.Path) -> None:
+    # is_training is slim.batch_norm's eighth parameter: the finding is at that `True` (column 59)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = slim.batch_norm(x, 0.9, True, True, None, None, None, True)
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, "out", {"x": x}, {"y": h})
+        """) == ([_exported(5, 59, "BatchNorm", 7)], [])
+
+
+def test_a_training_flag_set_by_an_arg_scope_is_where_bn002_points(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        with slim.arg_scope([slim.batch_norm], is_training=True):
+            h = slim.batch_norm(x, scope="bn1")
+        with tf.Session() as sess:
+            tf.saved_model.simple_save(sess, "out", {"x": x}, {"y": h})
+        """) == ([_exported(5, 52, "bn1", 8)], [])
+
+
+def test_keywords_bncheck_cannot_list_leave_momentum_and_training_unknown(tmp_path: pathlib.Path) -> None:
+    # `**config()`: momentum may be anything (a BN007 note) and training may be True (BN001 judged, not BN009)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def block(x):
+            return tf.layers.batch_normalization(x, name="bn1", **config())
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))
+        """) == ([("BN001", 9, 12, "bn1",
+                   "the train op does not run this layer's moving-average updates: the moving statistics are never "
+                   "updated", {"layer built at": "m.py:5", "built with": LAYERS},
+                   "# after the whole model is built, before minimize():\n"
+                   "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
+                   "with tf.control_dependencies(update_ops):\n"
+                   "    train_op = optimizer.minimize(loss, global_step=global_step)",
+                   [((9, 1, 9, 71), "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                    "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))",
+                     False)])],
+                 [("m.py:5", "BN007 not judged for bn1: momentum is a value bncheck cannot tell")])
+
+
+def test_an_arg_scope_over_ops_bncheck_cannot_tell_may_set_updates_collections(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+
+        def net(x, ops):
+            with slim.arg_scope(ops, updates_collections=None):
+                return slim.batch_norm(x, scope="bn1")
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(net(x, layer_ops())))
+        """) == ([], [("m.py:7", "BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
+                                  "(an arg_scope or a parameter), so it may update in place")])
+
+
+def test_a_batch_norm_built_with_trainable_false_is_frozen_on_purpose(tmp_path: pathlib.Path) -> None:
+    # BN009's TF1 form skips the frozen layer; the other one is only a note, as a frozen layer exists
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, name="frozen", trainable=False)
+        g = tf.layers.batch_normalization(x, name="trained", trainable=True)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h + g))
+        """) == ([], [("m.py:5", "BN009 not judged for trained: some layer in the scanned files is frozen with "
+                                  "trainable = False, so inference-mode batch norm here may be deliberate")])
