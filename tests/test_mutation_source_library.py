@@ -354,3 +354,80 @@ def test_a_batch_norm_built_with_trainable_false_is_frozen_on_purpose(tmp_path: 
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h + g))
         """) == ([], [("m.py:5", "BN009 not judged for trained: some layer in the scanned files is frozen with "
                                   "trainable = False, so inference-mode batch norm here may be deliberate")])
+
+
+def test_which_slim_layers_bias_feeds_the_batch_norm_after_it(tmp_path: pathlib.Path) -> None:
+    # another normalizer, no biases, or relu after the bias: none; no normalizer and no activation: BN010; an
+    # activation bncheck cannot tell: a note
+    fix = "Conv2D(filters, 3, use_bias=False)  # batch norm's beta already provides the offset"
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+        x = tf.placeholder(tf.float32, [None, 8, 8, 3])
+        a = slim.batch_norm(slim.conv2d(x, 4, 3, normalizer_fn=slim.layer_norm, activation_fn=None, scope="a"), scope="bn_a")
+        b = slim.batch_norm(slim.conv2d(x, 4, 3, normalizer_fn=None, activation_fn=None, scope="b"), scope="bn_b")
+        c = slim.batch_norm(slim.conv2d(x, 4, 3, activation_fn=None, scope="c"), scope="bn_c")
+        d = slim.batch_norm(slim.conv2d(x, 4, 3, activation_fn=act(), scope="d"), scope="bn_d")
+        e = slim.batch_norm(slim.conv2d(x, 4, 3, activation_fn=tf.identity, biases_initializer=None, scope="e"), scope="bn_e")
+        f = slim.batch_norm(slim.conv2d(x, 4, 3, activation_fn=tf.nn.relu, scope="f"), scope="bn_f")
+        """) == ([("BN010", 6, 21, "bn_b", "this layer's bias feeds batch norm directly (line 6): BN cancels it",
+                   {"batch norm at": "m.py:6"}, fix, [((6, 91, 6, 91), ", biases_initializer=None", False)]),
+                  ("BN010", 7, 21, "bn_c", "this layer's bias feeds batch norm directly (line 7): BN cancels it",
+                   {"batch norm at": "m.py:7"}, fix, [((7, 71, 7, 71), ", biases_initializer=None", False)])],
+                 [("m.py:8", "BN010 not judged for bn_d: this layer's activation_fn is a value bncheck cannot tell")])
+
+
+# ---- a model's own call(): its training default passed on, or a value it sets ----------------------
+
+def test_a_calls_own_training_default_passed_on_is_the_callers_mode(tmp_path: pathlib.Path) -> None:
+    # the default of a positional, keyword-only or positional-only `training` passed on to the batch norm (as a
+    # keyword or by position) is whatever the caller passes; `training = True` set in the body is fixed (BN008)
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+
+        class A(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn_a")
+
+            def call(self, x, training=True):
+                return self.bn(x, training=training)
+
+
+        class B(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn_b")
+
+            def call(self, x, *, training=True):
+                return self.bn(x, training=training)
+
+
+        class C(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn_c")
+
+            def call(self, x, training=None):
+                training = True
+                return self.bn(x, training=training)
+
+
+        class D(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn_d")
+
+            def call(self, x, training=True, /):
+                return self.bn(x, training)
+
+
+        for m in (A(), B(), C(), D()):
+            m.predict(tf.zeros([1, 4]))
+        """) == ([("BN008", 29, 36, "bn_c", "C.call calls self.bn with training=True: inference runs it with batch "
+                                           "statistics", {"model method": "C.call", "built with": KERAS},
+                   "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                   "# in a subclassed model: self.bn(x, training=training)", [((29, 36, 29, 44), "training", False)])],
+                 [])
