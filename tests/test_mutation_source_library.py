@@ -431,3 +431,63 @@ def test_a_calls_own_training_default_passed_on_is_the_callers_mode(tmp_path: pa
                    "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
                    "# in a subclassed model: self.bn(x, training=training)", [((29, 36, 29, 44), "training", False)])],
                  [])
+
+
+# ---- calls of what bncheck cannot follow, and training values it cannot tell ------------------------
+
+def test_calls_bncheck_cannot_follow_in_a_serving_function_and_a_tape_are_notes(tmp_path: pathlib.Path) -> None:
+    # a loaded model called with training=True when serving, or without training in a tape that applies
+    # gradients to it: not judged (its definition is not scanned); a known model given a training value bncheck
+    # cannot tell: a note, unless it is the serving function's own parameter passed through
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        backbone = tf.keras.models.load_model("backbone.keras")
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        opt = tf.keras.optimizers.Adam()
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+        def serve(x, flag=None):
+            a = backbone(x, training=True)
+            b = model(x, training=flag)
+            return model(a + b, training=settings.training)
+
+
+        def fit(x):
+            with tf.GradientTape() as tape:
+                loss = backbone(x)
+            grads = tape.gradient(loss, backbone.trainable_variables)
+            opt.apply_gradients(zip(grads, backbone.trainable_variables))
+
+
+        tf.saved_model.save(model, "out", signatures={"serving_default": serve})
+        """) == ([], [("m.py:10", "BN002 not judged for backbone(..., training=True) in the serving function 'serve': "
+                                   "its definition is not in the scanned files, so bncheck cannot tell whether it "
+                                   "holds batch norm"),
+                      ("m.py:12", "BN002 not judged for model in the serving function 'serve': training= is a value "
+                                   "bncheck cannot tell"),
+                      ("m.py:17", "BN009 not judged for backbone(...) in fit: the model's definition is not in the "
+                                   "scanned files (or it is loaded), so bncheck cannot tell whether it holds batch norm")])
+
+
+def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Path) -> None:
+    # rank 1 on either side of `+`: a bias (BN010); rank 2: not a bias; a shape bncheck cannot tell (tf.add): a note
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        w = tf.get_variable("w", [4, 4])
+        b1 = tf.get_variable("b1", [4])
+        b2 = tf.Variable(tf.zeros(shape=(4, 4)))
+        b3 = tf.get_variable("b3", shape)
+        h1 = tf.layers.batch_normalization(b1 + tf.matmul(x, w), training=True, name="bn1")
+        h2 = tf.layers.batch_normalization(tf.matmul(x, w) + b2, training=True, name="bn2")
+        h3 = tf.layers.batch_normalization(tf.add(tf.matmul(x, w), b3), training=True, name="bn3")
+        h4 = tf.layers.batch_normalization(tf.matmul(x, w) + w, training=True, name="bn4")
+        """) == ([("BN010", 8, 36, "bn1", "this bias is added right before batch norm (line 8): BN cancels it",
+                   {"batch norm at": "m.py:8"},
+                   "y = tf.nn.conv2d(x, w, strides, padding)  # no bias_add / + b: batch norm's beta provides the offset",
+                   [])],
+                 [("m.py:10", "BN010 not judged for bn3: the shape of the variable added here is a value bncheck "
+                              "cannot tell")])
