@@ -491,3 +491,48 @@ def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Pa
                    [])],
                  [("m.py:10", "BN010 not judged for bn3: the shape of the variable added here is a value bncheck "
                               "cannot tell")])
+
+
+def test_saved_model_save_without_signatures_serves_the_one_signed_method_a_subclass_does_not_override(
+        tmp_path: pathlib.Path) -> None:
+    # Exporter serves its one @tf.function(input_signature=...) method (debug has no signature): BN002. Plain
+    # overrides serve without a signature, so nothing of its is served (its own walk as a function named serve is
+    # a note); a Keras model is served with its own inference signature
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        other = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="other_bn")])
+
+
+        class Exporter(tf.Module):
+            def __init__(self, net):
+                self.net = net
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+            def serve(self, x):
+                return self.net(x, training=True)
+
+            @tf.function
+            def debug(self, x):
+                return self.net(x, training=True)
+
+
+        class Plain(Exporter):
+            @tf.function
+            def serve(self, x):
+                return self.net(x, training=True)
+
+
+        tf.saved_model.save(Exporter(model), "a")
+        tf.saved_model.save(Plain(other), "b")
+        tf.saved_model.save(model, "c")
+        """) == ([("BN002", 13, 37, "bn", "the serving function 'Exporter.serve' calls self.net with training=True: each "
+                                          "request is normalised with its own batch's statistics",
+                   {"serving function": "Exporter.serve", "built with": KERAS},
+                   "serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n"
+                   "# or model.export(path): Keras serving endpoints run in inference mode",
+                   [((13, 37, 13, 41), "False", True)])],
+                 [("m.py:23", "BN002 not judged for self.net(..., training=True) in the serving function 'Plain.serve': "
+                              "its definition is not in the scanned files, so bncheck cannot tell whether it holds "
+                              "batch norm")])
