@@ -536,3 +536,31 @@ def test_saved_model_save_without_signatures_serves_the_one_signed_method_a_subc
                  [("m.py:23", "BN002 not judged for self.net(..., training=True) in the serving function 'Plain.serve': "
                               "its definition is not in the scanned files, so bncheck cannot tell whether it holds "
                               "batch norm")])
+
+
+# ---- Keras in a TF1 graph: layers and models called build batch norms there --------------------------
+
+def test_keras_batch_norms_called_in_graph_mode_are_named_after_their_model(tmp_path: pathlib.Path) -> None:
+    # a named model's batch norm is `net/bn`; in inference mode (training=False) a layer or model creates no
+    # updates; a layer called without training may run in training mode: BN001 for it and for `net/bn`
+    fix = ("# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
+           "with tf.control_dependencies(model.updates):\n"
+           "    train_op = optimizer.minimize(loss)")
+    edit = [((10, 1, 10, 64), "with tf.control_dependencies(model.updates):\n"
+                              "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))", False)]
+    message = "the train op does not run this layer's moving-average updates: the moving statistics are never updated"
+    graph = "a Keras BatchNormalization layer in graph mode"
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        tf.disable_v2_behavior()
+        net = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")], name="net")
+        anon = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn2")])
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = net(x, training=True) + anon(x, training=False)
+        h = tf.keras.layers.BatchNormalization(name="bn3")(h, training=False)
+        h = tf.keras.layers.BatchNormalization(name="bn4")(h)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([("BN001", 10, 12, "bn4", message, {"layer built at": "m.py:9", "built with": graph}, fix, edit),
+                  ("BN001", 10, 12, "net/bn", message, {"layer built at": "m.py:7", "built with": graph}, fix, edit)],
+                 [])
