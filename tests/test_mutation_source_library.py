@@ -564,3 +564,39 @@ def test_keras_batch_norms_called_in_graph_mode_are_named_after_their_model(tmp_
         """) == ([("BN001", 10, 12, "bn4", message, {"layer built at": "m.py:9", "built with": graph}, fix, edit),
                   ("BN001", 10, 12, "net/bn", message, {"layer built at": "m.py:7", "built with": graph}, fix, edit)],
                  [])
+
+
+def test_a_scope_named_by_a_value_bncheck_cannot_tell_is_a_question_mark_in_the_layer_name(
+        tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def block(x, scope):
+            with tf.variable_scope("outer"):
+                with tf.variable_scope(scope):
+                    return tf.layers.batch_normalization(x, training=True)
+
+
+        def hand(x, scope, decay=0.9):
+            with tf.variable_scope(scope):
+                mean, var = tf.nn.moments(x, [0])
+                pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+                update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = hand(block(x, make_scope()), make_scope())
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([_not_run(20, 12, "?", 14),
+                  ("BN001", 20, 12, "outer/?/batch_normalization@7",
+                   "the train op does not run this layer's moving-average updates: the moving statistics are never "
+                   "updated", {"layer built at": "m.py:7", "built with": LAYERS},
+                   "# after the whole model is built, before minimize():\n"
+                   "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
+                   "with tf.control_dependencies(update_ops):\n"
+                   "    train_op = optimizer.minimize(loss, global_step=global_step)",
+                   [((20, 1, 20, 64), "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                      "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))", False)])],
+                 [])
