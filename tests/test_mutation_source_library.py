@@ -600,3 +600,33 @@ def test_a_scope_named_by_a_value_bncheck_cannot_tell_is_a_question_mark_in_the_
                    [((20, 1, 20, 64), "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
                                       "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))", False)])],
                  [])
+
+
+def test_a_moving_average_is_a_batch_norms_only_where_its_function_computes_or_names_batch_statistics(
+        tmp_path: pathlib.Path) -> None:
+    # ema's own lines hold no `moments`/`batch_norm` (the functions just before and after it do): an average of
+    # something else, not judged; ema_bn names batch_norm: its assignment is a batch norm's (BN001)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def stats(x):
+            return tf.nn.moments(x, [0])
+        def ema(pop, value, decay=0.9):
+            return tf.assign(pop, pop * decay + value * (1 - decay))
+        def more(x):
+            return tf.nn.moments(x, [1])
+
+
+        def ema_bn(pop, value, decay=0.9):
+            # as slim.batch_norm does
+            return tf.assign(pop, pop * decay + value * (1 - decay))
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        w = tf.get_variable("w", [4])
+        avg = tf.get_variable("avg", [4], trainable=False)
+        up = ema(avg, w)
+        up2 = ema_bn(avg, w)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(x * w))
+        """) == ([_not_run(22, 12, "ema_bn@14", 14)], [])
