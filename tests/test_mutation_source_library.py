@@ -630,3 +630,30 @@ def test_a_moving_average_is_a_batch_norms_only_where_its_function_computes_or_n
         up2 = ema_bn(avg, w)
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(x * w))
         """) == ([_not_run(22, 12, "ema_bn@14", 14)], [])
+
+
+def test_the_forms_of_a_hand_written_moving_average_assignment(tmp_path: pathlib.Path) -> None:
+    # tf.assign_sub(pop, (pop - batch) * (1 - decay)), its method form, and assign imported by name: each a
+    # hand-written update nothing runs; an assign without a value is none
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        from tensorflow.compat.v1 import assign
+
+
+        def bn(x, decay=0.9):
+            mean, var = tf.nn.moments(x, [0])
+            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+            pop_var = tf.get_variable("pop_var", [4], trainable=False)
+            pop_a = tf.get_variable("pop_a", [4], trainable=False)
+            pop_b = tf.get_variable("pop_b", [4], trainable=False)
+            u1 = tf.assign_sub(pop_mean, (pop_mean - mean) * (1 - decay))
+            u2 = pop_var.assign_sub((pop_var - var) * (1 - decay))
+            u3 = assign(pop_a, pop_a * decay + mean * (1 - decay))
+            u4 = tf.assign(pop_b)
+            u5 = pop_b.assign()
+            return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
+        """) == ([_not_run(20, 12, "bn@11", 11), _not_run(20, 12, "bn@12", 12), _not_run(20, 12, "bn@13", 13)], [])
