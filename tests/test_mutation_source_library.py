@@ -657,3 +657,30 @@ def test_the_forms_of_a_hand_written_moving_average_assignment(tmp_path: pathlib
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
         """) == ([_not_run(20, 12, "bn@11", 11), _not_run(20, 12, "bn@12", 12), _not_run(20, 12, "bn@13", 13)], [])
+
+
+def test_a_callee_written_over_two_lines_is_named_model(tmp_path: pathlib.Path) -> None:
+    # the one-line callee is named as written (BN009 on it); the text of one over two lines is not read back,
+    # so that call is named `model`, which the step's trainable_variables do not name: a note, not a guess
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        models = {"a": tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])}
+        opt = tf.keras.optimizers.Adam()
+
+
+        @tf.function
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                y = models[
+                    "a"](x)
+                z = models["a"](x)
+            grads = tape.gradient(y + z, models["a"].trainable_variables)
+            opt.apply_gradients(zip(grads, models["a"].trainable_variables))
+        """) == ([("BN009", 12, 13, "bn", 'models["a"](...) without training=True in a train step: batch norm runs in '
+                                          "inference mode while the optimizer trains its gamma/beta",
+                   {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
+                   [((12, 26, 12, 26), ", training=True", False)])],
+                 [("m.py:10", "BN009 not judged for model(...) in train_step: the train step does not read its "
+                              "trainable_variables, so it may be a model that is not trained here (a teacher, a "
+                              "frozen feature extractor)")])
