@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
 from source_support import write_sources
 
 from bncheck.source import check_files
@@ -684,3 +685,30 @@ def test_a_callee_written_over_two_lines_is_named_model(tmp_path: pathlib.Path) 
                  [("m.py:10", "BN009 not judged for model(...) in train_step: the train step does not read its "
                               "trainable_variables, so it may be a model that is not trained here (a teacher, a "
                               "frozen feature extractor)")])
+
+
+RESTORED_AND_RUN = """
+    import tensorflow.compat.v1 as tf
+
+    x = tf.placeholder(tf.float32, [None, 4])
+    h = tf.layers.batch_normalization(x, training=True, name="bn1")
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        saver.restore(sess, "ckpt")
+        print(sess.run(FETCHES))
+    """
+
+
+@pytest.mark.parametrize(("fetches", "read"), [
+    ("h", True), ("[[[[h]]]]", True), ('{"a": [{"b": [h]}]}', True),
+    ("[[[[[h]]]]]", False), ('{"a": [{"b": [{"c": h}]}]}', False)])
+def test_sess_run_fetches_are_read_four_lists_or_dicts_deep(tmp_path: pathlib.Path, fetches: str, read: bool) -> None:
+    # deeper, the fetch is a value bncheck does not read: it may be a train op, so nothing is judged
+    predicted = ("BN002", 4, 47, "bn1",
+                 "a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
+                 "layer, built only in training mode: each prediction is normalised with its own batch's statistics",
+                 {"restored at": "m.py:9", "built with": LAYERS},
+                 "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False", [])
+    assert _outcome(tmp_path, RESTORED_AND_RUN.replace("FETCHES", fetches)) == ([predicted] if read else [], [])
