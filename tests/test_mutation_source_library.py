@@ -50,8 +50,8 @@ def _outcome(folder: pathlib.Path, text: str, name: str = "m.py") -> Outcome:
 def _not_run(line: int, col: int, layer: str, assigned: int) -> tuple[object, ...]:
     """BN001 on a hand-written layer whose assignment at line ``assigned`` of m.py the train op does not run."""
     return ("BN001", line, col, layer,
-            f"the train op does not run this hand-written layer's moving-average assignment (line {assigned}): "
-            "the moving statistics are never updated",
+            (f"the train op does not run this hand-written layer's moving-average assignment (line {assigned}): "
+            "the moving statistics are never updated"),
             {"assignment": f"m.py:{assigned}", "built with": HANDWRITTEN}, FIX_HANDWRITTEN, [])
 
 
@@ -109,9 +109,9 @@ def test_a_control_dependency_given_by_keyword_is_a_dependency_bncheck_cannot_fo
         h = tf.layers.batch_normalization(x, training=True, name="bn1")
         with tf.control_dependencies(control_inputs=tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
             train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
-        """) == ([], [("m.py:6", "BN001 not judged for bn1: the train op may run its update ops through something "
+        """) == ([], [("m.py:6", ("BN001 not judged for bn1: the train op may run its update ops through something "
                                   "bncheck cannot follow (a control dependency, a tf.group, or a loss computed under "
-                                  "control_dependencies)")])
+                                  "control_dependencies)"))])
 
 
 # ---- add_to_collection: which collection a hand-written update op is put in ----------------------
@@ -189,11 +189,11 @@ def test_a_batch_norm_fixed_in_training_mode_is_still_behind_tf_add(tmp_path: pa
         inp = tf.keras.Input((4,))
         h = tf.keras.layers.BatchNormalization(name="bn")(inp, training=True)
         model = tf.keras.Model(inp, tf.add(h, 1.0))
-        """) == ([("BN008", 4, 65, "bn", "training=True is fixed on this layer inside the model built at line 5: "
-                                         "inference runs it with batch statistics",
+        """) == ([("BN008", 4, 65, "bn", ("training=True is fixed on this layer inside the model built at line 5: "
+                                         "inference runs it with batch statistics"),
                    {"model": "m.py:5", "built with": KERAS},
-                   "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-                   "# in a subclassed model: self.bn(x, training=training)",
+                   ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                   "# in a subclassed model: self.bn(x, training=training)"),
                    [((4, 65, 4, 69), "None", False)])], [])
 
 
@@ -217,26 +217,6 @@ def test_a_reshape_to_a_tensors_own_shape_keeps_the_bias_that_feeds_batch_norm(t
                    {"batch norm at": "m.py:7"}, fix, [((6, 36, 6, 36), ", use_bias=False", False)])], [])
 
 
-def test_tensors_fetched_in_nested_dicts_and_lists_after_a_restore_are_predictions(tmp_path: pathlib.Path) -> None:
-    assert _outcome(tmp_path, """
-        import tensorflow.compat.v1 as tf
-
-        x = tf.placeholder(tf.float32, [None, 4])
-        h = tf.layers.batch_normalization(x, training=True, name="bn1")
-        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
-        saver = tf.train.Saver()
-        with tf.Session() as sess:
-            saver.restore(sess, "ckpt")
-            print(sess.run({"out": {"h": h}, "more": [(h,)]}))
-        """) == ([("BN002", 4, 47, "bn1",
-                   "a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
-                   "layer, built only in training mode: each prediction is normalised with its own batch's statistics",
-                   {"restored at": "m.py:9", "built with": "tf.compat.v1.layers.batch_normalization"},
-                   "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False",
-                   [])], [])
-
-
 # ---- Keras models: a Sequential inside a Sequential ---------------------------------------------
 
 def test_the_batch_norms_of_a_sequential_inside_a_sequential_are_the_outer_models(tmp_path: pathlib.Path) -> None:
@@ -254,8 +234,8 @@ def test_the_batch_norms_of_a_sequential_inside_a_sequential_are_the_outer_model
                 y = outer(x)
             grads = tape.gradient(y, outer.trainable_variables)
             opt.apply_gradients(zip(grads, outer.trainable_variables))
-        """) == ([("BN009", 11, 13, "bn", "outer(...) without training=True in a train step: batch norm runs in "
-                                          "inference mode while the optimizer trains its gamma/beta",
+        """) == ([("BN009", 11, 13, "bn", ("outer(...) without training=True in a train step: batch norm runs in "
+                                          "inference mode while the optimizer trains its gamma/beta"),
                    {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
                    [((11, 20, 11, 20), ", training=True", False)])], [])
 
@@ -271,8 +251,8 @@ FIX_SLIM_INFERENCE = ("slim.batch_norm(x, is_training=False)  # e.g. via arg_sco
 def _exported(line: int, col: int, layer: str, export: int) -> tuple[object, ...]:
     """BN002 on a slim batch norm built only in training mode in the graph exported at line ``export``."""
     return ("BN002", line, col, layer,
-            f"the graph exported at line {export} builds this layer only in training mode: serving normalises each "
-            "request with its own batch's statistics", {"export": f"m.py:{export}", "built with": SLIM},
+            (f"the graph exported at line {export} builds this layer only in training mode: serving normalises each "
+            "request with its own batch's statistics"), {"export": f"m.py:{export}", "built with": SLIM},
             FIX_SLIM_INFERENCE, [])
 
 
@@ -315,14 +295,14 @@ def test_keywords_bncheck_cannot_list_leave_momentum_and_training_unknown(tmp_pa
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))
         """) == ([("BN001", 9, 12, "bn1",
-                   "the train op does not run this layer's moving-average updates: the moving statistics are never "
-                   "updated", {"layer built at": "m.py:5", "built with": LAYERS},
-                   "# after the whole model is built, before minimize():\n"
+                   ("the train op does not run this layer's moving-average updates: the moving statistics are never "
+                   "updated"), {"layer built at": "m.py:5", "built with": LAYERS},
+                   ("# after the whole model is built, before minimize():\n"
                    "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
                    "with tf.control_dependencies(update_ops):\n"
-                   "    train_op = optimizer.minimize(loss, global_step=global_step)",
-                   [((9, 1, 9, 71), "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
-                                    "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))",
+                   "    train_op = optimizer.minimize(loss, global_step=global_step)"),
+                   [((9, 1, 9, 71), ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                    "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))"),
                      False)])],
                  [("m.py:5", "BN007 not judged for bn1: momentum is a value bncheck cannot tell")])
 
@@ -340,8 +320,8 @@ def test_an_arg_scope_over_ops_bncheck_cannot_tell_may_set_updates_collections(t
 
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(net(x, layer_ops())))
-        """) == ([], [("m.py:7", "BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
-                                  "(an arg_scope or a parameter), so it may update in place")])
+        """) == ([], [("m.py:7", ("BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
+                                  "(an arg_scope or a parameter), so it may update in place"))])
 
 
 def test_a_batch_norm_built_with_trainable_false_is_frozen_on_purpose(tmp_path: pathlib.Path) -> None:
@@ -353,8 +333,8 @@ def test_a_batch_norm_built_with_trainable_false_is_frozen_on_purpose(tmp_path: 
         h = tf.layers.batch_normalization(x, name="frozen", trainable=False)
         g = tf.layers.batch_normalization(x, name="trained", trainable=True)
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h + g))
-        """) == ([], [("m.py:5", "BN009 not judged for trained: some layer in the scanned files is frozen with "
-                                  "trainable = False, so inference-mode batch norm here may be deliberate")])
+        """) == ([], [("m.py:5", ("BN009 not judged for trained: some layer in the scanned files is frozen with "
+                                  "trainable = False, so inference-mode batch norm here may be deliberate"))])
 
 
 def test_which_slim_layers_bias_feeds_the_batch_norm_after_it(tmp_path: pathlib.Path) -> None:
@@ -427,10 +407,10 @@ def test_a_calls_own_training_default_passed_on_is_the_callers_mode(tmp_path: pa
 
         for m in (A(), B(), C(), D()):
             m.predict(tf.zeros([1, 4]))
-        """) == ([("BN008", 29, 36, "bn_c", "C.call calls self.bn with training=True: inference runs it with batch "
-                                           "statistics", {"model method": "C.call", "built with": KERAS},
-                   "x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-                   "# in a subclassed model: self.bn(x, training=training)", [((29, 36, 29, 44), "training", False)])],
+        """) == ([("BN008", 29, 36, "bn_c", ("C.call calls self.bn with training=True: inference runs it with batch "
+                                           "statistics"), {"model method": "C.call", "built with": KERAS},
+                   ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                   "# in a subclassed model: self.bn(x, training=training)"), [((29, 36, 29, 44), "training", False)])],
                  [])
 
 
@@ -463,13 +443,13 @@ def test_calls_bncheck_cannot_follow_in_a_serving_function_and_a_tape_are_notes(
 
 
         tf.saved_model.save(model, "out", signatures={"serving_default": serve})
-        """) == ([], [("m.py:10", "BN002 not judged for backbone(..., training=True) in the serving function 'serve': "
+        """) == ([], [("m.py:10", ("BN002 not judged for backbone(..., training=True) in the serving function 'serve': "
                                    "its definition is not in the scanned files, so bncheck cannot tell whether it "
-                                   "holds batch norm"),
-                      ("m.py:12", "BN002 not judged for model in the serving function 'serve': training= is a value "
-                                   "bncheck cannot tell"),
-                      ("m.py:17", "BN009 not judged for backbone(...) in fit: the model's definition is not in the "
-                                   "scanned files (or it is loaded), so bncheck cannot tell whether it holds batch norm")])
+                                   "holds batch norm")),
+                      ("m.py:12", ("BN002 not judged for model in the serving function 'serve': training= is a value "
+                                   "bncheck cannot tell")),
+                      ("m.py:17", ("BN009 not judged for backbone(...) in fit: the model's definition is not in the "
+                                   "scanned files (or it is loaded), so bncheck cannot tell whether it holds batch norm"))])
 
 
 def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Path) -> None:
@@ -490,8 +470,8 @@ def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Pa
                    {"batch norm at": "m.py:8"},
                    "y = tf.nn.conv2d(x, w, strides, padding)  # no bias_add / + b: batch norm's beta provides the offset",
                    [])],
-                 [("m.py:10", "BN010 not judged for bn3: the shape of the variable added here is a value bncheck "
-                              "cannot tell")])
+                 [("m.py:10", ("BN010 not judged for bn3: the shape of the variable added here is a value bncheck "
+                              "cannot tell"))])
 
 
 def test_saved_model_save_without_signatures_serves_the_one_signed_method_a_subclass_does_not_override(
@@ -528,15 +508,15 @@ def test_saved_model_save_without_signatures_serves_the_one_signed_method_a_subc
         tf.saved_model.save(Exporter(model), "a")
         tf.saved_model.save(Plain(other), "b")
         tf.saved_model.save(model, "c")
-        """) == ([("BN002", 13, 37, "bn", "the serving function 'Exporter.serve' calls self.net with training=True: each "
-                                          "request is normalised with its own batch's statistics",
+        """) == ([("BN002", 13, 37, "bn", ("the serving function 'Exporter.serve' calls self.net with training=True: each "
+                                          "request is normalised with its own batch's statistics"),
                    {"serving function": "Exporter.serve", "built with": KERAS},
-                   "serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n"
-                   "# or model.export(path): Keras serving endpoints run in inference mode",
+                   ("serve = tf.function(lambda x: model(x, training=False), input_signature=[...])\n"
+                   "# or model.export(path): Keras serving endpoints run in inference mode"),
                    [((13, 37, 13, 41), "False", True)])],
-                 [("m.py:23", "BN002 not judged for self.net(..., training=True) in the serving function 'Plain.serve': "
+                 [("m.py:23", ("BN002 not judged for self.net(..., training=True) in the serving function 'Plain.serve': "
                               "its definition is not in the scanned files, so bncheck cannot tell whether it holds "
-                              "batch norm")])
+                              "batch norm"))])
 
 
 # ---- Keras in a TF1 graph: layers and models called build batch norms there --------------------------
@@ -547,8 +527,8 @@ def test_keras_batch_norms_called_in_graph_mode_are_named_after_their_model(tmp_
     fix = ("# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
            "with tf.control_dependencies(model.updates):\n"
            "    train_op = optimizer.minimize(loss)")
-    edit = [((10, 1, 10, 64), "with tf.control_dependencies(model.updates):\n"
-                              "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))", False)]
+    edit = [((10, 1, 10, 64), ("with tf.control_dependencies(model.updates):\n"
+                              "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))"), False)]
     message = "the train op does not run this layer's moving-average updates: the moving statistics are never updated"
     graph = "a Keras BatchNormalization layer in graph mode"
     assert _outcome(tmp_path, """
@@ -592,14 +572,14 @@ def test_a_scope_named_by_a_value_bncheck_cannot_tell_is_a_question_mark_in_the_
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
         """) == ([_not_run(20, 12, "?", 14),
                   ("BN001", 20, 12, "outer/?/batch_normalization@7",
-                   "the train op does not run this layer's moving-average updates: the moving statistics are never "
-                   "updated", {"layer built at": "m.py:7", "built with": LAYERS},
-                   "# after the whole model is built, before minimize():\n"
+                   ("the train op does not run this layer's moving-average updates: the moving statistics are never "
+                   "updated"), {"layer built at": "m.py:7", "built with": LAYERS},
+                   ("# after the whole model is built, before minimize():\n"
                    "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
                    "with tf.control_dependencies(update_ops):\n"
-                   "    train_op = optimizer.minimize(loss, global_step=global_step)",
-                   [((20, 1, 20, 64), "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
-                                      "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))", False)])],
+                   "    train_op = optimizer.minimize(loss, global_step=global_step)"),
+                   [((20, 1, 20, 64), ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                      "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))"), False)])],
                  [])
 
 
@@ -678,13 +658,13 @@ def test_a_callee_written_over_two_lines_is_named_model(tmp_path: pathlib.Path) 
                 z = models["a"](x)
             grads = tape.gradient(y + z, models["a"].trainable_variables)
             opt.apply_gradients(zip(grads, models["a"].trainable_variables))
-        """) == ([("BN009", 12, 13, "bn", 'models["a"](...) without training=True in a train step: batch norm runs in '
-                                          "inference mode while the optimizer trains its gamma/beta",
+        """) == ([("BN009", 12, 13, "bn", ('models["a"](...) without training=True in a train step: batch norm runs in '
+                                          "inference mode while the optimizer trains its gamma/beta"),
                    {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
                    [((12, 26, 12, 26), ", training=True", False)])],
-                 [("m.py:10", "BN009 not judged for model(...) in train_step: the train step does not read its "
+                 [("m.py:10", ("BN009 not judged for model(...) in train_step: the train step does not read its "
                               "trainable_variables, so it may be a model that is not trained here (a teacher, a "
-                              "frozen feature extractor)")])
+                              "frozen feature extractor)"))])
 
 
 RESTORED_AND_RUN = """
@@ -702,13 +682,13 @@ RESTORED_AND_RUN = """
 
 
 @pytest.mark.parametrize(("fetches", "read"), [
-    ("h", True), ("[[[[h]]]]", True), ('{"a": [{"b": [h]}]}', True),
+    ("h", True), ("[[[[h]]]]", True), ('{"a": [{"b": [h]}]}', True), ('{"out": {"h": h}, "more": [(h,)]}', True),
     ("[[[[[h]]]]]", False), ('{"a": [{"b": [{"c": h}]}]}', False)])
 def test_sess_run_fetches_are_read_four_lists_or_dicts_deep(tmp_path: pathlib.Path, fetches: str, read: bool) -> None:
     # deeper, the fetch is a value bncheck does not read: it may be a train op, so nothing is judged
     predicted = ("BN002", 4, 47, "bn1",
-                 "a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
-                 "layer, built only in training mode: each prediction is normalised with its own batch's statistics",
+                 ("a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
+                 "layer, built only in training mode: each prediction is normalised with its own batch's statistics"),
                  {"restored at": "m.py:9", "built with": LAYERS},
                  "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False", [])
     assert _outcome(tmp_path, RESTORED_AND_RUN.replace("FETCHES", fetches)) == ([predicted] if read else [], [])
