@@ -686,7 +686,7 @@ RESTORED_AND_RUN = """
     ("[[[[[h]]]]]", False), ('{"a": [{"b": [{"c": h}]}]}', False)])
 def test_sess_run_fetches_are_read_four_lists_or_dicts_deep(tmp_path: pathlib.Path, fetches: str, read: bool) -> None:
     # deeper, the fetch is a value bncheck does not read: it may be a train op, so nothing is judged
-    predicted = ("BN002", 4, 47, "bn1",
+    predicted: tuple[object, ...] = ("BN002", 4, 47, "bn1",
                  ("a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
                  "layer, built only in training mode: each prediction is normalised with its own batch's statistics"),
                  {"restored at": "m.py:9", "built with": LAYERS},
