@@ -519,6 +519,28 @@ def test_saved_model_save_without_signatures_serves_the_one_signed_method_a_subc
                               "batch norm"))])
 
 
+def test_what_feeds_each_batch_norm_appended_to_a_sequential(tmp_path: pathlib.Path) -> None:
+    # in the list and by add(): a dense layer's bias feeds the unnamed batch norm (BN010; the same layer again
+    # after it is fed by a batch norm), dropout feeds after_dropout (BN011), relu after the bias feeds after_relu
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        bn = tf.keras.layers.BatchNormalization()
+        model = tf.keras.Sequential([tf.keras.layers.Dense(4), bn, bn])
+        model.add(tf.keras.layers.Dropout(0.5))
+        model.add(tf.keras.layers.BatchNormalization(name="after_dropout"))
+        model.add(tf.keras.layers.Dense(2, activation="relu"))
+        model.add(tf.keras.layers.BatchNormalization(name="after_relu"))
+        """) == ([("BN010", 4, 30, "BatchNormalization@3", "this layer's bias feeds batch norm directly (line 3): BN "
+                                                           "cancels it", {"batch norm at": "m.py:3"},
+                   "Conv2D(filters, 3, use_bias=False)  # batch norm's beta already provides the offset",
+                   [((4, 53, 4, 53), ", use_bias=False", False)]),
+                  ("BN011", 6, 11, "after_dropout", "dropout (line 5) feeds this batch norm directly: its moving "
+                                                    "variance will not match inference", {"dropout at": "m.py:5"},
+                   "x = BatchNormalization()(x)\nx = Dropout(rate)(x)  # dropout after batch norm (or after the block)",
+                   [])], [])
+
+
 # ---- Keras in a TF1 graph: layers and models called build batch norms there --------------------------
 
 def test_keras_batch_norms_called_in_graph_mode_are_named_after_their_model(tmp_path: pathlib.Path) -> None:
