@@ -531,12 +531,12 @@ def test_what_feeds_each_batch_norm_appended_to_a_sequential(tmp_path: pathlib.P
         model.add(tf.keras.layers.BatchNormalization(name="after_dropout"))
         model.add(tf.keras.layers.Dense(2, activation="relu"))
         model.add(tf.keras.layers.BatchNormalization(name="after_relu"))
-        """) == ([("BN010", 4, 30, "BatchNormalization@3", "this layer's bias feeds batch norm directly (line 3): BN "
-                                                           "cancels it", {"batch norm at": "m.py:3"},
+        """) == ([("BN010", 4, 30, "BatchNormalization@3", ("this layer's bias feeds batch norm directly (line 3): BN "
+                                                           "cancels it"), {"batch norm at": "m.py:3"},
                    "Conv2D(filters, 3, use_bias=False)  # batch norm's beta already provides the offset",
                    [((4, 53, 4, 53), ", use_bias=False", False)]),
-                  ("BN011", 6, 11, "after_dropout", "dropout (line 5) feeds this batch norm directly: its moving "
-                                                    "variance will not match inference", {"dropout at": "m.py:5"},
+                  ("BN011", 6, 11, "after_dropout", ("dropout (line 5) feeds this batch norm directly: its moving "
+                                                    "variance will not match inference"), {"dropout at": "m.py:5"},
                    "x = BatchNormalization()(x)\nx = Dropout(rate)(x)  # dropout after batch norm (or after the block)",
                    [])], [])
 
