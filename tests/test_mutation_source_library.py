@@ -452,6 +452,29 @@ def test_calls_bncheck_cannot_follow_in_a_serving_function_and_a_tape_are_notes(
                                    "scanned files (or it is loaded), so bncheck cannot tell whether it holds batch norm"))])
 
 
+def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_is_passed_through(
+        tmp_path: pathlib.Path) -> None:
+    # positional-only, positional or keyword-only: the caller's value (no note); a local name: a note
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+        def serve(x, p=None, /, q=None, *, k=None):
+            a = model(x, training=p)
+            b = model(x, training=q)
+            c = model(x, training=k)
+            t = settings.training
+            return model(a + b + c, training=t)
+
+
+        tf.saved_model.save(model, "out", signatures={"serving_default": serve})
+        """) == ([], [("m.py:12", "BN002 not judged for model in the serving function 'serve': training= is a value "
+                                   "bncheck cannot tell")])
+
+
 def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Path) -> None:
     # rank 1 on either side of `+`: a bias (BN010); rank 2: not a bias; a shape bncheck cannot tell (tf.add): a note
     assert _outcome(tmp_path, """
