@@ -471,8 +471,8 @@ def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_i
 
 
         tf.saved_model.save(model, "out", signatures={"serving_default": serve})
-        """) == ([], [("m.py:12", "BN002 not judged for model in the serving function 'serve': training= is a value "
-                                   "bncheck cannot tell")])
+        """) == ([], [("m.py:12", ("BN002 not judged for model in the serving function 'serve': training= is a value "
+                                   "bncheck cannot tell"))])
 
 
 def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Path) -> None:
