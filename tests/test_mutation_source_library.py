@@ -10,11 +10,22 @@ The survivors no program tells apart are listed with their reason in ``tools/mut
 from __future__ import annotations
 
 import pathlib
+import uuid
 
 import pytest
 from source_support import write_sources
 
 from bncheck.source import check_files
+from bncheck.source.library import (
+    LibCall,
+    Library,
+    handled,
+    handler_for,
+    handles,
+    handles_family,
+    handles_method,
+)
+from bncheck.source.model import UNKNOWN, Value
 
 Outcome = tuple[list[tuple[object, ...]], list[tuple[str, str]]]
 
@@ -737,3 +748,47 @@ def test_sess_run_fetches_are_read_four_lists_or_dicts_deep(tmp_path: pathlib.Pa
                  {"restored at": "m.py:9", "built with": LAYERS},
                  "tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag as False", [])
     assert _outcome(tmp_path, RESTORED_AND_RUN.replace("FETCHES", fetches)) == ([predicted] if read else [], [])
+
+
+# ---- the table: handlers registered by name, family and method ----------------------------------
+
+def _fake(lib: Library, c: LibCall) -> Value:
+    return UNKNOWN
+
+
+def test_a_handler_registered_for_names_handles_each_and_a_name_is_registered_once() -> None:
+    one, two = f"bncheck_test_{uuid.uuid4().hex}.one", f"bncheck_test_{uuid.uuid4().hex}.two"
+    assert handles(one, two)(_fake) is _fake
+    assert (handler_for(one), handler_for(two), handled(one), handled(f"{one}x")) == (_fake, _fake, True, False)
+    with pytest.raises(AssertionError, match=one):
+        handles(one)(_fake)
+
+
+def test_a_family_handler_handles_the_names_it_accepts() -> None:
+    prefix = f"bncheck_test_{uuid.uuid4().hex}."
+    assert handles_family(prefix, lambda rest: rest.startswith("Yes"))(_fake) is _fake
+    assert (handler_for(prefix + "YesPlease"), handler_for(prefix + "no")) == (_fake, None)
+
+
+def test_the_library_knows_batch_norm_functions_and_lets_other_tensorflow_calls_pass_tensors() -> None:
+    assert (handled("tensorflow.layers.batch_normalization"), handled("tensorflow.nn.relu")) == (True, False)
+
+
+def test_a_method_handler_is_called_on_a_value_bncheck_does_not_follow(tmp_path: pathlib.Path) -> None:
+    method = f"bncheck_test_{uuid.uuid4().hex}"
+    calls: list[tuple[str, int, int, int]] = []
+
+    def record(lib: Library, c: LibCall) -> Value:
+        calls.append((c.canon, c.loc.line, len(c.args), len(c.kwargs)))
+        return UNKNOWN
+
+    assert handles_method(method)(record) is record
+    assert _outcome(tmp_path, f"""
+        import tensorflow as tf
+
+        bn = tf.keras.layers.BatchNormalization(name="bn")
+        thing.{method}(1, 2, k=3)
+        """) == ([], [])
+    assert calls == [(method, 4, 2, 1)]
+    with pytest.raises(AssertionError, match=method):
+        handles_method(method)(record)
