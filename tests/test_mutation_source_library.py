@@ -208,6 +208,29 @@ def test_a_batch_norm_fixed_in_training_mode_is_still_behind_tf_add(tmp_path: pa
                    [((4, 65, 4, 69), "None", False)])], [])
 
 
+def test_raw_ops_given_their_input_by_keyword_pass_the_batch_norms_behind_it_on(tmp_path: pathlib.Path) -> None:
+    # conv2d(input=), bias_add(value=), identity(input=), reshape(tensor=): the batch norm fixed in training
+    # mode is still behind the model's output (BN008)
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((8, 8, 3))
+        w = tf.Variable(tf.zeros([3, 3, 3, 3]))
+        b = tf.Variable(tf.zeros([3]))
+        h = tf.keras.layers.BatchNormalization(name="bn")(inp, training=True)
+        h = tf.nn.conv2d(input=h, filters=w, strides=1, padding="SAME")
+        h = tf.nn.bias_add(value=h, bias=b)
+        h = tf.identity(input=h)
+        h = tf.reshape(tensor=h, shape=h.shape)
+        model = tf.keras.Model(inp, h)
+        """) == ([("BN008", 6, 65, "bn", ("training=True is fixed on this layer inside the model built at line 11: "
+                                          "inference runs it with batch statistics"),
+                   {"model": "m.py:11", "built with": KERAS},
+                   ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+                    "# in a subclassed model: self.bn(x, training=training)"),
+                   [((6, 65, 6, 69), "None", False)])], [])
+
+
 def test_a_reshape_to_a_tensors_own_shape_keeps_the_bias_that_feeds_batch_norm(tmp_path: pathlib.Path) -> None:
     # `tf.shape(h)` and `g.shape` of the reshaped tensor itself: the dense layer's bias still feeds the batch
     # norm; `tf.shape(x)` of another tensor: values may move between channels, no finding
