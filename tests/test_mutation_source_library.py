@@ -448,6 +448,43 @@ def test_a_calls_own_training_default_passed_on_is_the_callers_mode(tmp_path: pa
                  [])
 
 
+def test_the_training_default_of_a_method_or_function_other_than_call_is_fixed(tmp_path: pathlib.Path) -> None:
+    # E.call passes nothing to forward, whose default True reaches the batch norm; helper's default reaches
+    # the functional model's: both fixed in training mode (BN008), unlike call's own default passed on
+    fix = ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+           "# in a subclassed model: self.bn(x, training=training)")
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+
+        class E(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn_e")
+
+            def call(self, x):
+                return self.forward(x)
+
+            def forward(self, x, training=True):
+                return self.bn(x, training=training)
+
+
+        def helper(bn, x, training=True):
+            return bn(x, training=training)
+
+
+        inp = tf.keras.Input((4,))
+        out = helper(tf.keras.layers.BatchNormalization(name="bn_f"), inp)
+        model = tf.keras.Model(inp, out)
+        E().predict(tf.zeros([1, 4]))
+        """) == ([("BN008", 13, 36, "bn_e", "E.call calls self.bn with training=True: inference runs it with batch "
+                                           "statistics", {"model method": "E.call", "built with": KERAS}, fix,
+                   [((13, 36, 13, 44), "training", False)]),
+                  ("BN008", 17, 27, "bn_f", ("training=True is fixed on this layer inside the model built at line 22: "
+                                             "inference runs it with batch statistics"),
+                   {"model": "m.py:22", "built with": KERAS}, fix, [((17, 27, 17, 35), "None", False)])], [])
+
+
 # ---- calls of what bncheck cannot follow, and training values it cannot tell ------------------------
 
 def test_calls_bncheck_cannot_follow_in_a_serving_function_and_a_tape_are_notes(tmp_path: pathlib.Path) -> None:
