@@ -477,8 +477,8 @@ def test_the_training_default_of_a_method_or_function_other_than_call_is_fixed(t
         out = helper(tf.keras.layers.BatchNormalization(name="bn_f"), inp)
         model = tf.keras.Model(inp, out)
         E().predict(tf.zeros([1, 4]))
-        """) == ([("BN008", 13, 36, "bn_e", "E.call calls self.bn with training=True: inference runs it with batch "
-                                           "statistics", {"model method": "E.call", "built with": KERAS}, fix,
+        """) == ([("BN008", 13, 36, "bn_e", ("E.call calls self.bn with training=True: inference runs it with batch "
+                                           "statistics"), {"model method": "E.call", "built with": KERAS}, fix,
                    [((13, 36, 13, 44), "training", False)]),
                   ("BN008", 17, 27, "bn_f", ("training=True is fixed on this layer inside the model built at line 22: "
                                              "inference runs it with batch statistics"),
