@@ -38,6 +38,8 @@ FIX_KERAS_TRAINING = ('logits = model(x, training=True)  # in the train step, in
                       '# in inference mode) so gamma/beta are not trained either')
 HANDWRITTEN = "a hand-written batch norm (tf.nn.moments + assign)"
 KERAS = "a Keras BatchNormalization layer"
+SLIM = "tf-slim batch_norm"
+LAYERS = "tf.compat.v1.layers.batch_normalization"
 
 
 def _outcome(folder: pathlib.Path, text: str, name: str = "m.py") -> Outcome:
@@ -109,6 +111,48 @@ def test_update_ops_starred_into_a_control_dependency_list_are_run(tmp_path: pat
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
         """) == ([], [])
+
+
+def test_update_ops_made_in_or_named_in_a_control_dependency_list_are_run(tmp_path: pathlib.Path) -> None:
+    # an assignment made inside the list and one named there: the batch norm's output depends on both
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def bn(x, decay=0.9):
+            mean, var = tf.nn.moments(x, [0])
+            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+            pop_var = tf.get_variable("pop_var", [4], trainable=False)
+            update_var = tf.assign(pop_var, pop_var * decay + var * (1 - decay))
+            with tf.control_dependencies([tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay)), update_var]):
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
+        """) == ([], [])
+
+
+def test_update_ops_read_before_the_layers_are_refreshed_where_the_dependency_is_entered(
+        tmp_path: pathlib.Path) -> None:
+    # the edit rewrites the argument of control_dependencies (line 6, columns 30-40), where it is written
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        with tf.control_dependencies(update_ops):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([("BN001", 4, 14, "bn1",
+                   ("UPDATE_OPS is read at line 4, before this layer is built at line 5: the train op's control "
+                    "dependency does not hold its update ops"),
+                   {"layer built at": "m.py:5", "train op": "m.py:7", "built with": LAYERS},
+                   ("# after the whole model is built, before minimize():\n"
+                    "update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)\n"
+                    "with tf.control_dependencies(update_ops):\n"
+                    "    train_op = optimizer.minimize(loss, global_step=global_step)"),
+                   [((6, 30, 6, 40), "tf.get_collection(tf.GraphKeys.UPDATE_OPS)", False)])], [])
 
 
 def test_a_control_dependency_given_by_keyword_is_a_dependency_bncheck_cannot_follow(tmp_path: pathlib.Path) -> None:
@@ -276,8 +320,6 @@ def test_the_batch_norms_of_a_sequential_inside_a_sequential_are_the_outer_model
 
 # ---- batch norms built by TF1 functions: what their arguments say -------------------------------
 
-SLIM = "tf-slim batch_norm"
-LAYERS = "tf.compat.v1.layers.batch_normalization"
 FIX_SLIM_INFERENCE = ("slim.batch_norm(x, is_training=False)  # e.g. via arg_scope / resnet_arg_scope, or the net's "
                       "is_training=False")
 
@@ -798,10 +840,11 @@ RESTORED_AND_RUN = """
 
 
 @pytest.mark.parametrize(("fetches", "read"), [
-    ("h", True), ("[[[[h]]]]", True), ('{"a": [{"b": [h]}]}', True), ('{"out": {"h": h}, "more": [(h,)]}', True),
+    ("h", True), ("[[[[h]]]]", True), ("[h, tf.add(step(), 1)]", False), ('{"a": [{"b": [h]}]}', True), ('{"out": {"h": h}, "more": [(h,)]}', True),
     ("[[[[[h]]]]]", False), ('{"a": [{"b": [{"c": h}]}]}', False)])
 def test_sess_run_fetches_are_read_four_lists_or_dicts_deep(tmp_path: pathlib.Path, fetches: str, read: bool) -> None:
-    # deeper, the fetch is a value bncheck does not read: it may be a train op, so nothing is judged
+    # deeper, the fetch is a value bncheck does not read: it may be a train op, so nothing is judged; so is
+    # tf.add of values bncheck cannot tell (the call passes on only the tensors it is given)
     predicted: tuple[object, ...] = ("BN002", 4, 47, "bn1",
                  ("a checkpoint is restored at line 9 and the tensors run after it (no train op) go through this "
                  "layer, built only in training mode: each prediction is normalised with its own batch's statistics"),
