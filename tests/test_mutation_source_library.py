@@ -358,6 +358,29 @@ def test_a_training_flag_set_by_an_arg_scope_is_where_bn002_points(tmp_path: pat
         """) == ([_exported(5, 52, "bn1", 8)], [])
 
 
+def test_a_placeholder_with_default_true_used_as_a_training_flag_by_each_kind_of_batch_norm(
+        tmp_path: pathlib.Path) -> None:
+    # BN004 at the placeholder for the TF1 function and the Keras layer it is fed to (line of each use); a
+    # default bncheck cannot tell: a note at that placeholder
+    fix = ("is_training = tf.compat.v1.placeholder_with_default(False, [], name='is_training')\n"
+           "# and feed {is_training: True} in the training loop only")
+    message = ("the training flag defaults to True and is used by this layer (line {}): a caller that does not feed "
+               "it runs batch norm in training mode")
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        is_training = tf.placeholder_with_default(True, [], name="is_training")
+        maybe = tf.placeholder_with_default(default_flag(), [])
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.layers.batch_normalization(x, training=is_training, name="bn1")
+        h = tf.keras.layers.BatchNormalization(name="bn2")(h, training=is_training)
+        h = tf.layers.batch_normalization(h, training=maybe, name="bn3")
+        """) == ([("BN004", 3, 15, "bn1", message.format(6), {"used at": "m.py:6"}, fix, []),
+                  ("BN004", 3, 15, "bn2", message.format(7), {"used at": "m.py:7"}, fix, [])],
+                 [("m.py:4", "BN004 not judged for bn3: the default of this placeholder_with_default is a value "
+                             "bncheck cannot tell")])
+
+
 def test_keywords_bncheck_cannot_list_leave_momentum_and_training_unknown(tmp_path: pathlib.Path) -> None:
     # `**config()`: momentum may be anything (a BN007 note) and training may be True (BN001 judged, not BN009)
     assert _outcome(tmp_path, """
