@@ -377,8 +377,8 @@ def test_a_placeholder_with_default_true_used_as_a_training_flag_by_each_kind_of
         h = tf.layers.batch_normalization(h, training=maybe, name="bn3")
         """) == ([("BN004", 3, 15, "bn1", message.format(6), {"used at": "m.py:6"}, fix, []),
                   ("BN004", 3, 15, "bn2", message.format(7), {"used at": "m.py:7"}, fix, [])],
-                 [("m.py:4", "BN004 not judged for bn3: the default of this placeholder_with_default is a value "
-                             "bncheck cannot tell")])
+                 [("m.py:4", ("BN004 not judged for bn3: the default of this placeholder_with_default is a value "
+                             "bncheck cannot tell"))])
 
 
 def test_keywords_bncheck_cannot_list_leave_momentum_and_training_unknown(tmp_path: pathlib.Path) -> None:
