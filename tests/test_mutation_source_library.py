@@ -252,6 +252,27 @@ def test_a_batch_norm_fixed_in_training_mode_is_still_behind_tf_add(tmp_path: pa
                    [((4, 65, 4, 69), "None", False)])], [])
 
 
+def test_training_true_passed_by_position_is_fixed_in_the_functional_model(tmp_path: pathlib.Path) -> None:
+    # `bn(x, True)` and `inner(h, True)` fix training mode as the keyword does (BN008 at each `True`; before
+    # the fix no finding: a silent miss); behind a starred argument the flag's place is not known
+    fix = ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+           "# in a subclassed model: self.bn(x, training=training)")
+    message = "training=True is fixed on this layer inside the model built at line 8: inference runs it with batch statistics"
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        inner = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="inner_bn")])
+        h = tf.keras.layers.BatchNormalization(name="bn")(inp, True)
+        h = inner(h, True)
+        h = tf.keras.layers.BatchNormalization(name="free")(*[h, True])
+        model = tf.keras.Model(inp, h)
+        """) == ([("BN008", 5, 56, "bn", message, {"model": "m.py:8", "built with": KERAS}, fix,
+                   [((5, 56, 5, 60), "None", False)]),
+                  ("BN008", 6, 14, "inner_bn", message, {"model": "m.py:8", "built with": KERAS}, fix,
+                   [((6, 14, 6, 18), "None", False)])], [])
+
+
 def test_raw_ops_given_their_input_by_keyword_pass_the_batch_norms_behind_it_on(tmp_path: pathlib.Path) -> None:
     # conv2d(input=), bias_add(value=), identity(input=), reshape(tensor=): the batch norm fixed in training
     # mode is still behind the model's output (BN008)
