@@ -70,67 +70,37 @@ def _not_run(line: int, col: int, layer: str, assigned: int) -> tuple[object, ..
 
 # ---- control_dependencies: update ops held in a list (a real bug, fixed) ------------------------
 
-def test_update_ops_in_a_list_given_to_control_dependencies_are_run(tmp_path: pathlib.Path) -> None:
-    # `updates = [assign, [assign]]` then `control_dependencies(updates)`: the batch norm's output depends on
-    # both assignments, so the train op runs them. bncheck read only a name or item that is itself an update op,
-    # and reported BN001 on both (a false alarm on correct code)
-    assert _outcome(tmp_path, """
-        import tensorflow.compat.v1 as tf
+UNDER_CONTROL = """
+    import tensorflow.compat.v1 as tf
 
 
-        def bn(x, decay=0.999):
-            mean, var = tf.nn.moments(x, [0])
-            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
-            pop_var = tf.get_variable("pop_var", [4], trainable=False)
-            updates = [tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay)),
-                       [tf.assign(pop_var, pop_var * decay + var * (1 - decay))]]
-            with tf.control_dependencies(updates):
-                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+    def bn(x, decay=0.999):
+        mean, var = tf.nn.moments(x, [0])
+        pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+        pop_var = tf.get_variable("pop_var", [4], trainable=False)
+        UPDATES
+        with tf.control_dependencies(DEPS):
+            return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
 
 
-        x = tf.placeholder(tf.float32, [None, 4])
-        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
-        """) == ([], [])
+    x = tf.placeholder(tf.float32, [None, 4])
+    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
+    """
+MEAN = "tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))"
+VAR = "tf.assign(pop_var, pop_var * decay + var * (1 - decay))"
 
 
-def test_update_ops_starred_into_a_control_dependency_list_are_run(tmp_path: pathlib.Path) -> None:
-    # `[assign, *more]`: the starred list's update op is run as well (BN001 on line 8 before the fix)
-    assert _outcome(tmp_path, """
-        import tensorflow.compat.v1 as tf
-
-
-        def bn(x, decay=0.999):
-            mean, var = tf.nn.moments(x, [0])
-            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
-            pop_var = tf.get_variable("pop_var", [4], trainable=False)
-            more = [tf.assign(pop_var, pop_var * decay + var * (1 - decay))]
-            with tf.control_dependencies([tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay)), *more]):
-                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
-
-
-        x = tf.placeholder(tf.float32, [None, 4])
-        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
-        """) == ([], [])
-
-
-def test_update_ops_made_in_or_named_in_a_control_dependency_list_are_run(tmp_path: pathlib.Path) -> None:
-    # an assignment made inside the list and one named there: the batch norm's output depends on both
-    assert _outcome(tmp_path, """
-        import tensorflow.compat.v1 as tf
-
-
-        def bn(x, decay=0.9):
-            mean, var = tf.nn.moments(x, [0])
-            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
-            pop_var = tf.get_variable("pop_var", [4], trainable=False)
-            update_var = tf.assign(pop_var, pop_var * decay + var * (1 - decay))
-            with tf.control_dependencies([tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay)), update_var]):
-                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
-
-
-        x = tf.placeholder(tf.float32, [None, 4])
-        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
-        """) == ([], [])
+@pytest.mark.parametrize(("updates", "deps"), [
+    # update ops held in a list (`updates = [assign, [assign]]`, or starred into the argument's list): bncheck
+    # read only an item that is itself an update op, and reported BN001 on both (a false alarm, fixed)
+    pytest.param(f"updates = [{MEAN}, [{VAR}]]", "updates", id="fixed_nested_list"),
+    pytest.param(f"more = [{VAR}]", f"[{MEAN}, *more]", id="fixed_starred_list"),
+    # an assignment made inside the list and one named there
+    pytest.param(f"update_var = {VAR}", f"[{MEAN}, update_var]", id="inline_and_named"),
+])
+def test_update_ops_given_to_control_dependencies_are_run(tmp_path: pathlib.Path, updates: str, deps: str) -> None:
+    # the batch norm's output depends on both assignments, so the train op runs them
+    assert _outcome(tmp_path, UNDER_CONTROL.replace("UPDATES", updates).replace("DEPS", deps)) == ([], [])
 
 
 def test_update_ops_read_before_the_layers_are_refreshed_where_the_dependency_is_entered(
