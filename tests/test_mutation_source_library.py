@@ -68,6 +68,19 @@ def _not_run(line: int, col: int, layer: str, assigned: int) -> tuple[object, ..
             {"assignment": f"m.py:{assigned}", "built with": HANDWRITTEN}, FIX_HANDWRITTEN, [])
 
 
+FIX_FIXED = ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
+             "# in a subclassed model: self.bn(x, training=training)")
+
+
+def _fixed(line: int, col: int, layer: str, model: int, width: int = 4) -> tuple[object, ...]:
+    """BN008 on a batch norm fixed in training mode by the flag written at (line, col), ``width`` characters
+    (`True`), inside the functional model built at line ``model`` of m.py: the edit writes None there."""
+    return ("BN008", line, col, layer,
+            (f"training=True is fixed on this layer inside the model built at line {model}: inference runs it with "
+            "batch statistics"), {"model": f"m.py:{model}", "built with": KERAS}, FIX_FIXED,
+            [((line, col, line, col + width), "None", False)])
+
+
 # ---- control_dependencies: update ops held in a list (a real bug, fixed) ------------------------
 
 UNDER_CONTROL = """
@@ -214,20 +227,12 @@ def test_a_batch_norm_fixed_in_training_mode_is_still_behind_tf_add(tmp_path: pa
         inp = tf.keras.Input((4,))
         h = tf.keras.layers.BatchNormalization(name="bn")(inp, training=True)
         model = tf.keras.Model(inp, tf.add(h, 1.0))
-        """) == ([("BN008", 4, 65, "bn", ("training=True is fixed on this layer inside the model built at line 5: "
-                                         "inference runs it with batch statistics"),
-                   {"model": "m.py:5", "built with": KERAS},
-                   ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-                   "# in a subclassed model: self.bn(x, training=training)"),
-                   [((4, 65, 4, 69), "None", False)])], [])
+        """) == ([_fixed(4, 65, "bn", 5)], [])
 
 
 def test_training_true_passed_by_position_is_fixed_in_the_functional_model(tmp_path: pathlib.Path) -> None:
     # `bn(x, True)` and `inner(h, True)` fix training mode as the keyword does (BN008 at each `True`; before
     # the fix no finding: a silent miss); behind a starred argument the flag's place is not known
-    fix = ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-           "# in a subclassed model: self.bn(x, training=training)")
-    message = "training=True is fixed on this layer inside the model built at line 8: inference runs it with batch statistics"
     assert _outcome(tmp_path, """
         import tensorflow as tf
 
@@ -237,10 +242,7 @@ def test_training_true_passed_by_position_is_fixed_in_the_functional_model(tmp_p
         h = inner(h, True)
         h = tf.keras.layers.BatchNormalization(name="free")(*[h, True])
         model = tf.keras.Model(inp, h)
-        """) == ([("BN008", 5, 56, "bn", message, {"model": "m.py:8", "built with": KERAS}, fix,
-                   [((5, 56, 5, 60), "None", False)]),
-                  ("BN008", 6, 14, "inner_bn", message, {"model": "m.py:8", "built with": KERAS}, fix,
-                   [((6, 14, 6, 18), "None", False)])], [])
+        """) == ([_fixed(5, 56, "bn", 8), _fixed(6, 14, "inner_bn", 8)], [])
 
 
 def test_raw_ops_given_their_input_by_keyword_pass_the_batch_norms_behind_it_on(tmp_path: pathlib.Path) -> None:
@@ -258,12 +260,7 @@ def test_raw_ops_given_their_input_by_keyword_pass_the_batch_norms_behind_it_on(
         h = tf.identity(input=h)
         h = tf.reshape(tensor=h, shape=h.shape)
         model = tf.keras.Model(inp, h)
-        """) == ([("BN008", 6, 65, "bn", ("training=True is fixed on this layer inside the model built at line 11: "
-                                          "inference runs it with batch statistics"),
-                   {"model": "m.py:11", "built with": KERAS},
-                   ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-                    "# in a subclassed model: self.bn(x, training=training)"),
-                   [((6, 65, 6, 69), "None", False)])], [])
+        """) == ([_fixed(6, 65, "bn", 11)], [])
 
 
 def test_a_reshape_to_a_tensors_own_shape_keeps_the_bias_that_feeds_batch_norm(tmp_path: pathlib.Path) -> None:
@@ -507,8 +504,6 @@ def test_a_calls_own_training_default_passed_on_is_the_callers_mode(tmp_path: pa
 def test_the_training_default_of_a_method_or_function_other_than_call_is_fixed(tmp_path: pathlib.Path) -> None:
     # E.call passes nothing to forward, whose default True reaches the batch norm; helper's default reaches
     # the functional model's: both fixed in training mode (BN008), unlike call's own default passed on
-    fix = ("x = layers.BatchNormalization()(x)  # no training argument: the caller's mode decides\n"
-           "# in a subclassed model: self.bn(x, training=training)")
     assert _outcome(tmp_path, """
         import tensorflow as tf
 
@@ -534,11 +529,9 @@ def test_the_training_default_of_a_method_or_function_other_than_call_is_fixed(t
         model = tf.keras.Model(inp, out)
         E().predict(tf.zeros([1, 4]))
         """) == ([("BN008", 13, 36, "bn_e", ("E.call calls self.bn with training=True: inference runs it with batch "
-                                           "statistics"), {"model method": "E.call", "built with": KERAS}, fix,
+                                           "statistics"), {"model method": "E.call", "built with": KERAS}, FIX_FIXED,
                    [((13, 36, 13, 44), "training", False)]),
-                  ("BN008", 17, 27, "bn_f", ("training=True is fixed on this layer inside the model built at line 22: "
-                                             "inference runs it with batch statistics"),
-                   {"model": "m.py:22", "built with": KERAS}, fix, [((17, 27, 17, 35), "None", False)])], [])
+                  _fixed(17, 27, "bn_f", 22, width=len("training"))], [])
 
 
 # ---- calls of what bncheck cannot follow, and training values it cannot tell ------------------------
