@@ -571,6 +571,32 @@ def test_calls_bncheck_cannot_follow_in_a_serving_function_and_a_tape_are_notes(
                                    "scanned files (or it is loaded), so bncheck cannot tell whether it holds batch norm"))])
 
 
+def test_a_call_bncheck_cannot_follow_outside_the_tape_of_a_train_step_is_a_note(tmp_path: pathlib.Path) -> None:
+    # a train_step's own frame, not only its tape: the loaded backbone whose variables it trains is not judged
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        backbone = tf.keras.models.load_model("backbone.keras")
+
+
+        class Trainer(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.head = tf.keras.layers.Dense(2)
+
+            def train_step(self, data):
+                x, y = data
+                features = backbone(x)
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self.head(features))
+                grads = tape.gradient(loss, backbone.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, backbone.trainable_variables))
+                return {"loss": loss}
+        """) == ([], [("m.py:13", ("BN009 not judged for backbone(...) in Trainer.train_step: the model's definition is "
+                                   "not in the scanned files (or it is loaded), so bncheck cannot tell whether it "
+                                   "holds batch norm"))])
+
+
 def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_is_passed_through(
         tmp_path: pathlib.Path) -> None:
     # positional-only, positional or keyword-only: the caller's value (no note); a local name: a note
@@ -592,6 +618,41 @@ def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_i
         tf.saved_model.save(model, "out", signatures={"serving_default": serve})
         """) == ([], [("m.py:12", ("BN002 not judged for model in the serving function 'serve': training= is a value "
                                    "bncheck cannot tell"))])
+
+
+def test_a_bias_added_by_hand_passes_on_the_batch_norms_behind_it(tmp_path: pathlib.Path) -> None:
+    # `matmul(h, w) + b` after a batch norm fixed in training mode: still behind the functional model's output
+    # (BN008), and behind the tensor a TF1 script runs after restoring a checkpoint (BN002)
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        w = tf.Variable(tf.zeros([4, 4]))
+        b = tf.Variable(tf.zeros([4]))
+        h = tf.keras.layers.BatchNormalization(name="bn")(inp, training=True)
+        model = tf.keras.Model(inp, tf.matmul(h, w) + b)
+        """) == ([_fixed(6, 65, "bn", 7)], [])
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        w = tf.get_variable("w", [4, 4])
+        b = tf.get_variable("b", [4])
+        h = tf.layers.batch_normalization(x, training=True, name="bn1")
+        y = tf.matmul(h, w) + b
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(y))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt")
+            print(sess.run(y))
+        """, "tf1.py") == ([("BN002", 6, 47, "bn1",
+                             ("a checkpoint is restored at line 12 and the tensors run after it (no train op) go "
+                              "through this layer, built only in training mode: each prediction is normalised with "
+                              "its own batch's statistics"),
+                             {"restored at": "tf1.py:12", "built with": LAYERS},
+                             ("tf.compat.v1.layers.batch_normalization(x, training=False)  # or feed the training flag "
+                             "as False"), [])], [])
 
 
 def test_a_variable_added_to_a_matmul_is_a_bias_by_its_rank(tmp_path: pathlib.Path) -> None:
