@@ -597,6 +597,27 @@ def test_a_call_bncheck_cannot_follow_outside_the_tape_of_a_train_step_is_a_note
                                    "holds batch norm"))])
 
 
+def test_a_call_bncheck_cannot_follow_with_training_true_in_a_models_call_is_a_note(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        hub_layer = tf.keras.models.load_model("features.keras")
+
+
+        class Net(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn")
+
+            def call(self, x, training=None):
+                return self.bn(hub_layer(x, training=True), training=training)
+
+
+        Net().predict(tf.zeros([1, 4]))
+        """) == ([], [("m.py:12", "BN008 not judged for hub_layer(..., training=True) in Net.call: its definition is "
+                                   "not in the scanned files, so bncheck cannot tell whether it holds batch norm")])
+
+
 def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_is_passed_through(
         tmp_path: pathlib.Path) -> None:
     # positional-only, positional or keyword-only: the caller's value (no note); a local name: a note
