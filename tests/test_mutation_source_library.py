@@ -614,8 +614,8 @@ def test_a_call_bncheck_cannot_follow_with_training_true_in_a_models_call_is_a_n
 
 
         Net().predict(tf.zeros([1, 4]))
-        """) == ([], [("m.py:12", "BN008 not judged for hub_layer(..., training=True) in Net.call: its definition is "
-                                   "not in the scanned files, so bncheck cannot tell whether it holds batch norm")])
+        """) == ([], [("m.py:12", ("BN008 not judged for hub_layer(..., training=True) in Net.call: its definition is "
+                                   "not in the scanned files, so bncheck cannot tell whether it holds batch norm"))])
 
 
 def test_a_training_flag_that_is_any_kind_of_parameter_of_the_serving_function_is_passed_through(
