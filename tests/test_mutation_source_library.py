@@ -859,6 +859,29 @@ def test_a_moving_average_is_a_batch_norms_only_where_its_function_computes_or_n
         """) == ([_not_run(22, 12, "ema_bn@14", 14)], [])
 
 
+def test_a_decay_computed_from_literals_is_judged_where_the_update_names_it(tmp_path: pathlib.Path) -> None:
+    # `decay = 1.0 - 0.9` has no one literal to point at: BN007 is at the name in the update, with no edit; the
+    # update op named in control_dependencies runs (no BN001)
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def bn(x):
+            decay = 1.0 - 0.9
+            mean, var = tf.nn.moments(x, [0])
+            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+            update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+            with tf.control_dependencies([update]):
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
+        """) == ([("BN007", 8, 65, "bn@8", "decay=0.1: the moving average is essentially the last batch",
+                   {"decay": 0.1, "built with": HANDWRITTEN},
+                   "decay = 0.99  # new = decay * moving + (1 - decay) * batch", [])], [])
+
+
 def test_the_forms_of_a_hand_written_moving_average_assignment(tmp_path: pathlib.Path) -> None:
     # tf.assign_sub(pop, (pop - batch) * (1 - decay)), its method form, and assign imported by name: each a
     # hand-written update nothing runs; an assign without a value is none
