@@ -394,6 +394,23 @@ def test_keywords_bncheck_cannot_list_leave_momentum_and_training_unknown(tmp_pa
                  [("m.py:5", "BN007 not judged for bn1: momentum is a value bncheck cannot tell")])
 
 
+def test_keywords_bncheck_cannot_list_may_set_a_slim_batch_norms_updates_collections(tmp_path: pathlib.Path) -> None:
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+
+
+        def block(x):
+            return slim.batch_norm(x, scope="bn1", **config())
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))
+        """) == ([], [("m.py:6", "BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
+                                  "(an arg_scope or a parameter), so it may update in place"),
+                      ("m.py:6", "BN007 not judged for bn1: decay is a value bncheck cannot tell")])
+
+
 def test_an_arg_scope_over_ops_bncheck_cannot_tell_may_set_updates_collections(tmp_path: pathlib.Path) -> None:
     assert _outcome(tmp_path, """
         import tensorflow.compat.v1 as tf
