@@ -406,8 +406,8 @@ def test_keywords_bncheck_cannot_list_may_set_a_slim_batch_norms_updates_collect
 
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(block(x)))
-        """) == ([], [("m.py:6", "BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
-                                  "(an arg_scope or a parameter), so it may update in place"),
+        """) == ([], [("m.py:6", ("BN001 not judged for bn1: its updates_collections is a value bncheck cannot tell "
+                                  "(an arg_scope or a parameter), so it may update in place")),
                       ("m.py:6", "BN007 not judged for bn1: decay is a value bncheck cannot tell")])
 
 
