@@ -899,6 +899,30 @@ def test_a_decay_computed_from_literals_is_judged_where_the_update_names_it(tmp_
                    "decay = 0.99  # new = decay * moving + (1 - decay) * batch", [])], [])
 
 
+def test_a_decay_written_as_a_default_is_fixed_there_and_one_passed_in_is_a_note(tmp_path: pathlib.Path) -> None:
+    # `decay=0.1`: BN007 at the default, rewritten to 0.9; a decay passed as a value bncheck cannot tell: a note
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def bn(x, decay=0.1, other=None):
+            mean, var = tf.nn.moments(x, [0])
+            pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
+            pop_var = tf.get_variable("pop_var", [4], trainable=False)
+            update_mean = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
+            update_var = tf.assign(pop_var, pop_var * other + var * (1 - other))
+            with tf.control_dependencies([update_mean, update_var]):
+                return tf.nn.batch_normalization(x, mean, var, None, None, 1e-3)
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x, other=momentum())))
+        """) == ([("BN007", 4, 17, "bn@8", "decay=0.1: the moving average is essentially the last batch",
+                   {"decay": 0.1, "built with": HANDWRITTEN},
+                   "decay = 0.99  # new = decay * moving + (1 - decay) * batch", [((4, 17, 4, 20), "0.9", True)])],
+                 [("m.py:9", "BN007 not judged for bn@9: decay is a value bncheck cannot tell")])
+
+
 def test_the_forms_of_a_hand_written_moving_average_assignment(tmp_path: pathlib.Path) -> None:
     # tf.assign_sub(pop, (pop - batch) * (1 - decay)), its method form, and assign imported by name: each a
     # hand-written update nothing runs; an assign without a value is none
