@@ -823,7 +823,7 @@ def test_a_scope_named_by_a_value_bncheck_cannot_tell_is_a_question_mark_in_the_
 
 
         def hand(x, scope, decay=0.9):
-            with tf.variable_scope(scope):
+            with tf.variable_scope("outer"), tf.variable_scope(scope):
                 mean, var = tf.nn.moments(x, [0])
                 pop_mean = tf.get_variable("pop_mean", [4], trainable=False)
                 update = tf.assign(pop_mean, pop_mean * decay + mean * (1 - decay))
@@ -833,7 +833,7 @@ def test_a_scope_named_by_a_value_bncheck_cannot_tell_is_a_question_mark_in_the_
         x = tf.placeholder(tf.float32, [None, 4])
         h = hand(block(x, make_scope()), make_scope())
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
-        """) == ([_not_run(20, 12, "?", 14),
+        """) == ([_not_run(20, 12, "outer/?", 14),
                   ("BN001", 20, 12, "outer/?/batch_normalization@7",
                    ("the train op does not run this layer's moving-average updates: the moving statistics are never "
                    "updated"), {"layer built at": "m.py:7", "built with": LAYERS},
@@ -948,6 +948,26 @@ def test_the_forms_of_a_hand_written_moving_average_assignment(tmp_path: pathlib
         x = tf.placeholder(tf.float32, [None, 4])
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(bn(x)))
         """) == ([_not_run(20, 12, "bn@11", 11), _not_run(20, 12, "bn@12", 12), _not_run(20, 12, "bn@13", 13)], [])
+
+
+def test_a_callee_on_the_files_last_line_is_named_as_written(tmp_path: pathlib.Path) -> None:
+    # the model call is the last line of the file (no line after it): still read back as `net`
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        net = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        opt = tf.keras.optimizers.Adam()
+
+
+        @tf.function
+        def train_step(x, grads):
+            with tf.GradientTape() as tape:
+                opt.apply_gradients(zip(grads, net.trainable_variables))
+                return net(x)""") == ([("BN009", 11, 16, "bn", ("net(...) without training=True in a train step: batch "
+                                                                  "norm runs in inference mode while the optimizer trains "
+                                                                  "its gamma/beta"),
+                                         {"training function": "train_step", "built with": KERAS}, FIX_KERAS_TRAINING,
+                                         [((11, 21, 11, 21), ", training=True", False)])], [])
 
 
 def test_a_callee_written_over_two_lines_is_named_model(tmp_path: pathlib.Path) -> None:
