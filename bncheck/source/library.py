@@ -197,8 +197,7 @@ class Library:
         values = []
         for elt in (arg_node.elts if isinstance(arg_node, (ast.List, ast.Tuple)) else [arg_node]):
             value = self._unescaped(elt.value if isinstance(elt, ast.Starred) else elt, frame)
-            if isinstance(value, UpdateOp):
-                value.update.uses.append("control")
+            _run_as_control(value)
             values.append(value)
         return ContextVal("deps", ListVal(tuple(values)), (frame.module.loc(arg_node),))
 
@@ -286,7 +285,11 @@ class Library:
         for kw in node.keywords:
             if kw.arg == "training":
                 training_loc = frame.module.loc(kw.value)
-        if _own_call_default(_training_node(node), frame, training):
+        flag_node = _training_node(node)
+        # where a training=True a model keeps is written: the keyword, or the second positional argument
+        # (`bn(x, True)`; only a keyword gets the edits of BN002/BN008 that rewrite the flag)
+        fixed_at = training_loc if "training" in kwargs else (frame.module.loc(flag_node) if flag_node else None)
+        if _own_call_default(flag_node, frame, training):
             training = UNKNOWN  # `call(self, x, training=True)` passing training on: the caller's mode
         run = self.run
         if isinstance(callee, LayerObj):
@@ -298,16 +301,17 @@ class Library:
                                       training if training is not None else UNKNOWN, False, training_loc))
             self.flag(training, name, loc)
             self.adjacent(name, loc, base)
-            self.record_keras_call(node, frame, loc, (name,), training, training_loc, flag_expr=_training_node(node))
+            self.record_keras_call(node, frame, loc, (name,), training, training_loc, flag_expr=flag_node)
             fixed = base.fixed_training
-            if isinstance(training, Const) and training.value is True and training_loc is not None:
-                fixed = fixed + ((name, training_loc),)
+            if isinstance(training, Const) and training.value is True and fixed_at is not None:
+                fixed = fixed + ((name, fixed_at),)
             return TensorVal(callee, base.bn_layers + (name,), fixed)
         # a model: its batch norms in groups that share one training flag
-        groups: list[tuple[tuple[str, ...], Optional[Value], Optional[Loc], str, Optional[ast.expr]]] = []
+        # (layers, flag, where it is written, the parameter's name, its expression, where a fixed flag is)
+        groups: list[tuple[tuple[str, ...], Optional[Value], Optional[Loc], str, Optional[ast.expr], Optional[Loc]]] = []
         rest = tuple(callee.bn_layers)
         if mode is UNWORKED and rest:
-            groups.append((rest, UNKNOWN, None, "training", None))
+            groups.append((rest, UNKNOWN, None, "training", None, None))
             rest = ()
         elif mode is not None and rest:
             value, expr = call_training(mode, node, args, kwargs, frame.module)
@@ -315,12 +319,13 @@ class Library:
                 value = UNKNOWN  # the enclosing call()'s own default, passed on: its caller's mode
             own = rest if mode.layers == ALL or mode.name == "training" else tuple(
                 b for b in rest if b in mode.layers)
-            groups.append((own, value, frame.module.loc(expr) if expr is not None else None, mode.name, expr))
+            at = frame.module.loc(expr) if expr is not None else None
+            groups.append((own, value, at, mode.name, expr, at))
             rest = tuple(b for b in rest if b not in own)
         if rest:
-            groups.append((rest, training, training_loc, "training", _training_node(node)))
+            groups.append((rest, training, training_loc, "training", flag_node, fixed_at))
         fixed = base.fixed_training
-        for layers, flag, flag_loc, flag_name, flag_expr in groups:
+        for layers, flag, flag_loc, flag_name, flag_expr, flag_at in groups:
             if not layers:
                 continue
             self.record_keras_call(node, frame, loc, layers, flag, flag_loc, mode_param=flag_name,
@@ -330,8 +335,8 @@ class Library:
                 for bn in layers:
                     run.builds.append(BnBuild("keras-graph", prefix + bn, loc, run.next_order(),
                                               flag if flag is not None else UNKNOWN, False, flag_loc))
-            if isinstance(flag, Const) and flag.value is True and flag_loc is not None:
-                fixed = fixed + tuple((b, flag_loc) for b in layers)
+            if isinstance(flag, Const) and flag.value is True and flag_at is not None:
+                fixed = fixed + tuple((b, flag_at) for b in layers)
         return TensorVal(None, base.bn_layers + tuple(callee.bn_layers), fixed)
 
     def record_keras_call(self, node: ast.Call, frame: "Frame", loc: Loc, bn_layers: tuple[str, ...],
@@ -387,7 +392,9 @@ class Library:
         if decay_node is None or not batch_norm_nearby(frame):
             return UNKNOWN
         decay = self.interp.expr(decay_node, frame)
-        if isinstance(decay, Const) and decay.loc is None:
+        if isinstance(decay, Const) and isinstance(decay_node, ast.Constant):
+            decay = Const(decay.value)  # a literal is written twice (`* 0.1`, `(1 - 0.1)`): no one place to fix
+        elif isinstance(decay, Const) and decay.loc is None:
             decay = Const(decay.value, frame.module.loc(decay_node))
         scopes = self.interp.scopes
         layer = "/".join(s if s is not None else "?" for s in scopes) if scopes else (
@@ -936,10 +943,23 @@ def _control_dependencies_method(lib: Library, c: LibCall) -> Value:
 
 # ==== helpers ======================================================================================
 
+def _run_as_control(value: Value, depth: int = 0) -> None:
+    """A control dependency's update ops, alone or in a list of them (``updates = [assign, assign]``,
+    nested a few levels), are run by what is built under it."""
+    if isinstance(value, UpdateOp):
+        value.update.uses.append("control")
+    elif depth < 4 and isinstance(value, ListVal):
+        for item in value.items:
+            _run_as_control(item, depth + 1)
+
+
 def _training_node(node: ast.Call) -> Optional[ast.expr]:
-    """What a layer or model call passes as ``training``: the keyword, or the second positional argument."""
+    """What a layer or model call passes as ``training``: the keyword, or the second positional argument
+    (unless a starred argument comes first: then which one it is is not known)."""
     value = next((kw.value for kw in node.keywords if kw.arg == "training"), None)
-    return node.args[1] if value is None and len(node.args) > 1 else value
+    if value is None and len(node.args) > 1 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+        return node.args[1]
+    return value
 
 
 def _training_is_param(value: Optional[ast.expr], frame: "Frame") -> bool:
