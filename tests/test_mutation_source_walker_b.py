@@ -243,3 +243,320 @@ def test_limits_reached_before_a_roots_first_statement_are_notes_at_its_files_fi
                     "returns is unknown"),
          ("m.py:1", "f is not followed from here on: one walk follows a function at most 32 times; what its later "
                     "calls build is not judged")], [])
+
+
+LOOP_TARGETS = """
+    import tensorflow as tf
+
+    B = tf.keras.layers.BatchNormalization
+    m = 0.1
+    for m in sources:
+        B(momentum=m, name="loopvar")
+    for enumerate in sources:
+        pass
+    for i, m in enumerate([0.1, 0.2]):
+        B(momentum=m, name=f"e{i}")
+    """
+
+
+def test_the_target_of_a_loop_walked_once_is_unknown_and_shadows_a_builtin(tmp_path: pathlib.Path) -> None:
+    # `m` no longer holds 0.1 in the loop; `enumerate` is the program's own (unknown) name after the loop
+    assert _check(tmp_path, {"m.py": LOOP_TARGETS}) == (
+        [], [("m.py:6", "BN007 not judged for loopvar: momentum is a value bncheck cannot tell"),
+             ("m.py:10", "BN007 not judged for BatchNormalization@10: momentum is a value bncheck cannot tell")], [])
+
+
+TWO_IFS = """
+    import tensorflow as tf
+
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4])
+    if mode == "small":
+        y = tf.compat.v1.layers.batch_normalization(x, training=True, name="bn")
+    else:
+        y = x
+    if warm:
+        loss = tf.reduce_mean(y)
+    else:
+        train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(y))
+    """
+
+
+def test_arms_of_two_different_ifs_are_not_exclusive(tmp_path: pathlib.Path) -> None:
+    # the layer (first if, first arm) and the train op (second if, second arm) can run in one run
+    assert _check(tmp_path, {"m.py": TWO_IFS}) == (
+        [("BN001", "m.py", 11, 16, "bn", "the train op does not run this layer's moving-average updates: the "
+                                         "moving statistics are never updated")], [], [])
+
+
+# ---- instances of the program's Keras classes ------------------------------------------------------
+
+NAMED_MODEL = """
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+
+
+    class Net(tf.keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.bn = tf.keras.layers.BatchNormalization(name="bn")
+
+        def call(self, x, training=False):
+            return self.bn(x, training=training)
+
+
+    class Tiny(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = self(tf.zeros([1, 4]))
+
+        def call(self, x):
+            return x
+
+
+    net = Net(name="enc")
+    tiny = Tiny()
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4])
+    train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(net(x, training=True)))
+    """
+
+
+def test_a_keras_models_name_argument_prefixes_its_layers_in_graph_mode(tmp_path: pathlib.Path) -> None:
+    # Tiny calls itself in its constructor, before it holds any layer: no batch norm, no error
+    assert _check(tmp_path, {"m.py": NAMED_MODEL}) == (
+        [("BN001", "m.py", 27, 12, "enc/bn", "the train op does not run this layer's moving-average updates: the "
+                                             "moving statistics are never updated")], [], [])
+
+
+def test_a_keras_classs_constructor_gets_the_keywords_its_instance_is_made_with(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        class Block(tf.keras.Model):
+            def __init__(self, *sizes, **options):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(**options)
+
+
+        block = Block(4, momentum=0.1, name="opt")
+        """}) == ([_bn007(10, 27, "opt")], [], [])
+
+
+# ---- with: what `as` binds, and control_dependencies by keyword --------------------------------------
+
+WITH_AS = """
+    import tensorflow as tf
+    import tf_slim as slim
+
+
+    def scope():
+        with slim.arg_scope([slim.batch_norm], decay=0.1):
+            with slim.arg_scope([slim.conv2d], padding="SAME") as sc:
+                return sc
+
+
+    x = tf.compat.v1.placeholder(tf.float32, [None, 8, 8, 3])
+    with slim.arg_scope(scope()):
+        y = slim.batch_norm(x, scope="bn")
+    with tf.compat.v1.variable_scope("outer"):
+        with tf.compat.v1.variable_scope("inner") as vs:
+            pass
+    with tf.compat.v1.variable_scope(vs):
+        z = tf.compat.v1.layers.batch_normalization(x, momentum=0.2, name="bn")
+    with tf.control_dependencies(control_inputs=[y]):
+        w = tf.identity(z)
+    """
+
+
+def test_an_arg_scope_bound_by_as_holds_every_enclosing_arg_scope_and_a_variable_scope_is_unknown(
+        tmp_path: pathlib.Path) -> None:
+    # `sc` holds the batch norm's decay of the outer arg_scope; `vs` reopens outer/inner, which bncheck
+    # does not model: the scope is unknown (`?`), never the wrong `inner`
+    assert _check(tmp_path, {"m.py": WITH_AS}) == (
+        [("BN007", "m.py", 6, 50, "bn", "decay=0.1: the moving average is essentially the last batch"),
+         ("BN007", "m.py", 18, 61, "?/bn", "momentum=0.2: the moving average is essentially the last batch")], [], [])
+
+
+def test_a_global_read_by_a_module_function_is_not_its_callers_local(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+        m = 0.1
+
+
+        def f():
+            return tf.keras.layers.BatchNormalization(momentum=m, name="f")
+
+
+        def g():
+            m = 0.3
+            return f()
+
+
+        y = g()
+        """}) == ([_bn007(3, 5, "f")], [], [])
+
+
+def test_the_training_flag_of_a_model_without_batch_norm_is_not_looked_for(tmp_path: pathlib.Path) -> None:
+    # Plain.call hands `training` on at more sites than the search reads: no note, it has no batch norm
+    many = ", ".join(["training"] * 257)
+    assert _check(tmp_path, {"m.py": f"""
+        import tensorflow as tf
+
+
+        class Plain(tf.keras.Model):
+            def call(self, x, training=False):
+                return tf.add(tf.stack([{many}]), tf.identity(x))
+
+
+        net = Plain()
+        y = net(tf.zeros([1, 4]))
+        z = tf.keras.layers.BatchNormalization(momentum=0.1, name="bn")(y)
+        """}) == ([_bn007(11, 49, "bn")], [], [])
+
+
+CALLS = """
+    import tensorflow as tf
+
+    B = tf.keras.layers.BatchNormalization
+    model = tf.keras.Sequential([B(name="seq_bn")])
+
+
+    def outer():
+        m = 0.1
+
+        def inner(momentum=m, weights=model.trainable_variables):
+            return B(momentum=momentum, name="inner")
+        return inner()
+
+
+    def named(enumerate):
+        for i, m in enumerate([0.1, 0.2]):
+            B(momentum=m, name=f"p{i}")
+
+
+    def kwonly_root(*, enumerate):
+        for i, m in enumerate([0.1, 0.2]):
+            B(momentum=m, name=f"q{i}")
+
+
+    def keyword_only(*, enumerate):
+        for i, m in enumerate([0.1, 0.2]):
+            B(momentum=m, name=f"k{i}")
+
+
+    def pick(c):
+        if c:
+            return 0.1
+        return 0.2
+
+
+    def recurse(n):
+        return recurse(n - 1)
+
+
+    def kw(momentum, **rest):
+        return B(name="kw", **rest)
+
+
+    def g(m=0.3):
+        return B(momentum=m, name="g")
+
+
+    def spread(*sizes, **options):
+        g(*sizes)
+        return tf.compat.v1.layers.batch_normalization(tf.zeros([1, 4]), name="spread", **options)
+
+
+    y = outer()
+    keyword_only(enumerate=source)
+    z = B(momentum=pick(flag), name="pick")
+    r = recurse(3)
+    k = kw(momentum=0.1)
+    """
+
+
+def _unknown(line: int, layer: str) -> tuple[str, str]:
+    return (f"m.py:{line}", f"BN007 not judged for {layer}: momentum is a value bncheck cannot tell")
+
+
+def test_defaults_see_the_definers_names_and_unknown_arguments_stay_unknown(tmp_path: pathlib.Path) -> None:
+    # inner's default is the enclosing m; a parameter given nothing (a root's, or a keyword-only one)
+    # or an unknown value is unknown even when named like a builtin; a root's *sizes and **options are
+    # unknown, so g's default is not used and spread's momentum may be in options; **rest holds no named
+    # parameter; a recursive call is not followed again; two different returns are unknown
+    assert _check(tmp_path, {"m.py": CALLS}) == (
+        [_bn007(8, 9, "inner")],
+        [_unknown(17, "BatchNormalization@17"), _unknown(22, "BatchNormalization@22"),
+         _unknown(27, "BatchNormalization@27"), _unknown(45, "g"), _unknown(50, "spread"), _unknown(55, "pick")], [])
+
+
+def test_a_constructor_walked_for_a_root_method_gets_unknown_keywords(tmp_path: pathlib.Path) -> None:
+    # Net.call is walked on its own: the instance its `self` is made with no known arguments
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        class Net(tf.keras.Model):
+            def __init__(self, **kwargs):
+                super().__init__()
+                self.y = tf.compat.v1.layers.batch_normalization(tf.zeros([1, 4]), name="bn", **kwargs)
+
+            def call(self, x):
+                return x
+        """}) == ([], [_unknown(7, "bn")], [])
+
+
+# ---- where a followed module's notes are placed: the given file's call that reached them ------------
+
+FOLLOWED = {"m.py": """
+    import helper
+
+
+    def wrap():
+        return helper.f(cfg.m)
+
+
+    def back():
+        return helper.g(cfg.m)
+
+
+    def root(a=helper.h()):
+        return a
+
+
+    y = wrap()
+    z = helper.call_back(back)
+    """, "helper.py": """
+    import tensorflow as tf
+
+
+    def one():
+        return 1
+
+
+    def f(m):
+        a = one()
+        return tf.keras.layers.BatchNormalization(momentum=m, name="f")
+
+
+    def g(m):
+        return tf.keras.layers.BatchNormalization(momentum=m, name="g")
+
+
+    def h():
+        return 1
+
+
+    def call_back(fn):
+        return fn()
+    """}
+
+
+def test_a_followed_modules_note_is_at_the_given_files_first_call_into_it(tmp_path: pathlib.Path) -> None:
+    # f's note at wrap's call (not at `wrap()`), also after f's own call of one(); g's at `helper.call_back`,
+    # the first call into helper (back, a given file's function, calls g from there); root's default
+    # calls helper before any statement was walked
+    assert _check(tmp_path, FOLLOWED, given=1) == (
+        [], [_unknown(5, "f"), _unknown(17, "g")], [])
