@@ -366,16 +366,32 @@ WITH_AS = """
         z = tf.compat.v1.layers.batch_normalization(x, momentum=0.2, name="bn")
     with tf.control_dependencies(control_inputs=[y]):
         w = tf.identity(z)
+    with slim.arg_scope([slim.batch_norm], decay=0.3):
+        pass
+    a = slim.batch_norm(x, scope="after_scope")
+    m = 0.1
+    with open("cfg") as m:
+        b = tf.compat.v1.layers.batch_normalization(x, momentum=m, name="opened")
+    with tf.compat.v1.variable_scope("s") as enumerate:
+        pass
+    for i, m in enumerate([0.1, 0.2]):
+        tf.compat.v1.layers.batch_normalization(x, momentum=m, name=f"w{i}")
+    with open("cfg") as enumerate:
+        pass
+    for i, m in enumerate([0.1, 0.2]):
+        tf.compat.v1.layers.batch_normalization(x, momentum=m, name=f"o{i}")
     """
 
 
 def test_an_arg_scope_bound_by_as_holds_every_enclosing_arg_scope_and_a_variable_scope_is_unknown(
         tmp_path: pathlib.Path) -> None:
     # `sc` holds the batch norm's decay of the outer arg_scope; `vs` reopens outer/inner, which bncheck
-    # does not model: the scope is unknown (`?`), never the wrong `inner`
+    # does not model: the scope is unknown (`?`), never the wrong `inner`; an arg_scope ends with its block;
+    # `as` binds an unknown value, also over a name bound before and over a builtin's name
     assert _check(tmp_path, {"m.py": WITH_AS}) == (
         [("BN007", "m.py", 6, 50, "bn", "decay=0.1: the moving average is essentially the last batch"),
-         ("BN007", "m.py", 18, 61, "?/bn", "momentum=0.2: the moving average is essentially the last batch")], [], [])
+         ("BN007", "m.py", 18, 61, "?/bn", "momentum=0.2: the moving average is essentially the last batch")],
+        [_unknown(26, "opened"), _unknown(30, "batch_normalization@30"), _unknown(34, "batch_normalization@34")], [])
 
 
 def test_a_global_read_by_a_module_function_is_not_its_callers_local(tmp_path: pathlib.Path) -> None:
@@ -546,7 +562,7 @@ FOLLOWED = {"m.py": """
 
 
     def h():
-        return 1
+        return tf.zeros([1])
 
 
     def call_back(fn):
@@ -560,3 +576,78 @@ def test_a_followed_modules_note_is_at_the_given_files_first_call_into_it(tmp_pa
     # calls helper before any statement was walked
     assert _check(tmp_path, FOLLOWED, given=1) == (
         [], [_unknown(5, "f"), _unknown(17, "g")], [])
+
+
+# ---- functions handed to calls bncheck does not model (tf.map_fn, strategy.run) ------------------------
+
+PASSED = """
+    import tensorflow as tf
+
+    B = tf.keras.layers.BatchNormalization
+
+
+    class Head:
+        def __init__(self, m):
+            self.m = m
+
+        def step(self, x, scale=2, **extra):
+            tf.compat.v1.layers.batch_normalization(x, name="head_v1", **extra)
+            return B(momentum=self.m, name="head")(x, training=True)
+
+
+    def plain(t, **extra):
+        return tf.compat.v1.layers.batch_normalization(t, name="plain", **extra)
+
+
+    def build(momentum=0.1):
+        return B(momentum=momentum, name="run")
+
+
+    def after(t):
+        return B(name="after")(t)
+
+
+    head = Head(0.2)
+    inp = tf.keras.Input((4,))
+    out = tf.map_fn(head.step, inp)
+    model = tf.keras.Model(inp, out)
+    p = tf.map_fn(plain, inp)
+    strategy.run(build)
+    d = tf.keras.layers.Dropout(0.5)(inp)
+    q = tf.map_fn(after, d)
+    r = tf.map_fn(elems=inp, fn=lambda t: B(momentum=0.3, name="keyed")(t))
+    """
+
+
+def test_functions_and_methods_handed_to_an_unmodelled_call_are_walked_there_with_its_tensor(
+        tmp_path: pathlib.Path) -> None:
+    # head.step on its own instance (m=0.2), its default and **extra known (empty: no note for head_v1 or
+    # plain), its tensor flowing out into the functional model (BN008); build gets no tensor (its default
+    # holds); `after` gets the dropout's output merged, so no producer (no BN011); a keyword fn after elems
+    assert _check(tmp_path, {"m.py": PASSED}) == (
+        [("BN008", "m.py", 12, 60, "head", "training=True is fixed on this layer inside the model built at line 30: "
+                                           "inference runs it with batch statistics"),
+         _bn007(19, 20, "run"), _bn007(27, 13, "head", "0.2"), _bn007(35, 50, "keyed", "0.3")], [], [])
+
+
+def test_a_keras_models_train_step_is_a_train_step_without_a_tape(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+
+        class M(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization(name="bn")
+
+            def call(self, x, training=None):
+                return self.bn(x, training=training)
+
+            def train_step(self, data):
+                loss = tf.reduce_mean(self(data))
+                grads = tf.gradients(loss, self.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                return {"loss": loss}
+        """}) == (
+        [("BN009", "m.py", 13, 31, "bn", "self(...) without training=True in a train step: batch norm runs in "
+                                         "inference mode while the optimizer trains its gamma/beta")], [], [])
