@@ -63,6 +63,9 @@ FOLDED = """
     s = B(momentum=0.19, name=f"lit{'x'}{2}")
 
 
+    g2 = B(momentum=0.2 if not False else 0.99, name="not2")
+
+
     def mk(momentum=0.3, name="spread"):
         return B(momentum=momentum, name=name)
 
@@ -82,7 +85,7 @@ def test_constants_are_folded_through_unary_boolean_and_conditional_operators(tm
         _bn007(12, 56, "t2", "0.2"), _bn007(13, 22, "walrus", "0.3"), _bn007(13, 22, "walrus2", "0.3"),
         _bn007(15, 20, "dict", "0.15"), _bn007(15, 20, "merged", "0.15"), _bn007(18, 16, "f1", "0.16"),
         _bn007(19, 16, "BatchNormalization@19", "0.17"), _bn007(20, 16, "BatchNormalization@20", "0.18"),
-        _bn007(21, 16, "litx2", "0.19"), _bn007(24, 17, "spread", "0.3")],
+        _bn007(21, 16, "litx2", "0.19"), _bn007(24, 17, "not2", "0.2"), _bn007(27, 17, "spread", "0.3")],
         [("m.py:6", "BN007 not judged for negbool: momentum is a value bncheck cannot tell")], [])
 
 
