@@ -654,3 +654,62 @@ def test_a_keras_models_train_step_is_a_train_step_without_a_tape(tmp_path: path
         """}) == (
         [("BN009", "m.py", 13, 31, "bn", "self(...) without training=True in a train step: batch norm runs in "
                                          "inference mode while the optimizer trains its gamma/beta")], [], [])
+
+
+def test_a_name_in_a_default_is_the_definers_not_the_functions_parameter(tmp_path: pathlib.Path) -> None:
+    # `training=mode` in out's default reads the module's unknown `mode`, not serve's parameter: the
+    # serving function's call is not judged (before the fix, it was taken for serve's own flag: no note)
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow as tf
+
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn")])
+        mode = cfg.mode
+
+
+        @tf.function
+        def serve(x, mode=None, out=model(tf.zeros([1, 4]), training=mode)):
+            return out
+        """}) == ([], [("m.py:8", "BN002 not judged for model in the serving function 'serve': training= is a value "
+                                   "bncheck cannot tell")], [])
+
+
+# ---- expressions whose parts are walked for what they build ------------------------------------------
+
+PARTS = """
+    import tensorflow as tf
+
+    B = tf.keras.layers.BatchNormalization
+    if B(momentum=0.1, name="left") is not None:
+        pass
+    if None is not B(momentum=0.1, name="right"):
+        pass
+    names = [n for n in B(momentum=0.1, name="comp").weights]
+    first = B(momentum=0.1, name="sub").weights[0]
+    layers = [B(name="a"), B(name="b"), B(name="c")]
+    seq = tf.keras.Sequential([tf.keras.layers.Dropout(0.5), layers[-1]])
+    other = cfg.layers[-1]
+    table = {"m": 0.3}
+    t = B(momentum=table["m"], name="table")
+
+
+    async def step():
+        return await make()
+
+
+    async def make():
+        return B(momentum=0.4, name="awaited")
+
+
+    f = lambda: B(momentum=0.45, name="lam")
+    g = f()
+    """
+
+
+def test_both_sides_of_a_comparison_a_comprehensions_source_a_subscript_and_an_await_are_walked(
+        tmp_path: pathlib.Path) -> None:
+    # `layers[-1]` is the last layer of a literal list (c, after the dropout: BN011); `cfg.layers[-1]` unknown
+    assert _check(tmp_path, {"m.py": PARTS}) == (
+        [_bn007(4, 15, "left"), _bn007(6, 27, "right"), _bn007(8, 32, "comp"), _bn007(9, 20, "sub"),
+         ("BN011", "m.py", 10, 37, "c", "dropout (line 11) feeds this batch norm directly: its moving variance "
+                                        "will not match inference"),
+         _bn007(13, 15, "table", "0.3"), _bn007(22, 23, "awaited", "0.4"), _bn007(25, 24, "lam", "0.45")], [], [])
