@@ -426,7 +426,7 @@ def test_the_training_flag_of_a_model_without_batch_norm_is_not_looked_for(tmp_p
 
         class Plain(tf.keras.Model):
             def call(self, x, training=False):
-                return tf.add(tf.stack([{many}]), tf.identity(x))
+                return tf.add(merge({many}), tf.identity(x))
 
 
         net = Plain()
