@@ -713,3 +713,20 @@ def test_both_sides_of_a_comparison_a_comprehensions_source_a_subscript_and_an_a
          ("BN011", "m.py", 10, 37, "c", "dropout (line 11) feeds this batch norm directly: its moving variance "
                                         "will not match inference"),
          _bn007(13, 15, "table", "0.3"), _bn007(22, 23, "awaited", "0.4"), _bn007(25, 24, "lam", "0.45")], [], [])
+
+
+def test_a_folded_training_flag_passed_in_a_mapping_is_reported_where_it_is_written(tmp_path: pathlib.Path) -> None:
+    assert _check(tmp_path, {"m.py": """
+        import tensorflow.compat.v1 as tf
+
+        opts = {"training": not False}
+        x = tf.placeholder(tf.float32, [None, 4])
+        y = tf.layers.batch_normalization(x, name="bn", **opts)
+        saver = tf.train.Saver()
+        sess = tf.Session()
+        saver.restore(sess, "ckpt/model")
+        print(sess.run(y))
+        """}) == (
+        [("BN002", "m.py", 3, 21, "bn", "the script restores a checkpoint at line 8 and runs predictions with this "
+                                        "layer built only in training mode: each prediction is normalised with its "
+                                        "own batch's statistics")], [], [])
