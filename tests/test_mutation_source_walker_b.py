@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
 from source_support import write_sources
 
-from bncheck.source import check_files
+from bncheck.source import check_files, checker, walker
 
 Finding = tuple[str, str, int, int, str, str]
 Outcome = tuple[list[Finding], list[tuple[str, str]], list[str]]
@@ -730,3 +731,21 @@ def test_a_folded_training_flag_passed_in_a_mapping_is_reported_where_it_is_writ
         [("BN002", "m.py", 3, 21, "bn", "the script restores a checkpoint at line 8 and runs predictions with this "
                                         "layer built only in training mode: each prediction is normalised with its "
                                         "own batch's statistics")], [], [])
+
+
+# ---- the walk's statement limits ---------------------------------------------------------------------
+
+def test_one_walk_stops_after_its_statement_limit_and_a_program_after_its_own(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = ("import tensorflow as tf\n" + "".join(f"a{i} = {i}\n" for i in range(12))
+               + "bn = tf.keras.layers.BatchNormalization(momentum=0.1)\n")
+    monkeypatch.setattr(walker, "MAX_STEPS", 10)
+    assert _check(tmp_path / "walk", {"m.py": program}) == (
+        [], [("m.py:11", "source analysis of m stopped here: one walk reads at most 10 statements; BN001 and the "
+                         "export checks of BN002 are not judged for it, other rules only up to here")], [])
+    # the program's budget runs out at the 10th statement, which is also the walk's 10th: the program's note
+    monkeypatch.setattr(checker, "MAX_PROGRAM_STEPS", 9)
+    assert _check(tmp_path / "program", {"m.py": program}) == (
+        [], [("m.py:10", "source analysis of m stopped here: a program (files that import each other) gets at most 9 "
+                         "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up "
+                         "to here")], [])
