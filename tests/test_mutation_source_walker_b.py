@@ -747,3 +747,36 @@ def test_one_walk_stops_after_its_statement_limit_and_a_program_after_its_own(
         [], [("m.py:10", "source analysis of m stopped here: a program (files that import each other) gets at most 9 "
                          "statements; BN001 and the export checks of BN002 are not judged for it, other rules only up "
                          "to here")], [])
+
+
+# ---- lambdas: the frame they close over -------------------------------------------------------------
+
+LAMBDAS = """
+    import tensorflow as tf
+
+    B = tf.keras.layers.BatchNormalization
+    m = 0.1
+    table = {"m": 0.3, "mm": 0.9}
+    f = lambda: B(momentum=m, name="lam2")
+
+
+    def root():
+        m = tf.constant(0.4)
+        return f()
+
+
+    def wrap(x):
+        m = 0.2
+        return tf.map_fn(lambda t: B(momentum=m, name="inlam")(t), x)
+
+
+    t = B(momentum=table["m"], name="prefixed")
+    """
+
+
+def test_a_lambda_sees_its_definers_names_wherever_it_is_called_and_a_key_is_read_exactly(
+        tmp_path: pathlib.Path) -> None:
+    # f, made by the module, called from root (whose own m is a tensor): the module's m; the lambda handed
+    # to tf.map_fn in wrap: wrap's m; table["m"] is the key "m", not every key starting with it
+    assert _check(tmp_path, {"m.py": LAMBDAS}) == (
+        [_bn007(4, 5, "lam2"), _bn007(5, 15, "prefixed", "0.3"), _bn007(15, 9, "inlam", "0.2")], [], [])
