@@ -175,7 +175,7 @@ class Walker:
         if func.cls is not None and positional and not _is_static(func):
             env[positional[0].arg] = self_obj if self_obj is not None else self.instance_for(func.cls)
             positional = positional[1:]
-        def_frame = Frame(func.module, {}, closure, info, func)
+        def_frame = Frame(func.module, {}, closure, info, None)  # defaults are read where the def is: not inside func
         for i, p in enumerate(positional):
             if i < len(args):
                 env[p.arg] = args[i]
