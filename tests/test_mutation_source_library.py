@@ -1067,3 +1067,16 @@ def test_a_method_handler_is_called_on_a_value_bncheck_does_not_follow(tmp_path:
     assert calls == [(method, 4, 2, 1)]
     with pytest.raises(AssertionError, match=method):
         handles_method(method)(record)
+
+
+def test_a_tf_layers_batch_norm_fixed_in_training_mode_inside_a_functional_model(tmp_path: pathlib.Path) -> None:
+    # bn_build's own fixed flag: only `training=True` written at the call is fixed (BN008 at the `True`);
+    # `training=False` written there is not
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        h = tf.compat.v1.layers.batch_normalization(inp, training=True, name="bn")
+        h = tf.compat.v1.layers.batch_normalization(h, training=False, name="off")
+        model = tf.keras.Model(inp, h)
+        """) == ([_fixed(4, 59, "bn", 6)], [])
