@@ -1080,3 +1080,16 @@ def test_a_tf_layers_batch_norm_fixed_in_training_mode_inside_a_functional_model
         h = tf.compat.v1.layers.batch_normalization(h, training=False, name="off")
         model = tf.keras.Model(inp, h)
         """) == ([_fixed(4, 59, "bn", 6)], [])
+
+
+def test_a_keras_layer_given_its_input_by_keyword_passes_on_the_batch_norm_fixed_before_it(
+        tmp_path: pathlib.Path) -> None:
+    # `layer(inputs=h)`: the tensor given by keyword is the layer's input, so the model still holds `a`'s fix
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        h = tf.keras.layers.BatchNormalization(name="a")(inp, training=True)
+        h = tf.keras.layers.BatchNormalization(name="b")(inputs=h)
+        model = tf.keras.Model(inp, h)
+        """) == ([_fixed(4, 64, "a", 6)], [])
