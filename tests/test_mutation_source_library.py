@@ -1093,3 +1093,22 @@ def test_a_keras_layer_given_its_input_by_keyword_passes_on_the_batch_norm_fixed
         h = tf.keras.layers.BatchNormalization(name="b")(inputs=h)
         model = tf.keras.Model(inp, h)
         """) == ([_fixed(4, 64, "a", 6)], [])
+
+
+def test_a_moving_average_in_a_function_computing_tf_nn_moments_is_a_batch_norms(tmp_path: pathlib.Path) -> None:
+    # `moments` alone (no `batch_norm` in the function's lines) makes the assignment a batch norm's: BN001
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def ema_m(pop, x, decay=0.9):
+            mean, _ = tf.nn.moments(x, [0])
+            return tf.assign(pop, pop * decay + mean * (1 - decay))
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        w = tf.get_variable("w", [4])
+        avg = tf.get_variable("avg", [4], trainable=False)
+        up = ema_m(avg, x * w)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(x * w))
+        """) == ([_not_run(13, 12, "ema_m@6", 6)], [])
