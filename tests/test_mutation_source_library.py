@@ -1112,3 +1112,23 @@ def test_a_moving_average_in_a_function_computing_tf_nn_moments_is_a_batch_norms
         up = ema_m(avg, x * w)
         train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(x * w))
         """) == ([_not_run(13, 12, "ema_m@6", 6)], [])
+
+
+def test_the_batch_norm_of_an_unnamed_model_called_in_graph_mode_keeps_its_own_name(tmp_path: pathlib.Path) -> None:
+    # no model name: no prefix (`bn2`, not `None/bn2`)
+    fix = ("# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
+           "with tf.control_dependencies(model.updates):\n"
+           "    train_op = optimizer.minimize(loss)")
+    edit = [((7, 1, 7, 64), ("with tf.control_dependencies(model.updates):\n"
+                            "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))"), False)]
+    message = "the train op does not run this layer's moving-average updates: the moving statistics are never updated"
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        tf.disable_v2_behavior()
+        anon = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn2")])
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = anon(x)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([("BN001", 7, 12, "bn2", message, {"layer built at": "m.py:6",
+                   "built with": "a Keras BatchNormalization layer in graph mode"}, fix, edit)], [])
