@@ -1067,3 +1067,68 @@ def test_a_method_handler_is_called_on_a_value_bncheck_does_not_follow(tmp_path:
     assert calls == [(method, 4, 2, 1)]
     with pytest.raises(AssertionError, match=method):
         handles_method(method)(record)
+
+
+def test_a_tf_layers_batch_norm_fixed_in_training_mode_inside_a_functional_model(tmp_path: pathlib.Path) -> None:
+    # bn_build's own fixed flag: only `training=True` written at the call is fixed (BN008 at the `True`);
+    # `training=False` written there is not
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        h = tf.compat.v1.layers.batch_normalization(inp, training=True, name="bn")
+        h = tf.compat.v1.layers.batch_normalization(h, training=False, name="off")
+        model = tf.keras.Model(inp, h)
+        """) == ([_fixed(4, 59, "bn", 6)], [])
+
+
+def test_a_keras_layer_given_its_input_by_keyword_passes_on_the_batch_norm_fixed_before_it(
+        tmp_path: pathlib.Path) -> None:
+    # `layer(inputs=h)`: the tensor given by keyword is the layer's input, so the model still holds `a`'s fix
+    assert _outcome(tmp_path, """
+        import tensorflow as tf
+
+        inp = tf.keras.Input((4,))
+        h = tf.keras.layers.BatchNormalization(name="a")(inp, training=True)
+        h = tf.keras.layers.BatchNormalization(name="b")(inputs=h)
+        model = tf.keras.Model(inp, h)
+        """) == ([_fixed(4, 64, "a", 6)], [])
+
+
+def test_a_moving_average_in_a_function_computing_tf_nn_moments_is_a_batch_norms(tmp_path: pathlib.Path) -> None:
+    # `moments` alone (no `batch_norm` in the function's lines) makes the assignment a batch norm's: BN001
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+
+        def ema_m(pop, x, decay=0.9):
+            mean, _ = tf.nn.moments(x, [0])
+            return tf.assign(pop, pop * decay + mean * (1 - decay))
+
+
+        x = tf.placeholder(tf.float32, [None, 4])
+        w = tf.get_variable("w", [4])
+        avg = tf.get_variable("avg", [4], trainable=False)
+        up = ema_m(avg, x * w)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(x * w))
+        """) == ([_not_run(13, 12, "ema_m@6", 6)], [])
+
+
+def test_the_batch_norm_of_an_unnamed_model_called_in_graph_mode_keeps_its_own_name(tmp_path: pathlib.Path) -> None:
+    # no model name: no prefix (`bn2`, not `None/bn2`)
+    fix = ("# Keras layers keep their updates on the model, not in UPDATE_OPS:\n"
+           "with tf.control_dependencies(model.updates):\n"
+           "    train_op = optimizer.minimize(loss)")
+    edit = [((7, 1, 7, 64), ("with tf.control_dependencies(model.updates):\n"
+                            "    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))"), False)]
+    message = "the train op does not run this layer's moving-average updates: the moving statistics are never updated"
+    assert _outcome(tmp_path, """
+        import tensorflow.compat.v1 as tf
+
+        tf.disable_v2_behavior()
+        anon = tf.keras.Sequential([tf.keras.layers.BatchNormalization(name="bn2")])
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = anon(x)
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        """) == ([("BN001", 7, 12, "bn2", message, {"layer built at": "m.py:6",
+                   "built with": "a Keras BatchNormalization layer in graph mode"}, fix, edit)], [])
