@@ -1,0 +1,211 @@
+"""Exact outcomes mutation testing of ``bncheck/source/notebooks.py`` showed (issue 22, item 5).
+
+Reading ``.ipynb`` files (nbformat 4 and 3, kernel languages, the code cells as one program, cell
+magics, IPython line syntax made Python, the cell map) and placing findings and edits at their cells;
+each survivor of the run of 060e6ba told apart here by a notebook written in the test, read through
+:func:`bncheck.source.notebooks.read_notebook` (the program text, its cell map, notes and IPython lines
+asserted in full) or the module's other public functions. The survivors no notebook tells apart are
+listed with their reason in ``tools/mutation_equivalents.md`` ("notebooks.py (mutants of 060e6ba)").
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any
+
+import pytest
+
+from bncheck.errors import InputError
+from bncheck.source.notebooks import MAX_JSON_NESTING, PYTHON_CELL_MAGICS, _without_ipython, read_notebook
+
+
+def _code(source: Any) -> dict[str, Any]:
+    return {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+
+
+def _md(source: str) -> dict[str, Any]:
+    return {"cell_type": "markdown", "source": source, "metadata": {}}
+
+
+def _write(tmp_path: pathlib.Path, notebook: Any, name: str = "n.ipynb") -> str:
+    path = tmp_path / name
+    path.write_text(notebook if isinstance(notebook, str) else json.dumps(notebook))
+    return str(path)
+
+
+def _read(tmp_path: pathlib.Path, notebook: Any) -> tuple[str, object, tuple[str, ...], list[int], bool]:
+    text = read_notebook(_write(tmp_path, notebook))
+    return str(text), text.cells, text.skipped, sorted(text.ipython), text.python2
+
+
+def _error(tmp_path: pathlib.Path, notebook: Any) -> str:
+    path = _write(tmp_path, notebook)
+    with pytest.raises(InputError) as caught:
+        read_notebook(path)
+    assert caught.value.source == path
+    return caught.value.reason
+
+
+def test_constants() -> None:
+    assert MAX_JSON_NESTING == 100
+    assert PYTHON_CELL_MAGICS == frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3",
+                                            "tensorboard"})
+
+
+def test_cells_in_order_with_markdown_counted(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_md("# title"), _code(["import tensorflow as tf\n", "x = 1\n"]), {"cell_type": "raw"},
+                    _code("y = 2\r\nz = 3\rw = 4\n\n"), _code(""), {"cell_type": "code"}, _code([])],
+          "metadata": {}, "nbformat": 4}
+    assert _read(tmp_path, nb) == (
+        "import tensorflow as tf\nx = 1\ny = 2\nz = 3\nw = 4\n\n",
+        ((2, 1), (2, 2), (4, 1), (4, 2), (4, 3), (4, 4)), (), [], False)
+
+
+def test_no_code_is_an_empty_program(tmp_path: pathlib.Path) -> None:
+    assert _read(tmp_path, {"cells": [_md("x")]}) == ("", (), (), [], False)
+
+
+def test_nbformat_3(tmp_path: pathlib.Path) -> None:
+    nb = {"worksheets": [{"cells": [{"cell_type": "code", "input": ["a = 1\n", "b = 2"]},
+                                    {"cell_type": "markdown", "source": "x"}]},
+                         "not a sheet", {"cells": "no list"}, {},
+                         {"cells": [{"cell_type": "code", "input": "c = 3", "source": "ignored = 1"}]}],
+          "metadata": {"language": "python"}, "nbformat": 3}
+    assert _read(tmp_path, nb) == ("a = 1\nb = 2\nc = 3\n", ((1, 1), (1, 2), (3, 1)), (), [], False)
+
+
+@pytest.mark.parametrize("metadata", [
+    {"kernelspec": {"language": "Python"}}, {"kernelspec": {"language": "python3"}},
+    {"kernelspec": {"language": "python2"}}, {"kernelspec": {"language": "IPython"}},
+    {"language_info": {"name": "python"}}, {"kernelspec": {"language": 3}, "language_info": {"name": "python"}},
+    {"kernelspec": "R", "language_info": {"name": "python"}}, {"kernelspec": {}, "language_info": {}},
+    "R", {"language_info": {"name": ["R"]}},
+])
+def test_python_kernels(tmp_path: pathlib.Path, metadata: Any) -> None:
+    assert _read(tmp_path, {"cells": [_code("a = 1")], "metadata": metadata}) == ("a = 1\n", ((1, 1),), (), [],
+                                                                                 False)
+
+
+@pytest.mark.parametrize("metadata, language", [
+    ({"kernelspec": {"language": "R"}}, "'R'"),
+    ({"kernelspec": {"language": "julia"}, "language_info": {"name": "python"}}, "'julia'"),
+    ({"kernelspec": {"language": 1}, "language_info": {"name": "scala"}}, "'scala'"),
+    ({"language_info": {"name": "x" * 50}}, repr("x" * 40)),
+    ({"kernelspec": {"language": "pythonic"}}, "'pythonic'"),
+])
+def test_other_kernels_are_errors(tmp_path: pathlib.Path, metadata: Any, language: str) -> None:
+    assert _error(tmp_path, {"cells": [], "metadata": metadata}) == (
+        f"a notebook in {language}, not Python: bncheck checks Python notebooks")
+
+
+@pytest.mark.parametrize("notebook, reason", [
+    ("[1]", "not a readable notebook: the JSON is not an object"),
+    ({"worksheets": "x"}, "not a readable notebook: no \"cells\" list"),
+    ({}, "not a readable notebook: no \"cells\" list"),
+    ({"cells": {"a": 1}}, "not a readable notebook: \"cells\" is not a list"),
+    ({"cells": [_code("a = 1"), "x"]}, "not a readable notebook: cell 2 is not an object"),
+    ({"cells": [_md("a"), _code(["a", 1])]}, "not a readable notebook: the source of cell 2 is not text"),
+    ({"cells": [_code(None)]}, "not a readable notebook: the source of cell 1 is not text"),
+    ('{"cells": [}', "not a readable notebook: not JSON (Expecting value: line 1 column 12 (char 11))"),
+    ("{" + " " * 200 + "x", "not a readable notebook: not JSON (Expecting property name enclosed in double "
+                            "quotes: line 1 column 202 (char 201))"),
+])
+def test_unreadable(tmp_path: pathlib.Path, notebook: Any, reason: str) -> None:
+    assert _error(tmp_path, notebook) == reason
+
+
+def test_nesting_limit(tmp_path: pathlib.Path) -> None:
+    deep = '{"cells": [], "x": ' + "[" * 99 + "]" * 99 + "}"
+    assert _read(tmp_path, deep) == ("", (), (), [], False)
+    deeper = '{"cells": [], "x": ' + "[" * 100 + "]" * 100 + "}"
+    assert _error(tmp_path, deeper) == "not a readable notebook: its JSON nests deeper than 100 levels"
+
+
+def test_encoding(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "bom.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"cells": [_code("a = '\u00e9'")]}).encode())
+    assert str(read_notebook(str(path))) == "a = '\u00e9'\n"
+    path.write_bytes(b'{"cells": [], "x": "\xff"}')
+    with pytest.raises(InputError) as caught:
+        read_notebook(str(path))
+    assert caught.value.reason == "not a readable notebook: not UTF-8 (byte 20)"
+
+
+def test_cell_magics(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_code("%%bash\nls\npwd\n"), _code("%%time\nx = 1\n"), _code("%%writefile a.py\nprint 1\n"),
+                    _code("%%\nfoo bar\n"), _code("%%timeit -n 3\ny = 2"), _code("%%capture out\nz = 3"),
+                    _code("%%a.b-c x\n1 +"), _code("%%python3\nw = 4"), _code("%lsmagic\n")]}
+    assert _read(tmp_path, nb) == (
+        "\n\n\n\nx = 1\n\n\n\n\n\ny = 2\n\nz = 3\n\n\n\nw = 4\npass\n",
+        ((1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (3, 1), (3, 2), (4, 1), (4, 2), (5, 1), (5, 2), (6, 1), (6, 2),
+         (7, 1), (7, 2), (8, 1), (8, 2), (9, 1)),
+        ("not checked, not Python: cell 1 (%%bash), cell 3 (%%writefile), cell 4 (%%), cell 7 (%%a.b-c)",),
+        [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 14, 15, 16, 18], False)
+
+
+def test_ipython_lines_are_made_python() -> None:
+    cell = [
+        "%matplotlib inline",          # 1
+        "  !pip install x",            # 2
+        "model?",                      # 3
+        "?model",                      # 4
+        "tf.keras.Model??  ",          # 5
+        "a.b*?",                       # 6
+        "files = !ls",                 # 7
+        "t = %time f()",               # 8
+        "x != 3",                      # 9
+        "!=",                          # 10
+        "y == !z",                     # 11
+        "a[0], b = %who_ls",           # 12
+        "c = !=",                      # 13
+        "%time f(1, \\",              # 14
+        "  2)",                        # 15
+        "d = 1 \\",                   # 16
+        "  + 2",                       # 17
+        "s = '''",                     # 18
+        "%not a magic \"\"\"",         # 19
+        "!nor this'''",                # 20
+        "%but this",                   # 21
+        "u = \"\"\"x\"\"\"",           # 22
+        "!and this",                   # 23
+        "\tmodel???",                  # 24
+        "k <= %x",                     # 25
+        "m >= !x",                     # 26
+        "\t%t",                        # 27
+        "%a \\",                      # 28
+        "!b \\",                      # 29
+        "c",                           # 30
+        "e = 1",                       # 31
+        " model? x",                   # 32
+        "(a) = !x",                    # 33
+        "a.b = %x",                    # 34
+    ]
+    assert _without_ipython(cell) == [
+        "pass", "  pass", "pass", "pass", "pass", "pass", "files = None", "t = None", "x != 3", "!=", "y == !z",
+        "a[0], b = None", "c = !=", "pass", "", "d = 1 \\", "  + 2", "s = '''", "%not a magic \"\"\"",
+        "!nor this'''", "pass", "u = \"\"\"x\"\"\"", "pass", "\tmodel???", "k <= %x", "m >= !x", "\tpass",
+        "pass", "", "", "e = 1", " model? x", "(a) = None", "a.b = None"]
+
+
+def test_ipython_lines_are_known(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_code("a = 1\n"), _code(["%time f()\n", "b = 2\n", "if b:\n", "    !ls \\\n", "  -l\n",
+                                               "    c = !pwd\n", "x = 3"]), _md("m"), _code("y?\nz = 1")]}
+    assert _read(tmp_path, nb) == (
+        "a = 1\npass\nb = 2\nif b:\n    pass\n\n    c = None\nx = 3\npass\nz = 1\n",
+        ((1, 1), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 6), (2, 7), (4, 1), (4, 2)), (), [2, 5, 6, 7, 9],
+        False)
+
+
+def test_python2_notebook(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_md("x"), _code("print 'a'\n"), _code("%%bash\nls\n")]}
+    text = read_notebook(_write(tmp_path, nb))
+    assert (str(text), text.python2, text.original, text.cells, text.skipped) == (
+        "print('a')\n\n\n", True, "print 'a'\n\n\n", ((2, 1), (3, 1), (3, 2)),
+        ("not checked, not Python: cell 3 (%%bash)",))
+
+
+def test_python2_notebook_error_names_the_cell(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_code("a = 1\n"), _code("print 'a'\nx = = 1\n")]}
+    reason = _error(tmp_path, nb)
+    assert reason == ("not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? "
+                      "(cell 2, line 1); not readable as Python 2 either")
