@@ -16,7 +16,21 @@ from typing import Any
 import pytest
 
 from bncheck.errors import InputError
-from bncheck.source.notebooks import MAX_JSON_NESTING, PYTHON_CELL_MAGICS, _without_ipython, read_notebook
+from bncheck.findings import Severity
+from bncheck.source.edits import Edit
+from bncheck.source.model import Loc
+from bncheck.source.notebooks import (
+    MAX_JSON_NESTING,
+    PYTHON_CELL_MAGICS,
+    CellEdit,
+    CellFinding,
+    _without_ipython,
+    cell_edits,
+    in_cell,
+    read_notebook,
+)
+from bncheck.source.reading import SourceText
+from bncheck.source.rules.base import SourceFinding
 
 
 def _code(source: Any) -> dict[str, Any]:
@@ -209,3 +223,80 @@ def test_python2_notebook_error_names_the_cell(tmp_path: pathlib.Path) -> None:
     reason = _error(tmp_path, nb)
     assert reason == ("not valid Python: Missing parentheses in call to 'print'. Did you mean print(...)? "
                       "(cell 2, line 1); not readable as Python 2 either")
+
+
+# ---- findings and edits at their cells ---------------------------------------------------------------
+
+def _finding(line: int, end_line: int, path: str = "n.ipynb") -> SourceFinding:
+    return SourceFinding("BN001", "rule", Severity.WARNING, "bn", "msg", Loc(path, line, 3, end_line, 9),
+                         (("k", 1),), "fix")
+
+
+def test_in_cell() -> None:
+    cells = ((2, 1), (2, 2), (4, 1), (4, 2))
+    assert in_cell(_finding(2, 2), cells) == CellFinding(
+        "BN001", "rule", Severity.WARNING, "bn", "msg", Loc("n.ipynb", 2, 3, 2, 9), (("k", 1),), "fix", (), 2)
+    assert in_cell(_finding(3, 4), cells) == CellFinding(
+        "BN001", "rule", Severity.WARNING, "bn", "msg", Loc("n.ipynb", 1, 3, 2, 9), (("k", 1),), "fix", (), 4)
+    assert in_cell(_finding(1, 3), cells) == CellFinding(
+        "BN001", "rule", Severity.WARNING, "bn", "msg", Loc("n.ipynb", 1, 3, 1, 9), (("k", 1),), "fix", (), 2)
+    assert in_cell(_finding(4, 5), cells) == CellFinding(
+        "BN001", "rule", Severity.WARNING, "bn", "msg", Loc("n.ipynb", 2, 3, 2, 9), (("k", 1),), "fix", (), 4)
+    assert in_cell(_finding(4, 0), cells).loc == Loc("n.ipynb", 2, 3, 2, 9)
+    for line in (0, 5, -1):
+        assert in_cell(_finding(line, line), cells) == _finding(line, line)
+
+
+def test_cell_finding_to_finding() -> None:
+    found = in_cell(_finding(3, 3), ((1, 1), (1, 2), (3, 7))).to_finding()
+    assert (found.line, found.column, found.cell, found.evidence) == (7, 3, 3, (("at", "n.ipynb:cell 3:7:3"),
+                                                                               ("k", 1)))
+
+
+def _texts(cells: tuple[tuple[int, int], ...], **how: Any) -> dict[str, str]:
+    return {"n.ipynb": SourceText("x\n" * len(cells), cells=cells, **how)}
+
+
+def _edit(line: int, col: int, end_line: int, end_col: int) -> Edit:
+    return Edit(Loc("n.ipynb", line, col, end_line, end_col), "E", False)
+
+
+def test_cell_edits() -> None:
+    cells = ((2, 1), (2, 2), (2, 3), (4, 1), (4, 2))
+    texts = _texts(cells, ipython=frozenset({4}))
+    assert cell_edits([_edit(2, 1, 3, 2)], texts) == (CellEdit(Loc("n.ipynb", 2, 1, 3, 2), "E", False, 2),)
+    assert cell_edits([_edit(5, 2, 5, 3)], texts) == (CellEdit(Loc("n.ipynb", 2, 2, 2, 3), "E", False, 4),)
+    # the start of the line after a cell's last line is the end of that cell (also after the last cell)
+    assert cell_edits([_edit(3, 1, 4, 1)], texts) == (CellEdit(Loc("n.ipynb", 3, 1, 4, 1), "E", False, 2),)
+    assert cell_edits([_edit(5, 1, 6, 1)], texts) == (CellEdit(Loc("n.ipynb", 2, 1, 3, 1), "E", False, 4),)
+    assert cell_edits([_edit(1, 1, 2, 1)], texts) == (CellEdit(Loc("n.ipynb", 1, 1, 2, 1), "E", False, 2),)
+    assert cell_edits([_edit(6, 1, 6, 1)], texts) == (CellEdit(Loc("n.ipynb", 3, 1, 3, 1), "E", False, 4),)
+    assert cell_edits([_edit(4, 2, 4, 3)], texts) is None  # an IPython line
+    assert cell_edits([_edit(4, 1, 4, 2)], texts) is None
+    assert cell_edits([_edit(4, 1, 4, 1)], texts) == (CellEdit(Loc("n.ipynb", 4, 1, 4, 1), "E", False, 2),)
+    assert cell_edits([_edit(3, 2, 4, 1)], texts) == (CellEdit(Loc("n.ipynb", 3, 2, 4, 1), "E", False, 2),)
+    assert cell_edits([_edit(3, 2, 4, 2)], texts) is None  # across cells
+    assert cell_edits([_edit(0, 1, 1, 1)], texts) is None
+    assert cell_edits([_edit(6, 2, 6, 3)], texts) is None
+    assert cell_edits([_edit(7, 1, 7, 1)], texts) is None
+    assert cell_edits([_edit(1, 1, 1, 2), _edit(4, 1, 4, 2)], texts) is None
+    other = Edit(Loc("m.py", 1, 1, 1, 2), "E", True)
+    assert cell_edits([other, _edit(1, 1, 1, 2)], texts) == (
+        other, CellEdit(Loc("n.ipynb", 1, 1, 1, 2), "E", False, 2))
+    assert cell_edits([], texts) == ()
+    assert cell_edits([_edit(1, 1, 1, 2)], _texts(cells, python2=True)) is None
+    assert cell_edits([_edit(1, 1, 1, 2)], {"n.ipynb": SourceText("x\n")}) is None
+    assert cell_edits([_edit(1, 1, 1, 2)], {"n.ipynb": "x\n"}) is None
+
+
+def test_cell_edits_ipython_lines_around_an_edit() -> None:
+    cells = ((1, 1), (1, 2), (1, 3), (1, 4))
+    assert cell_edits([_edit(1, 1, 3, 1)], _texts(cells, ipython=frozenset({3}))) == (
+        CellEdit(Loc("n.ipynb", 1, 1, 3, 1), "E", False, 1),)
+    assert cell_edits([_edit(1, 1, 3, 2)], _texts(cells, ipython=frozenset({3}))) is None
+    assert cell_edits([_edit(1, 1, 3, 1)], _texts(cells, ipython=frozenset({2}))) is None
+    assert cell_edits([_edit(2, 1, 3, 1)], _texts(cells, ipython=frozenset({1, 4}))) == (
+        CellEdit(Loc("n.ipynb", 2, 1, 3, 1), "E", False, 1),)
+    assert cell_edits([_edit(2, 1, 2, 1)], _texts(cells, ipython=frozenset({2}))) == (
+        CellEdit(Loc("n.ipynb", 2, 1, 2, 1), "E", False, 1),)
+    assert cell_edits([_edit(2, 1, 2, 2)], _texts(cells, ipython=frozenset({2}))) is None
