@@ -24,8 +24,10 @@ from bncheck.source.notebooks import (
     PYTHON_CELL_MAGICS,
     CellEdit,
     CellFinding,
+    NotebookFix,
     _without_ipython,
     cell_edits,
+    fix_notebook,
     in_cell,
     read_notebook,
 )
@@ -300,3 +302,96 @@ def test_cell_edits_ipython_lines_around_an_edit() -> None:
     assert cell_edits([_edit(2, 1, 2, 1)], _texts(cells, ipython=frozenset({2}))) == (
         CellEdit(Loc("n.ipynb", 2, 1, 2, 1), "E", False, 1),)
     assert cell_edits([_edit(2, 1, 2, 2)], _texts(cells, ipython=frozenset({2}))) is None
+
+
+# ---- fix_notebook ---------------------------------------------------------------------------------------
+
+def _cedit(cell: int, line: int, col: int, end_line: int, end_col: int, text: str) -> CellEdit:
+    return CellEdit(Loc("n.ipynb", line, col, end_line, end_col), text, True, cell)
+
+
+def _fix_file(tmp_path: pathlib.Path, content: str, edits: list[CellEdit], bom: bool = False) -> Any:
+    path = tmp_path / "n.ipynb"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + content.encode())
+    return fix_notebook(str(path), edits)
+
+
+NB = {"cells": [_md("# t\u00e9"), _code(["import tensorflow as tf\n", "bn = f(momentum=0.1)\n", "x = 1"]),
+                _code("a = 1\nb = 2\n"), _code([])],
+      "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_fix_notebook_list_source(tmp_path: pathlib.Path) -> None:
+    content = json.dumps(NB, indent=1)
+    fixed = _fix_file(tmp_path, content, [_cedit(2, 2, 17, 2, 20, "0.9")])
+    path = str(tmp_path / "n.ipynb")
+    assert fixed == NotebookFix(content.replace("momentum=0.1", "momentum=0.9"), (
+        f"--- a/{path}:cell 2\n+++ b/{path}:cell 2\n@@ -1,3 +1,3 @@\n import tensorflow as tf\n"
+        "-bn = f(momentum=0.1)\n+bn = f(momentum=0.9)\n x = 1\n\\ No newline at end of file\n"), False)
+
+
+def test_fix_notebook_inserted_lines_keep_the_layout(tmp_path: pathlib.Path) -> None:
+    content = json.dumps(NB, indent=2, ensure_ascii=False)
+    fixed = _fix_file(tmp_path, content, [_cedit(2, 2, 1, 2, 1, "with c:\n    "), _cedit(2, 3, 1, 3, 1, "y = 0\n")],
+                      bom=True)
+    expected = dict(NB, cells=[NB["cells"][0], _code(["import tensorflow as tf\n", "with c:\n",
+                                                      "    bn = f(momentum=0.1)\n", "y = 0\n", "x = 1"]),
+                               NB["cells"][2], NB["cells"][3]])
+    assert fixed.text == json.dumps(expected, indent=2, ensure_ascii=False)
+    assert fixed.bom is True
+
+
+def test_fix_notebook_string_source_and_two_cells(tmp_path: pathlib.Path) -> None:
+    content = json.dumps(NB)
+    fixed = _fix_file(tmp_path, content, [_cedit(3, 2, 5, 2, 6, "\u00e9"), _cedit(2, 3, 5, 3, 6, "2"),
+                                          _cedit(3, 1, 5, 1, 6, "3"), _cedit(3, 1, 1, 1, 8, "zz"),
+                                          _cedit(3, 9, 1, 9, 2, "w")])
+    expected = dict(NB, cells=[NB["cells"][0], _code(["import tensorflow as tf\n", "bn = f(momentum=0.1)\n",
+                                                      "x = 2"]),
+                               _code("zz = \u00e9\n"), NB["cells"][3]])
+    assert fixed.text == json.dumps(expected)
+    path = str(tmp_path / "n.ipynb")
+    assert fixed.diff == (
+        f"--- a/{path}:cell 2\n+++ b/{path}:cell 2\n@@ -1,3 +1,3 @@\n import tensorflow as tf\n"
+        " bn = f(momentum=0.1)\n-x = 1\n\\ No newline at end of file\n+x = 2\n\\ No newline at end of file\n"
+        f"--- a/{path}:cell 3\n+++ b/{path}:cell 3\n@@ -1,2 +1,2 @@\n-a = 1\n-b = 2\n+a = 3\n+b = \u00e9\n")
+    assert "\\u00e9" in fixed.text and fixed.bom is False
+
+
+def test_fix_notebook_single_line_list(tmp_path: pathlib.Path) -> None:
+    nb = {"cells": [_code(["a = 1"])], "nbformat": 4}
+    content = '{"cells": [{"cell_type": "code", "source": [ \n  "a = 1"]}], "nbformat": 4}'
+    fixed = _fix_file(tmp_path, content, [_cedit(1, 1, 6, 1, 6, "\nb = 2")])
+    assert fixed.text == '{"cells": [{"cell_type": "code", "source": [ \n  "a = 1\\n", \n  "b = 2"]}], "nbformat": 4}'
+    assert json.loads(fixed.text)["cells"][0]["source"] == ["a = 1\n", "b = 2"]
+    assert nb["cells"][0]["cell_type"] == "code"
+
+
+def test_fix_notebook_nothing_changes(tmp_path: pathlib.Path) -> None:
+    assert _fix_file(tmp_path, json.dumps(NB), [_cedit(3, 1, 5, 1, 6, "1")]) is None
+    assert _fix_file(tmp_path, json.dumps(NB), []) is None
+
+
+@pytest.mark.parametrize("content, edits, reason", [
+    (json.dumps(NB), [_cedit(5, 1, 1, 1, 1, "x")], "cell 5 changed since it was checked"),
+    (json.dumps(NB), [_cedit(0, 1, 1, 1, 1, "x")], "cell 0 changed since it was checked"),
+    (json.dumps({"cells": [_code(["a", 1])]}), [_cedit(1, 1, 1, 1, 1, "x")], "cell 1 changed since it was checked"),
+    (json.dumps({"cells": ["x"]}), [_cedit(1, 1, 1, 1, 1, "x")], "cell 1 changed since it was checked"),
+    (json.dumps({"cells": {}}), [], "--fix edits nbformat 4 notebooks only (a \"cells\" list)"),
+    ("[]", [], "--fix edits nbformat 4 notebooks only (a \"cells\" list)"),
+    ('{"cells": [], "cells": []}', [], "not a readable notebook (a JSON object repeats a key: --fix does not "
+                                       "edit it)"),
+    ('{"cells": [], "x": ' + "[" * 100 + "]" * 100 + "}", [],
+     "not a readable notebook (its JSON nests deeper than 100 levels)"),
+    ('{"cells": [', [], "not a readable notebook (Expecting value: line 1 column 12 (char 11))"),
+])
+def test_fix_notebook_refusals(tmp_path: pathlib.Path, content: str, edits: list[CellEdit], reason: str) -> None:
+    with pytest.raises(InputError) as caught:
+        _fix_file(tmp_path, content, edits)
+    assert (caught.value.source, caught.value.reason) == (str(tmp_path / "n.ipynb"), reason)
+
+
+def test_fix_notebook_deepest_accepted(tmp_path: pathlib.Path) -> None:
+    content = '{"cells": [{"cell_type": "code", "source": "a = 1"}], "x": ' + "[" * 99 + "]" * 99 + "}"
+    fixed = _fix_file(tmp_path, content, [_cedit(1, 1, 5, 1, 6, "2")])
+    assert fixed.text == content.replace("a = 1", "a = 2")
