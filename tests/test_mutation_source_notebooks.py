@@ -354,7 +354,7 @@ def test_fix_notebook_string_source_and_two_cells(tmp_path: pathlib.Path) -> Non
     assert fixed.diff == (
         f"--- a/{path}:cell 2\n+++ b/{path}:cell 2\n@@ -1,3 +1,3 @@\n import tensorflow as tf\n"
         " bn = f(momentum=0.1)\n-x = 1\n\\ No newline at end of file\n+x = 2\n\\ No newline at end of file\n"
-        f"--- a/{path}:cell 3\n+++ b/{path}:cell 3\n@@ -1,2 +1,2 @@\n-a = 1\n-b = 2\n+a = 3\n+b = \u00e9\n")
+        f"--- a/{path}:cell 3\n+++ b/{path}:cell 3\n@@ -1,2 +1 @@\n-a = 1\n-b = 2\n+zz = \u00e9\n")
     assert "\\u00e9" in fixed.text and fixed.bom is False
 
 
