@@ -152,10 +152,10 @@ def test_star_imports() -> None:
             pass
     """)
     user = _mod("main", """
-        from pkg.ops import *
-        from listed import *
         from numpy import *
+        from pkg.ops import *
         from main import *
+        from listed import *
         def f():
             pass
     """)
@@ -303,6 +303,11 @@ def test_serving_names_in_nested_blocks() -> None:
 ])
 def test_serving_names_blocks(text: str, names: set[str]) -> None:
     assert _serving(text) == names
+
+
+def test_serving_names_after_a_blank_first_line() -> None:
+    module = parse_module("/src/m.py", "\nsave(m, d, signatures=s)\n", "m")
+    assert serving_names(module) == {"s"}
 
 
 def test_project_serving() -> None:
@@ -453,6 +458,35 @@ def test_is_keras_class_through_a_local_alias() -> None:
     """)
     project = Project([main, base])
     assert {n: is_keras_class(project, c) for n, c in main.classes.items()} == {"A": True, "B": True, "C": False}
+
+
+def test_is_keras_class_through_a_re_export() -> None:
+    impl = _mod("impl", "import keras\nclass Net(keras.Model):\n    pass\nclass Plain:\n    pass\n")
+    models = _mod("lib.models", "from impl import Net, Plain\nfrom numpy import ndarray\nfrom impl import Gone\n")
+    main = _mod("main", """
+        import lib.models
+        class A(lib.models.Net):
+            pass
+        class B(lib.models.Plain):
+            pass
+        class C(lib.models.ndarray):
+            pass
+        class D(lib.models.Gone):
+            pass
+    """)
+    project = Project([main, models, impl])
+    assert {n: is_keras_class(project, c) for n, c in main.classes.items()} == {
+        "A": True, "B": False, "C": False, "D": False}
+
+
+def test_is_keras_class_re_export_cycle() -> None:
+    p = _mod("p", "import r\nclass A(r.BB):\n    pass\n")
+    r = _mod("r", "from q import B as BB\n")
+    q = _mod("q", "import s\nclass B(s.AA):\n    pass\n")
+    s = _mod("s", "from p import A as AA\n")
+    project = Project([p, q, r, s])
+    assert is_keras_class(project, p.classes["A"]) is False
+    assert is_keras_class(project, q.classes["B"]) is False
 
 
 def test_static_qual() -> None:
