@@ -395,3 +395,21 @@ def test_fix_notebook_deepest_accepted(tmp_path: pathlib.Path) -> None:
     content = '{"cells": [{"cell_type": "code", "source": "a = 1"}], "x": ' + "[" * 99 + "]" * 99 + "}"
     fixed = _fix_file(tmp_path, content, [_cedit(1, 1, 5, 1, 6, "2")])
     assert fixed.text == content.replace("a = 1", "a = 2")
+
+
+@pytest.mark.parametrize("cells, edit, where", [
+    (((1, 1), (2, 1)), (2, 1, 2, 1), (1, 2, 1, 2, 1)),
+    (((1, 1), (2, 1), (2, 2)), (2, 1, 2, 1), (1, 2, 1, 2, 1)),
+    (((1, 1), (1, 2), (2, 1)), (3, 1, 3, 1), (1, 3, 1, 3, 1)),
+    (((1, 1), (2, 1), (3, 1)), (3, 1, 3, 1), (2, 2, 1, 2, 1)),
+    (((1, 1), (1, 2), (1, 3)), (3, 1, 3, 2), (1, 3, 1, 3, 2)),
+    (((1, 1), (2, 1)), (0, 2, 0, 3), None),
+])
+def test_the_start_of_a_cells_first_line_is_the_end_of_the_cell_before(
+        cells: tuple[tuple[int, int], ...], edit: tuple[int, int, int, int], where: Any) -> None:
+    got = cell_edits([_edit(*edit)], _texts(cells))
+    if where is None:
+        assert got is None
+    else:
+        cell, line, col, end_line, end_col = where
+        assert got == (CellEdit(Loc("n.ipynb", line, col, end_line, end_col), "E", False, cell),)
