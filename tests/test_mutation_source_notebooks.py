@@ -123,8 +123,8 @@ def test_other_kernels_are_errors(tmp_path: pathlib.Path, metadata: Any, languag
     ({"cells": [_md("a"), _code(["a", 1])]}, "not a readable notebook: the source of cell 2 is not text"),
     ({"cells": [_code(None)]}, "not a readable notebook: the source of cell 1 is not text"),
     ('{"cells": [}', "not a readable notebook: not JSON (Expecting value: line 1 column 12 (char 11))"),
-    ("{" + " " * 200 + "x", "not a readable notebook: not JSON (Expecting property name enclosed in double "
-                            "quotes: line 1 column 202 (char 201))"),
+    ("{" + " " * 200 + "x", ("not a readable notebook: not JSON (Expecting property name enclosed in double "
+                             "quotes: line 1 column 202 (char 201))")),
 ])
 def test_unreadable(tmp_path: pathlib.Path, notebook: Any, reason: str) -> None:
     assert _error(tmp_path, notebook) == reason
@@ -379,8 +379,8 @@ def test_fix_notebook_nothing_changes(tmp_path: pathlib.Path) -> None:
     (json.dumps({"cells": ["x"]}), [_cedit(1, 1, 1, 1, 1, "x")], "cell 1 changed since it was checked"),
     (json.dumps({"cells": {}}), [], "--fix edits nbformat 4 notebooks only (a \"cells\" list)"),
     ("[]", [], "--fix edits nbformat 4 notebooks only (a \"cells\" list)"),
-    ('{"cells": [], "cells": []}', [], "not a readable notebook (a JSON object repeats a key: --fix does not "
-                                       "edit it)"),
+    ('{"cells": [], "cells": []}', [], ("not a readable notebook (a JSON object repeats a key: --fix does not "
+                                        "edit it)")),
     ('{"cells": [], "x": ' + "[" * 100 + "]" * 100 + "}", [],
      "not a readable notebook (its JSON nests deeper than 100 levels)"),
     ('{"cells": [', [], "not a readable notebook (Expecting value: line 1 column 12 (char 11))"),

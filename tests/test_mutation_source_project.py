@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from typing import Optional
 
 import pytest
 
@@ -32,7 +31,7 @@ def _mod(modname: str, text: str = "") -> ModuleInfo:
     return parse_module(path, textwrap.dedent(text).lstrip("\n"), modname)
 
 
-def _show(value: Optional[Value]) -> object:
+def _show(value: Value | None) -> object:
     """A value as a comparable tuple: which function/class of which module, an alias's path, a constant."""
     if value is None:
         return None
@@ -496,7 +495,7 @@ def test_static_qual() -> None:
         x = 1
     """)
 
-    def qual(expr: str) -> Optional[str]:
+    def qual(expr: str) -> str | None:
         return static_qual(module, ast.parse(expr, mode="eval").body)
 
     assert [qual(e) for e in ["tf", "tf.keras.Model", "L.Dense", "x", "y", "y.z.w", "f().a", "a[0].b", "f()",
