@@ -55,6 +55,5 @@ class Rule:
         )
 
 
-
 def fmt_momentum(value: float) -> EvidenceValue:
     return float(f"{value:.6g}")

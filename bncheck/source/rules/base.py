@@ -55,7 +55,6 @@ class SourceRule:
     def check(self, runs: list[Run], context: RuleContext) -> Iterator[SourceFinding]:
         raise NotImplementedError
 
-
     def finding(self, layer: str, loc: Loc, message: str, facts: Mapping[str, object], fix: str,
                 edits: tuple[Edit, ...] = (), severity: Severity | None = None) -> SourceFinding:
         return SourceFinding(self.code, self.name, severity or self.severity, layer, message, loc,
